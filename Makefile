@@ -1,0 +1,30 @@
+# Two commands matter: `make run` and `make test`. Both work from a fresh clone.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test install demo clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## run: Temporal dev server (SQLite under .data/, Web UI :8233), local SMTP (.data/mail/), worker, HTTP starters (:8000)
+run: $(STAMP)
+	$(BIN)/python -m devstack
+
+## test: the whole suite against real servers (time-skipping, dev server, SMTP, HTTP on loopback)
+test: $(STAMP)
+	$(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+
+## demo: start a demo journey on the running `make run` stack
+demo: $(STAMP)
+	$(BIN)/python -m devstack.demo
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,1 @@
+"""Playbooks (YAML data) and the owner roster, with their validating loaders."""

@@ -1,0 +1,85 @@
+"""The owner roster: who can own a journey, their capacity, time off and backup."""
+
+from __future__ import annotations
+
+import os
+from datetime import date
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
+
+from playbooks.loader import PlaybookError, read_yaml_model
+
+DEFAULT_ROSTER = Path(__file__).parent / "roster" / "owners.yaml"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TimeOff(_Strict):
+    start: date
+    end: date
+
+    @model_validator(mode="after")
+    def _ordered(self) -> TimeOff:
+        if self.end < self.start:
+            raise ValueError("end is before start")
+        return self
+
+
+class Manager(_Strict):
+    id: str = Field(min_length=1)
+    name: str = Field(min_length=1)
+    email: EmailStr
+    slack: str = ""
+
+
+class RosterOwner(_Strict):
+    id: str = Field(min_length=1, pattern=r"^[a-z0-9._-]+$")
+    name: str = Field(min_length=1)
+    email: EmailStr
+    slack: str = ""
+    segments: list[str] = Field(default_factory=lambda: ["*"], min_length=1)
+    timezone: str = "UTC"
+    capacity: int = Field(default=50, ge=1)
+    out_of_office: list[TimeOff] = Field(default_factory=list)
+    backup: str | None = None
+
+    def available_on(self, day: date) -> bool:
+        return not any(off.start <= day <= off.end for off in self.out_of_office)
+
+    def serves(self, segment: str) -> bool:
+        return "*" in self.segments or segment in self.segments
+
+
+class Roster(_Strict):
+    manager: Manager | None = None
+    owners: list[RosterOwner] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _references(self) -> Roster:
+        ids = [o.id for o in self.owners]
+        dupes = sorted({i for i in ids if ids.count(i) > 1})
+        if dupes:
+            raise ValueError(f"owners: duplicate id(s) {dupes}")
+        for i, owner in enumerate(self.owners):
+            if owner.backup is not None and owner.backup not in ids:
+                raise ValueError(f"owners.{i}.backup: no owner with id {owner.backup!r}")
+        return self
+
+    def by_id(self, owner_id: str) -> RosterOwner | None:
+        return next((o for o in self.owners if o.id == owner_id), None)
+
+
+def roster_path() -> Path:
+    return Path(os.environ.get("ONBOARDING_ROSTER") or DEFAULT_ROSTER)
+
+
+def load_roster(path: Path | None = None) -> Roster:
+    roster, _ = read_yaml_model(path or roster_path(), Roster)
+    assert isinstance(roster, Roster)
+    return roster
+
+
+__all__ = ["PlaybookError", "Roster", "RosterOwner", "load_roster", "roster_path"]

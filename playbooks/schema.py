@@ -1,0 +1,240 @@
+"""Playbooks are data: what the journey says and waits for, validated before anything runs.
+
+A playbook is selected per deal by segment and product. The workflow receives an immutable
+snapshot of it at start, so editing a YAML file never changes a running journey.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import time
+from enum import Enum
+from typing import Literal
+
+from jinja2 import TemplateSyntaxError, meta
+from jinja2.sandbox import SandboxedEnvironment
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator, model_validator
+
+# Variables a message template may use; anything else is a typo caught at load time.
+TEMPLATE_VARIABLES = frozenset(
+    {
+        "customer_name",
+        "account_name",
+        "action_title",
+        "action_instruction",
+        "cta_url",
+        "owner_name",
+        "owner_email",
+        "due_local",
+        "milestone_title",
+        "reason",
+    }
+)
+_CTA = re.compile(r"\{\{\s*cta_url\s*\}\}")
+_URL = re.compile(r"(https?://|www\.)", re.IGNORECASE)
+_ENV = SandboxedEnvironment(autoescape=False)
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class MessageTemplate(_Strict):
+    """One customer-facing message. Direction, not content: exactly one call to action,
+    the `{{ cta_url }}` placeholder, and no other link."""
+
+    subject: str = Field(min_length=1, max_length=200)
+    body: str = Field(min_length=1, max_length=5000)
+
+    @field_validator("subject")
+    @classmethod
+    def _subject(cls, value: str) -> str:
+        _check_template(value)
+        if _URL.search(value) or _CTA.search(value):
+            raise ValueError("the subject may not contain a link; the call to action goes in the body")
+        return value
+
+    @field_validator("body")
+    @classmethod
+    def _one_call_to_action(cls, value: str) -> str:
+        _check_template(value)
+        count = len(_CTA.findall(value))
+        if count != 1:
+            raise ValueError(
+                f"must contain exactly one call to action ({{{{ cta_url }}}}), found {count}"
+            )
+        if _URL.search(value):
+            raise ValueError("must not contain links other than {{ cta_url }} (one call to action)")
+        return value
+
+
+def _check_template(source: str) -> None:
+    try:
+        parsed = _ENV.parse(source)
+    except TemplateSyntaxError as err:
+        raise ValueError(f"template syntax error on line {err.lineno}: {err.message}") from err
+    unknown = meta.find_undeclared_variables(parsed) - TEMPLATE_VARIABLES
+    if unknown:
+        raise ValueError(
+            f"unknown template variable(s) {sorted(unknown)}; allowed: {sorted(TEMPLATE_VARIABLES)}"
+        )
+
+
+class Action(_Strict):
+    """The ONE thing the customer should do, and the product events that prove it was done."""
+
+    title: str = Field(min_length=1, max_length=120)
+    instruction: str = Field(min_length=1, max_length=300)
+    link: HttpUrl
+    events: list[str] = Field(min_length=1)
+
+    @field_validator("instruction")
+    @classmethod
+    def _one_sentence(cls, value: str) -> str:
+        if len(re.findall(r"[.!?](\s|$)", value.strip())) > 1:
+            raise ValueError("must be one sentence")
+        return value
+
+
+class FollowUpKind(str, Enum):
+    clarify = "clarify"
+    simplify = "simplify"
+    redirect = "redirect"
+
+
+_KIND_ORDER = {FollowUpKind.clarify: 0, FollowUpKind.simplify: 1, FollowUpKind.redirect: 2}
+
+
+class FollowUp(_Strict):
+    kind: FollowUpKind
+    wait_hours: float = Field(gt=0, le=24 * 30)
+    message: MessageTemplate
+    # simplify/redirect may offer an easier path; completing it also counts.
+    alternate: Action | None = None
+
+    @model_validator(mode="after")
+    def _alternate_kind(self) -> FollowUp:
+        if self.alternate is not None and self.kind is FollowUpKind.clarify:
+            raise ValueError("alternate: a clarify follow-up explains the same action; only simplify or redirect may offer an alternate")
+        return self
+
+
+class Milestone(_Strict):
+    key: str = Field(min_length=1, max_length=64, pattern=r"^[a-z][a-z0-9_]*$")
+    title: str = Field(min_length=1, max_length=120)
+    action: Action
+    window_hours: float = Field(default=72, gt=0, le=24 * 90)
+    direction: MessageTemplate
+    help: MessageTemplate
+    follow_ups: list[FollowUp] = Field(default_factory=list, max_length=6)
+
+    @model_validator(mode="after")
+    def _follow_ups_in_order(self) -> Milestone:
+        ranks = [_KIND_ORDER[f.kind] for f in self.follow_ups]
+        if ranks != sorted(ranks):
+            raise ValueError("follow_ups: kinds must run clarify -> simplify -> redirect")
+        for i, follow_up in enumerate(self.follow_ups):
+            if follow_up.wait_hours >= self.window_hours:
+                raise ValueError(
+                    f"follow_ups.{i}.wait_hours: a follow-up waits less than the milestone window "
+                    f"({follow_up.wait_hours} >= {self.window_hours})"
+                )
+        return self
+
+    def events(self) -> list[str]:
+        """Product events that complete this milestone: its action or any alternate."""
+        names = list(self.action.events)
+        for follow_up in self.follow_ups:
+            if follow_up.alternate:
+                names += [e for e in follow_up.alternate.events if e not in names]
+        return names
+
+
+class EscalationPolicy(_Strict):
+    after_follow_ups: bool = True
+    after_failed_attempts: int = Field(default=3, ge=1, le=20)
+    on_help_request: bool = True
+    # Deals above this amount get a human at kickoff (high risk); None disables.
+    kickoff_amount_above: float | None = Field(default=None, ge=0)
+    # How long an escalation may stay unanswered before it moves a level up.
+    sla_hours: float = Field(default=24, gt=0, le=24 * 30)
+    levels: list[Literal["owner", "backup", "manager"]] = Field(
+        default_factory=lambda: ["owner", "backup", "manager"], min_length=1
+    )
+
+
+class BusinessHours(_Strict):
+    start: time = time(9, 0)
+    end: time = time(17, 0)
+    days: list[str] = Field(default_factory=lambda: list(WEEKDAYS[:5]), min_length=1)
+
+    @field_validator("days")
+    @classmethod
+    def _weekdays(cls, value: list[str]) -> list[str]:
+        bad = [d for d in value if d not in WEEKDAYS]
+        if bad:
+            raise ValueError(f"unknown weekday(s) {bad}; use {list(WEEKDAYS)}")
+        return value
+
+    @model_validator(mode="after")
+    def _start_before_end(self) -> BusinessHours:
+        if self.start >= self.end:
+            raise ValueError("start must be before end")
+        return self
+
+
+class AppliesTo(_Strict):
+    segments: list[str] = Field(default_factory=lambda: ["*"], min_length=1)
+    products: list[str] = Field(default_factory=lambda: ["*"], min_length=1)
+
+
+class Channels(_Strict):
+    customer: Literal["email", "slack", "console"] = "email"
+    owner: Literal["email", "slack", "console"] = "email"
+
+
+class Playbook(_Strict):
+    name: str = Field(min_length=1, max_length=64)
+    description: str = ""
+    applies_to: AppliesTo = AppliesTo()
+    business_hours: BusinessHours = BusinessHours()
+    channels: Channels = Channels()
+    escalation: EscalationPolicy = EscalationPolicy()
+    milestones: list[Milestone] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique(self) -> Playbook:
+        keys = [m.key for m in self.milestones]
+        dupes = sorted({k for k in keys if keys.count(k) > 1})
+        if dupes:
+            raise ValueError(f"milestones: duplicate key(s) {dupes}")
+        owners: dict[str, str] = {}
+        for milestone in self.milestones:
+            for event in milestone.events():
+                if event in owners:
+                    raise ValueError(
+                        f"milestones: event {event!r} completes both {owners[event]!r} and "
+                        f"{milestone.key!r}; each product event may complete one milestone"
+                    )
+                owners[event] = milestone.key
+        return self
+
+    def specificity(self, segment: str, product: str) -> int | None:
+        """How precisely this playbook matches a deal (higher wins); None if it does not."""
+        seg = segment in self.applies_to.segments
+        prod = product in self.applies_to.products
+        if not (seg or "*" in self.applies_to.segments):
+            return None
+        if not (prod or "*" in self.applies_to.products):
+            return None
+        return 2 * seg + prod
+
+
+class PlaybookSnapshot(BaseModel):
+    """The playbook a journey runs on, frozen at its start."""
+
+    source: str
+    digest: str
+    playbook: Playbook

@@ -1,0 +1,256 @@
+"""Pydantic models for every boundary of a journey: input, signals, updates, query, result.
+
+These are the public contracts of DESIGN.md section 4. They are plain data (no I/O) so the
+workflow sandbox, the worker, the HTTP starters and the tests share them.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import Enum
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
+
+TASK_QUEUE = "onboarding"
+WORKFLOW_TYPE = "OnboardingWorkflow"
+
+
+def workflow_id_for(deal_id: str) -> str:
+    return f"onboarding-{deal_id}"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class OnboardingState(str, Enum):
+    awaiting_action = "awaiting_action"
+    clarifying = "clarifying"
+    escalated = "escalated"
+    activated = "activated"
+    closed = "closed"
+
+
+# --- the deal, as a CRM describes it --------------------------------------------------------
+
+
+class Account(_Strict):
+    id: str = Field(min_length=1, max_length=128)
+    name: str = Field(min_length=1, max_length=256)
+    timezone: str = "UTC"
+    locale: str = "en-US"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except Exception as err:  # ZoneInfoNotFoundError, ValueError on odd keys
+            raise ValueError(f"unknown IANA time zone {value!r}") from err
+        return value
+
+
+class Contact(_Strict):
+    email: EmailStr
+    name: str = Field(default="", max_length=256)
+    role: str = Field(default="", max_length=64)
+
+
+class DealClosed(_Strict):
+    """A closed-won deal: the generic webhook body, or what the CRM activity fetched."""
+
+    deal_id: str = Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:-]+$")
+    closed_at: datetime
+    amount: float = Field(ge=0)
+    currency: str = Field(default="USD", min_length=3, max_length=3)
+    segment: str = Field(default="smb", min_length=1, max_length=64)
+    product: str = Field(default="", max_length=64)
+    account: Account
+    contacts: list[Contact] = Field(min_length=1)
+
+    @field_validator("closed_at")
+    @classmethod
+    def _aware(cls, value: datetime) -> datetime:
+        if value.tzinfo is None:
+            raise ValueError("closed_at needs a time zone offset, e.g. 2026-11-20T15:04:05Z")
+        return value
+
+    @property
+    def champion(self) -> Contact:
+        """The contact who receives the customer messages: the champion, else the first."""
+        return next((c for c in self.contacts if c.role == "champion"), self.contacts[0])
+
+
+class JourneyInput(BaseModel):
+    """What starts a journey. `deal` may be absent when the deal details come later:
+    fetched from the CRM (`crm="hubspot"`) or delivered by the `deal_closed` signal."""
+
+    deal_id: str
+    deal: DealClosed | None = None
+    crm: Literal["hubspot"] | None = None
+    # Carried over continue-as-new; None on a fresh start.
+    carried: JourneyState | None = None
+    # Continue as new after this many transitions even when the server does not suggest it
+    # (keeps histories short for very long journeys; tests use it to exercise the path).
+    continue_as_new_after: int | None = Field(default=None, ge=1)
+
+
+# --- signals ---------------------------------------------------------------------------------
+
+
+class ActionTaken(_Strict):
+    action: str = Field(min_length=1, max_length=128)
+    event_id: str = Field(min_length=1, max_length=256)
+    occurred_at: datetime | None = None
+    source: str = Field(default="product", max_length=64)
+
+
+class ActionFailed(_Strict):
+    action: str = Field(min_length=1, max_length=128)
+    reason: str = Field(default="", max_length=1000)
+    event_id: str = Field(min_length=1, max_length=256)
+
+
+class HelpRequested(_Strict):
+    message: str = Field(default="", max_length=2000)
+    event_id: str = Field(min_length=1, max_length=256)
+
+
+class Cancel(_Strict):
+    reason: str = Field(default="deal lost", max_length=1000)
+
+
+# --- updates ---------------------------------------------------------------------------------
+
+
+class Decision(str, Enum):
+    retry = "retry"
+    skip = "skip"
+    reassign = "reassign"
+    close = "close"
+
+
+class ResolveEscalation(_Strict):
+    decision: Decision
+    owner: str | None = Field(default=None, max_length=128)
+    note: str = Field(default="", max_length=2000)
+    by: str = Field(min_length=1, max_length=128)
+
+    @model_validator(mode="after")
+    def _owner_only_for_reassign(self) -> ResolveEscalation:
+        if self.decision is Decision.reassign and not self.owner:
+            raise ValueError("owner: required when decision is 'reassign'")
+        if self.decision is not Decision.reassign and self.owner:
+            raise ValueError("owner: only allowed when decision is 'reassign'")
+        return self
+
+
+# --- owners ----------------------------------------------------------------------------------
+
+
+class Person(BaseModel):
+    id: str
+    name: str
+    email: str
+    slack: str = ""
+    timezone: str = "UTC"
+
+
+class OwnerAssignment(BaseModel):
+    owner: Person
+    backup: Person | None = None
+    manager: Person | None = None
+
+
+# --- query and result ------------------------------------------------------------------------
+
+
+class NextAction(BaseModel):
+    title: str
+    due_at: datetime | None
+    events: list[str]
+
+
+class TimelineEntry(BaseModel):
+    at: datetime
+    event: str
+    detail: str = ""
+
+
+class Status(BaseModel):
+    deal_id: str
+    stage: str
+    state: OnboardingState
+    owner: str
+    next_action: NextAction | None
+    reason: str
+    eligible_touchpoints: list[str]
+    timeline: list[TimelineEntry]
+    escalation_level: int = 0
+    paused: bool = False
+
+
+class MilestoneOutcome(BaseModel):
+    key: str
+    outcome: Literal["completed", "skipped"]
+    started_at: datetime
+    finished_at: datetime
+    duration_seconds: float
+
+
+class JourneyResult(BaseModel):
+    deal_id: str
+    state: OnboardingState
+    reason: str
+    owner: str
+    time_to_first_action_seconds: float | None
+    milestones: list[MilestoneOutcome]
+    escalations: int
+    runs: int = 1
+
+
+# --- state carried across continue-as-new ------------------------------------------------------
+
+
+class MilestoneProgress(BaseModel):
+    index: int
+    key: str
+    started_at: datetime
+    direction_sent_at: datetime | None = None
+    due_at: datetime | None = None
+    follow_ups_sent: int = 0
+    failures: int = 0
+
+
+class JourneyState(BaseModel):
+    """Everything a journey knows. Carried whole into the next run on continue-as-new."""
+
+    deal: DealClosed
+    playbook: "PlaybookSnapshot"
+    owner: OwnerAssignment
+    state: OnboardingState = OnboardingState.awaiting_action
+    reason: str = "journey started"
+    started_at: datetime
+    first_action_at: datetime | None = None
+    progress: MilestoneProgress | None = None
+    outcomes: list[MilestoneOutcome] = Field(default_factory=list)
+    # product event name -> when the journey saw it (early actions for later milestones wait here)
+    taken: dict[str, datetime] = Field(default_factory=dict)
+    seen_event_ids: list[str] = Field(default_factory=list)
+    pending_failures: list[ActionFailed] = Field(default_factory=list)
+    pending_help: list[HelpRequested] = Field(default_factory=list)
+    last_proactive_day: date | None = None
+    escalation_level: int = 0
+    escalations: int = 0
+    high_risk_checked: bool = False
+    timeline: list[TimelineEntry] = Field(default_factory=list)
+    transitions: int = 0
+    runs: int = 1
+
+
+from playbooks.schema import PlaybookSnapshot  # noqa: E402  (models reference each other)
+
+JourneyState.model_rebuild()
+JourneyInput.model_rebuild()
