@@ -9,7 +9,7 @@ Decisions live in `decisions.py` (pure); effects are activities.
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -185,30 +185,35 @@ class OnboardingWorkflow:
         self._note(f"milestone {outcome}", p.key)
         self._arrived_by_action = outcome == "completed"
         nxt = p.index + 1
-        key = milestones[nxt].key if nxt < len(milestones) else p.key
-        s.progress = MilestoneProgress(index=nxt, key=key, started_at=now)
+        if nxt < len(milestones):
+            s.progress = MilestoneProgress(index=nxt, key=milestones[nxt].key, started_at=now)
+            self._transition(OnboardingState.awaiting_action, f"'{p.key}' {outcome}; next: {milestones[nxt].title}")
+        else:
+            s.progress = MilestoneProgress(index=nxt, key=p.key, started_at=now)
 
     # ------------------------------------------------------------------ steps
 
     async def _direct(self, m: Milestone) -> None:
         """Tell the customer the ONE next action. Right after their own action it is a reply
         (immediate); otherwise it is proactive (business hours, one per day)."""
-        sent = await self._send_customer(m, "direction", m.direction, m.action, proactive=not self._arrived_by_action)
-        if not sent:
+        sent_at = await self._send_customer(
+            m, "direction", m.direction, m.action, proactive=not self._arrived_by_action
+        )
+        if sent_at is None:
             return
-        p, now = self._progress, workflow.now()
-        p.direction_sent_at = now
-        p.due_at = now + timedelta(hours=m.window_hours)
+        p = self._progress
+        p.direction_sent_at = sent_at
+        p.due_at = sent_at + timedelta(hours=m.window_hours)
         self._transition(OnboardingState.awaiting_action, f"told to '{m.action.title}'")
 
     async def _follow_up(self, m: Milestone, follow_up: FollowUp) -> None:
         action = follow_up.alternate or decisions.current_action(m, self._progress)
-        sent = await self._send_customer(m, follow_up.kind.value, follow_up.message, action, proactive=True)
-        if not sent:
+        sent_at = await self._send_customer(m, follow_up.kind.value, follow_up.message, action, proactive=True)
+        if sent_at is None:
             return
         p = self._progress
         p.follow_ups_sent += 1
-        p.due_at = workflow.now() + timedelta(hours=follow_up.wait_hours)
+        p.due_at = sent_at + timedelta(hours=follow_up.wait_hours)
         self._transition(
             OnboardingState.clarifying,
             f"no '{m.action.title}' by its due time: sent {follow_up.kind.value} ({p.follow_ups_sent}/{len(m.follow_ups)})",
@@ -318,9 +323,10 @@ class OnboardingWorkflow:
         *,
         proactive: bool,
         reason: str = "",
-    ) -> bool:
-        """Send one customer message. A proactive one waits for business hours and the
-        daily cap; it is dropped (False) if the customer acts or fails meanwhile."""
+    ) -> datetime | None:
+        """Send one customer message; returns when it was sent. A proactive one waits for
+        business hours and the daily cap, and is dropped (None) if the customer acts or
+        fails meanwhile: the journey reconsiders what to say."""
         s = self._state
         tz, hours = s.deal.account.timezone, self._playbook.business_hours
         if proactive:
@@ -336,7 +342,7 @@ class OnboardingWorkflow:
                         timeout_summary=f"hold the {step} for business hours: {self._describe(send_at)}",
                     )
                     self._raise_if_cancelled()
-                    return False
+                    return None
                 except asyncio.TimeoutError:
                     pass
             today = business_hours.local_day(workflow.now(), tz)
@@ -344,8 +350,9 @@ class OnboardingWorkflow:
             s.proactive_day = today
         self._raise_if_cancelled()
         s.messages += 1
+        sent_at = workflow.now()
         customer = s.deal.champion
-        due = self._progress.due_at or (workflow.now() + timedelta(hours=m.window_hours))
+        due = self._progress.due_at or (sent_at + timedelta(hours=m.window_hours))
         request = MessageRequest(
             key=decisions.message_key(workflow.info().workflow_id, m.key, step, s.messages),
             deal_id=s.deal.deal_id,
@@ -373,8 +380,8 @@ class OnboardingWorkflow:
             summary=f"{self._playbook.channels.customer} {step} '{action.title}' to the customer",
             **_DELIVERY,
         )
-        self._note(f"sent {step}", action.title)
-        return True
+        self._note(f"sent {step}", action.title, at=sent_at)
+        return sent_at
 
     async def _create_task(self, m: Milestone, level: int, reason: str) -> None:
         s = self._state
@@ -505,8 +512,8 @@ class OnboardingWorkflow:
             extra={"state": state.value, "stage": s.progress.key if s.progress else "", "reason": reason},
         )
 
-    def _note(self, event: str, detail: str) -> None:
-        self._inbox.timeline.append(TimelineEntry(at=workflow.now(), event=event, detail=detail))
+    def _note(self, event: str, detail: str, *, at: datetime | None = None) -> None:
+        self._inbox.timeline.append(TimelineEntry(at=at or workflow.now(), event=event, detail=detail))
         del self._inbox.timeline[:-TIMELINE_LENGTH]
 
     def _fresh(self, event_id: str) -> bool:
@@ -563,7 +570,7 @@ class OnboardingWorkflow:
             runs=s.runs,
         )
 
-    def _describe(self, moment) -> str:  # type: ignore[no-untyped-def]
+    def _describe(self, moment: datetime) -> str:
         return business_hours.describe(moment, self._state.deal.account.timezone)
 
     @property
