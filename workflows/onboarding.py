@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime, timedelta
+from typing import Any
 
+from pydantic import ValidationError
 from temporalio import workflow
 from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.escalation import EscalationActivities, EscalationTaskRequest
@@ -59,6 +62,16 @@ _DELIVERY = dict(
 
 class JourneyClosed(Exception):
     """Raised inside the run to end the journey at once (cancel, or an escalation closed)."""
+
+
+def parse_resolution(request: Any) -> ResolveEscalation:
+    try:
+        return ResolveEscalation.model_validate(request)
+    except ValidationError as err:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'input'}: {e['msg']}" for e in err.errors()
+        )
+        raise ValueError(f"invalid resolve_escalation input: {problems}") from None
 
 
 @workflow.defn(name="OnboardingWorkflow")
@@ -437,27 +450,40 @@ class OnboardingWorkflow:
             self._note("cancel", event.reason[:200])
 
     @workflow.update(description="Resolve an escalation: retry, skip, reassign (with owner) or close.")
-    async def resolve_escalation(self, resolution: ResolveEscalation) -> Status:
+    async def resolve_escalation(self, request: dict[str, Any]) -> Status:
+        # Taken as a plain object and parsed here, so bad input is refused by the validator
+        # with the field and the reason, not by a decoding error.
+        resolution = parse_resolution(request)
         if resolution.decision is Decision.reassign:
             assert resolution.owner and self._s is not None
-            self._reassignment = await workflow.execute_activity_method(
-                OwnerActivities.assign_owner,
-                AssignOwnerRequest(
-                    deal_id=self._s.deal.deal_id,
-                    segment=self._s.deal.segment,
-                    as_of=workflow.now().date(),
-                    preferred=resolution.owner,
-                ),
-                summary=f"reassign to {resolution.owner}",
-                start_to_close_timeout=timedelta(seconds=30),
-                retry_policy=RetryPolicy(maximum_attempts=3),
-            )
+            self._reassignment = await self._assign_explicit(resolution.owner)
         self._resolution = resolution
         await workflow.wait_condition(lambda: self._resolution is None)
         return self.status()
 
+    async def _assign_explicit(self, owner_id: str) -> OwnerAssignment:
+        """A staff member's choice of owner, checked against the roster; a refusal fails
+        only the update that asked, with the roster's reason."""
+        try:
+            return await workflow.execute_activity_method(
+                OwnerActivities.assign_owner,
+                AssignOwnerRequest(
+                    deal_id=self._state.deal.deal_id,
+                    segment=self._state.deal.segment,
+                    as_of=workflow.now().date(),
+                    preferred=owner_id,
+                ),
+                summary=f"reassign to {owner_id}",
+                start_to_close_timeout=timedelta(seconds=30),
+                retry_policy=RetryPolicy(maximum_attempts=3),
+            )
+        except ActivityError as err:
+            cause = err.cause.message if isinstance(err.cause, ApplicationError) else str(err.cause)
+            raise ApplicationError(f"reassign refused: {cause}", non_retryable=True) from None
+
     @resolve_escalation.validator
-    def _validate_resolution(self, resolution: ResolveEscalation) -> None:
+    def _validate_resolution(self, request: dict[str, Any]) -> None:
+        parse_resolution(request)
         if self._s is None or self._s.state is not OnboardingState.escalated:
             state = self._s.state.value if self._s else "starting"
             raise ValueError(f"nothing is escalated: the journey is {state}")
