@@ -107,13 +107,14 @@ class MessagingActivities:
         elif channel == "slack":
             await self.post_slack(f"*{rendered.subject}*\n{rendered.body}")
         else:
-            log.info(
-                "message.console",
-                key=request.key,
-                kind=request.kind,
-                to=mask_email(request.to.email),
-                subject=rendered.subject,
+            # The console channel keeps the message as a file: logs never carry its content.
+            outbox = self._settings.data_dir / "outbox"
+            outbox.mkdir(parents=True, exist_ok=True)
+            name = re.sub(r"[^A-Za-z0-9._-]+", "_", request.key)
+            (outbox / f"{name}.txt").write_text(
+                f"To: {request.to.name} <{request.to.email}>\nSubject: {rendered.subject}\n\n{rendered.body}"
             )
+            log.info("message.console", key=request.key, kind=request.kind, to=mask_email(request.to.email))
         self._ledger.record(request.key, channel, message_id)
         log.info("message.sent", key=request.key, kind=request.kind, channel=channel, message_id=message_id)
         return SendReceipt(key=request.key, channel=channel, message_id=message_id)
