@@ -156,3 +156,45 @@ async def test_rerun_adds_attributes_the_old_file_lacks(tmp_path: Path) -> None:
 
         with pytest.raises(SearchAttributeConflict, match="EscalationLevel is Int, expected Keyword"):
             await ensure_registered(client, "default", (("EscalationLevel", "Keyword"),))
+
+
+# --- make demo -------------------------------------------------------------------------------
+
+
+def test_demo_deal_is_a_valid_deal_closed_body() -> None:
+    from datetime import datetime, timezone
+
+    from devstack.demo import default_deal_id, demo_deal
+    from workflows.models import DealClosed, JourneyInput
+
+    now = datetime(2026, 11, 20, 15, 4, 5, tzinfo=timezone.utc)
+    deal_id = default_deal_id(now)
+    assert deal_id == "D-DEMO-20261120-150405"
+    deal = DealClosed.model_validate(demo_deal(deal_id, now))
+    assert deal.closed_at == now and deal.champion.email == "ana@acme.example"
+    JourneyInput.model_validate({"deal_id": deal_id, "deal": demo_deal(deal_id, now)})
+
+
+async def test_demo_starts_one_journey_idempotently(tmp_path: Path) -> None:
+    from temporalio.contrib.pydantic import pydantic_data_converter
+
+    from devstack.demo import start_demo
+    from workflows.models import JourneyInput
+
+    with dev_server(tmp_path / "temporal.db") as address:
+        await _connect(address)
+        kw = dict(address=address, namespace="default", ui_url="http://localhost:8233")
+        wf_id, link = await start_demo("D-42", **kw)
+        assert wf_id == "onboarding-D-42"
+        assert link == "http://localhost:8233/namespaces/default/workflows/onboarding-D-42"
+        assert (await start_demo("D-42", **kw))[0] == wf_id  # rerun: same journey, no error
+
+        client = await Client.connect(address, data_converter=pydantic_data_converter)
+        runs = [w async for w in client.list_workflows('WorkflowId = "onboarding-D-42"')]
+        assert len(runs) == 1 and runs[0].task_queue == "onboarding"
+        history = await client.get_workflow_handle(wf_id).fetch_history()
+        started = history.events[0].workflow_execution_started_event_attributes
+        assert started.workflow_type.name == "OnboardingWorkflow"
+        [payload] = started.input.payloads
+        [journey] = await pydantic_data_converter.decode([payload], [JourneyInput])
+        assert journey.deal_id == "D-42" and journey.deal.account.id == "ACME-1"
