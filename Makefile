@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test install demo clean
+.PHONY: run test install demo clean histories
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,3 +28,7 @@ demo: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache
+
+## histories: record the replay corpus for the current workflow version (tests/histories/<version>/) on a dev server
+histories: $(STAMP)
+	$(BIN)/python -m replay.record $(RECORD_ARGS)

@@ -1,0 +1,1 @@
+"""Replay tooling: the recorded history corpus, the replay gate and `onboarding replay`."""

@@ -1,0 +1,374 @@
+"""`make histories`: record the replay corpus from real runs on a Temporal dev server.
+
+    python -m replay.record [--version v2] [--only cancel clarify-chain ...]
+
+Each scenario drives one journey down one path that matters and saves its history (every
+run of it, for continue-as-new) as `tests/histories/<version>/<scenario>[.runN].json`.
+Older versions' folders are never touched: they keep proving that journeys started on
+old code still replay.
+
+Journeys run on the dev server's real clock, so the recording playbook opens business
+hours around the clock and, where a path needs a window or an SLA to run out, shrinks it
+to seconds. The playbook snapshot is part of each history, so replay needs nothing else.
+Every step waits (bounded polling on the `status` query) for the state the previous one
+should have produced, so a rerun takes the same path and yields histories with the same
+commands in the same order.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+import sysconfig
+import tempfile
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import structlog
+import yaml
+from temporalio.client import Client, WorkflowHandle, WorkflowHistory, WorkflowUpdateFailedError
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from activities.settings import ActivitySettings
+from playbooks.loader import DEFAULT_DIR
+from workflows.models import JourneyInput, OnboardingState, Status, workflow_id_for
+from workflows.search_attributes import ALL
+
+CORPUS = Path(__file__).resolve().parent.parent / "tests" / "histories"
+# The corpus folder new recordings go to. Bump it with every new workflow version (patch).
+VERSION = "v1"
+SECOND = 1 / 3600  # playbook durations are in hours
+WAIT_SECONDS = 30.0
+
+Change = Callable[[dict[str, Any]], None]
+
+
+def recording_playbook(change: Change | None = None) -> dict[str, Any]:
+    """The default playbook with business hours around the clock (the dev server runs on
+    the real clock) and a daily cap that never holds a message back."""
+    data = yaml.safe_load((DEFAULT_DIR / "default.yaml").read_text())
+    data["business_hours"] = {
+        "start": "00:00", "end": "23:59:59",
+        "days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"], "proactive_per_day": 10,
+    }
+    if change:
+        change(data)
+    return data
+
+
+def deal_body(deal_id: str, **overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "deal_id": deal_id, "closed_at": "2026-11-20T15:04:05Z", "amount": 24000, "currency": "USD",
+        "segment": "smb", "product": "analytics",
+        "account": {"id": "ACME-1", "name": "Acme Corp", "timezone": "America/Chicago", "locale": "en-US"},
+        "contacts": [{"email": "ana@acme.example", "name": "Ana Ruiz", "role": "champion"}],
+    }
+    body.update(overrides)
+    return body
+
+
+class Journey:
+    """One recorded journey: signals, updates and bounded waits on its status."""
+
+    def __init__(self, handle: WorkflowHandle, scenario: str) -> None:
+        self.handle = handle
+        self.scenario = scenario
+
+    async def status(self) -> Status:
+        return await self.handle.query("status", result_type=Status)
+
+    async def wait(self, done: Callable[[Status], bool], what: str) -> Status:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + WAIT_SECONDS
+        while True:
+            current = await self.status()
+            if done(current):
+                return current
+            if loop.time() > deadline:
+                raise RuntimeError(f"{self.scenario}: never reached '{what}'; last status: {current}")
+            await asyncio.sleep(0.05)
+
+    async def signal(self, name: str, payload: dict[str, Any]) -> None:
+        await self.handle.signal(name, payload)
+
+    async def update(self, name: str, payload: dict[str, Any]) -> Status:
+        return await self.handle.execute_update(name, payload, result_type=Status)
+
+    async def update_refused(self, name: str, payload: dict[str, Any]) -> None:
+        try:
+            await self.update(name, payload)
+        except WorkflowUpdateFailedError:
+            return
+        raise RuntimeError(f"{self.scenario}: update {name} {payload} was expected to fail")
+
+    # the waits every scenario uses
+    async def told(self, stage: str) -> Status:
+        return await self.wait(
+            lambda s: s.stage == stage and s.state is not OnboardingState.escalated
+            and s.next_action is not None and s.next_action.due_at is not None,
+            f"direction for {stage}",
+        )
+
+    async def escalated(self, level: int = 1) -> Status:
+        return await self.wait(
+            lambda s: s.state is OnboardingState.escalated and s.escalation_level == level, f"escalated, level {level}"
+        )
+
+    async def seen(self, event: str, count: int = 1) -> Status:
+        return await self.wait(lambda s: sum(e.event == event for e in s.timeline) >= count, f"{count}x {event}")
+
+    async def cancel(self) -> None:
+        await self.signal("cancel", {"reason": "recording over"})
+
+
+@dataclass
+class Scenario:
+    name: str
+    drive: Callable[[Journey], Awaitable[None]]
+    playbook: Change | None = None
+    deal: dict[str, Any] = field(default_factory=dict)
+    input: dict[str, Any] = field(default_factory=dict)
+    deal_in_input: bool = True  # False: the deal details arrive later by signal
+
+
+# ------------------------------------------------------------------ the paths that matter
+
+
+async def _advance(j: Journey) -> None:
+    await j.told("first_action")
+    await j.signal("action_taken", {"action": "dataset_uploaded", "event_id": "e-1"})
+    await j.told("first_value")
+    await j.signal("action_taken", {"action": "dashboard_shared", "event_id": "e-2"})
+    await j.told("expansion_check")
+    await j.signal("action_taken", {"action": "teammates_invited", "event_id": "e-3"})
+
+
+def _short_first_milestone(data: dict[str, Any]) -> None:
+    first = data["milestones"][0]
+    first["window_hours"] = 2 * SECOND
+    for follow_up in first["follow_ups"]:
+        follow_up["wait_hours"] = 1 * SECOND
+
+
+async def _clarify_chain(j: Journey) -> None:
+    # window -> clarify -> simplify -> redirect -> escalated; the customer then takes the
+    # redirect's easier path while a human is deciding
+    await j.escalated()
+    await j.signal("action_taken", {"action": "setup_call_booked", "event_id": "e-1"})
+    await j.told("first_value")
+    await j.cancel()
+
+
+def _short_sla(data: dict[str, Any]) -> None:
+    data["escalation"]["sla_hours"] = 1 * SECOND
+
+
+async def _help(j: Journey) -> None:
+    await j.told("first_action")
+    await j.signal("help_requested", {"message": "stuck on SSO", "event_id": "h-1"})
+    await j.escalated()
+
+
+async def _escalation_sla(j: Journey) -> None:
+    await _help(j)
+    await j.escalated(level=3)  # unanswered: owner -> backup -> manager
+    await j.update("resolve_escalation", {"decision": "retry", "by": "dana"})
+    await j.told("first_action")
+    await j.cancel()
+
+
+async def _escalation_retry(j: Journey) -> None:
+    await _help(j)
+    await j.update("resolve_escalation", {"decision": "retry", "by": "maya", "note": "new contact"})
+    await j.told("first_action")
+    await j.cancel()
+
+
+async def _escalation_skip(j: Journey) -> None:
+    await _help(j)
+    await j.update("resolve_escalation", {"decision": "skip", "by": "maya", "note": "done offline"})
+    await j.told("first_value")
+    await j.cancel()
+
+
+async def _escalation_reassign(j: Journey) -> None:
+    await _help(j)
+    await j.update_refused("resolve_escalation", {"decision": "reassign", "owner": "nobody", "by": "dana"})
+    await j.update("resolve_escalation", {"decision": "reassign", "owner": "maya", "by": "dana"})
+    await j.wait(lambda s: s.owner == "maya" and s.next_action is not None and s.next_action.due_at is not None, "maya owns it")
+    await j.cancel()
+
+
+async def _escalation_close(j: Journey) -> None:
+    await _help(j)
+    await j.update("resolve_escalation", {"decision": "close", "by": "dana", "note": "churned"})
+
+
+async def _failed_attempts(j: Journey) -> None:
+    await j.told("first_action")
+    failure = {"action": "dataset_uploaded", "reason": "CSV has no header", "event_id": "f-1"}
+    await j.signal("action_failed", failure)
+    await j.seen("sent help")
+    await j.signal("action_failed", failure)  # the product retried its delivery
+    await j.seen("duplicate event ignored")
+    await j.signal("action_failed", {**failure, "event_id": "f-2"})
+    await j.escalated()
+    await j.cancel()
+
+
+async def _help_then_action(j: Journey) -> None:
+    await _help(j)
+    await j.signal("action_taken", {"action": "database_connected", "event_id": "e-9"})
+    await j.told("first_value")
+    await j.cancel()
+
+
+async def _cancel(j: Journey) -> None:
+    await j.told("first_action")
+    await j.signal("cancel", {"reason": "deal lost"})
+
+
+async def _high_value(j: Journey) -> None:
+    await j.escalated()
+    await j.update("resolve_escalation", {"decision": "retry", "by": "maya", "note": "reviewed"})
+    await j.told("first_action")
+    await j.cancel()
+
+
+async def _deal_details_late(j: Journey) -> None:
+    await j.wait(lambda s: s.reason == "starting: waiting for deal details", "waiting for deal details")
+    await j.signal("deal_closed", deal_body(j.handle.id.removeprefix("onboarding-")))
+    await j.told("first_value")  # the action that came first completes the first milestone
+    await j.cancel()
+
+
+SCENARIOS: list[Scenario] = [
+    Scenario("advance-to-activated", _advance),
+    Scenario("clarify-chain", _clarify_chain, playbook=_short_first_milestone),
+    Scenario("escalation-retry", _escalation_retry),
+    Scenario("escalation-skip", _escalation_skip),
+    Scenario("escalation-reassign", _escalation_reassign),
+    Scenario("escalation-close", _escalation_close),
+    Scenario("escalation-sla", _escalation_sla, playbook=_short_sla),
+    Scenario("failed-attempts", _failed_attempts),
+    Scenario("help-then-action", _help_then_action),
+    Scenario("cancel", _cancel),
+    Scenario("continue-as-new", _advance, input={"continue_as_new_after": 2}),
+    Scenario("high-value-kickoff", _high_value, deal={"amount": 300000}),
+    Scenario("deal-details-late", _deal_details_late, deal_in_input=False),
+]
+
+
+# ------------------------------------------------------------------ recording
+
+
+async def _no_load(owner_ids: list[str]) -> dict[str, int]:
+    # the same owner on every rerun, whatever else runs on the server
+    return {owner_id: 0 for owner_id in owner_ids}
+
+
+async def run_histories(client: Client, workflow_id: str, first_run_id: str) -> list[WorkflowHistory]:
+    """Every run of a journey, first to last, following continue-as-new."""
+    histories, run_id = [], first_run_id
+    while run_id:
+        history = await client.get_workflow_handle(workflow_id, run_id=run_id).fetch_history()
+        histories.append(history)
+        last = history.events[-1]
+        run_id = (
+            last.workflow_execution_continued_as_new_event_attributes.new_execution_run_id
+            if last.HasField("workflow_execution_continued_as_new_event_attributes")
+            else ""
+        )
+    return histories
+
+
+async def record_one(client: Client, scenario: Scenario, out_dir: Path, work_dir: Path, suffix: str = "") -> list[Path]:
+    from worker import build_worker  # noqa: PLC0415  (keeps `--help` fast)
+
+    playbooks = work_dir / scenario.name / "playbooks"
+    playbooks.mkdir(parents=True)
+    (playbooks / "recording.yaml").write_text(yaml.safe_dump(recording_playbook(scenario.playbook), sort_keys=False))
+    settings = ActivitySettings(SMTP_URL=None, ONBOARDING_DATA_DIR=work_dir / scenario.name / "data")
+    task_queue = f"record-{scenario.name}-{uuid.uuid4().hex[:6]}"
+    deal_id = scenario.name + suffix
+    deal = deal_body(deal_id, **scenario.deal)
+    journey_input = JourneyInput(deal_id=deal_id, deal=deal if scenario.deal_in_input else None, **scenario.input)
+    start_signal: dict[str, Any] = {}
+    if not scenario.deal_in_input:
+        start_signal = {"start_signal": "action_taken", "start_signal_args": [{"action": "dataset_uploaded", "event_id": "early-1"}]}
+    async with build_worker(client, settings, task_queue=task_queue, load=_no_load, playbooks=playbooks):
+        handle = await client.start_workflow(
+            "OnboardingWorkflow", journey_input, id=workflow_id_for(deal_id), task_queue=task_queue, **start_signal
+        )
+        await scenario.drive(Journey(handle, scenario.name))
+        await handle.result()
+    histories = await run_histories(client, handle.id, handle.first_execution_run_id or handle.result_run_id or "")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for n, history in enumerate(histories, start=1):
+        name = scenario.name if len(histories) == 1 else f"{scenario.name}.run{n}"
+        path = out_dir / f"{name}.json"
+        path.write_text(history.to_json() + "\n")
+        written.append(path)
+    return written
+
+
+async def record(client: Client, out_dir: Path, names: list[str] | None = None, *, suffix: str = "") -> list[Path]:
+    """Record the chosen scenarios (all by default) concurrently into `out_dir`."""
+    chosen = [s for s in SCENARIOS if names is None or s.name in names]
+    unknown = set(names or []) - {s.name for s in SCENARIOS}
+    if unknown:
+        raise SystemExit(f"unknown scenario(s) {sorted(unknown)}; known: {[s.name for s in SCENARIOS]}")
+    with tempfile.TemporaryDirectory(prefix="record-") as work:
+        results = await asyncio.gather(*(record_one(client, s, out_dir, Path(work), suffix) for s in chosen))
+    return [path for paths in results for path in paths]
+
+
+async def dev_server() -> WorkflowEnvironment:
+    return await WorkflowEnvironment.start_local(
+        dev_server_existing_path=str(Path(sysconfig.get_path("scripts")) / "temporal"),
+        search_attributes=list(ALL),
+        data_converter=pydantic_data_converter,
+        dev_server_extra_args=["--dynamic-config-value", "frontend.enableUpdateWorkflowExecution=true"],
+    )
+
+
+async def main_async(args: argparse.Namespace) -> None:
+    out_dir = args.out / args.version
+    if args.only is None:  # a full recording replaces the version's folder
+        for old in out_dir.glob("*.json"):
+            old.unlink()
+    env = await dev_server()
+    try:
+        written = await record(env.client, out_dir, args.only)
+    finally:
+        await env.shutdown()
+    for path in sorted(written):
+        print(f"recorded {path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path}")
+    print(f"{len(written)} histories in {out_dir}")
+
+
+def quiet_logs() -> None:
+    """Only problems on the console: expected activity failures (a refused reassignment) and
+    per-message logs would bury the list of recorded files."""
+    logging.getLogger("temporalio").setLevel(logging.ERROR)
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.ERROR))
+
+
+def main(argv: list[str] | None = None) -> None:
+    quiet_logs()
+    parser = argparse.ArgumentParser(prog="python -m replay.record", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--version", default=VERSION, help=f"corpus folder to write (default {VERSION})")
+    parser.add_argument("--out", type=Path, default=CORPUS, help="corpus root (default tests/histories)")
+    parser.add_argument("--only", nargs="+", metavar="SCENARIO", help="record only these scenarios")
+    asyncio.run(main_async(parser.parse_args(argv)))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
