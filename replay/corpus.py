@@ -25,6 +25,7 @@ GUIDE = "docs/versioning.md"
 
 _CORE_MESSAGE = re.compile(r'message: "(?P<text>(?:[^"\\]|\\.)*)"')
 _QUOTED = re.compile(r"'([^']+)'")
+_EVENT_ID = re.compile(r"HistoryEvent\(id: (\d+)")
 
 
 def replayer(workflows: Sequence[type] | None = None) -> Replayer:
@@ -118,6 +119,9 @@ async def locate(replay: Replayer, history: WorkflowHistory, mismatch: str) -> s
     failure is monotonic, so bisect) to find the first workflow task whose commands
     disagree, then pick the event in it that the mismatch names."""
     events = history.events
+    named_id = _EVENT_ID.search(mismatch)  # some mismatches do name the event
+    if named_id and 0 < int(named_id.group(1)) <= len(events):
+        return describe_event(events[int(named_id.group(1)) - 1])
     cuts = [i + 1 for i, e in enumerate(events) if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED]
     cuts.append(len(events))
 
