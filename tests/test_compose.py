@@ -194,3 +194,10 @@ async def test_setup_script_runs_against_a_real_server(tmp_path: Path) -> None:
 @pytest.mark.parametrize("service", ["worker", "webhook", "mail"])
 def test_long_running_app_services_restart(service: str) -> None:
     assert SERVICES[service]["restart"] == "unless-stopped"
+
+
+def test_deploy_docs_list_every_create_command() -> None:
+    from devstack.search_attributes import cli_create_commands
+
+    docs = (ROOT / "docs" / "deploy.md").read_text()
+    assert [c for c in cli_create_commands("default") if c not in docs] == []
