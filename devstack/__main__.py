@@ -17,6 +17,7 @@ import argparse
 import asyncio
 import base64
 import contextlib
+import ctypes
 import os
 import signal
 import socket
@@ -137,6 +138,7 @@ class Child:
             # Own process group: Ctrl-C reaches only the supervisor, which then stops the
             # children in order (worker before server) instead of all dying at once.
             start_new_session=True,
+            preexec_fn=_die_with_parent,
         )
         label = f"{self.name:<8}|"
         if color:
@@ -192,6 +194,18 @@ class Child:
                 _say(f"{self.name} did not stop within {grace:.0f}s; killing it")
                 self.kill()
         await self.wait()
+
+
+# Looked up here, not in the forked child, where only the call itself should run.
+_LIBC = ctypes.CDLL(None, use_errno=True) if sys.platform == "linux" else None
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """Runs in the child before exec: on Linux, get SIGTERM if the supervisor itself is
+    killed, so no dev server is left holding the SQLite file and the ports."""
+    if _LIBC is not None:
+        _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 class ChildDied(Exception):
