@@ -23,7 +23,7 @@ import argparse
 import asyncio
 import os
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -38,7 +38,7 @@ def demo_deal(deal_id: str, closed_at: datetime) -> dict[str, Any]:
     """The deal-closed body of DESIGN.md section 4, closed now so the 72 h window is live."""
     return {
         "deal_id": deal_id,
-        "closed_at": closed_at.astimezone(timezone.utc).isoformat().replace("+00:00", "Z"),
+        "closed_at": closed_at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
         "amount": 24000,
         "currency": "USD",
         "segment": "smb",
@@ -54,19 +54,17 @@ def demo_deal(deal_id: str, closed_at: datetime) -> dict[str, Any]:
 
 
 def default_deal_id(now: datetime) -> str:
-    return "D-DEMO-" + now.astimezone(timezone.utc).strftime("%Y%m%d-%H%M%S")
+    return "D-DEMO-" + now.astimezone(UTC).strftime("%Y%m%d-%H%M%S")
 
 
-async def start_demo(
-    deal_id: str, *, address: str, namespace: str, ui_url: str
-) -> tuple[str, str]:
+async def start_demo(deal_id: str, *, address: str, namespace: str, ui_url: str) -> tuple[str, str]:
     client = await Client.connect(
         address, namespace=namespace, data_converter=pydantic_data_converter
     )
     workflow_id = workflow_id_for(deal_id)
     handle = await client.start_workflow(
         WORKFLOW_TYPE,
-        {"deal_id": deal_id, "deal": demo_deal(deal_id, datetime.now(timezone.utc))},
+        {"deal_id": deal_id, "deal": demo_deal(deal_id, datetime.now(UTC))},
         id=workflow_id,
         task_queue=TASK_QUEUE,
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
@@ -77,13 +75,15 @@ async def start_demo(
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m devstack.demo", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m devstack.demo", description=__doc__.split("\n")[0]
+    )
     parser.add_argument("--deal-id", default=None, help="default: D-DEMO-<UTC timestamp>")
     parser.add_argument("--address", default=os.environ.get("TEMPORAL_ADDRESS", "127.0.0.1:7233"))
     parser.add_argument("--namespace", default=os.environ.get("TEMPORAL_NAMESPACE", "default"))
     parser.add_argument("--ui-url", default="http://localhost:8233")
     args = parser.parse_args(argv)
-    deal_id = args.deal_id or default_deal_id(datetime.now(timezone.utc))
+    deal_id = args.deal_id or default_deal_id(datetime.now(UTC))
     try:
         workflow_id, link = asyncio.run(
             start_demo(deal_id, address=args.address, namespace=args.namespace, ui_url=args.ui_url)
