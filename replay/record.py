@@ -26,6 +26,7 @@ import tempfile
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -248,6 +249,34 @@ async def _deal_details_late(j: Journey) -> None:
     await j.cancel()
 
 
+async def _staff_reassign_owner(j: Journey) -> None:
+    await j.told("first_action")
+    await j.update("reassign_owner", {"owner": "maya", "by": "dana", "note": "vacation"})
+    await j.signal("action_taken", {"action": "dataset_uploaded", "event_id": "e-1"})
+    await j.told("first_value")
+    await j.cancel()
+
+
+async def _staff_extend_deadline(j: Journey) -> None:
+    told = await j.told("first_action")
+    assert told.next_action is not None and told.next_action.due_at is not None
+    until = told.next_action.due_at + timedelta(days=2)
+    await j.update("extend_deadline", {"until": until.isoformat(), "by": "maya", "note": "customer travelling"})
+    await j.wait(lambda s: s.next_action is not None and s.next_action.due_at == until, "new due time")
+    await j.cancel()
+
+
+async def _staff_pause_resume(j: Journey) -> None:
+    await j.told("first_action")
+    await j.update("pause", {"by": "maya", "reason": "contract review"})
+    await j.wait(lambda s: s.paused and s.reason.startswith("paused by maya"), "paused")
+    await j.update("resume", {"by": "maya"})
+    await j.wait(lambda s: not s.paused and s.reason == "resumed", "resumed")
+    await j.signal("action_taken", {"action": "dataset_uploaded", "event_id": "e-1"})
+    await j.told("first_value")
+    await j.cancel()
+
+
 SCENARIOS: list[Scenario] = [
     Scenario("advance-to-activated", _advance),
     Scenario("clarify-chain", _clarify_chain, playbook=_short_first_milestone),
@@ -262,6 +291,9 @@ SCENARIOS: list[Scenario] = [
     Scenario("continue-as-new", _advance, input={"continue_as_new_after": 2}),
     Scenario("high-value-kickoff", _high_value, deal={"amount": 300000}),
     Scenario("deal-details-late", _deal_details_late, deal_in_input=False),
+    Scenario("staff-reassign-owner", _staff_reassign_owner),
+    Scenario("staff-extend-deadline", _staff_extend_deadline),
+    Scenario("staff-pause-resume", _staff_pause_resume),
 ]
 
 

@@ -24,6 +24,7 @@ def test_every_version_has_a_corpus():
         "advance-to-activated", "clarify-chain", "escalation-retry", "escalation-skip", "escalation-reassign",
         "escalation-close", "escalation-sla", "failed-attempts", "help-then-action", "cancel",
         "high-value-kickoff", "deal-details-late", "continue-as-new.run1", "continue-as-new.run2",
+        "staff-reassign-owner", "staff-extend-deadline", "staff-pause-resume",
     }
 
 
