@@ -204,6 +204,10 @@ class Playbook(_Strict):
     business_hours: BusinessHours = BusinessHours()
     channels: Channels = Channels()
     escalation: EscalationPolicy = EscalationPolicy()
+    # Business hours (owner's zone) the assigned owner has to acknowledge before the kickoff
+    # goes out anyway and the owner is replaced; 0 turns the wait off. The default keeps
+    # snapshots taken before the field existed valid.
+    owner_acknowledgement_hours: float = Field(default=4, ge=0, le=24 * 5)
     milestones: list[Milestone] = Field(min_length=1)
 
     @model_validator(mode="after")

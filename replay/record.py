@@ -43,7 +43,7 @@ from workflows.search_attributes import ALL
 
 CORPUS = Path(__file__).resolve().parent.parent / "tests" / "histories"
 # The corpus folder new recordings go to. Bump it with every new workflow version (patch).
-VERSION = "v1"
+VERSION = "v2"
 SECOND = 1 / 3600  # playbook durations are in hours
 WAIT_SECONDS = 30.0
 
@@ -52,12 +52,14 @@ Change = Callable[[dict[str, Any]], None]
 
 def recording_playbook(change: Change | None = None) -> dict[str, Any]:
     """The default playbook with business hours around the clock (the dev server runs on
-    the real clock) and a daily cap that never holds a message back."""
+    the real clock), a daily cap that never holds a message back and, unless a scenario is
+    about it, no owner-acknowledgement wait."""
     data = yaml.safe_load((DEFAULT_DIR / "default.yaml").read_text())
     data["business_hours"] = {
         "start": "00:00", "end": "23:59:59",
         "days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"], "proactive_per_day": 10,
     }
+    data["owner_acknowledgement_hours"] = 0
     if change:
         change(data)
     return data
@@ -277,6 +279,29 @@ async def _staff_pause_resume(j: Journey) -> None:
     await j.cancel()
 
 
+def _acknowledgement_hours(hours: float) -> Change:
+    def change(data: dict[str, Any]) -> None:
+        data["owner_acknowledgement_hours"] = hours
+
+    return change
+
+
+async def _owner_acknowledges(j: Journey) -> None:
+    await j.wait(lambda s: s.reason.startswith("waiting for owner acknowledgement"), "waiting for the owner")
+    await j.signal("owner_acknowledged", {"by": "leo"})
+    await j.told("first_action")
+    await j.cancel()
+
+
+async def _owner_silent(j: Journey) -> None:
+    await j.wait(lambda s: s.reason.startswith("waiting for owner acknowledgement"), "waiting for the owner")
+    await j.signal("owner_acknowledged", {"by": "maya"})  # not the owner: ignored
+    told = await j.told("first_action")
+    if told.owner != "maya":
+        raise RuntimeError(f"{j.scenario}: the silent owner was not replaced: {told}")
+    await j.cancel()
+
+
 SCENARIOS: list[Scenario] = [
     Scenario("advance-to-activated", _advance),
     Scenario("clarify-chain", _clarify_chain, playbook=_short_first_milestone),
@@ -294,6 +319,9 @@ SCENARIOS: list[Scenario] = [
     Scenario("staff-reassign-owner", _staff_reassign_owner),
     Scenario("staff-extend-deadline", _staff_extend_deadline),
     Scenario("staff-pause-resume", _staff_pause_resume),
+    # v2: owner acknowledgement
+    Scenario("owner-acknowledges", _owner_acknowledges, playbook=_acknowledgement_hours(1)),
+    Scenario("owner-acknowledgement-times-out", _owner_silent, playbook=_acknowledgement_hours(2 * SECOND)),
 ]
 
 

@@ -47,8 +47,11 @@ def default_playbook() -> dict[str, Any]:
 
 
 def write_playbook(directory: Path, change: Callable[[dict[str, Any]], None] | None = None) -> Path:
-    """The default playbook, changed by `change`, as the only playbook in `directory`."""
+    """The default playbook without the owner-acknowledgement wait, changed by `change`, as
+    the only playbook in `directory`."""
     data = default_playbook()
+    # Journey tests time the kickoff; only the acknowledgement tests turn the owner's wait on.
+    data["owner_acknowledgement_hours"] = 0
     if change:
         change(data)
     directory.mkdir(parents=True, exist_ok=True)
@@ -76,6 +79,8 @@ async def journey_worker(
     settings = ActivitySettings(
         SMTP_URL=smtp_url, ONBOARDING_DATA_DIR=tmp_path / "data"
     )
+    if playbooks is None:
+        playbooks = write_playbook(tmp_path / "playbooks-default")
     worker = build_worker(
         client, settings, task_queue=task_queue, load=load, roster=roster, playbooks=playbooks
     )

@@ -23,7 +23,8 @@ with workflow.unsafe.imports_passed_through():
     from activities.owners import AssignOwnerRequest, OwnerActivities
     from activities.playbook import PlaybookActivities, SnapshotRequest
     from playbooks.schema import Action, FollowUp, MessageTemplate, Milestone, Playbook
-    from workflows import business_hours, decisions
+    from workflows import acknowledgement, business_hours, decisions
+    from workflows.acknowledgement import OwnerAcknowledged
     from workflows.details import current_details
     from workflows.models import (
         ActionFailed,
@@ -97,6 +98,7 @@ class OnboardingWorkflow:
         self._arrived_by_action = False
         self._rescheduled = False
         self._transitions_this_run = 0
+        self._acknowledgements: list[OwnerAcknowledged] = []
 
     # ------------------------------------------------------------------ the journey
 
@@ -158,6 +160,44 @@ class OnboardingWorkflow:
             progress=MilestoneProgress(index=0, key=first.key, started_at=now),
         )
         self._transition(OnboardingState.awaiting_action, f"owner {owners.owner.name} assigned")
+        # v2: journeys started on v1 have no marker here and keep going straight to the kickoff.
+        if workflow.patched(acknowledgement.PATCH):
+            await self._await_acknowledgement()
+
+    async def _await_acknowledgement(self) -> None:
+        """The owner confirms before the kickoff; silent past the deadline, the next eligible
+        owner takes over and the kickoff goes out."""
+        s, hours = self._state, self._playbook.owner_acknowledgement_hours
+        if not hours:
+            return
+        first = s.owner.owner
+        until = acknowledgement.deadline(workflow.now(), first.timezone, self._playbook.business_hours, hours)
+        self._transition(OnboardingState.awaiting_action, acknowledgement.waiting_reason(first, until))
+        try:
+            await workflow.wait_condition(  # staff may reassign meanwhile: the live owner counts
+                lambda: self._cancel is not None
+                or acknowledgement.acknowledged(self._acknowledgements, s.owner.owner) is not None,
+                timeout=until - workflow.now(),
+                timeout_summary=f"wait for {first.name} to acknowledge until {business_hours.describe(until, first.timezone)}",
+            )
+        except asyncio.TimeoutError:
+            silent = s.owner.owner
+            try:
+                s.owner = await workflow.execute_activity_method(
+                    OwnerActivities.assign_owner,
+                    AssignOwnerRequest(
+                        deal_id=s.deal.deal_id, segment=s.deal.segment, as_of=workflow.now().date(), exclude=[silent.id]
+                    ),
+                    summary=f"replace {silent.id}: no acknowledgement",
+                    start_to_close_timeout=timedelta(seconds=30),
+                    retry_policy=RetryPolicy(maximum_attempts=3),  # nobody else eligible: keep the owner
+                )
+                self._transition(OnboardingState.awaiting_action, acknowledgement.replaced_reason(silent, s.owner.owner, hours))
+            except ActivityError:
+                self._transition(OnboardingState.awaiting_action, acknowledgement.kept_reason(silent, hours))
+            return
+        self._raise_if_cancelled()
+        self._transition(OnboardingState.awaiting_action, f"owner {s.owner.owner.name} acknowledged")
 
     async def _run_milestone(self, m: Milestone) -> str:
         """direct -> await action -> advance | follow up | escalate. Returns the outcome."""
@@ -482,6 +522,12 @@ class OnboardingWorkflow:
         if self._fresh(event.event_id):
             self._inbox.pending_help.append(event)
             self._note("help requested", "")
+
+    @workflow.signal(description='The owner confirms they own the journey: {"by": "<owner id or email>"}.')
+    def owner_acknowledged(self, ack: OwnerAcknowledged) -> None:
+        self._acknowledgements.append(ack)
+        del self._acknowledgements[:-10]
+        self._note("owner acknowledged", ack.by)
 
     @workflow.signal
     def cancel(self, event: Cancel) -> None:

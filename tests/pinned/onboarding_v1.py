@@ -1,8 +1,5 @@
-"""OnboardingWorkflow as shipped in v1 (before owner acknowledgement), frozen for tests.
-
-Do not edit: it stands for the code old workers run. The original docstring follows.
-"""
-
+# OnboardingWorkflow as shipped in v1 (before owner acknowledgement), frozen for tests:
+# it stands for the code old workers run. Do not edit.
 """OnboardingWorkflow: one durable journey per closed deal.
 
 Reads top to bottom like the product: assign one owner, tell the customer the ONE first

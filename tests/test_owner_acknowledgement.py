@@ -1,0 +1,184 @@
+"""Workflow v2 (patch `owner-acknowledgement`): the owner acknowledges before the kickoff, a
+silent owner is replaced; journeys started on v1 keep v1 behaviour on the v2 worker
+(time-skipping server)."""
+
+from __future__ import annotations
+
+import uuid
+from contextlib import asynccontextmanager
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from activities.settings import ActivitySettings
+from playbooks.schema import BusinessHours
+from tests.pinned.onboarding_v1 import OnboardingWorkflow as OnboardingWorkflowV1
+from tests.support import (
+    advance_until, assert_replays, journey_worker, make_deal, no_load, start_journey, status, write_playbook,
+)
+from worker import activities
+from workflows import acknowledgement
+from workflows.models import OnboardingState
+from workflows.onboarding import OnboardingWorkflow
+from workflows.sandbox import workflow_runner
+
+LISBON = ZoneInfo("Europe/Lisbon")  # leo's zone: the owner's business hours count
+MINUTE = timedelta(minutes=1)
+
+
+def ack_hours(hours: float):
+    def change(playbook):
+        playbook["owner_acknowledgement_hours"] = hours
+
+    return change
+
+
+def sent(s, step="direction"):
+    return [e for e in s.timeline if e.event == f"sent {step}"]
+
+
+def told(s):
+    return s.stage == "first_action" and s.next_action is not None and s.next_action.due_at is not None
+
+
+def waiting(s):
+    return s.reason.startswith("waiting for owner acknowledgement")
+
+
+async def move_to_next_monday(env: WorkflowEnvironment, hour: int) -> datetime:
+    now = (await env.get_current_time()).astimezone(LISBON)
+    monday = (now + timedelta(days=7 - now.weekday())).replace(hour=hour, minute=0, second=0, microsecond=0)
+    await env.sleep(monday - now)
+    return monday
+
+
+async def has_patch_marker(handle) -> bool:
+    history = await handle.fetch_history()
+    return any(
+        e.HasField("marker_recorded_event_attributes") and acknowledgement.PATCH.encode() in e.SerializeToString()
+        for e in history.events
+    )
+
+
+def test_deadline_counts_business_hours_in_the_owner_zone():
+    hours = BusinessHours()  # 09:00-17:00, Monday to Friday
+    friday_3pm = datetime(2026, 11, 27, 15, 0, tzinfo=LISBON)
+    assert acknowledgement.deadline(friday_3pm, "Europe/Lisbon", hours, 4) == datetime(2026, 11, 30, 11, 0, tzinfo=LISBON)
+    saturday = datetime(2026, 11, 28, 12, 0, tzinfo=LISBON)
+    assert acknowledgement.deadline(saturday, "Europe/Lisbon", hours, 4) == datetime(2026, 11, 30, 13, 0, tzinfo=LISBON)
+    # 2 business days of 8 hours from Tuesday 16:00 New York: Thursday 16:00
+    ny = ZoneInfo("America/New_York")
+    assert acknowledgement.deadline(datetime(2026, 12, 1, 16, 0, tzinfo=ny), "America/New_York", hours, 16) == datetime(2026, 12, 3, 16, 0, tzinfo=ny)
+
+
+async def test_new_journey_waits_for_the_owner_then_kicks_off(ts_env, tmp_path):
+    client = ts_env.client
+    playbooks = write_playbook(tmp_path / "playbooks", ack_hours(4))
+    async with journey_worker(client, tmp_path, playbooks=playbooks) as task_queue:
+        await move_to_next_monday(ts_env, hour=10)
+        handle = await start_journey(client, task_queue, make_deal(account={"timezone": "Europe/Lisbon"}))
+        waits = await advance_until(ts_env, handle, waiting, step=MINUTE)
+        assert waits.state is OnboardingState.awaiting_action and waits.owner == "leo"
+        assert "Leo Martins (leo) has until Mon" in waits.reason and "14:00 Europe/Lisbon" in waits.reason
+        assert not sent(waits)
+
+        await handle.signal(OnboardingWorkflow.owner_acknowledged, {"by": "maya"})  # not the owner
+        await ts_env.sleep(timedelta(hours=1))
+        still = await status(handle)
+        assert waiting(still) and not sent(still)
+
+        await handle.signal(OnboardingWorkflow.owner_acknowledged, {"by": "Leo.Martins@vendor.example"})
+        kicked = await advance_until(ts_env, handle, told, step=MINUTE)
+        assert kicked.owner == "leo"
+        acked_at = next(e.at for e in kicked.timeline if e.event == "owner acknowledged" and e.detail.startswith("Leo"))
+        assert timedelta(0) <= sent(kicked)[0].at - acked_at < MINUTE  # at once, inside business hours
+        assert any(e.detail == "owner Leo Martins acknowledged" for e in kicked.timeline)
+        await handle.signal(OnboardingWorkflow.cancel, {"reason": "test over"})
+        await handle.result()
+        assert await has_patch_marker(handle)
+        await assert_replays(handle)
+
+
+async def test_silent_owner_is_replaced_and_the_kickoff_goes_out(ts_env, tmp_path):
+    client = ts_env.client
+    playbooks = write_playbook(tmp_path / "playbooks", ack_hours(4))
+    async with journey_worker(client, tmp_path, playbooks=playbooks) as task_queue:
+        # Friday 15:00 Lisbon: two business hours today, two on Monday
+        monday = await move_to_next_monday(ts_env, hour=15)
+        await ts_env.sleep(timedelta(days=4))
+        handle = await start_journey(client, task_queue, make_deal(account={"timezone": "Europe/Lisbon"}))
+        await advance_until(ts_env, handle, waiting, step=MINUTE)
+        kicked = await advance_until(ts_env, handle, told, step=timedelta(minutes=30), limit=timedelta(days=5))
+        assert kicked.owner == "maya"
+        replaced = next(e for e in kicked.timeline if "did not acknowledge" in e.detail)
+        assert replaced.detail == "Leo Martins did not acknowledge within 4 business hours; owner reassigned to Maya Chen"
+        expected = monday + timedelta(days=7, hours=-4)  # the next Monday 11:00
+        assert timedelta(0) <= replaced.at.astimezone(LISBON) - expected < timedelta(seconds=5)
+        assert timedelta(0) <= sent(kicked)[0].at - replaced.at < MINUTE
+        # leo's late acknowledgement changes nothing
+        await handle.signal(OnboardingWorkflow.owner_acknowledged, {"by": "leo"})
+        await handle.signal(OnboardingWorkflow.cancel, {"reason": "test over"})
+        result = await handle.result()
+        assert result.owner == "maya"
+        await assert_replays(handle)
+
+
+@asynccontextmanager
+async def v1_worker(client, tmp_path, task_queue, playbooks):
+    """A worker still running the v1 code (before the patch), as before a deploy."""
+    settings = ActivitySettings(SMTP_URL=None, ONBOARDING_DATA_DIR=tmp_path / "data")
+    async with Worker(
+        client,
+        task_queue=task_queue,
+        workflows=[OnboardingWorkflowV1],
+        activities=activities(settings, no_load, playbooks=playbooks),
+        workflow_runner=workflow_runner(),
+        # no sticky queue left behind: the time-skipping server does not hand a stopped
+        # worker's sticky tasks (queries included) back to the shared queue
+        max_cached_workflows=0,
+    ):
+        yield
+
+
+async def test_journey_in_flight_on_v1_finishes_with_v1_behaviour_on_the_v2_worker(ts_env, tmp_path):
+    client = ts_env.client
+    # the same playbook on both sides: v2 code would make this owner acknowledge first
+    playbooks = write_playbook(tmp_path / "playbooks", ack_hours(4))
+    task_queue = f"test-{uuid.uuid4().hex[:8]}"
+    async with v1_worker(client, tmp_path, task_queue, playbooks):
+        handle = await start_journey(client, task_queue, make_deal())
+        before = await advance_until(ts_env, handle, told)
+        assert not any(waiting_entry(e) for e in before.timeline)
+
+    # deploy: the v2 worker takes over the same task queue with an empty cache, so its next
+    # workflow task replays the v1 history through the new code
+    async with Worker(
+        client,
+        task_queue=task_queue,
+        workflows=[OnboardingWorkflow],
+        activities=activities(ActivitySettings(SMTP_URL=None, ONBOARDING_DATA_DIR=tmp_path / "data"), no_load, playbooks=playbooks),
+        workflow_runner=workflow_runner(),
+    ):
+        await handle.signal(OnboardingWorkflow.action_taken, {"action": "dataset_uploaded", "event_id": "e-1"})
+        second = await advance_until(
+            ts_env, handle, lambda s: s.stage == "first_value" and s.next_action.due_at is not None, step=MINUTE
+        )
+        assert second.owner == "leo" and not any(waiting_entry(e) for e in second.timeline)
+        await handle.signal(OnboardingWorkflow.cancel, {"reason": "test over"})
+        result = await handle.result()
+    assert [m.key for m in result.milestones] == ["first_action"]
+    assert not await has_patch_marker(handle)
+    await assert_replays(handle)  # the whole history, v1 part and v2-worker part, on v2 code
+
+    # and a journey started now on the v2 worker does wait for its owner
+    async with journey_worker(client, tmp_path, playbooks=playbooks) as new_queue:
+        fresh = await start_journey(client, new_queue, make_deal())
+        assert waiting(await advance_until(ts_env, fresh, waiting, step=MINUTE))
+        await fresh.signal(OnboardingWorkflow.cancel, {"reason": "test over"})
+        await fresh.result()
+
+
+def waiting_entry(entry) -> bool:
+    return entry.detail.startswith("waiting for owner acknowledgement")
