@@ -1,0 +1,177 @@
+"""`onboarding replay`: replay the histories of journeys on a Temporal service against the
+local workflow code, before deploying that code.
+
+    onboarding replay [--address HOST:PORT] [--namespace NS] [--query VISIBILITY_QUERY]
+
+The default query selects every running OnboardingWorkflow. Histories are listed page by
+page and fetched a few at a time, so memory stays bounded however many journeys match.
+Exits 0 when every history replays, 1 when any does not (their workflow ids are printed),
+2 when the service cannot be reached or the arguments are wrong."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import importlib
+import os
+import sys
+import time
+from collections.abc import AsyncIterator, Sequence
+from typing import TextIO
+
+from temporalio.client import Client, WorkflowHistory
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.envconfig import ClientConfig
+from temporalio.service import RPCError, RPCStatusCode
+
+from replay.corpus import GUIDE, ReplayProblem, explain, replay_all
+
+DEFAULT_QUERY = "WorkflowType = 'OnboardingWorkflow' AND ExecutionStatus = 'Running'"
+DEFAULT_WORKFLOW = "workflows.onboarding:OnboardingWorkflow"
+
+
+def load_workflow(spec: str) -> type:
+    """`module:Class`: the code to check (default: this checkout's workflow)."""
+    module, _, name = spec.partition(":")
+    return getattr(importlib.import_module(module), name or "OnboardingWorkflow")
+
+
+async def connect(address: str | None, namespace: str | None) -> Client:
+    config = ClientConfig.load_client_connect_config()  # TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, profiles
+    config.setdefault("target_host", "localhost:7233")
+    if address:
+        config["target_host"] = address
+    if namespace:
+        config["namespace"] = namespace
+    return await Client.connect(**config, data_converter=pydantic_data_converter)
+
+
+async def histories(client: Client, query: str, concurrency: int, skipped: list[str]) -> AsyncIterator[tuple[str, WorkflowHistory]]:
+    """(workflow id, history) for every match, fetching up to `concurrency` at once; at most
+    2 x `concurrency` histories wait in memory."""
+    queue: asyncio.Queue[tuple[str, WorkflowHistory] | None] = asyncio.Queue(maxsize=2 * concurrency)
+    slots = asyncio.Semaphore(concurrency)
+
+    async def fetch(workflow_id: str, run_id: str) -> None:
+        try:
+            history = await client.get_workflow_handle(workflow_id, run_id=run_id).fetch_history()
+            await queue.put((workflow_id, history))
+        except RPCError as err:
+            if err.status is not RPCStatusCode.NOT_FOUND:
+                raise
+            skipped.append(workflow_id)  # deleted between listing and fetching
+        finally:
+            slots.release()
+
+    async def produce() -> None:
+        try:
+            async with asyncio.TaskGroup() as group:
+                async for execution in client.list_workflows(query, page_size=min(1000, 10 * concurrency)):
+                    await slots.acquire()
+                    group.create_task(fetch(execution.id, execution.run_id))
+        finally:
+            await queue.put(None)  # the consumer stops, then learns why from `producer`
+
+    producer = asyncio.create_task(produce())
+    try:
+        while (item := await queue.get()) is not None:
+            yield item
+        await producer  # raise what the listing raised
+    finally:
+        producer.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await producer
+
+
+class Progress:
+    def __init__(self, out: TextIO, every: float) -> None:
+        self.out, self.every = out, every
+        self.started = self.last = time.monotonic()
+        self.ok = self.failed = 0
+
+    def count(self, problem: ReplayProblem | None, *, force: bool = False) -> None:
+        if problem is None:
+            self.ok += 1
+        else:
+            self.failed += 1
+        self.show(force=force)
+
+    def show(self, *, force: bool = False) -> None:
+        now = time.monotonic()
+        if force or now - self.last >= self.every:
+            self.last = now
+            done = self.ok + self.failed
+            rate = done / max(now - self.started, 1e-9)
+            print(f"replayed {done} ({self.ok} ok, {self.failed} failed), {rate:.0f}/s", file=self.out, flush=True)
+
+
+async def replay_command(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+    try:
+        workflow = load_workflow(args.workflow)
+    except (ImportError, AttributeError) as exc:
+        print(f"cannot load workflow {args.workflow!r}: {exc}", file=err)
+        return 2
+    try:
+        client = await connect(args.address, args.namespace)
+    except Exception as exc:  # noqa: BLE001  (any connection problem is reported the same way)
+        print(f"cannot connect to Temporal: {exc}", file=err)
+        return 2
+    print(f"replaying histories matching: {args.query}", file=out, flush=True)
+    progress = Progress(err, args.progress_every)
+    problems: list[tuple[ReplayProblem, WorkflowHistory | None]] = []
+    skipped: list[str] = []
+    try:
+        async for _id, history, problem in replay_all(histories(client, args.query, args.concurrency, skipped), [workflow]):
+            progress.count(problem)
+            if problem is not None:
+                # keep the history only for the first few, to name the event; ids for all
+                problems.append((problem, history if len(problems) < args.explain else None))
+    except (RPCError, ExceptionGroup) as exc:
+        print(f"listing or fetching histories failed: {exc!r}", file=err)
+        return 2
+    progress.show(force=True)
+    for problem, history in problems:
+        if history is not None:
+            await explain(problem, history, [workflow])
+        else:
+            problem.event = "(not located; raise --explain to locate more)"
+    total = progress.ok + progress.failed
+    print(f"{total} histories replayed: {progress.ok} compatible, {progress.failed} incompatible"
+          + (f", {len(skipped)} gone before they could be fetched" if skipped else ""), file=out)
+    if problems:
+        print("\nIncompatible with this code:", file=out)
+        for problem, _ in problems:
+            print(f"  {problem.label} (run {problem.run_id})", file=out)
+        print("", file=out)
+        for problem, _ in problems:
+            print(problem.message(), file=out)
+            print("", file=out)
+        print(f"Do not deploy this code: see {GUIDE}.", file=out)
+        return 1
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="onboarding", description="Onboarding engine tools.")
+    commands = root.add_subparsers(dest="command", required=True)
+    replay = commands.add_parser("replay", help="replay journeys' histories against the local workflow code",
+                                 description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    replay.add_argument("--address", default=None, help="Temporal frontend host:port (default: TEMPORAL_ADDRESS or localhost:7233)")
+    replay.add_argument("--namespace", default=None, help="namespace (default: TEMPORAL_NAMESPACE or default)")
+    replay.add_argument("--query", default=os.environ.get("ONBOARDING_REPLAY_QUERY", DEFAULT_QUERY), help=f"visibility query (default: {DEFAULT_QUERY})")
+    replay.add_argument("--workflow", default=DEFAULT_WORKFLOW, help=f"workflow class to check, module:Class (default: {DEFAULT_WORKFLOW})")
+    replay.add_argument("--concurrency", type=int, default=8, help="histories fetched at once (default 8)")
+    replay.add_argument("--explain", type=int, default=20, help="locate the failing event for this many failures (default 20)")
+    replay.add_argument("--progress-every", type=float, default=2.0, help="seconds between progress lines on stderr (default 2)")
+    return root
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = parser().parse_args(argv)
+    if args.command == "replay":
+        raise SystemExit(asyncio.run(replay_command(args)))
+
+
+if __name__ == "__main__":
+    main()

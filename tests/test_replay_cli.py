@@ -1,0 +1,108 @@
+"""`onboarding replay` against the dev server: running v1 and v2 journeys all replay on the
+current code; code that drops v1 support too early is reported with the journeys it would
+break."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+from temporalio.worker import Worker
+
+from activities.settings import ActivitySettings
+from replay.cli import parser, replay_command
+from tests.pinned.onboarding_v1 import OnboardingWorkflow as OnboardingWorkflowV1
+from tests.support import journey_worker, make_deal, no_load, start_journey, wait_for_status, write_playbook
+from tests.test_replay_corpus import load_edited_copy
+from worker import activities
+from workflows.onboarding import OnboardingWorkflow
+from workflows.sandbox import workflow_runner
+from workflows.search_attributes import OWNER, STATE
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def always_open_with_acknowledgement(playbook):
+    playbook["business_hours"] = {"start": "00:00", "end": "23:59:59", "days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"], "proactive_per_day": 10}
+    playbook["owner_acknowledgement_hours"] = 4
+
+
+def told(s):
+    return s.next_action is not None and s.next_action.due_at is not None
+
+
+def patch_deprecated_too_early(source: str) -> str:
+    """Step 4 of the recipe done while v1 journeys still run: v2 journeys replay, v1 do not."""
+    guard = "        if workflow.patched(acknowledgement.PATCH):\n"
+    return source.replace(guard, "        workflow.deprecate_patch(acknowledgement.PATCH)\n        if True:\n")
+
+
+async def run_cli(*argv: str) -> tuple[int, str]:
+    out = io.StringIO()
+    code = await replay_command(parser().parse_args(["replay", *argv]), out=out, err=out)
+    return code, out.getvalue()
+
+
+async def visible(client, query: str, count: int) -> None:
+    """Visibility is eventually consistent: wait (bounded) until the listing sees them all."""
+    deadline = asyncio.get_running_loop().time() + 20
+    while (await client.count_workflows(query)).count != count:
+        assert asyncio.get_running_loop().time() < deadline, f"visibility never showed {count} for {query}"
+        await asyncio.sleep(0.1)
+
+
+async def test_replay_reports_running_v1_and_v2_journeys_compatible_and_names_broken_ones(dev_env, tmp_path):
+    client = dev_env.client
+    playbooks = write_playbook(tmp_path / "playbooks", always_open_with_acknowledgement)
+    task_queue = f"replay-cli-{uuid.uuid4().hex[:6]}"
+    v1_ids, v2_ids = [], []
+    settings = ActivitySettings(SMTP_URL=None, ONBOARDING_DATA_DIR=tmp_path / "data")
+    async with Worker(client, task_queue=task_queue, workflows=[OnboardingWorkflowV1],
+                      activities=activities(settings, no_load, playbooks=playbooks), workflow_runner=workflow_runner()):
+        for _ in range(2):
+            handle = await start_journey(client, task_queue, make_deal())
+            await wait_for_status(handle, told)  # v1: straight to the kickoff
+            v1_ids.append(handle.id)
+    async with Worker(client, task_queue=task_queue, workflows=[OnboardingWorkflow],
+                      activities=activities(settings, no_load, playbooks=playbooks), workflow_runner=workflow_runner()):
+        waiting = await start_journey(client, task_queue, make_deal())
+        state = await wait_for_status(waiting, lambda s: s.reason.startswith("waiting for owner acknowledgement"))
+        assert state.state.value == "awaiting_action" and not told(state)
+        attrs = (await waiting.describe()).typed_search_attributes
+        assert attrs.get(STATE) == "awaiting_action" and attrs.get(OWNER) == "leo"
+        acknowledged = await start_journey(client, task_queue, make_deal())
+        await wait_for_status(acknowledged, lambda s: s.reason.startswith("waiting for owner acknowledgement"))
+        await acknowledged.signal(OnboardingWorkflow.owner_acknowledged, {"by": "leo"})
+        await wait_for_status(acknowledged, told)
+        v2_ids += [waiting.id, acknowledged.id]
+
+    query = f"WorkflowType = 'OnboardingWorkflow' AND ExecutionStatus = 'Running' AND TaskQueue = '{task_queue}'"
+    await visible(client, query, 4)
+    address = dev_env.client.service_client.config.target_host
+    try:
+        code, output = await run_cli("--address", address, "--query", query)
+        assert code == 0, output
+        assert "4 histories replayed: 4 compatible, 0 incompatible" in output
+
+        broken = load_edited_copy(tmp_path, patch_deprecated_too_early)
+        code, output = await run_cli("--address", address, "--query", query, "--workflow", f"{broken.__module__}:OnboardingWorkflow")
+        assert code == 1, output
+        assert "4 histories replayed: 2 compatible, 2 incompatible" in output
+        listed = output.split("Incompatible with this code:")[1]
+        assert all(i in listed for i in v1_ids) and not any(i in listed for i in v2_ids), output
+        assert "Nondeterminism" in output and "at event" in output and "docs/versioning.md" in output
+    finally:
+        for workflow_id in v1_ids + v2_ids:
+            await client.get_workflow_handle(workflow_id).terminate("test over")
+
+
+def test_console_script_help_and_bad_address():
+    help_text = subprocess.run([sys.executable, "-m", "replay.cli", "replay", "--help"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    assert "ExecutionStatus = 'Running'" in help_text and "--query" in help_text
+    failed = subprocess.run([sys.executable, "-m", "replay.cli", "replay", "--address", "127.0.0.1:1"],
+                            cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert failed.returncode == 2 and "cannot connect to Temporal" in failed.stderr
