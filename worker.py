@@ -11,7 +11,7 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +19,8 @@ import structlog
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.envconfig import ClientConfig
-from temporalio.worker import Worker
+from temporalio.common import VersioningBehavior, WorkerDeploymentVersion
+from temporalio.worker import Worker, WorkerDeploymentConfig
 
 from activities.escalation import EscalationActivities
 from activities.messaging import MessagingActivities
@@ -97,6 +98,8 @@ def build_worker(
     **options: Any,
 ) -> Worker:
     settings = settings or ActivitySettings()
+    if "deployment_config" not in options and (deployment := deployment_from_env()) is not None:
+        options["deployment_config"] = deployment
     return Worker(
         client,
         task_queue=task_queue,
@@ -104,6 +107,27 @@ def build_worker(
         activities=activities(settings, load or visibility_load(client), roster, playbooks),
         workflow_runner=workflow_runner(),
         **options,
+    )
+
+
+def deployment_from_env(env: Mapping[str, str] = os.environ) -> WorkerDeploymentConfig | None:
+    """ONBOARDING_DEPLOYMENT_NAME + ONBOARDING_BUILD_ID run this worker as that Worker
+    Deployment Version (docs/versioning.md); neither set, it is an unversioned worker.
+
+    Journeys are AUTO_UPGRADE: they live for weeks, so pinning each to the build it started
+    on would keep every old build running until its last journey ends. They move to the
+    current version at their next workflow task instead, and `workflow.patched()` plus the
+    replay gate make that move safe."""
+    name = env.get("ONBOARDING_DEPLOYMENT_NAME", "").strip()
+    build_id = env.get("ONBOARDING_BUILD_ID", "").strip()
+    if not name and not build_id:
+        return None
+    if not (name and build_id):
+        raise ValueError("set both ONBOARDING_DEPLOYMENT_NAME and ONBOARDING_BUILD_ID, or neither")
+    return WorkerDeploymentConfig(
+        version=WorkerDeploymentVersion(deployment_name=name, build_id=build_id),
+        use_worker_versioning=True,
+        default_versioning_behavior=VersioningBehavior.AUTO_UPGRADE,
     )
 
 
@@ -127,7 +151,9 @@ async def run() -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    log.info("worker.started", task_queue=TASK_QUEUE, namespace=client.namespace)
+    deployment = worker.config().get("deployment_config")
+    version = f"{deployment.version.deployment_name}.{deployment.version.build_id}" if deployment else "unversioned"
+    log.info("worker.started", task_queue=TASK_QUEUE, namespace=client.namespace, deployment_version=version)
     async with worker:
         await stop.wait()
         log.info("worker.stopping")
