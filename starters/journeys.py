@@ -1,0 +1,193 @@
+"""Starting journeys and delivering events to them, idempotently.
+
+Every start is a signal-with-start (or a plain start for HubSpot, whose deal details are
+fetched by the workflow) on `onboarding-<deal_id>` with conflict policy USE_EXISTING and
+reuse policy REJECT_DUPLICATE, so a redelivered webhook never makes a second journey and
+an event that arrives before its deal creates the journey that will apply it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import structlog
+from pydantic import BaseModel
+from temporalio.client import Client, WorkflowHandle
+from temporalio.common import (
+    SearchAttributeKey,
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+    WorkflowIDReusePolicy,
+)
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from workflows.models import TASK_QUEUE, WORKFLOW_TYPE, DealClosed, JourneyInput, workflow_id_for
+
+log = structlog.get_logger("starters.journeys")
+
+DEAL_ID = SearchAttributeKey.for_keyword("DealId")
+CUSTOMER_ID = SearchAttributeKey.for_keyword("CustomerId")
+SEGMENT = SearchAttributeKey.for_keyword("Segment")
+ONBOARDING_STATE = SearchAttributeKey.for_keyword("OnboardingState")
+
+DEAL_CLOSED_SIGNAL = "deal_closed"
+
+
+@dataclass(frozen=True)
+class StartOutcome:
+    workflow_id: str
+    # True only when this request created the workflow execution.
+    created: bool
+    # False when the journey had already finished (reuse policy REJECT_DUPLICATE).
+    running: bool = True
+
+
+def _started(handle: WorkflowHandle[Any, Any]) -> bool:
+    """Whether the server started a new execution for this request.
+
+    The start response's `started` flag is the only exact answer (USE_EXISTING returns the
+    running execution's run id either way); the SDK keeps the response on the handle.
+    """
+    response = getattr(handle, "_start_workflow_response", None)
+    if response is None or not hasattr(response, "started"):
+        raise RuntimeError("temporalio no longer exposes the start response; update _started()")
+    return bool(response.started)
+
+
+def _money(amount: float, currency: str) -> str:
+    text = f"{amount:,.2f}"
+    if text.endswith(".00"):
+        text = text[:-3]
+    return f"{text} {currency}"
+
+
+def deal_summary(deal: DealClosed) -> str:
+    return f"{deal.account.name} · {deal.deal_id} · {deal.segment} · {_money(deal.amount, deal.currency)}"
+
+
+def deal_details(deal: DealClosed) -> str:
+    # Shown in the Web UI; contact details stay out (they live in the workflow input).
+    lines = [
+        f"**Deal** {deal.deal_id}, closed {deal.closed_at.isoformat()}",
+        f"**Account** {deal.account.name} ({deal.account.id}), {deal.account.timezone}, {deal.account.locale}",
+        f"**Segment** {deal.segment}",
+        f"**Product** {deal.product or '-'}",
+        f"**Amount** {_money(deal.amount, deal.currency)}",
+        f"**Contacts** {len(deal.contacts)}",
+    ]
+    return "\n\n".join(lines)
+
+
+def _start_kwargs(workflow_id: str, rpc_timeout: Any) -> dict[str, Any]:
+    return {
+        "id": workflow_id,
+        "task_queue": TASK_QUEUE,
+        "id_conflict_policy": WorkflowIDConflictPolicy.USE_EXISTING,
+        "id_reuse_policy": WorkflowIDReusePolicy.REJECT_DUPLICATE,
+        "rpc_timeout": rpc_timeout,
+    }
+
+
+async def start_with_deal(client: Client, deal: DealClosed, rpc_timeout: Any) -> StartOutcome:
+    """Start the journey for a closed deal, or hand the deal to the journey an early
+    product event created (it waits for `deal_closed`)."""
+    workflow_id = workflow_id_for(deal.deal_id)
+    try:
+        handle = await client.start_workflow(
+            WORKFLOW_TYPE,
+            JourneyInput(deal_id=deal.deal_id, deal=deal),
+            start_signal=DEAL_CLOSED_SIGNAL,
+            start_signal_args=[deal],
+            search_attributes=TypedSearchAttributes(
+                [
+                    SearchAttributePair(DEAL_ID, deal.deal_id),
+                    SearchAttributePair(CUSTOMER_ID, deal.account.id),
+                    SearchAttributePair(SEGMENT, deal.segment),
+                    SearchAttributePair(ONBOARDING_STATE, "awaiting_action"),
+                ]
+            ),
+            static_summary=deal_summary(deal),
+            static_details=deal_details(deal),
+            **_start_kwargs(workflow_id, rpc_timeout),
+        )
+    except WorkflowAlreadyStartedError:
+        return StartOutcome(workflow_id, created=False, running=False)
+    return StartOutcome(workflow_id, created=_started(handle))
+
+
+async def start_from_crm(client: Client, deal_id: str, crm: Literal["hubspot"], rpc_timeout: Any) -> StartOutcome:
+    """Start a journey whose deal details the workflow fetches from the CRM."""
+    workflow_id = workflow_id_for(deal_id)
+    try:
+        handle = await client.start_workflow(
+            WORKFLOW_TYPE,
+            JourneyInput(deal_id=deal_id, crm=crm),
+            search_attributes=TypedSearchAttributes(
+                [
+                    SearchAttributePair(DEAL_ID, deal_id),
+                    SearchAttributePair(ONBOARDING_STATE, "awaiting_action"),
+                ]
+            ),
+            static_summary=f"{crm} deal {deal_id} · details fetched from the CRM",
+            **_start_kwargs(workflow_id, rpc_timeout),
+        )
+    except WorkflowAlreadyStartedError:
+        return StartOutcome(workflow_id, created=False, running=False)
+    return StartOutcome(workflow_id, created=_started(handle))
+
+
+Delivery = Literal["signalled", "created_waiting_for_deal", "journey_closed"]
+
+
+@dataclass(frozen=True)
+class EventDelivery:
+    workflow_id: str
+    outcome: Delivery
+
+
+async def signal_deal(client: Client, deal_id: str, signal: str, payload: BaseModel, rpc_timeout: Any) -> EventDelivery:
+    """Signal the deal's journey; if it does not exist yet, create it waiting for its deal,
+    with the signal buffered in its history (applied once the deal arrives)."""
+    workflow_id = workflow_id_for(deal_id)
+    try:
+        handle = await client.start_workflow(
+            WORKFLOW_TYPE,
+            JourneyInput(deal_id=deal_id),
+            start_signal=signal,
+            start_signal_args=[payload],
+            search_attributes=TypedSearchAttributes([SearchAttributePair(DEAL_ID, deal_id)]),
+            static_summary=f"{deal_id} · waiting for the deal-closed webhook",
+            **_start_kwargs(workflow_id, rpc_timeout),
+        )
+    except WorkflowAlreadyStartedError:
+        return EventDelivery(workflow_id, "journey_closed")
+    return EventDelivery(workflow_id, "created_waiting_for_deal" if _started(handle) else "signalled")
+
+
+def _quote(value: str) -> str:
+    # Visibility query string literal: escape backslashes and the quote character.
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+async def running_journeys_for_account(client: Client, account_id: str, rpc_timeout: Any, limit: int = 50) -> list[str]:
+    query = (
+        f"WorkflowType = '{WORKFLOW_TYPE}' AND ExecutionStatus = 'Running' "
+        f"AND CustomerId = {_quote(account_id)}"
+    )
+    ids: list[str] = []
+    async for execution in client.list_workflows(query, limit=limit, rpc_timeout=rpc_timeout):
+        ids.append(execution.id)
+    return sorted(set(ids))
+
+
+async def signal_running(client: Client, workflow_id: str, signal: str, payload: BaseModel, rpc_timeout: Any) -> EventDelivery:
+    try:
+        await client.get_workflow_handle(workflow_id).signal(signal, payload, rpc_timeout=rpc_timeout)
+    except RPCError as err:
+        if err.status == RPCStatusCode.NOT_FOUND:  # finished between the lookup and the signal
+            return EventDelivery(workflow_id, "journey_closed")
+        raise
+    return EventDelivery(workflow_id, "signalled")
