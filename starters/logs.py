@@ -22,5 +22,6 @@ def configure_logging(level: int = logging.INFO) -> None:
             structlog.processors.JSONRenderer(),
         ],
         wrapper_class=structlog.make_filtering_bound_logger(level),
-        cache_logger_on_first_use=True,
+        # Not cached, so structlog.testing.capture_logs() sees every logger (log hygiene tests).
+        cache_logger_on_first_use=False,
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationInfo, field_validator
 
 from workflows.models import ActionFailed, ActionTaken, HelpRequested
 
@@ -18,20 +18,29 @@ class ProductEvent(BaseModel):
     event_id: str = Field(min_length=1, max_length=256)
     type: Literal["taken", "failed", "help"]
     deal_id: str | None = Field(default=None, min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:-]+$")
-    account_id: str | None = Field(default=None, min_length=1, max_length=128)
-    action: str | None = Field(default=None, min_length=1, max_length=128)
+    # validate_default: the "required when" checks below must also run when these are absent
+    account_id: str | None = Field(default=None, min_length=1, max_length=128, validate_default=True)
+    action: str | None = Field(default=None, min_length=1, max_length=128, validate_default=True)
     occurred_at: datetime | None = None
     reason: str = Field(default="", max_length=1000, description="for type=failed")
     message: str = Field(default="", max_length=2000, description="for type=help")
     source: str = Field(default="product", max_length=64)
 
-    @model_validator(mode="after")
-    def _complete(self) -> ProductEvent:
-        if self.deal_id is None and self.account_id is None:
-            raise ValueError("deal_id or account_id is required")
-        if self.type in ("taken", "failed") and self.action is None:
-            raise ValueError(f"action is required when type is '{self.type}'")
-        return self
+    @field_validator("account_id")
+    @classmethod
+    def _who(cls, value: str | None, info: ValidationInfo) -> str | None:
+        # An invalid deal_id is absent from info.data too, hence the wording.
+        if value is None and info.data.get("deal_id") is None:
+            raise ValueError("required unless a valid deal_id is given")
+        return value
+
+    @field_validator("action")
+    @classmethod
+    def _what(cls, value: str | None, info: ValidationInfo) -> str | None:
+        kind = info.data.get("type")
+        if value is None and kind in ("taken", "failed"):
+            raise ValueError(f"required when type is '{kind}'")
+        return value
 
     def signal(self) -> tuple[str, BaseModel]:
         """The journey signal this event becomes; event_id travels along for de-duplication."""

@@ -14,6 +14,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
+import httpx
 import pytest_asyncio
 import uvicorn
 from temporalio.client import Client
@@ -170,3 +171,21 @@ def signed(body: Any, secret: str = SECRET, *, timestamp: int | None = None, msg
     headers = sign_standard(secret, msg_id or "msg_" + secrets.token_hex(8), timestamp or int(time.time()), raw)
     headers["content-type"] = "application/json"
     return raw, headers
+
+
+async def post_all(
+    base_url: str, path: str, requests: list[tuple[bytes, dict[str, str]]], concurrency: int = 50
+) -> list[httpx.Response]:
+    """POST every request with `concurrency` connections in flight; responses in input order.
+    One single-connection client per lane: one httpx pool with hundreds of queued requests
+    spends more CPU choosing connections than the server spends answering."""
+    responses: list[httpx.Response | None] = [None] * len(requests)
+
+    async def lane(index: int) -> None:
+        async with httpx.AsyncClient(base_url=base_url, timeout=60, limits=httpx.Limits(max_connections=1)) as h:
+            for position in range(index, len(requests), concurrency):
+                raw, headers = requests[position]
+                responses[position] = await h.post(path, content=raw, headers=headers)
+
+    await asyncio.gather(*(lane(i) for i in range(min(concurrency, len(requests)))))
+    return [r for r in responses if r is not None]
