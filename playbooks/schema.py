@@ -169,6 +169,8 @@ class BusinessHours(_Strict):
     start: time = time(9, 0)
     end: time = time(17, 0)
     days: list[str] = Field(default_factory=lambda: list(WEEKDAYS[:5]), min_length=1)
+    # Frequency cap on proactive messages (replies to the customer's own actions are exempt).
+    proactive_per_day: int = Field(default=1, ge=1, le=10)
 
     @field_validator("days")
     @classmethod

@@ -147,6 +147,35 @@ class ResolveEscalation(_Strict):
         return self
 
 
+class ReassignOwner(_Strict):
+    owner: str = Field(min_length=1, max_length=128)
+    by: str = Field(min_length=1, max_length=128)
+    note: str = Field(default="", max_length=2000)
+
+
+class ExtendDeadline(_Strict):
+    until: datetime
+    by: str = Field(min_length=1, max_length=128)
+    note: str = Field(default="", max_length=2000)
+
+    @field_validator("until")
+    @classmethod
+    def _aware(cls, value: datetime) -> datetime:
+        if value.tzinfo is None:
+            raise ValueError("needs a time zone offset, e.g. 2026-11-27T09:00:00+09:00")
+        return value
+
+
+class Pause(_Strict):
+    by: str = Field(min_length=1, max_length=128)
+    reason: str = Field(default="", max_length=2000)
+
+
+class Resume(_Strict):
+    by: str = Field(min_length=1, max_length=128)
+    note: str = Field(default="", max_length=2000)
+
+
 # --- owners ----------------------------------------------------------------------------------
 
 
@@ -224,6 +253,18 @@ class MilestoneProgress(BaseModel):
     failures: int = 0
 
 
+class Inbox(BaseModel):
+    """What the customer and the product told the journey, kept from the first signal on
+    (even before the deal details arrive) and carried across continue-as-new."""
+
+    # product event name -> when the journey saw it (early actions for later milestones wait here)
+    taken: dict[str, datetime] = Field(default_factory=dict)
+    seen_event_ids: list[str] = Field(default_factory=list)
+    pending_failures: list[ActionFailed] = Field(default_factory=list)
+    pending_help: list[HelpRequested] = Field(default_factory=list)
+    timeline: list[TimelineEntry] = Field(default_factory=list)
+
+
 class JourneyState(BaseModel):
     """Everything a journey knows. Carried whole into the next run on continue-as-new."""
 
@@ -236,17 +277,18 @@ class JourneyState(BaseModel):
     first_action_at: datetime | None = None
     progress: MilestoneProgress | None = None
     outcomes: list[MilestoneOutcome] = Field(default_factory=list)
-    # product event name -> when the journey saw it (early actions for later milestones wait here)
-    taken: dict[str, datetime] = Field(default_factory=dict)
-    seen_event_ids: list[str] = Field(default_factory=list)
-    pending_failures: list[ActionFailed] = Field(default_factory=list)
-    pending_help: list[HelpRequested] = Field(default_factory=list)
-    last_proactive_day: date | None = None
+    inbox: Inbox = Field(default_factory=lambda: Inbox())
+    # Frequency cap bookkeeping: the customer's local day of the last proactive message
+    # and how many went out that day.
+    proactive_day: date | None = None
+    proactive_count: int = 0
     escalation_level: int = 0
     escalations: int = 0
+    # Set while staff hold the journey: no messages go out, windows stop running.
+    pause: Pause | None = None
     high_risk_checked: bool = False
-    timeline: list[TimelineEntry] = Field(default_factory=list)
     transitions: int = 0
+    messages: int = 0
     runs: int = 1
 
 

@@ -1,0 +1,1 @@
+"""Side effects of a journey: thin, idempotent adapters to the outside world."""

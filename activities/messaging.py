@@ -1,0 +1,173 @@
+"""send_message: render a playbook template and deliver it by email (SMTP), Slack incoming
+webhook, or the console. Idempotent by the key the workflow derives for each message."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from email.message import EmailMessage
+from email.utils import formataddr, format_datetime
+from datetime import datetime, timezone
+from typing import Literal
+from urllib.parse import unquote, urlsplit
+
+import aiosmtplib
+import httpx
+import structlog
+from jinja2 import StrictUndefined, TemplateError
+from jinja2.sandbox import SandboxedEnvironment
+from pydantic import BaseModel
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from activities.ledger import SentLedger
+from activities.settings import ActivitySettings
+from playbooks.schema import MessageTemplate
+
+log = structlog.get_logger(__name__)
+_ENV = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
+_URL = re.compile(r"https?://\S+")
+
+Channel = Literal["email", "slack", "console"]
+
+
+class Recipient(BaseModel):
+    name: str = ""
+    email: str = ""
+    slack: str = ""
+
+
+class MessageRequest(BaseModel):
+    key: str
+    deal_id: str
+    kind: str  # direction | clarify | simplify | redirect | help | escalation
+    audience: Literal["customer", "owner"]
+    channel: Channel
+    to: Recipient
+    template: MessageTemplate
+    context: dict[str, str]
+
+
+class SendReceipt(BaseModel):
+    key: str
+    channel: Channel
+    message_id: str
+    duplicate: bool = False
+
+
+class RenderedMessage(BaseModel):
+    subject: str
+    body: str
+
+
+def mask_email(address: str) -> str:
+    """Enough to tell messages apart in logs, not enough to identify a person."""
+    local, _, domain = address.partition("@")
+    return f"{local[:1]}***@{domain}" if domain else "***"
+
+
+def message_id_for(key: str, domain: str) -> str:
+    """Deterministic Message-ID: a resend of the same message is recognisably the same."""
+    return f"<{hashlib.sha256(key.encode()).hexdigest()[:32]}@{domain}>"
+
+
+def render(template: MessageTemplate, context: dict[str, str], audience: str) -> RenderedMessage:
+    try:
+        subject = _ENV.from_string(template.subject).render(context).strip()
+        body = _ENV.from_string(template.body).render(context)
+    except TemplateError as err:
+        raise ApplicationError(f"template cannot be rendered: {err}", non_retryable=True) from None
+    if audience == "customer" and len(_URL.findall(body)) != 1:
+        raise ApplicationError(
+            "a customer message must carry exactly one call to action (one link); "
+            f"the rendered body has {len(_URL.findall(body))}",
+            non_retryable=True,
+        )
+    return RenderedMessage(subject=subject, body=body)
+
+
+class MessagingActivities:
+    def __init__(self, settings: ActivitySettings, ledger: SentLedger | None = None) -> None:
+        self._settings = settings
+        self._ledger = ledger or SentLedger(settings.data_dir / "sent.sqlite3")
+        self._http = httpx.AsyncClient(timeout=httpx.Timeout(10.0))
+
+    @activity.defn
+    async def send_message(self, request: MessageRequest) -> SendReceipt:
+        message_id = message_id_for(request.key, self._settings.mail_domain)
+        if self._ledger.lookup(request.key) is not None:
+            log.info("message.duplicate_skipped", key=request.key, kind=request.kind)
+            return SendReceipt(key=request.key, channel=request.channel, message_id=message_id, duplicate=True)
+        rendered = render(request.template, request.context, request.audience)
+        channel = request.channel
+        if channel == "email" and not self._settings.smtp_url:
+            channel = "console"  # no SMTP configured: show it rather than fail every journey
+        if channel == "email":
+            await self._send_email(request, rendered, message_id)
+        elif channel == "slack":
+            await self.post_slack(f"*{rendered.subject}*\n{rendered.body}")
+        else:
+            # The console channel keeps the message as a file: logs never carry its content.
+            outbox = self._settings.data_dir / "outbox"
+            outbox.mkdir(parents=True, exist_ok=True)
+            name = re.sub(r"[^A-Za-z0-9._-]+", "_", request.key)
+            (outbox / f"{name}.txt").write_text(
+                f"To: {request.to.name} <{request.to.email}>\nSubject: {rendered.subject}\n\n{rendered.body}"
+            )
+            log.info("message.console", key=request.key, kind=request.kind, to=mask_email(request.to.email))
+        self._ledger.record(request.key, channel, message_id)
+        log.info("message.sent", key=request.key, kind=request.kind, channel=channel, message_id=message_id)
+        return SendReceipt(key=request.key, channel=channel, message_id=message_id)
+
+    async def _send_email(self, request: MessageRequest, rendered: RenderedMessage, message_id: str) -> None:
+        if not request.to.email:
+            raise ApplicationError("recipient has no email address", non_retryable=True)
+        msg = EmailMessage()
+        msg["From"] = self._settings.mail_from
+        msg["To"] = formataddr((request.to.name, request.to.email))
+        msg["Subject"] = rendered.subject
+        msg["Message-ID"] = message_id
+        msg["Date"] = format_datetime(datetime.now(timezone.utc))
+        msg["X-Onboarding-Deal"] = request.deal_id
+        msg["X-Onboarding-Kind"] = request.kind
+        msg.set_content(rendered.body)
+        await send_email(self._settings.smtp_url or "", msg)
+
+    async def post_slack(self, text: str) -> None:
+        url = self._settings.slack_webhook_url
+        if not url:
+            raise ApplicationError("channel 'slack' needs SLACK_WEBHOOK_URL", non_retryable=True)
+        try:
+            response = await self._http.post(url, json={"text": text})
+        except httpx.HTTPError as err:
+            raise ApplicationError(f"Slack unreachable: {type(err).__name__}") from None
+        if response.status_code == 429 or response.status_code >= 500:
+            raise ApplicationError(f"Slack answered {response.status_code}; will retry")
+        if response.status_code >= 400:
+            raise ApplicationError(
+                f"Slack rejected the message: {response.status_code} {response.text[:200]}",
+                non_retryable=True,
+            )
+
+
+async def send_email(smtp_url: str, msg: EmailMessage) -> None:
+    """Deliver over SMTP. smtp://host:port, smtps:// (implicit TLS) or smtp+starttls://,
+    with optional user:password. Refused recipients are permanent; the rest is retried."""
+    url = urlsplit(smtp_url)
+    if url.scheme not in ("smtp", "smtps", "smtp+starttls") or not url.hostname:
+        raise ApplicationError(f"SMTP_URL must look like smtp://host:port, got scheme {url.scheme!r}", non_retryable=True)
+    try:
+        await aiosmtplib.send(
+            msg,
+            hostname=url.hostname,
+            port=url.port or (465 if url.scheme == "smtps" else 25),
+            username=unquote(url.username) if url.username else None,
+            password=unquote(url.password) if url.password else None,
+            use_tls=url.scheme == "smtps",
+            start_tls=True if url.scheme == "smtp+starttls" else False,
+            timeout=20,
+        )
+    except aiosmtplib.SMTPRecipientsRefused as err:
+        raise ApplicationError(f"SMTP refused the recipient ({len(err.recipients)})", non_retryable=True) from None
+    except (aiosmtplib.SMTPException, OSError) as err:
+        raise ApplicationError(f"SMTP delivery failed: {type(err).__name__}") from None

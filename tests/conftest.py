@@ -1,0 +1,58 @@
+"""Real servers for the suite: the time-skipping test server (72-hour windows in
+milliseconds) and the Temporal dev server (visibility, search attributes, the Web UI).
+Both come from PyPI packages; nothing is downloaded at test time."""
+
+from __future__ import annotations
+
+import sysconfig
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from workflows.search_attributes import ALL
+
+SCRIPTS = Path(sysconfig.get_path("scripts"))
+TEMPORAL_CLI = SCRIPTS / "temporal"
+TEST_SERVER = SCRIPTS / "temporal-test-server"
+
+
+@pytest_asyncio.fixture(scope="session")
+async def ts_env() -> AsyncIterator[WorkflowEnvironment]:
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=str(TEST_SERVER), data_converter=pydantic_data_converter
+    )
+    await env.client.operator_service.add_search_attributes(
+        AddSearchAttributesRequest(
+            namespace=env.client.namespace,
+            search_attributes={k.name: IndexedValueType.ValueType(k.indexed_value_type) for k in ALL},
+        )
+    )
+    try:
+        yield env
+    finally:
+        await env.shutdown()
+
+
+@pytest_asyncio.fixture(scope="session")
+async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=str(TEMPORAL_CLI),
+        search_attributes=list(ALL),
+        data_converter=pydantic_data_converter,
+        dev_server_extra_args=["--dynamic-config-value", "frontend.enableUpdateWorkflowExecution=true"],
+    )
+    try:
+        yield env
+    finally:
+        await env.shutdown()
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"

@@ -1,0 +1,155 @@
+"""Shared test helpers: deals, playbooks on disk, a worker per test, virtual-time advance,
+and the replay check every journey test ends with."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import yaml
+from temporalio.client import Client, WorkflowHandle
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Replayer
+
+from activities.settings import ActivitySettings
+from playbooks.loader import DEFAULT_DIR
+from playbooks.roster import load_roster
+from worker import build_worker
+from workflows.models import DealClosed, JourneyInput, Status, workflow_id_for
+from workflows.onboarding import OnboardingWorkflow
+from workflows.sandbox import workflow_runner
+
+
+def make_deal(deal_id: str | None = None, **overrides: Any) -> DealClosed:
+    body: dict[str, Any] = {
+        "deal_id": deal_id or f"D-{uuid.uuid4().hex[:8]}",
+        "closed_at": "2026-11-20T15:04:05Z",
+        "amount": 24000,
+        "currency": "USD",
+        "segment": "smb",
+        "product": "analytics",
+        "account": {"id": "ACME-1", "name": "Acme Corp", "timezone": "America/Chicago", "locale": "en-US"},
+        "contacts": [{"email": "ana@acme.example", "name": "Ana Ruiz", "role": "champion"}],
+    }
+    account = overrides.pop("account", {})
+    body["account"].update(account)
+    body.update(overrides)
+    return DealClosed.model_validate(body)
+
+
+def default_playbook() -> dict[str, Any]:
+    return yaml.safe_load((DEFAULT_DIR / "default.yaml").read_text())
+
+
+def write_playbook(directory: Path, change: Callable[[dict[str, Any]], None] | None = None) -> Path:
+    """The default playbook, changed by `change`, as the only playbook in `directory`."""
+    data = default_playbook()
+    if change:
+        change(data)
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "test.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+    return directory
+
+
+async def no_load(owner_ids: list[str]) -> dict[str, int]:
+    """Owner load for servers without advanced visibility: nobody owns anything yet."""
+    return {owner_id: 0 for owner_id in owner_ids}
+
+
+@asynccontextmanager
+async def journey_worker(
+    client: Client,
+    tmp_path: Path,
+    *,
+    playbooks: Path | None = None,
+    smtp_url: str | None = None,
+    load=no_load,
+    roster=load_roster,
+) -> AsyncIterator[str]:
+    """A worker on its own task queue; yields the task queue name."""
+    task_queue = f"test-{uuid.uuid4().hex[:8]}"
+    settings = ActivitySettings(
+        SMTP_URL=smtp_url, ONBOARDING_DATA_DIR=tmp_path / "data"
+    )
+    worker = build_worker(
+        client, settings, task_queue=task_queue, load=load, roster=roster, playbooks=playbooks
+    )
+    async with worker:
+        yield task_queue
+
+
+async def start_journey(
+    client: Client, task_queue: str, deal: DealClosed, **input_fields: Any
+) -> WorkflowHandle:
+    return await client.start_workflow(
+        OnboardingWorkflow.run,
+        JourneyInput(deal_id=deal.deal_id, deal=deal, **input_fields),
+        id=workflow_id_for(deal.deal_id),
+        task_queue=task_queue,
+    )
+
+
+async def status(handle: WorkflowHandle) -> Status:
+    return await handle.query(OnboardingWorkflow.status)
+
+
+async def advance_until(
+    env: WorkflowEnvironment,
+    handle: WorkflowHandle,
+    done: Callable[[Status], bool],
+    *,
+    step: timedelta = timedelta(minutes=30),
+    limit: timedelta = timedelta(days=30),
+) -> Status:
+    """Move virtual time forward in steps until the journey's status satisfies `done`."""
+    waited = timedelta(0)
+    while True:
+        current = await status(handle)
+        if done(current):
+            return current
+        if waited >= limit:
+            raise AssertionError(f"journey never reached the expected status; last: {current}")
+        await env.sleep(step)
+        waited += step
+
+
+async def wait_for_status(
+    handle: WorkflowHandle, done: Callable[[Status], bool], *, seconds: float = 20.0
+) -> Status:
+    """Real-time servers: re-query until `done`, bounded (the journey reacts asynchronously)."""
+    import asyncio
+
+    deadline = asyncio.get_running_loop().time() + seconds
+    while True:
+        current = await status(handle)
+        if done(current):
+            return current
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"journey never reached the expected status; last: {current}")
+        await asyncio.sleep(0.05)
+
+
+async def assert_replays(handle: WorkflowHandle) -> None:
+    """The history this test produced replays cleanly against the current code."""
+    history = await handle.fetch_history()
+    await Replayer(
+        workflows=[OnboardingWorkflow],
+        data_converter=pydantic_data_converter,
+        workflow_runner=workflow_runner(),
+    ).replay_workflow(history)
+
+
+def at_local(tz: str, day: datetime, hour: int, minute: int = 0) -> datetime:
+    from zoneinfo import ZoneInfo
+
+    local = day.astimezone(ZoneInfo(tz))
+    return local.replace(hour=hour, minute=minute, second=0, microsecond=0)
+
+
+def utc(moment: datetime) -> datetime:
+    return moment.astimezone(timezone.utc)

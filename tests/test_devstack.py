@@ -1,0 +1,200 @@
+"""`make run` pieces: the dev server command line, and reruns on an existing SQLite file.
+
+The whole stack is not started here (slow, fixed ports); the dev server is, on free ports.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from temporalio.client import Client
+
+from devstack.__main__ import (
+    DEV_WEBHOOK_SECRET,
+    Config,
+    child_env,
+    dev_server_command,
+    temporal_binary,
+)
+from devstack.search_attributes import (
+    SEARCH_ATTRIBUTES,
+    SearchAttributeConflict,
+    ensure_registered,
+    registered,
+)
+
+EXPECTED = {
+    "OnboardingStage": "Keyword",
+    "OnboardingState": "Keyword",
+    "OnboardingOwner": "Keyword",
+    "DealId": "Keyword",
+    "CustomerId": "Keyword",
+    "Segment": "Keyword",
+    "NextActionDue": "Datetime",
+    "EscalationLevel": "Int",
+}
+
+
+def test_search_attribute_list_matches_the_design() -> None:
+    assert dict(SEARCH_ATTRIBUTES) == EXPECTED
+    assert len(SEARCH_ATTRIBUTES) == len(EXPECTED)  # no duplicates
+
+
+def test_dev_server_command_line() -> None:
+    cmd = dev_server_command("/venv/bin/temporal", ".data/temporal.db")
+    assert cmd[:3] == ["/venv/bin/temporal", "server", "start-dev"]
+
+    def value(flag: str) -> str:
+        return cmd[cmd.index(flag) + 1]
+
+    assert value("--db-filename") == ".data/temporal.db"
+    assert (value("--port"), value("--ui-port"), value("--ip")) == ("7233", "8233", "127.0.0.1")
+    assert value("--namespace") == "default"
+    pairs = [cmd[i + 1] for i, arg in enumerate(cmd) if arg == "--search-attribute"]
+    assert sorted(pairs) == sorted(f"{n}={k}" for n, k in EXPECTED.items())
+
+
+def test_make_run_uses_the_temporal_binary_next_to_the_interpreter() -> None:
+    assert temporal_binary().name == "temporal"
+    assert temporal_binary().exists()
+
+
+def test_child_env_points_at_the_local_stack() -> None:
+    cfg = Config(data_dir=Path("/x/.data"))
+    env = child_env(cfg, {"PATH": "/bin", "TEMPORAL_API_KEY": "k", "TEMPORAL_ADDRESS": "cloud:7233"})
+    assert env["TEMPORAL_ADDRESS"] == "127.0.0.1:7233"
+    assert env["TEMPORAL_NAMESPACE"] == "default"
+    assert env["SMTP_URL"] == "smtp://127.0.0.1:1025"
+    assert env["ONBOARDING_DATA_DIR"] == "/x/.data"
+    assert "TEMPORAL_API_KEY" not in env
+    assert env["ONBOARDING_WEBHOOK_SECRET"] == DEV_WEBHOOK_SECRET
+    assert DEV_WEBHOOK_SECRET.startswith("whsec_")
+    mine = child_env(cfg, {"ONBOARDING_WEBHOOK_SECRET": "whsec_bWluZQ=="})
+    assert mine["ONBOARDING_WEBHOOK_SECRET"] == "whsec_bWluZQ=="
+
+
+# --- the real dev server -------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def dev_server(db_file: Path, *, drop: tuple[str, ...] = ()) -> Iterator[str]:
+    """Run `temporal server start-dev` as `make run` would, headless, on free ports."""
+    port = _free_port()
+    cmd = dev_server_command(temporal_binary(), db_file, port=port, headless=True)
+    for name in drop:  # pretend an older list that lacked these attributes
+        i = cmd.index(f"{name}={EXPECTED[name]}")
+        del cmd[i - 1 : i + 1]
+    cmd += ["--http-port", str(_free_port()), "--metrics-port", str(_free_port())]
+    cmd += ["--log-level", "error"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        yield f"127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        assert proc.stdout is not None
+        proc.stdout.close()
+
+
+async def _connect(address: str) -> Client:
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            return await asyncio.wait_for(Client.connect(address), 3)
+        except Exception:
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.2)
+
+
+async def test_rerun_on_the_same_sqlite_file_keeps_data_and_attributes(tmp_path: Path) -> None:
+    db = tmp_path / "temporal.db"
+    with dev_server(db) as address:
+        client = await _connect(address)
+        assert await registered(client, "default") == EXPECTED
+        await client.start_workflow(
+            "OnboardingWorkflow", "x", id="onboarding-D-keep", task_queue="nobody-polls"
+        )
+    # Second start on the same file: must not fail on attributes that exist.
+    with dev_server(db) as address:
+        client = await _connect(address)
+        assert await registered(client, "default") == EXPECTED
+        assert await ensure_registered(client, "default") == []
+        desc = await client.get_workflow_handle("onboarding-D-keep").describe()
+        assert desc.workflow_type == "OnboardingWorkflow"
+
+
+async def test_rerun_adds_attributes_the_old_file_lacks(tmp_path: Path) -> None:
+    """`--search-attribute` is ignored on an existing file, so `make run` reconciles."""
+    db = tmp_path / "temporal.db"
+    with dev_server(db, drop=("EscalationLevel", "NextActionDue")) as address:
+        await _connect(address)
+    with dev_server(db) as address:
+        client = await _connect(address)
+        have = await registered(client, "default")
+        assert "EscalationLevel" not in have and "NextActionDue" not in have  # the CLI's part
+        added = await ensure_registered(client, "default")
+        assert sorted(added) == ["EscalationLevel", "NextActionDue"]
+        assert await registered(client, "default") == EXPECTED
+
+        with pytest.raises(SearchAttributeConflict, match="EscalationLevel is Int, expected Keyword"):
+            await ensure_registered(client, "default", (("EscalationLevel", "Keyword"),))
+
+
+# --- make demo -------------------------------------------------------------------------------
+
+
+def test_demo_deal_is_a_valid_deal_closed_body() -> None:
+    from datetime import datetime, timezone
+
+    from devstack.demo import default_deal_id, demo_deal
+    from workflows.models import DealClosed, JourneyInput
+
+    now = datetime(2026, 11, 20, 15, 4, 5, tzinfo=timezone.utc)
+    deal_id = default_deal_id(now)
+    assert deal_id == "D-DEMO-20261120-150405"
+    deal = DealClosed.model_validate(demo_deal(deal_id, now))
+    assert deal.closed_at == now and deal.champion.email == "ana@acme.example"
+    JourneyInput.model_validate({"deal_id": deal_id, "deal": demo_deal(deal_id, now)})
+
+
+async def test_demo_starts_one_journey_idempotently(tmp_path: Path) -> None:
+    from temporalio.contrib.pydantic import pydantic_data_converter
+
+    from devstack.demo import start_demo
+    from workflows.models import JourneyInput
+
+    with dev_server(tmp_path / "temporal.db") as address:
+        await _connect(address)
+        kw = dict(address=address, namespace="default", ui_url="http://localhost:8233")
+        wf_id, link = await start_demo("D-42", **kw)
+        assert wf_id == "onboarding-D-42"
+        assert link == "http://localhost:8233/namespaces/default/workflows/onboarding-D-42"
+        assert (await start_demo("D-42", **kw))[0] == wf_id  # rerun: same journey, no error
+
+        client = await Client.connect(address, data_converter=pydantic_data_converter)
+        runs = [w async for w in client.list_workflows('WorkflowId = "onboarding-D-42"')]
+        assert len(runs) == 1 and runs[0].task_queue == "onboarding"
+        history = await client.get_workflow_handle(wf_id).fetch_history()
+        started = history.events[0].workflow_execution_started_event_attributes
+        assert started.workflow_type.name == "OnboardingWorkflow"
+        [payload] = started.input.payloads
+        [journey] = await pydantic_data_converter.decode([payload], [JourneyInput])
+        assert journey.deal_id == "D-42" and journey.deal.account.id == "ACME-1"

@@ -1,0 +1,139 @@
+"""No action: clarify, simplify, redirect at the right virtual times, inside the customer's
+business hours; the frequency cap; cancel (time-skipping server)."""
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from temporalio.testing import WorkflowEnvironment
+
+from tests.support import (
+    advance_until,
+    assert_replays,
+    journey_worker,
+    make_deal,
+    start_journey,
+    status,
+    write_playbook,
+)
+from workflows.models import OnboardingState
+from workflows.onboarding import OnboardingWorkflow
+
+TOKYO = ZoneInfo("Asia/Tokyo")
+
+
+async def move_to_next_monday(env: WorkflowEnvironment, hour: int) -> datetime:
+    """Skip virtual time to the next Monday at `hour`:00 in Tokyo; returns that Monday 00:00."""
+    now = (await env.get_current_time()).astimezone(TOKYO)
+    monday = (now + timedelta(days=7 - now.weekday())).replace(hour=0, minute=0, second=0, microsecond=0)
+    await env.sleep(monday + timedelta(hours=hour) - now)
+    return monday
+
+
+def sent(status_, step):
+    return [e.at.astimezone(TOKYO) for e in status_.timeline if e.event == f"sent {step}"]
+
+
+def same_minute(actual: list[datetime], expected: list[datetime]) -> bool:
+    """Timers fire on the minute; the workflow task that reacts runs milliseconds later."""
+    return len(actual) == len(expected) and all(
+        timedelta(0) <= a - e < timedelta(seconds=5) for a, e in zip(actual, expected)
+    )
+
+
+def window_66h(playbook):
+    # told Monday 09:00, a 66-hour window ends Thursday 03:00 in Tokyo
+    playbook["milestones"][0]["window_hours"] = 66
+
+
+async def test_follow_ups_in_order_inside_tokyo_business_hours(ts_env, tmp_path):
+    client = ts_env.client
+    playbooks = write_playbook(tmp_path / "playbooks", window_66h)
+    async with journey_worker(client, tmp_path, playbooks=playbooks) as task_queue:
+        monday = await move_to_next_monday(ts_env, hour=8)
+        deal = make_deal(account={"timezone": "Asia/Tokyo"})
+        handle = await start_journey(client, task_queue, deal)
+
+        def at(days, hour):
+            return monday + timedelta(days=days, hours=hour)
+
+        told = await advance_until(ts_env, handle, lambda s: bool(sent(s, "direction")))
+        assert same_minute(sent(told, "direction"), [at(0, 9)])  # held from 08:00 to opening time
+        assert same_minute([told.next_action.due_at], [at(3, 3)])  # Thursday 03:00
+
+        clarified = await advance_until(ts_env, handle, lambda s: bool(sent(s, "clarify")))
+        assert same_minute(sent(clarified, "clarify"), [at(3, 9)])  # not at 03:00: at 09:00
+        assert clarified.state is OnboardingState.clarifying
+        assert clarified.next_action.title == "Upload your first dataset"
+
+        simplified = await advance_until(ts_env, handle, lambda s: bool(sent(s, "simplify")))
+        assert same_minute(sent(simplified, "simplify"), [at(4, 9)])  # Friday, 24 h later
+        assert simplified.next_action.title == "Load the sample dataset"
+
+        redirected = await advance_until(ts_env, handle, lambda s: bool(sent(s, "redirect")))
+        assert same_minute(sent(redirected, "redirect"), [at(7, 9)])  # Saturday is skipped: Monday 09:00
+        assert redirected.next_action.title == "Book a 15-minute setup call"
+        assert redirected.state is OnboardingState.clarifying
+
+        # completing the redirect's alternate action counts as the milestone
+        await handle.signal(OnboardingWorkflow.action_taken, {"action": "setup_call_booked", "event_id": "call-1"})
+        advanced = await advance_until(ts_env, handle, lambda s: s.stage == "first_value", step=timedelta(minutes=1))
+        assert advanced.state is OnboardingState.awaiting_action
+        await handle.signal(OnboardingWorkflow.cancel, {"reason": "test over"})
+        await handle.result()
+        await assert_replays(handle)
+
+
+async def test_at_most_one_proactive_message_per_business_day(ts_env, tmp_path):
+    client = ts_env.client
+    async with journey_worker(client, tmp_path) as task_queue:
+        monday = await move_to_next_monday(ts_env, hour=8)
+        handle = await start_journey(client, task_queue, make_deal(account={"timezone": "Asia/Tokyo"}))
+        await advance_until(ts_env, handle, lambda s: bool(sent(s, "direction")))
+        # a human skips the first milestone the same morning: the next direction is proactive
+        # and today's one proactive message is already used, so it waits for Tuesday 09:00
+        await ts_env.sleep(timedelta(hours=1))
+        await handle.signal(OnboardingWorkflow.help_requested, {"message": "we use Excel only", "event_id": "h-1"})
+        await advance_until(ts_env, handle, lambda s: s.state is OnboardingState.escalated, step=timedelta(minutes=1))
+        await handle.execute_update(OnboardingWorkflow.resolve_escalation, {"decision": "skip", "by": "dana", "note": "sales-assisted"})
+        during = await status(handle)
+        assert during.stage == "first_value" and during.next_action.due_at is None  # held, not sent
+        directed = await advance_until(ts_env, handle, lambda s: len(sent(s, "direction")) == 2)
+        assert same_minute(sent(directed, "direction"), [monday + timedelta(hours=9), monday + timedelta(days=1, hours=9)])
+        await handle.signal(OnboardingWorkflow.cancel, {"reason": "test over"})
+        await handle.result()
+        await assert_replays(handle)
+
+
+async def test_cancel_closes_at_once_and_nothing_is_sent_afterwards(ts_env, tmp_path):
+    client = ts_env.client
+    async with journey_worker(client, tmp_path) as task_queue:
+        monday = await move_to_next_monday(ts_env, hour=8)
+        handle = await start_journey(client, task_queue, make_deal(account={"timezone": "Asia/Tokyo"}))
+        told = await advance_until(ts_env, handle, lambda s: bool(sent(s, "direction")))
+        # 70 h later the clarify is due Thursday 09:00; the deal is lost Wednesday evening
+        await ts_env.sleep(monday + timedelta(days=2, hours=20) - (await ts_env.get_current_time()))
+        await handle.signal(OnboardingWorkflow.cancel, {"reason": "deal lost"})
+        result = await handle.result()
+        assert result.state is OnboardingState.closed
+        assert result.reason == "cancelled: deal lost"
+        final = await status(handle)
+        assert final.state is OnboardingState.closed
+        cancelled_at = next(e.at for e in final.timeline if e.event == "cancel")
+        assert not [e for e in final.timeline if e.event.startswith("sent") and e.at >= cancelled_at]
+        assert [e.event for e in final.timeline if e.event.startswith("sent")] == ["sent direction"]
+        assert told.state is OnboardingState.awaiting_action
+        await assert_replays(handle)
+
+
+async def test_cancel_while_a_message_waits_for_business_hours(ts_env, tmp_path):
+    client = ts_env.client
+    async with journey_worker(client, tmp_path) as task_queue:
+        await move_to_next_monday(ts_env, hour=2)  # the kickoff is held until 09:00
+        handle = await start_journey(client, task_queue, make_deal(account={"timezone": "Asia/Tokyo"}))
+        await advance_until(ts_env, handle, lambda s: s.stage == "first_action", step=timedelta(minutes=1))
+        await handle.signal(OnboardingWorkflow.cancel, {"reason": "duplicate deal"})
+        result = await handle.result()
+        assert result.state is OnboardingState.closed
+        final = await status(handle)
+        assert not [e for e in final.timeline if e.event.startswith("sent")]
+        await assert_replays(handle)

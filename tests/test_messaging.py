@@ -1,0 +1,111 @@
+"""send_message over a real SMTP server and a loopback server speaking Slack's incoming
+webhook format; rendering rules; idempotency by key."""
+
+from datetime import timedelta
+
+import pytest
+from temporalio.exceptions import ApplicationError
+from temporalio.testing import ActivityEnvironment
+
+from activities.messaging import MessageRequest, MessagingActivities, Recipient, message_id_for, render
+from activities.settings import ActivitySettings
+from devstack.smtp_sink import SmtpSink
+from playbooks.schema import MessageTemplate
+from tests.http_peer import http_peer
+from tests.support import advance_until, assert_replays, journey_worker, make_deal, start_journey
+from workflows.onboarding import OnboardingWorkflow
+
+TEMPLATE = MessageTemplate(subject="Hi {{ customer_name }}", body="Do {{ action_title }}: {{ cta_url }}\n")
+CONTEXT = {"customer_name": "Ana", "action_title": "Upload your first dataset", "cta_url": "https://app.example.com/x"}
+
+
+def request(key="onboarding-D-1:first_action:direction:1", channel="email", **kw) -> MessageRequest:
+    return MessageRequest(
+        key=key, deal_id="D-1", kind="direction", audience="customer", channel=channel,
+        to=Recipient(name="Ana Ruiz", email="ana@acme.example"), template=TEMPLATE, context=dict(CONTEXT), **kw,
+    )
+
+
+def activities(tmp_path, **settings) -> MessagingActivities:
+    return MessagingActivities(ActivitySettings(ONBOARDING_DATA_DIR=tmp_path, **settings))
+
+
+async def test_kickoff_email_reaches_a_real_smtp_server_with_a_deterministic_message_id(ts_env, tmp_path):
+    client = ts_env.client
+    deal = make_deal()
+    async with SmtpSink() as sink:
+        async with journey_worker(client, tmp_path, smtp_url=sink.url) as task_queue:
+            handle = await start_journey(client, task_queue, deal)
+            await advance_until(ts_env, handle, lambda s: s.next_action is not None and s.next_action.due_at is not None)
+            [kickoff] = await sink.wait_for(1)
+            key = f"onboarding-{deal.deal_id}:first_action:direction:1"
+            assert kickoff["Message-ID"] == message_id_for(key, "onboarding.vendor.example")
+            assert kickoff["To"] == "Ana Ruiz <ana@acme.example>"
+            assert kickoff["Subject"] == "Acme Corp: your one first step"
+            body = kickoff.get_content()
+            assert "Upload your first dataset" in body and "https://app.example.com/datasets/new" in body
+            assert body.count("https://") == 1  # exactly one call to action
+            assert "Leo Martins" in body  # the one owner introduces themselves
+            await handle.signal(OnboardingWorkflow.cancel, {"reason": "test over"})
+            await handle.result()
+            await assert_replays(handle)
+
+
+async def test_same_key_is_sent_once(tmp_path):
+    async with SmtpSink() as sink:
+        messaging = activities(tmp_path, SMTP_URL=sink.url)
+        env = ActivityEnvironment()
+        first = await env.run(messaging.send_message, request())
+        again = await env.run(messaging.send_message, request())  # an activity retry
+        other = await env.run(messaging.send_message, request(key="onboarding-D-1:first_action:clarify:2"))
+        assert (first.duplicate, again.duplicate, other.duplicate) == (False, True, False)
+        assert first.message_id == again.message_id != other.message_id
+        assert len(await sink.wait_for(2)) == 2
+        assert len(sink.messages) == 2
+
+
+async def test_unreachable_smtp_is_retried_refused_config_is_not(tmp_path):
+    env = ActivityEnvironment()
+    with pytest.raises(ApplicationError) as down:
+        await env.run(activities(tmp_path, SMTP_URL="smtp://127.0.0.1:1").send_message, request())
+    assert not down.value.non_retryable and "SMTP delivery failed" in down.value.message
+    with pytest.raises(ApplicationError) as bad:
+        await env.run(activities(tmp_path, SMTP_URL="http://mail").send_message, request())
+    assert bad.value.non_retryable and "SMTP_URL" in bad.value.message
+
+
+async def test_slack_incoming_webhook_wire_format(tmp_path):
+    with http_peer() as slack:
+        messaging = activities(tmp_path, SLACK_WEBHOOK_URL=f"{slack.url}/services/T000/B000/XXXX")
+        receipt = await ActivityEnvironment().run(messaging.send_message, request(channel="slack"))
+        assert receipt.channel == "slack"
+        [posted] = slack.requests
+        assert posted.method == "POST" and posted.path == "/services/T000/B000/XXXX"
+        assert posted.headers["Content-Type"] == "application/json"
+        assert posted.json() == {"text": "*Hi Ana*\nDo Upload your first dataset: https://app.example.com/x\n"}
+
+        slack.respond = lambda r: (400, "text/plain", b"invalid_payload")
+        with pytest.raises(ApplicationError) as rejected:
+            await ActivityEnvironment().run(messaging.send_message, request(key="k-2", channel="slack"))
+        assert rejected.value.non_retryable and "invalid_payload" in rejected.value.message
+
+        slack.respond = lambda r: (503, "text/plain", b"")
+        with pytest.raises(ApplicationError) as unavailable:
+            await ActivityEnvironment().run(messaging.send_message, request(key="k-3", channel="slack"))
+        assert not unavailable.value.non_retryable
+
+
+def test_rendered_customer_message_needs_exactly_one_link():
+    assert render(TEMPLATE, CONTEXT, "customer").subject == "Hi Ana"
+    two = dict(CONTEXT, action_title="see https://elsewhere.example")
+    with pytest.raises(ApplicationError, match="exactly one call to action"):
+        render(TEMPLATE, two, "customer")
+    with pytest.raises(ApplicationError, match="cannot be rendered"):
+        render(TEMPLATE, {"customer_name": "Ana"}, "customer")
+
+
+async def test_logs_do_not_carry_contact_details(tmp_path, capsys):
+    await ActivityEnvironment().run(activities(tmp_path).send_message, request(channel="console"))
+    out = capsys.readouterr()
+    assert "ana@acme.example" not in out.out + out.err
+    assert "Ana Ruiz" not in out.out + out.err

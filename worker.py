@@ -1,0 +1,147 @@
+"""The onboarding worker: polls task queue `onboarding`, runs journeys and their activities.
+
+Configuration comes from the environment (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE and the
+SDK's own env config; SMTP_URL, SLACK_WEBHOOK_URL, ONBOARDING_DATA_DIR, ...). A bad
+playbook or roster stops it before it polls anything."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import structlog
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.envconfig import ClientConfig
+from temporalio.worker import Worker
+
+from activities.escalation import EscalationActivities
+from activities.messaging import MessagingActivities
+from activities.owners import OwnerActivities, OwnerLoad, visibility_load
+from activities.playbook import PlaybookActivities
+from activities.settings import ActivitySettings
+from playbooks.loader import PlaybookError, load_all
+from playbooks.roster import Roster, load_roster
+from workflows.models import TASK_QUEUE
+from workflows.onboarding import OnboardingWorkflow
+from workflows.sandbox import workflow_runner
+
+
+def configure_logging(level: int = logging.INFO) -> None:
+    """JSON lines through structlog, for our own loggers and the SDK's (including the
+    replay-safe `workflow.logger`, which is stdlib logging underneath)."""
+    shared: list[Any] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+    ]
+    structlog.configure(
+        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        cache_logger_on_first_use=True,
+    )
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=[*shared, structlog.stdlib.ExtraAdder()],
+            processors=[
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                structlog.processors.format_exc_info,
+                structlog.processors.JSONRenderer(),
+            ],
+        )
+    )
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+
+
+def activities(
+    settings: ActivitySettings, load: OwnerLoad, roster: Callable[[], Roster] = load_roster,
+    playbooks: Path | None = None,
+) -> Sequence[Any]:
+    messaging = MessagingActivities(settings)
+    return [
+        PlaybookActivities(playbooks).snapshot_playbook,
+        OwnerActivities(load, roster).assign_owner,
+        messaging.send_message,
+        EscalationActivities(settings, messaging).create_escalation_task,
+        *extra_activities(),
+    ]
+
+
+def extra_activities() -> list[Any]:
+    """Activities of optional integrations (CRM) that exist in this build."""
+    try:
+        from activities.hubspot import hubspot_activities  # noqa: PLC0415
+    except ImportError:
+        return []
+    return list(hubspot_activities())
+
+
+def build_worker(
+    client: Client,
+    settings: ActivitySettings | None = None,
+    *,
+    task_queue: str = TASK_QUEUE,
+    load: OwnerLoad | None = None,
+    roster: Callable[[], Roster] = load_roster,
+    playbooks: Path | None = None,
+    **options: Any,
+) -> Worker:
+    settings = settings or ActivitySettings()
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=[OnboardingWorkflow],
+        activities=activities(settings, load or visibility_load(client), roster, playbooks),
+        workflow_runner=workflow_runner(),
+        **options,
+    )
+
+
+def check_configuration() -> None:
+    """Refuse to start on a playbook or roster that does not validate."""
+    load_all()
+    load_roster()
+
+
+async def connect() -> Client:
+    config = ClientConfig.load_client_connect_config()
+    config.setdefault("target_host", "localhost:7233")
+    return await Client.connect(**config, data_converter=pydantic_data_converter)
+
+
+async def run() -> None:
+    log = structlog.get_logger("worker")
+    client = await connect()
+    worker = build_worker(client)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    log.info("worker.started", task_queue=TASK_QUEUE, namespace=client.namespace)
+    async with worker:
+        await stop.wait()
+        log.info("worker.stopping")
+    log.info("worker.stopped")
+
+
+def main() -> None:
+    configure_logging()
+    try:
+        check_configuration()
+    except PlaybookError as err:
+        print(f"refusing to start: {err}", file=sys.stderr)
+        raise SystemExit(2) from None
+    asyncio.run(run())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Deterministic journey logic: the OnboardingWorkflow, its models and pure decisions."""

@@ -1,0 +1,97 @@
+"""The journey's decisions as pure functions over its state: what completes a milestone,
+which follow-up is next, when to escalate and to whom, what is eligible next. No I/O, no
+clock: unit-tested without a server, and safe to call from workflow code."""
+
+from __future__ import annotations
+
+from playbooks.schema import Action, EscalationPolicy, FollowUp, Milestone
+from workflows.models import (
+    DealClosed,
+    Inbox,
+    MilestoneProgress,
+    OnboardingState,
+    OwnerAssignment,
+    Person,
+)
+
+
+def completing_event(milestone: Milestone, inbox: Inbox) -> str | None:
+    """The product event, already seen, that completes this milestone (its action or any
+    alternate), or None. Early events for later milestones wait in the inbox until then."""
+    return next((e for e in milestone.events() if e in inbox.taken), None)
+
+
+def next_follow_up(milestone: Milestone, progress: MilestoneProgress) -> FollowUp | None:
+    if progress.follow_ups_sent < len(milestone.follow_ups):
+        return milestone.follow_ups[progress.follow_ups_sent]
+    return None
+
+
+def current_action(milestone: Milestone, progress: MilestoneProgress | None) -> Action:
+    """The ONE action the customer was last pointed to: the latest alternate offered, else
+    the milestone's own action."""
+    sent = milestone.follow_ups[: progress.follow_ups_sent] if progress else []
+    for follow_up in reversed(sent):
+        if follow_up.alternate is not None:
+            return follow_up.alternate
+    return milestone.action
+
+
+def is_high_risk(policy: EscalationPolicy, deal: DealClosed) -> bool:
+    return policy.kickoff_amount_above is not None and deal.amount > policy.kickoff_amount_above
+
+
+def failures_exhausted(policy: EscalationPolicy, failures: int) -> bool:
+    return failures >= policy.after_failed_attempts
+
+
+def concerns_milestone(milestone: Milestone, action: str) -> bool:
+    return action in milestone.events()
+
+
+def escalation_assignee(
+    policy: EscalationPolicy, level: int, owners: OwnerAssignment
+) -> tuple[str, Person]:
+    """Who gets the human task at this escalation level (1-based). A level with nobody
+    behind it (no backup, no manager) falls back to the nearest level below that has one."""
+    people = {"owner": owners.owner, "backup": owners.backup, "manager": owners.manager}
+    index = min(level, len(policy.levels)) - 1
+    for name in reversed(policy.levels[: index + 1]):
+        if people[name] is not None:
+            return name, people[name]  # type: ignore[return-value]
+    return "owner", owners.owner
+
+
+def has_next_level(policy: EscalationPolicy, level: int) -> bool:
+    return level < len(policy.levels)
+
+
+def eligible_touchpoints(
+    state: OnboardingState,
+    milestone: Milestone | None,
+    progress: MilestoneProgress | None,
+    policy: EscalationPolicy,
+    paused: bool = False,
+) -> list[str]:
+    """What may reach the customer or a human next, in the order it would happen."""
+    if state in (OnboardingState.activated, OnboardingState.closed) or milestone is None:
+        return []
+    if paused:
+        return ["resume"]
+    if state is OnboardingState.escalated:
+        return ["resolve_escalation"]
+    points: list[str] = []
+    if progress is None or progress.direction_sent_at is None:
+        points.append("direction")
+    sent = progress.follow_ups_sent if progress else 0
+    points += [f.kind.value for f in milestone.follow_ups[sent:]]
+    points.append("help (on a failed attempt)")
+    if policy.after_follow_ups or policy.on_help_request:
+        points.append("escalation")
+    return points
+
+
+def message_key(workflow_id: str, milestone_key: str, step: str, sequence: int) -> str:
+    """Idempotency key of one message: stable across retries, replays, continue-as-new and
+    resets (never the run id)."""
+    return f"{workflow_id}:{milestone_key}:{step}:{sequence}"

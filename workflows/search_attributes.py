@@ -1,0 +1,59 @@
+"""The custom search attributes of DESIGN.md, defined once: what staff filter lists by in
+the Web UI. Every place that registers them (dev server, tests, compose) reads this list."""
+
+from __future__ import annotations
+
+from temporalio.common import SearchAttributeKey, SearchAttributePair, SearchAttributeUpdate
+
+from playbooks.schema import Milestone
+from workflows.models import JourneyState
+
+STAGE = SearchAttributeKey.for_keyword("OnboardingStage")
+STATE = SearchAttributeKey.for_keyword("OnboardingState")
+OWNER = SearchAttributeKey.for_keyword("OnboardingOwner")
+DEAL_ID = SearchAttributeKey.for_keyword("DealId")
+CUSTOMER_ID = SearchAttributeKey.for_keyword("CustomerId")
+SEGMENT = SearchAttributeKey.for_keyword("Segment")
+NEXT_ACTION_DUE = SearchAttributeKey.for_datetime("NextActionDue")
+ESCALATION_LEVEL = SearchAttributeKey.for_int("EscalationLevel")
+
+ALL: tuple[SearchAttributeKey, ...] = (
+    STAGE,
+    STATE,
+    OWNER,
+    DEAL_ID,
+    CUSTOMER_ID,
+    SEGMENT,
+    NEXT_ACTION_DUE,
+    ESCALATION_LEVEL,
+)
+
+
+def cli_type(key: SearchAttributeKey) -> str:
+    """Type name as `temporal operator search-attribute create --type` spells it."""
+    return {"KEYWORD": "Keyword", "DATETIME": "Datetime", "INT": "Int"}[key.indexed_value_type.name]
+
+
+def journey_search_attributes(state: JourneyState, milestone: Milestone | None) -> list[SearchAttributeUpdate]:
+    progress = state.progress
+    due = progress.due_at if progress and milestone and state.state.value not in ("activated", "closed") else None
+    return [
+        STAGE.value_set(progress.key if progress else ""),
+        STATE.value_set(state.state.value),
+        OWNER.value_set(state.owner.owner.id),
+        DEAL_ID.value_set(state.deal.deal_id),
+        CUSTOMER_ID.value_set(state.deal.account.id),
+        SEGMENT.value_set(state.deal.segment),
+        NEXT_ACTION_DUE.value_set(due) if due else NEXT_ACTION_DUE.value_unset(),
+        ESCALATION_LEVEL.value_set(state.escalation_level),
+    ]
+
+
+def start_search_attributes(deal_id: str, customer_id: str, segment: str) -> list[SearchAttributePair]:
+    """What a starter sets at start, so a journey is findable before its first transition."""
+    return [
+        SearchAttributePair(DEAL_ID, deal_id),
+        SearchAttributePair(CUSTOMER_ID, customer_id),
+        SearchAttributePair(SEGMENT, segment),
+        SearchAttributePair(STATE, "awaiting_action"),
+    ]
