@@ -54,6 +54,7 @@ class Service:
             settings.hubspot_client_secret.get_secret_value() if settings.hubspot_client_secret else None
         )
         self.closed_won = set(settings.hubspot_closed_won_stages)
+        self.target = journeys.Target(settings.onboarding_task_queue, self.temporal.rpc_timeout)
 
 
 def _service(request: Request) -> Service:
@@ -121,7 +122,7 @@ def create_app(settings: StarterSettings | None = None) -> FastAPI:
             raise _unauthorized(err) from None
         deal = validate(DealClosed, parse_json(body))
         async with service.temporal.calls() as client:
-            outcome = await journeys.start_with_deal(client, deal, service.temporal.rpc_timeout)
+            outcome = await journeys.start_with_deal(client, deal, service.target)
         log.info(
             "deal_closed_accepted",
             webhook_id=webhook_id,
@@ -175,7 +176,7 @@ def create_app(settings: StarterSettings | None = None) -> FastAPI:
         )
         async with service.temporal.calls() as client:
             outcomes = await asyncio.gather(
-                *(journeys.start_from_crm(client, d, "hubspot", service.temporal.rpc_timeout) for d in deal_ids)
+                *(journeys.start_from_crm(client, d, "hubspot", service.target) for d in deal_ids)
             )
         for outcome in outcomes:
             log.info("hubspot_deal_accepted", workflow_id=outcome.workflow_id, created=outcome.created)
@@ -207,13 +208,13 @@ def create_app(settings: StarterSettings | None = None) -> FastAPI:
             raise _unauthorized(err) from None
         event = validate(ProductEvent, parse_json(body))
         signal, payload = event.signal()
-        timeout = service.temporal.rpc_timeout
+        target = service.target
         async with service.temporal.calls() as client:
             if event.deal_id is not None:
-                deliveries = [await journeys.signal_deal(client, event.deal_id, signal, payload, timeout)]
+                deliveries = [await journeys.signal_deal(client, event.deal_id, signal, payload, target)]
             else:
                 assert event.account_id is not None
-                ids = await journeys.running_journeys_for_account(client, event.account_id, timeout)
+                ids = await journeys.running_journeys_for_account(client, event.account_id, target)
                 if not ids:
                     log.warning("event_without_journey", webhook_id=webhook_id, event_id=event.event_id,
                                 account_id=event.account_id, type=event.type)
@@ -228,7 +229,7 @@ def create_app(settings: StarterSettings | None = None) -> FastAPI:
                     )
                 deliveries = list(
                     await asyncio.gather(
-                        *(journeys.signal_running(client, wid, signal, payload, timeout) for wid in ids)
+                        *(journeys.signal_running(client, wid, signal, payload, target) for wid in ids)
                     )
                 )
         for delivery in deliveries:

@@ -9,13 +9,13 @@ an event that arrives before its deal creates the journey that will apply it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, Literal
 
 import structlog
 from pydantic import BaseModel
 from temporalio.client import Client, WorkflowHandle
 from temporalio.common import (
-    SearchAttributeKey,
     SearchAttributePair,
     TypedSearchAttributes,
     WorkflowIDConflictPolicy,
@@ -24,14 +24,10 @@ from temporalio.common import (
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from workflows.models import TASK_QUEUE, WORKFLOW_TYPE, DealClosed, JourneyInput, workflow_id_for
+from workflows.models import WORKFLOW_TYPE, DealClosed, JourneyInput, workflow_id_for
+from workflows.search_attributes import DEAL_ID, STATE, start_search_attributes
 
 log = structlog.get_logger("starters.journeys")
-
-DEAL_ID = SearchAttributeKey.for_keyword("DealId")
-CUSTOMER_ID = SearchAttributeKey.for_keyword("CustomerId")
-SEGMENT = SearchAttributeKey.for_keyword("Segment")
-ONBOARDING_STATE = SearchAttributeKey.for_keyword("OnboardingState")
 
 DEAL_CLOSED_SIGNAL = "deal_closed"
 
@@ -81,17 +77,25 @@ def deal_details(deal: DealClosed) -> str:
     return "\n\n".join(lines)
 
 
-def _start_kwargs(workflow_id: str, rpc_timeout: Any) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Target:
+    """Where journeys run and how long a call to Temporal may take."""
+
+    task_queue: str
+    rpc_timeout: timedelta
+
+
+def _start_kwargs(workflow_id: str, target: Target) -> dict[str, Any]:
     return {
         "id": workflow_id,
-        "task_queue": TASK_QUEUE,
+        "task_queue": target.task_queue,
         "id_conflict_policy": WorkflowIDConflictPolicy.USE_EXISTING,
         "id_reuse_policy": WorkflowIDReusePolicy.REJECT_DUPLICATE,
-        "rpc_timeout": rpc_timeout,
+        "rpc_timeout": target.rpc_timeout,
     }
 
 
-async def start_with_deal(client: Client, deal: DealClosed, rpc_timeout: Any) -> StartOutcome:
+async def start_with_deal(client: Client, deal: DealClosed, target: Target) -> StartOutcome:
     """Start the journey for a closed deal, or hand the deal to the journey an early
     product event created (it waits for `deal_closed`)."""
     workflow_id = workflow_id_for(deal.deal_id)
@@ -102,23 +106,18 @@ async def start_with_deal(client: Client, deal: DealClosed, rpc_timeout: Any) ->
             start_signal=DEAL_CLOSED_SIGNAL,
             start_signal_args=[deal],
             search_attributes=TypedSearchAttributes(
-                [
-                    SearchAttributePair(DEAL_ID, deal.deal_id),
-                    SearchAttributePair(CUSTOMER_ID, deal.account.id),
-                    SearchAttributePair(SEGMENT, deal.segment),
-                    SearchAttributePair(ONBOARDING_STATE, "awaiting_action"),
-                ]
+                start_search_attributes(deal.deal_id, deal.account.id, deal.segment)
             ),
             static_summary=deal_summary(deal),
             static_details=deal_details(deal),
-            **_start_kwargs(workflow_id, rpc_timeout),
+            **_start_kwargs(workflow_id, target),
         )
     except WorkflowAlreadyStartedError:
         return StartOutcome(workflow_id, created=False, running=False)
     return StartOutcome(workflow_id, created=_started(handle))
 
 
-async def start_from_crm(client: Client, deal_id: str, crm: Literal["hubspot"], rpc_timeout: Any) -> StartOutcome:
+async def start_from_crm(client: Client, deal_id: str, crm: Literal["hubspot"], target: Target) -> StartOutcome:
     """Start a journey whose deal details the workflow fetches from the CRM."""
     workflow_id = workflow_id_for(deal_id)
     try:
@@ -128,11 +127,11 @@ async def start_from_crm(client: Client, deal_id: str, crm: Literal["hubspot"], 
             search_attributes=TypedSearchAttributes(
                 [
                     SearchAttributePair(DEAL_ID, deal_id),
-                    SearchAttributePair(ONBOARDING_STATE, "awaiting_action"),
+                    SearchAttributePair(STATE, "awaiting_action"),
                 ]
             ),
             static_summary=f"{crm} deal {deal_id} · details fetched from the CRM",
-            **_start_kwargs(workflow_id, rpc_timeout),
+            **_start_kwargs(workflow_id, target),
         )
     except WorkflowAlreadyStartedError:
         return StartOutcome(workflow_id, created=False, running=False)
@@ -148,7 +147,7 @@ class EventDelivery:
     outcome: Delivery
 
 
-async def signal_deal(client: Client, deal_id: str, signal: str, payload: BaseModel, rpc_timeout: Any) -> EventDelivery:
+async def signal_deal(client: Client, deal_id: str, signal: str, payload: BaseModel, target: Target) -> EventDelivery:
     """Signal the deal's journey; if it does not exist yet, create it waiting for its deal,
     with the signal buffered in its history (applied once the deal arrives)."""
     workflow_id = workflow_id_for(deal_id)
@@ -160,7 +159,7 @@ async def signal_deal(client: Client, deal_id: str, signal: str, payload: BaseMo
             start_signal_args=[payload],
             search_attributes=TypedSearchAttributes([SearchAttributePair(DEAL_ID, deal_id)]),
             static_summary=f"{deal_id} · waiting for the deal-closed webhook",
-            **_start_kwargs(workflow_id, rpc_timeout),
+            **_start_kwargs(workflow_id, target),
         )
     except WorkflowAlreadyStartedError:
         return EventDelivery(workflow_id, "journey_closed")
@@ -172,20 +171,20 @@ def _quote(value: str) -> str:
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
-async def running_journeys_for_account(client: Client, account_id: str, rpc_timeout: Any, limit: int = 50) -> list[str]:
+async def running_journeys_for_account(client: Client, account_id: str, target: Target, limit: int = 50) -> list[str]:
     query = (
         f"WorkflowType = '{WORKFLOW_TYPE}' AND ExecutionStatus = 'Running' "
         f"AND CustomerId = {_quote(account_id)}"
     )
     ids: list[str] = []
-    async for execution in client.list_workflows(query, limit=limit, rpc_timeout=rpc_timeout):
+    async for execution in client.list_workflows(query, limit=limit, rpc_timeout=target.rpc_timeout):
         ids.append(execution.id)
     return sorted(set(ids))
 
 
-async def signal_running(client: Client, workflow_id: str, signal: str, payload: BaseModel, rpc_timeout: Any) -> EventDelivery:
+async def signal_running(client: Client, workflow_id: str, signal: str, payload: BaseModel, target: Target) -> EventDelivery:
     try:
-        await client.get_workflow_handle(workflow_id).signal(signal, payload, rpc_timeout=rpc_timeout)
+        await client.get_workflow_handle(workflow_id).signal(signal, payload, rpc_timeout=target.rpc_timeout)
     except RPCError as err:
         if err.status == RPCStatusCode.NOT_FOUND:  # finished between the lookup and the signal
             return EventDelivery(workflow_id, "journey_closed")

@@ -25,6 +25,8 @@ class StarterSettings(BaseSettings):
 
     temporal_address: str = "localhost:7233"
     temporal_namespace: str = "default"
+    # The worker's task queue (DESIGN.md: "onboarding"); tests run workers on their own.
+    onboarding_task_queue: str = "onboarding"
     # Bounds every Temporal call made while a webhook waits, so an outage answers 503 quickly.
     temporal_rpc_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
     # Also read the SDK's own environment configuration (TEMPORAL_API_KEY, TLS, profiles).

@@ -1,4 +1,5 @@
-"""Shared helpers for the HTTP starter tests: a real dev server, a real uvicorn, signing."""
+"""Shared helpers for the HTTP starter tests: a real uvicorn, signing, bounded polling, a
+local server speaking HubSpot's CRM v3 format. The dev server is conftest's `dev_env`."""
 
 from __future__ import annotations
 
@@ -9,38 +10,31 @@ import socket
 import sysconfig
 import time
 import uuid
+from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
-import pytest_asyncio
 import uvicorn
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
 from temporalio.client import Client
-from temporalio.common import SearchAttributeKey
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from starters.settings import StarterSettings
+from workflows.search_attributes import ALL
 from starters.signatures import sign_standard
 
 T = TypeVar("T")
 
-SEARCH_ATTRIBUTES = [
-    SearchAttributeKey.for_keyword("OnboardingStage"),
-    SearchAttributeKey.for_keyword("OnboardingState"),
-    SearchAttributeKey.for_keyword("OnboardingOwner"),
-    SearchAttributeKey.for_keyword("DealId"),
-    SearchAttributeKey.for_keyword("CustomerId"),
-    SearchAttributeKey.for_keyword("Segment"),
-    SearchAttributeKey.for_datetime("NextActionDue"),
-    SearchAttributeKey.for_int("EscalationLevel"),
-]
 
 SECRET = "whsec_" + "c3RhcnRlcnMtdGVzdC1zZWNyZXQtMDAwMDAwMDAwMDA="
 OLD_SECRET = "whsec_" + "b2xkLXN0YXJ0ZXJzLXNlY3JldC0xMTExMTExMTExMTE="
 HUBSPOT_SECRET = "hubspot-app-client-secret-for-tests"
+HUBSPOT_TOKEN = "pat-na1-test-token"
 
 
 def scripts_bin(name: str) -> str:
@@ -59,28 +53,10 @@ def free_port() -> int:
 async def start_dev_server(port: int | None = None) -> WorkflowEnvironment:
     return await WorkflowEnvironment.start_local(
         dev_server_existing_path=scripts_bin("temporal"),
-        search_attributes=SEARCH_ATTRIBUTES,
+        search_attributes=list(ALL),
         data_converter=pydantic_data_converter,
         port=port,
     )
-
-
-_shared: dict[str, Any] = {"env": None, "users": 0}
-
-
-@pytest_asyncio.fixture(scope="session")
-async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
-    """One dev server for every starter test module (each module may import this fixture)."""
-    if _shared["env"] is None:
-        _shared["env"] = await start_dev_server()
-    _shared["users"] += 1
-    try:
-        yield _shared["env"]
-    finally:
-        _shared["users"] -= 1
-        if _shared["users"] == 0:
-            env, _shared["env"] = _shared["env"], None
-            await env.shutdown()
 
 
 def settings_for(address: str, **overrides: Any) -> StarterSettings:
@@ -92,6 +68,9 @@ def settings_for(address: str, **overrides: Any) -> StarterSettings:
         "hubspot_client_secret": HUBSPOT_SECRET,
         "hubspot_closed_won_stages": ["closedwon", "contractsigned"],
         "temporal_rpc_timeout_seconds": 3.0,
+        # A queue no worker polls unless the test runs one: journeys started here stay inert
+        # on the dev server the whole suite shares.
+        "onboarding_task_queue": unique("starters"),
     }
     values.update(overrides)
     return StarterSettings(**values)
@@ -189,3 +168,78 @@ async def post_all(
 
     await asyncio.gather(*(lane(i) for i in range(min(concurrency, len(requests)))))
     return [r for r in responses if r is not None]
+
+
+def fake_hubspot() -> tuple[FastAPI, dict[str, Any]]:
+    """HubSpot CRM v3 endpoints with the documented response shapes."""
+    state: dict[str, Any] = {"calls": Counter(), "fail": {}}
+    deals = {
+        "9001": {
+            "id": "9001",
+            "properties": {
+                "amount": "24000", "closedate": "2026-11-20T15:04:05.000Z", "dealname": "Acme expansion",
+                "pipeline": "default", "dealstage": "closedwon", "deal_currency_code": "eur",
+                "onboarding_segment": "enterprise", "onboarding_product": "analytics",
+                "hs_object_id": "9001",
+            },
+            "createdAt": "2026-10-01T10:00:00.000Z", "updatedAt": "2026-11-20T15:04:06.000Z", "archived": False,
+            "associations": {
+                "companies": {"results": [{"id": "501", "type": "deal_to_company"}]},
+                "contacts": {"results": [{"id": "701", "type": "deal_to_contact"}, {"id": "702", "type": "deal_to_contact"}]},
+            },
+        },
+        "9002": {  # no company, no segment property, one contact without email
+            "id": "9002",
+            "properties": {"amount": None, "closedate": "2026-11-21T09:00:00Z", "dealname": "Solo deal",
+                           "dealstage": "closedwon", "pipeline": "default"},
+            "associations": {"contacts": {"results": [{"id": "703", "type": "deal_to_contact"}, {"id": "702", "type": "deal_to_contact"}]}},
+        },
+        "9003": {"id": "9003", "properties": {"closedate": "2026-11-21T09:00:00Z"}, "associations": {}},
+    }
+    companies = {"501": {"id": "501", "properties": {"name": "Acme Corp", "domain": "acme.example",
+                                                      "timezone": "america_slash_chicago"}}}
+    contacts = {
+        "701": {"id": "701", "properties": {"email": "ana@acme.example", "firstname": "Ana", "lastname": "Ruiz"}},
+        "702": {"id": "702", "properties": {"email": "bo@acme.example", "firstname": "Bo", "lastname": None}},
+        "703": {"id": "703", "properties": {"email": None, "firstname": "No", "lastname": "Mail"}},
+    }
+    app = FastAPI()
+
+    def gate(kind: str, request: Request) -> JSONResponse | None:
+        state["calls"][kind] += 1
+        if request.headers.get("authorization") != f"Bearer {HUBSPOT_TOKEN}":
+            return JSONResponse({"status": "error", "message": "Authentication credentials not found.",
+                                 "category": "INVALID_AUTHENTICATION"}, status_code=401)
+        planned = state["fail"].get(kind)
+        if planned:
+            status = planned.pop(0)
+            return JSONResponse({"status": "error", "message": "You have reached your secondly limit.",
+                                 "category": "RATE_LIMITS"}, status_code=status, headers={"Retry-After": "0"})
+        return None
+
+    @app.get("/crm/v3/objects/deals/{deal_id}")
+    async def deal(deal_id: str, request: Request, properties: str = "", associations: str = "") -> Any:
+        if (refused := gate("deal", request)) is not None:
+            return refused
+        state["deal_query"] = {"properties": properties.split(","), "associations": associations}
+        if deal_id not in deals:
+            return JSONResponse({"status": "error", "message": "Object not found.  objectId are usually numeric.",
+                                 "category": "OBJECT_NOT_FOUND"}, status_code=404)
+        return deals[deal_id]
+
+    @app.get("/crm/v3/objects/companies/{company_id}")
+    async def company(company_id: str, request: Request) -> Any:
+        if (refused := gate("company", request)) is not None:
+            return refused
+        return companies[company_id]
+
+    @app.post("/crm/v3/objects/contacts/batch/read")
+    async def contacts_batch(request: Request) -> Any:
+        if (refused := gate("contacts", request)) is not None:
+            return refused
+        body = await request.json()
+        results = [contacts[i["id"]] for i in body["inputs"] if i["id"] in contacts]
+        return {"status": "COMPLETE", "results": results,
+                "startedAt": "2026-11-20T15:04:07.000Z", "completedAt": "2026-11-20T15:04:07.100Z"}
+
+    return app, state

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from starters.app import create_app
 from starters.signatures import sign_hubspot_v3
-from tests.starters_fixtures import HUBSPOT_SECRET, deal_body, dev_env, settings_for, signed  # noqa: F401
+from tests.starters_fixtures import HUBSPOT_SECRET, deal_body, settings_for, signed
 
 EXAMPLES = 260  # x 4 properties: over 1,000 generated requests
 FUZZ = settings(

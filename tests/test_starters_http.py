@@ -20,14 +20,14 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError, RPCStatusCode
 
 from starters.app import create_app
+from starters.settings import StarterSettings
 from starters.signatures import sign_hubspot_v3
-from tests.starters_fixtures import (  # noqa: F401  (dev_env is a fixture)
+from tests.starters_fixtures import (
     HUBSPOT_SECRET,
     OLD_SECRET,
     SECRET,
     count_eventually,
     deal_body,
-    dev_env,
     free_port,
     post_all,
     serve,
@@ -111,7 +111,7 @@ async def test_signed_webhook_starts_visible_journey(http: httpx.AsyncClient, cl
 
     handle = client.get_workflow_handle(f"onboarding-{deal_id}")
     desc = await handle.describe()
-    assert desc.workflow_type == "OnboardingWorkflow" and desc.task_queue == "onboarding"
+    assert desc.workflow_type == "OnboardingWorkflow" and desc.task_queue.startswith("starters-")
     assert desc.status == WorkflowExecutionStatus.RUNNING
     assert await desc.static_summary() == f"Acme Corp · {deal_id} · mid-market · 24,000 USD"
     details = await desc.static_details()
@@ -258,6 +258,24 @@ async def test_events_schema_errors_name_fields(http: httpx.AsyncClient) -> None
 async def test_unknown_route_and_method_are_problems(http: httpx.AsyncClient) -> None:
     assert_problem(await http.get("/nope"), 404)
     assert_problem(await http.get("/webhooks/deal-closed"), 405)
+
+
+def test_default_settings_follow_the_contract(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("TEMPORAL_ADDRESS", "TEMPORAL_NAMESPACE", "ONBOARDING_WEBHOOK_SECRET", "HUBSPOT_CLOSED_WON_STAGES"):
+        monkeypatch.delenv(name, raising=False)
+    defaults = StarterSettings()
+    assert (defaults.temporal_address, defaults.temporal_namespace, defaults.onboarding_task_queue) == (
+        "localhost:7233", "default", "onboarding")
+    assert defaults.hubspot_closed_won_stages == ["closedwon"]
+    monkeypatch.setenv("ONBOARDING_WEBHOOK_SECRET", f"{SECRET}, {OLD_SECRET}")
+    monkeypatch.setenv("HUBSPOT_CLOSED_WON_STAGES", "closedwon contractsigned")
+    configured = StarterSettings()
+    assert [s.get_secret_value() for s in configured.onboarding_webhook_secret] == [SECRET, OLD_SECRET]
+    assert configured.hubspot_closed_won_stages == ["closedwon", "contractsigned"]
+    monkeypatch.setenv("ONBOARDING_WEBHOOK_SECRET", "whsec_***not-base64***")
+    with pytest.raises(ValueError) as caught:
+        StarterSettings()
+    assert "not-base64" not in str(caught.value)  # a bad secret is never echoed
 
 
 async def test_health_and_docs(http: httpx.AsyncClient) -> None:
