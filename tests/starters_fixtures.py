@@ -222,6 +222,8 @@ def fake_hubspot() -> tuple[FastAPI, dict[str, Any]]:
         if (refused := gate("deal", request)) is not None:
             return refused
         state["deal_query"] = {"properties": properties.split(","), "associations": associations}
+        if deal_id not in deals and deal_id.isdigit() and len(deal_id) > 6:
+            deals[deal_id] = {**deals["9001"], "id": deal_id}  # any long id: a copy of the full deal
         if deal_id not in deals:
             return JSONResponse({"status": "error", "message": "Object not found.  objectId are usually numeric.",
                                  "category": "OBJECT_NOT_FOUND"}, status_code=404)
