@@ -1,9 +1,9 @@
 """Starting journeys and delivering events to them, idempotently.
 
-Every start is a signal-with-start (or a plain start for HubSpot, whose deal details are
-fetched by the workflow) on `onboarding-<deal_id>` with conflict policy USE_EXISTING and
-reuse policy REJECT_DUPLICATE, so a redelivered webhook never makes a second journey and
-an event that arrives before its deal creates the journey that will apply it.
+Every start is on `onboarding-<deal_id>` with conflict policy USE_EXISTING and reuse policy
+REJECT_DUPLICATE, so a redelivered webhook never makes a second journey. A product event
+uses signal-with-start: when it arrives before its deal, it creates the journey, which
+waits for its deal with the event already in its history.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from workflows.models import WORKFLOW_TYPE, DealClosed, JourneyInput, workflow_id_for
-from workflows.search_attributes import DEAL_ID, STATE, start_search_attributes
+from workflows.search_attributes import CUSTOMER_ID, DEAL_ID, STATE, start_search_attributes
 
 log = structlog.get_logger("starters.journeys")
 
@@ -96,15 +96,19 @@ def _start_kwargs(workflow_id: str, target: Target) -> dict[str, Any]:
 
 
 async def start_with_deal(client: Client, deal: DealClosed, target: Target) -> StartOutcome:
-    """Start the journey for a closed deal, or hand the deal to the journey an early
-    product event created (it waits for `deal_closed`)."""
+    """Start the journey for a closed deal, or hand the deal to the journey an early product
+    event created (it waits for `deal_closed`).
+
+    A plain start first: for a new deal that is all it costs, and a redelivery writes nothing
+    to the journey's history. Only when the journey exists and has no CustomerId yet (the
+    workflow sets it once it has its deal) is the deal signalled; should two deliveries race
+    there, the workflow ignores the second `deal_closed`.
+    """
     workflow_id = workflow_id_for(deal.deal_id)
     try:
         handle = await client.start_workflow(
             WORKFLOW_TYPE,
             JourneyInput(deal_id=deal.deal_id, deal=deal),
-            start_signal=DEAL_CLOSED_SIGNAL,
-            start_signal_args=[deal],
             search_attributes=TypedSearchAttributes(
                 start_search_attributes(deal.deal_id, deal.account.id, deal.segment)
             ),
@@ -114,7 +118,18 @@ async def start_with_deal(client: Client, deal: DealClosed, target: Target) -> S
         )
     except WorkflowAlreadyStartedError:
         return StartOutcome(workflow_id, created=False, running=False)
-    return StartOutcome(workflow_id, created=_started(handle))
+    if _started(handle):
+        return StartOutcome(workflow_id, created=True)
+    description = await handle.describe(rpc_timeout=target.rpc_timeout)
+    if description.typed_search_attributes.get(CUSTOMER_ID) is None:
+        try:
+            await handle.signal(DEAL_CLOSED_SIGNAL, deal, rpc_timeout=target.rpc_timeout)
+        except RPCError as err:
+            if err.status != RPCStatusCode.NOT_FOUND:  # closed meanwhile: nothing to hand over
+                raise
+            return StartOutcome(workflow_id, created=False, running=False)
+        log.info("deal_handed_to_waiting_journey", workflow_id=workflow_id)
+    return StartOutcome(workflow_id, created=False)
 
 
 async def start_from_crm(client: Client, deal_id: str, crm: Literal["hubspot"], target: Target) -> StartOutcome:
