@@ -56,6 +56,14 @@ class Service:
         self.closed_won = set(settings.hubspot_closed_won_stages)
         self.target = journeys.Target(settings.onboarding_task_queue, self.temporal.rpc_timeout)
 
+    def closes_deal(self, event: HubSpotEvent) -> bool:
+        """A deal moved to a closed-won stage: the only HubSpot event that starts a journey."""
+        return (
+            event.subscriptionType == "deal.propertyChange"
+            and event.propertyName == "dealstage"
+            and event.propertyValue in self.closed_won
+        )
+
 
 def _service(request: Request) -> Service:
     return request.app.state.service
@@ -156,24 +164,9 @@ def create_app(settings: StarterSettings | None = None) -> FastAPI:
         except SignatureError as err:
             raise _unauthorized(err) from None
         events: list[HubSpotEvent] = validate_adapter(HubSpotBatch, parse_json(body))
-        deal_ids = list(
-            dict.fromkeys(
-                str(e.objectId)
-                for e in events
-                if e.subscriptionType == "deal.propertyChange"
-                and e.propertyName == "dealstage"
-                and e.propertyValue in service.closed_won
-            )
-        )
-        ignored = sum(
-            1
-            for e in events
-            if not (
-                e.subscriptionType == "deal.propertyChange"
-                and e.propertyName == "dealstage"
-                and e.propertyValue in service.closed_won
-            )
-        )
+        closing = [e for e in events if service.closes_deal(e)]
+        deal_ids = list(dict.fromkeys(str(e.objectId) for e in closing))
+        ignored = len(events) - len(closing)
         async with service.temporal.calls() as client:
             outcomes = await asyncio.gather(
                 *(journeys.start_from_crm(client, d, "hubspot", service.target) for d in deal_ids)
