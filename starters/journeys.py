@@ -24,12 +24,13 @@ from temporalio.common import (
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from workflows.models import WORKFLOW_TYPE, DealClosed, JourneyInput, workflow_id_for
+from workflows.models import WORKFLOW_TYPE, DealClosed, DealInCrm, JourneyInput, workflow_id_for
 from workflows.search_attributes import CUSTOMER_ID, DEAL_ID, STATE, start_search_attributes
 
 log = structlog.get_logger("starters.journeys")
 
 DEAL_CLOSED_SIGNAL = "deal_closed"
+DEAL_IN_CRM_SIGNAL = "deal_in_crm"
 
 
 @dataclass(frozen=True)
@@ -150,7 +151,20 @@ async def start_from_crm(client: Client, deal_id: str, crm: Literal["hubspot"], 
         )
     except WorkflowAlreadyStartedError:
         return StartOutcome(workflow_id, created=False, running=False)
-    return StartOutcome(workflow_id, created=_started(handle))
+    if _started(handle):
+        return StartOutcome(workflow_id, created=True)
+    # An early product event created the journey; tell it the CRM has the deal (same rule
+    # as start_with_deal: no CustomerId yet means it is still waiting).
+    description = await handle.describe(rpc_timeout=target.rpc_timeout)
+    if description.typed_search_attributes.get(CUSTOMER_ID) is None:
+        try:
+            await handle.signal(DEAL_IN_CRM_SIGNAL, DealInCrm(crm=crm), rpc_timeout=target.rpc_timeout)
+        except RPCError as err:
+            if err.status != RPCStatusCode.NOT_FOUND:
+                raise
+            return StartOutcome(workflow_id, created=False, running=False)
+        log.info("crm_deal_handed_to_waiting_journey", workflow_id=workflow_id)
+    return StartOutcome(workflow_id, created=False)
 
 
 Delivery = Literal["signalled", "created_waiting_for_deal", "journey_closed"]

@@ -167,3 +167,24 @@ async def test_hubspot_closed_won_journey_reads_the_deal_from_the_crm(stack: Sta
     assert desc.typed_search_attributes.get(CUSTOMER_ID) == "501"
     assert desc.typed_search_attributes.get(SEGMENT) == "enterprise"
     await close(handle)
+
+
+async def test_event_before_the_hubspot_webhook_waits_and_the_deal_is_read_from_the_crm(stack: Stack) -> None:
+    object_id = random.randint(10**8, 10**11)
+    early = await post(stack, "/events", {"event_id": unique("e"), "deal_id": str(object_id), "type": "taken",
+                                          "action": "dataset_uploaded"})
+    assert early["deliveries"][0]["outcome"] == "created_waiting_for_deal"
+    handle = stack.client.get_workflow_handle(f"onboarding-{object_id}")
+    await wait_for_status(handle, lambda s: s.reason == "starting: waiting for deal details")
+    body = [{"eventId": 2, "subscriptionId": 4242, "portalId": 62515, "appId": 54321,
+             "occurredAt": int(time.time() * 1000), "subscriptionType": "deal.propertyChange",
+             "attemptNumber": 0, "objectId": object_id, "changeSource": "CRM",
+             "propertyName": "dealstage", "propertyValue": "closedwon"}]
+    raw = json.dumps(body).encode()
+    headers = sign_hubspot_v3(HUBSPOT_SECRET, "POST", f"{stack.base_url}/webhooks/hubspot", raw, int(time.time() * 1000))
+    response = await stack.http.post("/webhooks/hubspot", content=raw, headers={**headers, "content-type": "application/json"})
+    assert response.status_code == 202, response.text
+    # the journey learns the CRM has the deal, reads it, and the early action completes the first milestone
+    moved = await wait_for_status(handle, told("first_value"))
+    assert moved.deal_id == str(object_id) and events(moved, "deal is in the CRM")
+    await close(handle)
