@@ -121,16 +121,24 @@ async def start_with_deal(client: Client, deal: DealClosed, target: Target) -> S
         return StartOutcome(workflow_id, created=False, running=False)
     if _started(handle):
         return StartOutcome(workflow_id, created=True)
+    return await _hand_to_waiting_journey(handle, DEAL_CLOSED_SIGNAL, deal, target)
+
+
+async def _hand_to_waiting_journey(
+    handle: WorkflowHandle, signal: str, payload: BaseModel, target: Target
+) -> StartOutcome:
+    """The start found an existing journey. One without a CustomerId (the workflow sets it
+    once it has its deal) was created by an early event and is waiting: give it `signal`."""
     description = await handle.describe(rpc_timeout=target.rpc_timeout)
     if description.typed_search_attributes.get(CUSTOMER_ID) is None:
         try:
-            await handle.signal(DEAL_CLOSED_SIGNAL, deal, rpc_timeout=target.rpc_timeout)
+            await handle.signal(signal, payload, rpc_timeout=target.rpc_timeout)
         except RPCError as err:
             if err.status != RPCStatusCode.NOT_FOUND:  # closed meanwhile: nothing to hand over
                 raise
-            return StartOutcome(workflow_id, created=False, running=False)
-        log.info("deal_handed_to_waiting_journey", workflow_id=workflow_id)
-    return StartOutcome(workflow_id, created=False)
+            return StartOutcome(handle.id, created=False, running=False)
+        log.info("deal_handed_to_waiting_journey", workflow_id=handle.id, signal=signal)
+    return StartOutcome(handle.id, created=False)
 
 
 async def start_from_crm(client: Client, deal_id: str, crm: Literal["hubspot"], target: Target) -> StartOutcome:
@@ -153,18 +161,7 @@ async def start_from_crm(client: Client, deal_id: str, crm: Literal["hubspot"], 
         return StartOutcome(workflow_id, created=False, running=False)
     if _started(handle):
         return StartOutcome(workflow_id, created=True)
-    # An early product event created the journey; tell it the CRM has the deal (same rule
-    # as start_with_deal: no CustomerId yet means it is still waiting).
-    description = await handle.describe(rpc_timeout=target.rpc_timeout)
-    if description.typed_search_attributes.get(CUSTOMER_ID) is None:
-        try:
-            await handle.signal(DEAL_IN_CRM_SIGNAL, DealInCrm(crm=crm), rpc_timeout=target.rpc_timeout)
-        except RPCError as err:
-            if err.status != RPCStatusCode.NOT_FOUND:
-                raise
-            return StartOutcome(workflow_id, created=False, running=False)
-        log.info("crm_deal_handed_to_waiting_journey", workflow_id=workflow_id)
-    return StartOutcome(workflow_id, created=False)
+    return await _hand_to_waiting_journey(handle, DEAL_IN_CRM_SIGNAL, DealInCrm(crm=crm), target)
 
 
 Delivery = Literal["signalled", "created_waiting_for_deal", "journey_closed"]

@@ -88,6 +88,17 @@ async def close(handle: WorkflowHandle) -> None:
     await assert_replays(handle)
 
 
+async def hubspot_closed_won(stack: Stack, object_id: int) -> None:
+    body = [{"eventId": 1, "subscriptionId": 4242, "portalId": 62515, "appId": 54321,
+             "occurredAt": int(time.time() * 1000), "subscriptionType": "deal.propertyChange",
+             "attemptNumber": 0, "objectId": object_id, "changeSource": "CRM",
+             "propertyName": "dealstage", "propertyValue": "closedwon"}]
+    raw = json.dumps(body).encode()
+    headers = sign_hubspot_v3(HUBSPOT_SECRET, "POST", f"{stack.base_url}/webhooks/hubspot", raw, int(time.time() * 1000))
+    response = await stack.http.post("/webhooks/hubspot", content=raw, headers={**headers, "content-type": "application/json"})
+    assert response.status_code == 202, response.text
+
+
 async def started_journey(stack: Stack) -> tuple[str, WorkflowHandle]:
     deal_id = unique("E2E")
     assert (await post(stack, "/webhooks/deal-closed", deal_body(deal_id)))["created"] is True
@@ -148,14 +159,7 @@ async def test_event_before_the_journey_is_applied_when_it_starts(stack: Stack) 
 
 async def test_hubspot_closed_won_journey_reads_the_deal_from_the_crm(stack: Stack) -> None:
     object_id = random.randint(10**8, 10**11)
-    body = [{"eventId": 1, "subscriptionId": 4242, "portalId": 62515, "appId": 54321,
-             "occurredAt": int(time.time() * 1000), "subscriptionType": "deal.propertyChange",
-             "attemptNumber": 0, "objectId": object_id, "changeSource": "CRM",
-             "propertyName": "dealstage", "propertyValue": "closedwon"}]
-    raw = json.dumps(body).encode()
-    headers = sign_hubspot_v3(HUBSPOT_SECRET, "POST", f"{stack.base_url}/webhooks/hubspot", raw, int(time.time() * 1000))
-    response = await stack.http.post("/webhooks/hubspot", content=raw, headers={**headers, "content-type": "application/json"})
-    assert response.status_code == 202, response.text
+    await hubspot_closed_won(stack, object_id)
     handle = stack.client.get_workflow_handle(f"onboarding-{object_id}")
     state = await wait_for_status(handle, told("first_action"))
     assert state.deal_id == str(object_id) and state.owner
@@ -176,14 +180,7 @@ async def test_event_before_the_hubspot_webhook_waits_and_the_deal_is_read_from_
     assert early["deliveries"][0]["outcome"] == "created_waiting_for_deal"
     handle = stack.client.get_workflow_handle(f"onboarding-{object_id}")
     await wait_for_status(handle, lambda s: s.reason == "starting: waiting for deal details")
-    body = [{"eventId": 2, "subscriptionId": 4242, "portalId": 62515, "appId": 54321,
-             "occurredAt": int(time.time() * 1000), "subscriptionType": "deal.propertyChange",
-             "attemptNumber": 0, "objectId": object_id, "changeSource": "CRM",
-             "propertyName": "dealstage", "propertyValue": "closedwon"}]
-    raw = json.dumps(body).encode()
-    headers = sign_hubspot_v3(HUBSPOT_SECRET, "POST", f"{stack.base_url}/webhooks/hubspot", raw, int(time.time() * 1000))
-    response = await stack.http.post("/webhooks/hubspot", content=raw, headers={**headers, "content-type": "application/json"})
-    assert response.status_code == 202, response.text
+    await hubspot_closed_won(stack, object_id)
     # the journey learns the CRM has the deal, reads it, and the early action completes the first milestone
     moved = await wait_for_status(handle, told("first_value"))
     assert moved.deal_id == str(object_id) and events(moved, "deal is in the CRM")
