@@ -147,6 +147,35 @@ class ResolveEscalation(_Strict):
         return self
 
 
+class ReassignOwner(_Strict):
+    owner: str = Field(min_length=1, max_length=128)
+    by: str = Field(min_length=1, max_length=128)
+    note: str = Field(default="", max_length=2000)
+
+
+class ExtendDeadline(_Strict):
+    until: datetime
+    by: str = Field(min_length=1, max_length=128)
+    note: str = Field(default="", max_length=2000)
+
+    @field_validator("until")
+    @classmethod
+    def _aware(cls, value: datetime) -> datetime:
+        if value.tzinfo is None:
+            raise ValueError("needs a time zone offset, e.g. 2026-11-27T09:00:00+09:00")
+        return value
+
+
+class Pause(_Strict):
+    by: str = Field(min_length=1, max_length=128)
+    reason: str = Field(default="", max_length=2000)
+
+
+class Resume(_Strict):
+    by: str = Field(min_length=1, max_length=128)
+    note: str = Field(default="", max_length=2000)
+
+
 # --- owners ----------------------------------------------------------------------------------
 
 
@@ -255,6 +284,8 @@ class JourneyState(BaseModel):
     proactive_count: int = 0
     escalation_level: int = 0
     escalations: int = 0
+    # Set while staff hold the journey: no messages go out, windows stop running.
+    pause: Pause | None = None
     high_risk_checked: bool = False
     transitions: int = 0
     messages: int = 0

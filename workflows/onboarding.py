@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
@@ -31,6 +31,7 @@ with workflow.unsafe.imports_passed_through():
         Cancel,
         DealClosed,
         Decision,
+        ExtendDeadline,
         HelpRequested,
         Inbox,
         JourneyInput,
@@ -41,7 +42,10 @@ with workflow.unsafe.imports_passed_through():
         NextAction,
         OnboardingState,
         OwnerAssignment,
+        Pause,
+        ReassignOwner,
         ResolveEscalation,
+        Resume,
         Status,
         TimelineEntry,
     )
@@ -64,14 +68,19 @@ class JourneyClosed(Exception):
     """Raised inside the run to end the journey at once (cancel, or an escalation closed)."""
 
 
-def parse_resolution(request: Any) -> ResolveEscalation:
+StaffInput = TypeVar("StaffInput", bound=BaseModel)
+
+
+def parse_input(model: type[StaffInput], name: str, request: Any) -> StaffInput:
+    """Staff actions take a plain object and parse it here, so bad input is refused by the
+    validator naming each field and the reason, rather than by a decoding error."""
     try:
-        return ResolveEscalation.model_validate(request)
+        return model.model_validate(request)
     except ValidationError as err:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in e['loc']) or 'input'}: {e['msg']}" for e in err.errors()
         )
-        raise ValueError(f"invalid resolve_escalation input: {problems}") from None
+        raise ValueError(f"invalid {name} input: {problems}") from None
 
 
 @workflow.defn(name="OnboardingWorkflow")
@@ -86,6 +95,7 @@ class OnboardingWorkflow:
         self._resolution: ResolveEscalation | None = None
         self._reassignment: OwnerAssignment | None = None
         self._arrived_by_action = False
+        self._rescheduled = False
         self._transitions_this_run = 0
 
     # ------------------------------------------------------------------ the journey
@@ -153,6 +163,7 @@ class OnboardingWorkflow:
         """direct -> await action -> advance | follow up | escalate. Returns the outcome."""
         p = self._progress
         while True:
+            await self._hold_while_paused()
             if decisions.completing_event(m, self._inbox):
                 return "completed"
             if p.direction_sent_at is None:
@@ -168,6 +179,8 @@ class OnboardingWorkflow:
             trigger = await self._await_customer(m)
             if trigger == "done":
                 return "completed"
+            if trigger in ("paused", "rescheduled"):
+                continue
             if trigger == "failed":
                 outcome = await self._on_failure(m)
             elif trigger == "help":
@@ -232,6 +245,22 @@ class OnboardingWorkflow:
             f"no '{m.action.title}' by its due time: sent {follow_up.kind.value} ({p.follow_ups_sent}/{len(m.follow_ups)})",
         )
 
+    async def _hold_while_paused(self) -> None:
+        """While staff hold the journey nothing is sent and the window stands still; on
+        resume it runs on for the time it had left."""
+        s = self._state
+        if s.pause is None:
+            return
+        p = self._progress
+        left = p.due_at - workflow.now() if p.due_at is not None else None
+        p.due_at = None
+        self._transition(s.state, f"paused by {s.pause.by}" + (f": {s.pause.reason}" if s.pause.reason else ""))
+        await workflow.wait_condition(lambda: s.pause is None or self._cancel is not None)
+        self._raise_if_cancelled()
+        if left is not None:
+            p.due_at = workflow.now() + max(left, timedelta(0))
+        self._transition(s.state, "resumed")
+
     async def _on_failure(self, m: Milestone) -> str | None:
         """A failed attempt gets contextual help at once; repeated failures escalate."""
         failure = self._inbox.pending_failures.pop(0)
@@ -255,11 +284,15 @@ class OnboardingWorkflow:
             if timeout <= timedelta(0):
                 return "timeout"
         action = decisions.current_action(m, p)
+        self._rescheduled = False
         try:
+            # Woken by staff too: a pause stops the window, a new deadline replaces the timer.
             await workflow.wait_condition(
                 lambda: self._cancel is not None
                 or decisions.completing_event(m, self._inbox) is not None
-                or bool(self._inbox.pending_failures or self._inbox.pending_help),
+                or bool(self._inbox.pending_failures or self._inbox.pending_help)
+                or self._state.pause is not None
+                or self._rescheduled,
                 timeout=timeout,
                 timeout_summary=f"wait for '{action.title}' until {self._describe(p.due_at)}" if p.due_at else None,
             )
@@ -268,7 +301,11 @@ class OnboardingWorkflow:
         self._raise_if_cancelled()
         if decisions.completing_event(m, self._inbox):
             return "done"
-        return "failed" if self._inbox.pending_failures else "help"
+        if self._inbox.pending_failures:
+            return "failed"
+        if self._inbox.pending_help:
+            return "help"
+        return "paused" if self._state.pause is not None else "rescheduled"
 
     async def _escalate(self, m: Milestone, reason: str) -> str | None:
         """A human task for the owner; unanswered past the SLA it moves a level up. Returns
@@ -350,7 +387,8 @@ class OnboardingWorkflow:
                     await workflow.wait_condition(
                         lambda: self._cancel is not None
                         or decisions.completing_event(m, self._inbox) is not None
-                        or bool(self._inbox.pending_failures or self._inbox.pending_help),
+                        or bool(self._inbox.pending_failures or self._inbox.pending_help)
+                        or s.pause is not None,
                         timeout=send_at - workflow.now(),
                         timeout_summary=f"hold the {step} for business hours: {self._describe(send_at)}",
                     )
@@ -362,6 +400,8 @@ class OnboardingWorkflow:
             s.proactive_count = s.proactive_count + 1 if s.proactive_day == today else 1
             s.proactive_day = today
         self._raise_if_cancelled()
+        if s.pause is not None:
+            return None  # held: the journey says it again, if still relevant, after resume
         s.messages += 1
         sent_at = workflow.now()
         customer = s.deal.champion
@@ -451,9 +491,7 @@ class OnboardingWorkflow:
 
     @workflow.update(description="Resolve an escalation: retry, skip, reassign (with owner) or close.")
     async def resolve_escalation(self, request: dict[str, Any]) -> Status:
-        # Taken as a plain object and parsed here, so bad input is refused by the validator
-        # with the field and the reason, not by a decoding error.
-        resolution = parse_resolution(request)
+        resolution = parse_input(ResolveEscalation, "resolve_escalation", request)
         if resolution.decision is Decision.reassign:
             assert resolution.owner and self._s is not None
             self._reassignment = await self._assign_explicit(resolution.owner)
@@ -483,12 +521,90 @@ class OnboardingWorkflow:
 
     @resolve_escalation.validator
     def _validate_resolution(self, request: dict[str, Any]) -> None:
-        parse_resolution(request)
+        parse_input(ResolveEscalation, "resolve_escalation", request)
         if self._s is None or self._s.state is not OnboardingState.escalated:
             state = self._s.state.value if self._s else "starting"
             raise ValueError(f"nothing is escalated: the journey is {state}")
         if self._resolution is not None:
             raise ValueError("another resolution of this escalation is being applied")
+
+    @workflow.update(description="Give the journey to another owner: {owner, by, note}.")
+    async def reassign_owner(self, request: dict[str, Any]) -> Status:
+        change = parse_input(ReassignOwner, "reassign_owner", request)
+        s = self._state
+        s.owner = await self._assign_explicit(change.owner)
+        self._transition(
+            s.state, f"owner reassigned to {s.owner.owner.name} by {change.by}", escalation_level=s.escalation_level
+        )
+        return self.status()
+
+    @reassign_owner.validator
+    def _validate_reassign(self, request: dict[str, Any]) -> None:
+        change = parse_input(ReassignOwner, "reassign_owner", request)
+        s = self._require_active("reassign_owner")
+        if change.owner == s.owner.owner.id:
+            raise ValueError(f"owner: {change.owner!r} already owns this journey")
+
+    @workflow.update(description="Move the current due time later: {until (ISO 8601 with offset), by, note}.")
+    def extend_deadline(self, request: dict[str, Any]) -> Status:
+        change = parse_input(ExtendDeadline, "extend_deadline", request)
+        p = self._progress
+        p.due_at = change.until
+        self._rescheduled = True  # the waiting timer is replaced, not stacked
+        s = self._state
+        self._transition(s.state, f"due time moved to {self._describe(change.until)} by {change.by}")
+        return self.status()
+
+    @extend_deadline.validator
+    def _validate_extend(self, request: dict[str, Any]) -> None:
+        change = parse_input(ExtendDeadline, "extend_deadline", request)
+        s = self._require_active("extend_deadline")
+        if s.state not in (OnboardingState.awaiting_action, OnboardingState.clarifying):
+            raise ValueError(f"extend_deadline: the journey is {s.state.value}; only a waiting journey has a due time")
+        if s.pause is not None:
+            raise ValueError("extend_deadline: the journey is paused; resume it first")
+        due = s.progress.due_at if s.progress else None
+        if due is None:
+            raise ValueError("extend_deadline: no due time yet (the direction has not gone out)")
+        if change.until <= due:
+            raise ValueError(f"until: must be later than the current due time {due.isoformat()}")
+
+    @workflow.update(description="Hold the journey: no messages, windows stop. {by, reason}.")
+    def pause(self, request: dict[str, Any]) -> Status:
+        change = parse_input(Pause, "pause", request)
+        self._state.pause = change
+        self._note("pause", change.by)
+        return self.status()
+
+    @pause.validator
+    def _validate_pause(self, request: dict[str, Any]) -> None:
+        parse_input(Pause, "pause", request)
+        s = self._require_active("pause")
+        if s.pause is not None:
+            raise ValueError(f"pause: already paused by {s.pause.by}")
+        if s.state is OnboardingState.escalated:
+            raise ValueError("pause: the journey is escalated; resolve the escalation instead")
+
+    @workflow.update(description="Let a paused journey go on where it stopped. {by, note}.")
+    def resume(self, request: dict[str, Any]) -> Status:
+        change = parse_input(Resume, "resume", request)
+        self._state.pause = None
+        self._note("resume", change.by)
+        return self.status()
+
+    @resume.validator
+    def _validate_resume(self, request: dict[str, Any]) -> None:
+        parse_input(Resume, "resume", request)
+        if self._require_active("resume").pause is None:
+            raise ValueError("resume: the journey is not paused")
+
+    def _require_active(self, action: str) -> JourneyState:
+        s = self._s
+        if s is None:
+            raise ValueError(f"{action}: the journey is still starting")
+        if s.state in (OnboardingState.activated, OnboardingState.closed):
+            raise ValueError(f"{action}: the journey is {s.state.value}")
+        return s
 
     @workflow.query
     def status(self) -> Status:
@@ -515,9 +631,12 @@ class OnboardingWorkflow:
             if action and m and s.state not in (OnboardingState.activated, OnboardingState.closed)
             else None,
             reason=s.reason,
-            eligible_touchpoints=decisions.eligible_touchpoints(s.state, m, p, self._playbook.escalation),
+            eligible_touchpoints=decisions.eligible_touchpoints(
+                s.state, m, p, self._playbook.escalation, paused=s.pause is not None
+            ),
             timeline=self._inbox.timeline[-10:],
             escalation_level=s.escalation_level,
+            paused=s.pause is not None,
         )
 
     # ------------------------------------------------------------------ bookkeeping

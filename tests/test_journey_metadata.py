@@ -1,0 +1,53 @@
+"""The event history reads like a story: every activity and timer carries a summary, and
+the current details are rewritten at each transition (time-skipping server)."""
+
+import json
+from datetime import timedelta
+
+from temporalio.api.enums.v1 import EventType
+from temporalio.api.sdk.v1 import WorkflowMetadata
+
+from tests.support import advance_until, journey_worker, make_deal, start_journey
+from tests.test_journey_follow_ups import move_to_next_monday, sent
+from workflows.models import OnboardingState
+from workflows.onboarding import OnboardingWorkflow
+
+
+def summary(event) -> str:
+    return json.loads(event.user_metadata.summary.data) if event.HasField("user_metadata") else ""
+
+
+async def current_details(handle) -> str:
+    return (await handle.query("__temporal_workflow_metadata", result_type=WorkflowMetadata)).current_details
+
+
+async def test_activities_and_timers_have_summaries_and_details_follow_the_state(ts_env, tmp_path):
+    client = ts_env.client
+    async with journey_worker(client, tmp_path) as task_queue:
+        await move_to_next_monday(ts_env, hour=8)
+        handle = await start_journey(client, task_queue, make_deal(account={"timezone": "Asia/Tokyo"}))
+        await advance_until(ts_env, handle, lambda s: bool(sent(s, "clarify")))
+        details = await current_details(handle)
+        assert "**State:** clarifying" in details
+        assert "**Owner:** Leo Martins (leo)" in details
+        assert "**Next action:** Upload your first dataset — due " in details and "Asia/Tokyo" in details and "UTC)" in details
+        assert "**Eligible touchpoints:** simplify, redirect" in details
+
+        await handle.signal(OnboardingWorkflow.help_requested, {"message": "?", "event_id": "h-1"})
+        await advance_until(ts_env, handle, lambda s: s.state is OnboardingState.escalated, step=timedelta(minutes=1))
+        details = await current_details(handle)
+        assert "**State:** escalated — customer asked for help: ?" in details and "**Escalation level:** 1" in details
+
+        history = await handle.fetch_history()
+        activities = [summary(e) for e in history.events if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED]
+        timers = [summary(e) for e in history.events if e.event_type == EventType.EVENT_TYPE_TIMER_STARTED]
+        assert activities[:3] == ["snapshot the playbook for smb/analytics", "assign one owner (smb)",
+                                  "email direction 'Upload your first dataset' to the customer"]
+        assert "email clarify 'Upload your first dataset' to the customer" in activities
+        assert activities[-1] == "human task for Leo Martins (owner, level 1)"
+        assert all(activities) and all(timers)
+        assert timers[0].startswith("hold the direction for business hours: Mon")
+        assert any(t.startswith("wait for 'Upload your first dataset' until Thu") and "09:00 Asia/Tokyo" in t for t in timers)
+        assert timers[-1] == "escalation level 1: wait up to 24h for a decision"
+        await handle.signal(OnboardingWorkflow.cancel, {"reason": "test over"})
+        await handle.result()

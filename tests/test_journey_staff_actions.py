@@ -1,0 +1,128 @@
+"""Staff actions from the UI or API: reassign_owner, extend_deadline, pause, resume. Each
+works, and each refuses bad input saying why (time-skipping server)."""
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import WorkflowUpdateFailedError
+
+from tests.support import advance_until, assert_replays, journey_worker, make_deal, start_journey, status
+from tests.test_journey_follow_ups import move_to_next_monday, same_minute, sent
+from workflows.models import OnboardingState
+from workflows.onboarding import OnboardingWorkflow
+
+TOKYO = ZoneInfo("Asia/Tokyo")
+MINUTE = timedelta(minutes=1)
+
+
+async def refused(handle, update, body) -> str:
+    with pytest.raises(WorkflowUpdateFailedError) as err:
+        await handle.execute_update(update, body)
+    return str(err.value.cause)
+
+
+async def told_journey(ts_env, client, task_queue):
+    monday = await move_to_next_monday(ts_env, hour=8)
+    handle = await start_journey(client, task_queue, make_deal(account={"timezone": "Asia/Tokyo"}))
+    await advance_until(ts_env, handle, lambda s: bool(sent(s, "direction")))
+    return monday, handle
+
+
+async def test_extend_deadline_moves_the_follow_up_exactly_and_replaces_the_timer(ts_env, tmp_path):
+    client = ts_env.client
+    async with journey_worker(client, tmp_path) as task_queue:
+        monday, handle = await told_journey(ts_env, client, task_queue)
+        new_due = monday + timedelta(days=4, hours=10, minutes=30)  # Friday 10:30 Tokyo
+        after = await handle.execute_update(
+            OnboardingWorkflow.extend_deadline, {"until": new_due.isoformat(), "by": "maya", "note": "customer on leave"}
+        )
+        assert after.next_action.due_at == new_due
+        clarified = await advance_until(ts_env, handle, lambda s: bool(sent(s, "clarify")))
+        assert same_minute(sent(clarified, "clarify"), [new_due])  # not Thursday 09:00
+        history = await handle.fetch_history()
+        kinds = [e.event_type for e in history.events]
+        assert kinds.count(EventType.EVENT_TYPE_TIMER_CANCELED) >= 1  # the old wait was replaced
+        fired = [e for e in history.events if e.event_type == EventType.EVENT_TYPE_TIMER_FIRED]
+        assert all(e.event_time.ToDatetime().replace(tzinfo=ZoneInfo("UTC")) >= new_due - MINUTE
+                   for e in fired[1:])  # after the kickoff's business-hours hold, nothing fired early
+        await handle.signal(OnboardingWorkflow.cancel, {"reason": "test over"})
+        await handle.result()
+        await assert_replays(handle)
+
+
+async def test_extend_deadline_refuses_bad_input(ts_env, tmp_path):
+    client = ts_env.client
+    async with journey_worker(client, tmp_path) as task_queue:
+        monday, handle = await told_journey(ts_env, client, task_queue)
+        due = (await status(handle)).next_action.due_at
+        assert "until: must be later than the current due time" in await refused(
+            handle, "extend_deadline", {"until": (due - timedelta(hours=1)).isoformat(), "by": "maya"})
+        assert "until: Value error, needs a time zone offset" in await refused(
+            handle, "extend_deadline", {"until": "2030-01-01T09:00:00", "by": "maya"})
+        assert "by: Field required" in await refused(
+            handle, "extend_deadline", {"until": (due + timedelta(days=1)).isoformat()})
+        assert (await status(handle)).next_action.due_at == due  # nothing changed
+        await handle.signal(OnboardingWorkflow.cancel, {"reason": "test over"})
+        await handle.result()
+        await assert_replays(handle)
+
+
+async def test_pause_holds_messages_and_the_window_resumes_where_it_stopped(ts_env, tmp_path):
+    client = ts_env.client
+    async with journey_worker(client, tmp_path) as task_queue:
+        monday, handle = await told_journey(ts_env, client, task_queue)
+        await ts_env.sleep(monday + timedelta(hours=10) - await ts_env.get_current_time())  # Mon 10:00, 71 h left
+        paused = await handle.execute_update(OnboardingWorkflow.pause, {"by": "maya", "reason": "contract review"})
+        assert paused.paused and paused.eligible_touchpoints == ["resume"]
+        assert "already paused by maya" in await refused(handle, "pause", {"by": "leo"})
+        assert "extend_deadline: the journey is paused" in await refused(
+            handle, "extend_deadline", {"until": "2031-01-01T00:00:00+00:00", "by": "leo"})
+
+        await ts_env.sleep(timedelta(days=5))  # through the old due time: nothing goes out
+        held = await status(handle)
+        assert not sent(held, "clarify") and held.paused
+        assert held.reason == "paused by maya: contract review"
+
+        resumed_at = await ts_env.get_current_time()  # Saturday ~10:00
+        after = await handle.execute_update(OnboardingWorkflow.resume, {"by": "maya"})
+        assert not after.paused
+        running = await advance_until(ts_env, handle, lambda s: s.reason == "resumed" and s.next_action.due_at is not None, step=MINUTE)
+        left = running.next_action.due_at - resumed_at
+        assert timedelta(hours=71) - MINUTE <= left <= timedelta(hours=71) + MINUTE
+        clarified = await advance_until(ts_env, handle, lambda s: bool(sent(s, "clarify")))
+        assert same_minute(sent(clarified, "clarify"), [running.next_action.due_at])  # Tue ~09:00 Tokyo
+        assert "resume: the journey is not paused" in await refused(handle, "resume", {"by": "maya"})
+        await handle.signal(OnboardingWorkflow.cancel, {"reason": "test over"})
+        await handle.result()
+        await assert_replays(handle)
+
+
+async def test_pause_refused_while_escalated(ts_env, tmp_path):
+    client = ts_env.client
+    async with journey_worker(client, tmp_path) as task_queue:
+        _, handle = await told_journey(ts_env, client, task_queue)
+        await handle.signal(OnboardingWorkflow.help_requested, {"message": "?", "event_id": "h-1"})
+        await advance_until(ts_env, handle, lambda s: s.state is OnboardingState.escalated, step=MINUTE)
+        assert "resolve the escalation instead" in await refused(handle, "pause", {"by": "maya"})
+        await handle.execute_update(OnboardingWorkflow.resolve_escalation, {"decision": "close", "by": "maya"})
+        assert (await handle.result()).state is OnboardingState.closed
+        await assert_replays(handle)
+
+
+async def test_reassign_owner_at_any_waiting_point(ts_env, tmp_path):
+    client = ts_env.client
+    async with journey_worker(client, tmp_path) as task_queue:
+        _, handle = await told_journey(ts_env, client, task_queue)
+        assert (await status(handle)).owner == "leo"
+        assert "'leo' already owns this journey" in await refused(handle, "reassign_owner", {"owner": "leo", "by": "dana"})
+        assert "reassign refused: owner: no owner with id 'zed'" in await refused(
+            handle, "reassign_owner", {"owner": "zed", "by": "dana"})
+        assert "owner: Field required" in await refused(handle, "reassign_owner", {"by": "dana"})
+        after = await handle.execute_update(OnboardingWorkflow.reassign_owner, {"owner": "maya", "by": "dana", "note": "vacation"})
+        assert after.owner == "maya" and after.state is OnboardingState.awaiting_action
+        assert after.reason == "owner reassigned to Maya Chen by dana"
+        await handle.signal(OnboardingWorkflow.cancel, {"reason": "test over"})
+        assert (await handle.result()).owner == "maya"
+        await assert_replays(handle)
