@@ -39,7 +39,7 @@ def guide_queries(text: str | None = None) -> dict[str, str]:
     return found
 
 
-def fill(query: str, **placeholders: str) -> str:
+def fill(query: str, placeholders: dict[str, str]) -> str:
     """Replace the guide's example values (what a reader replaces) with real ones; each
     example value must be in the query, so a changed guide fails loudly here."""
     for example, real in placeholders.items():
