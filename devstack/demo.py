@@ -23,7 +23,7 @@ import argparse
 import asyncio
 import os
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -31,14 +31,34 @@ from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.contrib.pydantic import pydantic_data_converter
 
+from playbooks.schema import BusinessHours
+from workflows.business_hours import describe, next_send_time
 from workflows.models import TASK_QUEUE, WORKFLOW_TYPE, workflow_id_for
 
 
-def demo_deal(deal_id: str, closed_at: datetime) -> dict[str, Any]:
+# Customers' time zones to choose from, so a demo usually runs inside business hours and the
+# kickoff email arrives at once instead of next morning.
+DEMO_ZONES = (
+    "America/Chicago", "America/New_York", "America/Los_Angeles", "Pacific/Honolulu", "Pacific/Auckland",
+    "Australia/Sydney", "Asia/Tokyo", "Asia/Singapore", "Asia/Kolkata", "Asia/Dubai", "Europe/Berlin",
+    "Europe/London", "America/Sao_Paulo",
+)
+
+
+def demo_zone(now: datetime) -> str:
+    """The first demo zone where a proactive message may go out right now, else Chicago."""
+    hours = BusinessHours()
+    for zone in DEMO_ZONES:
+        if next_send_time(now, zone, hours, None) == now:
+            return zone
+    return DEMO_ZONES[0]
+
+
+def demo_deal(deal_id: str, closed_at: datetime, zone: str = "America/Chicago") -> dict[str, Any]:
     """The deal-closed body of DESIGN.md section 4, closed now so the 72 h window is live."""
     return {
         "deal_id": deal_id,
-        "closed_at": closed_at.astimezone(timezone.utc).isoformat().replace("+00:00", "Z"),
+        "closed_at": closed_at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
         "amount": 24000,
         "currency": "USD",
         "segment": "smb",
@@ -46,7 +66,7 @@ def demo_deal(deal_id: str, closed_at: datetime) -> dict[str, Any]:
         "account": {
             "id": "ACME-1",
             "name": "Acme Corp",
-            "timezone": "America/Chicago",
+            "timezone": zone,
             "locale": "en-US",
         },
         "contacts": [{"email": "ana@acme.example", "name": "Ana Ruiz", "role": "champion"}],
@@ -54,11 +74,11 @@ def demo_deal(deal_id: str, closed_at: datetime) -> dict[str, Any]:
 
 
 def default_deal_id(now: datetime) -> str:
-    return "D-DEMO-" + now.astimezone(timezone.utc).strftime("%Y%m%d-%H%M%S")
+    return "D-DEMO-" + now.astimezone(UTC).strftime("%Y%m%d-%H%M%S")
 
 
 async def start_demo(
-    deal_id: str, *, address: str, namespace: str, ui_url: str
+    deal_id: str, *, address: str, namespace: str, ui_url: str, zone: str = "America/Chicago"
 ) -> tuple[str, str]:
     client = await Client.connect(
         address, namespace=namespace, data_converter=pydantic_data_converter
@@ -66,7 +86,7 @@ async def start_demo(
     workflow_id = workflow_id_for(deal_id)
     handle = await client.start_workflow(
         WORKFLOW_TYPE,
-        {"deal_id": deal_id, "deal": demo_deal(deal_id, datetime.now(timezone.utc))},
+        {"deal_id": deal_id, "deal": demo_deal(deal_id, datetime.now(UTC), zone)},
         id=workflow_id,
         task_queue=TASK_QUEUE,
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
@@ -77,16 +97,21 @@ async def start_demo(
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m devstack.demo", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m devstack.demo", description=__doc__.split("\n")[0]
+    )
     parser.add_argument("--deal-id", default=None, help="default: D-DEMO-<UTC timestamp>")
     parser.add_argument("--address", default=os.environ.get("TEMPORAL_ADDRESS", "127.0.0.1:7233"))
     parser.add_argument("--namespace", default=os.environ.get("TEMPORAL_NAMESPACE", "default"))
     parser.add_argument("--ui-url", default="http://localhost:8233")
+    parser.add_argument("--timezone", default=None, help="the customer's time zone (default: one in business hours now)")
     args = parser.parse_args(argv)
-    deal_id = args.deal_id or default_deal_id(datetime.now(timezone.utc))
+    now = datetime.now(UTC)
+    deal_id = args.deal_id or default_deal_id(now)
+    zone = args.timezone or demo_zone(now)
     try:
         workflow_id, link = asyncio.run(
-            start_demo(deal_id, address=args.address, namespace=args.namespace, ui_url=args.ui_url)
+            start_demo(deal_id, address=args.address, namespace=args.namespace, ui_url=args.ui_url, zone=zone)
         )
     except RuntimeError as err:  # the client reports an unreachable server as RuntimeError
         print(f"could not start the demo on {args.address}: {err}", file=sys.stderr)
@@ -95,7 +120,9 @@ def main(argv: list[str] | None = None) -> int:
     # With USE_EXISTING a rerun for the same deal lands on the journey already running.
     print(f"Journey {workflow_id} is running (deal {deal_id})")
     print(f"  Web UI: {link}")
-    print("  Customer mail lands in .data/mail/ once the worker sends it.")
+    kickoff = next_send_time(now, zone, BusinessHours(), None)
+    when = "now" if kickoff == now else f"at {describe(kickoff, zone)}, the customer's business hours"
+    print(f"  Customer in {zone}: the kickoff email goes out {when}, into .data/mail/.")
     return 0
 
 

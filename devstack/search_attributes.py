@@ -13,17 +13,11 @@ from temporalio.api.operatorservice.v1 import (
 )
 from temporalio.client import Client
 
-# (name, kind); kind is spelled as the Temporal CLI accepts it.
-SEARCH_ATTRIBUTES: tuple[tuple[str, str], ...] = (
-    ("OnboardingStage", "Keyword"),
-    ("OnboardingState", "Keyword"),
-    ("OnboardingOwner", "Keyword"),
-    ("DealId", "Keyword"),
-    ("CustomerId", "Keyword"),
-    ("Segment", "Keyword"),
-    ("NextActionDue", "Datetime"),
-    ("EscalationLevel", "Int"),
-)
+from workflows.search_attributes import ALL, cli_type
+
+# (name, kind), kind spelled as the Temporal CLI accepts it; derived from the workflow's
+# own definition so the two can never disagree.
+SEARCH_ATTRIBUTES: tuple[tuple[str, str], ...] = tuple((key.name, cli_type(key)) for key in ALL)
 
 _INDEXED_TYPES: dict[str, int] = {
     "Text": IndexedValueType.INDEXED_VALUE_TYPE_TEXT,

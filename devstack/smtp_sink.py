@@ -25,7 +25,7 @@ import re
 import signal
 import sys
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.parser import BytesParser
 from pathlib import Path
@@ -50,7 +50,7 @@ class Received:
 
 def eml_filename(message_id: str | None, received_at: datetime, seq: int) -> str:
     """`20261120T150405.123456Z_<message-id>.eml`, safe on every file system."""
-    stamp = received_at.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
+    stamp = received_at.astimezone(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
     ident = _UNSAFE.sub("_", (message_id or "").strip().strip("<>")).strip("._")[:100]
     return f"{stamp}_{ident or f'no-message-id-{seq}'}.eml"
 
@@ -168,7 +168,7 @@ class SmtpSink:
     def _write(self, raw: bytes, message_id: str | None) -> Path:
         assert self.directory is not None
         seq = next(self._seq)
-        name = eml_filename(message_id, datetime.now(timezone.utc), seq)
+        name = eml_filename(message_id, datetime.now(UTC), seq)
         path = self.directory / name
         # "x" never overwrites: a resend with the same Message-ID in the same microsecond
         # still gets its own file.

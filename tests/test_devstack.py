@@ -5,12 +5,7 @@ The whole stack is not started here (slow, fixed ports); the dev server is, on f
 
 from __future__ import annotations
 
-import asyncio
-import socket
-import subprocess
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from datetime import UTC
 from pathlib import Path
 
 import pytest
@@ -29,6 +24,7 @@ from devstack.search_attributes import (
     ensure_registered,
     registered,
 )
+from devstack.testing import connect, dev_server
 
 EXPECTED = {
     "OnboardingStage": "Keyword",
@@ -68,7 +64,9 @@ def test_make_run_uses_the_temporal_binary_next_to_the_interpreter() -> None:
 
 def test_child_env_points_at_the_local_stack() -> None:
     cfg = Config(data_dir=Path("/x/.data"))
-    env = child_env(cfg, {"PATH": "/bin", "TEMPORAL_API_KEY": "k", "TEMPORAL_ADDRESS": "cloud:7233"})
+    env = child_env(
+        cfg, {"PATH": "/bin", "TEMPORAL_API_KEY": "k", "TEMPORAL_ADDRESS": "cloud:7233"}
+    )
     assert env["TEMPORAL_ADDRESS"] == "127.0.0.1:7233"
     assert env["TEMPORAL_NAMESPACE"] == "default"
     assert env["SMTP_URL"] == "smtp://127.0.0.1:1025"
@@ -83,58 +81,17 @@ def test_child_env_points_at_the_local_stack() -> None:
 # --- the real dev server -------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextmanager
-def dev_server(db_file: Path, *, drop: tuple[str, ...] = ()) -> Iterator[str]:
-    """Run `temporal server start-dev` as `make run` would, headless, on free ports."""
-    port = _free_port()
-    cmd = dev_server_command(temporal_binary(), db_file, port=port, headless=True)
-    for name in drop:  # pretend an older list that lacked these attributes
-        i = cmd.index(f"{name}={EXPECTED[name]}")
-        del cmd[i - 1 : i + 1]
-    cmd += ["--http-port", str(_free_port()), "--metrics-port", str(_free_port())]
-    cmd += ["--log-level", "error"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    try:
-        yield f"127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        assert proc.stdout is not None
-        proc.stdout.close()
-
-
-async def _connect(address: str) -> Client:
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            return await asyncio.wait_for(Client.connect(address), 3)
-        except Exception:
-            if time.monotonic() > deadline:
-                raise
-            await asyncio.sleep(0.2)
-
-
 async def test_rerun_on_the_same_sqlite_file_keeps_data_and_attributes(tmp_path: Path) -> None:
     db = tmp_path / "temporal.db"
     with dev_server(db) as address:
-        client = await _connect(address)
+        client = await connect(address)
         assert await registered(client, "default") == EXPECTED
         await client.start_workflow(
             "OnboardingWorkflow", "x", id="onboarding-D-keep", task_queue="nobody-polls"
         )
     # Second start on the same file: must not fail on attributes that exist.
     with dev_server(db) as address:
-        client = await _connect(address)
+        client = await connect(address)
         assert await registered(client, "default") == EXPECTED
         assert await ensure_registered(client, "default") == []
         desc = await client.get_workflow_handle("onboarding-D-keep").describe()
@@ -145,16 +102,18 @@ async def test_rerun_adds_attributes_the_old_file_lacks(tmp_path: Path) -> None:
     """`--search-attribute` is ignored on an existing file, so `make run` reconciles."""
     db = tmp_path / "temporal.db"
     with dev_server(db, drop=("EscalationLevel", "NextActionDue")) as address:
-        await _connect(address)
+        await connect(address)
     with dev_server(db) as address:
-        client = await _connect(address)
+        client = await connect(address)
         have = await registered(client, "default")
         assert "EscalationLevel" not in have and "NextActionDue" not in have  # the CLI's part
         added = await ensure_registered(client, "default")
         assert sorted(added) == ["EscalationLevel", "NextActionDue"]
         assert await registered(client, "default") == EXPECTED
 
-        with pytest.raises(SearchAttributeConflict, match="EscalationLevel is Int, expected Keyword"):
+        with pytest.raises(
+            SearchAttributeConflict, match="EscalationLevel is Int, expected Keyword"
+        ):
             await ensure_registered(client, "default", (("EscalationLevel", "Keyword"),))
 
 
@@ -162,12 +121,12 @@ async def test_rerun_adds_attributes_the_old_file_lacks(tmp_path: Path) -> None:
 
 
 def test_demo_deal_is_a_valid_deal_closed_body() -> None:
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from devstack.demo import default_deal_id, demo_deal
     from workflows.models import DealClosed, JourneyInput
 
-    now = datetime(2026, 11, 20, 15, 4, 5, tzinfo=timezone.utc)
+    now = datetime(2026, 11, 20, 15, 4, 5, tzinfo=UTC)
     deal_id = default_deal_id(now)
     assert deal_id == "D-DEMO-20261120-150405"
     deal = DealClosed.model_validate(demo_deal(deal_id, now))
@@ -182,7 +141,7 @@ async def test_demo_starts_one_journey_idempotently(tmp_path: Path) -> None:
     from workflows.models import JourneyInput
 
     with dev_server(tmp_path / "temporal.db") as address:
-        await _connect(address)
+        await connect(address)
         kw = dict(address=address, namespace="default", ui_url="http://localhost:8233")
         wf_id, link = await start_demo("D-42", **kw)
         assert wf_id == "onboarding-D-42"

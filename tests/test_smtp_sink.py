@@ -8,7 +8,7 @@ import socket
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.parser import BytesParser
 from pathlib import Path
@@ -108,7 +108,7 @@ async def test_same_message_id_twice_keeps_both_files(tmp_path: Path) -> None:
 
 
 def test_eml_filename_without_message_id() -> None:
-    at = datetime(2026, 11, 20, 15, 4, 5, 123456, tzinfo=timezone.utc)
+    at = datetime(2026, 11, 20, 15, 4, 5, 123456, tzinfo=UTC)
     assert eml_filename(None, at, 7) == "20261120T150405.123456Z_no-message-id-7.eml"
     assert eml_filename("<a b/c@d>", at, 1) == "20261120T150405.123456Z_a_b_c@d.eml"
 
