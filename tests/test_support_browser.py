@@ -15,7 +15,6 @@ import asyncio
 import os
 import re
 import shutil
-import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 from urllib.parse import quote
@@ -25,6 +24,7 @@ import pytest_asyncio
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
+from devstack.testing import free_port
 from tests.conftest import TEMPORAL_CLI
 from tests.staff import fill, guide_queries, start_described_journey
 from tests.support import journey_worker, make_deal, status, wait_for_status, write_playbook
@@ -56,12 +56,6 @@ if not Path(CHROMIUM).is_file():
 playwright_api = pytest.importorskip(
     "playwright.async_api", reason="the playwright package is missing: pip install -e '.[dev]'"
 )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest_asyncio.fixture(scope="module")
