@@ -33,7 +33,7 @@ from temporalio.common import TypedSearchAttributes, WorkflowIDConflictPolicy, W
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
-from starters.journeys import deal_details, deal_summary
+from workflows.metadata import static_details, static_summary
 from starters.signatures import sign_standard
 from workflows.models import WORKFLOW_TYPE, DealClosed, JourneyInput, workflow_id_for
 from workflows.search_attributes import ALL, start_search_attributes
@@ -95,7 +95,7 @@ async def raw_starts(env: WorkflowEnvironment, deals: list[DealClosed], concurre
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
             search_attributes=TypedSearchAttributes(start_search_attributes(d.deal_id, d.account.id, d.segment)),
-            static_summary=deal_summary(d), static_details=deal_details(d),
+            static_summary=static_summary(d), static_details=static_details(d),
         )
 
     seconds, latencies = await lanes(len(deals), concurrency, one)

@@ -24,6 +24,7 @@ from temporalio.common import (
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from workflows.metadata import static_details, static_summary
 from workflows.models import WORKFLOW_TYPE, DealClosed, DealInCrm, JourneyInput, workflow_id_for
 from workflows.search_attributes import CUSTOMER_ID, DEAL_ID, STATE, start_search_attributes
 
@@ -52,30 +53,6 @@ def _started(handle: WorkflowHandle[Any, Any]) -> bool:
     if response is None or not hasattr(response, "started"):
         raise RuntimeError("temporalio no longer exposes the start response; update _started()")
     return bool(response.started)
-
-
-def _money(amount: float, currency: str) -> str:
-    text = f"{amount:,.2f}"
-    if text.endswith(".00"):
-        text = text[:-3]
-    return f"{text} {currency}"
-
-
-def deal_summary(deal: DealClosed) -> str:
-    return f"{deal.account.name} · {deal.deal_id} · {deal.segment} · {_money(deal.amount, deal.currency)}"
-
-
-def deal_details(deal: DealClosed) -> str:
-    # Shown in the Web UI; contact details stay out (they live in the workflow input).
-    lines = [
-        f"**Deal** {deal.deal_id}, closed {deal.closed_at.isoformat()}",
-        f"**Account** {deal.account.name} ({deal.account.id}), {deal.account.timezone}, {deal.account.locale}",
-        f"**Segment** {deal.segment}",
-        f"**Product** {deal.product or '-'}",
-        f"**Amount** {_money(deal.amount, deal.currency)}",
-        f"**Contacts** {len(deal.contacts)}",
-    ]
-    return "\n\n".join(lines)
 
 
 @dataclass(frozen=True)
@@ -113,8 +90,8 @@ async def start_with_deal(client: Client, deal: DealClosed, target: Target) -> S
             search_attributes=TypedSearchAttributes(
                 start_search_attributes(deal.deal_id, deal.account.id, deal.segment)
             ),
-            static_summary=deal_summary(deal),
-            static_details=deal_details(deal),
+            static_summary=static_summary(deal),
+            static_details=static_details(deal),
             **_start_kwargs(workflow_id, target),
         )
     except WorkflowAlreadyStartedError:
