@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
 import contextlib
 import ctypes
 import os
@@ -28,13 +27,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from devstack import DEV_WEBHOOK_SECRET
 from devstack.search_attributes import dev_server_flags, ensure_registered
 
 ROOT = Path(__file__).resolve().parent.parent
-
-# A fixed, public key so signed test requests can be made by hand against the local stack.
-# Never valid anywhere else: deployments set ONBOARDING_WEBHOOK_SECRET themselves.
-DEV_WEBHOOK_SECRET = "whsec_" + base64.b64encode(b"onboarding-engine-local-dev-key!").decode()
 
 STARTUP_TIMEOUT = 60.0
 STOP_GRACE = 10.0

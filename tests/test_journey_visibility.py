@@ -6,7 +6,11 @@ from datetime import datetime
 
 from temporalio.client import WorkflowHandle
 
+from temporalio.api.sdk.v1 import WorkflowMetadata
+
+from tests.staff import start_described_journey
 from tests.support import journey_worker, make_deal, start_journey, status, wait_for_status, write_playbook
+from workflows.metadata import static_summary
 from workflows.models import OnboardingState
 from workflows.onboarding import OnboardingWorkflow
 from workflows.search_attributes import (
@@ -28,11 +32,19 @@ def short_window(playbook):
 
 
 async def attributes_when(handle: WorkflowHandle, state: str, stage: str, seconds: float = 20.0):
-    """Describe until visibility shows the expected state and stage (bounded)."""
+    """Describe until visibility shows the expected state and stage (bounded); then the
+    static summary and the current details must tell the same story."""
     deadline = asyncio.get_running_loop().time() + seconds
     while True:
-        attrs = (await handle.describe()).typed_search_attributes
+        described = await handle.describe()
+        attrs = described.typed_search_attributes
         if attrs.get(STATE) == state and attrs.get(STAGE) == stage:
+            summary = await described.static_summary()
+            assert summary is None or summary.endswith("24,000 USD")
+            metadata = await handle.query("__temporal_workflow_metadata", result_type=WorkflowMetadata)
+            assert f"**State:** {state} — " in metadata.current_details
+            if state not in ("activated", "closed"):
+                assert f"(`{stage}`)" in metadata.current_details
             return attrs
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"search attributes never showed {state}/{stage}: {attrs}")
@@ -44,7 +56,8 @@ async def test_search_attributes_and_status_follow_the_journey(dev_env, tmp_path
     playbooks = write_playbook(tmp_path / "playbooks", always_open)
     deal = make_deal(segment="mid-market", account={"id": "ACME-VIS"})
     async with journey_worker(client, tmp_path, playbooks=playbooks) as task_queue:
-        handle = await start_journey(client, task_queue, deal)
+        handle = await start_described_journey(client, task_queue, deal)
+        assert await (await handle.describe()).static_summary() == static_summary(deal)
 
         attrs = await attributes_when(handle, "awaiting_action", "first_action")
         now = await status(handle)

@@ -100,6 +100,10 @@ class JourneyInput(BaseModel):
 # --- signals ---------------------------------------------------------------------------------
 
 
+class DealInCrm(_Strict):
+    crm: Literal["hubspot"]
+
+
 class ActionTaken(_Strict):
     action: str = Field(min_length=1, max_length=128)
     event_id: str = Field(min_length=1, max_length=256)

@@ -31,6 +31,7 @@ with workflow.unsafe.imports_passed_through():
         ActionTaken,
         Cancel,
         DealClosed,
+        DealInCrm,
         Decision,
         ExtendDeadline,
         HelpRequested,
@@ -92,6 +93,7 @@ class OnboardingWorkflow:
         self._s: JourneyState | None = input.carried
         self._deal: DealClosed | None = input.deal or (input.carried.deal if input.carried else None)
         self._inbox: Inbox = input.carried.inbox if input.carried else Inbox()
+        self._crm = input.crm
         self._cancel: Cancel | None = None
         self._resolution: ResolveEscalation | None = None
         self._reassignment: OwnerAssignment | None = None
@@ -120,22 +122,22 @@ class OnboardingWorkflow:
 
     async def _start(self) -> None:
         """Deal details, playbook snapshot, one owner."""
-        deal = self._deal
-        if deal is None and self._input.crm == "hubspot":
-            deal = await workflow.execute_activity(
+        if self._deal is None and self._crm is None:
+            # Started by an early product event: wait for the deal, or word that the CRM has it.
+            workflow.set_current_details("Waiting for the deal details (`deal_closed` or `deal_in_crm`).")
+            await workflow.wait_condition(
+                lambda: self._deal is not None or self._crm is not None or self._cancel is not None
+            )
+            self._raise_if_cancelled()
+        if self._deal is None:
+            self._deal = await workflow.execute_activity(
                 "fetch_hubspot_deal",
                 {"deal_id": self._input.deal_id},
                 result_type=DealClosed,
                 summary=f"read deal {self._input.deal_id} from HubSpot",
                 **_DELIVERY,
             )
-        elif deal is None:
-            workflow.set_current_details("Waiting for the deal details (`deal_closed`).")
-            await workflow.wait_condition(lambda: self._deal is not None or self._cancel is not None)
-            self._raise_if_cancelled()
-            deal = self._deal
-        assert deal is not None
-        self._deal = deal
+        deal = self._deal
         snapshot = await workflow.execute_activity_method(
             PlaybookActivities.snapshot_playbook,
             SnapshotRequest(segment=deal.segment, product=deal.product),
@@ -504,6 +506,13 @@ class OnboardingWorkflow:
         if self._deal is None:
             self._deal = deal
             self._note("deal details received", deal.deal_id)
+
+    @workflow.signal
+    def deal_in_crm(self, notice: DealInCrm) -> None:
+        """The CRM has the deal: a journey started by an early event fetches it from there."""
+        if self._deal is None and self._crm is None:
+            self._crm = notice.crm
+            self._note("deal is in the CRM", notice.crm)
 
     @workflow.signal
     def action_taken(self, event: ActionTaken) -> None:

@@ -1,0 +1,233 @@
+"""How much the HTTP starters cost on top of a raw Temporal start.
+
+One dev server, one run:
+  (a) raw    `client.start_workflow` of the same journey (input, search attributes, summary),
+  (b) signed deal-closed webhooks -> started journeys, same number in flight,
+  (c) the same webhooks delivered again (the duplicate path: nothing new is started).
+The service runs as its own uvicorn process, as in production; no worker is needed (starting
+is what is measured). Prints a table and the ratio b/a (goal: >= 0.9).
+
+    python -m bench.webhook_start [--journeys 1200] [--concurrency 32] [--rounds 12] [--sqlite]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import sysconfig
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+from temporalio.common import TypedSearchAttributes, WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from workflows.metadata import static_details, static_summary
+from starters.signatures import sign_standard
+from workflows.models import WORKFLOW_TYPE, DealClosed, JourneyInput, workflow_id_for
+from workflows.search_attributes import ALL, start_search_attributes
+
+ROOT = Path(__file__).resolve().parent.parent
+SECRET = "whsec_" + base64.b64encode(b"benchmark-only-secret-0123456789").decode()
+
+
+def deal(deal_id: str) -> dict[str, Any]:
+    return {
+        "deal_id": deal_id, "closed_at": "2026-11-20T15:04:05Z", "amount": 24000, "currency": "USD",
+        "segment": "smb", "product": "analytics",
+        "account": {"id": f"ACME-{deal_id}", "name": "Acme Corp", "timezone": "America/Chicago", "locale": "en-US"},
+        "contacts": [{"email": "ana@acme.example", "name": "Ana Ruiz", "role": "champion"}],
+    }
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def summarise(name: str, count: int, seconds: float, latencies: list[float]) -> dict[str, Any]:
+    return {"path": name, "count": count, "seconds": seconds, "latencies": latencies}
+
+
+def combine(parts: list[dict[str, Any]]) -> dict[str, Any]:
+    count = sum(p["count"] for p in parts)
+    seconds = sum(p["seconds"] for p in parts)
+    ordered = sorted(x for p in parts for x in p["latencies"])
+    return {
+        "path": parts[0]["path"], "count": count, "per_second": count / seconds,
+        "p50_ms": statistics.median(ordered) * 1000,
+        "p99_ms": ordered[max(0, int(len(ordered) * 0.99) - 1)] * 1000,
+    }
+
+
+async def lanes(count: int, concurrency: int, one: Any) -> tuple[float, list[float]]:
+    """`concurrency` lanes, each doing its share of `one(index)` back to back."""
+    latencies: list[float] = []
+
+    async def lane(first: int) -> None:
+        for index in range(first, count, concurrency):
+            started = time.perf_counter()
+            await one(index)
+            latencies.append(time.perf_counter() - started)
+
+    began = time.perf_counter()
+    await asyncio.gather(*(lane(i) for i in range(concurrency)))
+    return time.perf_counter() - began, latencies
+
+
+async def raw_starts(env: WorkflowEnvironment, deals: list[DealClosed], concurrency: int, queue: str) -> dict[str, Any]:
+    async def one(index: int) -> None:
+        d = deals[index]
+        await env.client.start_workflow(
+            WORKFLOW_TYPE, JourneyInput(deal_id=d.deal_id, deal=d), id=workflow_id_for(d.deal_id), task_queue=queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            search_attributes=TypedSearchAttributes(start_search_attributes(d.deal_id, d.account.id, d.segment)),
+            static_summary=static_summary(d), static_details=static_details(d),
+        )
+
+    seconds, latencies = await lanes(len(deals), concurrency, one)
+    return summarise("(a) raw client.start_workflow", len(deals), seconds, latencies)
+
+
+class Connection:
+    """A minimal HTTP/1.1 keep-alive client. The load generator shares the CPUs with the
+    service and the dev server; a general-purpose client would spend more per request than
+    the service does, and the measurement would mostly show that."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host, self.port = host, port
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def post(self, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        assert self.reader is not None
+        head = f"POST {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\nContent-Length: {len(body)}\r\n"
+        head += "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+        self.writer.write(head.encode() + b"\r\n" + body)
+        status_line = await self.reader.readline()
+        length = 0
+        while (line := await self.reader.readline()) not in (b"\r\n", b""):
+            name, _, value = line.decode("latin-1").partition(":")
+            if name.strip().lower() == "content-length":
+                length = int(value)
+        return int(status_line.split()[1]), await self.reader.readexactly(length)
+
+    async def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            await self.writer.wait_closed()
+
+
+async def webhooks(port: int, bodies: list[bytes], concurrency: int, name: str, expect_created: bool) -> dict[str, Any]:
+    connections = [Connection("127.0.0.1", port) for _ in range(concurrency)]
+    wrong: list[str] = []
+
+    async def one(index: int) -> None:
+        headers = sign_standard(SECRET, f"msg_{index}", int(time.time()), bodies[index])
+        headers["content-type"] = "application/json"
+        status, answer = await connections[index % concurrency].post("/webhooks/deal-closed", bodies[index], headers)
+        if status != 202 or json.loads(answer)["created"] is not expect_created:
+            wrong.append(f"{status} {answer[:200]!r}")
+
+    try:
+        seconds, latencies = await lanes(len(bodies), concurrency, one)
+    finally:
+        await asyncio.gather(*(c.close() for c in connections))
+    if wrong:
+        raise SystemExit(f"{name}: {len(wrong)} unexpected answers, e.g. {wrong[0]}")
+    return summarise(name, len(bodies), seconds, latencies)
+
+
+async def wait_healthy(url: str, process: subprocess.Popen[bytes], timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    async with httpx.AsyncClient(base_url=url, timeout=5) as client:
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise SystemExit(f"the HTTP service exited with {process.returncode}")
+            try:
+                if (await client.get("/healthz")).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(0.1)
+    raise SystemExit("the HTTP service did not become healthy")
+
+
+async def main(journeys: int, concurrency: int, sqlite: bool, rounds: int) -> None:
+    scripts = Path(sysconfig.get_path("scripts"))
+    with tempfile.TemporaryDirectory() as tmp:
+        env = await WorkflowEnvironment.start_local(
+            dev_server_existing_path=str(scripts / "temporal"), search_attributes=list(ALL),
+            data_converter=pydantic_data_converter,
+            dev_server_database_filename=str(Path(tmp) / "bench.db") if sqlite else None,
+        )
+        port = free_port()
+        queue = f"bench-{uuid.uuid4().hex[:8]}"  # nothing polls it: starting is what is measured
+        service = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "starters.app:app", "--host", "127.0.0.1", "--port", str(port),
+             "--log-level", "warning", "--no-access-log"],
+            cwd=ROOT, stdout=subprocess.DEVNULL,
+            env={**os.environ, "TEMPORAL_ADDRESS": env.client.service_client.config.target_host,
+                 "TEMPORAL_NAMESPACE": env.client.namespace, "ONBOARDING_WEBHOOK_SECRET": SECRET,
+                 "ONBOARDING_TASK_QUEUE": queue, "PYTHONPATH": str(ROOT)},
+        )
+        try:
+            url = f"http://127.0.0.1:{port}"
+            await wait_healthy(url, service)
+            run = uuid.uuid4().hex[:6]
+            warm = [json.dumps(deal(f"W-{run}-{i}")).encode() for i in range(concurrency)]
+            await webhooks(port, warm, concurrency, "warm-up", True)  # connections, imports, caches
+            raw_deals = [DealClosed.model_validate(deal(f"A-{run}-{i}")) for i in range(journeys)]
+            bodies = [json.dumps(deal(f"B-{run}-{i}")).encode() for i in range(journeys)]
+            # Interleaved rounds, alternating which path goes first: other load on the machine
+            # then weighs on both paths alike instead of on whichever ran during it.
+            parts: dict[str, list[dict[str, Any]]] = {"a": [], "b": [], "c": []}
+            size = -(-journeys // rounds)
+            for r in range(rounds):
+                chunk = slice(r * size, (r + 1) * size)
+                a = lambda: raw_starts(env, raw_deals[chunk], concurrency, queue)  # noqa: E731
+                b = lambda: webhooks(port, bodies[chunk], concurrency, "(b) signed webhook -> journey", True)  # noqa: E731
+                for key, run_path in (("a", a), ("b", b)) if r % 2 == 0 else (("b", b), ("a", a)):
+                    parts[key].append(await run_path())
+            for r in range(rounds):
+                chunk = slice(r * size, (r + 1) * size)
+                parts["c"].append(await webhooks(port, bodies[chunk], concurrency, "(c) duplicate delivery", False))
+            rows = [combine(parts[k]) for k in ("a", "b", "c")]
+        finally:
+            service.terminate()
+            service.wait(timeout=10)
+            await env.shutdown()
+
+    print(f"\n{journeys} journeys per path in {rounds} interleaved rounds, {concurrency} in flight, dev server on {'SQLite' if sqlite else 'memory'}, "
+          f"{os.cpu_count()} CPUs\n")
+    print("| path | count | starts/s | p50 ms | p99 ms |")
+    print("|---|---:|---:|---:|---:|")
+    for r in rows:
+        print(f"| {r['path']} | {r['count']} | {r['per_second']:.0f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} |")
+    ratio = rows[1]["per_second"] / rows[0]["per_second"]
+    print(f"\nb/a = {ratio:.2f} (goal >= 0.9)")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--journeys", type=int, default=1200)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--rounds", type=int, default=12, help="interleaved rounds of (a) and (b)")
+    parser.add_argument("--sqlite", action="store_true", help="persist to a SQLite file, as `make run` does")
+    args = parser.parse_args()
+    asyncio.run(main(args.journeys, args.concurrency, args.sqlite, args.rounds))

@@ -1,0 +1,1 @@
+"""HTTP starters: CRM webhooks and product events turned into journey starts and signals."""

@@ -1,0 +1,77 @@
+"""Configuration of the HTTP starters, read from the environment (pydantic-settings)."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from standardwebhooks.webhooks import Webhook
+
+MIB = 1024 * 1024
+
+
+def _split(value: object) -> object:
+    # Environment variables carry lists as "a,b" or "a b"; JSON arrays stay accepted too.
+    if isinstance(value, str):
+        return [part for part in re.split(r"[,\s]+", value.strip()) if part]
+    return value
+
+
+class StarterSettings(BaseSettings):
+    # hide_input_in_errors: a misconfigured secret must not be printed in the startup error.
+    model_config = SettingsConfigDict(extra="ignore", case_sensitive=False, hide_input_in_errors=True)
+
+    temporal_address: str = "localhost:7233"
+    temporal_namespace: str = "default"
+    # The worker's task queue (DESIGN.md: "onboarding"); tests run workers on their own.
+    onboarding_task_queue: str = "onboarding"
+    # Bounds every Temporal call made while a webhook waits, so an outage answers 503 quickly.
+    temporal_rpc_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+    # Also read the SDK's own environment configuration (TEMPORAL_API_KEY, TLS, profiles).
+    temporal_env_config: bool = True
+
+    # Standard Webhooks secrets (whsec_...). Several, separated by commas or spaces, while
+    # a secret is rotated: a delivery signed with any of them is accepted.
+    onboarding_webhook_secret: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
+
+    hubspot_client_secret: SecretStr | None = None
+    hubspot_closed_won_stages: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["closedwon"]
+    )
+    # The URL HubSpot calls, when a proxy rewrites scheme or host: the v3 signature covers
+    # the full URI as HubSpot saw it, e.g. https://hooks.example.com
+    public_base_url: str | None = None
+
+    max_body_bytes: int = Field(default=MIB, gt=0)
+    retry_after_seconds: int = Field(default=5, ge=1)
+    # An event that names an account with no running journey is refused with this
+    # Retry-After, so the sender delivers it again later (see docs/http.md).
+    unknown_account_retry_after_seconds: int = Field(default=60, ge=1)
+
+    @field_validator("onboarding_webhook_secret", "hubspot_closed_won_stages", mode="before")
+    @classmethod
+    def _split_lists(cls, value: object) -> object:
+        return _split(value)
+
+    @field_validator("onboarding_webhook_secret")
+    @classmethod
+    def _usable_secrets(cls, secrets: list[SecretStr]) -> list[SecretStr]:
+        for index, secret in enumerate(secrets):
+            value = secret.get_secret_value()
+            if not value.startswith("whsec_"):
+                raise ValueError(f"secret #{index + 1} must start with 'whsec_'")
+            try:
+                Webhook(value)
+            except Exception:
+                # Never echo the secret itself.
+                raise ValueError(
+                    f"secret #{index + 1} is not 'whsec_' followed by base64"
+                ) from None
+        return secrets
+
+    @field_validator("public_base_url")
+    @classmethod
+    def _no_trailing_slash(cls, value: str | None) -> str | None:
+        return value.rstrip("/") if value else value
