@@ -43,15 +43,17 @@ def make_deal(deal_id: str | None = None, **overrides: Any) -> DealClosed:
 
 
 def default_playbook() -> dict[str, Any]:
-    return yaml.safe_load((DEFAULT_DIR / "default.yaml").read_text())
+    """The default playbook as journey tests use it: without the owner-acknowledgement wait,
+    since they time the kickoff (tests/test_owner_acknowledgement.py turns it on)."""
+    data = yaml.safe_load((DEFAULT_DIR / "default.yaml").read_text())
+    data["owner_acknowledgement_hours"] = 0
+    return data
 
 
 def write_playbook(directory: Path, change: Callable[[dict[str, Any]], None] | None = None) -> Path:
     """The default playbook without the owner-acknowledgement wait, changed by `change`, as
     the only playbook in `directory`."""
     data = default_playbook()
-    # Journey tests time the kickoff; only the acknowledgement tests turn the owner's wait on.
-    data["owner_acknowledgement_hours"] = 0
     if change:
         change(data)
     directory.mkdir(parents=True, exist_ok=True)
