@@ -15,7 +15,7 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.worker import Replayer
+from temporalio.worker import Replayer, WorkflowRunner
 
 from workflows.models import workflow_id_for
 from workflows.sandbox import workflow_runner
@@ -28,13 +28,14 @@ _QUOTED = re.compile(r"'([^']+)'")
 _EVENT_ID = re.compile(r"HistoryEvent\(id: (\d+)")
 
 
-def replayer(workflows: Sequence[type] | None = None) -> Replayer:
-    """The Replayer every gate uses: the worker's converter and sandbox runner."""
+def replayer(workflows: Sequence[type] | None = None, runner: WorkflowRunner | None = None) -> Replayer:
+    """The Replayer every gate uses: the worker's converter and sandbox runner (another
+    runner only to measure what the sandbox costs)."""
     if workflows is None:
         from workflows.onboarding import OnboardingWorkflow  # noqa: PLC0415
 
         workflows = [OnboardingWorkflow]
-    return Replayer(workflows=list(workflows), data_converter=pydantic_data_converter, workflow_runner=workflow_runner())
+    return Replayer(workflows=list(workflows), data_converter=pydantic_data_converter, workflow_runner=runner or workflow_runner())
 
 
 def corpus_files(root: Path = CORPUS) -> list[Path]:
@@ -150,11 +151,13 @@ async def locate(replay: Replayer, history: WorkflowHistory, mismatch: str) -> s
 
 
 async def replay_all(
-    histories: AsyncIterator[tuple[str, WorkflowHistory]], workflows: Sequence[type] | None = None
+    histories: AsyncIterator[tuple[str, WorkflowHistory]],
+    workflows: Sequence[type] | None = None,
+    runner: WorkflowRunner | None = None,
 ) -> AsyncIterator[tuple[str, WorkflowHistory, ReplayProblem | None]]:
     """Replay a stream of (label, history) one at a time, yielding each with its problem
     (None when it replays). Only the history being replayed is held in memory."""
-    replay = replayer(workflows)
+    replay = replayer(workflows, runner)
     labels: dict[int, str] = {}
 
     async def unlabelled() -> AsyncIterator[WorkflowHistory]:
