@@ -664,7 +664,7 @@ class OnboardingWorkflow:
         # The reason may quote the customer (a help request): it goes to the UI, not to logs.
         workflow.logger.info(
             "journey transition",
-            extra={"state": state.value, "stage": s.progress.key if s.progress else "", "level": s.escalation_level},
+            extra={"state": state.value, "stage": s.progress.key if s.progress else "", "escalation_level": s.escalation_level},
         )
 
     def _note(self, event: str, detail: str, *, at: datetime | None = None) -> None:
