@@ -13,9 +13,10 @@ import signal
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import structlog
+from temporalio import workflow
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.envconfig import ClientConfig
@@ -34,7 +35,7 @@ from workflows.onboarding import OnboardingWorkflow
 from workflows.sandbox import workflow_runner
 
 
-def configure_logging(level: int = logging.INFO) -> None:
+def configure_logging(level: int = logging.INFO, stream: TextIO | None = None) -> None:
     """JSON lines through structlog, for our own loggers and the SDK's (including the
     replay-safe `workflow.logger`, which is stdlib logging underneath)."""
     shared: list[Any] = [
@@ -48,7 +49,7 @@ def configure_logging(level: int = logging.INFO) -> None:
         logger_factory=structlog.stdlib.LoggerFactory(),
         cache_logger_on_first_use=True,
     )
-    handler = logging.StreamHandler(sys.stdout)
+    handler = logging.StreamHandler(stream or sys.stdout)
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             foreign_pre_chain=[*shared, structlog.stdlib.ExtraAdder()],
@@ -62,6 +63,8 @@ def configure_logging(level: int = logging.INFO) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # The workflow context goes in a `temporal_workflow` field, not into the message text.
+    workflow.logger.workflow_info_on_message = False
 
 
 def activities(

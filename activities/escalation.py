@@ -88,5 +88,5 @@ class EscalationActivities:
                 },
             )
         )
-        log.info("escalation.task", key=request.key, level=request.level, assignee=request.assignee.id)
+        log.info("escalation.task", key=request.key, escalation_level=request.level, assignee=request.assignee.id)
         return task

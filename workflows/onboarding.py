@@ -707,9 +707,10 @@ class OnboardingWorkflow:
         self._note(state.value, reason)
         workflow.upsert_search_attributes(journey_search_attributes(s, self._milestone))
         workflow.set_current_details(current_details(s, self._milestone, self.status()))
+        # The reason may quote the customer (a help request): it goes to the UI, not to logs.
         workflow.logger.info(
             "journey transition",
-            extra={"state": state.value, "stage": s.progress.key if s.progress else "", "reason": reason},
+            extra={"state": state.value, "stage": s.progress.key if s.progress else "", "escalation_level": s.escalation_level},
         )
 
     def _note(self, event: str, detail: str, *, at: datetime | None = None) -> None:
