@@ -13,6 +13,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.settings import ActivitySettings
+from playbooks.roster import load_roster
 from playbooks.schema import BusinessHours
 from tests.pinned.onboarding_v1 import OnboardingWorkflow as OnboardingWorkflowV1
 from tests.support import (
@@ -182,3 +183,22 @@ async def test_journey_in_flight_on_v1_finishes_with_v1_behaviour_on_the_v2_work
 
 def waiting_entry(entry) -> bool:
     return entry.detail.startswith("waiting for owner acknowledgement")
+
+
+async def test_silent_owner_stays_when_nobody_else_is_eligible(ts_env, tmp_path):
+    client = ts_env.client
+    playbooks = write_playbook(tmp_path / "playbooks", ack_hours(4))
+    roster = load_roster()
+    only_leo = roster.model_copy(update={"owners": [o for o in roster.owners if o.id == "leo"]})
+    async with journey_worker(client, tmp_path, playbooks=playbooks, roster=lambda: only_leo) as task_queue:
+        handle = await start_journey(client, task_queue, make_deal())
+        await advance_until(ts_env, handle, waiting, step=MINUTE)
+        kicked = await advance_until(ts_env, handle, told, step=timedelta(minutes=30), limit=timedelta(days=5))
+        assert kicked.owner == "leo"
+        assert any(
+            e.detail == "Leo Martins did not acknowledge within 4 business hours; no other eligible owner, so Leo Martins keeps it"
+            for e in kicked.timeline
+        )
+        await handle.signal(OnboardingWorkflow.cancel, {"reason": "test over"})
+        await handle.result()
+        await assert_replays(handle)
