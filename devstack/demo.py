@@ -23,11 +23,12 @@ import argparse
 import asyncio
 import os
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowHandle, WorkflowQueryFailedError
+from temporalio.service import RPCError
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.contrib.pydantic import pydantic_data_converter
 
@@ -78,8 +79,9 @@ def default_deal_id(now: datetime) -> str:
 
 
 async def start_demo(
-    deal_id: str, *, address: str, namespace: str, ui_url: str, zone: str = "America/Chicago"
-) -> tuple[str, str]:
+    deal_id: str, *, address: str, namespace: str, ui_url: str, zone: str = "America/Chicago",
+    acknowledge_within: float = 15.0,
+) -> tuple[str, str, str | None]:
     client = await Client.connect(
         address, namespace=namespace, data_converter=pydantic_data_converter
     )
@@ -93,7 +95,26 @@ async def start_demo(
         id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
     )
     link = f"{ui_url.rstrip('/')}/namespaces/{quote(namespace)}/workflows/{quote(workflow_id)}"
-    return handle.id, link
+    owner = await acknowledge_as_owner(handle, acknowledge_within)
+    return handle.id, link, owner
+
+
+async def acknowledge_as_owner(handle: WorkflowHandle, seconds: float = 15.0) -> str | None:
+    """Play the assigned owner: acknowledge at once, so the kickoff is not held for the
+    owner's acknowledgement window. None if no worker assigned an owner in time."""
+    deadline = asyncio.get_running_loop().time() + seconds
+    while asyncio.get_running_loop().time() < deadline:
+        left = max(deadline - asyncio.get_running_loop().time(), 0.1)
+        try:  # with no worker polling, a query waits: bound it
+            status = await handle.query("status", rpc_timeout=timedelta(seconds=min(left, 2.0)))
+        except (WorkflowQueryFailedError, RPCError):
+            status = {}
+        owner = (status or {}).get("owner")
+        if owner:
+            await handle.signal("owner_acknowledged", {"by": owner, "note": "make demo"})
+            return owner
+        await asyncio.sleep(0.2)
+    return None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -110,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     deal_id = args.deal_id or default_deal_id(now)
     zone = args.timezone or demo_zone(now)
     try:
-        workflow_id, link = asyncio.run(
+        workflow_id, link, owner = asyncio.run(
             start_demo(deal_id, address=args.address, namespace=args.namespace, ui_url=args.ui_url, zone=zone)
         )
     except RuntimeError as err:  # the client reports an unreachable server as RuntimeError
@@ -120,6 +141,10 @@ def main(argv: list[str] | None = None) -> int:
     # With USE_EXISTING a rerun for the same deal lands on the journey already running.
     print(f"Journey {workflow_id} is running (deal {deal_id})")
     print(f"  Web UI: {link}")
+    if owner:
+        print(f"  Owner: {owner} (acknowledged for the demo)")
+    else:
+        print("  No owner yet: is the worker running? The kickoff waits for the owner's acknowledgement.")
     kickoff = next_send_time(now, zone, BusinessHours(), None)
     when = "now" if kickoff == now else f"at {describe(kickoff, zone)}, the customer's business hours"
     print(f"  Customer in {zone}: the kickoff email goes out {when}, into .data/mail/.")

@@ -5,6 +5,8 @@ The whole stack is not started here (slow, fixed ports); the dev server is, on f
 
 from __future__ import annotations
 
+import asyncio
+
 from datetime import UTC
 from pathlib import Path
 
@@ -142,9 +144,9 @@ async def test_demo_starts_one_journey_idempotently(tmp_path: Path) -> None:
 
     with dev_server(tmp_path / "temporal.db") as address:
         await connect(address)
-        kw = dict(address=address, namespace="default", ui_url="http://localhost:8233")
-        wf_id, link = await start_demo("D-42", **kw)
-        assert wf_id == "onboarding-D-42"
+        kw = dict(address=address, namespace="default", ui_url="http://localhost:8233", acknowledge_within=0.5)
+        wf_id, link, owner = await start_demo("D-42", **kw)
+        assert wf_id == "onboarding-D-42" and owner is None  # no worker: nobody assigned yet
         assert link == "http://localhost:8233/namespaces/default/workflows/onboarding-D-42"
         assert (await start_demo("D-42", **kw))[0] == wf_id  # rerun: same journey, no error
 
@@ -157,3 +159,29 @@ async def test_demo_starts_one_journey_idempotently(tmp_path: Path) -> None:
         [payload] = started.input.payloads
         [journey] = await pydantic_data_converter.decode([payload], [JourneyInput])
         assert journey.deal_id == "D-42" and journey.deal.account.id == "ACME-1"
+
+
+async def test_demo_plays_the_owner_so_the_kickoff_goes_out(tmp_path: Path) -> None:
+    from temporalio.contrib.pydantic import pydantic_data_converter
+
+    from devstack.demo import start_demo
+    from tests.support import no_load
+    from worker import build_worker
+    from activities.settings import ActivitySettings
+
+    with dev_server(tmp_path / "temporal.db") as address:
+        await connect(address)
+        client = await Client.connect(address, data_converter=pydantic_data_converter)
+        settings = ActivitySettings(ONBOARDING_DATA_DIR=tmp_path / "data")
+        async with build_worker(client, settings, load=no_load):  # task queue `onboarding`, shipped playbook
+            wf_id, _, owner = await start_demo(
+                "D-43", address=address, namespace="default", ui_url="http://x", zone="Pacific/Kiritimati"
+            )
+            assert owner == "leo"
+            handle = client.get_workflow_handle(wf_id)
+            for _ in range(200):  # bounded: the worker reacts to the signal asynchronously
+                timeline = (await handle.query("status"))["timeline"]
+                if any(e["event"] == "owner acknowledged" for e in timeline):
+                    break
+                await asyncio.sleep(0.05)
+            assert any(e["event"] == "owner acknowledged" and e["detail"] == "leo" for e in timeline)
