@@ -1,7 +1,7 @@
 """Staff actions from the UI or API: reassign_owner, extend_deadline, pause, resume. Each
 works, and each refuses bad input saying why (time-skipping server)."""
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 import pytest

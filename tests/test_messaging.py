@@ -1,7 +1,6 @@
 """send_message over a real SMTP server and a loopback server speaking Slack's incoming
 webhook format; rendering rules; idempotency by key."""
 
-from datetime import timedelta
 
 import pytest
 from temporalio.exceptions import ApplicationError

@@ -16,7 +16,7 @@ from temporalio.worker import Worker
 from activities.settings import ActivitySettings
 from replay.cli import parser, replay_command
 from tests.pinned.onboarding_v1 import OnboardingWorkflow as OnboardingWorkflowV1
-from tests.support import journey_worker, make_deal, no_load, start_journey, wait_for_status, write_playbook
+from tests.support import make_deal, no_load, start_journey, wait_for_status, write_playbook
 from tests.test_replay_corpus import load_edited_copy
 from worker import activities
 from workflows.onboarding import OnboardingWorkflow
