@@ -151,6 +151,13 @@ async def assert_replays(handle: WorkflowHandle) -> None:
     ).replay_workflow(history)
 
 
+async def close_and_replay(handle: WorkflowHandle) -> None:
+    """End a test's journey (cancel, as a lost deal would) and replay its whole history."""
+    await handle.signal("cancel", {"reason": "test over"})
+    await handle.result()
+    await assert_replays(handle)
+
+
 def at_local(tz: str, day: datetime, hour: int, minute: int = 0) -> datetime:
     from zoneinfo import ZoneInfo
 

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from temporalio.client import WorkflowUpdateFailedError
 
-from tests.support import advance_until, assert_replays, journey_worker, make_deal, start_journey, status
+from tests.support import close_and_replay, advance_until, assert_replays, journey_worker, make_deal, start_journey, status
 from workflows.models import OnboardingState
 from workflows.onboarding import OnboardingWorkflow
 
@@ -53,9 +53,7 @@ async def test_exhausted_follow_ups_escalate_and_create_an_owner_task(ts_env, tm
         assert after.state is OnboardingState.awaiting_action
         retried = await advance_until(ts_env, handle, lambda s: s.next_action.due_at is not None and s.state is OnboardingState.awaiting_action)
         assert retried.eligible_touchpoints[0] == "clarify"
-        await handle.signal(OnboardingWorkflow.cancel, {"reason": "test over"})
-        await handle.result()
-        await assert_replays(handle)
+        await close_and_replay(handle)
 
 
 async def test_skip_moves_to_the_next_milestone(ts_env, tmp_path):
@@ -124,9 +122,7 @@ async def test_invalid_resolutions_are_rejected_with_a_clear_message(ts_env, tmp
             assert field in str(rejected.value.cause), bad
         still = await status(handle)
         assert escalated(still)
-        await handle.signal(OnboardingWorkflow.cancel, {"reason": "test over"})
-        await handle.result()
-        await assert_replays(handle)
+        await close_and_replay(handle)
 
 
 async def test_unanswered_escalation_moves_a_level_up_after_its_sla(ts_env, tmp_path):
@@ -149,9 +145,7 @@ async def test_unanswered_escalation_moves_a_level_up_after_its_sla(ts_env, tmp_
         assert (await status(handle)).escalation_level == 3
         after = await handle.execute_update(OnboardingWorkflow.resolve_escalation, {"decision": "retry", "by": "dana"})
         assert after.escalation_level == 0
-        await handle.signal(OnboardingWorkflow.cancel, {"reason": "test over"})
-        await handle.result()
-        await assert_replays(handle)
+        await close_and_replay(handle)
 
 
 async def test_high_value_deal_gets_a_human_at_kickoff(ts_env, tmp_path):
@@ -164,9 +158,7 @@ async def test_high_value_deal_gets_a_human_at_kickoff(ts_env, tmp_path):
         await handle.execute_update(OnboardingWorkflow.resolve_escalation, {"decision": "retry", "by": "maya", "note": "reviewed"})
         told_ = await advance_until(ts_env, handle, told("first_action"))
         assert [e.event for e in told_.timeline if e.event.startswith("sent")] == ["sent direction"]
-        await handle.signal(OnboardingWorkflow.cancel, {"reason": "test over"})
-        await handle.result()
-        await assert_replays(handle)
+        await close_and_replay(handle)
 
 
 async def test_customer_action_during_escalation_advances(ts_env, tmp_path):
@@ -180,6 +172,4 @@ async def test_customer_action_during_escalation_advances(ts_env, tmp_path):
         with pytest.raises(WorkflowUpdateFailedError) as late:
             await handle.execute_update(OnboardingWorkflow.resolve_escalation, {"decision": "retry", "by": "maya"})
         assert "nothing is escalated" in str(late.value.cause)
-        await handle.signal(OnboardingWorkflow.cancel, {"reason": "test over"})
-        await handle.result()
-        await assert_replays(handle)
+        await close_and_replay(handle)

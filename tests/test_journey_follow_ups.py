@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 from temporalio.testing import WorkflowEnvironment
 
 from tests.support import (
+    close_and_replay,
     advance_until,
     assert_replays,
     journey_worker,
@@ -78,9 +79,7 @@ async def test_follow_ups_in_order_inside_tokyo_business_hours(ts_env, tmp_path)
         await handle.signal(OnboardingWorkflow.action_taken, {"action": "setup_call_booked", "event_id": "call-1"})
         advanced = await advance_until(ts_env, handle, lambda s: s.stage == "first_value", step=timedelta(minutes=1))
         assert advanced.state is OnboardingState.awaiting_action
-        await handle.signal(OnboardingWorkflow.cancel, {"reason": "test over"})
-        await handle.result()
-        await assert_replays(handle)
+        await close_and_replay(handle)
 
 
 async def test_at_most_one_proactive_message_per_business_day(ts_env, tmp_path):
@@ -99,9 +98,7 @@ async def test_at_most_one_proactive_message_per_business_day(ts_env, tmp_path):
         assert during.stage == "first_value" and during.next_action.due_at is None  # held, not sent
         directed = await advance_until(ts_env, handle, lambda s: len(sent(s, "direction")) == 2)
         assert same_minute(sent(directed, "direction"), [monday + timedelta(hours=9), monday + timedelta(days=1, hours=9)])
-        await handle.signal(OnboardingWorkflow.cancel, {"reason": "test over"})
-        await handle.result()
-        await assert_replays(handle)
+        await close_and_replay(handle)
 
 
 async def test_cancel_closes_at_once_and_nothing_is_sent_afterwards(ts_env, tmp_path):

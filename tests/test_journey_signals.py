@@ -3,7 +3,7 @@ actions, and the deal details arriving after the journey (time-skipping server).
 
 from datetime import timedelta
 
-from tests.support import advance_until, assert_replays, journey_worker, make_deal, start_journey, status
+from tests.support import close_and_replay, advance_until, assert_replays, journey_worker, make_deal, start_journey, status
 from workflows.models import JourneyInput, OnboardingState, workflow_id_for
 from workflows.onboarding import OnboardingWorkflow
 
@@ -34,9 +34,7 @@ async def test_failed_attempt_gets_help_at_once_and_repeated_failures_escalate(t
         escalated = await advance_until(ts_env, handle, lambda s: s.state is OnboardingState.escalated, step=MINUTE)
         assert escalated.reason == "2 failed attempts at 'dataset_uploaded'"
         assert len(events(escalated, "sent help")) == 2
-        await handle.signal(OnboardingWorkflow.cancel, {"reason": "test over"})
-        await handle.result()
-        await assert_replays(handle)
+        await close_and_replay(handle)
 
 
 async def test_help_request_escalates(ts_env, tmp_path):
@@ -48,9 +46,7 @@ async def test_help_request_escalates(ts_env, tmp_path):
         escalated = await advance_until(ts_env, handle, lambda s: s.state is OnboardingState.escalated, step=MINUTE)
         assert escalated.reason == "customer asked for help: Which file format?"
         assert escalated.escalation_level == 1
-        await handle.signal(OnboardingWorkflow.cancel, {"reason": "test over"})
-        await handle.result()
-        await assert_replays(handle)
+        await close_and_replay(handle)
 
 
 async def test_duplicate_event_ids_have_no_second_effect(ts_env, tmp_path):
@@ -69,9 +65,7 @@ async def test_duplicate_event_ids_have_no_second_effect(ts_env, tmp_path):
         assert len(events(state, "action failed")) == 1
         assert len(events(state, "sent help")) == 1
         assert state.state is OnboardingState.awaiting_action  # two failures would have escalated
-        await handle.signal(OnboardingWorkflow.cancel, {"reason": "test over"})
-        await handle.result()
-        await assert_replays(handle)
+        await close_and_replay(handle)
 
 
 async def test_early_action_for_a_later_milestone_counts_when_it_starts(ts_env, tmp_path):

@@ -8,7 +8,7 @@ import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowUpdateFailedError
 
-from tests.support import advance_until, assert_replays, journey_worker, make_deal, start_journey, status
+from tests.support import close_and_replay, advance_until, assert_replays, journey_worker, make_deal, start_journey, status
 from tests.test_journey_follow_ups import move_to_next_monday, same_minute, sent
 from workflows.models import OnboardingState
 from workflows.onboarding import OnboardingWorkflow
@@ -47,9 +47,7 @@ async def test_extend_deadline_moves_the_follow_up_exactly_and_replaces_the_time
         fired = [e for e in history.events if e.event_type == EventType.EVENT_TYPE_TIMER_FIRED]
         assert all(e.event_time.ToDatetime().replace(tzinfo=ZoneInfo("UTC")) >= new_due - MINUTE
                    for e in fired[1:])  # after the kickoff's business-hours hold, nothing fired early
-        await handle.signal(OnboardingWorkflow.cancel, {"reason": "test over"})
-        await handle.result()
-        await assert_replays(handle)
+        await close_and_replay(handle)
 
 
 async def test_extend_deadline_refuses_bad_input(ts_env, tmp_path):
@@ -64,9 +62,7 @@ async def test_extend_deadline_refuses_bad_input(ts_env, tmp_path):
         assert "by: Field required" in await refused(
             handle, "extend_deadline", {"until": (due + timedelta(days=1)).isoformat()})
         assert (await status(handle)).next_action.due_at == due  # nothing changed
-        await handle.signal(OnboardingWorkflow.cancel, {"reason": "test over"})
-        await handle.result()
-        await assert_replays(handle)
+        await close_and_replay(handle)
 
 
 async def test_pause_holds_messages_and_the_window_resumes_where_it_stopped(ts_env, tmp_path):
@@ -94,9 +90,7 @@ async def test_pause_holds_messages_and_the_window_resumes_where_it_stopped(ts_e
         clarified = await advance_until(ts_env, handle, lambda s: bool(sent(s, "clarify")))
         assert same_minute(sent(clarified, "clarify"), [running.next_action.due_at])  # Tue ~09:00 Tokyo
         assert "resume: the journey is not paused" in await refused(handle, "resume", {"by": "maya"})
-        await handle.signal(OnboardingWorkflow.cancel, {"reason": "test over"})
-        await handle.result()
-        await assert_replays(handle)
+        await close_and_replay(handle)
 
 
 async def test_pause_refused_while_escalated(ts_env, tmp_path):
