@@ -12,6 +12,7 @@ from typing import Any
 
 import yaml
 from temporalio.client import Client, WorkflowHandle
+from temporalio.service import RPCError
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
@@ -86,19 +87,38 @@ async def journey_worker(
     worker = build_worker(
         client, settings, task_queue=task_queue, load=load, roster=roster, playbooks=playbooks
     )
-    async with worker:
-        yield task_queue
+    try:
+        async with worker:
+            yield task_queue
+    finally:
+        await _terminate_leftovers(task_queue)
+
+
+# Journeys started by start_journey, per task queue. A test that fails midway leaves its
+# journey running with no worker; on the time-skipping server such a journey stops time
+# from skipping for every later test, so the worker's teardown terminates it.
+_STARTED: dict[str, list[WorkflowHandle]] = {}
+
+
+async def _terminate_leftovers(task_queue: str) -> None:
+    for handle in _STARTED.pop(task_queue, []):
+        try:
+            await handle.terminate("test ended with the journey still running")
+        except RPCError:
+            pass  # completed, as it should be
 
 
 async def start_journey(
     client: Client, task_queue: str, deal: DealClosed, **input_fields: Any
 ) -> WorkflowHandle:
-    return await client.start_workflow(
+    handle = await client.start_workflow(
         OnboardingWorkflow.run,
         JourneyInput(deal_id=deal.deal_id, deal=deal, **input_fields),
         id=workflow_id_for(deal.deal_id),
         task_queue=task_queue,
     )
+    _STARTED.setdefault(task_queue, []).append(handle)
+    return handle
 
 
 async def status(handle: WorkflowHandle) -> Status:

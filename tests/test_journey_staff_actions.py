@@ -8,8 +8,8 @@ import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowUpdateFailedError
 
-from tests.support import close_and_replay, advance_until, assert_replays, journey_worker, make_deal, start_journey, status
-from tests.test_journey_follow_ups import move_to_next_monday, same_minute, sent
+from tests.support import write_playbook, close_and_replay, advance_until, assert_replays, journey_worker, make_deal, start_journey, status
+from tests.test_journey_follow_ups import move_to_next_monday, same_minute, sent, window_66h
 from workflows.models import OnboardingState
 from workflows.onboarding import OnboardingWorkflow
 
@@ -120,3 +120,23 @@ async def test_reassign_owner_at_any_waiting_point(ts_env, tmp_path):
         await handle.signal(OnboardingWorkflow.cancel, {"reason": "test over"})
         assert (await handle.result()).owner == "maya"
         await assert_replays(handle)
+
+
+
+async def test_extend_deadline_while_a_follow_up_waits_for_business_hours(ts_env, tmp_path):
+    client = ts_env.client
+    playbooks = write_playbook(tmp_path / "playbooks", window_66h)
+    async with journey_worker(client, tmp_path, playbooks=playbooks) as task_queue:
+        monday, handle = await told_journey(ts_env, client, task_queue)
+        # the window ends Thursday 03:00 Tokyo; the clarify waits for 09:00
+        await ts_env.sleep(monday + timedelta(days=3, hours=4) - await ts_env.get_current_time())
+        held = await status(handle)
+        assert not sent(held, "clarify") and held.state is OnboardingState.awaiting_action
+        new_due = monday + timedelta(days=4, hours=10, minutes=30)  # Friday 10:30
+        await handle.execute_update(OnboardingWorkflow.extend_deadline, {"until": new_due.isoformat(), "by": "maya"})
+        clarified = await advance_until(ts_env, handle, lambda s: bool(sent(s, "clarify")))
+        assert same_minute(sent(clarified, "clarify"), [new_due])  # not Thursday 09:00
+        history = await handle.fetch_history()
+        markers = [e for e in history.events if e.event_type == EventType.EVENT_TYPE_MARKER_RECORDED]
+        assert any(b"extend-deadline-during-hold" in e.SerializeToString() for e in markers)  # the patch
+        await close_and_replay(handle)

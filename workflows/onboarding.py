@@ -53,6 +53,9 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.search_attributes import journey_search_attributes
 
+# Patches (workflow versions) of this file, newest last; see docs/versioning.md.
+PATCH_EXTEND_DURING_HOLD = "extend-deadline-during-hold"
+
 TIMELINE_LENGTH = 50
 SEEN_EVENT_IDS = 1000
 
@@ -438,6 +441,10 @@ class OnboardingWorkflow:
                     return None
                 except asyncio.TimeoutError:
                     pass
+                # Staff moved the due time while this message waited for business hours: the
+                # new due time rules. (Journeys from before this patch sent the message.)
+                if self._rescheduled and workflow.patched(PATCH_EXTEND_DURING_HOLD):
+                    return None
             today = business_hours.local_day(workflow.now(), tz)
             s.proactive_count = s.proactive_count + 1 if s.proactive_day == today else 1
             s.proactive_day = today
