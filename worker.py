@@ -72,9 +72,11 @@ def activities(
     playbooks: Path | None = None,
 ) -> Sequence[Any]:
     messaging = MessagingActivities(settings)
+    owners = OwnerActivities(load, roster)
     return [
         PlaybookActivities(playbooks).snapshot_playbook,
-        OwnerActivities(load, roster).assign_owner,
+        owners.assign_owner,
+        owners.release_owner,
         messaging.send_message,
         EscalationActivities(settings, messaging).create_escalation_task,
         *extra_activities(),

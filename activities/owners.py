@@ -76,6 +76,12 @@ def choose(roster: Roster, request: AssignOwnerRequest, loads: dict[str, int]) -
     return min(eligible, key=lambda o: (loads.get(o.id, 0), o.id))
 
 
+class ReleaseOwnerRequest(BaseModel):
+    journey_id: str
+    owner_id: str
+    deal_id: str = ""
+
+
 class OwnerActivities:
     def __init__(self, load: OwnerLoad, roster: Callable[[], Roster] = load_roster) -> None:
         self._load = load
@@ -98,3 +104,9 @@ class OwnerActivities:
             if manager
             else None,
         )
+
+    @activity.defn
+    async def release_owner(self, request: ReleaseOwnerRequest) -> None:
+        """The journey no longer holds a place with this owner (ended, or moved on). Load is
+        counted from running journeys, so there is nothing to give back here."""
+        log.info("owner.released", journey_id=request.journey_id, owner=request.owner_id)

@@ -197,6 +197,16 @@ class Channels(_Strict):
     owner: Literal["email", "slack", "console"] = "email"
 
 
+class OwnerAcknowledgement(_Strict):
+    """The assigned owner confirms within `hours` business hours (their zone), or the next
+    eligible owner takes over. By default the kickoff goes out at once, naming the owner,
+    and the acknowledgement runs beside it; `before_kickoff` holds the kickoff until the
+    owner confirms (high-touch segments)."""
+
+    hours: float = Field(default=4, ge=0, le=24 * 5)
+    before_kickoff: bool = False
+
+
 class Playbook(_Strict):
     name: str = Field(min_length=1, max_length=64)
     description: str = ""
@@ -208,7 +218,12 @@ class Playbook(_Strict):
     # goes out anyway and the owner is replaced; 0 turns the wait off. The default keeps
     # snapshots taken before the field existed valid.
     owner_acknowledgement_hours: float = Field(default=4, ge=0, le=24 * 5)
+    # Supersedes owner_acknowledgement_hours (kept so snapshots taken before it still load).
+    owner_acknowledgement: OwnerAcknowledgement | None = None
     milestones: list[Milestone] = Field(min_length=1)
+
+    def acknowledgement(self) -> OwnerAcknowledgement:
+        return self.owner_acknowledgement or OwnerAcknowledgement(hours=self.owner_acknowledgement_hours)
 
     @model_validator(mode="after")
     def _unique(self) -> Playbook:

@@ -170,7 +170,15 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> None:
     args = parser().parse_args(argv)
     if args.command == "replay":
-        raise SystemExit(asyncio.run(replay_command(args)))
+        exit_now(asyncio.run(replay_command(args)))
+
+
+def exit_now(code: int) -> None:
+    """Exit without interpreter teardown: the SDK's native threads can abort it at exit
+    (temporalio/sdk-python#300), which would turn a clean exit code into a crash."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 if __name__ == "__main__":

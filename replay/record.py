@@ -43,7 +43,7 @@ from workflows.search_attributes import ALL
 
 CORPUS = Path(__file__).resolve().parent.parent / "tests" / "histories"
 # The corpus folder new recordings go to. Bump it with every new workflow version (patch).
-VERSION = "v2"
+VERSION = "v3"
 SECOND = 1 / 3600  # playbook durations are in hours
 WAIT_SECONDS = 30.0
 
@@ -59,7 +59,7 @@ def recording_playbook(change: Change | None = None) -> dict[str, Any]:
         "start": "00:00", "end": "23:59:59",
         "days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"], "proactive_per_day": 10,
     }
-    data["owner_acknowledgement_hours"] = 0
+    data["owner_acknowledgement"] = {"hours": 0}
     if change:
         change(data)
     return data
@@ -113,7 +113,7 @@ class Journey:
     # the waits every scenario uses
     async def told(self, stage: str) -> Status:
         return await self.wait(
-            lambda s: s.stage == stage and s.state is not OnboardingState.escalated
+            lambda s: s.stage == stage and s.waiting_on == "customer"
             and s.next_action is not None and s.next_action.due_at is not None,
             f"direction for {stage}",
         )
@@ -279,11 +279,41 @@ async def _staff_pause_resume(j: Journey) -> None:
     await j.cancel()
 
 
-def _acknowledgement_hours(hours: float) -> Change:
+def _acknowledgement_hours(hours: float, before_kickoff: bool = True) -> Change:
     def change(data: dict[str, Any]) -> None:
-        data["owner_acknowledgement_hours"] = hours
+        data["owner_acknowledgement"] = {"hours": hours, "before_kickoff": before_kickoff}
 
     return change
+
+
+async def _owner_acknowledges_beside_kickoff(j: Journey) -> None:
+    told = await j.told("first_action")  # at once, without waiting for the owner
+    if told.owner != "leo":
+        raise RuntimeError(f"{j.scenario}: unexpected owner {told}")
+    await j.signal("owner_acknowledged", {"by": "leo"})
+    await j.seen("owner acknowledged")
+    await j.signal("action_taken", {"action": "dataset_uploaded", "event_id": "e-1"})
+    await j.told("first_value")
+    await j.cancel()
+
+
+async def _owner_silent_beside_kickoff(j: Journey) -> None:
+    await j.told("first_action")
+    replaced = await j.wait(lambda s: s.owner == "maya", "the silent owner replaced")
+    if sum(e.event == "sent direction" for e in replaced.timeline) != 1:
+        raise RuntimeError(f"{j.scenario}: the customer was told twice: {replaced}")
+    await j.cancel()
+
+
+async def _refused_inputs(j: Journey) -> None:
+    await j.told("first_action")
+    for name, args in [("cancel", []), ("cancel", [{"reason": 7}]), ("action_taken", [{"action": "x"}]),
+                       ("action_taken", [{"action": "x", "event_id": "1"}, {"extra": True}]), ("cancle", [{}])]:
+        await j.handle.signal(name, args=args)
+    await j.wait(lambda s: s.refused_inputs == 5, "five refusals on the journey")
+    await j.signal("action_taken", {"action": "dataset_uploaded", "event_id": "e-1"})
+    await j.told("first_value")
+    await j.cancel()
 
 
 async def _owner_acknowledges(j: Journey) -> None:
@@ -322,6 +352,12 @@ SCENARIOS: list[Scenario] = [
     # v2: owner acknowledgement
     Scenario("owner-acknowledges", _owner_acknowledges, playbook=_acknowledgement_hours(1)),
     Scenario("owner-acknowledgement-times-out", _owner_silent, playbook=_acknowledgement_hours(2 * SECOND)),
+    # v3: the acknowledgement beside the kickoff; refused inputs visible on the journey
+    Scenario("owner-acknowledges-beside-kickoff", _owner_acknowledges_beside_kickoff,
+             playbook=_acknowledgement_hours(1, before_kickoff=False)),
+    Scenario("owner-silent-beside-kickoff", _owner_silent_beside_kickoff,
+             playbook=_acknowledgement_hours(3 * SECOND, before_kickoff=False)),
+    Scenario("refused-inputs", _refused_inputs),
 ]
 
 

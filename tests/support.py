@@ -47,7 +47,7 @@ def default_playbook() -> dict[str, Any]:
     """The default playbook as journey tests use it: without the owner-acknowledgement wait,
     since they time the kickoff (tests/test_owner_acknowledgement.py turns it on)."""
     data = yaml.safe_load((DEFAULT_DIR / "default.yaml").read_text())
-    data["owner_acknowledgement_hours"] = 0
+    data["owner_acknowledgement"] = {"hours": 0}
     return data
 
 

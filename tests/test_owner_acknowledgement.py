@@ -15,12 +15,12 @@ from temporalio.worker import Worker
 from activities.settings import ActivitySettings
 from playbooks.roster import load_roster
 from playbooks.schema import BusinessHours
-from tests.pinned.onboarding_v1 import OnboardingWorkflow as OnboardingWorkflowV1
+from tests.versions import OnboardingWorkflowV1
 from tests.support import (
     advance_until, assert_replays, journey_worker, make_deal, no_load, start_journey, status, write_playbook,
 )
 from worker import activities
-from workflows import acknowledgement
+from workflows import acknowledgement, versions
 from workflows.models import OnboardingState
 from workflows.onboarding import OnboardingWorkflow
 from workflows.sandbox import workflow_runner
@@ -31,7 +31,7 @@ MINUTE = timedelta(minutes=1)
 
 def ack_hours(hours: float):
     def change(playbook):
-        playbook["owner_acknowledgement_hours"] = hours
+        playbook["owner_acknowledgement"] = {"hours": hours, "before_kickoff": True}
 
     return change
 
@@ -41,7 +41,7 @@ def sent(s, step="direction"):
 
 
 def told(s):
-    return s.stage == "first_action" and s.next_action is not None and s.next_action.due_at is not None
+    return s.stage == "first_action" and s.waiting_on == "customer" and s.next_action.due_at is not None
 
 
 def waiting(s):
@@ -55,10 +55,10 @@ async def move_to_next_monday(env: WorkflowEnvironment, hour: int) -> datetime:
     return monday
 
 
-async def has_patch_marker(handle) -> bool:
+async def has_patch_marker(handle, patch: str = versions.V3) -> bool:
     history = await handle.fetch_history()
     return any(
-        e.HasField("marker_recorded_event_attributes") and acknowledgement.PATCH.encode() in e.SerializeToString()
+        e.HasField("marker_recorded_event_attributes") and patch.encode() in e.SerializeToString()
         for e in history.events
     )
 

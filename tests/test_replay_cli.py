@@ -15,7 +15,7 @@ from temporalio.worker import Worker
 
 from activities.settings import ActivitySettings
 from replay.cli import parser, replay_command
-from tests.pinned.onboarding_v1 import OnboardingWorkflow as OnboardingWorkflowV1
+from tests.versions import OnboardingWorkflowV1, OnboardingWorkflowV2
 from tests.support import make_deal, no_load, start_journey, wait_for_status, write_playbook
 from tests.test_replay_corpus import load_edited_copy
 from worker import activities
@@ -28,17 +28,18 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def always_open_with_acknowledgement(playbook):
     playbook["business_hours"] = {"start": "00:00", "end": "23:59:59", "days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"], "proactive_per_day": 10}
-    playbook["owner_acknowledgement_hours"] = 4
+    playbook["owner_acknowledgement"] = {"hours": 4, "before_kickoff": True}
 
 
 def told(s):
-    return s.next_action is not None and s.next_action.due_at is not None
+    return s.waiting_on == "customer" and s.next_action is not None and s.next_action.due_at is not None
 
 
 def patch_deprecated_too_early(source: str) -> str:
     """Step 4 of the recipe done while v1 journeys still run: v2 journeys replay, v1 do not."""
-    guard = "        if workflow.patched(acknowledgement.PATCH):\n"
-    return source.replace(guard, "        workflow.deprecate_patch(acknowledgement.PATCH)\n        if True:\n")
+    guard = "        elif self._patched(versions.OWNER_ACKNOWLEDGEMENT):\n"
+    assert guard in source
+    return source.replace(guard, "        elif workflow.deprecate_patch(versions.OWNER_ACKNOWLEDGEMENT) or True:\n")
 
 
 async def run_cli(*argv: str) -> tuple[int, str]:
@@ -67,7 +68,7 @@ async def test_replay_reports_running_v1_and_v2_journeys_compatible_and_names_br
             handle = await start_journey(client, task_queue, make_deal())
             await wait_for_status(handle, told)  # v1: straight to the kickoff
             v1_ids.append(handle.id)
-    async with Worker(client, task_queue=task_queue, workflows=[OnboardingWorkflow],
+    async with Worker(client, task_queue=task_queue, workflows=[OnboardingWorkflowV2],
                       activities=activities(settings, no_load, playbooks=playbooks), workflow_runner=workflow_runner()):
         waiting = await start_journey(client, task_queue, make_deal())
         state = await wait_for_status(waiting, lambda s: s.reason.startswith("waiting for owner acknowledgement"))

@@ -50,8 +50,9 @@ def swap_first_two_activities(source: str) -> str:
     start = source.index("    async def _start(")
     end = source.index("\n    async def ", start + 1)
     body = source[start:end]
-    a, b = "PlaybookActivities.snapshot_playbook", "OwnerActivities.assign_owner"
+    a, b = "effects.snapshot(deal)", "effects.assign_owner(deal, workflow.now().date())"
     swapped = body.replace(a, "\0").replace(b, a).replace("\0", b)
+    swapped = swapped.replace("first = snapshot.playbook", "first = owners.playbook")
     return source[:start] + swapped + source[end:]
 
 
@@ -85,8 +86,10 @@ async def test_gate_catches_a_changed_wait(tmp_path):
 
 
 def shape(path: Path) -> list[str]:
-    """What a journey did, independent of timing: activities, signals, updates, the ending."""
-    steps = []
+    """What a journey did, independent of timing: activities, signals, updates, the ending,
+    then its patch markers (a marker is written in a run's first workflow task, which a
+    signal may or may not precede)."""
+    steps, markers = [], []
     for event in load_history(path).events:
         if event.HasField("activity_task_scheduled_event_attributes"):
             steps.append("activity " + event.activity_task_scheduled_event_attributes.activity_type.name)
@@ -95,9 +98,9 @@ def shape(path: Path) -> list[str]:
         elif event.HasField("workflow_execution_update_accepted_event_attributes"):
             steps.append("update " + event.workflow_execution_update_accepted_event_attributes.accepted_request.input.name)
         elif event.HasField("marker_recorded_event_attributes"):
-            steps.append("marker " + event.marker_recorded_event_attributes.marker_name)
+            markers.append("marker " + event.marker_recorded_event_attributes.marker_name)
     steps.append(EventType.Name(load_history(path).events[-1].event_type))
-    return steps
+    return steps + sorted(markers)
 
 
 async def test_rerecording_takes_the_same_paths_and_replays(dev_env, tmp_path):

@@ -1,32 +1,24 @@
-"""Owner acknowledgement (workflow v2, patch `owner-acknowledgement`).
+"""Owner acknowledgement (since workflow v2, patch `owner-acknowledgement`).
 
 After assignment the owner confirms, with the `owner_acknowledged` signal, that they own
-the journey. The kickoff waits for that, for at most the playbook's
-`owner_acknowledgement_hours` business hours in the owner's time zone; an owner who stays
-silent is replaced by the next eligible one and the kickoff goes out. Pure helpers, safe
-inside the workflow."""
+the journey, within the playbook's `owner_acknowledgement.hours` business hours in the
+owner's time zone; an owner who stays silent is replaced by the next eligible one. From v3
+on the kickoff goes out at once and the acknowledgement runs beside it, unless the playbook
+says `before_kickoff: true` (v2 always held the kickoff). Pure helpers, safe inside the
+workflow."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field
-
 from playbooks.schema import WEEKDAYS, BusinessHours
-from workflows import business_hours
-from workflows.models import Person
+from workflows import business_hours, versions
+from workflows.models import OwnerAcknowledged, Person
 
-PATCH = "owner-acknowledgement"
+PATCH = versions.OWNER_ACKNOWLEDGEMENT
 
-
-class OwnerAcknowledged(BaseModel):
-    """Signal `owner_acknowledged`: {"by": "<owner id or email>", "note": "..."}."""
-
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-    by: str = Field(min_length=1, max_length=128)
-    note: str = Field(default="", max_length=2000)
+__all__ = ["PATCH", "OwnerAcknowledged", "acknowledged", "acknowledges", "deadline"]
 
 
 def deadline(start: datetime, tz: str, hours: BusinessHours, amount_hours: float) -> datetime:
@@ -53,13 +45,14 @@ def deadline(start: datetime, tz: str, hours: BusinessHours, amount_hours: float
     raise ValueError("owner acknowledgement does not fit in a year of business hours; check the playbook")
 
 
-def acknowledges(ack: OwnerAcknowledged, owner: Person) -> bool:
+def acknowledges(by: str, owner: Person) -> bool:
     """Only the owner can acknowledge, by id or email (a UI user types either)."""
-    return ack.by.casefold() in (owner.id.casefold(), owner.email.casefold())
+    return by.casefold() in (owner.id.casefold(), owner.email.casefold())
 
 
-def acknowledged(acks: list[OwnerAcknowledged], owner: Person) -> OwnerAcknowledged | None:
-    return next((a for a in acks if acknowledges(a, owner)), None)
+def acknowledged(by: list[str], owner: Person) -> bool:
+    """Whether any of the acknowledgements received so far is the owner's."""
+    return any(acknowledges(who, owner) for who in by)
 
 
 def waiting_reason(owner: Person, until: datetime) -> str:

@@ -4,10 +4,14 @@ clock: unit-tested without a server, and safe to call from workflow code."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from playbooks.schema import Action, EscalationPolicy, FollowUp, Milestone
 from workflows.models import (
+    EXTEND_AT_MOST_DAYS,
     DealClosed,
     Inbox,
+    JourneyState,
     MilestoneProgress,
     OnboardingState,
     OwnerAssignment,
@@ -95,3 +99,28 @@ def message_key(workflow_id: str, milestone_key: str, step: str, sequence: int) 
     """Idempotency key of one message: stable across retries, replays, continue-as-new and
     resets (never the run id)."""
     return f"{workflow_id}:{milestone_key}:{step}:{sequence}"
+
+
+def assigned_reason(owners: OwnerAssignment) -> str:
+    owner = owners.owner
+    if owners.unstaffed:
+        return f"no owner available ({owners.unstaffed}); {owner.name} holds the journey for the team"
+    if owners.over_capacity:
+        return f"owner {owner.name} assigned (over capacity: every eligible owner was full)"
+    return f"owner {owner.name} assigned"
+
+
+def extension_problem(state: JourneyState, until: datetime, now: datetime) -> str | None:
+    """Why staff cannot move the due time to `until` now, or None when they can."""
+    if state.state not in (OnboardingState.awaiting_action, OnboardingState.clarifying):
+        return f"extend_deadline: the journey is {state.state.value}; only a waiting journey has a due time"
+    if state.pause is not None:
+        return "extend_deadline: the journey is paused; resume it first"
+    due = state.progress.due_at if state.progress else None
+    if due is None:
+        return "extend_deadline: no due time yet (the direction has not gone out)"
+    if until <= due:
+        return f"until: must be later than the current due time {due.isoformat()}"
+    if until > now + timedelta(days=EXTEND_AT_MOST_DAYS):
+        return f"until: at most {EXTEND_AT_MOST_DAYS} days from now"
+    return None

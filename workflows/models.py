@@ -92,6 +92,8 @@ class JourneyInput(BaseModel):
     crm: Literal["hubspot"] | None = None
     # Carried over continue-as-new; None on a fresh start.
     carried: JourneyState | None = None
+    # What arrived while the journey still waited for its deal, carried over continue-as-new.
+    inbox: Inbox | None = None
     # Continue as new after this many transitions even when the server does not suggest it
     # (keeps histories short for very long journeys; tests use it to exercise the path).
     continue_as_new_after: int | None = Field(default=None, ge=1)
@@ -126,6 +128,13 @@ class Cancel(_Strict):
     reason: str = Field(default="deal lost", max_length=1000)
 
 
+class OwnerAcknowledged(_Strict):
+    """Signal `owner_acknowledged`: the owner confirms they own the journey."""
+
+    by: str = Field(min_length=1, max_length=128)
+    note: str = Field(default="", max_length=2000)
+
+
 # --- updates ---------------------------------------------------------------------------------
 
 
@@ -157,6 +166,11 @@ class ReassignOwner(_Strict):
     note: str = Field(default="", max_length=2000)
 
 
+# How far staff may move a due time: far enough for any real plan, near enough that the
+# timer arithmetic never overflows.
+EXTEND_AT_MOST_DAYS = 365
+
+
 class ExtendDeadline(_Strict):
     until: datetime
     by: str = Field(min_length=1, max_length=128)
@@ -167,6 +181,8 @@ class ExtendDeadline(_Strict):
     def _aware(cls, value: datetime) -> datetime:
         if value.tzinfo is None:
             raise ValueError("needs a time zone offset, e.g. 2026-11-27T09:00:00+09:00")
+        if value.year >= 9999:
+            raise ValueError("must be a real date, within a year from now")
         return value
 
 
@@ -195,6 +211,10 @@ class OwnerAssignment(BaseModel):
     owner: Person
     backup: Person | None = None
     manager: Person | None = None
+    # Every eligible owner was full: the least-loaded one took it anyway (staff can list these).
+    over_capacity: bool = False
+    # Nobody serves the segment or everyone is away: `owner` is the manager; this says why.
+    unstaffed: str = ""
 
 
 # --- query and result ------------------------------------------------------------------------
@@ -223,6 +243,10 @@ class Status(BaseModel):
     timeline: list[TimelineEntry]
     escalation_level: int = 0
     paused: bool = False
+    # Who the journey waits on now: customer | owner | human | deal | nobody.
+    waiting_on: str = "customer"
+    owner_over_capacity: bool = False
+    refused_inputs: int = 0
 
 
 class MilestoneOutcome(BaseModel):
@@ -257,16 +281,54 @@ class MilestoneProgress(BaseModel):
     failures: int = 0
 
 
+class FailureTally(BaseModel):
+    """Failed attempts at one action not yet handled, coalesced: a flood is one count."""
+
+    count: int = 0
+    reason: str = ""  # the latest, truncated
+
+
+class HelpTally(BaseModel):
+    """Help requests not yet handled, coalesced into one escalation."""
+
+    count: int = 0
+    message: str = ""  # the latest, truncated
+
+
 class Inbox(BaseModel):
-    """What the customer and the product told the journey, kept from the first signal on
-    (even before the deal details arrive) and carried across continue-as-new."""
+    """What the outside world told the journey, kept from the first signal on (even before
+    the deal details arrive), bounded, and carried whole across continue-as-new."""
 
     # product event name -> when the journey saw it (early actions for later milestones wait here)
     taken: dict[str, datetime] = Field(default_factory=dict)
+    # event id digest -> minute (since the epoch) it was first seen; see workflows/inbox.py
+    seen: dict[str, int] = Field(default_factory=dict)
+    failures: dict[str, FailureTally] = Field(default_factory=dict)
+    help: HelpTally = Field(default_factory=HelpTally)
+    timeline: list[TimelineEntry] = Field(default_factory=list)
+    cancel: Cancel | None = None
+    acknowledged_by: list[str] = Field(default_factory=list)
+    refused: int = 0
+    # Shapes of journeys recorded before the inbox was bounded; read once, then emptied.
     seen_event_ids: list[str] = Field(default_factory=list)
     pending_failures: list[ActionFailed] = Field(default_factory=list)
     pending_help: list[HelpRequested] = Field(default_factory=list)
-    timeline: list[TimelineEntry] = Field(default_factory=list)
+
+
+class OpenEscalation(BaseModel):
+    """A human task that is open: survives continue-as-new, so the next run waits on it
+    instead of opening another."""
+
+    number: int
+    level: int
+    reason: str
+    since: datetime  # when the current level's task went out
+
+
+class AcknowledgementWait(BaseModel):
+    owner_id: str
+    until: datetime
+    before_kickoff: bool = False
 
 
 class JourneyState(BaseModel):
@@ -294,6 +356,13 @@ class JourneyState(BaseModel):
     transitions: int = 0
     messages: int = 0
     runs: int = 1
+    # The last milestone was completed by the customer's own action: the next direction is a reply.
+    arrived_by_action: bool = False
+    # What a paused journey had left of its window when staff paused it.
+    paused_left_seconds: float | None = None
+    escalation: OpenEscalation | None = None
+    acknowledgement: AcknowledgementWait | None = None
+    unstaffed_escalated: bool = False
 
 
 from playbooks.schema import PlaybookSnapshot  # noqa: E402  (models reference each other)

@@ -3,30 +3,32 @@
 Reads top to bottom like the product: assign one owner, tell the customer the ONE first
 action, wait on what they do. Action taken: advance. Not taken: clarify, simplify,
 redirect. Stuck, failing or asking for help: escalate to a human, who resolves it.
-Decisions live in `decisions.py` (pure); effects are activities.
+
+Decisions are pure functions (`decisions`, `waits`, `inbox`), effects are activities
+(`effects`), what staff see is the `journal`. All state lives in one `JourneyState`
+carried whole into the next run; handlers only record what arrived.
 """
 
 from __future__ import annotations
 
-import asyncio
+from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from enum import Enum
+from typing import NoReturn
 
-from pydantic import BaseModel, ValidationError
+from pydantic import JsonValue
 from temporalio import workflow
-from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.common import RawValue
+from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.escalation import EscalationActivities, EscalationTaskRequest
-    from activities.messaging import MessageRequest, MessagingActivities, Recipient
-    from activities.owners import AssignOwnerRequest, OwnerActivities
-    from activities.playbook import PlaybookActivities, SnapshotRequest
     from playbooks.schema import Action, FollowUp, MessageTemplate, Milestone, Playbook
-    from workflows import acknowledgement, business_hours, decisions
-    from workflows.acknowledgement import OwnerAcknowledged
-    from workflows.details import current_details
+    from workflows import acknowledgement, business_hours, decisions, effects, inbox, messages, versions
+    from workflows import status as report
+    from workflows.inputs import Refused, parse
+    from workflows.journal import Journal
     from workflows.models import (
+        AcknowledgementWait,
         ActionFailed,
         ActionTaken,
         Cancel,
@@ -41,51 +43,41 @@ with workflow.unsafe.imports_passed_through():
         JourneyState,
         MilestoneOutcome,
         MilestoneProgress,
-        NextAction,
         OnboardingState,
+        OpenEscalation,
+        OwnerAcknowledged,
         OwnerAssignment,
         Pause,
         ReassignOwner,
         ResolveEscalation,
         Resume,
         Status,
-        TimelineEntry,
     )
-    from workflows.search_attributes import journey_search_attributes
+    from workflows.waits import CUSTOMER, Wake, pending
 
-# Patches (workflow versions) of this file, newest last; see docs/versioning.md.
-PATCH_EXTEND_DURING_HOLD = "extend-deadline-during-hold"
 
-TIMELINE_LENGTH = 50
-SEEN_EVENT_IDS = 1000
-
-_QUICK = dict(
-    start_to_close_timeout=timedelta(seconds=30),
-    retry_policy=RetryPolicy(maximum_interval=timedelta(minutes=5)),
-)
-_DELIVERY = dict(
-    start_to_close_timeout=timedelta(seconds=60),
-    retry_policy=RetryPolicy(maximum_interval=timedelta(minutes=10)),
-)
+class Outcome(str, Enum):
+    completed = "completed"
+    skipped = "skipped"
 
 
 class JourneyClosed(Exception):
-    """Raised inside the run to end the journey at once (cancel, or an escalation closed)."""
+    """Ends the journey at once (cancel, or an escalation closed by staff)."""
 
 
-StaffInput = TypeVar("StaffInput", bound=BaseModel)
+class HandOver(Exception):
+    """Continue as new: the state is whole, the next run picks up where this one waits."""
 
 
-def parse_input(model: type[StaffInput], name: str, request: Any) -> StaffInput:
-    """Staff actions take a plain object and parse it here, so bad input is refused by the
-    validator naming each field and the reason, rather than by a decoding error."""
-    try:
-        return model.model_validate(request)
-    except ValidationError as err:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'input'}: {e['msg']}" for e in err.errors()
-        )
-        raise ValueError(f"invalid {name} input: {problems}") from None
+class StaffDecision:
+    """A resolution accepted by `resolve_escalation`, waiting for the journey to apply it."""
+
+    def __init__(self, resolution: ResolveEscalation, owner: OwnerAssignment | None) -> None:
+        self.resolution, self.owner = resolution, owner
+        self.applied = self.settled = False
+
+
+ENDED = (OnboardingState.activated, OnboardingState.closed)
 
 
 @workflow.defn(name="OnboardingWorkflow")
@@ -95,32 +87,37 @@ class OnboardingWorkflow:
         self._input = input
         self._s: JourneyState | None = input.carried
         self._deal: DealClosed | None = input.deal or (input.carried.deal if input.carried else None)
-        self._inbox: Inbox = input.carried.inbox if input.carried else Inbox()
         self._crm = input.crm
-        self._cancel: Cancel | None = None
-        self._resolution: ResolveEscalation | None = None
-        self._reassignment: OwnerAssignment | None = None
-        self._arrived_by_action = False
+        self._inbox = inbox.upgrade(input.carried.inbox if input.carried else input.inbox or Inbox(), workflow.now())
+        self._journal = Journal(lambda: self._inbox)
+        self._v3 = False
+        self._decision: StaffDecision | None = None
+        self._staff_busy = ""  # the staff update being applied; the next one is refused meanwhile
+        self._handing_over = False
         self._rescheduled = False
-        self._transitions_this_run = 0
-        self._acknowledgements: list[OwnerAcknowledged] = []
 
     # ------------------------------------------------------------------ the journey
 
     @workflow.run
     async def run(self, input: JourneyInput) -> JourneyResult:
+        self._v3 = self._patched(versions.V3)
         try:
-            if self._s is None:
-                await self._start()
-            milestones = self._playbook.milestones
-            while (index := self._state.progress.index) < len(milestones):  # type: ignore[union-attr]
-                outcome = await self._run_milestone(milestones[index])
-                self._finish_milestone(milestones, outcome)
-            self._transition(OnboardingState.activated, "every milestone is done")
+            try:
+                if self._s is None:
+                    await self._start()
+                milestones = self._playbook.milestones
+                while (index := self._progress.index) < len(milestones):
+                    outcome = await self._run_milestone(milestones[index])
+                    self._finish_milestone(milestones, outcome)
+                self._transition(OnboardingState.activated, "every milestone is done")
+            except HandOver:
+                await self._continue_as_new()
         except JourneyClosed as closed:
             self._transition(OnboardingState.closed, str(closed))
-        # Let a staff update that closed the journey return its answer first.
+        self._drop_decision("the journey ended")
         await workflow.wait_condition(workflow.all_handlers_finished)
+        if self._v3 and self._s is not None:
+            await effects.release_owner(self._s.deal, self._s.owner.owner.id)
         return self._result()
 
     async def _start(self) -> None:
@@ -128,33 +125,14 @@ class OnboardingWorkflow:
         if self._deal is None and self._crm is None:
             # Started by an early product event: wait for the deal, or word that the CRM has it.
             workflow.set_current_details("Waiting for the deal details (`deal_closed` or `deal_in_crm`).")
-            await workflow.wait_condition(
-                lambda: self._deal is not None or self._crm is not None or self._cancel is not None
-            )
-            self._raise_if_cancelled()
+            await self._wait({Wake.deal})
         if self._deal is None:
-            self._deal = await workflow.execute_activity(
-                "fetch_hubspot_deal",
-                {"deal_id": self._input.deal_id},
-                result_type=DealClosed,
-                summary=f"read deal {self._input.deal_id} from HubSpot",
-                **_DELIVERY,
-            )
+            assert self._crm is not None
+            self._deal = await effects.fetch_deal(self._crm, self._input.deal_id)
         deal = self._deal
-        snapshot = await workflow.execute_activity_method(
-            PlaybookActivities.snapshot_playbook,
-            SnapshotRequest(segment=deal.segment, product=deal.product),
-            summary=f"snapshot the playbook for {deal.segment}/{deal.product or '*'}",
-            **_QUICK,
-        )
+        snapshot = await effects.snapshot(deal)
         self._raise_if_cancelled()
-        owners = await workflow.execute_activity_method(
-            OwnerActivities.assign_owner,
-            AssignOwnerRequest(deal_id=deal.deal_id, segment=deal.segment, as_of=workflow.now().date()),
-            summary=f"assign one owner ({deal.segment})",
-            **_QUICK,
-        )
-        first = snapshot.playbook.milestones[0]
+        owners = await effects.assign_owner(deal, workflow.now().date())
         now = workflow.now()
         self._s = JourneyState(
             deal=deal,
@@ -162,119 +140,108 @@ class OnboardingWorkflow:
             owner=owners,
             started_at=now,
             inbox=self._inbox,
-            progress=MilestoneProgress(index=0, key=first.key, started_at=now),
+            progress=MilestoneProgress(index=0, key=snapshot.playbook.milestones[0].key, started_at=now),
         )
-        self._transition(OnboardingState.awaiting_action, f"owner {owners.owner.name} assigned")
-        # v2: journeys started on v1 have no marker here and keep going straight to the kickoff.
-        if workflow.patched(acknowledgement.PATCH):
-            await self._await_acknowledgement()
+        self._transition(OnboardingState.awaiting_action, decisions.assigned_reason(owners))
+        if self._v3:
+            await self._after_assignment()
+        elif self._patched(versions.OWNER_ACKNOWLEDGEMENT):
+            await self._acknowledgement_before_kickoff_v2()
 
-    async def _await_acknowledgement(self) -> None:
-        """The owner confirms before the kickoff; silent past the deadline, the next eligible
-        owner takes over and the kickoff goes out."""
-        s, hours = self._state, self._playbook.owner_acknowledgement_hours
-        if not hours:
+    async def _after_assignment(self) -> None:
+        """Over capacity: the manager is told. Then the owner's acknowledgement: beside the
+        kickoff by default, before it when the playbook says so."""
+        s = self._state
+        if s.owner.over_capacity and s.owner.manager:
+            notice = messages.owner_notice(s, self._playbook, s.owner.manager, "over-capacity")
+            await effects.send(notice, "tell the manager: owner over capacity")
+        policy = self._playbook.acknowledgement()
+        if not policy.hours or s.owner.unstaffed:
             return
-        first = s.owner.owner
-        until = acknowledgement.deadline(workflow.now(), first.timezone, self._playbook.business_hours, hours)
-        self._transition(OnboardingState.awaiting_action, acknowledgement.waiting_reason(first, until))
-        try:
-            await workflow.wait_condition(  # staff may reassign meanwhile: the live owner counts
-                lambda: self._cancel is not None
-                or acknowledgement.acknowledged(self._acknowledgements, s.owner.owner) is not None,
-                timeout=until - workflow.now(),
-                timeout_summary=f"wait for {first.name} to acknowledge until {business_hours.describe(until, first.timezone)}",
-            )
-        except asyncio.TimeoutError:
-            silent = s.owner.owner
-            try:
-                s.owner = await workflow.execute_activity_method(
-                    OwnerActivities.assign_owner,
-                    AssignOwnerRequest(
-                        deal_id=s.deal.deal_id, segment=s.deal.segment, as_of=workflow.now().date(), exclude=[silent.id]
-                    ),
-                    summary=f"replace {silent.id}: no acknowledgement",
-                    start_to_close_timeout=timedelta(seconds=30),
-                    retry_policy=RetryPolicy(maximum_attempts=3),  # nobody else eligible: keep the owner
-                )
-                self._transition(OnboardingState.awaiting_action, acknowledgement.replaced_reason(silent, s.owner.owner, hours))
-            except ActivityError:
-                self._transition(OnboardingState.awaiting_action, acknowledgement.kept_reason(silent, hours))
-            return
-        self._raise_if_cancelled()
-        self._transition(OnboardingState.awaiting_action, f"owner {s.owner.owner.name} acknowledged")
+        owner = s.owner.owner
+        until = acknowledgement.deadline(workflow.now(), owner.timezone, self._playbook.business_hours, policy.hours)
+        s.acknowledgement = AcknowledgementWait(owner_id=owner.id, until=until, before_kickoff=policy.before_kickoff)
+        if policy.before_kickoff:
+            self._transition(OnboardingState.awaiting_action, acknowledgement.waiting_reason(owner, until))
+            await self._wait({Wake.acknowledged, Wake.acted})
+            if acknowledgement.acknowledged(self._inbox.acknowledged_by, s.owner.owner):
+                self._transition(OnboardingState.awaiting_action, f"owner {s.owner.owner.name} acknowledged")
 
-    async def _run_milestone(self, m: Milestone) -> str:
-        """direct -> await action -> advance | follow up | escalate. Returns the outcome."""
-        p = self._progress
+    async def _run_milestone(self, m: Milestone) -> Outcome:
+        """direct -> await action -> advance | follow up | escalate."""
+        s, p = self._state, self._progress
         while True:
             await self._hold_while_paused()
+            if s.escalation is not None:  # an escalation carried over from the previous run
+                if outcome := await self._await_decision(m):
+                    return outcome
+                continue
             if decisions.completing_event(m, self._inbox):
-                return "completed"
+                return Outcome.completed
             if p.direction_sent_at is None:
-                if p.index == 0 and not self._state.high_risk_checked:
-                    self._state.high_risk_checked = True
-                    if decisions.is_high_risk(self._playbook.escalation, self._state.deal):
-                        outcome = await self._escalate(m, "high-value deal: a human reviews the kickoff")
-                        if outcome:
+                if p.index == 0 and not s.high_risk_checked:
+                    s.high_risk_checked = True
+                    if decisions.is_high_risk(self._playbook.escalation, s.deal):
+                        if outcome := await self._escalate(m, "high-value deal: a human reviews the kickoff"):
                             return outcome
                         continue
                 await self._direct(m)
+                if self._v3 and s.owner.unstaffed and not s.unstaffed_escalated and p.direction_sent_at:
+                    s.unstaffed_escalated = True
+                    if outcome := await self._escalate(m, f"nobody can own this journey: {s.owner.unstaffed}"):
+                        return outcome
+                    continue
             self._maybe_continue_as_new()
-            trigger = await self._await_customer(m)
-            if trigger == "done":
-                return "completed"
-            if trigger in ("paused", "rescheduled"):
-                continue
-            if trigger == "failed":
+            wake = await self._await_customer(m)
+            if wake is Wake.acted:
+                return Outcome.completed
+            if wake is Wake.failed:
                 outcome = await self._on_failure(m)
-            elif trigger == "help":
-                help_request = self._inbox.pending_help.pop(0)
-                outcome = await self._escalate(m, f"customer asked for help: {help_request.message[:200]}")
-            else:  # the window or a follow-up's wait ran out
-                follow_up = decisions.next_follow_up(m, p)
-                if follow_up is not None:
+            elif wake is Wake.help:
+                count, message = inbox.take_help(self._inbox)
+                more = f" ({count} requests)" if count > 1 else ""
+                outcome = await self._escalate(m, f"customer asked for help{more}: {message[:200]}")
+            elif wake is Wake.due:
+                if (follow_up := decisions.next_follow_up(m, p)) is not None:
                     await self._follow_up(m, follow_up)
                     continue
                 outcome = await self._escalate(m, f"no '{m.action.title}' after every follow-up")
+            else:  # paused or rescheduled: look again
+                continue
             if outcome:
                 return outcome
 
-    def _finish_milestone(self, milestones: list[Milestone], outcome: str) -> None:
+    def _finish_milestone(self, milestones: list[Milestone], outcome: Outcome) -> None:
         s, p, now = self._state, self._progress, workflow.now()
         s.outcomes.append(
             MilestoneOutcome(
                 key=p.key,
-                outcome=outcome,  # type: ignore[arg-type]
+                outcome=outcome.value,
                 started_at=p.started_at,
                 finished_at=now,
                 duration_seconds=(now - p.started_at).total_seconds(),
             )
         )
-        if outcome == "completed" and s.first_action_at is None and p.index == 0:
+        if outcome is Outcome.completed and s.first_action_at is None and p.index == 0:
             s.first_action_at = now
-        self._note(f"milestone {outcome}", p.key)
-        self._arrived_by_action = outcome == "completed"
+        self._journal.note(f"milestone {outcome.value}", p.key)
+        s.arrived_by_action = outcome is Outcome.completed
         nxt = p.index + 1
+        key = milestones[nxt].key if nxt < len(milestones) else p.key
+        s.progress = MilestoneProgress(index=nxt, key=key, started_at=now)
         if nxt < len(milestones):
-            s.progress = MilestoneProgress(index=nxt, key=milestones[nxt].key, started_at=now)
-            self._transition(OnboardingState.awaiting_action, f"'{p.key}' {outcome}; next: {milestones[nxt].title}")
-        else:
-            s.progress = MilestoneProgress(index=nxt, key=p.key, started_at=now)
+            self._transition(OnboardingState.awaiting_action, f"'{p.key}' {outcome.value}; next: {milestones[nxt].title}")
 
     # ------------------------------------------------------------------ steps
 
     async def _direct(self, m: Milestone) -> None:
         """Tell the customer the ONE next action. Right after their own action it is a reply
         (immediate); otherwise it is proactive (business hours, one per day)."""
-        sent_at = await self._send_customer(
-            m, "direction", m.direction, m.action, proactive=not self._arrived_by_action
-        )
+        sent_at = await self._send_customer(m, "direction", m.direction, m.action, proactive=not self._state.arrived_by_action)
         if sent_at is None:
             return
         p = self._progress
-        p.direction_sent_at = sent_at
-        p.due_at = sent_at + timedelta(hours=m.window_hours)
+        p.direction_sent_at, p.due_at = sent_at, sent_at + timedelta(hours=m.window_hours)
         self._transition(OnboardingState.awaiting_action, f"told to '{m.action.title}'")
 
     async def _follow_up(self, m: Milestone, follow_up: FollowUp) -> None:
@@ -290,134 +257,131 @@ class OnboardingWorkflow:
             f"no '{m.action.title}' by its due time: sent {follow_up.kind.value} ({p.follow_ups_sent}/{len(m.follow_ups)})",
         )
 
+    async def _await_customer(self, m: Milestone) -> Wake:
+        p = self._progress
+        if p.due_at is not None and p.due_at <= workflow.now():
+            return Wake.due
+        self._rescheduled = False
+        title = decisions.current_action(m, p).title
+        return await self._wait(
+            CUSTOMER | {Wake.paused, Wake.rescheduled},
+            until=p.due_at,
+            summary=f"wait for '{title}' until {self._describe(p.due_at)}" if p.due_at else None,
+        )
+
     async def _hold_while_paused(self) -> None:
         """While staff hold the journey nothing is sent and the window stands still; on
-        resume it runs on for the time it had left."""
-        s = self._state
+        resume it runs on for the time it had left (kept in the state: a paused journey
+        may continue as new)."""
+        s, p = self._state, self._progress
         if s.pause is None:
             return
-        p = self._progress
-        left = p.due_at - workflow.now() if p.due_at is not None else None
-        p.due_at = None
+        if p.due_at is not None:
+            s.paused_left_seconds = max((p.due_at - workflow.now()).total_seconds(), 0.0)
+            p.due_at = None
         self._transition(s.state, f"paused by {s.pause.by}" + (f": {s.pause.reason}" if s.pause.reason else ""))
-        await workflow.wait_condition(lambda: s.pause is None or self._cancel is not None)
-        self._raise_if_cancelled()
-        if left is not None:
-            p.due_at = workflow.now() + max(left, timedelta(0))
+        await self._wait({Wake.resumed})
+        if s.paused_left_seconds is not None:
+            p.due_at, s.paused_left_seconds = workflow.now() + timedelta(seconds=s.paused_left_seconds), None
         self._transition(s.state, "resumed")
 
-    async def _on_failure(self, m: Milestone) -> str | None:
-        """A failed attempt gets contextual help at once; repeated failures escalate."""
-        failure = self._inbox.pending_failures.pop(0)
-        if not decisions.concerns_milestone(m, failure.action):
-            self._note("failure for another step ignored", failure.action)
+    async def _on_failure(self, m: Milestone) -> Outcome | None:
+        """A failed attempt gets contextual help at once; repeated failures escalate. A
+        burst of failures is answered once."""
+        taken = inbox.take_failures(self._inbox, m.events())
+        if taken is None:
+            self._journal.note("failure for another step ignored")
             return None
+        count, action, reason = taken
         p = self._progress
-        p.failures += 1
+        p.failures += count
         await self._send_customer(
-            m, "help", m.help, decisions.current_action(m, p), proactive=False, reason=failure.reason or "unknown error"
+            m, "help", m.help, decisions.current_action(m, p), proactive=False, reason=reason or "unknown error"
         )
         if decisions.failures_exhausted(self._playbook.escalation, p.failures):
-            return await self._escalate(m, f"{p.failures} failed attempts at '{failure.action}'")
+            return await self._escalate(m, f"{p.failures} failed attempts at '{action}'")
         return None
 
-    async def _await_customer(self, m: Milestone) -> str:
-        p = self._progress
-        timeout = None
-        if p.due_at is not None:
-            timeout = p.due_at - workflow.now()
-            if timeout <= timedelta(0):
-                return "timeout"
-        action = decisions.current_action(m, p)
-        self._rescheduled = False
-        try:
-            # Woken by staff too: a pause stops the window, a new deadline replaces the timer.
-            await workflow.wait_condition(
-                lambda: self._cancel is not None
-                or decisions.completing_event(m, self._inbox) is not None
-                or bool(self._inbox.pending_failures or self._inbox.pending_help)
-                or self._state.pause is not None
-                or self._rescheduled,
-                timeout=timeout,
-                timeout_summary=f"wait for '{action.title}' until {self._describe(p.due_at)}" if p.due_at else None,
-            )
-        except asyncio.TimeoutError:
-            return "timeout"
-        self._raise_if_cancelled()
-        if decisions.completing_event(m, self._inbox):
-            return "done"
-        if self._inbox.pending_failures:
-            return "failed"
-        if self._inbox.pending_help:
-            return "help"
-        return "paused" if self._state.pause is not None else "rescheduled"
+    # ------------------------------------------------------------------ escalation
 
-    async def _escalate(self, m: Milestone, reason: str) -> str | None:
+    async def _escalate(self, m: Milestone, reason: str) -> Outcome | None:
         """A human task for the owner; unanswered past the SLA it moves a level up. Returns
         the milestone outcome decided by the human (or the customer), None to carry on."""
-        s, policy = self._state, self._playbook.escalation
+        s = self._state
         s.escalations += 1
-        level = 1
-        self._transition(OnboardingState.escalated, reason, escalation_level=level)
-        await self._create_task(m, level, reason)
-        while True:
-            sla = timedelta(hours=policy.sla_hours) if decisions.has_next_level(policy, level) else None
-            try:
-                await workflow.wait_condition(
-                    lambda: self._resolution is not None
-                    or self._cancel is not None
-                    or decisions.completing_event(m, self._inbox) is not None,
-                    timeout=sla,
-                    timeout_summary=f"escalation level {level}: wait up to {policy.sla_hours:g}h for a decision"
-                    if sla
-                    else None,
-                )
-            except asyncio.TimeoutError:
-                level += 1
-                who, _ = decisions.escalation_assignee(policy, level, s.owner)
+        self._transition(OnboardingState.escalated, reason, escalation_level=1)
+        await self._create_task(m, 1, reason)
+        s.escalation = OpenEscalation(number=s.escalations, level=1, reason=reason, since=workflow.now())
+        return await self._await_decision(m)
+
+    async def _await_decision(self, m: Milestone) -> Outcome | None:
+        s, policy = self._state, self._playbook.escalation
+        while (open_ := s.escalation) is not None:
+            sla = timedelta(hours=policy.sla_hours)
+            until = open_.since + sla if decisions.has_next_level(policy, open_.level) else None
+            wake = await self._wait(
+                {Wake.decided, Wake.acted},
+                until=until,
+                summary=f"escalation level {open_.level}: wait up to {policy.sla_hours:g}h for a decision" if until else None,
+            )
+            if wake is Wake.due:
+                open_.level += 1
+                who, _ = decisions.escalation_assignee(policy, open_.level, s.owner)
                 self._transition(
                     OnboardingState.escalated,
-                    f"{reason}; unanswered for {policy.sla_hours:g}h, moved to {who}",
-                    escalation_level=level,
+                    f"{open_.reason}; unanswered for {policy.sla_hours:g}h, moved to {who}",
+                    escalation_level=open_.level,
                 )
-                await self._create_task(m, level, reason)
+                await self._create_task(m, open_.level, open_.reason)
+                open_.since = workflow.now()
                 continue
-            self._raise_if_cancelled()
-            if self._resolution is None:  # the customer acted while a human was deciding
-                s.escalation_level = 0
-                self._note("escalation ended by the customer's action", m.key)
-                return "completed"
-            return self._apply_resolution(m)
+            s.escalation, s.escalation_level = None, 0
+            if wake is Wake.acted:
+                self._drop_decision("the customer acted first")
+                self._journal.note("escalation ended by the customer's action", m.key)
+                return Outcome.completed
+            return await self._apply_decision()
+        return None
 
-    def _apply_resolution(self, m: Milestone) -> str | None:
-        resolution, self._resolution = self._resolution, None
-        assert resolution is not None
-        s, p = self._state, self._progress
-        s.escalation_level = 0
-        self._note(f"escalation resolved: {resolution.decision.value} by {resolution.by}", resolution.note[:200])
+    async def _apply_decision(self) -> Outcome | None:
+        decision = self._decision
+        assert decision is not None
+        try:
+            decision.applied = True
+            return await self._apply(decision)
+        finally:  # the staff member's update answers once the journey shows the decision
+            decision.settled, self._decision = True, None
+
+    async def _apply(self, decision: StaffDecision) -> Outcome | None:
+        resolution, s, p = decision.resolution, self._state, self._progress
+        self._journal.note(f"escalation resolved: {resolution.decision.value} by {resolution.by}", resolution.note)
         if resolution.decision is Decision.close:
             raise JourneyClosed(f"closed by {resolution.by}: {resolution.note or 'no note'}")
         if resolution.decision is Decision.skip:
-            return "skipped"
-        if resolution.decision is Decision.reassign and self._reassignment is not None:
-            s.owner, self._reassignment = self._reassignment, None
+            return Outcome.skipped
+        if decision.owner is not None:
+            previous, s.owner = s.owner.owner.id, decision.owner
+            if self._v3:
+                await effects.release_owner(s.deal, previous)
         # retry / reassign: start the milestone's conversation over, from the direction.
         p.direction_sent_at, p.due_at, p.follow_ups_sent, p.failures = None, None, 0, 0
-        self._arrived_by_action = False
+        s.arrived_by_action = False
         self._transition(OnboardingState.awaiting_action, f"{resolution.decision.value} by {resolution.by}")
         return None
+
+    def _drop_decision(self, why: str) -> None:
+        if self._decision is not None:
+            self._journal.note("staff decision not applied", why)
+            self._decision.settled, self._decision = True, None
+
+    async def _create_task(self, m: Milestone, level: int, reason: str) -> None:
+        s = self._state
+        await effects.create_task(messages.task_request(s, self._playbook, m, level, reason))
 
     # ------------------------------------------------------------------ effects
 
     async def _send_customer(
-        self,
-        m: Milestone,
-        step: str,
-        template: MessageTemplate,
-        action: Action,
-        *,
-        proactive: bool,
-        reason: str = "",
+        self, m: Milestone, step: str, template: MessageTemplate, action: Action, *, proactive: bool, reason: str = ""
     ) -> datetime | None:
         """Send one customer message; returns when it was sent. A proactive one waits for
         business hours and the daily cap, and is dropped (None) if the customer acts or
@@ -428,22 +392,13 @@ class OnboardingWorkflow:
             full = s.proactive_day if s.proactive_count >= hours.proactive_per_day else None
             send_at = business_hours.next_send_time(workflow.now(), tz, hours, full)
             if send_at > workflow.now():
-                try:
-                    await workflow.wait_condition(
-                        lambda: self._cancel is not None
-                        or decisions.completing_event(m, self._inbox) is not None
-                        or bool(self._inbox.pending_failures or self._inbox.pending_help)
-                        or s.pause is not None,
-                        timeout=send_at - workflow.now(),
-                        timeout_summary=f"hold the {step} for business hours: {self._describe(send_at)}",
-                    )
-                    self._raise_if_cancelled()
+                wake = await self._wait(
+                    CUSTOMER | {Wake.paused}, until=send_at, summary=f"hold the {step} for business hours: {self._describe(send_at)}"
+                )
+                if wake is not Wake.due:
                     return None
-                except asyncio.TimeoutError:
-                    pass
-                # Staff moved the due time while this message waited for business hours: the
-                # new due time rules. (Journeys from before this patch sent the message.)
-                if self._rescheduled and workflow.patched(PATCH_EXTEND_DURING_HOLD):
+                # Staff moved the due time while this message waited: the new due time rules.
+                if self._rescheduled and (self._v3 or self._patched(versions.EXTEND_DURING_HOLD)):
                     return None
             today = business_hours.local_day(workflow.now(), tz)
             s.proactive_count = s.proactive_count + 1 if s.proactive_day == today else 1
@@ -453,194 +408,272 @@ class OnboardingWorkflow:
             return None  # held: the journey says it again, if still relevant, after resume
         s.messages += 1
         sent_at = workflow.now()
-        customer = s.deal.champion
         due = self._progress.due_at or (sent_at + timedelta(hours=m.window_hours))
-        request = MessageRequest(
-            key=decisions.message_key(workflow.info().workflow_id, m.key, step, s.messages),
-            deal_id=s.deal.deal_id,
-            kind=step,
-            audience="customer",
-            channel=self._playbook.channels.customer,
-            to=Recipient(name=customer.name, email=str(customer.email)),
-            template=template,
-            context={
-                "customer_name": customer.name.split(" ")[0] if customer.name else "there",
-                "account_name": s.deal.account.name,
-                "action_title": action.title,
-                "action_instruction": action.instruction,
-                "cta_url": str(action.link),
-                "owner_name": s.owner.owner.name,
-                "owner_email": s.owner.owner.email,
-                "due_local": business_hours.describe(due, tz).split(" (")[0],
-                "milestone_title": m.title,
-                "reason": reason,
-            },
-        )
-        await workflow.execute_activity_method(
-            MessagingActivities.send_message,
-            request,
-            summary=f"{self._playbook.channels.customer} {step} '{action.title}' to the customer",
-            **_DELIVERY,
-        )
-        self._note(f"sent {step}", action.title, at=sent_at)
+        request = messages.customer_message(s, self._playbook, m, step, template, action, due, reason)
+        await effects.send(request, f"{self._playbook.channels.customer} {step} '{action.title}' to the customer")
+        self._journal.note(f"sent {step}", action.title, at=sent_at)
         return sent_at
 
-    async def _create_task(self, m: Milestone, level: int, reason: str) -> None:
-        s = self._state
-        level_name, assignee = decisions.escalation_assignee(self._playbook.escalation, level, s.owner)
-        await workflow.execute_activity_method(
-            EscalationActivities.create_escalation_task,
-            EscalationTaskRequest(
-                key=decisions.message_key(workflow.info().workflow_id, m.key, f"escalation-{s.escalations}", level),
-                workflow_id=workflow.info().workflow_id,
-                deal_id=s.deal.deal_id,
-                account_name=s.deal.account.name,
-                milestone=m.key,
-                level=level,
-                level_name=level_name,
-                assignee=assignee,
-                reason=reason,
-                channel=self._playbook.channels.owner,
-            ),
-            summary=f"human task for {assignee.name} ({level_name}, level {level})",
-            **_DELIVERY,
+    # ------------------------------------------------------------------ waiting
+
+    async def _wait(self, listen: set[Wake] | frozenset[Wake], until: datetime | None = None, summary: str | None = None) -> Wake:
+        """Wait for what `listen` names until `until`. The cancel always ends the journey;
+        on v3 the server's suggestion to continue as new hands over to a new run, and an
+        owner's acknowledgement deadline falling inside the wait is dealt with on the way."""
+        listen = frozenset(listen)
+        while True:
+            deadline, ack = until, self._acknowledgement_due()
+            if ack is not None and (deadline is None or ack < deadline):
+                deadline = ack
+            try:
+                await workflow.wait_condition(
+                    lambda: self._woken(listen) is not None,
+                    timeout=deadline - workflow.now() if deadline is not None else None,
+                    timeout_summary=summary if deadline == until else "owner acknowledgement due",
+                )
+            except TimeoutError:
+                if (due := self._acknowledgement_due()) is not None and due <= workflow.now():
+                    await self._owner_silent()
+                    continue
+                if deadline == until:
+                    return Wake.due
+                continue  # the owner acknowledged meanwhile: wait on for the rest
+            self._raise_if_cancelled()
+            wake = self._woken(listen)
+            if wake is Wake.hand_over:
+                raise HandOver()
+            assert wake is not None
+            return wake
+
+    def _woken(self, listen: frozenset[Wake]) -> Wake | None:
+        if self._inbox.cancel is not None:
+            return Wake.cancelled
+        wake = pending(
+            listen,
+            self._inbox,
+            self._s,
+            self._milestone,
+            rescheduled=self._rescheduled,
+            decided=self._decision is not None,
+            deal_known=self._deal is not None or self._crm is not None,
         )
+        if wake is None and self._v3 and workflow.info().is_continue_as_new_suggested() and workflow.all_handlers_finished():
+            return Wake.hand_over
+        return wake
 
-    # ------------------------------------------------------------------ signals, update, query
+    def _acknowledgement_due(self) -> datetime | None:
+        s = self._s
+        return s.acknowledgement.until if self._v3 and s is not None and s.acknowledgement is not None else None
+
+    async def _owner_silent(self) -> None:
+        """The owner did not acknowledge in time: the next eligible owner takes over, and the
+        customer is not told again (the kickoff named the team's contact)."""
+        s = self._state
+        silent, hours = s.owner.owner, self._playbook.acknowledgement().hours
+        s.acknowledgement = None
+        replacement = await effects.replace_owner(s.deal, workflow.now().date(), silent.id)
+        if replacement is None:
+            self._transition(s.state, acknowledgement.kept_reason(silent, hours), escalation_level=s.escalation_level)
+            return
+        s.owner = replacement
+        await effects.release_owner(s.deal, silent.id)
+        reason = acknowledgement.replaced_reason(silent, replacement.owner, hours)
+        self._transition(s.state, reason, escalation_level=s.escalation_level)
+
+    async def _acknowledgement_before_kickoff_v2(self) -> None:
+        """v2: the owner confirms before the kickoff; silent past the deadline, the next
+        eligible owner takes over and the kickoff goes out."""
+        s, hours = self._state, self._playbook.owner_acknowledgement_hours
+        if not hours:
+            return
+        first = s.owner.owner
+        until = acknowledgement.deadline(workflow.now(), first.timezone, self._playbook.business_hours, hours)
+        self._transition(OnboardingState.awaiting_action, acknowledgement.waiting_reason(first, until))
+        try:
+            await workflow.wait_condition(
+                lambda: self._inbox.cancel is not None
+                or acknowledgement.acknowledged(self._inbox.acknowledged_by, s.owner.owner),
+                timeout=until - workflow.now(),
+                timeout_summary=f"wait for {first.name} to acknowledge until {business_hours.describe(until, first.timezone)}",
+            )
+        except TimeoutError:
+            replacement = await effects.replace_owner(s.deal, workflow.now().date(), first.id)
+            if replacement is None:
+                self._transition(OnboardingState.awaiting_action, acknowledgement.kept_reason(first, hours))
+            else:
+                s.owner = replacement
+                self._transition(OnboardingState.awaiting_action, acknowledgement.replaced_reason(first, s.owner.owner, hours))
+            return
+        self._raise_if_cancelled()
+        self._transition(OnboardingState.awaiting_action, f"owner {s.owner.owner.name} acknowledged")
+
+    def _maybe_continue_as_new(self) -> None:
+        """Between steps, hand the journey to a fresh run when history grows long."""
+        every = self._input.continue_as_new_after
+        if not (
+            workflow.info().is_continue_as_new_suggested()
+            or (every is not None and self._journal.transitions_this_run >= every)
+        ):
+            return
+        if workflow.all_handlers_finished():  # else try again at the next step
+            self._raise_if_cancelled()
+            raise HandOver()
+
+    async def _continue_as_new(self) -> NoReturn:
+        """Staff updates in flight finish first (new ones are refused meanwhile); a cancel
+        that arrived by then ends the journey instead."""
+        self._handing_over = True
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        self._raise_if_cancelled()
+        s, every = self._s, self._input.continue_as_new_after
+        if s is None:
+            workflow.continue_as_new(
+                JourneyInput(deal_id=self._input.deal_id, crm=self._crm, inbox=self._inbox, continue_as_new_after=every)
+            )
+        s.runs += 1
+        s.inbox = self._inbox
+        workflow.continue_as_new(JourneyInput(deal_id=s.deal.deal_id, carried=s, continue_as_new_after=every))
+
+    # ------------------------------------------------------------------ signals: record, never fail
+
+    def _accept(self, model: type, name: str, request: object, extra: tuple[object, ...]):  # type: ignore[no-untyped-def]
+        try:
+            return parse(model, name, request, extra)
+        except Refused as refusal:
+            self._journal.refused(str(refusal))
+            if self._s is not None:
+                self._journal.show(self._s, self._milestone, self.status())
+            return None
+
+    def _first_time(self, event_id: str) -> bool:
+        if inbox.first_time(self._inbox, event_id, workflow.now()):
+            return True
+        self._journal.note("duplicate event ignored", event_id)
+        return False
 
     @workflow.signal
-    def deal_closed(self, deal: DealClosed) -> None:
-        if self._deal is None:
-            self._deal = deal
-            self._note("deal details received", deal.deal_id)
+    def deal_closed(self, deal: DealClosed | JsonValue = None, *extra: JsonValue) -> None:
+        if (event := self._accept(DealClosed, "deal_closed", deal, extra)) and self._deal is None:
+            self._deal = event
+            self._journal.note("deal details received", event.deal_id)
 
     @workflow.signal
-    def deal_in_crm(self, notice: DealInCrm) -> None:
+    def deal_in_crm(self, notice: DealInCrm | JsonValue = None, *extra: JsonValue) -> None:
         """The CRM has the deal: a journey started by an early event fetches it from there."""
-        if self._deal is None and self._crm is None:
-            self._crm = notice.crm
-            self._note("deal is in the CRM", notice.crm)
+        if (event := self._accept(DealInCrm, "deal_in_crm", notice, extra)) and self._deal is None and self._crm is None:
+            self._crm = event.crm
+            self._journal.note("deal is in the CRM", event.crm)
 
     @workflow.signal
-    def action_taken(self, event: ActionTaken) -> None:
-        if self._fresh(event.event_id):
-            self._inbox.taken.setdefault(event.action, workflow.now())
-            self._note("action taken", event.action)
+    def action_taken(self, event: ActionTaken | JsonValue = None, *extra: JsonValue) -> None:
+        if (taken := self._accept(ActionTaken, "action_taken", event, extra)) and self._first_time(taken.event_id):
+            if inbox.record_taken(self._inbox, taken, workflow.now()):
+                self._journal.note("action taken", taken.action)
 
     @workflow.signal
-    def action_failed(self, event: ActionFailed) -> None:
-        if self._fresh(event.event_id):
-            self._inbox.pending_failures.append(event)
-            self._note("action failed", event.action)
+    def action_failed(self, event: ActionFailed | JsonValue = None, *extra: JsonValue) -> None:
+        if (failed := self._accept(ActionFailed, "action_failed", event, extra)) and self._first_time(failed.event_id):
+            if inbox.record_failure(self._inbox, failed):
+                self._journal.note("action failed", failed.action)
 
     @workflow.signal
-    def help_requested(self, event: HelpRequested) -> None:
-        if self._fresh(event.event_id):
-            self._inbox.pending_help.append(event)
-            self._note("help requested", "")
+    def help_requested(self, event: HelpRequested | JsonValue = None, *extra: JsonValue) -> None:
+        if (request := self._accept(HelpRequested, "help_requested", event, extra)) and self._first_time(request.event_id):
+            inbox.record_help(self._inbox, request)
+            self._journal.note("help requested")
 
     @workflow.signal(description='The owner confirms they own the journey: {"by": "<owner id or email>"}.')
-    def owner_acknowledged(self, ack: OwnerAcknowledged) -> None:
-        self._acknowledgements.append(ack)
-        del self._acknowledgements[:-10]
-        self._note("owner acknowledged", ack.by)
+    def owner_acknowledged(self, ack: OwnerAcknowledged | JsonValue = None, *extra: JsonValue) -> None:
+        if not (event := self._accept(OwnerAcknowledged, "owner_acknowledged", ack, extra)):
+            return
+        self._inbox.acknowledged_by = [*self._inbox.acknowledged_by, event.by][-10:]
+        self._journal.note("owner acknowledged", event.by)
+        s = self._s
+        if s is not None and s.acknowledgement is not None and acknowledgement.acknowledges(event.by, s.owner.owner):
+            s.acknowledgement = None
 
     @workflow.signal
-    def cancel(self, event: Cancel) -> None:
-        if self._cancel is None:
-            self._cancel = event
-            self._note("cancel", event.reason[:200])
+    def cancel(self, event: Cancel | JsonValue = None, *extra: JsonValue) -> None:
+        if (cancel := self._accept(Cancel, "cancel", event, extra)) and self._inbox.cancel is None:
+            self._inbox.cancel = cancel
+            self._journal.note("cancel", cancel.reason)
+
+    @workflow.signal(dynamic=True)
+    def unknown_signal(self, name: str, args: Sequence[RawValue]) -> None:
+        self._journal.refused(f"{name[:60]}: no such signal (see the journey's signal list)")
+
+    # ------------------------------------------------------------------ updates: staff decisions, one at a time
 
     @workflow.update(description="Resolve an escalation: retry, skip, reassign (with owner) or close.")
-    async def resolve_escalation(self, request: dict[str, Any]) -> Status:
-        resolution = parse_input(ResolveEscalation, "resolve_escalation", request)
-        if resolution.decision is Decision.reassign:
-            assert resolution.owner and self._s is not None
-            self._reassignment = await self._assign_explicit(resolution.owner)
-        self._resolution = resolution
-        await workflow.wait_condition(lambda: self._resolution is None)
+    async def resolve_escalation(self, request: ResolveEscalation | JsonValue = None, *extra: JsonValue) -> Status:
+        resolution = parse(ResolveEscalation, "resolve_escalation", request, extra)
+        self._staff_busy = "resolve_escalation"
+        try:
+            owner = None
+            if resolution.decision is Decision.reassign:
+                assert resolution.owner
+                owner = await effects.choose_owner(self._state.deal, workflow.now().date(), resolution.owner)
+            decision = self._decision = StaffDecision(resolution, owner)
+            await workflow.wait_condition(lambda: decision.settled)
+        finally:
+            self._staff_busy = ""
+        if not decision.applied:
+            raise ApplicationError("not applied: the escalation ended before the decision (see the timeline)", non_retryable=True)
         return self.status()
 
-    async def _assign_explicit(self, owner_id: str) -> OwnerAssignment:
-        """A staff member's choice of owner, checked against the roster; a refusal fails
-        only the update that asked, with the roster's reason."""
-        try:
-            return await workflow.execute_activity_method(
-                OwnerActivities.assign_owner,
-                AssignOwnerRequest(
-                    deal_id=self._state.deal.deal_id,
-                    segment=self._state.deal.segment,
-                    as_of=workflow.now().date(),
-                    preferred=owner_id,
-                ),
-                summary=f"reassign to {owner_id}",
-                start_to_close_timeout=timedelta(seconds=30),
-                retry_policy=RetryPolicy(maximum_attempts=3),
-            )
-        except ActivityError as err:
-            cause = err.cause.message if isinstance(err.cause, ApplicationError) else str(err.cause)
-            raise ApplicationError(f"reassign refused: {cause}", non_retryable=True) from None
-
     @resolve_escalation.validator
-    def _validate_resolution(self, request: dict[str, Any]) -> None:
-        parse_input(ResolveEscalation, "resolve_escalation", request)
-        if self._s is None or self._s.state is not OnboardingState.escalated:
-            state = self._s.state.value if self._s else "starting"
-            raise ValueError(f"nothing is escalated: the journey is {state}")
-        if self._resolution is not None:
-            raise ValueError("another resolution of this escalation is being applied")
+    def _validate_resolution(self, request: ResolveEscalation | JsonValue = None, *extra: JsonValue) -> None:
+        parse(ResolveEscalation, "resolve_escalation", request, extra)
+        s = self._require_active("resolve_escalation")
+        if s.state is not OnboardingState.escalated:
+            raise ValueError(f"nothing is escalated: the journey is {s.state.value}")
 
     @workflow.update(description="Give the journey to another owner: {owner, by, note}.")
-    async def reassign_owner(self, request: dict[str, Any]) -> Status:
-        change = parse_input(ReassignOwner, "reassign_owner", request)
-        s = self._state
-        s.owner = await self._assign_explicit(change.owner)
-        self._transition(
-            s.state, f"owner reassigned to {s.owner.owner.name} by {change.by}", escalation_level=s.escalation_level
-        )
+    async def reassign_owner(self, request: ReassignOwner | JsonValue = None, *extra: JsonValue) -> Status:
+        change = parse(ReassignOwner, "reassign_owner", request, extra)
+        self._staff_busy = "reassign_owner"
+        try:
+            s = self._state
+            previous, s.owner = s.owner.owner.id, await effects.choose_owner(s.deal, workflow.now().date(), change.owner)
+            if self._v3:
+                s.acknowledgement = None
+                await effects.release_owner(s.deal, previous)
+            self._transition(s.state, f"owner reassigned to {s.owner.owner.name} by {change.by}", escalation_level=s.escalation_level)
+        finally:
+            self._staff_busy = ""
         return self.status()
 
     @reassign_owner.validator
-    def _validate_reassign(self, request: dict[str, Any]) -> None:
-        change = parse_input(ReassignOwner, "reassign_owner", request)
-        s = self._require_active("reassign_owner")
-        if change.owner == s.owner.owner.id:
+    def _validate_reassign(self, request: ReassignOwner | JsonValue = None, *extra: JsonValue) -> None:
+        change = parse(ReassignOwner, "reassign_owner", request, extra)
+        if change.owner == self._require_active("reassign_owner").owner.owner.id:
             raise ValueError(f"owner: {change.owner!r} already owns this journey")
 
     @workflow.update(description="Move the current due time later: {until (ISO 8601 with offset), by, note}.")
-    def extend_deadline(self, request: dict[str, Any]) -> Status:
-        change = parse_input(ExtendDeadline, "extend_deadline", request)
-        p = self._progress
-        p.due_at = change.until
-        self._rescheduled = True  # the waiting timer is replaced, not stacked
+    def extend_deadline(self, request: ExtendDeadline | JsonValue = None, *extra: JsonValue) -> Status:
+        change = parse(ExtendDeadline, "extend_deadline", request, extra)
         s = self._state
+        self._progress.due_at = change.until
+        self._rescheduled = True  # the waiting timer is replaced, not stacked
         self._transition(s.state, f"due time moved to {self._describe(change.until)} by {change.by}")
         return self.status()
 
     @extend_deadline.validator
-    def _validate_extend(self, request: dict[str, Any]) -> None:
-        change = parse_input(ExtendDeadline, "extend_deadline", request)
+    def _validate_extend(self, request: ExtendDeadline | JsonValue = None, *extra: JsonValue) -> None:
+        change = parse(ExtendDeadline, "extend_deadline", request, extra)
         s = self._require_active("extend_deadline")
-        if s.state not in (OnboardingState.awaiting_action, OnboardingState.clarifying):
-            raise ValueError(f"extend_deadline: the journey is {s.state.value}; only a waiting journey has a due time")
-        if s.pause is not None:
-            raise ValueError("extend_deadline: the journey is paused; resume it first")
-        due = s.progress.due_at if s.progress else None
-        if due is None:
-            raise ValueError("extend_deadline: no due time yet (the direction has not gone out)")
-        if change.until <= due:
-            raise ValueError(f"until: must be later than the current due time {due.isoformat()}")
+        if problem := decisions.extension_problem(s, change.until, workflow.now()):
+            raise ValueError(problem)
 
     @workflow.update(description="Hold the journey: no messages, windows stop. {by, reason}.")
-    def pause(self, request: dict[str, Any]) -> Status:
-        change = parse_input(Pause, "pause", request)
-        self._state.pause = change
-        self._note("pause", change.by)
+    def pause(self, request: Pause | JsonValue = None, *extra: JsonValue) -> Status:
+        self._state.pause = change = parse(Pause, "pause", request, extra)
+        self._journal.note("pause", change.by)
         return self.status()
 
     @pause.validator
-    def _validate_pause(self, request: dict[str, Any]) -> None:
-        parse_input(Pause, "pause", request)
+    def _validate_pause(self, request: Pause | JsonValue = None, *extra: JsonValue) -> None:
+        parse(Pause, "pause", request, extra)
         s = self._require_active("pause")
         if s.pause is not None:
             raise ValueError(f"pause: already paused by {s.pause.by}")
@@ -648,135 +681,58 @@ class OnboardingWorkflow:
             raise ValueError("pause: the journey is escalated; resolve the escalation instead")
 
     @workflow.update(description="Let a paused journey go on where it stopped. {by, note}.")
-    def resume(self, request: dict[str, Any]) -> Status:
-        change = parse_input(Resume, "resume", request)
+    def resume(self, request: Resume | JsonValue = None, *extra: JsonValue) -> Status:
+        change = parse(Resume, "resume", request, extra)
         self._state.pause = None
-        self._note("resume", change.by)
+        self._journal.note("resume", change.by)
         return self.status()
 
     @resume.validator
-    def _validate_resume(self, request: dict[str, Any]) -> None:
-        parse_input(Resume, "resume", request)
+    def _validate_resume(self, request: Resume | JsonValue = None, *extra: JsonValue) -> None:
+        parse(Resume, "resume", request, extra)
         if self._require_active("resume").pause is None:
             raise ValueError("resume: the journey is not paused")
 
     def _require_active(self, action: str) -> JourneyState:
+        """What every staff action needs: a journey under way, and no other staff action
+        in flight (decisions are applied one at a time)."""
         s = self._s
         if s is None:
             raise ValueError(f"{action}: the journey is still starting")
-        if s.state in (OnboardingState.activated, OnboardingState.closed):
-            raise ValueError(f"{action}: the journey is {s.state.value}")
+        if s.state in ENDED or self._inbox.cancel is not None:
+            raise ValueError(f"{action}: the journey is {'closing' if s.state not in ENDED else s.state.value}")
+        if self._staff_busy or self._decision is not None:
+            raise ValueError(f"{action}: another staff action ({self._staff_busy or 'resolve_escalation'}) is being applied; try again")
+        if self._handing_over:
+            raise ValueError(f"{action}: the journey is moving to a new run; try again in a moment")
         return s
+
+    # ------------------------------------------------------------------ query
 
     @workflow.query
     def status(self) -> Status:
         s = self._s
         if s is None:
-            return Status(
-                deal_id=self._input.deal_id,
-                stage="",
-                state=OnboardingState.awaiting_action,
-                owner="",
-                next_action=None,
-                reason="starting: waiting for deal details" if self._deal is None else "starting",
-                eligible_touchpoints=[],
-                timeline=self._inbox.timeline[-10:],
-            )
-        m, p = self._milestone, s.progress
-        action = decisions.current_action(m, p) if m else None
-        return Status(
-            deal_id=s.deal.deal_id,
-            stage=p.key if p else "",
-            state=s.state,
-            owner=s.owner.owner.id,
-            next_action=NextAction(title=action.title, due_at=p.due_at, events=m.events())
-            if action and m and s.state not in (OnboardingState.activated, OnboardingState.closed)
-            else None,
-            reason=s.reason,
-            eligible_touchpoints=decisions.eligible_touchpoints(
-                s.state, m, p, self._playbook.escalation, paused=s.pause is not None
-            ),
-            timeline=self._inbox.timeline[-10:],
-            escalation_level=s.escalation_level,
-            paused=s.pause is not None,
-        )
+            return report.starting_status(self._input.deal_id, self._deal is not None, self._inbox)
+        return report.status(s, self._milestone, self._inbox)
 
     # ------------------------------------------------------------------ bookkeeping
 
     def _transition(self, state: OnboardingState, reason: str, *, escalation_level: int = 0) -> None:
-        s = self._s
-        if s is None:  # closed before the journey really started
-            self._note(state.value, reason)
+        if self._s is None:  # closed before the journey really started
+            self._journal.note(state.value, reason)
             return
-        s.state, s.reason, s.escalation_level = state, reason, escalation_level
-        s.transitions += 1
-        self._transitions_this_run += 1
-        self._note(state.value, reason)
-        workflow.upsert_search_attributes(journey_search_attributes(s, self._milestone))
-        workflow.set_current_details(current_details(s, self._milestone, self.status()))
-        # The reason may quote the customer (a help request): it goes to the UI, not to logs.
-        workflow.logger.info(
-            "journey transition",
-            extra={"state": state.value, "stage": s.progress.key if s.progress else "", "escalation_level": s.escalation_level},
-        )
+        self._journal.transition(self._s, self._milestone, self.status, state, reason, escalation_level=escalation_level)
 
-    def _note(self, event: str, detail: str, *, at: datetime | None = None) -> None:
-        self._inbox.timeline.append(TimelineEntry(at=at or workflow.now(), event=event, detail=detail))
-        del self._inbox.timeline[:-TIMELINE_LENGTH]
-
-    def _fresh(self, event_id: str) -> bool:
-        if event_id in self._inbox.seen_event_ids:
-            self._note("duplicate event ignored", event_id)
-            return False
-        self._inbox.seen_event_ids.append(event_id)
-        del self._inbox.seen_event_ids[:-SEEN_EVENT_IDS]
-        return True
+    def _patched(self, patch_id: str) -> bool:
+        return workflow.patched(patch_id)
 
     def _raise_if_cancelled(self) -> None:
-        if self._cancel is not None:
-            raise JourneyClosed(f"cancelled: {self._cancel.reason}")
-
-    def _maybe_continue_as_new(self) -> None:
-        """Hand the journey to a fresh run between steps, when history grows long."""
-        every = self._input.continue_as_new_after
-        if not (
-            workflow.info().is_continue_as_new_suggested()
-            or (every is not None and self._transitions_this_run >= every)
-        ):
-            return
-        if not workflow.all_handlers_finished():
-            return  # try again at the next step; never drop an update mid-flight
-        s = self._state
-        s.runs += 1
-        s.inbox = self._inbox
-        workflow.continue_as_new(
-            JourneyInput(deal_id=s.deal.deal_id, carried=s, continue_as_new_after=every)
-        )
+        if self._inbox.cancel is not None:
+            raise JourneyClosed(f"cancelled: {self._inbox.cancel.reason}")
 
     def _result(self) -> JourneyResult:
-        s = self._s
-        if s is None:
-            return JourneyResult(
-                deal_id=self._input.deal_id,
-                state=OnboardingState.closed,
-                reason=self._cancel.reason if self._cancel else "closed",
-                owner="",
-                time_to_first_action_seconds=None,
-                milestones=[],
-                escalations=0,
-            )
-        return JourneyResult(
-            deal_id=s.deal.deal_id,
-            state=s.state,
-            reason=s.reason,
-            owner=s.owner.owner.id,
-            time_to_first_action_seconds=(s.first_action_at - s.started_at).total_seconds()
-            if s.first_action_at
-            else None,
-            milestones=s.outcomes,
-            escalations=s.escalations,
-            runs=s.runs,
-        )
+        return report.result(self._s, self._input.deal_id, self._inbox)
 
     def _describe(self, moment: datetime) -> str:
         return business_hours.describe(moment, self._state.deal.account.timezone)

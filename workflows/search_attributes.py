@@ -7,6 +7,7 @@ from temporalio.common import SearchAttributeKey, SearchAttributePair, SearchAtt
 
 from playbooks.schema import Milestone
 from workflows.models import JourneyState
+from workflows.status import next_action
 
 STAGE = SearchAttributeKey.for_keyword("OnboardingStage")
 STATE = SearchAttributeKey.for_keyword("OnboardingState")
@@ -35,8 +36,11 @@ def cli_type(key: SearchAttributeKey) -> str:
 
 
 def journey_search_attributes(state: JourneyState, milestone: Milestone | None) -> list[SearchAttributeUpdate]:
+    """`NextActionDue` is the due time of whatever the journey waits on: the customer's
+    action, the owner's acknowledgement or a human's decision (status.next_action)."""
     progress = state.progress
-    due = progress.due_at if progress and milestone and state.state.value not in ("activated", "closed") else None
+    _, action = next_action(state, milestone)
+    due = action.due_at if action else None
     return [
         STAGE.value_set(progress.key if progress else ""),
         STATE.value_set(state.state.value),

@@ -1,0 +1,116 @@
+"""The journey's effects: every activity it calls, with named option profiles.
+
+QUICK reads local data (playbook, roster); DELIVERY reaches the outside world (SMTP,
+Slack, CRM) and may take minutes to come back; STAFF_CHOICE answers a person waiting on
+an update, so it gives up after a few attempts and says why. All retry durably otherwise:
+a journey never gives up on telling the customer.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.escalation import EscalationActivities, EscalationTaskRequest
+    from activities.messaging import MessageRequest, MessagingActivities
+    from activities.owners import AssignOwnerRequest, OwnerActivities
+    from activities.playbook import PlaybookActivities, SnapshotRequest
+    from playbooks.schema import PlaybookSnapshot
+    from workflows.models import DealClosed, OwnerAssignment
+
+QUICK: dict[str, Any] = dict(
+    start_to_close_timeout=timedelta(seconds=30),
+    retry_policy=RetryPolicy(maximum_interval=timedelta(minutes=5)),
+)
+DELIVERY: dict[str, Any] = dict(
+    start_to_close_timeout=timedelta(seconds=60),
+    retry_policy=RetryPolicy(maximum_interval=timedelta(minutes=10)),
+)
+STAFF_CHOICE: dict[str, Any] = dict(
+    start_to_close_timeout=timedelta(seconds=30),
+    retry_policy=RetryPolicy(maximum_attempts=3),
+)
+
+
+async def fetch_deal(crm: str, deal_id: str) -> DealClosed:
+    return await workflow.execute_activity(
+        f"fetch_{crm}_deal",
+        {"deal_id": deal_id},
+        result_type=DealClosed,
+        summary=f"read deal {deal_id} from {crm}",
+        **DELIVERY,
+    )
+
+
+async def snapshot(deal: DealClosed) -> PlaybookSnapshot:
+    return await workflow.execute_activity_method(
+        PlaybookActivities.snapshot_playbook,
+        SnapshotRequest(segment=deal.segment, product=deal.product),
+        summary=f"snapshot the playbook for {deal.segment}/{deal.product or '*'}",
+        **QUICK,
+    )
+
+
+async def assign_owner(deal: DealClosed, today: date) -> OwnerAssignment:
+    return await workflow.execute_activity_method(
+        OwnerActivities.assign_owner,
+        AssignOwnerRequest(deal_id=deal.deal_id, segment=deal.segment, as_of=today),
+        summary=f"assign one owner ({deal.segment})",
+        **QUICK,
+    )
+
+
+async def replace_owner(deal: DealClosed, today: date, silent: str) -> OwnerAssignment | None:
+    """Another eligible owner for a silent one, or None when there is nobody else."""
+    try:
+        return await workflow.execute_activity_method(
+            OwnerActivities.assign_owner,
+            AssignOwnerRequest(deal_id=deal.deal_id, segment=deal.segment, as_of=today, exclude=[silent]),
+            summary=f"replace {silent}: no acknowledgement",
+            **STAFF_CHOICE,
+        )
+    except ActivityError:
+        return None
+
+
+async def choose_owner(deal: DealClosed, today: date, owner_id: str) -> OwnerAssignment:
+    """A staff member's choice of owner, checked against the roster; a refusal fails only
+    the update that asked, with the roster's reason."""
+    try:
+        return await workflow.execute_activity_method(
+            OwnerActivities.assign_owner,
+            AssignOwnerRequest(deal_id=deal.deal_id, segment=deal.segment, as_of=today, preferred=owner_id),
+            summary=f"reassign to {owner_id}",
+            **STAFF_CHOICE,
+        )
+    except ActivityError as err:
+        cause = err.cause.message if isinstance(err.cause, ApplicationError) else str(err.cause)
+        raise ApplicationError(f"reassign refused: {cause}", non_retryable=True) from None
+
+
+async def release_owner(deal: DealClosed, owner_id: str) -> None:
+    """Give the owner's place back (journey over, or moved to someone else)."""
+    await workflow.execute_activity(
+        "release_owner",
+        {"journey_id": workflow.info().workflow_id, "owner_id": owner_id, "deal_id": deal.deal_id},
+        summary=f"release {owner_id}'s place",
+        **QUICK,
+    )
+
+
+async def send(request: MessageRequest, summary: str) -> None:
+    await workflow.execute_activity_method(MessagingActivities.send_message, request, summary=summary, **DELIVERY)
+
+
+async def create_task(request: EscalationTaskRequest) -> None:
+    await workflow.execute_activity_method(
+        EscalationActivities.create_escalation_task,
+        request,
+        summary=f"human task for {request.assignee.name} ({request.level_name}, level {request.level})",
+        **DELIVERY,
+    )

@@ -1,0 +1,59 @@
+"""The journal of a journey: everything that makes it explainable to a person.
+
+A transition sets the state and its reason, then tells the three places staff look: the
+search attributes (lists in the Web UI), the current details (the journey's page) and the
+worker's log (state and stage only: a reason may quote the customer). Notes go to the
+timeline only. Runs inside the workflow, so it uses `workflow.now()` and `workflow.logger`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from temporalio import workflow
+
+from playbooks.schema import Milestone
+from workflows import inbox
+from workflows.details import current_details
+from workflows.models import Inbox, JourneyState, OnboardingState, Status
+from workflows.search_attributes import journey_search_attributes
+
+
+class Journal:
+    def __init__(self, box: Callable[[], Inbox]) -> None:
+        self._box = box
+        self.transitions_this_run = 0
+
+    def note(self, event: str, detail: str = "", *, at: datetime | None = None) -> None:
+        inbox.note(self._box(), at or workflow.now(), event, detail)
+
+    def refused(self, message: str) -> None:
+        """An input that cannot be used, shown where staff look (timeline, current details)."""
+        self._box().refused += 1
+        self.note("ignored", message)
+
+    def transition(
+        self,
+        s: JourneyState,
+        milestone: Milestone | None,
+        status: Callable[[], Status],
+        state: OnboardingState,
+        reason: str,
+        *,
+        escalation_level: int = 0,
+    ) -> None:
+        s.state, s.reason, s.escalation_level = state, reason, escalation_level
+        s.transitions += 1
+        self.transitions_this_run += 1
+        self.note(state.value, reason)
+        workflow.upsert_search_attributes(journey_search_attributes(s, milestone))
+        self.show(s, milestone, status())
+        workflow.logger.info(
+            "journey transition",
+            extra={"state": state.value, "stage": s.progress.key if s.progress else "", "escalation_level": escalation_level},
+        )
+
+    @staticmethod
+    def show(s: JourneyState, milestone: Milestone | None, status: Status) -> None:
+        workflow.set_current_details(current_details(s, milestone, status))

@@ -1,0 +1,89 @@
+"""What the journey asks activities to deliver: customer messages, owner notices and
+escalation tasks, built from the state and the playbook snapshot. Pure: no I/O, no clock
+(the caller passes the times), so it is the same on every replay."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from temporalio import workflow
+
+from activities.escalation import EscalationTaskRequest
+from activities.messaging import MessageRequest, Recipient
+from playbooks.schema import Action, MessageTemplate, Milestone, Playbook
+from workflows import business_hours, decisions
+from workflows.models import JourneyState, Person
+
+# The manager hears when an owner takes a journey over capacity; the journey's page is the
+# one link (the messaging activity fills it in for owner messages).
+OVER_CAPACITY = MessageTemplate(
+    subject="{{ account_name }}: {{ owner_name }} is over capacity",
+    body=(
+        "Every eligible owner was full, so {{ owner_name }} took {{ account_name }} over capacity.\n"
+        "Rebalance if you can (reassign the journey): {{ cta_url }}\n"
+    ),
+)
+
+
+def customer_message(
+    s: JourneyState,
+    playbook: Playbook,
+    m: Milestone,
+    step: str,
+    template: MessageTemplate,
+    action: Action,
+    due: datetime,
+    reason: str,
+) -> MessageRequest:
+    customer, tz = s.deal.champion, s.deal.account.timezone
+    return MessageRequest(
+        key=decisions.message_key(workflow.info().workflow_id, m.key, step, s.messages),
+        deal_id=s.deal.deal_id,
+        kind=step,
+        audience="customer",
+        channel=playbook.channels.customer,
+        to=Recipient(name=customer.name, email=str(customer.email)),
+        template=template,
+        context={
+            "customer_name": customer.name.split(" ")[0] if customer.name else "there",
+            "account_name": s.deal.account.name,
+            "action_title": action.title,
+            "action_instruction": action.instruction,
+            "cta_url": str(action.link),
+            "owner_name": s.owner.owner.name,
+            "owner_email": s.owner.owner.email,
+            "due_local": business_hours.describe(due, tz).split(" (")[0],
+            "milestone_title": m.title,
+            "reason": reason,
+        },
+    )
+
+
+def owner_notice(s: JourneyState, playbook: Playbook, to: Person, kind: str) -> MessageRequest:
+    return MessageRequest(
+        key=decisions.message_key(workflow.info().workflow_id, "owner", kind, s.transitions),
+        deal_id=s.deal.deal_id,
+        kind=kind,
+        audience="owner",
+        channel=playbook.channels.owner,
+        to=Recipient(name=to.name, email=to.email, slack=to.slack),
+        template=OVER_CAPACITY,
+        context={"account_name": s.deal.account.name, "owner_name": s.owner.owner.name},
+    )
+
+
+def task_request(s: JourneyState, playbook: Playbook, m: Milestone, level: int, reason: str) -> EscalationTaskRequest:
+    level_name, assignee = decisions.escalation_assignee(playbook.escalation, level, s.owner)
+    workflow_id = workflow.info().workflow_id
+    return EscalationTaskRequest(
+        key=decisions.message_key(workflow_id, m.key, f"escalation-{s.escalations}", level),
+        workflow_id=workflow_id,
+        deal_id=s.deal.deal_id,
+        account_name=s.deal.account.name,
+        milestone=m.key,
+        level=level,
+        level_name=level_name,
+        assignee=assignee,
+        reason=reason,
+        channel=playbook.channels.owner,
+    )

@@ -1,0 +1,58 @@
+"""Why a waiting journey wakes up: one enum, and the pure rule that picks the reason.
+
+Every wait of the journey names what it listens for; the cancel is always heard and so,
+on v3, is the server's suggestion to continue as new (see `OnboardingWorkflow._wait`).
+When several things are pending, a staff decision already taken comes first, then the
+customer, then the rest.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+from playbooks.schema import Milestone
+from workflows import decisions, inbox
+from workflows.models import Inbox, JourneyState
+
+
+class Wake(Enum):
+    decided = "decided"  # a staff decision on the escalation is waiting to be applied
+    acted = "acted"  # the customer completed the milestone (its action or an alternate)
+    failed = "failed"  # a failed attempt is waiting to be answered
+    help = "help"  # the customer asked for help
+    paused = "paused"  # staff paused the journey
+    resumed = "resumed"  # staff let a paused journey go on
+    rescheduled = "rescheduled"  # staff moved the due time
+    acknowledged = "acknowledged"  # the owner acknowledged (or the wait for it is over)
+    deal = "deal"  # the deal details (or word that the CRM has them) arrived
+    due = "due"  # the time ran out
+    cancelled = "cancelled"  # the deal is lost: the journey closes (heard by every wait)
+    hand_over = "hand_over"  # the server suggests continuing as new (heard by every wait, v3)
+
+
+def pending(
+    listen: frozenset[Wake],
+    box: Inbox,
+    state: JourneyState | None,
+    milestone: Milestone | None,
+    *,
+    rescheduled: bool = False,
+    decided: bool = False,
+    deal_known: bool = False,
+) -> Wake | None:
+    """The first reason, in priority order, that `listen` names and that holds now."""
+    holds = {
+        Wake.acted: lambda: milestone is not None and decisions.completing_event(milestone, box) is not None,
+        Wake.failed: lambda: inbox.has_failures(box),
+        Wake.help: lambda: box.help.count > 0,
+        Wake.decided: lambda: decided,
+        Wake.paused: lambda: state is not None and state.pause is not None,
+        Wake.resumed: lambda: state is not None and state.pause is None,
+        Wake.rescheduled: lambda: rescheduled,
+        Wake.acknowledged: lambda: state is not None and state.acknowledgement is None,
+        Wake.deal: lambda: deal_known,
+    }
+    return next((w for w in Wake if w in listen and w in holds and holds[w]()), None)
+
+
+CUSTOMER = frozenset({Wake.acted, Wake.failed, Wake.help})
