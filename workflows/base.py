@@ -1,0 +1,111 @@
+"""What every part of the journey shares: its state, the words for how a step ends, and
+the bookkeeping (transitions, versions, the cancel). The journey is one workflow class
+assembled from small parts (`waiting`, `escalation`, `handlers`, `onboarding`), each a
+mixin over this base, so each concept reads on its own."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from playbooks.schema import Milestone, Playbook
+    from workflows import business_hours
+    from workflows import status as report
+    from workflows.journal import Journal
+    from workflows.models import (
+        DealClosed,
+        Inbox,
+        JourneyInput,
+        JourneyState,
+        MilestoneProgress,
+        OnboardingState,
+        OwnerAssignment,
+        ResolveEscalation,
+        Status,
+    )
+
+
+class Outcome(str, Enum):
+    """How a milestone ends."""
+
+    completed = "completed"
+    skipped = "skipped"
+
+
+class JourneyClosed(Exception):
+    """Ends the journey at once (cancel, or an escalation closed by staff)."""
+
+
+class HandOver(Exception):
+    """Continue as new: the state is whole, the next run picks up where this one waits."""
+
+
+class StaffDecision:
+    """A resolution accepted by `resolve_escalation`, waiting for the journey to apply it."""
+
+    def __init__(self, resolution: ResolveEscalation, owner: OwnerAssignment | None) -> None:
+        self.resolution, self.owner = resolution, owner
+        self.applied = self.settled = False
+
+
+ENDED = (OnboardingState.activated, OnboardingState.closed)
+
+
+class JourneyBase:
+    _input: JourneyInput
+    _s: JourneyState | None
+    _deal: DealClosed | None
+    _crm: str | None
+    _inbox: Inbox
+    _journal: Journal
+    _v3: bool
+    _decision: StaffDecision | None
+    _staff_busy: str  # the staff update being applied; the next one is refused meanwhile
+    _handing_over: bool
+    _rescheduled: bool
+
+    def _current_status(self) -> Status:
+        s = self._s
+        if s is None:
+            return report.starting_status(self._input.deal_id, self._deal is not None, self._inbox)
+        return report.status(s, self._milestone, self._inbox)
+
+    def _transition(self, state: OnboardingState, reason: str, *, escalation_level: int = 0) -> None:
+        if self._s is None:  # closed before the journey really started
+            self._journal.note(state.value, reason)
+            return
+        self._journal.transition(self._s, self._milestone, self._current_status, state, reason, escalation_level=escalation_level)
+
+    def _patched(self, patch_id: str) -> bool:
+        return workflow.patched(patch_id)
+
+    def _raise_if_cancelled(self) -> None:
+        if self._inbox.cancel is not None:
+            raise JourneyClosed(f"cancelled: {self._inbox.cancel.reason}")
+
+    def _describe(self, moment: datetime) -> str:
+        return business_hours.describe(moment, self._state.deal.account.timezone)
+
+    @property
+    def _state(self) -> JourneyState:
+        assert self._s is not None
+        return self._s
+
+    @property
+    def _progress(self) -> MilestoneProgress:
+        assert self._state.progress is not None
+        return self._state.progress
+
+    @property
+    def _playbook(self) -> Playbook:
+        return self._state.playbook.playbook
+
+    @property
+    def _milestone(self) -> Milestone | None:
+        s = self._s
+        if s is None or s.progress is None or s.progress.index >= len(self._playbook.milestones):
+            return None
+        return self._playbook.milestones[s.progress.index]

@@ -1,0 +1,97 @@
+"""Escalation: a human task for the owner; unanswered past the SLA it moves a level up
+(owner, backup, manager). It ends with a staff decision (retry, skip, reassign, close),
+the customer's own action, or the cancel; an open escalation survives continue-as-new."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from playbooks.schema import Milestone
+    from workflows import decisions, effects, messages
+    from workflows.base import JourneyBase, JourneyClosed, Outcome, StaffDecision
+    from workflows.models import (
+        Decision,
+        OnboardingState,
+        OpenEscalation,
+    )
+    from workflows.waiting import Waiting
+    from workflows.waits import Wake
+
+
+class Escalation(Waiting, JourneyBase):
+    async def _escalate(self, m: Milestone, reason: str) -> Outcome | None:
+        """A human task for the owner; unanswered past the SLA it moves a level up. Returns
+        the milestone outcome decided by the human (or the customer), None to carry on."""
+        s = self._state
+        s.escalations += 1
+        self._transition(OnboardingState.escalated, reason, escalation_level=1)
+        await self._create_task(m, 1, reason)
+        s.escalation = OpenEscalation(number=s.escalations, level=1, reason=reason, since=workflow.now())
+        return await self._await_decision(m)
+
+    async def _await_decision(self, m: Milestone) -> Outcome | None:
+        s, policy = self._state, self._playbook.escalation
+        while (open_ := s.escalation) is not None:
+            sla = timedelta(hours=policy.sla_hours)
+            until = open_.since + sla if decisions.has_next_level(policy, open_.level) else None
+            wake = await self._wait(
+                {Wake.decided, Wake.acted},
+                until=until,
+                summary=f"escalation level {open_.level}: wait up to {policy.sla_hours:g}h for a decision" if until else None,
+            )
+            if wake is Wake.due:
+                open_.level += 1
+                who, _ = decisions.escalation_assignee(policy, open_.level, s.owner)
+                self._transition(
+                    OnboardingState.escalated,
+                    f"{open_.reason}; unanswered for {policy.sla_hours:g}h, moved to {who}",
+                    escalation_level=open_.level,
+                )
+                await self._create_task(m, open_.level, open_.reason)
+                open_.since = workflow.now()
+                continue
+            s.escalation, s.escalation_level = None, 0
+            if wake is Wake.acted:
+                self._drop_decision("the customer acted first")
+                self._journal.note("escalation ended by the customer's action", m.key)
+                return Outcome.completed
+            return await self._apply_decision()
+        return None
+
+    async def _apply_decision(self) -> Outcome | None:
+        decision = self._decision
+        assert decision is not None
+        try:
+            decision.applied = True
+            return await self._apply(decision)
+        finally:  # the staff member's update answers once the journey shows the decision
+            decision.settled, self._decision = True, None
+
+    async def _apply(self, decision: StaffDecision) -> Outcome | None:
+        resolution, s, p = decision.resolution, self._state, self._progress
+        self._journal.note(f"escalation resolved: {resolution.decision.value} by {resolution.by}", resolution.note)
+        if resolution.decision is Decision.close:
+            raise JourneyClosed(f"closed by {resolution.by}: {resolution.note or 'no note'}")
+        if resolution.decision is Decision.skip:
+            return Outcome.skipped
+        if decision.owner is not None:
+            previous, s.owner = s.owner.owner.id, decision.owner
+            if self._v3:
+                await effects.release_owner(s.deal, previous)
+        # retry / reassign: start the milestone's conversation over, from the direction.
+        p.direction_sent_at, p.due_at, p.follow_ups_sent, p.failures = None, None, 0, 0
+        s.arrived_by_action = False
+        self._transition(OnboardingState.awaiting_action, f"{resolution.decision.value} by {resolution.by}")
+        return None
+
+    def _drop_decision(self, why: str) -> None:
+        if self._decision is not None:
+            self._journal.note("staff decision not applied", why)
+            self._decision.settled, self._decision = True, None
+
+    async def _create_task(self, m: Milestone, level: int, reason: str) -> None:
+        s = self._state
+        await effects.create_task(messages.task_request(s, self._playbook, m, level, reason))
