@@ -3,6 +3,8 @@ and the replay check every journey test ends with."""
 
 from __future__ import annotations
 
+import importlib
+import sys
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -21,7 +23,7 @@ from activities.settings import ActivitySettings
 from playbooks.loader import DEFAULT_DIR
 from playbooks.roster import load_roster
 from worker import build_worker
-from workflows.models import DealClosed, JourneyInput, Status, workflow_id_for
+from workflows.models import DealClosed, JourneyInput, OnboardingState, Status, workflow_id_for
 from workflows.onboarding import OnboardingWorkflow
 from workflows.sandbox import workflow_runner
 
@@ -178,6 +180,53 @@ async def close_and_replay(handle: WorkflowHandle) -> None:
     await assert_replays(handle)
 
 
+MINUTE = timedelta(minutes=1)
+
+
+# ------------------------------------------------------------------ reading a journey's status
+
+
+def told(stage: str) -> Callable[[Status], bool]:
+    """The customer has been told this stage's one action and the journey waits on them."""
+    return lambda s: (
+        s.stage == stage and s.waiting_on == "customer" and s.next_action is not None and s.next_action.due_at is not None
+    )
+
+
+def escalated(s: Status) -> bool:
+    return s.state is OnboardingState.escalated
+
+
+def sent(s: Status, step: str = "direction") -> list[datetime]:
+    """When each `step` message went to the customer, oldest first."""
+    return [e.at for e in s.timeline if e.event == f"sent {step}"]
+
+
+def same_minute(actual: list[datetime], expected: list[datetime]) -> bool:
+    """Timers fire on the minute; the workflow task that reacts runs milliseconds later."""
+    return len(actual) == len(expected) and all(timedelta(0) <= a - e < timedelta(seconds=5) for a, e in zip(actual, expected))
+
+
+async def move_to_next_monday(env: WorkflowEnvironment, hour: int, tz: str = "Asia/Tokyo") -> datetime:
+    """Skip virtual time to the next Monday at `hour`:00 in `tz`; returns that Monday 00:00 there."""
+    from zoneinfo import ZoneInfo
+
+    now = (await env.get_current_time()).astimezone(ZoneInfo(tz))
+    monday = (now + timedelta(days=7 - now.weekday())).replace(hour=0, minute=0, second=0, microsecond=0)
+    await env.sleep(monday + timedelta(hours=hour) - now)
+    return monday
+
+
+async def refused(handle: WorkflowHandle, update: Any, body: Any) -> str:
+    """The reason a staff update was refused (it must be)."""
+    import pytest
+    from temporalio.client import WorkflowUpdateFailedError
+
+    with pytest.raises(WorkflowUpdateFailedError) as err:
+        await handle.execute_update(update, body)
+    return str(err.value.cause)
+
+
 def at_local(tz: str, day: datetime, hour: int, minute: int = 0) -> datetime:
     from zoneinfo import ZoneInfo
 
@@ -187,3 +236,17 @@ def at_local(tz: str, day: datetime, hour: int, minute: int = 0) -> datetime:
 
 def utc(moment: datetime) -> datetime:
     return moment.astimezone(timezone.utc)
+
+
+ONBOARDING_SOURCE = Path(__file__).resolve().parent.parent / "workflows" / "onboarding.py"
+
+
+def load_edited_copy(tmp_path: Path, edit) -> type:
+    """The workflow module, edited by `edit`, imported under a fresh name."""
+    source = ONBOARDING_SOURCE.read_text()
+    edited = edit(source)
+    assert edited != source, "the edit did not apply; update this test to the workflow's new shape"
+    name = f"onboarding_edited_{uuid.uuid4().hex[:8]}"
+    (tmp_path / f"{name}.py").write_text(edited)
+    sys.path.insert(0, str(tmp_path))  # the sandbox re-imports the module by name
+    return importlib.import_module(name).OnboardingWorkflow

@@ -2,13 +2,10 @@
 
 from datetime import timedelta
 
-from tests.support import advance_until, assert_replays, journey_worker, make_deal, start_journey, status
+from tests.support import told, advance_until, assert_replays, journey_worker, make_deal, start_journey, status
 from workflows.models import JourneyResult, OnboardingState
 from workflows.onboarding import OnboardingWorkflow
 
-
-def told(stage):
-    return lambda s: s.stage == stage and s.next_action is not None and s.next_action.due_at is not None
 
 
 async def test_actions_advance_every_milestone_to_activated(ts_env, tmp_path):

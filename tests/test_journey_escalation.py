@@ -7,19 +7,12 @@ from datetime import timedelta
 import pytest
 from temporalio.client import WorkflowUpdateFailedError
 
-from tests.support import close_and_replay, advance_until, assert_replays, journey_worker, make_deal, start_journey, status
+from tests.support import MINUTE, escalated, told, close_and_replay, advance_until, assert_replays, journey_worker, make_deal, start_journey, status
 from workflows.models import OnboardingState
 from workflows.onboarding import OnboardingWorkflow
 
-MINUTE = timedelta(minutes=1)
 
 
-def escalated(s):
-    return s.state is OnboardingState.escalated
-
-
-def told(stage):
-    return lambda s: s.stage == stage and s.state is not OnboardingState.escalated and s.next_action.due_at is not None
 
 
 def tasks(tmp_path):

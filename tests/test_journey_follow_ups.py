@@ -1,12 +1,14 @@
 """No action: clarify, simplify, redirect at the right virtual times, inside the customer's
 business hours; the frequency cap; cancel (time-skipping server)."""
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
-from temporalio.testing import WorkflowEnvironment
 
 from tests.support import (
+    move_to_next_monday,
+    same_minute,
+    sent,
     close_and_replay,
     advance_until,
     assert_replays,
@@ -22,23 +24,7 @@ from workflows.onboarding import OnboardingWorkflow
 TOKYO = ZoneInfo("Asia/Tokyo")
 
 
-async def move_to_next_monday(env: WorkflowEnvironment, hour: int) -> datetime:
-    """Skip virtual time to the next Monday at `hour`:00 in Tokyo; returns that Monday 00:00."""
-    now = (await env.get_current_time()).astimezone(TOKYO)
-    monday = (now + timedelta(days=7 - now.weekday())).replace(hour=0, minute=0, second=0, microsecond=0)
-    await env.sleep(monday + timedelta(hours=hour) - now)
-    return monday
 
-
-def sent(status_, step):
-    return [e.at.astimezone(TOKYO) for e in status_.timeline if e.event == f"sent {step}"]
-
-
-def same_minute(actual: list[datetime], expected: list[datetime]) -> bool:
-    """Timers fire on the minute; the workflow task that reacts runs milliseconds later."""
-    return len(actual) == len(expected) and all(
-        timedelta(0) <= a - e < timedelta(seconds=5) for a, e in zip(actual, expected)
-    )
 
 
 def window_66h(playbook):

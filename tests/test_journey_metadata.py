@@ -7,8 +7,7 @@ from datetime import timedelta
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.sdk.v1 import WorkflowMetadata
 
-from tests.support import advance_until, journey_worker, make_deal, start_journey
-from tests.test_journey_follow_ups import move_to_next_monday, sent
+from tests.support import move_to_next_monday, sent, advance_until, journey_worker, make_deal, start_journey
 from workflows.models import OnboardingState
 from workflows.onboarding import OnboardingWorkflow
 

@@ -3,15 +3,11 @@ actions, and the deal details arriving after the journey (time-skipping server).
 
 from datetime import timedelta
 
-from tests.support import close_and_replay, advance_until, assert_replays, journey_worker, make_deal, start_journey, status
+from tests.support import MINUTE, told, close_and_replay, advance_until, assert_replays, journey_worker, make_deal, start_journey, status
 from workflows.models import JourneyInput, OnboardingState, workflow_id_for
 from workflows.onboarding import OnboardingWorkflow
 
-MINUTE = timedelta(minutes=1)
 
-
-def told(stage):
-    return lambda s: s.stage == stage and s.next_action is not None and s.next_action.due_at is not None
 
 
 def events(s, name):

@@ -4,24 +4,16 @@ works, and each refuses bad input saying why (time-skipping server)."""
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
-import pytest
 from temporalio.api.enums.v1 import EventType
-from temporalio.client import WorkflowUpdateFailedError
 
-from tests.support import write_playbook, close_and_replay, advance_until, assert_replays, journey_worker, make_deal, start_journey, status
-from tests.test_journey_follow_ups import move_to_next_monday, same_minute, sent, window_66h
+from tests.support import MINUTE, move_to_next_monday, refused, same_minute, sent, write_playbook, close_and_replay, advance_until, assert_replays, journey_worker, make_deal, start_journey, status
+from tests.test_journey_follow_ups import window_66h
 from workflows.models import OnboardingState
 from workflows import versions
 from workflows.onboarding import OnboardingWorkflow
 
 TOKYO = ZoneInfo("Asia/Tokyo")
-MINUTE = timedelta(minutes=1)
 
-
-async def refused(handle, update, body) -> str:
-    with pytest.raises(WorkflowUpdateFailedError) as err:
-        await handle.execute_update(update, body)
-    return str(err.value.cause)
 
 
 async def told_journey(ts_env, client, task_queue):

@@ -16,8 +16,7 @@ from temporalio.worker import Worker
 from activities.settings import ActivitySettings
 from replay.cli import parser, replay_command
 from tests.versions import OnboardingWorkflowV1, OnboardingWorkflowV2
-from tests.support import make_deal, no_load, start_journey, wait_for_status, write_playbook
-from tests.test_replay_corpus import load_edited_copy
+from tests.support import load_edited_copy, told, make_deal, no_load, start_journey, wait_for_status, write_playbook
 from worker import activities
 from workflows.onboarding import OnboardingWorkflow
 from workflows.sandbox import workflow_runner
@@ -30,9 +29,6 @@ def always_open_with_acknowledgement(playbook):
     playbook["business_hours"] = {"start": "00:00", "end": "23:59:59", "days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"], "proactive_per_day": 10}
     playbook["owner_acknowledgement"] = {"hours": 4, "before_kickoff": True}
 
-
-def told(s):
-    return s.waiting_on == "customer" and s.next_action is not None and s.next_action.due_at is not None
 
 
 def patch_deprecated_too_early(source: str) -> str:
@@ -66,19 +62,19 @@ async def test_replay_reports_running_v1_and_v2_journeys_compatible_and_names_br
                       activities=activities(settings, no_load, playbooks=playbooks), workflow_runner=workflow_runner()):
         for _ in range(2):
             handle = await start_journey(client, task_queue, make_deal())
-            await wait_for_status(handle, told)  # v1: straight to the kickoff
+            await wait_for_status(handle, told("first_action"))  # v1: straight to the kickoff
             v1_ids.append(handle.id)
     async with Worker(client, task_queue=task_queue, workflows=[OnboardingWorkflowV2],
                       activities=activities(settings, no_load, playbooks=playbooks), workflow_runner=workflow_runner()):
         waiting = await start_journey(client, task_queue, make_deal())
         state = await wait_for_status(waiting, lambda s: s.reason.startswith("waiting for owner acknowledgement"))
-        assert state.state.value == "awaiting_action" and not told(state)
+        assert state.state.value == "awaiting_action" and not told("first_action")(state)
         attrs = (await waiting.describe()).typed_search_attributes
         assert attrs.get(STATE) == "awaiting_action" and attrs.get(OWNER) == "leo"
         acknowledged = await start_journey(client, task_queue, make_deal())
         await wait_for_status(acknowledged, lambda s: s.reason.startswith("waiting for owner acknowledgement"))
         await acknowledged.signal(OnboardingWorkflow.owner_acknowledged, {"by": "leo"})
-        await wait_for_status(acknowledged, told)
+        await wait_for_status(acknowledged, told("first_action"))
         v2_ids += [waiting.id, acknowledged.id]
 
     query = f"WorkflowType = 'OnboardingWorkflow' AND ExecutionStatus = 'Running' AND TaskQueue = '{task_queue}'"

@@ -3,8 +3,6 @@ non-deterministic edit is caught with the file, the event and the mismatch named
 
 from __future__ import annotations
 
-import importlib
-import sys
 import uuid
 from pathlib import Path
 
@@ -12,6 +10,7 @@ import pytest
 from temporalio.api.enums.v1 import EventType
 
 from replay import record
+from tests.support import load_edited_copy
 from replay.corpus import CORPUS, as_text, corpus_files, load_history, replay_files
 
 ONBOARDING = Path(__file__).resolve().parent.parent / "workflows" / "onboarding.py"
@@ -33,16 +32,6 @@ async def test_gate_every_recorded_history_replays():
     if problems:
         pytest.fail(as_text(problems), pytrace=False)
 
-
-def load_edited_copy(tmp_path: Path, edit) -> type:
-    """The workflow module, edited by `edit`, imported under a fresh name."""
-    source = ONBOARDING.read_text()
-    edited = edit(source)
-    assert edited != source, "the edit did not apply; update this test to the workflow's new shape"
-    name = f"onboarding_edited_{uuid.uuid4().hex[:8]}"
-    (tmp_path / f"{name}.py").write_text(edited)
-    sys.path.insert(0, str(tmp_path))  # the sandbox re-imports the module by name
-    return importlib.import_module(name).OnboardingWorkflow
 
 
 def swap_first_two_activities(source: str) -> str:

@@ -27,7 +27,7 @@ from tests.starters_fixtures import (
     signed,
     unique,
 )
-from tests.support import assert_replays, journey_worker, wait_for_status, write_playbook
+from tests.support import told, assert_replays, journey_worker, wait_for_status, write_playbook
 from workflows.models import OnboardingState, Status
 from workflows.onboarding import OnboardingWorkflow
 
@@ -66,9 +66,6 @@ def _always_open(playbook: dict[str, Any]) -> None:
     playbook["business_hours"] = {"start": "00:00", "end": "23:59:59",
                                   "days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]}
 
-
-def told(stage: str):
-    return lambda s: s.stage == stage and s.next_action is not None and s.next_action.due_at is not None
 
 
 def events(s: Status, name: str) -> list[Any]:

@@ -62,6 +62,8 @@ class OnboardingWorkflow(Handlers, Escalation, Waiting, JourneyBase):
     @workflow.run
     async def run(self, input: JourneyInput) -> JourneyResult:
         self._v3 = self._patched(versions.V3)
+        if self._s is not None:  # a continued run: the Web UI shows its details from the start
+            self._journal.show(self._s, self._milestone, self._current_status())
         try:
             try:
                 if self._s is None:
