@@ -25,8 +25,8 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from starters.settings import StarterSettings
-from workflows.search_attributes import ALL
 from starters.signatures import sign_standard
+from workflows.search_attributes import ALL
 
 T = TypeVar("T")
 

@@ -14,8 +14,8 @@ from typing import Any
 
 import yaml
 from temporalio.client import Client, WorkflowHandle
-from temporalio.service import RPCError
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 
@@ -23,7 +23,14 @@ from activities.settings import ActivitySettings
 from playbooks.loader import DEFAULT_DIR
 from playbooks.roster import load_roster
 from worker import build_worker
-from workflows.models import DealClosed, JourneyInput, OnboardingState, Status, workflow_id_for
+from workflows.models import (
+    Cancel,
+    DealClosed,
+    JourneyInput,
+    OnboardingState,
+    Status,
+    workflow_id_for,
+)
 from workflows.onboarding import OnboardingWorkflow
 from workflows.sandbox import workflow_runner
 
@@ -175,7 +182,7 @@ async def assert_replays(handle: WorkflowHandle) -> None:
 
 async def close_and_replay(handle: WorkflowHandle) -> None:
     """End a test's journey (cancel, as a lost deal would) and replay its whole history."""
-    await handle.signal("cancel", {"reason": "test over"})
+    await handle.signal(OnboardingWorkflow.cancel, Cancel(reason="test over"))
     await handle.result()
     await assert_replays(handle)
 

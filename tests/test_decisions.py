@@ -4,7 +4,13 @@ from playbooks.loader import load_all
 from playbooks.schema import EscalationPolicy
 from tests.support import make_deal
 from workflows import decisions
-from workflows.models import Inbox, MilestoneProgress, OnboardingState, OwnerAssignment, Person
+from workflows.models import (
+    Inbox,
+    MilestoneProgress,
+    OnboardingState,
+    OwnerAssignment,
+    Person,
+)
 
 PLAYBOOK = load_all()[0].playbook
 FIRST = PLAYBOOK.milestones[0]

@@ -6,7 +6,6 @@ The whole stack is not started here (slow, fixed ports); the dev server is, on f
 from __future__ import annotations
 
 import asyncio
-
 from datetime import UTC
 from pathlib import Path
 
@@ -164,10 +163,10 @@ async def test_demo_starts_one_journey_idempotently(tmp_path: Path) -> None:
 async def test_demo_plays_the_owner_so_the_kickoff_goes_out(tmp_path: Path) -> None:
     from temporalio.contrib.pydantic import pydantic_data_converter
 
+    from activities.settings import ActivitySettings
     from devstack.demo import start_demo
     from tests.support import no_load
     from worker import build_worker
-    from activities.settings import ActivitySettings
 
     with dev_server(tmp_path / "temporal.db") as address:
         await connect(address)

@@ -8,9 +8,15 @@ import pytest
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
-from activities.hubspot import FetchDeal, HubSpotActivities, HubSpotApiSettings, hubspot_activities
+from activities.hubspot import (
+    FetchDeal,
+    HubSpotActivities,
+    HubSpotApiSettings,
+    hubspot_activities,
+)
 from tests.starters_fixtures import HUBSPOT_TOKEN as TOKEN
 from tests.starters_fixtures import fake_hubspot, serve
+
 
 @pytest.fixture
 async def hubspot() -> Any:

@@ -2,10 +2,17 @@
 
 from datetime import timedelta
 
-from tests.support import told, advance_until, assert_replays, journey_worker, make_deal, start_journey, status
-from workflows.models import JourneyResult, OnboardingState
+from tests.support import (
+    advance_until,
+    assert_replays,
+    journey_worker,
+    make_deal,
+    start_journey,
+    status,
+    told,
+)
+from workflows.models import ActionTaken, JourneyResult, OnboardingState
 from workflows.onboarding import OnboardingWorkflow
-
 
 
 async def test_actions_advance_every_milestone_to_activated(ts_env, tmp_path):
@@ -21,16 +28,16 @@ async def test_actions_advance_every_milestone_to_activated(ts_env, tmp_path):
         assert first.next_action.due_at - told_at == timedelta(hours=72)
 
         await ts_env.sleep(timedelta(hours=5))
-        await handle.signal(OnboardingWorkflow.action_taken, {"action": "dataset_uploaded", "event_id": "e-1"})
+        await handle.signal(OnboardingWorkflow.action_taken, ActionTaken(action="dataset_uploaded", event_id="e-1"))
         second = await advance_until(ts_env, handle, told("first_value"), step=timedelta(minutes=1))
         # the next direction replies to the customer's own action: immediately, not next morning
         acted = next(e.at for e in second.timeline if e.event == "action taken")
         directed = [e.at for e in second.timeline if e.event == "sent direction"][-1]
         assert timedelta(0) <= directed - acted < timedelta(minutes=1)
 
-        await handle.signal(OnboardingWorkflow.action_taken, {"action": "dashboard_shared", "event_id": "e-2"})
+        await handle.signal(OnboardingWorkflow.action_taken, ActionTaken(action="dashboard_shared", event_id="e-2"))
         await advance_until(ts_env, handle, told("expansion_check"), step=timedelta(minutes=1))
-        await handle.signal(OnboardingWorkflow.action_taken, {"action": "teammates_invited", "event_id": "e-3"})
+        await handle.signal(OnboardingWorkflow.action_taken, ActionTaken(action="teammates_invited", event_id="e-3"))
 
         result: JourneyResult = await handle.result()
         assert result.state is OnboardingState.activated
@@ -50,11 +57,11 @@ async def test_continue_as_new_loses_nothing(ts_env, tmp_path):
         handle = await start_journey(client, task_queue, make_deal(), continue_as_new_after=2)
         await advance_until(ts_env, handle, told("first_action"))
         # an early action for a later milestone, and a duplicate, both carried across runs
-        await handle.signal(OnboardingWorkflow.action_taken, {"action": "dashboard_shared", "event_id": "e-2"})
-        await handle.signal(OnboardingWorkflow.action_taken, {"action": "dataset_uploaded", "event_id": "e-1"})
+        await handle.signal(OnboardingWorkflow.action_taken, ActionTaken(action="dashboard_shared", event_id="e-2"))
+        await handle.signal(OnboardingWorkflow.action_taken, ActionTaken(action="dataset_uploaded", event_id="e-1"))
         await advance_until(ts_env, handle, told("expansion_check"), step=timedelta(minutes=1))
-        await handle.signal(OnboardingWorkflow.action_taken, {"action": "dashboard_shared", "event_id": "e-2"})
-        await handle.signal(OnboardingWorkflow.action_taken, {"action": "teammates_invited", "event_id": "e-3"})
+        await handle.signal(OnboardingWorkflow.action_taken, ActionTaken(action="dashboard_shared", event_id="e-2"))
+        await handle.signal(OnboardingWorkflow.action_taken, ActionTaken(action="teammates_invited", event_id="e-3"))
         result = await handle.result()
         assert result.runs > 1
         assert result.state is OnboardingState.activated

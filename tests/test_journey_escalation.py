@@ -7,12 +7,26 @@ from datetime import timedelta
 import pytest
 from temporalio.client import WorkflowUpdateFailedError
 
-from tests.support import MINUTE, escalated, told, close_and_replay, advance_until, assert_replays, journey_worker, make_deal, start_journey, status
-from workflows.models import OnboardingState
+from tests.support import (
+    MINUTE,
+    advance_until,
+    assert_replays,
+    close_and_replay,
+    escalated,
+    journey_worker,
+    make_deal,
+    start_journey,
+    status,
+    told,
+)
+from workflows.models import (
+    ActionTaken,
+    Cancel,
+    HelpRequested,
+    OnboardingState,
+    ResolveEscalation,
+)
 from workflows.onboarding import OnboardingWorkflow
-
-
-
 
 
 def tasks(tmp_path):
@@ -22,7 +36,7 @@ def tasks(tmp_path):
 
 async def escalate_by_help(env, handle):
     await advance_until(env, handle, told("first_action"))
-    await handle.signal(OnboardingWorkflow.help_requested, {"message": "stuck on SSO", "event_id": "h-1"})
+    await handle.signal(OnboardingWorkflow.help_requested, HelpRequested(message="stuck on SSO", event_id="h-1"))
     return await advance_until(env, handle, escalated, step=MINUTE)
 
 
@@ -42,7 +56,7 @@ async def test_exhausted_follow_ups_escalate_and_create_an_owner_task(ts_env, tm
         assert task["status"] == "open" and task["milestone"] == "first_action"
 
         # retry: the conversation starts over with a fresh direction and window
-        after = await handle.execute_update(OnboardingWorkflow.resolve_escalation, {"decision": "retry", "by": "maya", "note": "new contact"})
+        after = await handle.execute_update(OnboardingWorkflow.resolve_escalation, ResolveEscalation(decision="retry", by="maya", note="new contact"))
         assert after.state is OnboardingState.awaiting_action
         retried = await advance_until(ts_env, handle, lambda s: s.next_action.due_at is not None and s.state is OnboardingState.awaiting_action)
         assert retried.eligible_touchpoints[0] == "clarify"
@@ -54,9 +68,9 @@ async def test_skip_moves_to_the_next_milestone(ts_env, tmp_path):
     async with journey_worker(client, tmp_path) as task_queue:
         handle = await start_journey(client, task_queue, make_deal())
         await escalate_by_help(ts_env, handle)
-        after = await handle.execute_update(OnboardingWorkflow.resolve_escalation, {"decision": "skip", "by": "maya", "note": "done offline"})
+        after = await handle.execute_update(OnboardingWorkflow.resolve_escalation, ResolveEscalation(decision="skip", by="maya", note="done offline"))
         assert after.stage == "first_value" and after.state is OnboardingState.awaiting_action
-        await handle.signal(OnboardingWorkflow.cancel, {"reason": "test over"})
+        await handle.signal(OnboardingWorkflow.cancel, Cancel(reason="test over"))
         result = await handle.result()
         assert [(m.key, m.outcome) for m in result.milestones] == [("first_action", "skipped")]
         assert result.time_to_first_action_seconds is None  # skipping is not the customer acting
@@ -70,12 +84,12 @@ async def test_reassign_changes_the_owner_and_unknown_owner_is_refused(ts_env, t
         before = await escalate_by_help(ts_env, handle)
         assert before.owner == "leo"
         with pytest.raises(WorkflowUpdateFailedError) as refused:
-            await handle.execute_update(OnboardingWorkflow.resolve_escalation, {"decision": "reassign", "owner": "nobody", "by": "dana"})
+            await handle.execute_update(OnboardingWorkflow.resolve_escalation, ResolveEscalation(decision="reassign", owner="nobody", by="dana"))
         assert "no owner with id 'nobody'" in str(refused.value.cause)
         assert escalated(await status(handle))  # still waiting for a valid decision
-        after = await handle.execute_update(OnboardingWorkflow.resolve_escalation, {"decision": "reassign", "owner": "maya", "by": "dana"})
+        after = await handle.execute_update(OnboardingWorkflow.resolve_escalation, ResolveEscalation(decision="reassign", owner="maya", by="dana"))
         assert after.owner == "maya" and after.state is OnboardingState.awaiting_action
-        await handle.signal(OnboardingWorkflow.cancel, {"reason": "test over"})
+        await handle.signal(OnboardingWorkflow.cancel, Cancel(reason="test over"))
         result = await handle.result()
         assert result.owner == "maya"
         await assert_replays(handle)
@@ -86,7 +100,7 @@ async def test_close_ends_the_journey(ts_env, tmp_path):
     async with journey_worker(client, tmp_path) as task_queue:
         handle = await start_journey(client, task_queue, make_deal())
         await escalate_by_help(ts_env, handle)
-        after = await handle.execute_update(OnboardingWorkflow.resolve_escalation, {"decision": "close", "by": "dana", "note": "churned"})
+        after = await handle.execute_update(OnboardingWorkflow.resolve_escalation, ResolveEscalation(decision="close", by="dana", note="churned"))
         assert after.state is OnboardingState.closed
         result = await handle.result()
         assert result.state is OnboardingState.closed and result.reason == "closed by dana: churned"
@@ -99,10 +113,10 @@ async def test_invalid_resolutions_are_rejected_with_a_clear_message(ts_env, tmp
         handle = await start_journey(client, task_queue, make_deal())
         await advance_until(ts_env, handle, told("first_action"))
         with pytest.raises(WorkflowUpdateFailedError) as nothing:
-            await handle.execute_update(OnboardingWorkflow.resolve_escalation, {"decision": "retry", "by": "maya"})
+            await handle.execute_update(OnboardingWorkflow.resolve_escalation, ResolveEscalation(decision="retry", by="maya"))
         assert "nothing is escalated: the journey is awaiting_action" in str(nothing.value.cause)
 
-        await handle.signal(OnboardingWorkflow.help_requested, {"message": "help", "event_id": "h-1"})
+        await handle.signal(OnboardingWorkflow.help_requested, HelpRequested(message="help", event_id="h-1"))
         await advance_until(ts_env, handle, escalated, step=MINUTE)
         for bad, field in [
             ({"decision": "reassign", "by": "maya"}, "owner"),
@@ -136,7 +150,7 @@ async def test_unanswered_escalation_moves_a_level_up_after_its_sla(ts_env, tmp_
         # the top level waits without a further timer; a decision still works
         await ts_env.sleep(timedelta(days=10))
         assert (await status(handle)).escalation_level == 3
-        after = await handle.execute_update(OnboardingWorkflow.resolve_escalation, {"decision": "retry", "by": "dana"})
+        after = await handle.execute_update(OnboardingWorkflow.resolve_escalation, ResolveEscalation(decision="retry", by="dana"))
         assert after.escalation_level == 0
         await close_and_replay(handle)
 
@@ -148,7 +162,7 @@ async def test_high_value_deal_gets_a_human_at_kickoff(ts_env, tmp_path):
         state = await advance_until(ts_env, handle, escalated, step=MINUTE)
         assert state.reason.startswith("high-value deal")
         assert not [e for e in state.timeline if e.event.startswith("sent")]  # a human looks first
-        await handle.execute_update(OnboardingWorkflow.resolve_escalation, {"decision": "retry", "by": "maya", "note": "reviewed"})
+        await handle.execute_update(OnboardingWorkflow.resolve_escalation, ResolveEscalation(decision="retry", by="maya", note="reviewed"))
         told_ = await advance_until(ts_env, handle, told("first_action"))
         assert [e.event for e in told_.timeline if e.event.startswith("sent")] == ["sent direction"]
         await close_and_replay(handle)
@@ -159,10 +173,10 @@ async def test_customer_action_during_escalation_advances(ts_env, tmp_path):
     async with journey_worker(client, tmp_path) as task_queue:
         handle = await start_journey(client, task_queue, make_deal())
         await escalate_by_help(ts_env, handle)
-        await handle.signal(OnboardingWorkflow.action_taken, {"action": "database_connected", "event_id": "e-9"})
+        await handle.signal(OnboardingWorkflow.action_taken, ActionTaken(action="database_connected", event_id="e-9"))
         moved = await advance_until(ts_env, handle, told("first_value"), step=MINUTE)
         assert moved.escalation_level == 0
         with pytest.raises(WorkflowUpdateFailedError) as late:
-            await handle.execute_update(OnboardingWorkflow.resolve_escalation, {"decision": "retry", "by": "maya"})
+            await handle.execute_update(OnboardingWorkflow.resolve_escalation, ResolveEscalation(decision="retry", by="maya"))
         assert "nothing is escalated" in str(late.value.cause)
         await close_and_replay(handle)

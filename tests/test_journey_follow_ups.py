@@ -4,21 +4,26 @@ business hours; the frequency cap; cancel (time-skipping server)."""
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
-
 from tests.support import (
+    advance_until,
+    assert_replays,
+    close_and_replay,
+    journey_worker,
+    make_deal,
     move_to_next_monday,
     same_minute,
     sent,
-    close_and_replay,
-    advance_until,
-    assert_replays,
-    journey_worker,
-    make_deal,
     start_journey,
     status,
     write_playbook,
 )
-from workflows.models import OnboardingState
+from workflows.models import (
+    ActionTaken,
+    Cancel,
+    HelpRequested,
+    OnboardingState,
+    ResolveEscalation,
+)
 from workflows.onboarding import OnboardingWorkflow
 
 TOKYO = ZoneInfo("Asia/Tokyo")
@@ -62,7 +67,7 @@ async def test_follow_ups_in_order_inside_tokyo_business_hours(ts_env, tmp_path)
         assert redirected.state is OnboardingState.clarifying
 
         # completing the redirect's alternate action counts as the milestone
-        await handle.signal(OnboardingWorkflow.action_taken, {"action": "setup_call_booked", "event_id": "call-1"})
+        await handle.signal(OnboardingWorkflow.action_taken, ActionTaken(action="setup_call_booked", event_id="call-1"))
         advanced = await advance_until(ts_env, handle, lambda s: s.stage == "first_value", step=timedelta(minutes=1))
         assert advanced.state is OnboardingState.awaiting_action
         await close_and_replay(handle)
@@ -77,9 +82,9 @@ async def test_at_most_one_proactive_message_per_business_day(ts_env, tmp_path):
         # a human skips the first milestone the same morning: the next direction is proactive
         # and today's one proactive message is already used, so it waits for Tuesday 09:00
         await ts_env.sleep(timedelta(hours=1))
-        await handle.signal(OnboardingWorkflow.help_requested, {"message": "we use Excel only", "event_id": "h-1"})
+        await handle.signal(OnboardingWorkflow.help_requested, HelpRequested(message="we use Excel only", event_id="h-1"))
         await advance_until(ts_env, handle, lambda s: s.state is OnboardingState.escalated, step=timedelta(minutes=1))
-        await handle.execute_update(OnboardingWorkflow.resolve_escalation, {"decision": "skip", "by": "dana", "note": "sales-assisted"})
+        await handle.execute_update(OnboardingWorkflow.resolve_escalation, ResolveEscalation(decision="skip", by="dana", note="sales-assisted"))
         during = await status(handle)
         assert during.stage == "first_value" and during.next_action.due_at is None  # held, not sent
         directed = await advance_until(ts_env, handle, lambda s: len(sent(s, "direction")) == 2)
@@ -95,7 +100,7 @@ async def test_cancel_closes_at_once_and_nothing_is_sent_afterwards(ts_env, tmp_
         told = await advance_until(ts_env, handle, lambda s: bool(sent(s, "direction")))
         # 70 h later the clarify is due Thursday 09:00; the deal is lost Wednesday evening
         await ts_env.sleep(monday + timedelta(days=2, hours=20) - (await ts_env.get_current_time()))
-        await handle.signal(OnboardingWorkflow.cancel, {"reason": "deal lost"})
+        await handle.signal(OnboardingWorkflow.cancel, Cancel(reason="deal lost"))
         result = await handle.result()
         assert result.state is OnboardingState.closed
         assert result.reason == "cancelled: deal lost"
@@ -114,7 +119,7 @@ async def test_cancel_while_a_message_waits_for_business_hours(ts_env, tmp_path)
         await move_to_next_monday(ts_env, hour=2)  # the kickoff is held until 09:00
         handle = await start_journey(client, task_queue, make_deal(account={"timezone": "Asia/Tokyo"}))
         await advance_until(ts_env, handle, lambda s: s.stage == "first_action", step=timedelta(minutes=1))
-        await handle.signal(OnboardingWorkflow.cancel, {"reason": "duplicate deal"})
+        await handle.signal(OnboardingWorkflow.cancel, Cancel(reason="duplicate deal"))
         result = await handle.result()
         assert result.state is OnboardingState.closed
         final = await status(handle)

@@ -7,8 +7,15 @@ from datetime import timedelta
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.sdk.v1 import WorkflowMetadata
 
-from tests.support import move_to_next_monday, sent, advance_until, journey_worker, make_deal, start_journey
-from workflows.models import OnboardingState
+from tests.support import (
+    advance_until,
+    journey_worker,
+    make_deal,
+    move_to_next_monday,
+    sent,
+    start_journey,
+)
+from workflows.models import Cancel, HelpRequested, OnboardingState
 from workflows.onboarding import OnboardingWorkflow
 
 
@@ -32,7 +39,7 @@ async def test_activities_and_timers_have_summaries_and_details_follow_the_state
         assert "**Next action:** Upload your first dataset — due " in details and "Asia/Tokyo" in details and "UTC)" in details
         assert "**Eligible touchpoints:** simplify, redirect" in details
 
-        await handle.signal(OnboardingWorkflow.help_requested, {"message": "?", "event_id": "h-1"})
+        await handle.signal(OnboardingWorkflow.help_requested, HelpRequested(message="?", event_id="h-1"))
         await advance_until(ts_env, handle, lambda s: s.state is OnboardingState.escalated, step=timedelta(minutes=1))
         details = await current_details(handle)
         assert "**State:** escalated — customer asked for help: ?" in details and "**Escalation level:** 1" in details
@@ -48,5 +55,5 @@ async def test_activities_and_timers_have_summaries_and_details_follow_the_state
         assert timers[0].startswith("hold the direction for business hours: Mon")
         assert any(t.startswith("wait for 'Upload your first dataset' until Thu") and "09:00 Asia/Tokyo" in t for t in timers)
         assert timers[-1] == "escalation level 1: wait up to 24h for a decision"
-        await handle.signal(OnboardingWorkflow.cancel, {"reason": "test over"})
+        await handle.signal(OnboardingWorkflow.cancel, Cancel(reason="test over"))
         await handle.result()

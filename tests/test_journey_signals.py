@@ -3,11 +3,27 @@ actions, and the deal details arriving after the journey (time-skipping server).
 
 from datetime import timedelta
 
-from tests.support import MINUTE, told, close_and_replay, advance_until, assert_replays, journey_worker, make_deal, start_journey, status
-from workflows.models import JourneyInput, OnboardingState, workflow_id_for
+from tests.support import (
+    MINUTE,
+    advance_until,
+    assert_replays,
+    close_and_replay,
+    journey_worker,
+    make_deal,
+    start_journey,
+    status,
+    told,
+)
+from workflows.models import (
+    ActionFailed,
+    ActionTaken,
+    Cancel,
+    HelpRequested,
+    JourneyInput,
+    OnboardingState,
+    workflow_id_for,
+)
 from workflows.onboarding import OnboardingWorkflow
-
-
 
 
 def events(s, name):
@@ -20,13 +36,13 @@ async def test_failed_attempt_gets_help_at_once_and_repeated_failures_escalate(t
         handle = await start_journey(client, task_queue, make_deal())
         await advance_until(ts_env, handle, told("first_action"))
         await ts_env.sleep(timedelta(hours=3))
-        await handle.signal(OnboardingWorkflow.action_failed, {"action": "dataset_uploaded", "reason": "CSV has no header", "event_id": "f-1"})
+        await handle.signal(OnboardingWorkflow.action_failed, ActionFailed(action="dataset_uploaded", reason="CSV has no header", event_id="f-1"))
         helped = await advance_until(ts_env, handle, lambda s: bool(events(s, "sent help")), step=timedelta(seconds=10))
         failed_at = events(helped, "action failed")[0].at
         assert timedelta(0) <= events(helped, "sent help")[0].at - failed_at < MINUTE  # not at the end of the window
         assert helped.state is OnboardingState.awaiting_action  # one failure is not yet an escalation
 
-        await handle.signal(OnboardingWorkflow.action_failed, {"action": "dataset_uploaded", "reason": "CSV has no header", "event_id": "f-2"})
+        await handle.signal(OnboardingWorkflow.action_failed, ActionFailed(action="dataset_uploaded", reason="CSV has no header", event_id="f-2"))
         escalated = await advance_until(ts_env, handle, lambda s: s.state is OnboardingState.escalated, step=MINUTE)
         assert escalated.reason == "2 failed attempts at 'dataset_uploaded'"
         assert len(events(escalated, "sent help")) == 2
@@ -38,7 +54,7 @@ async def test_help_request_escalates(ts_env, tmp_path):
     async with journey_worker(client, tmp_path) as task_queue:
         handle = await start_journey(client, task_queue, make_deal())
         await advance_until(ts_env, handle, told("first_action"))
-        await handle.signal(OnboardingWorkflow.help_requested, {"message": "Which file format?", "event_id": "h-1"})
+        await handle.signal(OnboardingWorkflow.help_requested, HelpRequested(message="Which file format?", event_id="h-1"))
         escalated = await advance_until(ts_env, handle, lambda s: s.state is OnboardingState.escalated, step=MINUTE)
         assert escalated.reason == "customer asked for help: Which file format?"
         assert escalated.escalation_level == 1
@@ -69,13 +85,13 @@ async def test_early_action_for_a_later_milestone_counts_when_it_starts(ts_env, 
     async with journey_worker(client, tmp_path) as task_queue:
         handle = await start_journey(client, task_queue, make_deal())
         await advance_until(ts_env, handle, told("first_action"))
-        await handle.signal(OnboardingWorkflow.action_taken, {"action": "dashboard_shared", "event_id": "e-2"})
+        await handle.signal(OnboardingWorkflow.action_taken, ActionTaken(action="dashboard_shared", event_id="e-2"))
         early = await advance_until(ts_env, handle, lambda s: bool(events(s, "action taken")), step=MINUTE)
         assert early.stage == "first_action"  # remembered, not applied to the wrong milestone
-        await handle.signal(OnboardingWorkflow.action_taken, {"action": "dataset_uploaded", "event_id": "e-1"})
+        await handle.signal(OnboardingWorkflow.action_taken, ActionTaken(action="dataset_uploaded", event_id="e-1"))
         later = await advance_until(ts_env, handle, told("expansion_check"), step=MINUTE)
         assert later.stage == "expansion_check"
-        await handle.signal(OnboardingWorkflow.cancel, {"reason": "test over"})
+        await handle.signal(OnboardingWorkflow.cancel, Cancel(reason="test over"))
         result = await handle.result()
         assert [(m.key, m.outcome) for m in result.milestones] == [("first_action", "completed"), ("first_value", "completed")]
         await assert_replays(handle)
@@ -99,7 +115,7 @@ async def test_journey_started_before_its_deal_details_waits_for_them(ts_env, tm
         # the action that arrived first completes the first milestone as soon as it starts
         moved = await advance_until(ts_env, handle, told("first_value"), step=MINUTE)
         assert moved.deal_id == deal.deal_id
-        await handle.signal(OnboardingWorkflow.cancel, {"reason": "test over"})
+        await handle.signal(OnboardingWorkflow.cancel, Cancel(reason="test over"))
         result = await handle.result()
         assert result.time_to_first_action_seconds is not None
         await assert_replays(handle)

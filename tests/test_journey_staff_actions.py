@@ -6,10 +6,33 @@ from zoneinfo import ZoneInfo
 
 from temporalio.api.enums.v1 import EventType
 
-from tests.support import MINUTE, move_to_next_monday, refused, same_minute, sent, write_playbook, close_and_replay, advance_until, assert_replays, journey_worker, make_deal, start_journey, status
+from tests.support import (
+    MINUTE,
+    advance_until,
+    assert_replays,
+    close_and_replay,
+    journey_worker,
+    make_deal,
+    move_to_next_monday,
+    refused,
+    same_minute,
+    sent,
+    start_journey,
+    status,
+    write_playbook,
+)
 from tests.test_journey_follow_ups import window_66h
-from workflows.models import OnboardingState
 from workflows import versions
+from workflows.models import (
+    Cancel,
+    ExtendDeadline,
+    HelpRequested,
+    OnboardingState,
+    Pause,
+    ReassignOwner,
+    ResolveEscalation,
+    Resume,
+)
 from workflows.onboarding import OnboardingWorkflow
 
 TOKYO = ZoneInfo("Asia/Tokyo")
@@ -63,7 +86,7 @@ async def test_pause_holds_messages_and_the_window_resumes_where_it_stopped(ts_e
     async with journey_worker(client, tmp_path) as task_queue:
         monday, handle = await told_journey(ts_env, client, task_queue)
         await ts_env.sleep(monday + timedelta(hours=10) - await ts_env.get_current_time())  # Mon 10:00, 71 h left
-        paused = await handle.execute_update(OnboardingWorkflow.pause, {"by": "maya", "reason": "contract review"})
+        paused = await handle.execute_update(OnboardingWorkflow.pause, Pause(by="maya", reason="contract review"))
         assert paused.paused and paused.eligible_touchpoints == ["resume"]
         assert "already paused by maya" in await refused(handle, "pause", {"by": "leo"})
         assert "extend_deadline: the journey is paused" in await refused(
@@ -75,7 +98,7 @@ async def test_pause_holds_messages_and_the_window_resumes_where_it_stopped(ts_e
         assert held.reason == "paused by maya: contract review"
 
         resumed_at = await ts_env.get_current_time()  # Saturday ~10:00
-        after = await handle.execute_update(OnboardingWorkflow.resume, {"by": "maya"})
+        after = await handle.execute_update(OnboardingWorkflow.resume, Resume(by="maya"))
         assert not after.paused
         running = await advance_until(ts_env, handle, lambda s: s.reason == "resumed" and s.next_action.due_at is not None, step=MINUTE)
         left = running.next_action.due_at - resumed_at
@@ -90,10 +113,10 @@ async def test_pause_refused_while_escalated(ts_env, tmp_path):
     client = ts_env.client
     async with journey_worker(client, tmp_path) as task_queue:
         _, handle = await told_journey(ts_env, client, task_queue)
-        await handle.signal(OnboardingWorkflow.help_requested, {"message": "?", "event_id": "h-1"})
+        await handle.signal(OnboardingWorkflow.help_requested, HelpRequested(message="?", event_id="h-1"))
         await advance_until(ts_env, handle, lambda s: s.state is OnboardingState.escalated, step=MINUTE)
         assert "resolve the escalation instead" in await refused(handle, "pause", {"by": "maya"})
-        await handle.execute_update(OnboardingWorkflow.resolve_escalation, {"decision": "close", "by": "maya"})
+        await handle.execute_update(OnboardingWorkflow.resolve_escalation, ResolveEscalation(decision="close", by="maya"))
         assert (await handle.result()).state is OnboardingState.closed
         await assert_replays(handle)
 
@@ -107,10 +130,10 @@ async def test_reassign_owner_at_any_waiting_point(ts_env, tmp_path):
         assert "reassign refused: owner: no owner with id 'zed'" in await refused(
             handle, "reassign_owner", {"owner": "zed", "by": "dana"})
         assert "owner: Field required" in await refused(handle, "reassign_owner", {"by": "dana"})
-        after = await handle.execute_update(OnboardingWorkflow.reassign_owner, {"owner": "maya", "by": "dana", "note": "vacation"})
+        after = await handle.execute_update(OnboardingWorkflow.reassign_owner, ReassignOwner(owner="maya", by="dana", note="vacation"))
         assert after.owner == "maya" and after.state is OnboardingState.awaiting_action
         assert after.reason == "owner reassigned to Maya Chen by dana"
-        await handle.signal(OnboardingWorkflow.cancel, {"reason": "test over"})
+        await handle.signal(OnboardingWorkflow.cancel, Cancel(reason="test over"))
         assert (await handle.result()).owner == "maya"
         await assert_replays(handle)
 
@@ -126,7 +149,7 @@ async def test_extend_deadline_while_a_follow_up_waits_for_business_hours(ts_env
         held = await status(handle)
         assert not sent(held, "clarify") and held.state is OnboardingState.awaiting_action
         new_due = monday + timedelta(days=4, hours=10, minutes=30)  # Friday 10:30
-        await handle.execute_update(OnboardingWorkflow.extend_deadline, {"until": new_due.isoformat(), "by": "maya"})
+        await handle.execute_update(OnboardingWorkflow.extend_deadline, ExtendDeadline(until=new_due.isoformat(), by="maya"))
         clarified = await advance_until(ts_env, handle, lambda s: bool(sent(s, "clarify")))
         assert same_minute(sent(clarified, "clarify"), [new_due])  # not Thursday 09:00
         history = await handle.fetch_history()

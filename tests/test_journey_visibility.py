@@ -4,17 +4,30 @@ visibility, real clock)."""
 import asyncio
 from datetime import datetime
 
+from temporalio.api.sdk.v1 import WorkflowMetadata
 from temporalio.client import WorkflowHandle
 
-from temporalio.api.sdk.v1 import WorkflowMetadata
-
 from tests.staff import start_described_journey
-from tests.support import journey_worker, make_deal, start_journey, status, wait_for_status, write_playbook
+from tests.support import (
+    journey_worker,
+    make_deal,
+    start_journey,
+    status,
+    wait_for_status,
+    write_playbook,
+)
 from workflows.metadata import static_summary
-from workflows.models import OnboardingState
+from workflows.models import Cancel, HelpRequested, OnboardingState, ResolveEscalation
 from workflows.onboarding import OnboardingWorkflow
 from workflows.search_attributes import (
-    CUSTOMER_ID, DEAL_ID, ESCALATION_LEVEL, NEXT_ACTION_DUE, OWNER, SEGMENT, STAGE, STATE,
+    CUSTOMER_ID,
+    DEAL_ID,
+    ESCALATION_LEVEL,
+    NEXT_ACTION_DUE,
+    OWNER,
+    SEGMENT,
+    STAGE,
+    STATE,
 )
 
 
@@ -70,14 +83,14 @@ async def test_search_attributes_and_status_follow_the_journey(dev_env, tmp_path
         assert attrs.get(NEXT_ACTION_DUE) == due.next_action.due_at
         assert due.reason == "told to 'Upload your first dataset'"
 
-        await handle.signal(OnboardingWorkflow.help_requested, {"message": "how?", "event_id": "h-1"})
+        await handle.signal(OnboardingWorkflow.help_requested, HelpRequested(message="how?", event_id="h-1"))
         attrs = await attributes_when(handle, "escalated", "first_action")
         assert attrs.get(ESCALATION_LEVEL) == 1
         escalated = await status(handle)
         assert escalated.state is OnboardingState.escalated and escalated.reason.startswith("customer asked for help")
         assert escalated.eligible_touchpoints == ["resolve_escalation"]
 
-        await handle.execute_update(OnboardingWorkflow.resolve_escalation, {"decision": "skip", "by": "maya"})
+        await handle.execute_update(OnboardingWorkflow.resolve_escalation, ResolveEscalation(decision="skip", by="maya"))
         attrs = await attributes_when(handle, "awaiting_action", "first_value")
         assert attrs.get(ESCALATION_LEVEL) == 0
 
@@ -99,7 +112,7 @@ async def test_clarifying_and_closed_are_visible(dev_env, tmp_path):
         clarifying = await status(handle)
         assert clarifying.state is OnboardingState.clarifying
         assert clarifying.reason.startswith("no 'Upload your first dataset' by its due time: sent clarify")
-        await handle.signal(OnboardingWorkflow.cancel, {"reason": "deal lost"})
+        await handle.signal(OnboardingWorkflow.cancel, Cancel(reason="deal lost"))
         await handle.result()
         attrs = await attributes_when(handle, "closed", "first_action")
         assert attrs.get(NEXT_ACTION_DUE) is None

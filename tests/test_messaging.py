@@ -6,12 +6,25 @@ import pytest
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
-from activities.messaging import MessageRequest, MessagingActivities, Recipient, message_id_for, render
+from activities.messaging import (
+    MessageRequest,
+    MessagingActivities,
+    Recipient,
+    message_id_for,
+    render,
+)
 from activities.settings import ActivitySettings
 from devstack.smtp_sink import SmtpSink
 from playbooks.schema import MessageTemplate
 from tests.http_peer import http_peer
-from tests.support import advance_until, assert_replays, journey_worker, make_deal, start_journey
+from tests.support import (
+    advance_until,
+    assert_replays,
+    journey_worker,
+    make_deal,
+    start_journey,
+)
+from workflows.models import Cancel
 from workflows.onboarding import OnboardingWorkflow
 
 TEMPLATE = MessageTemplate(subject="Hi {{ customer_name }}", body="Do {{ action_title }}: {{ cta_url }}\n")
@@ -45,7 +58,7 @@ async def test_kickoff_email_reaches_a_real_smtp_server_with_a_deterministic_mes
             assert "Upload your first dataset" in body and "https://app.example.com/datasets/new" in body
             assert body.count("https://") == 1  # exactly one call to action
             assert "Leo Martins" in body  # the one owner introduces themselves
-            await handle.signal(OnboardingWorkflow.cancel, {"reason": "test over"})
+            await handle.signal(OnboardingWorkflow.cancel, Cancel(reason="test over"))
             await handle.result()
             await assert_replays(handle)
 

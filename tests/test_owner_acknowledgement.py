@@ -14,15 +14,24 @@ from temporalio.worker import Worker
 from activities.settings import ActivitySettings
 from playbooks.roster import load_roster
 from playbooks.schema import BusinessHours
-from tests.versions import OnboardingWorkflowV1
 from tests.support import (
     MINUTE,
-    move_to_next_monday, sent, told,
-    advance_until, assert_replays, journey_worker, make_deal, no_load, start_journey, status, write_playbook,
+    advance_until,
+    assert_replays,
+    journey_worker,
+    make_deal,
+    move_to_next_monday,
+    no_load,
+    sent,
+    start_journey,
+    status,
+    told,
+    write_playbook,
 )
+from tests.versions import OnboardingWorkflowV1
 from worker import activities
 from workflows import acknowledgement, versions
-from workflows.models import OnboardingState
+from workflows.models import ActionTaken, Cancel, OnboardingState, OwnerAcknowledged
 from workflows.onboarding import OnboardingWorkflow
 from workflows.sandbox import workflow_runner
 
@@ -73,18 +82,18 @@ async def test_new_journey_waits_for_the_owner_then_kicks_off(ts_env, tmp_path):
         assert "Leo Martins (leo) has until Mon" in waits.reason and "14:00 Europe/Lisbon" in waits.reason
         assert not sent(waits)
 
-        await handle.signal(OnboardingWorkflow.owner_acknowledged, {"by": "maya"})  # not the owner
+        await handle.signal(OnboardingWorkflow.owner_acknowledged, OwnerAcknowledged(by="maya"))  # not the owner
         await ts_env.sleep(timedelta(hours=1))
         still = await status(handle)
         assert waiting(still) and not sent(still)
 
-        await handle.signal(OnboardingWorkflow.owner_acknowledged, {"by": "Leo.Martins@vendor.example"})
+        await handle.signal(OnboardingWorkflow.owner_acknowledged, OwnerAcknowledged(by="Leo.Martins@vendor.example"))
         kicked = await advance_until(ts_env, handle, told("first_action"), step=MINUTE)
         assert kicked.owner == "leo"
         acked_at = next(e.at for e in kicked.timeline if e.event == "owner acknowledged" and e.detail.startswith("Leo"))
         assert timedelta(0) <= sent(kicked)[0] - acked_at < MINUTE  # at once, inside business hours
         assert any(e.detail == "owner Leo Martins acknowledged" for e in kicked.timeline)
-        await handle.signal(OnboardingWorkflow.cancel, {"reason": "test over"})
+        await handle.signal(OnboardingWorkflow.cancel, Cancel(reason="test over"))
         await handle.result()
         assert await has_patch_marker(handle)
         await assert_replays(handle)
@@ -107,8 +116,8 @@ async def test_silent_owner_is_replaced_and_the_kickoff_goes_out(ts_env, tmp_pat
         assert timedelta(0) <= replaced.at.astimezone(LISBON) - expected < timedelta(seconds=5)
         assert timedelta(0) <= sent(kicked)[0] - replaced.at < MINUTE
         # leo's late acknowledgement changes nothing
-        await handle.signal(OnboardingWorkflow.owner_acknowledged, {"by": "leo"})
-        await handle.signal(OnboardingWorkflow.cancel, {"reason": "test over"})
+        await handle.signal(OnboardingWorkflow.owner_acknowledged, OwnerAcknowledged(by="leo"))
+        await handle.signal(OnboardingWorkflow.cancel, Cancel(reason="test over"))
         result = await handle.result()
         assert result.owner == "maya"
         await assert_replays(handle)
@@ -150,12 +159,12 @@ async def test_journey_in_flight_on_v1_finishes_with_v1_behaviour_on_the_v2_work
         activities=activities(ActivitySettings(SMTP_URL=None, ONBOARDING_DATA_DIR=tmp_path / "data"), no_load, playbooks=playbooks),
         workflow_runner=workflow_runner(),
     ):
-        await handle.signal(OnboardingWorkflow.action_taken, {"action": "dataset_uploaded", "event_id": "e-1"})
+        await handle.signal(OnboardingWorkflow.action_taken, ActionTaken(action="dataset_uploaded", event_id="e-1"))
         second = await advance_until(
             ts_env, handle, lambda s: s.stage == "first_value" and s.next_action.due_at is not None, step=MINUTE
         )
         assert second.owner == "leo" and not any(waiting_entry(e) for e in second.timeline)
-        await handle.signal(OnboardingWorkflow.cancel, {"reason": "test over"})
+        await handle.signal(OnboardingWorkflow.cancel, Cancel(reason="test over"))
         result = await handle.result()
     assert [m.key for m in result.milestones] == ["first_action"]
     assert not await has_patch_marker(handle)
@@ -165,7 +174,7 @@ async def test_journey_in_flight_on_v1_finishes_with_v1_behaviour_on_the_v2_work
     async with journey_worker(client, tmp_path, playbooks=playbooks) as new_queue:
         fresh = await start_journey(client, new_queue, make_deal())
         assert waiting(await advance_until(ts_env, fresh, waiting, step=MINUTE))
-        await fresh.signal(OnboardingWorkflow.cancel, {"reason": "test over"})
+        await fresh.signal(OnboardingWorkflow.cancel, Cancel(reason="test over"))
         await fresh.result()
 
 
@@ -187,6 +196,6 @@ async def test_silent_owner_stays_when_nobody_else_is_eligible(ts_env, tmp_path)
             e.detail == "Leo Martins did not acknowledge within 4 business hours; no other eligible owner, so Leo Martins keeps it"
             for e in kicked.timeline
         )
-        await handle.signal(OnboardingWorkflow.cancel, {"reason": "test over"})
+        await handle.signal(OnboardingWorkflow.cancel, Cancel(reason="test over"))
         await handle.result()
         await assert_replays(handle)

@@ -15,9 +15,18 @@ from temporalio.worker import Worker
 
 from activities.settings import ActivitySettings
 from replay.cli import parser, replay_command
+from tests.support import (
+    load_edited_copy,
+    make_deal,
+    no_load,
+    start_journey,
+    told,
+    wait_for_status,
+    write_playbook,
+)
 from tests.versions import OnboardingWorkflowV1, OnboardingWorkflowV2
-from tests.support import load_edited_copy, told, make_deal, no_load, start_journey, wait_for_status, write_playbook
 from worker import activities
+from workflows.models import OwnerAcknowledged
 from workflows.onboarding import OnboardingWorkflow
 from workflows.sandbox import workflow_runner
 from workflows.search_attributes import OWNER, STATE
@@ -73,7 +82,7 @@ async def test_replay_reports_running_v1_and_v2_journeys_compatible_and_names_br
         assert attrs.get(STATE) == "awaiting_action" and attrs.get(OWNER) == "leo"
         acknowledged = await start_journey(client, task_queue, make_deal())
         await wait_for_status(acknowledged, lambda s: s.reason.startswith("waiting for owner acknowledgement"))
-        await acknowledged.signal(OnboardingWorkflow.owner_acknowledged, {"by": "leo"})
+        await acknowledged.signal(OnboardingWorkflow.owner_acknowledged, OwnerAcknowledged(by="leo"))
         await wait_for_status(acknowledged, told("first_action"))
         v2_ids += [waiting.id, acknowledged.id]
 

@@ -10,8 +10,8 @@ import pytest
 from temporalio.api.enums.v1 import EventType
 
 from replay import record
-from tests.support import load_edited_copy
 from replay.corpus import CORPUS, as_text, corpus_files, load_history, replay_files
+from tests.support import load_edited_copy
 
 ONBOARDING = Path(__file__).resolve().parent.parent / "workflows" / "onboarding.py"
 

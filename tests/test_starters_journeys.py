@@ -27,8 +27,14 @@ from tests.starters_fixtures import (
     signed,
     unique,
 )
-from tests.support import told, assert_replays, journey_worker, wait_for_status, write_playbook
-from workflows.models import OnboardingState, Status
+from tests.support import (
+    assert_replays,
+    journey_worker,
+    told,
+    wait_for_status,
+    write_playbook,
+)
+from workflows.models import Cancel, OnboardingState, Status
 from workflows.onboarding import OnboardingWorkflow
 
 
@@ -80,7 +86,7 @@ async def post(stack: Stack, path: str, body: Any) -> dict[str, Any]:
 
 
 async def close(handle: WorkflowHandle) -> None:
-    await handle.signal(OnboardingWorkflow.cancel, {"reason": "test over"})
+    await handle.signal(OnboardingWorkflow.cancel, Cancel(reason="test over"))
     await handle.result()
     await assert_replays(handle)
 

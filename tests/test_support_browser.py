@@ -27,7 +27,13 @@ from temporalio.testing import WorkflowEnvironment
 from devstack.testing import free_port
 from tests.conftest import TEMPORAL_CLI
 from tests.staff import fill, guide_queries, start_described_journey
-from tests.support import journey_worker, make_deal, status, wait_for_status, write_playbook
+from tests.support import (
+    journey_worker,
+    make_deal,
+    status,
+    wait_for_status,
+    write_playbook,
+)
 from workflows.metadata import static_summary
 from workflows.models import OnboardingState
 from workflows.onboarding import OnboardingWorkflow

@@ -22,8 +22,20 @@ import yaml
 from temporalio.client import Client, WorkflowHandle
 
 from tests.staff import fill, guide_queries, start_described_journey
-from tests.support import default_playbook, journey_worker, make_deal, status, wait_for_status
-from workflows.models import OnboardingState, workflow_id_for
+from tests.support import (
+    default_playbook,
+    journey_worker,
+    make_deal,
+    status,
+    wait_for_status,
+)
+from workflows.models import (
+    Cancel,
+    HelpRequested,
+    OnboardingState,
+    ReassignOwner,
+    workflow_id_for,
+)
 from workflows.onboarding import OnboardingWorkflow
 
 ALWAYS_OPEN = {
@@ -134,7 +146,7 @@ async def drive(client: Client, task_queue: str, run: str, started: datetime) ->
     async def lost():  # F: same customer X, deal lost
         handle = await start("F", customer="X")
         await wait_for_status(handle, directed)
-        await handle.signal(OnboardingWorkflow.cancel, {"reason": "deal lost"})
+        await handle.signal(OnboardingWorkflow.cancel, Cancel(reason="deal lost"))
         assert (await handle.result()).state is OnboardingState.closed
 
     async def due_soon():  # B: due in 2 h
@@ -151,14 +163,14 @@ async def drive(client: Client, task_queue: str, run: str, started: datetime) ->
     async def escalated_leo():  # E: customer asked for help; owner leo
         handle = await start("E")
         await wait_for_status(handle, directed)
-        await handle.signal(OnboardingWorkflow.help_requested, {"message": "stuck on CSV", "event_id": "h-1"})
+        await handle.signal(OnboardingWorkflow.help_requested, HelpRequested(message="stuck on CSV", event_id="h-1"))
         await wait_for_status(handle, lambda s: s.state is OnboardingState.escalated)
 
     async def escalated_maya():  # M: reassigned to maya, then asked for help
         handle = await start("M")
         await wait_for_status(handle, directed)
-        await handle.execute_update(OnboardingWorkflow.reassign_owner, {"owner": "maya", "by": "dana"})
-        await handle.signal(OnboardingWorkflow.help_requested, {"message": "who do I call?", "event_id": "h-1"})
+        await handle.execute_update(OnboardingWorkflow.reassign_owner, ReassignOwner(owner="maya", by="dana"))
+        await handle.signal(OnboardingWorkflow.help_requested, HelpRequested(message="who do I call?", event_id="h-1"))
         await wait_for_status(handle, lambda s: s.state is OnboardingState.escalated and s.owner == "maya")
 
     async def unanswered():  # U: escalated after every follow-up, unanswered up to the manager

@@ -14,7 +14,7 @@ import pytest
 
 import worker
 from tests.support import advance_until, journey_worker, make_deal, start_journey
-from workflows.models import OnboardingState
+from workflows.models import Cancel, HelpRequested, OnboardingState
 from workflows.onboarding import OnboardingWorkflow
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -39,9 +39,9 @@ async def test_logs_are_json_lines_without_contact_details(ts_env, tmp_path, jso
         handle = await start_journey(client, task_queue, make_deal())
         await advance_until(ts_env, handle, lambda s: s.next_action is not None and s.next_action.due_at is not None)
         secret_note = "call me on +1 555 0100 or ana.private@acme.example"
-        await handle.signal(OnboardingWorkflow.help_requested, {"message": secret_note, "event_id": "h-1"})
+        await handle.signal(OnboardingWorkflow.help_requested, HelpRequested(message=secret_note, event_id="h-1"))
         await advance_until(ts_env, handle, lambda s: s.state is OnboardingState.escalated, step=timedelta(minutes=1))
-        await handle.signal(OnboardingWorkflow.cancel, {"reason": "test over"})
+        await handle.signal(OnboardingWorkflow.cancel, Cancel(reason="test over"))
         await handle.result()
     out = json_logs.getvalue()
     lines = [json.loads(line) for line in out.splitlines()]  # every line is one JSON object

@@ -15,8 +15,15 @@ from temporalio.common import VersioningBehavior
 
 from activities.settings import ActivitySettings
 from tests.conftest import TEMPORAL_CLI
-from tests.support import make_deal, no_load, start_journey, wait_for_status, write_playbook
+from tests.support import (
+    make_deal,
+    no_load,
+    start_journey,
+    wait_for_status,
+    write_playbook,
+)
 from worker import build_worker, deployment_from_env
+from workflows.models import ActionTaken, Cancel
 from workflows.onboarding import OnboardingWorkflow
 
 
@@ -60,7 +67,7 @@ async def runs_on(handle, build_id: str) -> None:
     deadline = asyncio.get_running_loop().time() + 20
     while (await build_of(handle))[1] != build_id:
         assert asyncio.get_running_loop().time() < deadline, f"journey never ran on {build_id}: {await build_of(handle)}"
-        await handle.signal(OnboardingWorkflow.action_taken, {"action": "dataset_uploaded", "event_id": "e-1"})
+        await handle.signal(OnboardingWorkflow.action_taken, ActionTaken(action="dataset_uploaded", event_id="e-1"))
         await asyncio.sleep(0.2)
 
 
@@ -90,12 +97,12 @@ async def test_rollout_ramp_and_rollback_on_the_dev_server(dev_env, tmp_path):
             assert "build-2" in json.dumps(described.get("routingConfig", described))
             # roll out: build-2 becomes current, the running journey follows at its next task
             await cli(address, "set-current-version", "--deployment-name", name, "--build-id", "build-2", "--yes")
-            await handle.signal(OnboardingWorkflow.action_taken, {"action": "dataset_uploaded", "event_id": "e-1"})
+            await handle.signal(OnboardingWorkflow.action_taken, ActionTaken(action="dataset_uploaded", event_id="e-1"))
             await runs_on(handle, "build-2")
             # roll back: build-1 is current again, and the journey goes back with it
             await cli(address, "set-current-version", "--deployment-name", name, "--build-id", "build-1", "--yes")
             await runs_on(handle, "build-1")
             status = await handle.query(OnboardingWorkflow.status)
             assert status.stage == "first_value"  # one journey, carried across both builds
-        await handle.signal(OnboardingWorkflow.cancel, {"reason": "test over"})
+        await handle.signal(OnboardingWorkflow.cancel, Cancel(reason="test over"))
         await handle.result()
