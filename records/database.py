@@ -8,11 +8,11 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import aiosqlite
 import structlog
 from sqlalchemy import event
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
-from sqlalchemy.pool import NullPool
 
 from records import migrate
 from records.config import database_url, describe
@@ -22,10 +22,18 @@ log = structlog.get_logger(__name__)
 
 def create_engine(url: URL) -> AsyncEngine:
     if url.get_backend_name() == "sqlite":
-        Path(url.database or "").parent.mkdir(parents=True, exist_ok=True)
-        # A fresh connection per use: aiosqlite runs each connection on its own thread, and a
-        # pooled one would outlive the event loop that opened it.
-        engine = create_async_engine(url, poolclass=NullPool, connect_args={"timeout": 30})
+        path = url.database or ""
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+
+        async def connect() -> aiosqlite.Connection:
+            connection = aiosqlite.connect(path, timeout=30)
+            # aiosqlite serves each connection from its own thread; a pooled connection that
+            # nobody closes (a test's worker, an interrupted command) must not hold the
+            # interpreter open at exit. Committed data is in the database file either way.
+            connection._thread.daemon = True  # noqa: SLF001
+            return await connection
+
+        engine = create_async_engine(url, async_creator=connect, pool_size=2, max_overflow=8)
         _sqlite_transactions(engine)
         return engine
     return create_async_engine(url, pool_size=5, max_overflow=5, pool_pre_ping=True)
