@@ -21,7 +21,7 @@ import logging
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import structlog
@@ -49,7 +49,7 @@ def message(i: int) -> MessageRequest:
 def moment(i: int) -> MomentRequest:
     return MomentRequest(
         key=moment_key(f"onboarding-B-{i}", MomentKind.milestone_completed, "first_action", 1),
-        kind=MomentKind.milestone_completed, at=datetime.now(timezone.utc), workflow_id=f"onboarding-B-{i}",
+        kind=MomentKind.milestone_completed, at=datetime.now(UTC), workflow_id=f"onboarding-B-{i}",
         deal_id=f"B-{i}", account_id="ACME-1", segment="smb", product="analytics", playbook="default",
         playbook_hash="sha256:0", journey_version="v3", owner="maya", milestone="first_action",
         touchpoint=Touchpoint.clarify, detail={"follow_ups": 1},
@@ -80,7 +80,7 @@ async def main(n: int, url: str | None) -> None:
     async def deliver(i: int) -> None:
         request = message(i)
         rendered = render(request.template, request.context, request.audience)
-        await messaging._deliver("console", request, rendered, "<bench@x>")  # noqa: SLF001  (the channel alone)
+        await messaging._deliver("console", request, rendered, "<bench@x>")
 
     rows = {
         "(0) harness: a no-op activity": await cpu_per_op(n, lambda i: env.run(no_op, i)),

@@ -30,7 +30,7 @@ def create_engine(url: URL) -> AsyncEngine:
             # aiosqlite serves each connection from its own thread; a pooled connection that
             # nobody closes (a test's worker, an interrupted command) must not hold the
             # interpreter open at exit. Committed data is in the database file either way.
-            connection._thread.daemon = True  # noqa: SLF001
+            connection._thread.daemon = True
             return await connection
 
         engine = create_async_engine(url, async_creator=connect, pool_size=2, max_overflow=8)

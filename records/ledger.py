@@ -14,7 +14,7 @@ the sending attempt renews while it works."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from enum import Enum
 
 from pydantic import BaseModel
@@ -66,7 +66,7 @@ class DeliveryCounts(BaseModel):
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class DeliveryLedger:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 
@@ -22,7 +22,7 @@ class MomentStore:
         values["kind"] = moment.kind.value
         values["touchpoint"] = moment.touchpoint.value if moment.touchpoint else None
         values["detail"] = moment.model_dump(mode="json")["detail"] or None
-        values["recorded_at"] = datetime.now(timezone.utc)
+        values["recorded_at"] = datetime.now(UTC)
         async with self.db.begin() as conn:
             return (await conn.execute(insert_new(self.db.dialect, moments, ["key"], values))).first() is not None
 

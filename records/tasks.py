@@ -4,14 +4,19 @@ event row, so the history of a task can be read back."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from pydantic import BaseModel
 from sqlalchemy import select, update
 
 from records.database import Database
 from records.dialects import insert_new
-from records.models import CloseEscalationTask, EscalationTaskRecord, TaskStatus, task_id
+from records.models import (
+    CloseEscalationTask,
+    EscalationTaskRecord,
+    TaskStatus,
+    task_id,
+)
 from records.tables import escalation_task_events as events
 from records.tables import escalation_tasks as tasks
 
@@ -88,7 +93,7 @@ class TaskStore:
         """Close an open task. A task closes once: a later close (a retry, or a second
         decision) leaves the first outcome in place and returns it."""
         ident = task_id(*request.task())
-        at = request.at or datetime.now(timezone.utc)
+        at = request.at or datetime.now(UTC)
         async with self.db.begin() as conn:
             closed = (
                 await conn.execute(

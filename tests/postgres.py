@@ -58,7 +58,7 @@ def postgres_server() -> Iterator[str]:
     finally:
         subprocess.run(
             [*as_postgres, str(bin_dir / "pg_ctl"), "-D", str(root / "db"), "-m", "immediate", "-w", "stop"],
-            capture_output=True,
+            capture_output=True, check=False,
         )  # fmt: skip
         shutil.rmtree(root, ignore_errors=True)
 
@@ -99,4 +99,4 @@ async def records_db(records_url: str, tmp_path: Path) -> AsyncIterator[Database
         await db.dispose()
 
 
-__all__ = ["postgres", "records_url", "records_db", "create_database", "postgres_server"]
+__all__ = ["create_database", "postgres", "postgres_server", "records_db", "records_url"]

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from pydantic import ValidationError
@@ -23,12 +23,19 @@ from playbooks.schema import MessageTemplate
 from records import migrate
 from records.database import Database
 from records.ledger import Attempt, ClaimResult, DeliveryLedger
-from records.models import CloseEscalationTask, MomentKind, MomentRequest, TaskStatus, Touchpoint, moment_key
+from records.models import (
+    CloseEscalationTask,
+    MomentKind,
+    MomentRequest,
+    TaskStatus,
+    Touchpoint,
+    moment_key,
+)
 from workflows.models import Person
 
 TEMPLATE = MessageTemplate(subject="Hi {{ customer_name }}", body="Do it: {{ cta_url }}\n")
 KEY = "onboarding-D-1:first_action:direction:1"
-AT = datetime(2026, 11, 20, 15, 4, 5, tzinfo=timezone.utc)
+AT = datetime(2026, 11, 20, 15, 4, 5, tzinfo=UTC)
 
 
 def message(key: str = KEY, channel: str = "email") -> MessageRequest:
@@ -184,8 +191,8 @@ async def _lease_after_renewals(ledger: DeliveryLedger, db: Database) -> bool:
 
 async def _expired_once(first: object) -> bool:
     moment = first if isinstance(first, datetime) else datetime.fromisoformat(str(first))
-    moment = moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
-    return datetime.now(timezone.utc) > moment
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return datetime.now(UTC) > moment
 
 
 # --- migrations ------------------------------------------------------------------------------

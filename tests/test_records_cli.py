@@ -7,7 +7,7 @@ import asyncio
 import json
 import os
 import sysconfig
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from records import migrate
@@ -16,7 +16,7 @@ from records.models import CloseEscalationTask
 from records.tasks import TaskOpening, TaskStore
 
 ONBOARDING = Path(sysconfig.get_path("scripts")) / "onboarding"
-AT = datetime(2026, 11, 20, 15, 4, 5, tzinfo=timezone.utc)
+AT = datetime(2026, 11, 20, 15, 4, 5, tzinfo=UTC)
 
 
 async def onboarding(*args: str, url: str, tmp_path: Path) -> tuple[int, str, str]:

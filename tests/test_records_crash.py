@@ -15,7 +15,7 @@ import signal
 import sys
 import time
 from collections import Counter
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import select
@@ -111,7 +111,7 @@ async def test_two_workers_killed_repeatedly_send_no_unexplained_duplicate(postg
                         acted.add(deal)
                         await client.get_workflow_handle(workflow_id_for(deal)).signal(
                             "action_taken",
-                            {"action": "dataset_uploaded", "event_id": f"e-{deal}", "occurred_at": datetime.now(timezone.utc).isoformat()},
+                            {"action": "dataset_uploaded", "event_id": f"e-{deal}", "occurred_at": datetime.now(UTC).isoformat()},
                         )
 
             # Chaos: while a message waits for its acknowledgement, kill both workers (the

@@ -6,7 +6,7 @@ Revision ID: 0002
 Revises: 0001
 """
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from alembic import op
@@ -27,7 +27,7 @@ def _utc(text: str | None, sqlite: bool) -> datetime | None:
         moment = datetime.fromisoformat(text)
     except ValueError:
         return None
-    moment = (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
+    moment = (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
     return moment.replace(tzinfo=None) if sqlite else moment
 
 
@@ -139,7 +139,7 @@ def downgrade() -> None:
                           sa.column("message_id"), sa.column("sent_at"))
     rows = [
         {"key": r.key, "channel": r.channel, "ref": r.message_id,
-         "at": (r.sent_at.replace(tzinfo=r.sent_at.tzinfo or timezone.utc).isoformat() if isinstance(r.sent_at, datetime) else r.sent_at)}
+         "at": (r.sent_at.replace(tzinfo=r.sent_at.tzinfo or UTC).isoformat() if isinstance(r.sent_at, datetime) else r.sent_at)}
         for r in bind.execute(sa.select(deliveries).where(deliveries.c.state == "sent"))
     ]
     if rows:
