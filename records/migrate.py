@@ -3,6 +3,8 @@ given one), safely when several processes start at once."""
 
 from __future__ import annotations
 
+import asyncio
+import weakref
 from pathlib import Path
 
 from alembic import command
@@ -53,9 +55,17 @@ def _current(connection: Connection) -> str | None:
     return MigrationContext.configure(connection).get_current_revision()
 
 
+# Alembic keeps its running migration in module globals (`alembic.context`, `alembic.op`),
+# and a migration awaits the database between its steps: two in one process at once (two
+# workers in one test process, say) would run on each other's connection. One at a time per
+# event loop; the database lock above orders processes.
+_in_process: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = weakref.WeakKeyDictionary()
+
+
 async def upgrade(engine: AsyncEngine, revision: str = "head") -> str | None:
     """Apply pending migrations in one transaction; returns the revision now in place."""
-    async with engine.connect() as connection:
+    lock = _in_process.setdefault(asyncio.get_running_loop(), asyncio.Lock())
+    async with lock, engine.connect() as connection:
         current = await connection.run_sync(_upgrade, revision)
         await connection.commit()
     return current

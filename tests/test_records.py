@@ -31,6 +31,7 @@ from records.models import (
     Touchpoint,
     moment_key,
 )
+from tests.postgres import create_database
 from workflows.models import Person
 
 TEMPLATE = MessageTemplate(subject="Hi {{ customer_name }}", body="Do it: {{ cta_url }}\n")
@@ -341,3 +342,21 @@ def test_moment_request_refuses_bad_input_naming_the_field():
         MomentRequest.model_validate({**moment().model_dump(), "at": "2026-11-20T15:04:05"})  # no zone
     with pytest.raises(ValidationError, match="extra"):
         MomentRequest.model_validate({**moment().model_dump(), "colour": "red"})
+
+
+@pytest.mark.parametrize("engine", ["sqlite", "postgresql"])
+async def test_many_databases_in_one_process_migrate_at_once(engine, request, tmp_path):
+    """Several workers in one process (as the tests run them), each with its own fresh
+    database, all starting together: Alembic's module-level state must not mix them up."""
+    if engine == "postgresql":
+        base = request.getfixturevalue("postgres")
+        urls = [await create_database(base) for _ in range(5)]
+    else:
+        urls = [f"sqlite:///{tmp_path / f'worker-{i}.sqlite3'}" for i in range(5)]
+    dbs = [Database.from_settings(url, tmp_path) for url in urls]
+    try:
+        await asyncio.gather(*(db.ready() for db in dbs))
+        assert [await migrate.current(db.engine) for db in dbs] == [migrate.head()] * 5
+    finally:
+        for db in dbs:
+            await db.dispose()
