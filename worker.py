@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import structlog
+from sqlalchemy.exc import SQLAlchemyError
 from temporalio import workflow
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
@@ -25,11 +26,14 @@ from temporalio.worker import Worker, WorkerDeploymentConfig
 
 from activities.escalation import EscalationActivities
 from activities.messaging import MessagingActivities
+from activities.moments import MomentActivities
 from activities.owners import OwnerActivities, OwnerLoad, visibility_load
 from activities.playbook import PlaybookActivities
 from activities.settings import ActivitySettings
 from playbooks.loader import PlaybookError, load_all
 from playbooks.roster import Roster, load_roster
+from records.config import DatabaseUrlError, describe
+from records.database import Database
 from workflows.models import TASK_QUEUE
 from workflows.onboarding import OnboardingWorkflow
 from workflows.sandbox import workflow_runner
@@ -67,18 +71,27 @@ def configure_logging(level: int = logging.INFO, stream: TextIO | None = None) -
     workflow.logger.workflow_info_on_message = False
 
 
+def records_database(settings: ActivitySettings) -> Database:
+    """The records (ledger, tasks, moments): ONBOARDING_DATABASE_URL, or SQLite in the data dir."""
+    return Database.from_settings(settings.database_url, settings.data_dir)
+
+
 def activities(
     settings: ActivitySettings, load: OwnerLoad, roster: Callable[[], Roster] = load_roster,
-    playbooks: Path | None = None,
+    playbooks: Path | None = None, records: Database | None = None,
 ) -> Sequence[Any]:
-    messaging = MessagingActivities(settings)
+    records = records or records_database(settings)
+    messaging = MessagingActivities(settings, records)
+    escalation = EscalationActivities(settings, messaging, records)
     owners = OwnerActivities(load, roster)
     return [
         PlaybookActivities(playbooks).snapshot_playbook,
         owners.assign_owner,
         owners.release_owner,
         messaging.send_message,
-        EscalationActivities(settings, messaging).create_escalation_task,
+        escalation.create_escalation_task,
+        escalation.close_escalation_task,
+        MomentActivities(settings, records).record_moment,
         *extra_activities(),
     ]
 
@@ -100,6 +113,7 @@ def build_worker(
     load: OwnerLoad | None = None,
     roster: Callable[[], Roster] = load_roster,
     playbooks: Path | None = None,
+    records: Database | None = None,
     **options: Any,
 ) -> Worker:
     settings = settings or ActivitySettings()
@@ -109,7 +123,7 @@ def build_worker(
         client,
         task_queue=task_queue,
         workflows=[OnboardingWorkflow],
-        activities=activities(settings, load or visibility_load(client), roster, playbooks),
+        activities=activities(settings, load or visibility_load(client), roster, playbooks, records),
         workflow_runner=workflow_runner(),
         **options,
     )
@@ -150,8 +164,15 @@ async def connect() -> Client:
 
 async def run() -> None:
     log = structlog.get_logger("worker")
+    settings = ActivitySettings()
+    records = records_database(settings)
+    try:
+        await records.ready()  # migrations first: a worker never runs on an old schema
+    except (OSError, SQLAlchemyError) as err:
+        print(f"refusing to start: the records database {describe(records.url)} is not usable: {err}", file=sys.stderr)
+        raise SystemExit(2) from None
     client = await connect()
-    worker = build_worker(client)
+    worker = build_worker(client, settings, records=records)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -162,6 +183,7 @@ async def run() -> None:
     async with worker:
         await stop.wait()
         log.info("worker.stopping")
+    await records.dispose()
     log.info("worker.stopped")
 
 
@@ -169,7 +191,8 @@ def main() -> None:
     configure_logging()
     try:
         check_configuration()
-    except PlaybookError as err:
+        records_database(ActivitySettings())
+    except (PlaybookError, DatabaseUrlError) as err:
         print(f"refusing to start: {err}", file=sys.stderr)
         raise SystemExit(2) from None
     asyncio.run(run())

@@ -1,19 +1,23 @@
-"""create_escalation_task: a human task for the owner (or the next level up), recorded and
-notified. Idempotent: the same key never creates a second task or a second notice."""
+"""Escalation tasks in the records (records/tasks.py): `create_escalation_task` opens the
+task for the owner, or moves it up a level, and notifies the assignee;
+`close_escalation_task` closes it when a human decided, the customer acted on their own, or
+the journey was cancelled. Both idempotent: a retry changes nothing and notifies nobody twice."""
 
 from __future__ import annotations
 
-import json
-import re
-from pathlib import Path
+from datetime import datetime, timezone
 
 import structlog
-from pydantic import BaseModel
+from pydantic import AwareDatetime, BaseModel
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
 from activities.messaging import MessageRequest, MessagingActivities, Recipient
 from activities.settings import ActivitySettings
 from playbooks.schema import MessageTemplate
+from records.database import Database
+from records.models import CloseEscalationTask, EscalationTaskRecord, parse_task_key, task_id
+from records.tasks import TaskNotFound, TaskOpening, TaskStore
 from workflows.models import Person
 
 log = structlog.get_logger(__name__)
@@ -30,13 +34,17 @@ class EscalationTaskRequest(BaseModel):
     assignee: Person
     reason: str
     channel: str = "email"
+    # Optional (journeys that predate them leave them out): which escalation of the journey
+    # this is (else read from the key) and when it happened (else the activity's clock).
+    escalation: int | None = None
+    at: AwareDatetime | None = None
 
 
 class EscalationTask(BaseModel):
     task_id: str
     assignee: str
     level: int
-    path: str
+    status: str = "open"
 
 
 _TEMPLATE = MessageTemplate(
@@ -49,26 +57,40 @@ _TEMPLATE = MessageTemplate(
 )
 
 
-def _safe(key: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", key)
-
-
 class EscalationActivities:
-    def __init__(self, settings: ActivitySettings, messaging: MessagingActivities) -> None:
+    def __init__(
+        self, settings: ActivitySettings, messaging: MessagingActivities, records: Database | None = None
+    ) -> None:
         self._settings = settings
         self._messaging = messaging
+        self._tasks = TaskStore(records or Database.from_settings(settings.database_url, settings.data_dir))
+
+    @property
+    def tasks(self) -> TaskStore:
+        return self._tasks
 
     @activity.defn
     async def create_escalation_task(self, request: EscalationTaskRequest) -> EscalationTask:
-        tasks = Path(self._settings.data_dir) / "escalations"
-        tasks.mkdir(parents=True, exist_ok=True)
-        path = tasks / f"{_safe(request.key)}.json"
-        task = EscalationTask(task_id=request.key, assignee=request.assignee.id, level=request.level, path=str(path))
-        if not path.exists():
-            record = {**request.model_dump(mode="json"), "status": "open"}
-            tmp = path.with_suffix(".tmp")
-            tmp.write_text(json.dumps(record, indent=2))
-            tmp.replace(path)  # atomic: a retry sees either no task or the whole task
+        parsed = parse_task_key(request.key)
+        escalation = request.escalation or (parsed[1] if parsed else 0)
+        # A key the journey did not build from an escalation number is its own task.
+        ident = task_id(request.workflow_id, escalation) if escalation else request.key
+        record = await self._tasks.open(
+            TaskOpening(
+                workflow_id=request.workflow_id,
+                escalation=escalation,
+                deal_id=request.deal_id,
+                account_name=request.account_name,
+                milestone=request.milestone,
+                level=request.level,
+                level_name=request.level_name,
+                assignee=request.assignee.id,
+                assignee_name=request.assignee.name,
+                reason=request.reason,
+                at=request.at or datetime.now(timezone.utc),
+            ),
+            id=ident,
+        )
         link = f"{self._settings.ui_url}/namespaces/{self._settings.namespace}/workflows/{request.workflow_id}"
         channel = request.channel if request.channel in ("email", "slack", "console") else "email"
         await self._messaging.send_message(
@@ -88,5 +110,16 @@ class EscalationActivities:
                 },
             )
         )
-        log.info("escalation.task", key=request.key, escalation_level=request.level, assignee=request.assignee.id)
-        return task
+        log.info("escalation.task", task=record.id, escalation_level=record.level, assignee=record.assignee,
+                 status=record.status.value)
+        return EscalationTask(task_id=record.id, assignee=record.assignee, level=record.level, status=record.status.value)
+
+    @activity.defn
+    async def close_escalation_task(self, request: CloseEscalationTask) -> EscalationTaskRecord:
+        try:
+            record = await self._tasks.close(request)
+        except TaskNotFound as err:
+            # Nothing to close (the task was never written): retrying cannot change that.
+            raise ApplicationError(str(err), type="TaskNotFound", non_retryable=True) from None
+        log.info("escalation.task_closed", task=record.id, status=record.status.value, decision=record.decision)
+        return record

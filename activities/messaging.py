@@ -1,14 +1,21 @@
 """send_message: render a playbook template and deliver it by email (SMTP), Slack incoming
-webhook, or the console. Idempotent by the key the workflow derives for each message."""
+webhook, or the console. At most one attempt sends a given key at a time, across workers:
+the key is claimed in the delivery ledger before sending and recorded as sent after
+(records/ledger.py; the guarantee per channel is in docs/records.md)."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
+import os
 import re
+import uuid
+from collections.abc import AsyncIterator
 from email.message import EmailMessage
 from email.utils import formataddr, format_datetime
-from datetime import datetime, timezone
-from typing import Literal
+from datetime import datetime, timedelta, timezone
+from typing import Any, Literal
 from urllib.parse import unquote, urlsplit
 
 import aiosmtplib
@@ -20,15 +27,19 @@ from pydantic import BaseModel
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.ledger import SentLedger
 from activities.settings import ActivitySettings
 from playbooks.schema import MessageTemplate
+from records.database import Database
+from records.ledger import Attempt, Claim, ClaimResult, DeliveryLedger
 
 log = structlog.get_logger(__name__)
 _ENV = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
 _URL = re.compile(r"https?://\S+")
 
 Channel = Literal["email", "slack", "console"]
+
+# The channel may have the message: the connection broke after it was handed over.
+OUTCOME_UNKNOWN = "DeliveryOutcomeUnknown"
 
 
 class Recipient(BaseModel):
@@ -86,38 +97,109 @@ def render(template: MessageTemplate, context: dict[str, str], audience: str) ->
     return RenderedMessage(subject=subject, body=body)
 
 
+def current_attempt() -> Attempt:
+    """The activity attempt that is sending; a direct call (a script, a test) is its own attempt."""
+    if activity.in_activity():
+        info = activity.info()
+        return Attempt(workflow_id=info.workflow_id or "", activity_id=info.activity_id, attempt=info.attempt)
+    return Attempt(workflow_id="", activity_id=f"direct-{uuid.uuid4().hex[:12]}", attempt=1)
+
+
 class MessagingActivities:
-    def __init__(self, settings: ActivitySettings, ledger: SentLedger | None = None) -> None:
+    def __init__(self, settings: ActivitySettings, records: Database | None = None) -> None:
         self._settings = settings
-        self._ledger = ledger or SentLedger(settings.data_dir / "sent.sqlite3")
+        self._records = records or Database.from_settings(settings.database_url, settings.data_dir)
+        self._ledger = DeliveryLedger(self._records, timedelta(seconds=settings.delivery_lease_seconds))
         self._http = httpx.AsyncClient(timeout=httpx.Timeout(10.0))
+
+    @property
+    def ledger(self) -> DeliveryLedger:
+        return self._ledger
 
     @activity.defn
     async def send_message(self, request: MessageRequest) -> SendReceipt:
         message_id = message_id_for(request.key, self._settings.mail_domain)
-        if self._ledger.lookup(request.key) is not None:
-            log.info("message.duplicate_skipped", key=request.key, kind=request.kind)
-            return SendReceipt(key=request.key, channel=request.channel, message_id=message_id, duplicate=True)
         rendered = render(request.template, request.context, request.audience)
-        channel = request.channel
+        channel: Channel = request.channel
         if channel == "email" and not self._settings.smtp_url:
             channel = "console"  # no SMTP configured: show it rather than fail every journey
+        claim = await self._ledger.claim(request.key, current_attempt(), channel=channel, message_id=message_id)
+        if claim.result is ClaimResult.already_sent:
+            log.info("message.duplicate_skipped", key=request.key, kind=request.kind)
+            recorded = claim.channel if claim.channel in ("email", "slack", "console") else channel
+            return SendReceipt(key=request.key, channel=recorded, message_id=message_id, duplicate=True)  # type: ignore[arg-type]
+        if claim.result is ClaimResult.busy:
+            raise ApplicationError(
+                f"message {request.key} is being sent by another attempt ({claim.holder}); retrying later",
+                type="DeliveryInProgress",
+            )
+        if claim.after_unknown:
+            # Policy (docs/records.md): resend. The Message-ID is the same, so mail systems
+            # can fold the two; a customer told twice beats a customer never told.
+            log.warning("message.outcome_unknown_resending", key=request.key, kind=request.kind, channel=channel)
+        try:
+            async with self._holding(claim):
+                await self._deliver(channel, request, rendered, message_id)
+        except ApplicationError as err:
+            if err.type == OUTCOME_UNKNOWN:
+                await self._end(claim, self._ledger.outcome_unknown, err.message)
+            else:
+                await self._end(claim, self._ledger.failed, err.message)
+            raise
+        except BaseException as err:  # cancelled, or a bug: whether it went out is unknown
+            await asyncio.shield(self._end(claim, self._ledger.outcome_unknown, type(err).__name__))
+            raise
+        if not await self._ledger.sent(claim, channel):
+            log.warning("message.claim_lost", key=request.key, detail="sent after its lease ran out")
+        log.info("message.sent", key=request.key, kind=request.kind, channel=channel, message_id=message_id)
+        return SendReceipt(key=request.key, channel=channel, message_id=message_id)
+
+    async def _deliver(self, channel: Channel, request: MessageRequest, rendered: RenderedMessage, message_id: str) -> None:
         if channel == "email":
             await self._send_email(request, rendered, message_id)
         elif channel == "slack":
             await self.post_slack(f"*{rendered.subject}*\n{rendered.body}")
         else:
-            # The console channel keeps the message as a file: logs never carry its content.
+            # The console channel keeps the message as a file (written whole, under the key's
+            # name, so a resend replaces it): logs never carry its content.
             outbox = self._settings.data_dir / "outbox"
             outbox.mkdir(parents=True, exist_ok=True)
             name = re.sub(r"[^A-Za-z0-9._-]+", "_", request.key)
-            (outbox / f"{name}.txt").write_text(
+            tmp = outbox / f".{name}.{os.getpid()}.tmp"
+            tmp.write_text(
                 f"To: {request.to.name} <{request.to.email}>\nSubject: {rendered.subject}\n\n{rendered.body}"
             )
+            tmp.replace(outbox / f"{name}.txt")
             log.info("message.console", key=request.key, kind=request.kind, to=mask_email(request.to.email))
-        self._ledger.record(request.key, channel, message_id)
-        log.info("message.sent", key=request.key, kind=request.kind, channel=channel, message_id=message_id)
-        return SendReceipt(key=request.key, channel=channel, message_id=message_id)
+
+    @contextlib.asynccontextmanager
+    async def _holding(self, claim: Claim) -> AsyncIterator[None]:
+        """While the channel works, renew the claim's lease and heartbeat, so a slow send is
+        neither taken over by another attempt nor timed out by Temporal."""
+
+        async def renew() -> None:
+            every = self._ledger.lease.total_seconds() / 3
+            while True:
+                await asyncio.sleep(every)
+                if activity.in_activity():
+                    activity.heartbeat("sending")
+                if not await self._ledger.renew(claim):
+                    log.warning("message.claim_lost", key=claim.key)
+                    return
+
+        task = asyncio.create_task(renew())
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+    async def _end(self, claim: Claim, record: Any, error: str) -> None:
+        try:
+            await record(claim, error)
+        except Exception as err:  # noqa: BLE001  the lease runs out instead; the next claim counts it
+            log.warning("message.ledger_unavailable", key=claim.key, error=type(err).__name__)
 
     async def _send_email(self, request: MessageRequest, rendered: RenderedMessage, message_id: str) -> None:
         if not request.to.email:
@@ -139,8 +221,13 @@ class MessagingActivities:
             raise ApplicationError("channel 'slack' needs SLACK_WEBHOOK_URL", non_retryable=True)
         try:
             response = await self._http.post(url, json={"text": text})
-        except httpx.HTTPError as err:
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as err:
             raise ApplicationError(f"Slack unreachable: {type(err).__name__}") from None
+        except httpx.HTTPError as err:  # the request left: Slack may have posted it
+            raise ApplicationError(
+                f"Slack connection lost after the request was sent ({type(err).__name__}): it may have been posted",
+                type=OUTCOME_UNKNOWN,
+            ) from None
         if response.status_code == 429 or response.status_code >= 500:
             raise ApplicationError(f"Slack answered {response.status_code}; will retry")
         if response.status_code >= 400:
@@ -152,22 +239,38 @@ class MessagingActivities:
 
 async def send_email(smtp_url: str, msg: EmailMessage) -> None:
     """Deliver over SMTP. smtp://host:port, smtps:// (implicit TLS) or smtp+starttls://,
-    with optional user:password. Refused recipients are permanent; the rest is retried."""
+    with optional user:password. Refused recipients are permanent; the rest is retried.
+    A connection lost while the message is being handed over is an unknown outcome."""
     url = urlsplit(smtp_url)
     if url.scheme not in ("smtp", "smtps", "smtp+starttls") or not url.hostname:
         raise ApplicationError(f"SMTP_URL must look like smtp://host:port, got scheme {url.scheme!r}", non_retryable=True)
+    client = aiosmtplib.SMTP(
+        hostname=url.hostname,
+        port=url.port or (465 if url.scheme == "smtps" else 25),
+        username=unquote(url.username) if url.username else None,
+        password=unquote(url.password) if url.password else None,
+        use_tls=url.scheme == "smtps",
+        start_tls=True if url.scheme == "smtp+starttls" else False,
+        timeout=20,
+    )
     try:
-        await aiosmtplib.send(
-            msg,
-            hostname=url.hostname,
-            port=url.port or (465 if url.scheme == "smtps" else 25),
-            username=unquote(url.username) if url.username else None,
-            password=unquote(url.password) if url.password else None,
-            use_tls=url.scheme == "smtps",
-            start_tls=True if url.scheme == "smtp+starttls" else False,
-            timeout=20,
-        )
-    except aiosmtplib.SMTPRecipientsRefused as err:
-        raise ApplicationError(f"SMTP refused the recipient ({len(err.recipients)})", non_retryable=True) from None
+        await client.connect()  # connect, EHLO, TLS, login: nothing handed over yet
     except (aiosmtplib.SMTPException, OSError) as err:
         raise ApplicationError(f"SMTP delivery failed: {type(err).__name__}") from None
+    try:
+        await client.send_message(msg)
+    except aiosmtplib.SMTPRecipientsRefused as err:
+        raise ApplicationError(f"SMTP refused the recipient ({len(err.recipients)})", non_retryable=True) from None
+    except aiosmtplib.SMTPResponseException as err:
+        # The server answered "no" (a 4xx/5xx reply): it did not take the message.
+        raise ApplicationError(f"SMTP delivery failed: {type(err).__name__} {err.code}") from None
+    except (aiosmtplib.SMTPException, OSError) as err:
+        raise ApplicationError(
+            f"SMTP connection lost while handing the message over ({type(err).__name__}): it may have been delivered",
+            type=OUTCOME_UNKNOWN,
+        ) from None
+    finally:
+        if client.is_connected:
+            with contextlib.suppress(aiosmtplib.SMTPException, OSError):
+                await client.quit()
+        client.close()

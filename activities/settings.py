@@ -20,3 +20,9 @@ class ActivitySettings(BaseSettings):
     mail_domain: str = Field(default="onboarding.vendor.example", validation_alias="ONBOARDING_MAIL_DOMAIN")
     ui_url: str = Field(default="http://localhost:8233", validation_alias="TEMPORAL_UI_URL")
     namespace: str = Field(default="default", validation_alias="TEMPORAL_NAMESPACE")
+    # The records (records/): unset = SQLite under data_dir; postgresql://... = PostgreSQL,
+    # which every worker of a deployment must share for the ledger to protect anything.
+    database_url: str | None = Field(default=None, validation_alias="ONBOARDING_DATABASE_URL", repr=False)
+    # How long a claim on a message key holds without renewal (the sender renews it every
+    # third of this): the delay before a crashed attempt's message can be sent again.
+    delivery_lease_seconds: float = Field(default=30.0, gt=0, le=3600, validation_alias="ONBOARDING_DELIVERY_LEASE_SECONDS")

@@ -25,6 +25,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.envconfig import ClientConfig
 from temporalio.service import RPCError, RPCStatusCode
 
+from records import cli as records_cli
 from replay.corpus import GUIDE, ReplayProblem, explain, replay_all
 
 DEFAULT_QUERY = "WorkflowType = 'OnboardingWorkflow' AND ExecutionStatus = 'Running'"
@@ -164,6 +165,7 @@ def parser() -> argparse.ArgumentParser:
     replay.add_argument("--concurrency", type=int, default=8, help="histories fetched at once (default 8)")
     replay.add_argument("--explain", type=int, default=20, help="locate the failing event for this many failures (default 20)")
     replay.add_argument("--progress-every", type=float, default=2.0, help="seconds between progress lines on stderr (default 2)")
+    records_cli.add_commands(commands)
     return root
 
 
@@ -171,6 +173,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser().parse_args(argv)
     if args.command == "replay":
         exit_now(asyncio.run(replay_command(args)))
+    if args.command in ("db", "tasks"):
+        exit_now(asyncio.run(records_cli.run(args)))
 
 
 def exit_now(code: int) -> None:

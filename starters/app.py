@@ -20,6 +20,7 @@ from pydantic.json_schema import models_json_schema
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from temporalio.service import RPCError
 
+from records.database import Database
 from starters import journeys
 from starters.intake import parse_json, read_body, require_json, validate, validate_adapter
 from starters.logs import configure_logging
@@ -86,7 +87,14 @@ def create_app(settings: StarterSettings | None = None) -> FastAPI:
             log.warning("no_webhook_secret", detail="ONBOARDING_WEBHOOK_SECRET is empty: signed endpoints answer 401")
         if not service.hubspot_secret:
             log.warning("no_hubspot_secret", detail="HUBSPOT_CLIENT_SECRET is empty: /webhooks/hubspot answers 401")
-        yield
+        # The records' schema is brought up to date before the first request, as the worker does.
+        records = Database.from_settings(service.settings.onboarding_database_url, service.settings.onboarding_data_dir)
+        await records.ready()
+        app.state.records = records
+        try:
+            yield
+        finally:
+            await records.dispose()
 
     app = FastAPI(
         title="Onboarding starters",

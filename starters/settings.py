@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Annotated
 
 from pydantic import Field, SecretStr, field_validator
@@ -43,6 +44,11 @@ class StarterSettings(BaseSettings):
     # The URL HubSpot calls, when a proxy rewrites scheme or host: the v3 signature covers
     # the full URI as HubSpot saw it, e.g. https://hooks.example.com
     public_base_url: str | None = None
+
+    # The records (records/): migrated at start, like the worker does. Unset = SQLite under
+    # the data dir; postgresql://... = the database the workers share.
+    onboarding_database_url: str | None = Field(default=None, repr=False)
+    onboarding_data_dir: Path = Path(".data")
 
     max_body_bytes: int = Field(default=MIB, gt=0)
     retry_after_seconds: int = Field(default=5, ge=1)

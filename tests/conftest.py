@@ -15,6 +15,7 @@ from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
+from tests.postgres import postgres, records_db, records_url  # noqa: F401  (fixtures)
 from workflows.search_attributes import ALL
 
 SCRIPTS = Path(sysconfig.get_path("scripts"))

@@ -8,6 +8,7 @@ import json
 import secrets
 import socket
 import sysconfig
+import tempfile
 import time
 import uuid
 from collections import Counter
@@ -71,6 +72,8 @@ def settings_for(address: str, **overrides: Any) -> StarterSettings:
         # A queue no worker polls unless the test runs one: journeys started here stay inert
         # on the dev server the whole suite shares.
         "onboarding_task_queue": unique("starters"),
+        # The service migrates its records at start: keep them out of the checkout.
+        "onboarding_data_dir": Path(tempfile.gettempdir()) / "onboarding-starters-tests",
     }
     values.update(overrides)
     return StarterSettings(**values)

@@ -47,6 +47,7 @@ def test_services_exist() -> None:
         "temporal-ui",
         "worker",
         "webhook",
+        "onboarding-db",
     } <= set(SERVICES)
 
 
@@ -92,6 +93,7 @@ def test_depends_on_conditions() -> None:
     assert cond("temporal-ui", "temporal") == "service_healthy"
     for app in ("worker", "webhook"):
         assert cond(app, "temporal-admin-tools") == "service_completed_successfully"
+        assert cond(app, "onboarding-db") == "service_completed_successfully"
 
 
 def test_app_services_build_from_the_dockerfile() -> None:
@@ -201,3 +203,65 @@ def test_deploy_docs_list_every_create_command() -> None:
 
     docs = (ROOT / "docs" / "deploy.md").read_text()
     assert [c for c in cli_create_commands("default") if c not in docs] == []
+
+
+# --- the records' database ----------------------------------------------------------------------
+
+COMPOSE_URL = re.compile(r"^\$\{ONBOARDING_DATABASE_URL:-(?P<url>[^}]+)\}$")
+
+
+def _records_url() -> str:
+    env = SERVICES["worker"]["environment"]
+    match = COMPOSE_URL.match(env["ONBOARDING_DATABASE_URL"])
+    assert match, env["ONBOARDING_DATABASE_URL"]
+    return match["url"]
+
+
+def test_app_services_share_the_records_database_on_the_compose_postgresql() -> None:
+    from sqlalchemy.engine import make_url
+
+    url = make_url(_records_url())
+    pg = SERVICES["postgresql"]["environment"]
+    assert url.get_backend_name() == "postgresql" and url.host == "postgresql" and url.port == 5432
+    assert (url.username, url.password) == (pg["POSTGRES_USER"], pg["POSTGRES_PASSWORD"])
+    # its own database: not one of Temporal's
+    assert url.database == SERVICES["onboarding-db"]["environment"]["ONBOARDING_DB"] == "onboarding"
+    assert url.database not in ("temporal", "temporal_visibility", "postgres")
+    for app in ("worker", "webhook"):
+        assert SERVICES[app]["environment"]["ONBOARDING_DATABASE_URL"] == SERVICES["worker"]["environment"]["ONBOARDING_DATABASE_URL"]
+        assert SERVICES[app]["depends_on"]["onboarding-db"]["condition"] == "service_completed_successfully"
+    assert SERVICES["onboarding-db"]["depends_on"]["postgresql"]["condition"] == "service_healthy"
+    assert SERVICES["onboarding-db"]["image"] == SERVICES["postgresql"]["image"]  # its psql matches the server
+
+
+async def test_records_database_job_runs_against_a_real_postgresql(postgres: str, tmp_path: Path) -> None:
+    """The onboarding-db job's script, run as the container would (twice: a rerun must pass)
+    against the suite's PostgreSQL; then the worker's migrations apply to what it created."""
+    from sqlalchemy.engine import make_url
+
+    from records import migrate
+    from records.database import Database
+
+    script = _unescape(_command_text("onboarding-db"))
+    server = make_url(postgres)
+    env = {
+        **os.environ,
+        **{k: str(v) for k, v in SERVICES["onboarding-db"]["environment"].items()},
+        "PGHOST": server.host, "PGPORT": str(server.port), "PGUSER": server.username, "PGPASSWORD": "",
+        "ONBOARDING_DB": "onboarding_compose_check",
+    }  # fmt: skip
+    for attempt in ("first", "rerun"):
+        proc = await asyncio.create_subprocess_exec(
+            "sh", "-c", script, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
+        )
+        out, _ = await asyncio.wait_for(proc.communicate(), 60)
+        assert proc.returncode == 0, f"{attempt}: {out.decode()}"
+        assert "database onboarding_compose_check ready" in out.decode()
+    url = make_url(_records_url()).set(host=server.host, port=server.port, username=server.username, password=None,
+                                       database="onboarding_compose_check")
+    db = Database.from_settings(url.render_as_string(hide_password=False), tmp_path)
+    try:
+        await db.ready()
+        assert await migrate.current(db.engine) == migrate.head()
+    finally:
+        await db.dispose()

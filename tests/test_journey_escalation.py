@@ -1,12 +1,14 @@
 """Escalation to a human: triggers, the four resolutions, validation, SLA level-up
 (time-skipping server)."""
 
-import json
 from datetime import timedelta
 
 import pytest
 from temporalio.client import WorkflowUpdateFailedError
 
+from records.database import Database
+from records.models import TaskStatus
+from records.tasks import TaskStore
 from tests.support import (
     MINUTE,
     advance_until,
@@ -29,9 +31,21 @@ from workflows.models import (
 from workflows.onboarding import OnboardingWorkflow
 
 
-def tasks(tmp_path):
-    folder = tmp_path / "data" / "escalations"
-    return sorted((json.loads(p.read_text()) for p in folder.glob("*.json")), key=lambda t: t["level"])
+async def tasks(tmp_path):
+    """The escalation tasks the worker wrote into its records (SQLite under its data dir)."""
+    db = Database.from_settings(None, tmp_path / "data")
+    try:
+        return await TaskStore(db).list()
+    finally:
+        await db.dispose()
+
+
+async def task_levels(tmp_path, task_id):
+    db = Database.from_settings(None, tmp_path / "data")
+    try:
+        return [(e.event, e.level, e.assignee) for e in await TaskStore(db).events(task_id)]
+    finally:
+        await db.dispose()
 
 
 async def escalate_by_help(env, handle):
@@ -51,9 +65,10 @@ async def test_exhausted_follow_ups_escalate_and_create_an_owner_task(ts_env, tm
         assert [e.event for e in state.timeline if e.event.startswith("sent")][-3:] == [
             "sent clarify", "sent simplify", "sent redirect"
         ]
-        [task] = tasks(tmp_path)
-        assert task["assignee"]["id"] == state.owner and task["level_name"] == "owner"
-        assert task["status"] == "open" and task["milestone"] == "first_action"
+        [task] = await tasks(tmp_path)
+        assert task.assignee == state.owner and task.level_name == "owner" and task.level == 1
+        assert task.status is TaskStatus.open and task.milestone == "first_action"
+        assert task.id == f"{handle.id}:escalation-1" and task.deal_id == handle.id.removeprefix("onboarding-")
 
         # retry: the conversation starts over with a fresh direction and window
         after = await handle.execute_update(OnboardingWorkflow.resolve_escalation, ResolveEscalation(decision="retry", by="maya", note="new contact"))
@@ -144,8 +159,11 @@ async def test_unanswered_escalation_moves_a_level_up_after_its_sla(ts_env, tmp_
         assert "moved to backup" in second.reason
         third = await advance_until(ts_env, handle, lambda s: s.escalation_level == 3, step=timedelta(hours=1))
         assert "moved to manager" in third.reason
-        assert [(t["level"], t["level_name"], t["assignee"]["id"]) for t in tasks(tmp_path)] == [
-            (1, "owner", "leo"), (2, "backup", "maya"), (3, "manager", "dana")
+        # one task for the escalation, moved up twice, each move on record
+        [task] = await tasks(tmp_path)
+        assert (task.level, task.level_name, task.assignee, task.status) == (3, "manager", "dana", TaskStatus.open)
+        assert await task_levels(tmp_path, task.id) == [
+            ("created", 1, "leo"), ("moved_up", 2, "maya"), ("moved_up", 3, "dana")
         ]
         # the top level waits without a further timer; a decision still works
         await ts_env.sleep(timedelta(days=10))

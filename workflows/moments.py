@@ -1,0 +1,77 @@
+"""Recording the journey's business moments from workflow code (docs/records.md, Moments).
+
+Each moment goes to the `record_moment` activity as a local activity: no round trip through
+the server, a marker in the history so a replay never runs it again, and an idempotency key
+built from the workflow id (never the run id) so a retried workflow task, a restarted worker
+or a new run writes a given moment once. A moment is analytics, not a step of the journey:
+if the records stay unreachable past RECORD_FOR, the journey logs it and goes on."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.moments import MomentActivities
+    from playbooks.schema import PlaybookSnapshot
+    from records.models import MomentKind, MomentRequest, Touchpoint, moment_key
+    from workflows.models import DealClosed
+
+# Behind this patch id the journey records moments; histories from before it replay without.
+PATCH = "records-moments"
+RECORD_FOR = timedelta(minutes=10)
+
+
+def moment(
+    kind: MomentKind,
+    deal: DealClosed,
+    snapshot: PlaybookSnapshot,
+    *,
+    journey_version: str,
+    owner: str | None,
+    milestone: str | None = None,
+    touchpoint: Touchpoint | None = None,
+    occurrence: int | str | None = None,
+    variant: str | None = None,
+    detail: dict[str, Any] | None = None,
+) -> MomentRequest:
+    """The moment as the journey sees it now. `occurrence` tells repeated moments of one kind
+    apart (the escalation number, the message sequence, the assignment count)."""
+    workflow_id = workflow.info().workflow_id
+    parts = [p for p in (milestone, occurrence) if p is not None]
+    return MomentRequest(
+        key=moment_key(workflow_id, kind, *parts),
+        kind=kind,
+        at=workflow.now(),
+        workflow_id=workflow_id,
+        deal_id=deal.deal_id,
+        account_id=deal.account.id,
+        segment=deal.segment,
+        product=deal.product,
+        playbook=snapshot.playbook.name,
+        playbook_hash=snapshot.digest,
+        journey_version=journey_version,
+        variant=variant,
+        owner=owner,
+        milestone=milestone,
+        touchpoint=touchpoint,
+        detail=detail or {},
+    )
+
+
+async def record(request: MomentRequest) -> None:
+    try:
+        await workflow.execute_local_activity_method(
+            MomentActivities.record_moment,
+            request,
+            start_to_close_timeout=timedelta(seconds=10),
+            schedule_to_close_timeout=RECORD_FOR,
+            retry_policy=RetryPolicy(maximum_interval=timedelta(seconds=30)),
+            summary=f"record moment {request.kind.value}",
+        )
+    except ActivityError:
+        workflow.logger.warning("moment not recorded", extra={"moment": request.kind.value})
