@@ -18,7 +18,6 @@ from typing import Any, TextIO
 import structlog
 from temporalio import workflow
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.envconfig import ClientConfig
 from temporalio.common import VersioningBehavior, WorkerDeploymentVersion
 from temporalio.worker import Worker, WorkerDeploymentConfig
@@ -30,6 +29,8 @@ from activities.playbook import PlaybookActivities
 from activities.settings import ActivitySettings
 from playbooks.loader import PlaybookError, load_all
 from playbooks.roster import Roster, load_roster
+from privacy.converter import data_converter
+from privacy.keys import CodecConfigError
 from workflows.models import TASK_QUEUE
 from workflows.onboarding import OnboardingWorkflow
 from workflows.sandbox import workflow_runner
@@ -135,15 +136,18 @@ def deployment_from_env(env: Mapping[str, str] = os.environ) -> WorkerDeployment
 
 
 def check_configuration() -> None:
-    """Refuse to start on a playbook or roster that does not validate."""
+    """Refuse to start on a playbook or roster that does not validate, or without a payload
+    encryption key."""
     load_all()
     load_roster()
+    data_converter()
 
 
 async def connect() -> Client:
     config = ClientConfig.load_client_connect_config()
     config.setdefault("target_host", "localhost:7233")
-    return await Client.connect(**config, data_converter=pydantic_data_converter)
+    # Every payload encrypted (privacy.keys: ONBOARDING_CODEC_KEYS); checked before connecting.
+    return await Client.connect(**config, data_converter=data_converter())
 
 
 async def run() -> None:
@@ -167,7 +171,7 @@ def main() -> None:
     configure_logging()
     try:
         check_configuration()
-    except PlaybookError as err:
+    except (PlaybookError, CodecConfigError) as err:
         print(f"refusing to start: {err}", file=sys.stderr)
         raise SystemExit(2) from None
     asyncio.run(run())

@@ -7,7 +7,7 @@ import hashlib
 import re
 from email.message import EmailMessage
 from email.utils import formataddr, format_datetime
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Literal
 from urllib.parse import unquote, urlsplit
 
@@ -23,6 +23,10 @@ from temporalio.exceptions import ApplicationError
 from activities.ledger import SentLedger
 from activities.settings import ActivitySettings
 from playbooks.schema import MessageTemplate
+from privacy.contacts import contact_hash
+from privacy.suppressions import FileSuppressionList, SuppressionList
+from privacy.unsubscribe import UnsubscribeSigner, list_unsubscribe_headers, parse_secrets
+from workflows.models import workflow_id_for
 
 log = structlog.get_logger(__name__)
 _ENV = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
@@ -53,6 +57,9 @@ class SendReceipt(BaseModel):
     channel: Channel
     message_id: str
     duplicate: bool = False
+    # Not sent: the contact unsubscribed (privacy.suppressions). The journey treats it as an
+    # `unsubscribed` signal.
+    suppressed: bool = False
 
 
 class RenderedMessage(BaseModel):
@@ -61,9 +68,9 @@ class RenderedMessage(BaseModel):
 
 
 def mask_email(address: str) -> str:
-    """Enough to tell messages apart in logs, not enough to identify a person."""
-    local, _, domain = address.partition("@")
-    return f"{local[:1]}***@{domain}" if domain else "***"
+    """What logs say about a recipient: the contact's pseudonymous reference (its first 12
+    hex digits), never any part of the address (a domain names the customer)."""
+    return f"contact:{contact_hash(address)[:12]}" if address else "contact:none"
 
 
 def message_id_for(key: str, domain: str) -> str:
@@ -87,9 +94,14 @@ def render(template: MessageTemplate, context: dict[str, str], audience: str) ->
 
 
 class MessagingActivities:
-    def __init__(self, settings: ActivitySettings, ledger: SentLedger | None = None) -> None:
+    def __init__(
+        self, settings: ActivitySettings, ledger: SentLedger | None = None, suppressions: SuppressionList | None = None
+    ) -> None:
         self._settings = settings
         self._ledger = ledger or SentLedger(settings.data_dir / "sent.sqlite3")
+        self._suppressions = suppressions or FileSuppressionList.in_data_dir(settings.data_dir)
+        secrets = parse_secrets(settings.unsubscribe_secret)
+        self._unsubscribe = UnsubscribeSigner(secrets) if secrets else None
         self._http = httpx.AsyncClient(timeout=httpx.Timeout(10.0))
 
     @activity.defn
@@ -98,6 +110,10 @@ class MessagingActivities:
         if self._ledger.lookup(request.key) is not None:
             log.info("message.duplicate_skipped", key=request.key, kind=request.kind)
             return SendReceipt(key=request.key, channel=request.channel, message_id=message_id, duplicate=True)
+        if request.audience == "customer" and request.to.email:
+            if await self._suppressions.find(contact_hash(request.to.email)) is not None:
+                log.info("message.suppressed", key=request.key, kind=request.kind, to=mask_email(request.to.email))
+                return SendReceipt(key=request.key, channel=request.channel, message_id=message_id, suppressed=True)
         rendered = render(request.template, request.context, request.audience)
         channel = request.channel
         if channel == "email" and not self._settings.smtp_url:
@@ -130,8 +146,23 @@ class MessagingActivities:
         msg["Date"] = format_datetime(datetime.now(timezone.utc))
         msg["X-Onboarding-Deal"] = request.deal_id
         msg["X-Onboarding-Kind"] = request.kind
+        if request.audience == "customer":
+            for name, value in self._unsubscribe_headers(request).items():
+                msg[name] = value
         msg.set_content(rendered.body)
         await send_email(self._settings.smtp_url or "", msg)
+
+    def _unsubscribe_headers(self, request: MessageRequest) -> dict[str, str]:
+        """RFC 8058 one-click unsubscribe, signed for this journey and contact."""
+        if self._unsubscribe is None:
+            raise ApplicationError(
+                "ONBOARDING_UNSUBSCRIBE_SECRET is not set: a customer email needs a signed unsubscribe link",
+                non_retryable=True,
+            )
+        workflow_id = activity.info().workflow_id if activity.in_activity() else workflow_id_for(request.deal_id)
+        expires = datetime.now(timezone.utc) + timedelta(days=self._settings.unsubscribe_link_days)
+        token = self._unsubscribe.token(workflow_id, contact_hash(request.to.email), expires)
+        return list_unsubscribe_headers(self._settings.public_url, token)
 
     async def post_slack(self, text: str) -> None:
         url = self._settings.slack_webhook_url

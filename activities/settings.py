@@ -20,3 +20,8 @@ class ActivitySettings(BaseSettings):
     mail_domain: str = Field(default="onboarding.vendor.example", validation_alias="ONBOARDING_MAIL_DOMAIN")
     ui_url: str = Field(default="http://localhost:8233", validation_alias="TEMPORAL_UI_URL")
     namespace: str = Field(default="default", validation_alias="TEMPORAL_NAMESPACE")
+    # Base of the links the HTTP service answers (one-click unsubscribe); https in production.
+    public_url: str = Field(default="http://localhost:8000", validation_alias="ONBOARDING_PUBLIC_URL")
+    # Signs the unsubscribe links (privacy.unsubscribe); several while rotating, the first signs.
+    unsubscribe_secret: str = Field(default="", validation_alias="ONBOARDING_UNSUBSCRIBE_SECRET", repr=False)
+    unsubscribe_link_days: int = Field(default=365, ge=30, validation_alias="ONBOARDING_UNSUBSCRIBE_LINK_DAYS")

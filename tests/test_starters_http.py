@@ -16,7 +16,7 @@ import structlog
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.common import SearchAttributeKey
-from temporalio.contrib.pydantic import pydantic_data_converter
+from tests.privacy_keys import CONVERTER
 from temporalio.service import RPCError, RPCStatusCode
 
 from starters.app import create_app
@@ -78,7 +78,7 @@ async def history_of(client: Client, workflow_id: str) -> list[Any]:
 async def start_input(client: Client, workflow_id: str) -> JourneyInput:
     first = (await history_of(client, workflow_id))[0]
     payloads = first.workflow_execution_started_event_attributes.input.payloads
-    [value] = await pydantic_data_converter.decode(payloads, [JourneyInput])
+    [value] = await CONVERTER.decode(payloads, [JourneyInput])
     return value
 
 
@@ -87,7 +87,8 @@ async def signals_of(client: Client, workflow_id: str) -> list[tuple[str, dict[s
     for event in await history_of(client, workflow_id):
         if event.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED:
             attrs = event.workflow_execution_signaled_event_attributes
-            out.append((attrs.signal_name, json.loads(attrs.input.payloads[0].data)))
+            [plain] = await CONVERTER.payload_codec.decode([attrs.input.payloads[0]])  # type: ignore[union-attr]
+            out.append((attrs.signal_name, json.loads(plain.data)))
     return out
 
 
