@@ -114,9 +114,10 @@ async def test_signed_webhook_starts_visible_journey(http: httpx.AsyncClient, cl
     desc = await handle.describe()
     assert desc.workflow_type == "OnboardingWorkflow" and desc.task_queue.startswith("starters-")
     assert desc.status == WorkflowExecutionStatus.RUNNING
-    assert await desc.static_summary() == f"Acme Corp · {deal_id} · mid-market · 24,000 USD"
+    assert await desc.static_summary() == f"{deal_id} · customer ACME-{deal_id} · mid-market · 24,000 USD"
     details = await desc.static_details()
-    assert details and f"ACME-{deal_id}" in details and "ana@acme.example" not in details
+    assert details and f"ACME-{deal_id}" in details
+    assert "ana@acme.example" not in details and "Ana Ruiz" not in details and "Acme Corp" not in details
     sa = desc.typed_search_attributes
     assert sa.get(SearchAttributeKey.for_keyword("DealId")) == deal_id
     assert sa.get(SearchAttributeKey.for_keyword("CustomerId")) == f"ACME-{deal_id}"
