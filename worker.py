@@ -66,6 +66,9 @@ def configure_logging(level: int = logging.INFO, stream: TextIO | None = None) -
     root.setLevel(level)
     # The workflow context goes in a `temporal_workflow` field, not into the message text.
     workflow.logger.workflow_info_on_message = False
+    # httpx logs every request's full URL at INFO: a Slack webhook URL is a secret.
+    for name in ("httpx", "httpcore"):
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def activities(
