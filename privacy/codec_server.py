@@ -166,7 +166,7 @@ def create_codec_app(
         if not (presented and access.token_ok(presented)):
             log.info("codec.sign_in_refused")
             return HTMLResponse(_page(False, error="That token is not valid."), status_code=401)
-        response = RedirectResponse(str(request.url_for("session_page")), status_code=303)
+        response = RedirectResponse(_session_path(request), status_code=303)
         secure = request.url.scheme == "https"
         response.set_cookie(
             SESSION_COOKIE,
@@ -183,11 +183,15 @@ def create_codec_app(
 
     @app.post("/session/end")
     async def sign_out(request: Request) -> Response:
-        response = RedirectResponse(str(request.url_for("session_page")), status_code=303)
+        response = RedirectResponse(_session_path(request), status_code=303)
         response.delete_cookie(SESSION_COOKIE, path=request.scope.get("root_path", "") or "/")
         return response
 
     return app
+
+
+def _session_path(request: Request) -> str:
+    return f"{request.scope.get('root_path', '')}/session"
 
 
 def _page(signed_in: bool, error: str | None) -> str:
