@@ -31,6 +31,8 @@ from playbooks.loader import PlaybookError, load_all
 from playbooks.roster import Roster, load_roster
 from privacy.converter import data_converter
 from privacy.keys import CodecConfigError
+from privacy.unsubscribe import SECRET_VARIABLE as UNSUBSCRIBE_SECRET
+from privacy.unsubscribe import parse_secrets
 from workflows.models import TASK_QUEUE
 from workflows.onboarding import OnboardingWorkflow
 from workflows.sandbox import workflow_runner
@@ -139,11 +141,16 @@ def deployment_from_env(env: Mapping[str, str] = os.environ) -> WorkerDeployment
 
 
 def check_configuration() -> None:
-    """Refuse to start on a playbook or roster that does not validate, or without a payload
-    encryption key."""
+    """Refuse to start on a playbook or roster that does not validate, without a payload
+    encryption key, or without the secret that signs customer emails' unsubscribe links."""
     load_all()
     load_roster()
     data_converter()
+    try:
+        if not parse_secrets(ActivitySettings().unsubscribe_secret):
+            raise ValueError(f"{UNSUBSCRIBE_SECRET} is not set: customer emails need a signed unsubscribe link")
+    except ValueError as err:
+        raise CodecConfigError(str(err)) from None
 
 
 async def connect() -> Client:
