@@ -21,6 +21,7 @@ import platform
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -126,6 +127,8 @@ async def bench(journeys: int, rounds: int) -> dict[str, float]:
                 assert workers[mode].stdout is not None
                 if workers[mode].stdout.readline().strip() != "ready":
                     raise RuntimeError(f"{mode} worker did not start")
+                # Keep draining its output: a full pipe would stall the worker mid-task.
+                threading.Thread(target=workers[mode].stdout.read, daemon=True).start()
                 clients[mode] = (await Client.connect(address, data_converter=converter_for(mode, keys)), queue)
             for mode in MODES:  # warm-up: imports, sandbox, first connections; not counted
                 await drive(clients[mode][0], clients[mode][1], 5)
