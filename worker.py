@@ -19,7 +19,6 @@ import structlog
 from sqlalchemy.exc import SQLAlchemyError
 from temporalio import workflow
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.envconfig import ClientConfig
 from temporalio.common import VersioningBehavior, WorkerDeploymentVersion
 from temporalio.worker import Worker, WorkerDeploymentConfig
@@ -32,6 +31,10 @@ from activities.playbook import PlaybookActivities
 from activities.settings import ActivitySettings
 from playbooks.loader import PlaybookError, load_all
 from playbooks.roster import Roster, load_roster
+from privacy.converter import data_converter
+from privacy.keys import CodecConfigError
+from privacy.unsubscribe import SECRET_VARIABLE as UNSUBSCRIBE_SECRET
+from privacy.unsubscribe import parse_secrets
 from records.config import DatabaseUrlError, describe
 from records.database import Database
 from workflows.models import TASK_QUEUE
@@ -69,6 +72,9 @@ def configure_logging(level: int = logging.INFO, stream: TextIO | None = None) -
     root.setLevel(level)
     # The workflow context goes in a `temporal_workflow` field, not into the message text.
     workflow.logger.workflow_info_on_message = False
+    # httpx logs every request's full URL at INFO: a Slack webhook URL is a secret.
+    for name in ("httpx", "httpcore"):
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def records_database(settings: ActivitySettings) -> Database:
@@ -151,15 +157,23 @@ def deployment_from_env(env: Mapping[str, str] = os.environ) -> WorkerDeployment
 
 
 def check_configuration() -> None:
-    """Refuse to start on a playbook or roster that does not validate."""
+    """Refuse to start on a playbook or roster that does not validate, without a payload
+    encryption key, or without the secret that signs customer emails' unsubscribe links."""
     load_all()
     load_roster()
+    data_converter()
+    try:
+        if not parse_secrets(ActivitySettings().unsubscribe_secret):
+            raise ValueError(f"{UNSUBSCRIBE_SECRET} is not set: customer emails need a signed unsubscribe link")
+    except ValueError as err:
+        raise CodecConfigError(str(err)) from None
 
 
 async def connect() -> Client:
     config = ClientConfig.load_client_connect_config()
     config.setdefault("target_host", "localhost:7233")
-    return await Client.connect(**config, data_converter=pydantic_data_converter)
+    # Every payload encrypted (privacy.keys: ONBOARDING_CODEC_KEYS); checked before connecting.
+    return await Client.connect(**config, data_converter=data_converter())
 
 
 async def run() -> None:
@@ -192,7 +206,7 @@ def main() -> None:
     try:
         check_configuration()
         records_database(ActivitySettings())
-    except (PlaybookError, DatabaseUrlError) as err:
+    except (PlaybookError, DatabaseUrlError, CodecConfigError) as err:
         print(f"refusing to start: {err}", file=sys.stderr)
         raise SystemExit(2) from None
     asyncio.run(run())

@@ -31,6 +31,10 @@ from activities.settings import ActivitySettings
 from playbooks.schema import MessageTemplate
 from records.database import Database
 from records.ledger import Attempt, Claim, ClaimResult, DeliveryLedger
+from privacy.contacts import contact_hash
+from privacy.suppressions import FileSuppressionList, SuppressionList
+from privacy.unsubscribe import UnsubscribeSigner, list_unsubscribe_headers, parse_secrets
+from workflows.models import workflow_id_for
 
 log = structlog.get_logger(__name__)
 _ENV = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
@@ -64,6 +68,9 @@ class SendReceipt(BaseModel):
     channel: Channel
     message_id: str
     duplicate: bool = False
+    # Not sent: the contact unsubscribed (privacy.suppressions). The journey treats it as an
+    # `unsubscribed` signal.
+    suppressed: bool = False
 
 
 class RenderedMessage(BaseModel):
@@ -72,9 +79,9 @@ class RenderedMessage(BaseModel):
 
 
 def mask_email(address: str) -> str:
-    """Enough to tell messages apart in logs, not enough to identify a person."""
-    local, _, domain = address.partition("@")
-    return f"{local[:1]}***@{domain}" if domain else "***"
+    """What logs say about a recipient: the contact's pseudonymous reference (its first 12
+    hex digits), never any part of the address (a domain names the customer)."""
+    return f"contact:{contact_hash(address)[:12]}" if address else "contact:none"
 
 
 def message_id_for(key: str, domain: str) -> str:
@@ -106,10 +113,15 @@ def current_attempt() -> Attempt:
 
 
 class MessagingActivities:
-    def __init__(self, settings: ActivitySettings, records: Database | None = None) -> None:
+    def __init__(
+        self, settings: ActivitySettings, records: Database | None = None, suppressions: SuppressionList | None = None
+    ) -> None:
         self._settings = settings
         self._records = records or Database.from_settings(settings.database_url, settings.data_dir)
         self._ledger = DeliveryLedger(self._records, timedelta(seconds=settings.delivery_lease_seconds))
+        self._suppressions = suppressions or FileSuppressionList.in_data_dir(settings.data_dir)
+        secrets = parse_secrets(settings.unsubscribe_secret)
+        self._unsubscribe = UnsubscribeSigner(secrets) if secrets else None
         self._http = httpx.AsyncClient(timeout=httpx.Timeout(10.0))
 
     @property
@@ -119,6 +131,10 @@ class MessagingActivities:
     @activity.defn
     async def send_message(self, request: MessageRequest) -> SendReceipt:
         message_id = message_id_for(request.key, self._settings.mail_domain)
+        if request.audience == "customer" and request.to.email:
+            if await self._suppressions.find(contact_hash(request.to.email)) is not None:
+                log.info("message.suppressed", key=request.key, kind=request.kind, to=mask_email(request.to.email))
+                return SendReceipt(key=request.key, channel=request.channel, message_id=message_id, suppressed=True)
         rendered = render(request.template, request.context, request.audience)
         channel: Channel = request.channel
         if channel == "email" and not self._settings.smtp_url:
@@ -212,8 +228,23 @@ class MessagingActivities:
         msg["Date"] = format_datetime(datetime.now(timezone.utc))
         msg["X-Onboarding-Deal"] = request.deal_id
         msg["X-Onboarding-Kind"] = request.kind
+        if request.audience == "customer":
+            for name, value in self._unsubscribe_headers(request).items():
+                msg[name] = value
         msg.set_content(rendered.body)
         await send_email(self._settings.smtp_url or "", msg)
+
+    def _unsubscribe_headers(self, request: MessageRequest) -> dict[str, str]:
+        """RFC 8058 one-click unsubscribe, signed for this journey and contact."""
+        if self._unsubscribe is None:
+            raise ApplicationError(
+                "ONBOARDING_UNSUBSCRIBE_SECRET is not set: a customer email needs a signed unsubscribe link",
+                non_retryable=True,
+            )
+        workflow_id = activity.info().workflow_id if activity.in_activity() else workflow_id_for(request.deal_id)
+        expires = datetime.now(timezone.utc) + timedelta(days=self._settings.unsubscribe_link_days)
+        token = self._unsubscribe.token(workflow_id, contact_hash(request.to.email), expires)
+        return list_unsubscribe_headers(self._settings.public_url, token)
 
     async def post_slack(self, text: str) -> None:
         url = self._settings.slack_webhook_url

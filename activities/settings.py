@@ -26,3 +26,8 @@ class ActivitySettings(BaseSettings):
     # How long a claim on a message key holds without renewal (the sender renews it every
     # third of this): the delay before a crashed attempt's message can be sent again.
     delivery_lease_seconds: float = Field(default=30.0, gt=0, le=3600, validation_alias="ONBOARDING_DELIVERY_LEASE_SECONDS")
+    # Base of the links the HTTP service answers (one-click unsubscribe); https in production.
+    public_url: str = Field(default="http://localhost:8000", validation_alias="ONBOARDING_PUBLIC_URL")
+    # Signs the unsubscribe links (privacy.unsubscribe); several while rotating, the first signs.
+    unsubscribe_secret: str = Field(default="", validation_alias="ONBOARDING_UNSUBSCRIBE_SECRET", repr=False)
+    unsubscribe_link_days: int = Field(default=365, ge=30, validation_alias="ONBOARDING_UNSUBSCRIBE_LINK_DAYS")

@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import ctypes
 import os
+import secrets
 import signal
 import socket
 import sys
@@ -29,6 +30,7 @@ from pathlib import Path
 
 from devstack import DEV_WEBHOOK_SECRET
 from devstack.search_attributes import dev_server_flags, ensure_registered
+from privacy.keys import dev_keys
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -77,6 +79,7 @@ def dev_server_command(
     ui_port: int = 8233,
     namespace: str = "default",
     headless: bool = False,
+    codec_endpoint: str | None = None,
 ) -> list[str]:
     cmd = [
         str(temporal), "server", "start-dev",
@@ -86,6 +89,9 @@ def dev_server_command(
         "--namespace", namespace,
     ]  # fmt: skip
     cmd += ["--headless"] if headless else ["--ui-port", str(ui_port)]
+    if codec_endpoint and not headless:
+        # The Web UI asks this codec server to decrypt payloads (privacy.codec_server).
+        cmd += ["--ui-codec-endpoint", codec_endpoint]
     return cmd + dev_server_flags()
 
 
@@ -102,10 +108,35 @@ def child_env(cfg: Config, base: Mapping[str, str] | None = None) -> dict[str, s
         TEMPORAL_NAMESPACE=cfg.namespace,
         SMTP_URL=f"smtp://{cfg.host}:{cfg.smtp_port}",
         ONBOARDING_DATA_DIR=str(cfg.data_dir),
+        ONBOARDING_PUBLIC_URL=f"http://localhost:{cfg.http_port}",
+        ONBOARDING_CODEC_UI_ORIGINS=f"http://localhost:{cfg.ui_port},http://127.0.0.1:{cfg.ui_port}",
         PYTHONUNBUFFERED="1",  # child output reaches the terminal as it happens
     )
     env.setdefault("ONBOARDING_WEBHOOK_SECRET", DEV_WEBHOOK_SECRET)
     return env
+
+
+def local_secrets(data_dir: Path, env: Mapping[str, str]) -> dict[str, str]:
+    """The payload key, the codec server's token and the unsubscribe links' secret: the
+    environment's when set, else made once under the data dir and reused, so the local
+    history stays readable and sent links keep working across reruns."""
+    out: dict[str, str] = {}
+    if not env.get("ONBOARDING_CODEC_KEYS") and not env.get("ONBOARDING_CODEC_KEYS_FILE"):
+        out["ONBOARDING_CODEC_KEYS"] = dev_keys(data_dir)
+    if not env.get("ONBOARDING_CODEC_TOKEN"):
+        out["ONBOARDING_CODEC_TOKEN"] = _dev_secret(data_dir / "codec-token")
+    if not env.get("ONBOARDING_UNSUBSCRIBE_SECRET"):
+        out["ONBOARDING_UNSUBSCRIBE_SECRET"] = _dev_secret(data_dir / "unsubscribe-secret")
+    return out
+
+
+def _dev_secret(path: Path) -> str:
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(secrets.token_urlsafe(32) + "\n")
+    return path.read_text(encoding="utf-8").strip()
 
 
 # --- child processes --------------------------------------------------------------------------
@@ -334,6 +365,7 @@ async def run(cfg: Config) -> int:
         loop.add_signal_handler(sig, sup.request_stop, signal.Signals(sig).name)
 
     env = child_env(cfg)
+    env.update(local_secrets(cfg.data_dir, env))
     py = sys.executable
     rc = 0
     try:
@@ -344,6 +376,7 @@ async def run(cfg: Config) -> int:
             port=cfg.temporal_port,
             ui_port=cfg.ui_port,
             namespace=cfg.namespace,
+            codec_endpoint=f"http://localhost:{cfg.http_port}/codec",
         )
         server = await sup.start(Child("temporal", server_cmd))
         client = None
@@ -378,7 +411,7 @@ async def run(cfg: Config) -> int:
         else:
             _say("starters/app.py not found: running without the HTTP starters")
 
-        _banner(cfg, env["ONBOARDING_WEBHOOK_SECRET"], http_up)
+        _banner(cfg, env, http_up)
         dead = await sup.watch()
         if dead is not None:
             raise ChildDied(dead)
@@ -397,7 +430,7 @@ async def run(cfg: Config) -> int:
     return rc
 
 
-def _banner(cfg: Config, secret: str, http_up: bool) -> None:
+def _banner(cfg: Config, env: Mapping[str, str], http_up: bool) -> None:
     lines = [
         "",
         "Onboarding dev stack is up",
@@ -407,8 +440,11 @@ def _banner(cfg: Config, secret: str, http_up: bool) -> None:
     ]
     if http_up:
         lines.append(f"  HTTP docs        http://localhost:{cfg.http_port}/docs")
+        lines.append(f"  Codec server     http://localhost:{cfg.http_port}/codec (sign in at /codec/session)")
     lines += [
-        f"  Webhook secret   {secret}",
+        f"  Webhook secret   {env['ONBOARDING_WEBHOOK_SECRET']}",
+        f"  Codec token      {env.get('ONBOARDING_CODEC_TOKEN', '(not set)')}   payloads encrypted with "
+        f"key {env.get('ONBOARDING_CODEC_KEYS', '?').split(':')[0]}",
         f"  Data and logs    {cfg.data_dir}/ (kept across runs)",
         "",
         "  Start a demo journey from another terminal:  make demo",

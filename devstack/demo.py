@@ -24,15 +24,18 @@ import asyncio
 import os
 import sys
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 from temporalio.client import Client, WorkflowHandle, WorkflowQueryFailedError
 from temporalio.service import RPCError
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
-from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.converter import DataConverter
 
 from playbooks.schema import BusinessHours
+from privacy.converter import data_converter
+from privacy.keys import dev_keys
 from workflows.business_hours import describe, next_send_time
 from workflows.models import TASK_QUEUE, WORKFLOW_TYPE, workflow_id_for
 
@@ -74,16 +77,24 @@ def demo_deal(deal_id: str, closed_at: datetime, zone: str = "America/Chicago") 
     }
 
 
+def local_converter(data_dir: Path | None = None) -> DataConverter:
+    """The environment's payload keys, else the key `make run` made under .data/."""
+    env = dict(os.environ)
+    if not env.get("ONBOARDING_CODEC_KEYS") and not env.get("ONBOARDING_CODEC_KEYS_FILE"):
+        env["ONBOARDING_CODEC_KEYS"] = dev_keys(data_dir or Path(env.get("ONBOARDING_DATA_DIR", ".data")))
+    return data_converter(env)
+
+
 def default_deal_id(now: datetime) -> str:
     return "D-DEMO-" + now.astimezone(UTC).strftime("%Y%m%d-%H%M%S")
 
 
 async def start_demo(
     deal_id: str, *, address: str, namespace: str, ui_url: str, zone: str = "America/Chicago",
-    acknowledge_within: float = 15.0,
+    acknowledge_within: float = 15.0, converter: DataConverter | None = None,
 ) -> tuple[str, str, str | None]:
     client = await Client.connect(
-        address, namespace=namespace, data_converter=pydantic_data_converter
+        address, namespace=namespace, data_converter=converter or local_converter()
     )
     workflow_id = workflow_id_for(deal_id)
     handle = await client.start_workflow(

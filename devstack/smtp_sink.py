@@ -21,6 +21,7 @@ import argparse
 import asyncio
 import email.policy
 import itertools
+import logging
 import re
 import signal
 import sys
@@ -82,6 +83,8 @@ class SmtpSink:
     # --- lifecycle -------------------------------------------------------------------------
 
     async def start(self) -> SmtpSink:
+        # aiosmtpd logs every envelope (MAIL FROM, RCPT TO) at INFO: customer addresses.
+        logging.getLogger("mail.log").setLevel(logging.WARNING)
         if self.directory is not None:
             self.directory.mkdir(parents=True, exist_ok=True)
         loop = asyncio.get_running_loop()

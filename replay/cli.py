@@ -21,11 +21,12 @@ from collections.abc import AsyncIterator, Sequence
 from typing import TextIO
 
 from temporalio.client import Client, WorkflowHistory
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.envconfig import ClientConfig
 from temporalio.service import RPCError, RPCStatusCode
 
 from records import cli as records_cli
+from privacy.converter import data_converter
+from privacy.keys import CodecConfigError
 from replay.corpus import GUIDE, ReplayProblem, explain, replay_all
 
 DEFAULT_QUERY = "WorkflowType = 'OnboardingWorkflow' AND ExecutionStatus = 'Running'"
@@ -45,7 +46,8 @@ async def connect(address: str | None, namespace: str | None) -> Client:
         config["target_host"] = address
     if namespace:
         config["namespace"] = namespace
-    return await Client.connect(**config, data_converter=pydantic_data_converter)
+    # The worker's payload keys (ONBOARDING_CODEC_KEYS): the histories are encrypted.
+    return await Client.connect(**config, data_converter=data_converter())
 
 
 async def histories(client: Client, query: str, concurrency: int, skipped: list[str]) -> AsyncIterator[tuple[str, WorkflowHistory]]:
@@ -115,6 +117,9 @@ async def replay_command(args: argparse.Namespace, out: TextIO = sys.stdout, err
         return 2
     try:
         client = await connect(args.address, args.namespace)
+    except CodecConfigError as exc:
+        print(f"cannot decrypt the histories: {exc}", file=err)
+        return 2
     except Exception as exc:  # noqa: BLE001  (any connection problem is reported the same way)
         print(f"cannot connect to Temporal: {exc}", file=err)
         return 2
@@ -123,7 +128,9 @@ async def replay_command(args: argparse.Namespace, out: TextIO = sys.stdout, err
     problems: list[tuple[ReplayProblem, WorkflowHistory | None]] = []
     skipped: list[str] = []
     try:
-        async for _id, history, problem in replay_all(histories(client, args.query, args.concurrency, skipped), [workflow]):
+        async for _id, history, problem in replay_all(
+            histories(client, args.query, args.concurrency, skipped), [workflow], converter=client.data_converter
+        ):
             progress.count(problem)
             if problem is not None:
                 # keep the history only for the first few, to name the event; ids for all
@@ -134,7 +141,7 @@ async def replay_command(args: argparse.Namespace, out: TextIO = sys.stdout, err
     progress.show(force=True)
     for problem, history in problems:
         if history is not None:
-            await explain(problem, history, [workflow])
+            await explain(problem, history, [workflow], client.data_converter)
         else:
             problem.event = "(not located; raise --explain to locate more)"
     total = progress.ok + progress.failed

@@ -15,6 +15,7 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.converter import DataConverter
 from temporalio.worker import Replayer, WorkflowRunner
 
 from workflows.models import workflow_id_for
@@ -28,14 +29,24 @@ _QUOTED = re.compile(r"'([^']+)'")
 _EVENT_ID = re.compile(r"HistoryEvent\(id: (\d+)")
 
 
-def replayer(workflows: Sequence[type] | None = None, runner: WorkflowRunner | None = None) -> Replayer:
+def replayer(
+    workflows: Sequence[type] | None = None,
+    runner: WorkflowRunner | None = None,
+    converter: DataConverter | None = None,
+) -> Replayer:
     """The Replayer every gate uses: the worker's converter and sandbox runner (another
-    runner only to measure what the sandbox costs)."""
+    runner only to measure what the sandbox costs). `converter`: the one with the payload
+    keys (privacy.converter) for encrypted histories; the recorded corpus is plain JSON,
+    which the encrypting converter reads as it is too."""
     if workflows is None:
         from workflows.onboarding import OnboardingWorkflow  # noqa: PLC0415
 
         workflows = [OnboardingWorkflow]
-    return Replayer(workflows=list(workflows), data_converter=pydantic_data_converter, workflow_runner=runner or workflow_runner())
+    return Replayer(
+        workflows=list(workflows),
+        data_converter=converter or pydantic_data_converter,
+        workflow_runner=runner or workflow_runner(),
+    )
 
 
 def corpus_files(root: Path = CORPUS) -> list[Path]:
@@ -154,10 +165,11 @@ async def replay_all(
     histories: AsyncIterator[tuple[str, WorkflowHistory]],
     workflows: Sequence[type] | None = None,
     runner: WorkflowRunner | None = None,
+    converter: DataConverter | None = None,
 ) -> AsyncIterator[tuple[str, WorkflowHistory, ReplayProblem | None]]:
     """Replay a stream of (label, history) one at a time, yielding each with its problem
     (None when it replays). Only the history being replayed is held in memory."""
-    replay = replayer(workflows, runner)
+    replay = replayer(workflows, runner, converter)
     labels: dict[int, str] = {}
 
     async def unlabelled() -> AsyncIterator[WorkflowHistory]:
@@ -176,13 +188,20 @@ async def replay_all(
             yield label, result.history, problem
 
 
-async def explain(problem: ReplayProblem, history: WorkflowHistory, workflows: Sequence[type] | None = None) -> ReplayProblem:
+async def explain(
+    problem: ReplayProblem,
+    history: WorkflowHistory,
+    workflows: Sequence[type] | None = None,
+    converter: DataConverter | None = None,
+) -> ReplayProblem:
     """Fill in the event of a problem (a few extra replays of that one history)."""
-    problem.event = await locate(replayer(workflows), history, problem.mismatch)
+    problem.event = await locate(replayer(workflows, converter=converter), history, problem.mismatch)
     return problem
 
 
-async def replay_files(paths: Iterable[Path], workflows: Sequence[type] | None = None) -> list[ReplayProblem]:
+async def replay_files(
+    paths: Iterable[Path], workflows: Sequence[type] | None = None, converter: DataConverter | None = None
+) -> list[ReplayProblem]:
     """The gate over recorded files: every problem, each explained."""
 
     async def stream() -> AsyncIterator[tuple[str, WorkflowHistory]]:
@@ -190,9 +209,9 @@ async def replay_files(paths: Iterable[Path], workflows: Sequence[type] | None =
             yield str(path), load_history(path)
 
     problems = []
-    async for _label, history, problem in replay_all(stream(), workflows):
+    async for _label, history, problem in replay_all(stream(), workflows, converter=converter):
         if problem is not None:
-            problems.append(await explain(problem, history, workflows))
+            problems.append(await explain(problem, history, workflows, converter))
     return problems
 
 

@@ -20,10 +20,14 @@ from pydantic.json_schema import models_json_schema
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from temporalio.service import RPCError
 
+from privacy.codec_server import create_codec_app
+from privacy.converter import data_converter_for
+from privacy.suppressions import FileSuppressionList
+from privacy.unsubscribe import UnsubscribeSigner, parse_secrets
 from records.database import Database
-from starters import journeys
+from starters import journeys, unsubscribe
 from starters.intake import parse_json, read_body, require_json, validate, validate_adapter
-from starters.logs import configure_logging
+from starters.logs import configure_logging, redact_access_log
 from starters.models import (
     DealAccepted,
     EventAccepted,
@@ -47,7 +51,18 @@ class Service:
 
     def __init__(self, settings: StarterSettings) -> None:
         self.settings = settings
-        self.temporal = TemporalGateway(settings)
+        # Encrypted payloads (privacy.keys); no key configured stops the service here.
+        self.converter = data_converter_for(settings.codec_keys())
+        self.temporal = TemporalGateway(settings, self.converter)
+        self.codec_app = create_codec_app(
+            self.converter.payload_codec,  # type: ignore[arg-type]
+            [t.get_secret_value() for t in settings.onboarding_codec_token],
+            settings.onboarding_codec_ui_origins,
+            settings.temporal_namespace,
+        )
+        self.suppressions = FileSuppressionList.in_data_dir(settings.onboarding_data_dir)
+        unsubscribe_secrets = parse_secrets([s.get_secret_value() for s in settings.onboarding_unsubscribe_secret])
+        self.unsubscribe = UnsubscribeSigner(unsubscribe_secrets) if unsubscribe_secrets else None
         self.verifier = StandardWebhookVerifier(
             [s.get_secret_value() for s in settings.onboarding_webhook_secret]
         )
@@ -80,6 +95,7 @@ def create_app(settings: StarterSettings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_logging()
+        redact_access_log()
         if getattr(app.state, "service", None) is None:
             app.state.service = Service(StarterSettings())
         service: Service = app.state.service
@@ -87,6 +103,10 @@ def create_app(settings: StarterSettings | None = None) -> FastAPI:
             log.warning("no_webhook_secret", detail="ONBOARDING_WEBHOOK_SECRET is empty: signed endpoints answer 401")
         if not service.hubspot_secret:
             log.warning("no_hubspot_secret", detail="HUBSPOT_CLIENT_SECRET is empty: /webhooks/hubspot answers 401")
+        if service.unsubscribe is None:
+            log.warning("no_unsubscribe_secret", detail="ONBOARDING_UNSUBSCRIBE_SECRET is empty: unsubscribe links answer 404")
+        if not service.settings.onboarding_codec_token:
+            log.warning("no_codec_token", detail="ONBOARDING_CODEC_TOKEN is empty: /codec answers 401")
         # The records' schema is brought up to date before the first request, as the worker does.
         records = Database.from_settings(service.settings.onboarding_database_url, service.settings.onboarding_data_dir)
         await records.ready()
@@ -107,6 +127,9 @@ def create_app(settings: StarterSettings | None = None) -> FastAPI:
         app.state.service = Service(settings)
 
     _install_error_handlers(app)
+    app.include_router(unsubscribe.router)
+    # The codec server for the Web UI (privacy.codec_server), built with the settings.
+    app.mount("/codec", _CodecServer(app))
 
     @app.get("/healthz", response_model=Health, responses={503: {"description": "Temporal unreachable"}})
     async def healthz(request: Request) -> JSONResponse:
@@ -137,8 +160,9 @@ def create_app(settings: StarterSettings | None = None) -> FastAPI:
         except SignatureError as err:
             raise _unauthorized(err) from None
         deal = validate(DealClosed, parse_json(body))
+        first_signal = await unsubscribe.suppressed_at_start(service.suppressions, deal)
         async with service.temporal.calls() as client:
-            outcome = await journeys.start_with_deal(client, deal, service.target)
+            outcome = await journeys.start_with_deal(client, deal, service.target, first_signal)
         log.info(
             "deal_closed_accepted",
             webhook_id=webhook_id,
@@ -146,6 +170,7 @@ def create_app(settings: StarterSettings | None = None) -> FastAPI:
             workflow_id=outcome.workflow_id,
             created=outcome.created,
             running=outcome.running,
+            suppressed=first_signal is not None,
         )
         return JSONResponse({"workflow_id": outcome.workflow_id, "created": outcome.created}, status_code=202)
 
@@ -247,6 +272,16 @@ def create_app(settings: StarterSettings | None = None) -> FastAPI:
 
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
+
+
+class _CodecServer:
+    """ASGI hand-off to the service's codec app, which exists once the settings are read."""
+
+    def __init__(self, app: FastAPI) -> None:
+        self._app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        await self._app.state.service.codec_app(scope, receive, send)
 
 
 def _public_uri(request: Request, public_base_url: str | None) -> str:

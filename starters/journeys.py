@@ -73,7 +73,9 @@ def _start_kwargs(workflow_id: str, target: Target) -> dict[str, Any]:
     }
 
 
-async def start_with_deal(client: Client, deal: DealClosed, target: Target) -> StartOutcome:
+async def start_with_deal(
+    client: Client, deal: DealClosed, target: Target, first_signal: tuple[str, BaseModel] | None = None
+) -> StartOutcome:
     """Start the journey for a closed deal, or hand the deal to the journey an early product
     event created (it waits for `deal_closed`).
 
@@ -81,12 +83,19 @@ async def start_with_deal(client: Client, deal: DealClosed, target: Target) -> S
     to the journey's history. Only when the journey exists and has no CustomerId yet (the
     workflow sets it once it has its deal) is the deal signalled; should two deliveries race
     there, the workflow ignores the second `deal_closed`.
+
+    `first_signal` is delivered with the start (signal-with-start), so the journey has it
+    before its first step: e.g. `unsubscribed` for a contact on the suppression list.
     """
     workflow_id = workflow_id_for(deal.deal_id)
+    extra: dict[str, Any] = {}
+    if first_signal is not None:
+        extra = {"start_signal": first_signal[0], "start_signal_args": [first_signal[1]]}
     try:
         handle = await client.start_workflow(
             WORKFLOW_TYPE,
             JourneyInput(deal_id=deal.deal_id, deal=deal),
+            **extra,
             search_attributes=TypedSearchAttributes(
                 start_search_attributes(deal.deal_id, deal.account.id, deal.segment)
             ),

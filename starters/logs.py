@@ -25,3 +25,25 @@ def configure_logging(level: int = logging.INFO) -> None:
         # Not cached, so structlog.testing.capture_logs() sees every logger (log hygiene tests).
         cache_logger_on_first_use=False,
     )
+
+
+class _RedactCapabilities(logging.Filter):
+    """uvicorn's access log prints each request's path; an unsubscribe link's token is a
+    capability (whoever has it can unsubscribe that contact), so it is cut from the line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) >= 3 and isinstance(args[2], str) and "/unsubscribe/" in args[2]:
+            record.args = (*args[:2], redact_path(args[2]), *args[3:])
+        return True
+
+
+def redact_path(path: str) -> str:
+    head, _, _ = path.partition("/unsubscribe/")
+    return f"{head}/unsubscribe/<token>"
+
+
+def redact_access_log() -> None:
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, _RedactCapabilities) for f in access.filters):
+        access.addFilter(_RedactCapabilities())

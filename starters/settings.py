@@ -10,6 +10,8 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from standardwebhooks.webhooks import Webhook
 
+from privacy.keys import CURRENT_VARIABLE, FILE_VARIABLE, KEYS_VARIABLE, CodecKeys, load_keys
+
 MIB = 1024 * 1024
 
 
@@ -56,7 +58,25 @@ class StarterSettings(BaseSettings):
     # Retry-After, so the sender delivers it again later (see docs/http.md).
     unknown_account_retry_after_seconds: int = Field(default=60, ge=1)
 
-    @field_validator("onboarding_webhook_secret", "hubspot_closed_won_stages", mode="before")
+    # Payload encryption (privacy.keys): the same keys as the worker's.
+    onboarding_codec_keys: SecretStr | None = None
+    onboarding_codec_current: str | None = None
+    onboarding_codec_keys_file: str | None = None
+    # Codec server (/codec, docs/support.md): bearer tokens of the staff allowed to read
+    # decrypted payloads (several while one is rotated), and the Web UI origins it answers.
+    onboarding_codec_token: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
+    onboarding_codec_ui_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["http://localhost:8233", "http://127.0.0.1:8233"]
+    )
+    # One-click unsubscribe (privacy.unsubscribe): the links' signing secrets, the first signs.
+    onboarding_unsubscribe_secret: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
+    # Where the suppression list lives until the records database holds it.
+    onboarding_data_dir: Path = Path(".data")
+
+    @field_validator(
+        "onboarding_webhook_secret", "hubspot_closed_won_stages", "onboarding_codec_token",
+        "onboarding_codec_ui_origins", "onboarding_unsubscribe_secret", mode="before",
+    )
     @classmethod
     def _split_lists(cls, value: object) -> object:
         return _split(value)
@@ -76,6 +96,15 @@ class StarterSettings(BaseSettings):
                     f"secret #{index + 1} is not 'whsec_' followed by base64"
                 ) from None
         return secrets
+
+    def codec_keys(self) -> CodecKeys | None:
+        """The payload keys (None: ONBOARDING_CODEC_KEYS=plaintext); CodecConfigError when unset."""
+        env = {
+            KEYS_VARIABLE: self.onboarding_codec_keys.get_secret_value() if self.onboarding_codec_keys else "",
+            CURRENT_VARIABLE: self.onboarding_codec_current or "",
+            FILE_VARIABLE: self.onboarding_codec_keys_file or "",
+        }
+        return load_keys(env)
 
     @field_validator("public_base_url")
     @classmethod

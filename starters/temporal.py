@@ -16,7 +16,7 @@ from typing import Any
 import structlog
 from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.converter import DataConverter
 from temporalio.service import RetryConfig, RPCError, RPCStatusCode
 
 from starters.settings import StarterSettings
@@ -40,8 +40,9 @@ class TemporalUnavailable(Exception):
 
 
 class TemporalGateway:
-    def __init__(self, settings: StarterSettings) -> None:
+    def __init__(self, settings: StarterSettings, converter: DataConverter) -> None:
         self._settings = settings
+        self._converter = converter
         self._client: Client | None = None
         self._lock: asyncio.Lock | None = None
 
@@ -75,7 +76,7 @@ class TemporalGateway:
                     self._client = await asyncio.wait_for(
                         Client.connect(
                             **self._connect_kwargs(),
-                            data_converter=pydantic_data_converter,
+                            data_converter=self._converter,
                             # Bounded retries: a webhook caller waits on them.
                             retry_config=RetryConfig(
                                 max_retries=3,

@@ -4,6 +4,7 @@ Both come from PyPI packages; nothing is downloaded at test time."""
 
 from __future__ import annotations
 
+import os
 import sysconfig
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -12,11 +13,15 @@ import pytest
 import pytest_asyncio
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from tests.postgres import postgres, records_db, records_url  # noqa: F401  (fixtures)
+from tests import privacy_keys
 from workflows.search_attributes import ALL
+
+# Every worker, HTTP service and subprocess the suite starts encrypts payloads with the test
+# key and signs unsubscribe links with the test secret, as a configured deployment does.
+os.environ.update(privacy_keys.ENV)
 
 SCRIPTS = Path(sysconfig.get_path("scripts"))
 TEMPORAL_CLI = SCRIPTS / "temporal"
@@ -26,7 +31,7 @@ TEST_SERVER = SCRIPTS / "temporal-test-server"
 @pytest_asyncio.fixture(scope="session")
 async def ts_env() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=str(TEST_SERVER), data_converter=pydantic_data_converter
+        test_server_existing_path=str(TEST_SERVER), data_converter=privacy_keys.CONVERTER
     )
     await env.client.operator_service.add_search_attributes(
         AddSearchAttributesRequest(
@@ -45,7 +50,7 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=str(TEMPORAL_CLI),
         search_attributes=list(ALL),
-        data_converter=pydantic_data_converter,
+        data_converter=privacy_keys.CONVERTER,
         dev_server_extra_args=["--dynamic-config-value", "frontend.enableUpdateWorkflowExecution=true"],
     )
     try:

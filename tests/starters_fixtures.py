@@ -22,12 +22,12 @@ import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from starters.settings import StarterSettings
-from starters.signatures import sign_standard
+from tests.privacy_keys import CONVERTER
 from workflows.search_attributes import ALL
+from starters.signatures import sign_standard
 
 T = TypeVar("T")
 
@@ -55,7 +55,7 @@ async def start_dev_server(port: int | None = None) -> WorkflowEnvironment:
     return await WorkflowEnvironment.start_local(
         dev_server_existing_path=scripts_bin("temporal"),
         search_attributes=list(ALL),
-        data_converter=pydantic_data_converter,
+        data_converter=CONVERTER,
         port=port,
     )
 

@@ -14,7 +14,6 @@ from typing import Any
 
 import yaml
 from temporalio.client import Client, WorkflowHandle
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
@@ -175,7 +174,7 @@ async def assert_replays(handle: WorkflowHandle) -> None:
     history = await handle.fetch_history()
     await Replayer(
         workflows=[OnboardingWorkflow],
-        data_converter=pydantic_data_converter,
+        data_converter=handle._client.data_converter,  # the test server's: encrypted payloads
         workflow_runner=workflow_runner(),
     ).replay_workflow(history)
 

@@ -105,6 +105,13 @@ def test_app_services_build_from_the_dockerfile() -> None:
         assert env["TEMPORAL_ADDRESS"] == "temporal:7233"
         assert env["TEMPORAL_NAMESPACE"] == "default"
         assert env["ONBOARDING_WEBHOOK_SECRET"].startswith("${ONBOARDING_WEBHOOK_SECRET:?")
+        for required in ("ONBOARDING_CODEC_KEYS", "ONBOARDING_CODEC_TOKEN", "ONBOARDING_UNSUBSCRIBE_SECRET"):
+            assert env[required].startswith("${" + required + ":?"), required  # never run without
+        assert SERVICES[name]["volumes"] == ["worker-data:/data"]  # one suppression list
+    ui = SERVICES["temporal-ui"]["environment"]
+    assert ui["TEMPORAL_CODEC_ENDPOINT"] == "http://localhost:8000/codec"
+    assert ui["TEMPORAL_CODEC_INCLUDE_CREDENTIALS"] == "true"
+    assert SERVICES["worker"]["environment"]["ONBOARDING_CODEC_UI_ORIGINS"] == "http://localhost:8080"
     assert SERVICES["worker"]["command"] == ["python", "worker.py"]
     assert SERVICES["webhook"]["command"] == [
         "uvicorn", "starters.app:app", "--host", "0.0.0.0", "--port", "8000",

@@ -136,7 +136,7 @@ def test_demo_deal_is_a_valid_deal_closed_body() -> None:
 
 
 async def test_demo_starts_one_journey_idempotently(tmp_path: Path) -> None:
-    from temporalio.contrib.pydantic import pydantic_data_converter
+    from tests.privacy_keys import CONVERTER
 
     from devstack.demo import start_demo
     from workflows.models import JourneyInput
@@ -149,19 +149,19 @@ async def test_demo_starts_one_journey_idempotently(tmp_path: Path) -> None:
         assert link == "http://localhost:8233/namespaces/default/workflows/onboarding-D-42"
         assert (await start_demo("D-42", **kw))[0] == wf_id  # rerun: same journey, no error
 
-        client = await Client.connect(address, data_converter=pydantic_data_converter)
+        client = await Client.connect(address, data_converter=CONVERTER)
         runs = [w async for w in client.list_workflows('WorkflowId = "onboarding-D-42"')]
         assert len(runs) == 1 and runs[0].task_queue == "onboarding"
         history = await client.get_workflow_handle(wf_id).fetch_history()
         started = history.events[0].workflow_execution_started_event_attributes
         assert started.workflow_type.name == "OnboardingWorkflow"
         [payload] = started.input.payloads
-        [journey] = await pydantic_data_converter.decode([payload], [JourneyInput])
+        [journey] = await CONVERTER.decode([payload], [JourneyInput])
         assert journey.deal_id == "D-42" and journey.deal.account.id == "ACME-1"
 
 
 async def test_demo_plays_the_owner_so_the_kickoff_goes_out(tmp_path: Path) -> None:
-    from temporalio.contrib.pydantic import pydantic_data_converter
+    from tests.privacy_keys import CONVERTER
 
     from activities.settings import ActivitySettings
     from devstack.demo import start_demo
@@ -170,7 +170,7 @@ async def test_demo_plays_the_owner_so_the_kickoff_goes_out(tmp_path: Path) -> N
 
     with dev_server(tmp_path / "temporal.db") as address:
         await connect(address)
-        client = await Client.connect(address, data_converter=pydantic_data_converter)
+        client = await Client.connect(address, data_converter=CONVERTER)
         settings = ActivitySettings(ONBOARDING_DATA_DIR=tmp_path / "data")
         async with build_worker(client, settings, load=no_load):  # task queue `onboarding`, shipped playbook
             wf_id, _, owner = await start_demo(

@@ -55,7 +55,7 @@ async def attributes_when(handle: WorkflowHandle, state: str, stage: str, second
             summary = await described.static_summary()
             assert summary is None or summary.endswith("24,000 USD")
             metadata = await handle.query("__temporal_workflow_metadata", result_type=WorkflowMetadata)
-            assert f"**State:** {state} — " in metadata.current_details
+            assert f"**State:** {state}" in metadata.current_details.splitlines()
             if state not in ("activated", "closed"):
                 assert f"(`{stage}`)" in metadata.current_details
             return attrs

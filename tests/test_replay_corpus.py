@@ -98,7 +98,7 @@ async def test_rerecording_takes_the_same_paths_and_replays(dev_env, tmp_path):
     assert sorted(p.name for p in written) == sorted(
         p.name for p in (CORPUS / record.VERSION).glob("*.json") if p.stem.split(".")[0] in names
     )
-    problems = await replay_files(written)
+    problems = await replay_files(written, converter=dev_env.client.data_converter)  # recorded encrypted
     assert not problems, as_text(problems)
     for path in written:
         assert shape(path) == shape(CORPUS / record.VERSION / path.name), path.name

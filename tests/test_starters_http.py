@@ -16,7 +16,7 @@ import structlog
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.common import SearchAttributeKey
-from temporalio.contrib.pydantic import pydantic_data_converter
+from tests.privacy_keys import CONVERTER
 from temporalio.service import RPCError, RPCStatusCode
 
 from starters.app import create_app
@@ -78,7 +78,7 @@ async def history_of(client: Client, workflow_id: str) -> list[Any]:
 async def start_input(client: Client, workflow_id: str) -> JourneyInput:
     first = (await history_of(client, workflow_id))[0]
     payloads = first.workflow_execution_started_event_attributes.input.payloads
-    [value] = await pydantic_data_converter.decode(payloads, [JourneyInput])
+    [value] = await CONVERTER.decode(payloads, [JourneyInput])
     return value
 
 
@@ -87,7 +87,8 @@ async def signals_of(client: Client, workflow_id: str) -> list[tuple[str, dict[s
     for event in await history_of(client, workflow_id):
         if event.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED:
             attrs = event.workflow_execution_signaled_event_attributes
-            out.append((attrs.signal_name, json.loads(attrs.input.payloads[0].data)))
+            [plain] = await CONVERTER.payload_codec.decode([attrs.input.payloads[0]])  # type: ignore[union-attr]
+            out.append((attrs.signal_name, json.loads(plain.data)))
     return out
 
 
@@ -113,9 +114,10 @@ async def test_signed_webhook_starts_visible_journey(http: httpx.AsyncClient, cl
     desc = await handle.describe()
     assert desc.workflow_type == "OnboardingWorkflow" and desc.task_queue.startswith("starters-")
     assert desc.status == WorkflowExecutionStatus.RUNNING
-    assert await desc.static_summary() == f"Acme Corp · {deal_id} · mid-market · 24,000 USD"
+    assert await desc.static_summary() == f"{deal_id} · customer ACME-{deal_id} · mid-market · 24,000 USD"
     details = await desc.static_details()
-    assert details and f"ACME-{deal_id}" in details and "ana@acme.example" not in details
+    assert details and f"ACME-{deal_id}" in details
+    assert "ana@acme.example" not in details and "Ana Ruiz" not in details and "Acme Corp" not in details
     sa = desc.typed_search_attributes
     assert sa.get(SearchAttributeKey.for_keyword("DealId")) == deal_id
     assert sa.get(SearchAttributeKey.for_keyword("CustomerId")) == f"ACME-{deal_id}"

@@ -179,8 +179,10 @@ async def test_escalated_journey_is_legible_and_actionable_in_the_web_ui(ui_env,
                 details = page.frame_locator("#user-metadata-details")
                 current = page.frame_locator("#user-metadata-current-details")
                 await expect(summary.get_by_text(static_summary(acme))).to_be_visible()
-                await expect(details.get_by_text("Ana Ruiz (champion)")).to_be_visible()
-                await expect(current.get_by_text("escalated — customer asked for help")).to_be_visible()
+                await expect(details.get_by_text("1 (champion)")).to_be_visible()  # roles, never names
+                await expect(details.get_by_text("Ana Ruiz")).to_have_count(0)
+                await expect(current.get_by_text("State: escalated")).to_be_visible()
+                await expect(current.get_by_text("customer asked for help")).to_have_count(0)  # only via status
                 await expect(current.get_by_text("Upload your first dataset — due")).to_be_visible()
                 await expect(current.get_by_text("Eligible touchpoints:")).to_be_visible()
                 await page.screenshot(path=out / "journey-user-metadata.png")

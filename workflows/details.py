@@ -1,4 +1,9 @@
-"""Current details: the short Markdown staff read on the journey's page in the Web UI."""
+"""Current details: the short Markdown staff read on the journey's page in the Web UI.
+
+Ids, states, counts and the playbook's own words only. The reason for the state and the
+timeline's details may quote the customer (a help request, a failure, a cancel reason): they
+are in the `status` query, whose result is a payload the codec encrypts, and so readable only
+through the codec server (docs/support.md)."""
 
 from __future__ import annotations
 
@@ -7,12 +12,16 @@ from workflows import business_hours
 from workflows.models import JourneyState, Status
 
 
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
 def current_details(state: JourneyState, milestone: Milestone | None, status: Status) -> str:
     tz = state.deal.account.timezone
     lines = [
-        f"**{state.deal.account.name}** · deal {state.deal.deal_id} · {state.deal.segment}",
-        f"**State:** {state.state.value} — {state.reason}",
-        f"**Owner:** {state.owner.owner.name} ({state.owner.owner.id})",
+        f"**Deal** `{state.deal.deal_id}` · customer `{state.deal.account.id}` · {state.deal.segment}",
+        f"**State:** {state.state.value}" + (" (paused)" if state.pause is not None else ""),
+        f"**Owner:** `{state.owner.owner.id}`",
     ]
     if milestone is not None and status.next_action is not None:
         lines.append(f"**Milestone:** {milestone.title} (`{milestone.key}`)")
@@ -23,8 +32,19 @@ def current_details(state: JourneyState, milestone: Milestone | None, status: St
         lines.append(f"**Escalation level:** {state.escalation_level}")
     if status.eligible_touchpoints:
         lines.append(f"**Eligible touchpoints:** {', '.join(status.eligible_touchpoints)}")
-    recent = state.inbox.timeline[-5:]
+    progress = state.progress
+    inbox = state.inbox
+    counts = [_plural(state.messages, "message") + " sent"]
+    if progress is not None:
+        counts.append(_plural(progress.follow_ups_sent, "follow-up") + " in this milestone")
+        counts.append(_plural(progress.failures, "failed attempt"))
+    if inbox.pending_help:
+        counts.append(_plural(len(inbox.pending_help), "help request") + " waiting")
+    counts.append(_plural(state.escalations, "escalation"))
+    lines.append(f"**Counts:** {' · '.join(counts)}")
+    recent = inbox.timeline[-5:]
     if recent:
         lines.append("**Recent:**")
-        lines += [f"- {e.at:%Y-%m-%d %H:%M} UTC {e.event}{': ' + e.detail if e.detail else ''}" for e in recent]
+        lines += [f"- {e.at:%Y-%m-%d %H:%M} UTC {e.event}" for e in recent]
+    lines.append("**Why, and the customer's words:** the `status` query (through the codec server)")
     return "\n".join(lines)

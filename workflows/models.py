@@ -22,7 +22,9 @@ def workflow_id_for(deal_id: str) -> str:
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    # hide_input_in_errors: a refused signal or update is reported (and logged) by field and
+    # reason, never with the customer's text pydantic would otherwise quote as `input_value`.
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, hide_input_in_errors=True)
 
 
 class OnboardingState(str, Enum):
@@ -133,6 +135,14 @@ class OwnerAcknowledged(_Strict):
 
     by: str = Field(min_length=1, max_length=128)
     note: str = Field(default="", max_length=2000)
+
+class Unsubscribed(_Strict):
+    """The contact used the one-click unsubscribe link of a journey email (RFC 8058): no
+    customer email goes out any more; the owner becomes the only touchpoint. Sent by the HTTP
+    service (POST /unsubscribe/<token>); `contact_hash` is privacy.contacts.contact_hash."""
+
+    contact_hash: str = Field(min_length=8, max_length=64, pattern=r"^[0-9a-f]+$")
+    at: datetime
 
 
 # --- updates ---------------------------------------------------------------------------------
