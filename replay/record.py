@@ -305,6 +305,17 @@ async def _owner_silent_beside_kickoff(j: Journey) -> None:
     await j.cancel()
 
 
+async def _unsubscribe(j: Journey) -> None:
+    await j.told("first_action")
+    await j.signal("unsubscribed", {"contact_hash": "0123456789abcdef", "at": "2026-11-20T16:00:00Z"})
+    escalated = await j.escalated()
+    if not escalated.unsubscribed:
+        raise RuntimeError(f"{j.scenario}: the journey does not show the unsubscribe: {escalated}")
+    await j.update("resolve_escalation", {"decision": "retry", "by": "leo", "note": "called them"})
+    await j.wait(lambda s: s.state is OnboardingState.awaiting_action, "waiting again, by phone")
+    await j.cancel()
+
+
 async def _refused_inputs(j: Journey) -> None:
     await j.told("first_action")
     for name, args in [("cancel", []), ("cancel", [{"reason": 7}]), ("action_taken", [{"action": "x"}]),
@@ -358,6 +369,7 @@ SCENARIOS: list[Scenario] = [
     Scenario("owner-silent-beside-kickoff", _owner_silent_beside_kickoff,
              playbook=_acknowledgement_hours(3 * SECOND, before_kickoff=False)),
     Scenario("refused-inputs", _refused_inputs),
+    Scenario("unsubscribe", _unsubscribe),
 ]
 
 

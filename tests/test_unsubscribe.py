@@ -133,25 +133,12 @@ async def test_one_click_stops_every_later_customer_email_and_forgeries_change_n
             [(name, value)] = await signals(handle2)
             assert name == "unsubscribed" and value.contact_hash == contact_hash(CONTACT_EMAIL)
             assert value.at == record.at
-            receipt = await advance_until_suppressed_send(ts_env, handle2)
-            assert receipt["suppressed"] is True
+            # It knows from its first signal: the kickoff is not emailed, the owner takes over.
+            state = await advance_until(
+                ts_env, handle2, lambda s: s.unsubscribed and s.state is OnboardingState.escalated, step=timedelta(minutes=30)
+            )
+            assert any(e.event == "direction not emailed: the customer unsubscribed" for e in state.timeline)
+            assert "unsubscribed" in state.reason
             assert not [m for m in sink.messages if CONTACT_EMAIL in m["To"] and second in m["X-Onboarding-Deal"]]
             await handle2.signal(OnboardingWorkflow.cancel, {"reason": "test over"})
             await handle2.result()
-
-
-async def advance_until_suppressed_send(env, handle) -> dict:
-    """The first send_message result of the journey (the kickoff's receipt)."""
-    await advance_until(env, handle, lambda s: s.next_action is not None and s.next_action.due_at is not None)
-    history = await handle.fetch_history()
-    scheduled = {
-        e.event_id: e.activity_task_scheduled_event_attributes.activity_type.name
-        for e in history.events if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
-    }
-    for e in history.events:
-        if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
-            attrs = e.activity_task_completed_event_attributes
-            if scheduled.get(attrs.scheduled_event_id) == "send_message":
-                [result] = await CONVERTER.decode(attrs.result.payloads, [dict])
-                return result
-    raise AssertionError("no send_message completed")

@@ -7,12 +7,14 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum
+from typing import Any
 
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from playbooks.schema import Milestone, Playbook
-    from workflows import business_hours
+    from records.models import MomentKind, Touchpoint
+    from workflows import business_hours, moments
     from workflows import status as report
     from workflows.journal import Journal
     from workflows.models import (
@@ -52,6 +54,7 @@ class StaffDecision:
 
 
 ENDED = (OnboardingState.activated, OnboardingState.closed)
+JOURNEY_VERSION = "v3"
 
 
 class JourneyBase:
@@ -66,6 +69,38 @@ class JourneyBase:
     _staff_busy: str  # the staff update being applied; the next one is refused meanwhile
     _handing_over: bool
     _rescheduled: bool
+
+    async def _moment(
+        self,
+        kind: MomentKind,
+        *,
+        milestone: str | None = None,
+        touchpoint: str | None = None,
+        occurrence: int | str | None = None,
+        detail: dict[str, Any] | None = None,
+    ) -> None:
+        """Record a business moment (docs/records.md) for the friction report; v3 journeys only."""
+        s = self._s
+        if not self._v3 or s is None:
+            return
+        await moments.record(
+            moments.moment(
+                kind,
+                s.deal,
+                s.playbook,
+                journey_version=JOURNEY_VERSION,
+                owner=s.owner.owner.id,
+                milestone=milestone,
+                touchpoint=Touchpoint(touchpoint) if touchpoint else None,
+                occurrence=occurrence,
+                detail=detail,
+            )
+        )
+
+    async def _owner_assigned(self, previous: str | None) -> None:
+        s = self._state
+        detail = {"over_capacity": s.owner.over_capacity, "unstaffed": bool(s.owner.unstaffed), "previous": previous}
+        await self._moment(MomentKind.owner_assigned, occurrence=s.assignments, detail=detail)
 
     def _current_status(self) -> Status:
         s = self._s

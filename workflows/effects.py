@@ -17,7 +17,8 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.escalation import EscalationActivities, EscalationTaskRequest
-    from activities.messaging import MessageRequest, MessagingActivities
+    from activities.messaging import MessageRequest, MessagingActivities, SendReceipt
+    from records.models import CloseEscalationTask
     from activities.owners import AssignOwnerRequest, OwnerActivities
     from activities.playbook import PlaybookActivities, SnapshotRequest
     from playbooks.schema import PlaybookSnapshot
@@ -29,6 +30,7 @@ QUICK: dict[str, Any] = dict(
 )
 DELIVERY: dict[str, Any] = dict(
     start_to_close_timeout=timedelta(seconds=60),
+    heartbeat_timeout=timedelta(seconds=30),  # a sender that died is retried after 30 s, not 60
     retry_policy=RetryPolicy(maximum_interval=timedelta(minutes=10)),
 )
 STAFF_CHOICE: dict[str, Any] = dict(
@@ -103,8 +105,18 @@ async def release_owner(deal: DealClosed, owner_id: str) -> None:
     )
 
 
-async def send(request: MessageRequest, summary: str) -> None:
-    await workflow.execute_activity_method(MessagingActivities.send_message, request, summary=summary, **DELIVERY)
+async def send(request: MessageRequest, summary: str) -> SendReceipt:
+    return await workflow.execute_activity_method(MessagingActivities.send_message, request, summary=summary, **DELIVERY)
+
+
+async def close_task(request: CloseEscalationTask) -> None:
+    """The escalation's task in the records: resolved, ended by the customer, or cancelled."""
+    try:
+        await workflow.execute_activity_method(
+            EscalationActivities.close_escalation_task, request, summary=f"close escalation task: {request.outcome}", **QUICK
+        )
+    except ActivityError:
+        workflow.logger.warning("escalation task not closed in the records")
 
 
 async def create_task(request: EscalationTaskRequest) -> None:

@@ -10,6 +10,7 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from playbooks.schema import Milestone
+    from records.models import CloseEscalationTask, MomentKind
     from workflows import decisions, effects, messages
     from workflows.base import JourneyBase, JourneyClosed, Outcome, StaffDecision
     from workflows.models import (
@@ -22,7 +23,7 @@ with workflow.unsafe.imports_passed_through():
 
 
 class Escalation(Waiting, JourneyBase):
-    async def _escalate(self, m: Milestone, reason: str) -> Outcome | None:
+    async def _escalate(self, m: Milestone, reason: str, trigger: str) -> Outcome | None:
         """A human task for the owner; unanswered past the SLA it moves a level up. Returns
         the milestone outcome decided by the human (or the customer), None to carry on."""
         s = self._state
@@ -30,6 +31,8 @@ class Escalation(Waiting, JourneyBase):
         self._transition(OnboardingState.escalated, reason, escalation_level=1)
         await self._create_task(m, 1, reason)
         s.escalation = OpenEscalation(number=s.escalations, level=1, reason=reason, since=workflow.now())
+        # the trigger, never the reason: a reason may quote the customer
+        await self._moment(MomentKind.escalated, milestone=m.key, occurrence=s.escalations, detail={"trigger": trigger})
         return await self._await_decision(m)
 
     async def _await_decision(self, m: Milestone) -> Outcome | None:
@@ -53,8 +56,9 @@ class Escalation(Waiting, JourneyBase):
                 await self._create_task(m, open_.level, open_.reason)
                 open_.since = workflow.now()
                 continue
-            s.escalation, s.escalation_level = None, 0
             if wake is Wake.acted:
+                await self._close_task("ended_by_customer")
+                s.escalation, s.escalation_level = None, 0
                 self._drop_decision("the customer acted first")
                 self._journal.note("escalation ended by the customer's action", m.key)
                 return Outcome.completed
@@ -72,6 +76,9 @@ class Escalation(Waiting, JourneyBase):
 
     async def _apply(self, decision: StaffDecision) -> Outcome | None:
         resolution, s, p = decision.resolution, self._state, self._progress
+        await self._close_task("resolved", resolution.decision.value, resolution.by, resolution.note)
+        s.escalation, s.escalation_level = None, 0
+        p.last_touchpoint = "human"
         self._journal.note(f"escalation resolved: {resolution.decision.value} by {resolution.by}", resolution.note)
         if resolution.decision is Decision.close:
             raise JourneyClosed(f"closed by {resolution.by}: {resolution.note or 'no note'}")
@@ -79,8 +86,10 @@ class Escalation(Waiting, JourneyBase):
             return Outcome.skipped
         if decision.owner is not None:
             previous, s.owner = s.owner.owner.id, decision.owner
+            s.assignments += 1
             if self._v3:
                 await effects.release_owner(s.deal, previous)
+            await self._owner_assigned(previous)
         # retry / reassign: start the milestone's conversation over, from the direction.
         p.direction_sent_at, p.due_at, p.follow_ups_sent, p.failures = None, None, 0, 0
         s.arrived_by_action = False
@@ -91,6 +100,26 @@ class Escalation(Waiting, JourneyBase):
         if self._decision is not None:
             self._journal.note("staff decision not applied", why)
             self._decision.settled, self._decision = True, None
+
+    async def _close_task(self, outcome: str, decision: str | None = None, by: str | None = None, note: str = "") -> None:
+        """The open escalation's task in the records ends with it (v3; older journeys' tasks
+        stay as they were written)."""
+        s = self._state
+        if not self._v3 or s.escalation is None:
+            return
+        await effects.close_task(
+            CloseEscalationTask(
+                workflow_id=workflow.info().workflow_id,
+                escalation=s.escalation.number,
+                outcome=outcome,  # type: ignore[arg-type]
+                decision=decision,
+                by=by,
+                note=note[:2000],
+                at=workflow.now(),
+            )
+        )
+        await self._moment(MomentKind.resolved, milestone=self._progress.key, touchpoint="human",
+                           occurrence=s.escalation.number, detail={"outcome": outcome, "decision": decision})
 
     async def _create_task(self, m: Milestone, level: int, reason: str) -> None:
         s = self._state

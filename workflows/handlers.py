@@ -37,6 +37,7 @@ with workflow.unsafe.imports_passed_through():
         ResolveEscalation,
         Resume,
         Status,
+        Unsubscribed,
     )
 
 
@@ -103,9 +104,17 @@ class Handlers(JourneyBase):
             self._inbox.cancel = cancel
             self._journal.note("cancel", cancel.reason)
 
+    @workflow.signal(description="The contact used the one-click unsubscribe link: no more customer email.")
+    def unsubscribed(self, event: Unsubscribed | JsonValue = None, *extra: JsonValue) -> None:
+        if (notice := self._accept(Unsubscribed, "unsubscribed", event, extra)) and self._inbox.unsubscribed_at is None:
+            self._inbox.unsubscribed_at = notice.at
+            self._journal.note("unsubscribed", "no more customer email; the owner takes over")
+
     @workflow.signal(dynamic=True)
     def unknown_signal(self, name: str, args: Sequence[RawValue]) -> None:
         self._journal.refused(f"{name[:60]}: no such signal (see the journey's signal list)")
+        if self._s is not None:  # staff see it where they look, as for any refused input
+            self._journal.show(self._s, self._milestone, self._current_status())
 
     @workflow.update(description="Resolve an escalation: retry, skip, reassign (with owner) or close.")
     async def resolve_escalation(self, request: ResolveEscalation | JsonValue = None, *extra: JsonValue) -> Status:
@@ -138,9 +147,11 @@ class Handlers(JourneyBase):
         try:
             s = self._state
             previous, s.owner = s.owner.owner.id, await effects.choose_owner(s.deal, workflow.now().date(), change.owner)
+            s.assignments += 1
             if self._v3:
                 s.acknowledgement = None
                 await effects.release_owner(s.deal, previous)
+            await self._owner_assigned(previous)
             self._transition(s.state, f"owner reassigned to {s.owner.owner.name} by {change.by}", escalation_level=s.escalation_level)
         finally:
             self._staff_busy = ""

@@ -86,4 +86,6 @@ def task_request(s: JourneyState, playbook: Playbook, m: Milestone, level: int, 
         assignee=assignee,
         reason=reason,
         channel=playbook.channels.owner,
+        escalation=s.escalations,
+        at=workflow.now(),
     )

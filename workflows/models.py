@@ -257,6 +257,7 @@ class Status(BaseModel):
     waiting_on: str = "customer"
     owner_over_capacity: bool = False
     refused_inputs: int = 0
+    unsubscribed: bool = False
 
 
 class MilestoneOutcome(BaseModel):
@@ -289,6 +290,8 @@ class MilestoneProgress(BaseModel):
     due_at: datetime | None = None
     follow_ups_sent: int = 0
     failures: int = 0
+    # The last touchpoint before the milestone ended: direction, clarify, simplify, redirect, human.
+    last_touchpoint: str = ""
 
 
 class FailureTally(BaseModel):
@@ -319,6 +322,8 @@ class Inbox(BaseModel):
     cancel: Cancel | None = None
     acknowledged_by: list[str] = Field(default_factory=list)
     refused: int = 0
+    # The contact used the one-click unsubscribe (or a send found them suppressed).
+    unsubscribed_at: datetime | None = None
     # Shapes of journeys recorded before the inbox was bounded; read once, then emptied.
     seen_event_ids: list[str] = Field(default_factory=list)
     pending_failures: list[ActionFailed] = Field(default_factory=list)
@@ -373,6 +378,8 @@ class JourneyState(BaseModel):
     escalation: OpenEscalation | None = None
     acknowledgement: AcknowledgementWait | None = None
     unstaffed_escalated: bool = False
+    unsubscribe_escalated: bool = False
+    assignments: int = 1  # owner assignments so far (the first, replacements, staff choices)
 
 
 from playbooks.schema import PlaybookSnapshot  # noqa: E402  (models reference each other)

@@ -19,6 +19,7 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from playbooks.schema import Action, FollowUp, MessageTemplate, Milestone
+    from records.models import MomentKind
     from workflows import acknowledgement, business_hours, decisions, effects, inbox, messages, versions
     from workflows import status as report
     from workflows.base import HandOver, JourneyBase, JourneyClosed, Outcome, StaffDecision
@@ -71,12 +72,14 @@ class OnboardingWorkflow(Handlers, Escalation, Waiting, JourneyBase):
                 milestones = self._playbook.milestones
                 while (index := self._progress.index) < len(milestones):
                     outcome = await self._run_milestone(milestones[index])
-                    self._finish_milestone(milestones, outcome)
+                    await self._finish_milestone(milestones, outcome)
                 self._transition(OnboardingState.activated, "every milestone is done")
+                await self._moment(MomentKind.activated)
             except HandOver:
                 await self._continue_as_new()
         except JourneyClosed as closed:
             self._transition(OnboardingState.closed, str(closed))
+            await self._closed_midway(str(closed))
         self._drop_decision("the journey ended")
         await workflow.wait_condition(workflow.all_handlers_finished)
         if self._v3 and self._s is not None:
@@ -106,6 +109,8 @@ class OnboardingWorkflow(Handlers, Escalation, Waiting, JourneyBase):
             progress=MilestoneProgress(index=0, key=snapshot.playbook.milestones[0].key, started_at=now),
         )
         self._transition(OnboardingState.awaiting_action, decisions.assigned_reason(owners))
+        await self._moment(MomentKind.started)
+        await self._owner_assigned(previous=None)
         if self._v3:
             await self._after_assignment()
         elif self._patched(versions.OWNER_ACKNOWLEDGEMENT):
@@ -145,13 +150,13 @@ class OnboardingWorkflow(Handlers, Escalation, Waiting, JourneyBase):
                 if p.index == 0 and not s.high_risk_checked:
                     s.high_risk_checked = True
                     if decisions.is_high_risk(self._playbook.escalation, s.deal):
-                        if outcome := await self._escalate(m, "high-value deal: a human reviews the kickoff"):
+                        if outcome := await self._escalate(m, "high-value deal: a human reviews the kickoff", "high_value"):
                             return outcome
                         continue
                 await self._direct(m)
                 if self._v3 and s.owner.unstaffed and not s.unstaffed_escalated and p.direction_sent_at:
                     s.unstaffed_escalated = True
-                    if outcome := await self._escalate(m, f"nobody can own this journey: {s.owner.unstaffed}"):
+                    if outcome := await self._escalate(m, f"nobody can own this journey: {s.owner.unstaffed}", "unstaffed"):
                         return outcome
                     continue
             self._maybe_continue_as_new()
@@ -163,18 +168,21 @@ class OnboardingWorkflow(Handlers, Escalation, Waiting, JourneyBase):
             elif wake is Wake.help:
                 count, message = inbox.take_help(self._inbox)
                 more = f" ({count} requests)" if count > 1 else ""
-                outcome = await self._escalate(m, f"customer asked for help{more}: {message[:200]}")
+                outcome = await self._escalate(m, f"customer asked for help{more}: {message[:200]}", "help")
+            elif wake is Wake.unsubscribed:
+                s.unsubscribe_escalated = True
+                outcome = await self._escalate(m, "customer unsubscribed from onboarding emails: reach them directly", "unsubscribed")
             elif wake is Wake.due:
                 if (follow_up := decisions.next_follow_up(m, p)) is not None:
                     await self._follow_up(m, follow_up)
                     continue
-                outcome = await self._escalate(m, f"no '{m.action.title}' after every follow-up")
+                outcome = await self._escalate(m, f"no '{m.action.title}' after every follow-up", "follow_ups")
             else:  # paused or rescheduled: look again
                 continue
             if outcome:
                 return outcome
 
-    def _finish_milestone(self, milestones: list[Milestone], outcome: Outcome) -> None:
+    async def _finish_milestone(self, milestones: list[Milestone], outcome: Outcome) -> None:
         s, p, now = self._state, self._progress, workflow.now()
         s.outcomes.append(
             MilestoneOutcome(
@@ -185,7 +193,8 @@ class OnboardingWorkflow(Handlers, Escalation, Waiting, JourneyBase):
                 duration_seconds=(now - p.started_at).total_seconds(),
             )
         )
-        if outcome is Outcome.completed and s.first_action_at is None and p.index == 0:
+        first_action = outcome is Outcome.completed and s.first_action_at is None and p.index == 0
+        if first_action:
             s.first_action_at = now
         self._journal.note(f"milestone {outcome.value}", p.key)
         s.arrived_by_action = outcome is Outcome.completed
@@ -194,6 +203,11 @@ class OnboardingWorkflow(Handlers, Escalation, Waiting, JourneyBase):
         s.progress = MilestoneProgress(index=nxt, key=key, started_at=now)
         if nxt < len(milestones):
             self._transition(OnboardingState.awaiting_action, f"'{p.key}' {outcome.value}; next: {milestones[nxt].title}")
+        # the moments after the state moved on: a staff update waiting on this step sees the new stage
+        if first_action:
+            await self._moment(MomentKind.first_action, milestone=p.key)
+        kind = MomentKind.milestone_completed if outcome is Outcome.completed else MomentKind.milestone_skipped
+        await self._moment(kind, milestone=p.key, touchpoint=p.last_touchpoint or None)
 
     # ------------------------------------------------------------------ steps
 
@@ -205,7 +219,13 @@ class OnboardingWorkflow(Handlers, Escalation, Waiting, JourneyBase):
             return
         p = self._progress
         p.direction_sent_at, p.due_at = sent_at, sent_at + timedelta(hours=m.window_hours)
-        self._transition(OnboardingState.awaiting_action, f"told to '{m.action.title}'")
+        p.last_touchpoint = "direction"
+        told = f"told to '{m.action.title}'"
+        if self._inbox.unsubscribed_at is not None:
+            told = f"customer unsubscribed: the owner brings up '{m.action.title}'"
+        # recorded before the transition, so the state staff (and tests) see follows the record
+        await self._moment(MomentKind.told, milestone=m.key, touchpoint="direction", occurrence=self._state.messages)
+        self._transition(OnboardingState.awaiting_action, told)
 
     async def _follow_up(self, m: Milestone, follow_up: FollowUp) -> None:
         action = follow_up.alternate or decisions.current_action(m, self._progress)
@@ -214,6 +234,7 @@ class OnboardingWorkflow(Handlers, Escalation, Waiting, JourneyBase):
             return
         p = self._progress
         p.follow_ups_sent += 1
+        p.last_touchpoint = follow_up.kind.value
         p.due_at = sent_at + timedelta(hours=follow_up.wait_hours)
         self._transition(
             OnboardingState.clarifying,
@@ -262,7 +283,7 @@ class OnboardingWorkflow(Handlers, Escalation, Waiting, JourneyBase):
             m, "help", m.help, decisions.current_action(m, p), proactive=False, reason=reason or "unknown error"
         )
         if decisions.failures_exhausted(self._playbook.escalation, p.failures):
-            return await self._escalate(m, f"{p.failures} failed attempts at '{action}'")
+            return await self._escalate(m, f"{p.failures} failed attempts at '{action}'", "failures")
         return None
 
     async def _send_customer(
@@ -272,6 +293,9 @@ class OnboardingWorkflow(Handlers, Escalation, Waiting, JourneyBase):
         business hours and the daily cap, and is dropped (None) if the customer acts or
         fails meanwhile: the journey reconsiders what to say."""
         s = self._state
+        if self._inbox.unsubscribed_at is not None:  # no email; the owner is the touchpoint
+            self._journal.note(f"{step} not emailed: the customer unsubscribed", action.title)
+            return workflow.now()
         tz, hours = s.deal.account.timezone, self._playbook.business_hours
         if proactive:
             full = s.proactive_day if s.proactive_count >= hours.proactive_per_day else None
@@ -295,11 +319,26 @@ class OnboardingWorkflow(Handlers, Escalation, Waiting, JourneyBase):
         sent_at = workflow.now()
         due = self._progress.due_at or (sent_at + timedelta(hours=m.window_hours))
         request = messages.customer_message(s, self._playbook, m, step, template, action, due, reason)
-        await effects.send(request, f"{self._playbook.channels.customer} {step} '{action.title}' to the customer")
+        receipt = await effects.send(request, f"{self._playbook.channels.customer} {step} '{action.title}' to the customer")
+        if receipt.suppressed:  # unsubscribed earlier (another journey's link): as if signalled
+            self._inbox.unsubscribed_at = self._inbox.unsubscribed_at or workflow.now()
+            self._journal.note(f"{step} not emailed: the customer unsubscribed", action.title)
+            return sent_at
         self._journal.note(f"sent {step}", action.title, at=sent_at)
         return sent_at
 
     # ------------------------------------------------------------------ query
+
+    async def _closed_midway(self, why: str) -> None:
+        """A journey closed before activation: its open task and its milestone end with it."""
+        s = self._s
+        if s is None:
+            return
+        if s.escalation is not None:
+            await self._close_task("cancelled", note=why)
+        if self._milestone is not None:
+            await self._moment(MomentKind.milestone_closed, milestone=self._milestone.key)
+        await self._moment(MomentKind.closed)
 
     @workflow.query
     def status(self) -> Status:

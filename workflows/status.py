@@ -57,6 +57,7 @@ def status(s: JourneyState, m: Milestone | None, box: Inbox) -> Status:
         waiting_on=waiting_on,
         owner_over_capacity=s.owner.over_capacity,
         refused_inputs=box.refused,
+        unsubscribed=box.unsubscribed_at is not None,
     )
 
 

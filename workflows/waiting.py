@@ -80,7 +80,9 @@ class Waiting(JourneyBase):
             self._transition(s.state, acknowledgement.kept_reason(silent, hours), escalation_level=s.escalation_level)
             return
         s.owner = replacement
+        s.assignments += 1
         await effects.release_owner(s.deal, silent.id)
+        await self._owner_assigned(silent.id)
         reason = acknowledgement.replaced_reason(silent, replacement.owner, hours)
         self._transition(s.state, reason, escalation_level=s.escalation_level)
 

@@ -20,6 +20,7 @@ class Wake(Enum):
     acted = "acted"  # the customer completed the milestone (its action or an alternate)
     failed = "failed"  # a failed attempt is waiting to be answered
     help = "help"  # the customer asked for help
+    unsubscribed = "unsubscribed"  # the customer wants no more email: the owner takes over
     paused = "paused"  # staff paused the journey
     resumed = "resumed"  # staff let a paused journey go on
     rescheduled = "rescheduled"  # staff moved the due time
@@ -45,6 +46,7 @@ def pending(
         Wake.acted: lambda: milestone is not None and decisions.completing_event(milestone, box) is not None,
         Wake.failed: lambda: inbox.has_failures(box),
         Wake.help: lambda: box.help.count > 0,
+        Wake.unsubscribed: lambda: box.unsubscribed_at is not None and state is not None and not state.unsubscribe_escalated,
         Wake.decided: lambda: decided,
         Wake.paused: lambda: state is not None and state.pause is not None,
         Wake.resumed: lambda: state is not None and state.pause is None,
@@ -55,4 +57,4 @@ def pending(
     return next((w for w in Wake if w in listen and w in holds and holds[w]()), None)
 
 
-CUSTOMER = frozenset({Wake.acted, Wake.failed, Wake.help})
+CUSTOMER = frozenset({Wake.acted, Wake.failed, Wake.help, Wake.unsubscribed})
