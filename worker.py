@@ -25,13 +25,14 @@ from temporalio.worker import Worker, WorkerDeploymentConfig
 
 from activities.escalation import EscalationActivities
 from activities.messaging import MessagingActivities
-from activities.owners import OwnerActivities, OwnerLoad, visibility_load
+from activities.owners import OwnerActivities
 from activities.playbook import PlaybookActivities
 from activities.settings import ActivitySettings
 from playbooks.loader import PlaybookError, load_all
 from playbooks.roster import Roster, load_roster
 from workflows.models import TASK_QUEUE
 from workflows.onboarding import OnboardingWorkflow
+from workflows.roster import OwnerRosterWorkflow
 from workflows.sandbox import workflow_runner
 
 
@@ -68,13 +69,16 @@ def configure_logging(level: int = logging.INFO, stream: TextIO | None = None) -
 
 
 def activities(
-    settings: ActivitySettings, load: OwnerLoad, roster: Callable[[], Roster] = load_roster,
+    client: Client, settings: ActivitySettings, roster: Callable[[], Roster] = load_roster,
     playbooks: Path | None = None,
 ) -> Sequence[Any]:
+    """`client` reaches the owner-roster workflow, which hands out owners' places."""
     messaging = MessagingActivities(settings)
+    owners = OwnerActivities(client, roster)
     return [
         PlaybookActivities(playbooks).snapshot_playbook,
-        OwnerActivities(load, roster).assign_owner,
+        owners.assign_owner,
+        owners.release_owner,
         messaging.send_message,
         EscalationActivities(settings, messaging).create_escalation_task,
         *extra_activities(),
@@ -95,7 +99,6 @@ def build_worker(
     settings: ActivitySettings | None = None,
     *,
     task_queue: str = TASK_QUEUE,
-    load: OwnerLoad | None = None,
     roster: Callable[[], Roster] = load_roster,
     playbooks: Path | None = None,
     **options: Any,
@@ -106,8 +109,9 @@ def build_worker(
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[OnboardingWorkflow],
-        activities=activities(settings, load or visibility_load(client), roster, playbooks),
+        # The roster runs beside the journeys, on the same task queue (workflows/roster.py).
+        workflows=[OnboardingWorkflow, OwnerRosterWorkflow],
+        activities=activities(client, settings, roster, playbooks),
         workflow_runner=workflow_runner(),
         **options,
     )

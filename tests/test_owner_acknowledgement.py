@@ -17,12 +17,13 @@ from playbooks.roster import load_roster
 from playbooks.schema import BusinessHours
 from tests.pinned.onboarding_v1 import OnboardingWorkflow as OnboardingWorkflowV1
 from tests.support import (
-    advance_until, assert_replays, journey_worker, make_deal, no_load, start_journey, status, write_playbook,
+    advance_until, assert_replays, journey_worker, make_deal, start_journey, status, write_playbook,
 )
 from worker import activities
 from workflows import acknowledgement
 from workflows.models import OnboardingState
 from workflows.onboarding import OnboardingWorkflow
+from workflows.roster import OwnerRosterWorkflow
 from workflows.sandbox import workflow_runner
 
 LISBON = ZoneInfo("Europe/Lisbon")  # leo's zone: the owner's business hours count
@@ -133,8 +134,8 @@ async def v1_worker(client, tmp_path, task_queue, playbooks):
     async with Worker(
         client,
         task_queue=task_queue,
-        workflows=[OnboardingWorkflowV1],
-        activities=activities(settings, no_load, playbooks=playbooks),
+        workflows=[OnboardingWorkflowV1, OwnerRosterWorkflow],
+        activities=activities(client, settings, playbooks=playbooks),
         workflow_runner=workflow_runner(),
         # no sticky queue left behind: the time-skipping server does not hand a stopped
         # worker's sticky tasks (queries included) back to the shared queue
@@ -158,8 +159,8 @@ async def test_journey_in_flight_on_v1_finishes_with_v1_behaviour_on_the_v2_work
     async with Worker(
         client,
         task_queue=task_queue,
-        workflows=[OnboardingWorkflow],
-        activities=activities(ActivitySettings(SMTP_URL=None, ONBOARDING_DATA_DIR=tmp_path / "data"), no_load, playbooks=playbooks),
+        workflows=[OnboardingWorkflow, OwnerRosterWorkflow],
+        activities=activities(client, ActivitySettings(SMTP_URL=None, ONBOARDING_DATA_DIR=tmp_path / "data"), playbooks=playbooks),
         workflow_runner=workflow_runner(),
     ):
         await handle.signal(OnboardingWorkflow.action_taken, {"action": "dataset_uploaded", "event_id": "e-1"})

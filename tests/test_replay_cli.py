@@ -16,10 +16,11 @@ from temporalio.worker import Worker
 from activities.settings import ActivitySettings
 from replay.cli import parser, replay_command
 from tests.pinned.onboarding_v1 import OnboardingWorkflow as OnboardingWorkflowV1
-from tests.support import make_deal, no_load, start_journey, wait_for_status, write_playbook
+from tests.support import make_deal, start_journey, wait_for_status, write_playbook
 from tests.test_replay_corpus import load_edited_copy
 from worker import activities
 from workflows.onboarding import OnboardingWorkflow
+from workflows.roster import OwnerRosterWorkflow
 from workflows.sandbox import workflow_runner
 from workflows.search_attributes import OWNER, STATE
 
@@ -61,14 +62,14 @@ async def test_replay_reports_running_v1_and_v2_journeys_compatible_and_names_br
     task_queue = f"replay-cli-{uuid.uuid4().hex[:6]}"
     v1_ids, v2_ids = [], []
     settings = ActivitySettings(SMTP_URL=None, ONBOARDING_DATA_DIR=tmp_path / "data")
-    async with Worker(client, task_queue=task_queue, workflows=[OnboardingWorkflowV1],
-                      activities=activities(settings, no_load, playbooks=playbooks), workflow_runner=workflow_runner()):
+    async with Worker(client, task_queue=task_queue, workflows=[OnboardingWorkflowV1, OwnerRosterWorkflow],
+                      activities=activities(client, settings, playbooks=playbooks), workflow_runner=workflow_runner()):
         for _ in range(2):
             handle = await start_journey(client, task_queue, make_deal())
             await wait_for_status(handle, told)  # v1: straight to the kickoff
             v1_ids.append(handle.id)
-    async with Worker(client, task_queue=task_queue, workflows=[OnboardingWorkflow],
-                      activities=activities(settings, no_load, playbooks=playbooks), workflow_runner=workflow_runner()):
+    async with Worker(client, task_queue=task_queue, workflows=[OnboardingWorkflow, OwnerRosterWorkflow],
+                      activities=activities(client, settings, playbooks=playbooks), workflow_runner=workflow_runner()):
         waiting = await start_journey(client, task_queue, make_deal())
         state = await wait_for_status(waiting, lambda s: s.reason.startswith("waiting for owner acknowledgement"))
         assert state.state.value == "awaiting_action" and not told(state)

@@ -195,6 +195,12 @@ class OwnerAssignment(BaseModel):
     owner: Person
     backup: Person | None = None
     manager: Person | None = None
+    # Defaults keep histories recorded before these fields decoding (docs/owners.md).
+    # Every eligible owner was full: `owner` took the journey beyond capacity.
+    over_capacity: bool = False
+    # Why nobody on the roster could take it (nobody serves the segment, everyone is away);
+    # then `owner` is the manager, so the kickoff still goes out "from the team".
+    unstaffed: str = ""
 
 
 # --- query and result ------------------------------------------------------------------------
