@@ -9,6 +9,7 @@ unstaffed. A journey is never left without an owner (docs/owners.md).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from datetime import date
 from typing import TypeVar
@@ -19,6 +20,7 @@ from temporalio import activity, workflow
 from temporalio.client import Client, WithStartWorkflowOperation, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError, RPCStatusCode
 
 from playbooks.loader import PlaybookError
 from playbooks.roster import Manager, Roster, RosterOwner, load_roster
@@ -27,6 +29,8 @@ from workflows.places import Allocate, Candidate, Place, Release, Released
 from workflows.roster import OwnerRosterWorkflow, RosterInput, roster_workflow_id
 
 log = structlog.get_logger(__name__)
+
+ROSTER_UPDATES_IN_FLIGHT = 4  # per worker
 
 In = TypeVar("In", bound=BaseModel)
 Out = TypeVar("Out")
@@ -94,6 +98,9 @@ class OwnerActivities:
     def __init__(self, client: Client, roster: Callable[[], Roster] = load_roster) -> None:
         self._client = client
         self._roster = roster
+        # Temporal admits 10 in-flight updates per workflow and answers ResourceExhausted
+        # past that; this worker's share keeps two workers under it in a burst.
+        self._in_flight = asyncio.Semaphore(ROSTER_UPDATES_IN_FLIGHT)
 
     @activity.defn
     async def assign_owner(self, request: AssignOwnerRequest) -> OwnerAssignment:
@@ -151,15 +158,25 @@ class OwnerActivities:
     ) -> Out:
         """Update the roster of this worker's task queue, starting it if it is not running."""
         task_queue = activity.info().task_queue
-        start = WithStartWorkflowOperation(
-            OwnerRosterWorkflow.run,
-            RosterInput(),
-            id=roster_workflow_id(task_queue),
-            task_queue=task_queue,
-            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-        )
+        roster_id = roster_workflow_id(task_queue)
         try:
-            return await self._client.execute_update_with_start_workflow(update, request, start_workflow_operation=start)
+            async with self._in_flight:
+                try:
+                    return await self._client.get_workflow_handle(roster_id).execute_update(update, request)
+                except RPCError as err:
+                    if err.status is not RPCStatusCode.NOT_FOUND:
+                        raise
+                # The first allocation on this task queue: start the roster with it.
+                start = WithStartWorkflowOperation(
+                    OwnerRosterWorkflow.run,
+                    RosterInput(),
+                    id=roster_id,
+                    task_queue=task_queue,
+                    id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+                )
+                return await self._client.execute_update_with_start_workflow(
+                    update, request, start_workflow_operation=start
+                )
         except WorkflowUpdateFailedError as err:
             # Refused by the roster (bad input, or no place left): retrying cannot help.
             cause = getattr(err.cause, "message", None) or str(err.cause)
