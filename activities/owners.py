@@ -173,6 +173,7 @@ class OwnerActivities:
                     id=roster_id,
                     task_queue=task_queue,
                     id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+                    static_summary=f"Owner roster: places per owner for task queue {task_queue}",
                 )
                 return await self._client.execute_update_with_start_workflow(
                     update, request, start_workflow_operation=start

@@ -18,19 +18,23 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.client import Client, WorkflowHistory, WorkflowUpdateFailedError
+from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.runtime import Runtime, TelemetryConfig
 from temporalio.service import RPCError
 from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
+from temporalio.worker import Replayer
 
 from activities.owners import AssignOwnerRequest, OwnerActivities, ReleaseOwnerRequest
 from activities.settings import ActivitySettings
 from playbooks.roster import Roster
+from replay.record import run_histories
 from tests.support import advance_until, make_deal, start_journey, wait_for_status, write_playbook
 from worker import build_worker
 from workflows.models import OwnerAssignment
 from workflows.places import Places
 from workflows.roster import OwnerRosterWorkflow, RosterInput, roster_workflow_id
+from workflows.sandbox import workflow_runner
 
 TODAY = date(2026, 11, 24)
 MANAGER = {"id": "dana", "name": "Dana Okafor", "email": "dana@vendor.example", "slack": "@dana"}
@@ -141,6 +145,15 @@ async def test_a_burst_of_20_journeys_fills_3_owners_exactly_across_two_workers(
     assert set(asked) == {"worker-1", "worker-2"} and sum(asked.values()) == 20
 
 
+async def assert_roster_replays(*histories: WorkflowHistory) -> None:
+    """The roster's histories replay against the current code: its handlers are deterministic."""
+    replayer = Replayer(
+        workflows=[OwnerRosterWorkflow], data_converter=pydantic_data_converter, workflow_runner=workflow_runner()
+    )
+    for history in histories:
+        await replayer.replay_workflow(history)
+
+
 def failure_text(err: BaseException) -> str:
     """The refusal and its causes: a decoding refusal names the field in its cause."""
     parts = []
@@ -185,6 +198,7 @@ async def test_a_retry_gets_the_same_place_and_release_frees_it(server, tmp_path
         full = await assign(client, task_queue, THREE, "j10")
         assert (full.owner.id, full.over_capacity, full.unstaffed) == ("amy", True, "")
         assert full.owner.email == "amy@vendor.example" and full.manager.id == "dana"
+        await assert_roster_replays(await roster_handle(client, task_queue).fetch_history())
 
 
 async def test_a_preferred_owner_at_capacity_takes_it_flagged(server, tmp_path):
@@ -239,6 +253,9 @@ async def test_continue_as_new_keeps_every_place(server, tmp_path):
         latest = client.get_workflow_handle(handle.id)
         description = await latest.describe()
         assert description.run_id != handle.first_execution_run_id  # it did continue as new
+        histories = await run_histories(client, handle.id, handle.first_execution_run_id)
+        assert len(histories) >= 2  # 12 updates, a new run after each batch of 3 or more
+        await assert_roster_replays(*histories)
         held = await latest.query(OwnerRosterWorkflow.places)
         expected = Counter(a.owner.id for a in got)
         expected[got[0].owner.id] -= 1

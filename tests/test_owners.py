@@ -185,3 +185,14 @@ def test_bad_requests_name_the_field(body, field):
     with pytest.raises(ValidationError) as err:
         Allocate.model_validate(body)
     assert field in str(err.value)
+
+
+def test_what_staff_see_on_the_roster():
+    places = Places()
+    assert places.describe() == "No places held."
+    for i in range(10):
+        places.allocate(ask(f"j{i}"))
+    assert places.describe() == (
+        "**10 places held**, 1 of them over capacity (list those journeys with `OwnerOverCapacity = true`).\n\n"
+        "| owner | places |\n|---|---|\n| amy | 4 |\n| ben | 3 |\n| cai | 3 |"
+    )

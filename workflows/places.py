@@ -132,3 +132,13 @@ class Places(BaseModel):
             if journey_id in self.over_capacity:
                 self.over_capacity.remove(journey_id)
         return Released(journey_id=journey_id, owner_id=owner)
+
+    def describe(self) -> str:
+        """Markdown for the Web UI's current details: what staff see on the roster."""
+        if not self.holders:
+            return "No places held."
+        rows = "\n".join(f"| {owner} | {load} |" for owner, load in self.loads().items())
+        return (
+            f"**{self.total} places held**, {len(self.over_capacity)} of them over capacity "
+            f"(list those journeys with `OwnerOverCapacity = true`).\n\n| owner | places |\n|---|---|\n{rows}"
+        )

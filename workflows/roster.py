@@ -44,6 +44,7 @@ class OwnerRosterWorkflow:
 
     @workflow.run
     async def run(self, input: RosterInput) -> None:
+        workflow.set_current_details(self._places.describe())
         await workflow.wait_condition(
             lambda: self._handled >= input.continue_as_new_after or workflow.info().is_continue_as_new_suggested()
         )
@@ -56,7 +57,9 @@ class OwnerRosterWorkflow:
     @workflow.update(description="Give a journey a place with an owner: {journey_id, candidates, preferred?}.")
     def allocate(self, request: Allocate) -> Place:
         self._handled += 1
-        return self._places.allocate(request)
+        place = self._places.allocate(request)
+        workflow.set_current_details(self._places.describe())
+        return place
 
     # Each update has a validator, even one with nothing to check: input that does not
     # decode, or comes as no or two arguments, is then refused before the update is
@@ -69,7 +72,9 @@ class OwnerRosterWorkflow:
     @workflow.update(description="Free a journey's place (it ended or moved on): {journey_id}.")
     def release(self, request: Release) -> Released:
         self._handled += 1
-        return self._places.release(request.journey_id)
+        released = self._places.release(request.journey_id)
+        workflow.set_current_details(self._places.describe())
+        return released
 
     @release.validator
     def _check_release(self, request: Release) -> None:
