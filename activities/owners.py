@@ -12,28 +12,21 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from datetime import date
-from typing import TypeVar
 
 import structlog
 from pydantic import BaseModel
 from temporalio import activity, workflow
-from temporalio.client import Client, WithStartWorkflowOperation, WorkflowUpdateFailedError
-from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.client import Client
 from temporalio.exceptions import ApplicationError
-from temporalio.service import RPCError, RPCStatusCode
 
+from activities.roster_client import ROSTER_UPDATES_IN_FLIGHT, In, Out, update_roster
 from playbooks.loader import PlaybookError
 from playbooks.roster import Manager, Roster, RosterOwner, load_roster
 from workflows.models import OwnerAssignment, Person
 from workflows.places import Allocate, Candidate, Place, Release, Released
-from workflows.roster import OwnerRosterWorkflow, RosterInput, roster_workflow_id
+from workflows.roster import OwnerRosterWorkflow
 
 log = structlog.get_logger(__name__)
-
-ROSTER_UPDATES_IN_FLIGHT = 4  # per worker
-
-In = TypeVar("In", bound=BaseModel)
-Out = TypeVar("Out")
 
 
 class AssignOwnerRequest(BaseModel):
@@ -98,8 +91,6 @@ class OwnerActivities:
     def __init__(self, client: Client, roster: Callable[[], Roster] = load_roster) -> None:
         self._client = client
         self._roster = roster
-        # Temporal admits 10 in-flight updates per workflow and answers ResourceExhausted
-        # past that; this worker's share keeps two workers under it in a burst.
         self._in_flight = asyncio.Semaphore(ROSTER_UPDATES_IN_FLIGHT)
 
     @activity.defn
@@ -156,29 +147,6 @@ class OwnerActivities:
     async def _roster_update(
         self, update: workflow.UpdateMethodMultiParam[[OwnerRosterWorkflow, In], Out], request: In
     ) -> Out:
-        """Update the roster of this worker's task queue, starting it if it is not running."""
-        task_queue = activity.info().task_queue
-        roster_id = roster_workflow_id(task_queue)
-        try:
-            async with self._in_flight:
-                try:
-                    return await self._client.get_workflow_handle(roster_id).execute_update(update, request)
-                except RPCError as err:
-                    if err.status is not RPCStatusCode.NOT_FOUND:
-                        raise
-                # The first allocation on this task queue: start the roster with it.
-                start = WithStartWorkflowOperation(
-                    OwnerRosterWorkflow.run,
-                    RosterInput(),
-                    id=roster_id,
-                    task_queue=task_queue,
-                    id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-                    static_summary=f"Owner roster: places per owner for task queue {task_queue}",
-                )
-                return await self._client.execute_update_with_start_workflow(
-                    update, request, start_workflow_operation=start
-                )
-        except WorkflowUpdateFailedError as err:
-            # Refused by the roster (bad input, or no place left): retrying cannot help.
-            cause = getattr(err.cause, "message", None) or str(err.cause)
-            raise ApplicationError(f"owner roster refused: {cause}", type="RosterRefused", non_retryable=True) from None
+        """Update the roster of this worker's task queue (the journeys' own)."""
+        async with self._in_flight:
+            return await update_roster(self._client, activity.info().task_queue, update, request)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import io
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from temporalio.client import Client, WorkflowHistory, WorkflowUpdateFailedError
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.runtime import Runtime, TelemetryConfig
@@ -26,13 +28,15 @@ from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 from temporalio.worker import Replayer
 
 from activities.owners import AssignOwnerRequest, OwnerActivities, ReleaseOwnerRequest
+from activities.roster_sync import sync_roster
 from activities.settings import ActivitySettings
 from playbooks.roster import Roster
+from replay.cli import parser, roster_sync_command
 from replay.record import run_histories
 from tests.support import advance_until, make_deal, start_journey, wait_for_status, write_playbook
 from worker import build_worker
 from workflows.models import OwnerAssignment
-from workflows.places import Places
+from workflows.places import Places, Release
 from workflows.roster import OwnerRosterWorkflow, RosterInput, roster_workflow_id
 from workflows.sandbox import workflow_runner
 
@@ -303,3 +307,54 @@ async def test_a_journey_nobody_can_own_still_gets_its_kickoff_from_the_manager(
             assert any(e.event == "sent direction" for e in current.timeline)
         finally:
             await ended(client, handle.id)
+
+
+# --- repairing the roster --------------------------------------------------------------------
+
+
+async def test_roster_sync_counts_running_journeys_and_frees_places_of_ended_ones(dev_env, tmp_path, monkeypatch):
+    client = dev_env.client
+    roster_file = tmp_path / "owners.yaml"
+    roster_file.write_text(yaml.safe_dump(THREE.model_dump(mode="json")))
+    monkeypatch.setenv("ONBOARDING_ROSTER", str(roster_file))
+    async with roster_workers(client, tmp_path, THREE) as task_queue:
+        a, b, c = [await start_journey(client, task_queue, make_deal()) for _ in range(3)]
+        try:
+            owners = {h.id: (await wait_for_status(h, lambda s: s.owner != "")).owner for h in (a, b, c)}
+            roster = roster_handle(client, task_queue)
+            # a and b as if they started before the roster existed; c ended by hand, holding
+            # its place; a place for a journey that no longer exists at all
+            for journey in (a, b):
+                await roster.execute_update(OwnerRosterWorkflow.release, Release(journey_id=journey.id))
+            await c.terminate("ended by hand")
+            ghost = (await assign(client, task_queue, THREE, "onboarding-ghost")).owner.id
+            await visible(client, f"TaskQueue = '{task_queue}' AND ExecutionStatus = 'Running' AND OnboardingOwner IS NOT NULL", 2)
+
+            before = await places(client, task_queue)
+            dry = await sync_roster(client, THREE, task_queue, dry_run=True)
+            assert dry.added == {a.id: owners[a.id], b.id: owners[b.id]}
+            assert dry.released == {c.id: owners[c.id], "onboarding-ghost": ghost}
+            assert await places(client, task_queue) == before  # a dry run changes nothing
+
+            out = io.StringIO()
+            code = await roster_sync_command(parser().parse_args(
+                ["roster-sync", "--address", client.service_client.config.target_host, "--task-queue", task_queue]
+            ), out=out)
+            assert code == 0 and "2 places added (running journeys the roster did not count), 2 released" in out.getvalue()
+            after = await places(client, task_queue)
+            assert sorted((j, after.owner_of(j)) for js in after.holders.values() for j in js) == sorted(
+                (j, owners[j]) for j in (a.id, b.id)
+            )
+            again = await sync_roster(client, THREE, task_queue)
+            assert (again.added, again.released) == ({}, {})  # nothing left to repair
+        finally:
+            await ended(client, a.id, b.id, c.id)
+
+
+async def visible(client: Client, query: str, count: int) -> None:
+    """Visibility is eventually consistent: wait (bounded) until `query` counts `count`."""
+    for _ in range(200):
+        if (await client.count_workflows(query)).count == count:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"visibility never showed {count} for {query}")
