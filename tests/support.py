@@ -19,7 +19,7 @@ from temporalio.worker import Replayer
 
 from activities.settings import ActivitySettings
 from playbooks.loader import DEFAULT_DIR
-from playbooks.roster import load_roster
+from playbooks.roster import Roster, load_roster
 from worker import build_worker
 from workflows.models import DealClosed, JourneyInput, Status, workflow_id_for
 from workflows.onboarding import OnboardingWorkflow
@@ -61,6 +61,16 @@ def write_playbook(directory: Path, change: Callable[[dict[str, Any]], None] | N
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "test.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
     return directory
+
+
+def leo_takes_every_deal() -> Roster:
+    """The shipped roster with maya serving only enterprise: every smb and mid-market journey
+    goes to leo, as tests that name one owner for several journeys expect (places are
+    counted, so the journeys of one test would otherwise be spread). Staff can still choose
+    maya by hand."""
+    roster = load_roster()
+    owners = [o.model_copy(update={"segments": ["enterprise"]}) if o.id == "maya" else o for o in roster.owners]
+    return roster.model_copy(update={"owners": owners})
 
 
 @asynccontextmanager
