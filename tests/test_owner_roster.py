@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 import yaml
+from temporalio.api.sdk.v1 import WorkflowMetadata
 from temporalio.client import Client, WorkflowHistory, WorkflowUpdateFailedError
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.runtime import Runtime, TelemetryConfig
@@ -38,6 +39,7 @@ from worker import build_worker
 from workflows.models import OwnerAssignment
 from workflows.places import Places, Release
 from workflows.roster import OwnerRosterWorkflow, RosterInput, roster_workflow_id
+from workflows.search_attributes import OWNER_OVER_CAPACITY
 from workflows.sandbox import workflow_runner
 
 TODAY = date(2026, 11, 24)
@@ -129,6 +131,10 @@ async def test_a_burst_of_20_journeys_fills_3_owners_exactly_across_two_workers(
             # every journey gets an owner: nobody sits in "starting"
             told = await asyncio.gather(*(wait_for_status(h, lambda s: s.owner != "", seconds=60) for h in handles))
             held = await places(client, task_queue)
+            details = {
+                h.id: (await h.query("__temporal_workflow_metadata", result_type=WorkflowMetadata)).current_details
+                for h in handles
+            }
         finally:
             await ended(client, *(h.id for h in handles))
     split = Counter(s.owner for s in told)
@@ -141,6 +147,10 @@ async def test_a_burst_of_20_journeys_fills_3_owners_exactly_across_two_workers(
     assert sorted(j for js in held.holders.values() for j in js) == sorted(h.id for h in handles)
     for handle, state in zip(handles, told):
         assert held.owner_of(handle.id) == state.owner
+    # staff can list the 11 flagged journeys, and each says so on its page
+    flagged = {h.id for h in handles if h.id in held.over_capacity}
+    assert await over_capacity_attribute(handles) == {h.id: h.id in flagged for h in handles}
+    assert {j for j, text in details.items() if "— **over capacity**" in text} == flagged
     # both workers asked the roster for places at once (the roster itself runs on one)
     asked: Counter[str] = Counter()
     for handle in handles:
@@ -166,6 +176,11 @@ def failure_text(err: BaseException) -> str:
         parts.append(str(cause))
         cause = getattr(cause, "cause", None)
     return " <- ".join(parts)
+
+
+async def over_capacity_attribute(handles) -> dict[str, bool | None]:
+    """Each journey's OwnerOverCapacity search attribute (describe reads it without lag)."""
+    return {h.id: (await h.describe()).typed_search_attributes.get(OWNER_OVER_CAPACITY) for h in handles}
 
 
 async def activity_workers(handle, activity_type: str) -> Counter[str]:
@@ -304,6 +319,9 @@ async def test_a_journey_nobody_can_own_still_gets_its_kickoff_from_the_manager(
         try:
             current = await advance_until(ts_env, handle, lambda s: s.next_action is not None and s.next_action.due_at is not None)
             assert current.owner == "dana"
+            details = (await handle.query("__temporal_workflow_metadata", result_type=WorkflowMetadata)).current_details
+            assert "**Owner:** Dana Okafor (dana) — **unstaffed**: nobody on the roster serves segment 'enterprise'" in details
+            assert await over_capacity_attribute([handle]) == {handle.id: False}
             assert any(e.event == "sent direction" for e in current.timeline)
         finally:
             await ended(client, handle.id)

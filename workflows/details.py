@@ -12,7 +12,7 @@ def current_details(state: JourneyState, milestone: Milestone | None, status: St
     lines = [
         f"**{state.deal.account.name}** · deal {state.deal.deal_id} · {state.deal.segment}",
         f"**State:** {state.state.value} — {state.reason}",
-        f"**Owner:** {state.owner.owner.name} ({state.owner.owner.id})",
+        f"**Owner:** {state.owner.owner.name} ({state.owner.owner.id}){staffing_note(state)}",
     ]
     if milestone is not None and status.next_action is not None:
         lines.append(f"**Milestone:** {milestone.title} (`{milestone.key}`)")
@@ -28,3 +28,12 @@ def current_details(state: JourneyState, milestone: Milestone | None, status: St
         lines.append("**Recent:**")
         lines += [f"- {e.at:%Y-%m-%d %H:%M} UTC {e.event}{': ' + e.detail if e.detail else ''}" for e in recent]
     return "\n".join(lines)
+
+
+def staffing_note(state: JourneyState) -> str:
+    """Why the owner line is not a normal one (docs/owners.md)."""
+    if state.owner.unstaffed:
+        return f" — **unstaffed**: {state.owner.unstaffed}"
+    if state.owner.over_capacity:
+        return " — **over capacity** (every eligible owner was full)"
+    return ""

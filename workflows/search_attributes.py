@@ -49,6 +49,9 @@ def journey_search_attributes(state: JourneyState, milestone: Milestone | None) 
         SEGMENT.value_set(state.deal.segment),
         NEXT_ACTION_DUE.value_set(due) if due else NEXT_ACTION_DUE.value_unset(),
         ESCALATION_LEVEL.value_set(state.escalation_level),
+        # Set on every transition like the rest; replays cleanly (the corpus checks it), but
+        # a namespace must have it registered before this worker runs (docs/deploy.md).
+        OWNER_OVER_CAPACITY.value_set(state.owner.over_capacity),
     ]
 
 
