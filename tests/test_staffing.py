@@ -35,6 +35,8 @@ def test_unstaffed_is_said_and_the_manager_gets_a_task():
     )
     task = staffing.manager_task("onboarding-D-2", make_deal("D-2"), "first_action", unstaffed)
     assert task.assignee == DANA and "kickoff went out from the team" in task.reason
+    assert staffing.sender_name(unstaffed) == "Dana Okafor (onboarding team)"
+    assert staffing.sender_name(OwnerAssignment(owner=MAYA, over_capacity=True)) == "Maya Chen"
 
 
 def test_no_manager_no_task():

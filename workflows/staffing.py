@@ -25,6 +25,14 @@ def assigned_reason(assignment: OwnerAssignment) -> str:
     return f"owner {owner.name} assigned"
 
 
+def sender_name(assignment: OwnerAssignment) -> str:
+    """`owner_name` in customer messages: an unstaffed journey's kickoff comes from the team,
+    in the manager's name ("I'm Dana Okafor (onboarding team), your onboarding owner")."""
+    if assignment.unstaffed:
+        return f"{assignment.owner.name} (onboarding team)"
+    return assignment.owner.name
+
+
 def needs_manager(assignment: OwnerAssignment) -> bool:
     return assignment.over_capacity or bool(assignment.unstaffed)
 
