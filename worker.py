@@ -26,7 +26,7 @@ from temporalio.worker import Worker, WorkerDeploymentConfig
 from activities.escalation import EscalationActivities
 from activities.messaging import MessagingActivities
 from activities.moments import MomentActivities
-from activities.owners import OwnerActivities, OwnerLoad, visibility_load
+from activities.owners import OwnerActivities
 from activities.playbook import PlaybookActivities
 from activities.settings import ActivitySettings
 from playbooks.loader import PlaybookError, load_all
@@ -39,6 +39,7 @@ from records.config import DatabaseUrlError, describe
 from records.database import Database
 from workflows.models import TASK_QUEUE
 from workflows.onboarding import OnboardingWorkflow
+from workflows.roster import OwnerRosterWorkflow
 from workflows.sandbox import workflow_runner
 
 
@@ -83,13 +84,14 @@ def records_database(settings: ActivitySettings) -> Database:
 
 
 def activities(
-    settings: ActivitySettings, load: OwnerLoad, roster: Callable[[], Roster] = load_roster,
+    client: Client, settings: ActivitySettings, roster: Callable[[], Roster] = load_roster,
     playbooks: Path | None = None, records: Database | None = None,
 ) -> Sequence[Any]:
+    """`client` reaches the owner-roster workflow, which hands out owners' places."""
     records = records or records_database(settings)
     messaging = MessagingActivities(settings, records)
     escalation = EscalationActivities(settings, messaging, records)
-    owners = OwnerActivities(load, roster)
+    owners = OwnerActivities(client, roster)
     return [
         PlaybookActivities(playbooks).snapshot_playbook,
         owners.assign_owner,
@@ -116,7 +118,6 @@ def build_worker(
     settings: ActivitySettings | None = None,
     *,
     task_queue: str = TASK_QUEUE,
-    load: OwnerLoad | None = None,
     roster: Callable[[], Roster] = load_roster,
     playbooks: Path | None = None,
     records: Database | None = None,
@@ -128,8 +129,9 @@ def build_worker(
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[OnboardingWorkflow],
-        activities=activities(settings, load or visibility_load(client), roster, playbooks, records),
+        # The roster runs beside the journeys, on the same task queue (workflows/roster.py).
+        workflows=[OnboardingWorkflow, OwnerRosterWorkflow],
+        activities=activities(client, settings, roster, playbooks, records),
         workflow_runner=workflow_runner(),
         **options,
     )

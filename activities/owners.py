@@ -1,24 +1,32 @@
-"""assign_owner: one accountable person per journey, the least-loaded eligible one."""
+"""assign_owner and release_owner: one accountable person per journey, places counted exactly.
+
+The roster file says who is eligible (segment, time off, capacity); the owner-roster
+workflow (`workflows/roster.py`) says who holds which place, and hands them out one at a
+time. Nobody has room: the least-loaded eligible owner takes the journey over capacity,
+flagged. Nobody serves the segment or everyone is away: the manager takes it, flagged
+unstaffed. A journey is never left without an owner (docs/owners.md).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import asyncio
+from collections.abc import Callable
 from datetime import date
 
 import structlog
 from pydantic import BaseModel
-from temporalio import activity
+from temporalio import activity, workflow
 from temporalio.client import Client
 from temporalio.exceptions import ApplicationError
 
+from activities.roster_client import ROSTER_UPDATES_IN_FLIGHT, In, Out, update_roster
 from playbooks.loader import PlaybookError
-from playbooks.roster import Roster, RosterOwner, load_roster
-from workflows.models import WORKFLOW_TYPE, OwnerAssignment, Person
+from playbooks.roster import Manager, Roster, RosterOwner, load_roster
+from workflows.models import OwnerAssignment, Person
+from workflows.places import Allocate, Candidate, Place, Release, Released
+from workflows.roster import OwnerRosterWorkflow
 
 log = structlog.get_logger(__name__)
-
-# Running journeys per owner id; the production source is Temporal visibility.
-OwnerLoad = Callable[[list[str]], Awaitable[dict[str, int]]]
 
 
 class AssignOwnerRequest(BaseModel):
@@ -27,65 +35,63 @@ class AssignOwnerRequest(BaseModel):
     as_of: date  # the journey's today (workflow time), for out-of-office checks
     preferred: str | None = None  # a staff member's explicit choice (reassign)
     exclude: list[str] = []
+    # The journey holding the place; empty means the workflow calling the activity.
+    journey_id: str = ""
 
 
-def visibility_load(client: Client) -> OwnerLoad:
-    async def count(owner_ids: list[str]) -> dict[str, int]:
-        loads = {}
-        for owner_id in owner_ids:
-            query = (
-                f"WorkflowType = '{WORKFLOW_TYPE}' AND ExecutionStatus = 'Running' "
-                f"AND OnboardingOwner = '{owner_id}'"
-            )
-            loads[owner_id] = (await client.count_workflows(query)).count
-        return loads
-
-    return count
+class ReleaseOwnerRequest(BaseModel):
+    deal_id: str = ""  # for the log line only
+    journey_id: str = ""  # empty means the workflow calling the activity
 
 
-def person(owner: RosterOwner | None) -> Person | None:
-    if owner is None:
-        return None
-    return Person(id=owner.id, name=owner.name, email=str(owner.email), slack=owner.slack, timezone=owner.timezone)
+class Staffing(BaseModel):
+    """Who may take the journey, in preference order; or why nobody can."""
+
+    candidates: list[RosterOwner] = []
+    unstaffed: str = ""
 
 
-def choose(roster: Roster, request: AssignOwnerRequest, loads: dict[str, int]) -> RosterOwner:
-    """Least-loaded eligible owner with spare capacity; ties by id, so the choice is
-    reproducible. Pure, so it is unit-tested without a server."""
+def staffing(roster: Roster, request: AssignOwnerRequest) -> Staffing:
+    """Pure, so every rule is unit-tested without a server. Capacity is not looked at
+    here: the roster workflow knows the loads and decides who has room."""
     if request.preferred:
         owner = roster.by_id(request.preferred)
         if owner is None:
             raise ApplicationError(f"owner: no owner with id {request.preferred!r} in the roster", non_retryable=True)
         if not owner.available_on(request.as_of):
             raise ApplicationError(f"owner: {owner.id!r} is out of office on {request.as_of}", non_retryable=True)
-        return owner
-    eligible = [
-        o
-        for o in roster.owners
-        if o.serves(request.segment)
-        and o.available_on(request.as_of)
-        and o.id not in request.exclude
-        and loads.get(o.id, 0) < o.capacity
-    ]
+        return Staffing(candidates=[owner])
+    serving = [o for o in roster.owners if o.serves(request.segment)]
+    if not serving:
+        return Staffing(unstaffed=f"nobody on the roster serves segment {request.segment!r}")
+    available = [o for o in serving if o.available_on(request.as_of)]
+    if not available:
+        return Staffing(unstaffed=f"everyone serving segment {request.segment!r} is out of office on {request.as_of}")
+    eligible = [o for o in available if o.id not in request.exclude]
     if not eligible:
+        # Only a replacement excludes anyone, and it keeps its current owner.
         raise ApplicationError(
-            f"no eligible owner for segment {request.segment!r} on {request.as_of}: "
-            "everyone serving it is out of office, excluded or at capacity",
+            f"no other owner for segment {request.segment!r} on {request.as_of}: "
+            f"everyone available is excluded ({', '.join(sorted(request.exclude))})",
             type="NoEligibleOwner",
+            non_retryable=True,
         )
-    return min(eligible, key=lambda o: (loads.get(o.id, 0), o.id))
+    return Staffing(candidates=sorted(eligible, key=lambda o: o.id))  # ties go by id
 
 
-class ReleaseOwnerRequest(BaseModel):
-    journey_id: str
-    owner_id: str
-    deal_id: str = ""
+def person(owner: RosterOwner) -> Person:
+    return Person(id=owner.id, name=owner.name, email=str(owner.email), slack=owner.slack, timezone=owner.timezone)
+
+
+def manager_person(manager: Manager) -> Person:
+    return Person(id=manager.id, name=manager.name, email=str(manager.email), slack=manager.slack)
 
 
 class OwnerActivities:
-    def __init__(self, load: OwnerLoad, roster: Callable[[], Roster] = load_roster) -> None:
-        self._load = load
+    def __init__(self, client: Client, roster: Callable[[], Roster] = load_roster) -> None:
+        self._client = client
         self._roster = roster
+        self._in_flight = asyncio.Semaphore(ROSTER_UPDATES_IN_FLIGHT)
 
     @activity.defn
     async def assign_owner(self, request: AssignOwnerRequest) -> OwnerAssignment:
@@ -93,20 +99,54 @@ class OwnerActivities:
             roster = self._roster()
         except PlaybookError as err:
             raise ApplicationError(str(err), type="RosterError") from None
-        loads = await self._load([o.id for o in roster.owners]) if not request.preferred else {}
-        owner = choose(roster, request, loads)
-        log.info("owner.assigned", deal_id=request.deal_id, owner=owner.id, load=loads.get(owner.id))
-        manager = roster.manager
+        manager = manager_person(roster.manager) if roster.manager else None
+        staff = staffing(roster, request)
+        if staff.unstaffed:
+            if manager is None:
+                raise ApplicationError(
+                    f"{staff.unstaffed}, and the roster names no manager to take the journey",
+                    type="Unstaffed",
+                    non_retryable=True,
+                )
+            log.warning("owner.unstaffed", deal_id=request.deal_id, reason=staff.unstaffed, owner=manager.id)
+            return OwnerAssignment(owner=manager, manager=manager, unstaffed=staff.unstaffed)
+        place = await self._allocate(
+            Allocate(
+                journey_id=request.journey_id or activity.info().workflow_id,
+                candidates=[Candidate(owner_id=o.id, capacity=o.capacity) for o in staff.candidates],
+                preferred=request.preferred,
+            )
+        )
+        owner = roster.by_id(place.owner_id)
+        assert owner is not None  # the roster workflow only picks among the candidates
+        log.info(
+            "owner.assigned", deal_id=request.deal_id, owner=owner.id, load=place.load,
+            capacity=owner.capacity, over_capacity=place.over_capacity,
+        )
+        backup = roster.by_id(owner.backup) if owner.backup else None
         return OwnerAssignment(
-            owner=person(owner),  # type: ignore[arg-type]
-            backup=person(roster.by_id(owner.backup)) if owner.backup else None,
-            manager=Person(id=manager.id, name=manager.name, email=str(manager.email), slack=manager.slack)
-            if manager
-            else None,
+            owner=person(owner),
+            backup=person(backup) if backup else None,
+            manager=manager,
+            over_capacity=place.over_capacity,
         )
 
     @activity.defn
-    async def release_owner(self, request: ReleaseOwnerRequest) -> None:
-        """The journey no longer holds a place with this owner (ended, or moved on). Load is
-        counted from running journeys, so there is nothing to give back here."""
-        log.info("owner.released", journey_id=request.journey_id, owner=request.owner_id)
+    async def release_owner(self, request: ReleaseOwnerRequest) -> Released:
+        """The journey ended (activated or closed): its owner's place is free again. A
+        reassignment through assign_owner moves the place by itself."""
+        released = await self._roster_update(
+            OwnerRosterWorkflow.release, Release(journey_id=request.journey_id or activity.info().workflow_id)
+        )
+        log.info("owner.released", deal_id=request.deal_id, owner=released.owner_id)
+        return released
+
+    async def _allocate(self, request: Allocate) -> Place:
+        return await self._roster_update(OwnerRosterWorkflow.allocate, request)
+
+    async def _roster_update(
+        self, update: workflow.UpdateMethodMultiParam[[OwnerRosterWorkflow, In], Out], request: In
+    ) -> Out:
+        """Update the roster of this worker's task queue (the journeys' own)."""
+        async with self._in_flight:
+            return await update_roster(self._client, activity.info().task_queue, update, request)

@@ -173,7 +173,44 @@ def parser() -> argparse.ArgumentParser:
     replay.add_argument("--explain", type=int, default=20, help="locate the failing event for this many failures (default 20)")
     replay.add_argument("--progress-every", type=float, default=2.0, help="seconds between progress lines on stderr (default 2)")
     records_cli.add_commands(commands)
+    sync = commands.add_parser("roster-sync", help="count running journeys in the owner roster, free places of ended ones",
+                               description=roster_sync_doc(), formatter_class=argparse.RawDescriptionHelpFormatter)
+    sync.add_argument("--address", default=None, help="Temporal frontend host:port (default: TEMPORAL_ADDRESS or localhost:7233)")
+    sync.add_argument("--namespace", default=None, help="namespace (default: TEMPORAL_NAMESPACE or default)")
+    sync.add_argument("--task-queue", default="onboarding", help="the journeys' task queue (default: onboarding)")
+    sync.add_argument("--dry-run", action="store_true", help="report what would change, change nothing")
     return root
+
+
+def roster_sync_doc() -> str:
+    from activities import roster_sync  # noqa: PLC0415  (keeps `replay --help` fast)
+
+    return roster_sync.__doc__ or ""
+
+
+async def roster_sync_command(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+    from activities.roster_sync import sync_roster  # noqa: PLC0415
+    from playbooks.roster import PlaybookError, load_roster  # noqa: PLC0415
+
+    try:
+        roster = load_roster()
+    except PlaybookError as exc:
+        print(f"cannot read the roster: {exc}", file=err)
+        return 2
+    try:
+        client = await connect(args.address, args.namespace)
+    except Exception as exc:  # noqa: BLE001  (any connection problem is reported the same way)
+        print(f"cannot connect to Temporal: {exc}", file=err)
+        return 2
+    report = await sync_roster(client, roster, args.task_queue, dry_run=args.dry_run)
+    for journey_id, owner in sorted(report.added.items()):
+        print(f"added     {journey_id} -> {owner}", file=out)
+    for journey_id, owner in sorted(report.released.items()):
+        print(f"released  {journey_id} (was {owner})", file=out)
+    for journey_id, why in sorted(report.skipped.items()):
+        print(f"skipped   {journey_id}: {why}", file=out)
+    print(("dry run, nothing changed: " if args.dry_run else "") + report.summary(), file=out)
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -182,6 +219,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         exit_now(asyncio.run(replay_command(args)))
     if args.command in ("db", "tasks"):
         exit_now(asyncio.run(records_cli.run(args)))
+    if args.command == "roster-sync":
+        exit_now(asyncio.run(roster_sync_command(args)))
 
 
 def exit_now(code: int) -> None:

@@ -376,11 +376,6 @@ SCENARIOS: list[Scenario] = [
 # ------------------------------------------------------------------ recording
 
 
-async def _no_load(owner_ids: list[str]) -> dict[str, int]:
-    # the same owner on every rerun, whatever else runs on the server
-    return {owner_id: 0 for owner_id in owner_ids}
-
-
 async def run_histories(client: Client, workflow_id: str, first_run_id: str) -> list[WorkflowHistory]:
     """Every run of a journey, first to last, following continue-as-new."""
     histories, run_id = [], first_run_id
@@ -410,7 +405,8 @@ async def record_one(client: Client, scenario: Scenario, out_dir: Path, work_dir
     start_signal: dict[str, Any] = {}
     if not scenario.deal_in_input:
         start_signal = {"start_signal": "action_taken", "start_signal_args": [{"action": "dataset_uploaded", "event_id": "early-1"}]}
-    async with build_worker(client, settings, task_queue=task_queue, load=_no_load, playbooks=playbooks):
+    # A task queue of its own is a roster of its own: the same owner on every rerun.
+    async with build_worker(client, settings, task_queue=task_queue, playbooks=playbooks):
         handle = await client.start_workflow(
             "OnboardingWorkflow", journey_input, id=workflow_id_for(deal_id), task_queue=task_queue, **start_signal
         )

@@ -20,7 +20,7 @@ from temporalio.worker import Replayer
 
 from activities.settings import ActivitySettings
 from playbooks.loader import DEFAULT_DIR
-from playbooks.roster import load_roster
+from playbooks.roster import Roster, load_roster
 from worker import build_worker
 from workflows.models import (
     Cancel,
@@ -31,6 +31,7 @@ from workflows.models import (
     workflow_id_for,
 )
 from workflows.onboarding import OnboardingWorkflow
+from workflows.roster import roster_workflow_id
 from workflows.sandbox import workflow_runner
 
 
@@ -70,9 +71,14 @@ def write_playbook(directory: Path, change: Callable[[dict[str, Any]], None] | N
     return directory
 
 
-async def no_load(owner_ids: list[str]) -> dict[str, int]:
-    """Owner load for servers without advanced visibility: nobody owns anything yet."""
-    return {owner_id: 0 for owner_id in owner_ids}
+def leo_takes_every_deal() -> Roster:
+    """The shipped roster with maya serving only enterprise: every smb and mid-market journey
+    goes to leo, as tests that name one owner for several journeys expect (places are
+    counted, so the journeys of one test would otherwise be spread). Staff can still choose
+    maya by hand."""
+    roster = load_roster()
+    owners = [o.model_copy(update={"segments": ["enterprise"]}) if o.id == "maya" else o for o in roster.owners]
+    return roster.model_copy(update={"owners": owners})
 
 
 @asynccontextmanager
@@ -82,7 +88,6 @@ async def journey_worker(
     *,
     playbooks: Path | None = None,
     smtp_url: str | None = None,
-    load=no_load,
     roster=load_roster,
 ) -> AsyncIterator[str]:
     """A worker on its own task queue; yields the task queue name."""
@@ -93,13 +98,13 @@ async def journey_worker(
     if playbooks is None:
         playbooks = write_playbook(tmp_path / "playbooks-default")
     worker = build_worker(
-        client, settings, task_queue=task_queue, load=load, roster=roster, playbooks=playbooks
+        client, settings, task_queue=task_queue, roster=roster, playbooks=playbooks
     )
     try:
         async with worker:
             yield task_queue
     finally:
-        await _terminate_leftovers(task_queue)
+        await _terminate_leftovers(task_queue, client)
 
 
 # Journeys started by start_journey, per task queue. A test that fails midway leaves its
@@ -108,7 +113,9 @@ async def journey_worker(
 _STARTED: dict[str, list[WorkflowHandle]] = {}
 
 
-async def _terminate_leftovers(task_queue: str) -> None:
+async def _terminate_leftovers(task_queue: str, client: Client | None = None) -> None:
+    if client is not None:  # the task queue's owner roster (workflows/roster.py) ends with it
+        _STARTED.setdefault(task_queue, []).append(client.get_workflow_handle(roster_workflow_id(task_queue)))
     for handle in _STARTED.pop(task_queue, []):
         try:
             await handle.terminate("test ended with the journey still running")

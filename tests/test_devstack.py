@@ -36,6 +36,7 @@ EXPECTED = {
     "Segment": "Keyword",
     "NextActionDue": "Datetime",
     "EscalationLevel": "Int",
+    "OwnerOverCapacity": "Bool",
 }
 
 
@@ -165,14 +166,13 @@ async def test_demo_plays_the_owner_so_the_kickoff_goes_out(tmp_path: Path) -> N
 
     from activities.settings import ActivitySettings
     from devstack.demo import start_demo
-    from tests.support import no_load
     from worker import build_worker
 
     with dev_server(tmp_path / "temporal.db") as address:
         await connect(address)
         client = await Client.connect(address, data_converter=CONVERTER)
         settings = ActivitySettings(ONBOARDING_DATA_DIR=tmp_path / "data")
-        async with build_worker(client, settings, load=no_load):  # task queue `onboarding`, shipped playbook
+        async with build_worker(client, settings):  # task queue `onboarding`, shipped playbook
             wf_id, _, owner = await start_demo(
                 "D-43", address=address, namespace="default", ui_url="http://x", zone="Pacific/Kiritimati"
             )

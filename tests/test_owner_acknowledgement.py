@@ -21,7 +21,6 @@ from tests.support import (
     journey_worker,
     make_deal,
     move_to_next_monday,
-    no_load,
     sent,
     start_journey,
     status,
@@ -33,6 +32,7 @@ from worker import activities
 from workflows import acknowledgement, versions
 from workflows.models import ActionTaken, Cancel, OnboardingState, OwnerAcknowledged
 from workflows.onboarding import OnboardingWorkflow
+from workflows.roster import OwnerRosterWorkflow
 from workflows.sandbox import workflow_runner
 
 LISBON = ZoneInfo("Europe/Lisbon")  # leo's zone: the owner's business hours count
@@ -130,8 +130,8 @@ async def v1_worker(client, tmp_path, task_queue, playbooks):
     async with Worker(
         client,
         task_queue=task_queue,
-        workflows=[OnboardingWorkflowV1],
-        activities=activities(settings, no_load, playbooks=playbooks),
+        workflows=[OnboardingWorkflowV1, OwnerRosterWorkflow],
+        activities=activities(client, settings, playbooks=playbooks),
         workflow_runner=workflow_runner(),
         # no sticky queue left behind: the time-skipping server does not hand a stopped
         # worker's sticky tasks (queries included) back to the shared queue
@@ -155,8 +155,8 @@ async def test_journey_in_flight_on_v1_finishes_with_v1_behaviour_on_the_v2_work
     async with Worker(
         client,
         task_queue=task_queue,
-        workflows=[OnboardingWorkflow],
-        activities=activities(ActivitySettings(SMTP_URL=None, ONBOARDING_DATA_DIR=tmp_path / "data"), no_load, playbooks=playbooks),
+        workflows=[OnboardingWorkflow, OwnerRosterWorkflow],
+        activities=activities(client, ActivitySettings(SMTP_URL=None, ONBOARDING_DATA_DIR=tmp_path / "data"), playbooks=playbooks),
         workflow_runner=workflow_runner(),
     ):
         await handle.signal(OnboardingWorkflow.action_taken, ActionTaken(action="dataset_uploaded", event_id="e-1"))

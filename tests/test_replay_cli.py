@@ -18,7 +18,6 @@ from replay.cli import parser, replay_command
 from tests.support import (
     load_edited_copy,
     make_deal,
-    no_load,
     start_journey,
     told,
     wait_for_status,
@@ -28,6 +27,7 @@ from tests.versions import OnboardingWorkflowV1, OnboardingWorkflowV2
 from worker import activities
 from workflows.models import OwnerAcknowledged
 from workflows.onboarding import OnboardingWorkflow
+from workflows.roster import OwnerRosterWorkflow
 from workflows.sandbox import workflow_runner
 from workflows.search_attributes import OWNER, STATE
 
@@ -67,22 +67,23 @@ async def test_replay_reports_running_v1_and_v2_journeys_compatible_and_names_br
     task_queue = f"replay-cli-{uuid.uuid4().hex[:6]}"
     v1_ids, v2_ids = [], []
     settings = ActivitySettings(SMTP_URL=None, ONBOARDING_DATA_DIR=tmp_path / "data")
-    async with Worker(client, task_queue=task_queue, workflows=[OnboardingWorkflowV1],
-                      activities=activities(settings, no_load, playbooks=playbooks), workflow_runner=workflow_runner()):
+    async with Worker(client, task_queue=task_queue, workflows=[OnboardingWorkflowV1, OwnerRosterWorkflow],
+                      activities=activities(client, settings, playbooks=playbooks), workflow_runner=workflow_runner()):
         for _ in range(2):
             handle = await start_journey(client, task_queue, make_deal())
             await wait_for_status(handle, told("first_action"))  # v1: straight to the kickoff
             v1_ids.append(handle.id)
-    async with Worker(client, task_queue=task_queue, workflows=[OnboardingWorkflowV2],
-                      activities=activities(settings, no_load, playbooks=playbooks), workflow_runner=workflow_runner()):
+    async with Worker(client, task_queue=task_queue, workflows=[OnboardingWorkflowV2, OwnerRosterWorkflow],
+                      activities=activities(client, settings, playbooks=playbooks), workflow_runner=workflow_runner()):
         waiting = await start_journey(client, task_queue, make_deal())
         state = await wait_for_status(waiting, lambda s: s.reason.startswith("waiting for owner acknowledgement"))
         assert state.state.value == "awaiting_action" and not told("first_action")(state)
         attrs = (await waiting.describe()).typed_search_attributes
         assert attrs.get(STATE) == "awaiting_action" and attrs.get(OWNER) == "leo"
         acknowledged = await start_journey(client, task_queue, make_deal())
-        await wait_for_status(acknowledged, lambda s: s.reason.startswith("waiting for owner acknowledgement"))
-        await acknowledged.signal(OnboardingWorkflow.owner_acknowledged, OwnerAcknowledged(by="leo"))
+        ack = await wait_for_status(acknowledged, lambda s: s.reason.startswith("waiting for owner acknowledgement"))
+        # places are counted: the earlier journeys on this task queue hold leo's and maya's
+        await acknowledged.signal(OnboardingWorkflow.owner_acknowledged, OwnerAcknowledged(by=ack.owner))
         await wait_for_status(acknowledged, told("first_action"))
         v2_ids += [waiting.id, acknowledged.id]
 

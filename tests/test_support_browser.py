@@ -27,13 +27,7 @@ from temporalio.testing import WorkflowEnvironment
 from devstack.testing import free_port
 from tests.conftest import TEMPORAL_CLI
 from tests.staff import fill, guide_queries, start_described_journey
-from tests.support import (
-    journey_worker,
-    make_deal,
-    status,
-    wait_for_status,
-    write_playbook,
-)
+from tests.support import journey_worker, leo_takes_every_deal, make_deal, status, wait_for_status, write_playbook
 from workflows.metadata import static_summary
 from workflows.models import OnboardingState
 from workflows.onboarding import OnboardingWorkflow
@@ -131,7 +125,7 @@ async def test_escalated_journey_is_legible_and_actionable_in_the_web_ui(ui_env,
         contacts=[{"email": "kenji@globex.example", "name": "Kenji Sato", "role": "admin"}],
     )
     playbooks = write_playbook(tmp_path / "playbooks", always_open)
-    async with journey_worker(client, tmp_path, playbooks=playbooks) as task_queue:
+    async with journey_worker(client, tmp_path, playbooks=playbooks, roster=leo_takes_every_deal) as task_queue:
         handles = {}
         for deal in (acme, globex, make_deal("D-1003", account={"id": "INITECH-3", "name": "Initech"})):
             handles[deal.deal_id] = await start_described_journey(

@@ -22,20 +22,8 @@ import yaml
 from temporalio.client import Client, WorkflowHandle
 
 from tests.staff import fill, guide_queries, start_described_journey
-from tests.support import (
-    default_playbook,
-    journey_worker,
-    make_deal,
-    status,
-    wait_for_status,
-)
-from workflows.models import (
-    Cancel,
-    HelpRequested,
-    OnboardingState,
-    ReassignOwner,
-    workflow_id_for,
-)
+from tests.support import default_playbook, journey_worker, leo_takes_every_deal, make_deal, status, wait_for_status
+from workflows.models import Cancel, HelpRequested, OnboardingState, ReassignOwner, workflow_id_for
 from workflows.onboarding import OnboardingWorkflow
 
 ALWAYS_OPEN = {
@@ -201,7 +189,9 @@ async def journeys(dev_env, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("support-queries")
     client = dev_env.client
     started = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(minutes=1)
-    async with journey_worker(client, tmp, playbooks=write_playbooks(tmp / "playbooks")) as task_queue:
+    async with journey_worker(
+        client, tmp, playbooks=write_playbooks(tmp / "playbooks"), roster=leo_takes_every_deal
+    ) as task_queue:
         yield await drive(client, task_queue, uuid.uuid4().hex[:8], started)
 
 

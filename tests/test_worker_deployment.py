@@ -15,13 +15,7 @@ from temporalio.common import VersioningBehavior
 
 from activities.settings import ActivitySettings
 from tests.conftest import TEMPORAL_CLI
-from tests.support import (
-    make_deal,
-    no_load,
-    start_journey,
-    wait_for_status,
-    write_playbook,
-)
+from tests.support import make_deal, start_journey, wait_for_status, write_playbook
 from worker import build_worker, deployment_from_env
 from workflows.models import ActionTaken, Cancel
 from workflows.onboarding import OnboardingWorkflow
@@ -81,7 +75,7 @@ async def test_rollout_ramp_and_rollback_on_the_dev_server(dev_env, tmp_path):
 
     def worker(build_id: str):
         env = {"ONBOARDING_DEPLOYMENT_NAME": name, "ONBOARDING_BUILD_ID": build_id}
-        return build_worker(client, settings, task_queue=task_queue, load=no_load, playbooks=playbooks,
+        return build_worker(client, settings, task_queue=task_queue, playbooks=playbooks,
                             deployment_config=deployment_from_env(env))
 
     async with worker("build-1"):

@@ -14,7 +14,7 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from playbooks.schema import Milestone, Playbook
     from records.models import MomentKind, Touchpoint
-    from workflows import business_hours, moments
+    from workflows import business_hours, effects, moments, staffing
     from workflows import status as report
     from workflows.journal import Journal
     from workflows.models import (
@@ -96,6 +96,17 @@ class JourneyBase:
                 detail=detail,
             )
         )
+
+    async def _tell_manager_if_short(self) -> None:
+        """An owner who took the journey over capacity: the manager gets a task to rebalance
+        (keyed by the owner, so a retry or replay never tells twice)."""
+        s = self._state
+        if not s.owner.over_capacity:
+            return
+        milestone = s.progress.key if s.progress else ""
+        task = staffing.manager_task(workflow.info().workflow_id, s.deal, milestone, s.owner, self._playbook.channels.owner)
+        if task is not None:
+            await effects.create_task(task)
 
     async def _owner_assigned(self, previous: str | None) -> None:
         s = self._state

@@ -100,16 +100,6 @@ def message_key(workflow_id: str, milestone_key: str, step: str, sequence: int) 
     resets (never the run id)."""
     return f"{workflow_id}:{milestone_key}:{step}:{sequence}"
 
-
-def assigned_reason(owners: OwnerAssignment) -> str:
-    owner = owners.owner
-    if owners.unstaffed:
-        return f"no owner available ({owners.unstaffed}); {owner.name} holds the journey for the team"
-    if owners.over_capacity:
-        return f"owner {owner.name} assigned (over capacity: every eligible owner was full)"
-    return f"owner {owner.name} assigned"
-
-
 def extension_problem(state: JourneyState, until: datetime, now: datetime) -> str | None:
     """Why staff cannot move the due time to `until` now, or None when they can."""
     if state.state not in (OnboardingState.awaiting_action, OnboardingState.clarifying):

@@ -21,7 +21,7 @@ def current_details(state: JourneyState, milestone: Milestone | None, status: St
     lines = [
         f"**Deal** `{state.deal.deal_id}` · customer `{state.deal.account.id}` · {state.deal.segment}",
         f"**State:** {state.state.value}" + (" (paused)" if state.pause is not None else ""),
-        f"**Owner:** `{state.owner.owner.id}`",
+        f"**Owner:** `{state.owner.owner.id}`{staffing_note(state)}",
     ]
     if milestone is not None and status.next_action is not None:
         lines.append(f"**Milestone:** {milestone.title} (`{milestone.key}`)")
@@ -48,3 +48,12 @@ def current_details(state: JourneyState, milestone: Milestone | None, status: St
         lines += [f"- {e.at:%Y-%m-%d %H:%M} UTC {e.event}" for e in recent]
     lines.append("**Why, and the customer's words:** the `status` query (through the codec server)")
     return "\n".join(lines)
+
+
+def staffing_note(state: JourneyState) -> str:
+    """Why the owner line is not a normal one (docs/owners.md)."""
+    if state.owner.unstaffed:
+        return f" — **unstaffed**: {state.owner.unstaffed}"
+    if state.owner.over_capacity:
+        return " — **over capacity** (every eligible owner was full)"
+    return ""

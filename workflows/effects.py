@@ -19,7 +19,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.escalation import EscalationActivities, EscalationTaskRequest
     from activities.messaging import MessageRequest, MessagingActivities, SendReceipt
     from records.models import CloseEscalationTask
-    from activities.owners import AssignOwnerRequest, OwnerActivities
+    from activities.owners import AssignOwnerRequest, OwnerActivities, ReleaseOwnerRequest
     from activities.playbook import PlaybookActivities, SnapshotRequest
     from playbooks.schema import PlaybookSnapshot
     from workflows.models import DealClosed, OwnerAssignment
@@ -96,10 +96,11 @@ async def choose_owner(deal: DealClosed, today: date, owner_id: str) -> OwnerAss
 
 
 async def release_owner(deal: DealClosed, owner_id: str) -> None:
-    """Give the owner's place back (journey over, or moved to someone else)."""
-    await workflow.execute_activity(
-        "release_owner",
-        {"journey_id": workflow.info().workflow_id, "owner_id": owner_id, "deal_id": deal.deal_id},
+    """The journey is over: its owner's place in the roster is free again. (A reassignment
+    moves the place by itself, through assign_owner.)"""
+    await workflow.execute_activity_method(
+        OwnerActivities.release_owner,
+        ReleaseOwnerRequest(deal_id=deal.deal_id),
         summary=f"release {owner_id}'s place",
         **QUICK,
     )

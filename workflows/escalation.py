@@ -88,7 +88,7 @@ class Escalation(Waiting, JourneyBase):
             previous, s.owner = s.owner.owner.id, decision.owner
             s.assignments += 1
             if self._v3:
-                await effects.release_owner(s.deal, previous)
+                await self._tell_manager_if_short()
             await self._owner_assigned(previous)
         # retry / reassign: start the milestone's conversation over, from the direction.
         p.direction_sent_at, p.due_at, p.follow_ups_sent, p.failures = None, None, 0, 0

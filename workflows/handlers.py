@@ -150,7 +150,7 @@ class Handlers(JourneyBase):
             s.assignments += 1
             if self._v3:
                 s.acknowledgement = None
-                await effects.release_owner(s.deal, previous)
+                await self._tell_manager_if_short()
             await self._owner_assigned(previous)
             self._transition(s.state, f"owner reassigned to {s.owner.owner.name} by {change.by}", escalation_level=s.escalation_level)
         finally:

@@ -11,19 +11,8 @@ from temporalio import workflow
 from activities.escalation import EscalationTaskRequest
 from activities.messaging import MessageRequest, Recipient
 from playbooks.schema import Action, MessageTemplate, Milestone, Playbook
-from workflows import business_hours, decisions
-from workflows.models import JourneyState, Person
-
-# The manager hears when an owner takes a journey over capacity; the journey's page is the
-# one link (the messaging activity fills it in for owner messages).
-OVER_CAPACITY = MessageTemplate(
-    subject="{{ account_name }}: {{ owner_name }} is over capacity",
-    body=(
-        "Every eligible owner was full, so {{ owner_name }} took {{ account_name }} over capacity.\n"
-        "Rebalance if you can (reassign the journey): {{ cta_url }}\n"
-    ),
-)
-
+from workflows import business_hours, decisions, staffing
+from workflows.models import JourneyState
 
 def customer_message(
     s: JourneyState,
@@ -50,27 +39,13 @@ def customer_message(
             "action_title": action.title,
             "action_instruction": action.instruction,
             "cta_url": str(action.link),
-            "owner_name": s.owner.owner.name,
+            "owner_name": staffing.sender_name(s.owner),
             "owner_email": s.owner.owner.email,
             "due_local": business_hours.describe(due, tz).split(" (")[0],
             "milestone_title": m.title,
             "reason": reason,
         },
     )
-
-
-def owner_notice(s: JourneyState, playbook: Playbook, to: Person, kind: str) -> MessageRequest:
-    return MessageRequest(
-        key=decisions.message_key(workflow.info().workflow_id, "owner", kind, s.transitions),
-        deal_id=s.deal.deal_id,
-        kind=kind,
-        audience="owner",
-        channel=playbook.channels.owner,
-        to=Recipient(name=to.name, email=to.email, slack=to.slack),
-        template=OVER_CAPACITY,
-        context={"account_name": s.deal.account.name, "owner_name": s.owner.owner.name},
-    )
-
 
 def task_request(s: JourneyState, playbook: Playbook, m: Milestone, level: int, reason: str) -> EscalationTaskRequest:
     level_name, assignee = decisions.escalation_assignee(playbook.escalation, level, s.owner)

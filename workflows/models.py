@@ -221,9 +221,11 @@ class OwnerAssignment(BaseModel):
     owner: Person
     backup: Person | None = None
     manager: Person | None = None
-    # Every eligible owner was full: the least-loaded one took it anyway (staff can list these).
+    # Defaults keep histories recorded before these fields decoding (docs/owners.md).
+    # Every eligible owner was full: `owner` took the journey beyond capacity.
     over_capacity: bool = False
-    # Nobody serves the segment or everyone is away: `owner` is the manager; this says why.
+    # Why nobody on the roster could take it (nobody serves the segment, everyone is away);
+    # then `owner` is the manager, so the kickoff still goes out "from the team".
     unstaffed: str = ""
 
 

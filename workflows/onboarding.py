@@ -20,7 +20,7 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from playbooks.schema import Action, FollowUp, MessageTemplate, Milestone
     from records.models import MomentKind
-    from workflows import acknowledgement, business_hours, decisions, effects, inbox, messages, versions
+    from workflows import acknowledgement, business_hours, decisions, effects, inbox, messages, staffing, versions
     from workflows import status as report
     from workflows.base import HandOver, JourneyBase, JourneyClosed, Outcome, StaffDecision
     from workflows.escalation import Escalation
@@ -108,7 +108,7 @@ class OnboardingWorkflow(Handlers, Escalation, Waiting, JourneyBase):
             inbox=self._inbox,
             progress=MilestoneProgress(index=0, key=snapshot.playbook.milestones[0].key, started_at=now),
         )
-        self._transition(OnboardingState.awaiting_action, decisions.assigned_reason(owners))
+        self._transition(OnboardingState.awaiting_action, staffing.assigned_reason(owners))
         await self._moment(MomentKind.started)
         await self._owner_assigned(previous=None)
         if self._v3:
@@ -120,9 +120,7 @@ class OnboardingWorkflow(Handlers, Escalation, Waiting, JourneyBase):
         """Over capacity: the manager is told. Then the owner's acknowledgement: beside the
         kickoff by default, before it when the playbook says so."""
         s = self._state
-        if s.owner.over_capacity and s.owner.manager:
-            notice = messages.owner_notice(s, self._playbook, s.owner.manager, "over-capacity")
-            await effects.send(notice, "tell the manager: owner over capacity")
+        await self._tell_manager_if_short()
         policy = self._playbook.acknowledgement()
         if not policy.hours or s.owner.unstaffed:
             return

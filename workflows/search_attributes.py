@@ -17,6 +17,8 @@ CUSTOMER_ID = SearchAttributeKey.for_keyword("CustomerId")
 SEGMENT = SearchAttributeKey.for_keyword("Segment")
 NEXT_ACTION_DUE = SearchAttributeKey.for_datetime("NextActionDue")
 ESCALATION_LEVEL = SearchAttributeKey.for_int("EscalationLevel")
+# Set by the journey when its owner took it beyond capacity (docs/owners.md).
+OWNER_OVER_CAPACITY = SearchAttributeKey.for_bool("OwnerOverCapacity")
 
 ALL: tuple[SearchAttributeKey, ...] = (
     STAGE,
@@ -27,12 +29,13 @@ ALL: tuple[SearchAttributeKey, ...] = (
     SEGMENT,
     NEXT_ACTION_DUE,
     ESCALATION_LEVEL,
+    OWNER_OVER_CAPACITY,
 )
 
 
 def cli_type(key: SearchAttributeKey) -> str:
     """Type name as `temporal operator search-attribute create --type` spells it."""
-    return {"KEYWORD": "Keyword", "DATETIME": "Datetime", "INT": "Int"}[key.indexed_value_type.name]
+    return {"KEYWORD": "Keyword", "DATETIME": "Datetime", "INT": "Int", "BOOL": "Bool"}[key.indexed_value_type.name]
 
 
 def journey_search_attributes(state: JourneyState, milestone: Milestone | None) -> list[SearchAttributeUpdate]:
@@ -50,6 +53,9 @@ def journey_search_attributes(state: JourneyState, milestone: Milestone | None) 
         SEGMENT.value_set(state.deal.segment),
         NEXT_ACTION_DUE.value_set(due) if due else NEXT_ACTION_DUE.value_unset(),
         ESCALATION_LEVEL.value_set(state.escalation_level),
+        # Set on every transition like the rest; replays cleanly (the corpus checks it), but
+        # a namespace must have it registered before this worker runs (docs/deploy.md).
+        OWNER_OVER_CAPACITY.value_set(state.owner.over_capacity),
     ]
 
 

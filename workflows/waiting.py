@@ -81,7 +81,7 @@ class Waiting(JourneyBase):
             return
         s.owner = replacement
         s.assignments += 1
-        await effects.release_owner(s.deal, silent.id)
+        await self._tell_manager_if_short()
         await self._owner_assigned(silent.id)
         reason = acknowledgement.replaced_reason(silent, replacement.owner, hours)
         self._transition(s.state, reason, escalation_level=s.escalation_level)
