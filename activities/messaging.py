@@ -243,7 +243,7 @@ class MessagingActivities:
             )
         workflow_id = activity.info().workflow_id if activity.in_activity() else workflow_id_for(request.deal_id)
         expires = datetime.now(timezone.utc) + timedelta(days=self._settings.unsubscribe_link_days)
-        token = self._unsubscribe.token(workflow_id, contact_hash(request.to.email), expires)
+        token = self._unsubscribe.token(workflow_id or "", contact_hash(request.to.email), expires)
         return list_unsubscribe_headers(self._settings.public_url, token)
 
     async def post_slack(self, text: str) -> None:

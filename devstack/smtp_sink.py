@@ -141,9 +141,9 @@ class SmtpSink:
     # --- aiosmtpd handler hook -------------------------------------------------------------
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        raw = envelope.original_content or envelope.content
-        if isinstance(raw, str):  # only when decode_data=True, which we do not set
-            raw = raw.encode("utf-8")
+        content = envelope.original_content or envelope.content or b""
+        # str only when decode_data=True, which we do not set
+        raw = content.encode("utf-8") if isinstance(content, str) else bytes(content)
         message = _PARSER.parsebytes(raw)
         assert isinstance(message, EmailMessage)
         path = None

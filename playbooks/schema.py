@@ -152,6 +152,10 @@ class Milestone(_Strict):
         return names
 
 
+EscalationLevel = Literal["owner", "backup", "manager"]
+ESCALATION_LEVELS: tuple[EscalationLevel, ...] = ("owner", "backup", "manager")
+
+
 class EscalationPolicy(_Strict):
     after_follow_ups: bool = True
     after_failed_attempts: int = Field(default=3, ge=1, le=20)
@@ -160,9 +164,7 @@ class EscalationPolicy(_Strict):
     kickoff_amount_above: float | None = Field(default=None, ge=0)
     # How long an escalation may stay unanswered before it moves a level up.
     sla_hours: float = Field(default=24, gt=0, le=24 * 30)
-    levels: list[Literal["owner", "backup", "manager"]] = Field(
-        default_factory=lambda: ["owner", "backup", "manager"], min_length=1
-    )
+    levels: list[EscalationLevel] = Field(default_factory=lambda: list(ESCALATION_LEVELS), min_length=1)
 
 
 class BusinessHours(_Strict):

@@ -89,7 +89,7 @@ class CodecAccess:
         if scheme.lower() == "bearer" and presented and self.token_ok(presented.strip()):
             return True
         cookie = request.cookies.get(SESSION_COOKIE)
-        return bool(cookie) and self.session_ok(cookie)
+        return cookie is not None and self.session_ok(cookie)
 
 
 def create_codec_app(

@@ -139,9 +139,9 @@ async def replay_command(args: argparse.Namespace, out: TextIO = sys.stdout, err
         print(f"listing or fetching histories failed: {exc!r}", file=err)
         return 2
     progress.show(force=True)
-    for problem, history in problems:
-        if history is not None:
-            await explain(problem, history, [workflow], client.data_converter)
+    for problem, kept in problems:
+        if kept is not None:
+            await explain(problem, kept, [workflow], client.data_converter)
         else:
             problem.event = "(not located; raise --explain to locate more)"
     total = progress.ok + progress.failed

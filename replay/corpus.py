@@ -99,9 +99,9 @@ def describe_event(event: HistoryEvent) -> str:
         a = event.timer_started_event_attributes
         detail = f" timer {a.timer_id} ({a.start_to_fire_timeout.ToTimedelta()})"
     elif event.HasField("marker_recorded_event_attributes"):
-        a = event.marker_recorded_event_attributes
-        patch = MessageToDict(a).get("details", {}).get("patch_data", {})
-        detail = f" marker '{a.marker_name}'" + (" (patch)" if patch else "")
+        marker = event.marker_recorded_event_attributes
+        patch = MessageToDict(marker).get("details", {}).get("patch_data", {})
+        detail = f" marker '{marker.marker_name}'" + (" (patch)" if patch else "")
     elif event.HasField("workflow_execution_signaled_event_attributes"):
         detail = f" signal '{event.workflow_execution_signaled_event_attributes.signal_name}'"
     return f"event {event.event_id} {name}{detail}"

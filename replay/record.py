@@ -82,6 +82,7 @@ class Journey:
     def __init__(self, handle: WorkflowHandle, scenario: str) -> None:
         self.handle = handle
         self.scenario = scenario
+        self.runs: set[str] = {handle.first_execution_run_id or handle.result_run_id or ""}
 
     async def status(self) -> Status:
         return await self.handle.query("status", result_type=Status)
@@ -123,6 +124,17 @@ class Journey:
             lambda s: s.state is OnboardingState.escalated and s.escalation_level == level, f"escalated, level {level}"
         )
 
+    async def next_run(self) -> None:
+        """Wait (bounded) until the journey has continued as new since the last call."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + WAIT_SECONDS
+        client = self.handle._client
+        while (run_id := (await client.get_workflow_handle(self.handle.id).describe()).run_id) in self.runs:
+            if loop.time() > deadline:
+                raise RuntimeError(f"{self.scenario}: the journey never continued as new")
+            await asyncio.sleep(0.05)
+        self.runs.add(run_id)
+
     async def seen(self, event: str, count: int = 1) -> Status:
         return await self.wait(lambda s: sum(e.event == event for e in s.timeline) >= count, f"{count}x {event}")
 
@@ -150,6 +162,18 @@ async def _advance(j: Journey) -> None:
     await j.signal("action_taken", {"action": "dashboard_shared", "event_id": "e-2"})
     await j.told("expansion_check")
     await j.signal("action_taken", {"action": "teammates_invited", "event_id": "e-3"})
+
+
+async def _advance_across_runs(j: Journey) -> None:
+    """As `_advance`, each action sent once the journey has continued as new after telling
+    the customer: the recording then has the same runs every time."""
+    for stage, action, event_id in [
+        ("first_action", "dataset_uploaded", "e-1"), ("first_value", "dashboard_shared", "e-2"),
+        ("expansion_check", "teammates_invited", "e-3"),
+    ]:
+        await j.told(stage)
+        await j.next_run()
+        await j.signal("action_taken", {"action": action, "event_id": event_id})
 
 
 def _short_first_milestone(data: dict[str, Any]) -> None:
@@ -318,8 +342,11 @@ async def _unsubscribe(j: Journey) -> None:
 
 async def _refused_inputs(j: Journey) -> None:
     await j.told("first_action")
-    for name, args in [("cancel", []), ("cancel", [{"reason": 7}]), ("action_taken", [{"action": "x"}]),
-                       ("action_taken", [{"action": "x", "event_id": "1"}, {"extra": True}]), ("cancle", [{}])]:
+    refused: list[tuple[str, list[Any]]] = [
+        ("cancel", []), ("cancel", [{"reason": 7}]), ("action_taken", [{"action": "x"}]),
+        ("action_taken", [{"action": "x", "event_id": "1"}, {"extra": True}]), ("cancle", [{}]),
+    ]
+    for name, args in refused:
         await j.handle.signal(name, args=args)
     await j.wait(lambda s: s.refused_inputs == 5, "five refusals on the journey")
     await j.signal("action_taken", {"action": "dataset_uploaded", "event_id": "e-1"})
@@ -354,7 +381,7 @@ SCENARIOS: list[Scenario] = [
     Scenario("failed-attempts", _failed_attempts),
     Scenario("help-then-action", _help_then_action),
     Scenario("cancel", _cancel),
-    Scenario("continue-as-new", _advance, input={"continue_as_new_after": 2}),
+    Scenario("continue-as-new", _advance_across_runs, input={"continue_as_new_after": 2}),
     Scenario("high-value-kickoff", _high_value, deal={"amount": 300000}),
     Scenario("deal-details-late", _deal_details_late, deal_in_input=False),
     Scenario("staff-reassign-owner", _staff_reassign_owner),
@@ -475,4 +502,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from fastapi.responses import JSONResponse
@@ -60,7 +61,7 @@ class Problem(Exception):
         return JSONResponse(body, status_code=self.status, headers=self.headers, media_type=PROBLEM_JSON)
 
 
-def validation_problem(errors: list[dict[str, Any]]) -> Problem:
+def validation_problem(errors: Sequence[Mapping[str, Any]]) -> Problem:
     """422 naming each invalid field. Input values are left out: they may be contact details."""
     fields = [
         FieldError(

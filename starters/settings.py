@@ -70,8 +70,6 @@ class StarterSettings(BaseSettings):
     )
     # One-click unsubscribe (privacy.unsubscribe): the links' signing secrets, the first signs.
     onboarding_unsubscribe_secret: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
-    # Where the suppression list lives until the records database holds it.
-    onboarding_data_dir: Path = Path(".data")
 
     @field_validator(
         "onboarding_webhook_secret", "hubspot_closed_won_stages", "onboarding_codec_token",

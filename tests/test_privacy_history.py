@@ -182,10 +182,9 @@ def _key_ids(document) -> set[str]:
 def _worker_on(client, task_queue, data_dir, playbooks):
     """A worker on an existing journey's task queue."""
     from activities.settings import ActivitySettings
-    from tests.support import no_load
     from worker import build_worker
 
     settings = ActivitySettings(ONBOARDING_DATA_DIR=data_dir)
     # No sticky cache: the next worker (other keys) takes the journey's next task at once.
-    return build_worker(client, settings, task_queue=task_queue, load=no_load, playbooks=playbooks,
+    return build_worker(client, settings, task_queue=task_queue, playbooks=playbooks,
                         max_cached_workflows=0)
