@@ -11,7 +11,7 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from playbooks.schema import Milestone
     from records.models import CloseEscalationTask, MomentKind
-    from workflows import decisions, effects, messages
+    from workflows import decisions, effects, inbox, messages
     from workflows.base import JourneyBase, JourneyClosed, Outcome, StaffDecision
     from workflows.models import (
         Decision,
@@ -62,6 +62,9 @@ class Escalation(Waiting, JourneyBase):
                 self._drop_decision("the customer acted first")
                 self._journal.note("escalation ended by the customer's action", m.key)
                 return Outcome.completed
+            # v3: what came in meanwhile was the person's to decide on (v1/v2 queued it)
+            if self._v3 and (handled := inbox.settle(self._inbox)):
+                self._journal.note("handled with the escalation", handled)
             return await self._apply_decision()
         return None
 

@@ -120,11 +120,17 @@ class Handlers(JourneyBase):
     async def resolve_escalation(self, request: ResolveEscalation | JsonValue = None, *extra: JsonValue) -> Status:
         resolution = parse(ResolveEscalation, "resolve_escalation", request, extra)
         self._staff_busy = "resolve_escalation"
+        escalation = self._state.escalations  # the escalation this decision is about
         try:
             owner = None
             if resolution.decision is Decision.reassign:
                 assert resolution.owner
                 owner = await effects.choose_owner(self._state.deal, workflow.now().date(), resolution.owner)
+                # The escalation may have ended while the roster answered (the customer acted, a cancel).
+                if self._state.escalations != escalation or self._state.state is not OnboardingState.escalated:
+                    raise ApplicationError(
+                        "not applied: the escalation ended before the decision (see the timeline)", non_retryable=True
+                    )
             decision = self._decision = StaffDecision(resolution, owner)
             await workflow.wait_condition(lambda: decision.settled)
         finally:
