@@ -23,6 +23,7 @@ from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.api.testservice.v1 import LockTimeSkippingRequest, UnlockTimeSkippingRequest
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, TelemetryFilter
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
@@ -68,6 +69,12 @@ async def register_search_attributes(client: Client) -> None:
             raise
 
 
+def _quiet_runtime() -> Runtime:
+    """The SDK core's warnings about the test server's capabilities mean nothing to a CS
+    lead reading the lab's output: errors only."""
+    return Runtime(telemetry=TelemetryConfig(logging=LoggingConfig(filter=TelemetryFilter(core_level="ERROR", other_level="ERROR"))))
+
+
 class Lab:
     def __init__(self, client: Client, world: World, task_queue: str) -> None:
         self.client, self.world, self.task_queue = client, world, task_queue
@@ -80,7 +87,9 @@ class Lab:
         own = env is None
         if env is None:
             env = await WorkflowEnvironment.start_time_skipping(
-                test_server_existing_path=str(find_test_server()), data_converter=pydantic_data_converter
+                test_server_existing_path=str(find_test_server()),
+                data_converter=pydantic_data_converter,
+                runtime=_quiet_runtime(),
             )
         try:
             await register_search_attributes(env.client)

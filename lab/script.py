@@ -107,7 +107,7 @@ class Script(BaseModel):
     horizon_seconds: float
     steps: list[Step] = Field(default_factory=list)
     owner_acknowledges_after_seconds: float | None = None
-    staff: list[StaffRule] = Field(default_factory=list)
+    staff: list[StaffRule | None] = Field(default_factory=list)  # None: that escalation goes unanswered
     staff_repeat: bool = False  # the first rule answers every escalation
     stamp_close: bool = False  # the deal's closed_at becomes the moment the journey starts
 

@@ -24,7 +24,7 @@ from lab.verdicts import Verdict, judge
 from lab.world import JourneySetup
 from playbooks import loader
 from playbooks.roster import Roster
-from playbooks.schema import PlaybookSnapshot
+from playbooks.schema import BusinessHours, PlaybookSnapshot
 from workflows.metadata import static_details, static_summary
 from workflows.models import DealClosed, workflow_id_for
 from workflows.search_attributes import start_search_attributes
@@ -53,6 +53,7 @@ class PersonaReport(BaseModel):
     amount: float
     timezone: str
     playbook: str
+    business_hours: BusinessHours
     closed_local: str
     closed_utc: str
     rows: list[Row]
@@ -255,6 +256,7 @@ def report_for(
         amount=p.deal.amount,
         timezone=tz,
         playbook=f"{book.name} ({p.snapshot.source})",
+        business_hours=book.business_hours,
         closed_local=f"{closed_local} {tz}",
         closed_utc=closed_utc,
         rows=rows,

@@ -25,6 +25,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.envconfig import ClientConfig
 from temporalio.service import RPCError, RPCStatusCode
 
+from lab import cli as lab_cli
 from replay.corpus import GUIDE, ReplayProblem, explain, replay_all
 
 DEFAULT_QUERY = "WorkflowType = 'OnboardingWorkflow' AND ExecutionStatus = 'Running'"
@@ -164,6 +165,8 @@ def parser() -> argparse.ArgumentParser:
     replay.add_argument("--concurrency", type=int, default=8, help="histories fetched at once (default 8)")
     replay.add_argument("--explain", type=int, default=20, help="locate the failing event for this many failures (default 20)")
     replay.add_argument("--progress-every", type=float, default=2.0, help="seconds between progress lines on stderr (default 2)")
+    lab_cli.add_simulate(commands)
+    lab_cli.add_backtest(commands)
     return root
 
 
@@ -171,6 +174,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser().parse_args(argv)
     if args.command == "replay":
         raise SystemExit(asyncio.run(replay_command(args)))
+    lab_cli.run(args)  # simulate, backtest
 
 
 if __name__ == "__main__":
