@@ -3,30 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
+
+from playbooks.loader import field_path
 
 Model = TypeVar("Model", bound=BaseModel)
 
 
 class LabError(ValueError):
     """A persona, deal, playbook or roster the lab cannot use, every problem spelled out."""
-
-
-def field_path(loc: tuple[Any, ...]) -> str:
-    """`customer.2.at`. Union branches repeat the field's own name (`escalated.escalated`)
-    or add a class name; the reader needs neither."""
-    parts: list[str] = []
-    for part in loc:
-        text = str(part)
-        if parts and text == parts[-1]:
-            continue
-        if text[:1].isupper() or text.startswith(("literal[", "function-")):
-            continue
-        parts.append(text)
-    return ".".join(parts) or "(top level)"
 
 
 def describe(path: Path | str, err: ValidationError) -> str:

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from datetime import time
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Union
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Discriminator, EmailStr, Field, Tag, field_validator, model_validator
 
 from lab.errors import LabError, read_yaml
 from playbooks.expectations import PERSONA_NAME, Duration, Expectation, Weekday, calendar_only
@@ -81,7 +81,10 @@ class CustomerStep(_Strict):
 class OwnerBehaviour(_Strict):
     """`acknowledges_after: 1h` (each owner the journey assigns) or `never`."""
 
-    acknowledges_after: CalendarDuration | Literal["never"] = "never"
+    acknowledges_after: Annotated[
+        Union[Annotated[CalendarDuration, Tag("After")], Annotated[Literal["never"], Tag("Never")]],
+        Discriminator(lambda v: "Never" if v == "never" else "After"),
+    ] = "never"
 
 
 class StaffDecision(_Strict):
@@ -137,11 +140,21 @@ class Persona(_Strict):
     name: str = Field(pattern=PERSONA_NAME, max_length=64)
     description: str = ""
     deal: DealSpec = DealSpec()
-    customer: list[CustomerStep] | Literal["never"] = "never"
+    customer: Annotated[
+        Union[Annotated[list[CustomerStep], Tag("Steps")], Annotated[Literal["never"], Tag("Never")]],
+        Discriminator(lambda v: "Never" if isinstance(v, str) else "Steps"),
+    ] = "never"
     owner: OwnerBehaviour = OwnerBehaviour()
     # One decision for every escalation, one per escalation in order (later ones go
     # unanswered), or nobody answers.
-    staff: StaffDecision | list[StaffDecision] | Literal["never"] = "never"
+    staff: Annotated[
+        Union[
+            Annotated[StaffDecision, Tag("One")],
+            Annotated[list[StaffDecision], Tag("Each")],
+            Annotated[Literal["never"], Tag("Never")],
+        ],
+        Discriminator(lambda v: "Never" if isinstance(v, str) else "Each" if isinstance(v, list) else "One"),
+    ] = "never"
     horizon: CalendarDuration = Duration.model_validate("30d")
     expectations: list[Expectation] = Field(default_factory=list)
 
