@@ -24,6 +24,11 @@ class Mark(BaseModel):
 
     token: str  # "first_action.clarify", "escalation first_action"
     after_seconds: float
+    # The customer's own signal fixes a reply's moment; anything else (a timer, staff) is
+    # timed from the step before it. Compared that way, the latency a real worker adds to
+    # each step does not pile up into a difference.
+    pinned: bool = False
+    since_previous: float = 0.0
 
 
 class Side(BaseModel):
@@ -54,15 +59,19 @@ class JourneyDiff(BaseModel):
 
 def side(record: JourneyRecord, horizon_seconds: float | None = None) -> Side:
     start = record.started_at
-    marks = []
+    marks: list[Mark] = []
     for t in record.touches:
         after = (t.at - start).total_seconds()
         if horizon_seconds is not None and after > horizon_seconds:
             continue
         if t.what == "message" and t.lane == "customer" and t.ok:
-            marks.append(Mark(token=f"{t.milestone}.{t.kind}", after_seconds=after))
+            token = f"{t.milestone}.{t.kind}"
         elif t.what == "escalation" and t.level == 1:
-            marks.append(Mark(token=f"escalation {t.milestone}", after_seconds=after))
+            token = f"escalation {t.milestone}"
+        else:
+            continue
+        previous = marks[-1].after_seconds if marks else 0.0
+        marks.append(Mark(token=token, after_seconds=after, pinned=t.cause == "customer", since_previous=after - previous))
     return Side(outcome=outcome_of(record), path=marks)
 
 
@@ -71,18 +80,32 @@ def compare(workflow_id: str, before: JourneyRecord, after: JourneyRecord, toler
     changes: list[Change] = []
     # the n-th clarify before is matched with the n-th clarify after
     index_b, index_a = _occurrences(b.path), _occurrences(a.path)
-    for key in sorted(set(index_b) | set(index_a), key=lambda k: min(v for v in (index_b.get(k), index_a.get(k)) if v is not None)):
-        tb, ta = index_b.get(key), index_a.get(key)
-        if tb is None or ta is None or abs(tb - ta) > tolerance_seconds:
-            changes.append(Change(token=key[0], before_seconds=tb, after_seconds=ta))
+    # Latency: what a real worker added to the steps that did not change. Discounted, so
+    # a step is "moved" only when the playbook (or the behaviour) moved it.
+    latency = 0.0
+    for key in sorted(set(index_b) | set(index_a), key=lambda k: min(m.after_seconds for m in (index_b.get(k), index_a.get(k)) if m)):
+        mb, ma = index_b.get(key), index_a.get(key)
+        if mb is None or ma is None:
+            changes.append(Change(token=key[0], before_seconds=mb and mb.after_seconds, after_seconds=ma and ma.after_seconds))
+            continue
+        shift = mb.after_seconds - ma.after_seconds
+        if mb.pinned and ma.pinned:
+            moved, latency = abs(shift), shift
+        else:
+            step = mb.since_previous - ma.since_previous
+            if abs(step) <= tolerance_seconds:
+                latency += step
+            moved = max(abs(step), abs(shift - latency))
+        if moved > tolerance_seconds:
+            changes.append(Change(token=key[0], before_seconds=mb.after_seconds, after_seconds=ma.after_seconds))
     return JourneyDiff(workflow_id=workflow_id, before=b, after=a, changes=changes, unplaced=unplaced)
 
 
-def _occurrences(path: list[Mark]) -> dict[tuple[str, int], float]:
+def _occurrences(path: list[Mark]) -> dict[tuple[str, int], Mark]:
     count: Counter[str] = Counter()
     found = {}
     for mark in path:
-        found[(mark.token, count[mark.token])] = mark.after_seconds
+        found[(mark.token, count[mark.token])] = mark
         count[mark.token] += 1
     return found
 

@@ -58,7 +58,6 @@ class PersonaRun:
         start = script.start.next_after(workflow.now())
         if start > workflow.now():
             await workflow.sleep(start - workflow.now())
-        self._start = start = workflow.now()
         journey_input = script.journey_input
         if script.stamp_close and isinstance(journey_input.get("deal"), dict):
             journey_input = {**journey_input, "deal": {**journey_input["deal"], "closed_at": start.isoformat()}}
@@ -73,6 +72,8 @@ class PersonaRun:
             ),
             **_CALL,
         )
+        # The persona's clock starts with the journey (the start itself takes a moment).
+        self._start = start = workflow.now()
         self._spawn(self._timed_steps([s for s in script.steps if s.after is None]))
         for step in script.steps:
             if step.after is not None:

@@ -10,6 +10,7 @@ as proactive otherwise (a timer, the start, the owner, staff)."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable
 from datetime import datetime, timezone
@@ -20,7 +21,6 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.converter import decode_typed_search_attributes
 
 from activities.messaging import render
 from lab.world import milestone_of
@@ -31,6 +31,15 @@ FOLLOW_UPS = ("clarify", "simplify", "redirect")
 _URL = re.compile(r"https?://\S+")
 _E = EventType
 _UTC = timezone.utc
+# Events a workflow task's commands write (besides activities and search attributes).
+_COMMANDS = (
+    _E.EVENT_TYPE_TIMER_STARTED,
+    _E.EVENT_TYPE_TIMER_CANCELED,
+    _E.EVENT_TYPE_MARKER_RECORDED,
+    _E.EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED,
+    _E.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED,
+    _E.EVENT_TYPE_WORKFLOW_PROPERTIES_MODIFIED,
+)
 
 
 class Touch(BaseModel):
@@ -103,6 +112,10 @@ class _Reader:
         self.pending: set[str] = set()  # what woke the next workflow task
         self.current: set[str] = set()  # what woke the last completed one
         self.activity_cause: dict[int, set[str]] = {}
+        # A signal that arrives while the journey awaits an activity wakes a task that can do
+        # nothing yet: its effect comes with the activity's result. Kept per activity.
+        self.woken_meanwhile: dict[int, set[str]] = {}
+        self.commands = 0  # commands of the last completed workflow task so far
         self.activity_type: dict[int, str] = {}
         self.activity_input: dict[int, Any] = {}
         self.attributes: dict[str, Any] = {}
@@ -110,6 +123,7 @@ class _Reader:
     # one run after another; event ids restart at 1 in each run
     def run(self, history: WorkflowHistory) -> None:
         self.activity_cause.clear()
+        self.woken_meanwhile.clear()
         self.activity_type.clear()
         self.activity_input.clear()
         for event in history.events:
@@ -135,8 +149,11 @@ class _Reader:
             self.update(e, at)
         elif t == _E.EVENT_TYPE_TIMER_FIRED:
             self.pending.add("timer")
+        elif t in _COMMANDS:
+            self.commands += 1
         elif t == _E.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
-            self.current, self.pending = self.pending, set()
+            self.idle_task_waits()
+            self.current, self.pending, self.commands = self.pending, set(), 0
         elif t == _E.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
             self.scheduled(e, at)
         elif t == _E.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
@@ -146,6 +163,7 @@ class _Reader:
             a = e.activity_task_failed_event_attributes if t == _E.EVENT_TYPE_ACTIVITY_TASK_FAILED else e.activity_task_timed_out_event_attributes
             self.failed(a.scheduled_event_id, a.failure.message, at)
         elif t == _E.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES:
+            self.commands += 1
             self.attributes_changed(e.upsert_workflow_search_attributes_event_attributes.search_attributes, at)
         elif t == _E.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED:
             self.closed(at, "COMPLETED")
@@ -203,7 +221,9 @@ class _Reader:
     def scheduled(self, e: HistoryEvent, at: datetime) -> None:
         a = e.activity_task_scheduled_event_attributes
         kind, body = a.activity_type.name, _first(a.input)
+        self.commands += 1
         self.activity_cause[e.event_id] = set(self.current)
+        self.woken_meanwhile[e.event_id] = set()
         self.activity_type[e.event_id] = kind
         self.activity_input[e.event_id] = body
         body = _dict(body)
@@ -240,8 +260,18 @@ class _Reader:
             proactive=cause != "customer" if audience == "customer" else None, ok=ok, cause=cause,
         )
 
+    def idle_task_waits(self) -> None:
+        """The last task issued no command: whatever woke it waits on the activities in flight."""
+        if self.commands == 0:
+            for waiting in self.woken_meanwhile.values():
+                waiting |= self.current
+
+    def resumed_by(self, scheduled_id: int) -> None:
+        self.idle_task_waits()
+        self.pending |= self.activity_cause.get(scheduled_id, set()) | self.woken_meanwhile.pop(scheduled_id, set())
+
     def completed(self, scheduled_id: int, result: Any, at: datetime) -> None:
-        self.pending |= self.activity_cause.get(scheduled_id, set())
+        self.resumed_by(scheduled_id)
         kind = self.activity_type.get(scheduled_id, "")
         assert self.record is not None
         if kind == "snapshot_playbook" and isinstance(result, dict):
@@ -260,14 +290,20 @@ class _Reader:
             self.record.timezone = _dict(result.get("account")).get("timezone", self.record.timezone)
 
     def failed(self, scheduled_id: int, message: str, at: datetime) -> None:
-        self.pending |= self.activity_cause.get(scheduled_id, set())
+        self.resumed_by(scheduled_id)
         kind = self.activity_type.get(scheduled_id, "activity")
         self.touch(at=at, lane="system", what="activity", kind=kind, detail=f"failed: {_short(message, 100)}", ok=False)
 
     def attributes_changed(self, proto: Any, at: datetime, quiet: bool = False) -> None:
         before = dict(self.attributes)
-        for pair in decode_typed_search_attributes(proto):
-            self.attributes[pair.key.name] = pair.value
+        for name, payload in proto.indexed_fields.items():
+            # Read as plain JSON: servers differ in how they hand back datetimes, and only
+            # keywords and the level matter here.
+            try:
+                value = json.loads(payload.data) if payload.data else None
+            except ValueError:
+                continue
+            self.attributes[name] = value[0] if isinstance(value, list) and len(value) == 1 else value
         watched = ("OnboardingState", "OnboardingStage", "EscalationLevel", "OnboardingOwner")
         if quiet or all(before.get(k) == self.attributes.get(k) for k in watched):
             return
