@@ -11,6 +11,8 @@ and turned into a script the lab can play against another playbook.
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 from collections.abc import Sequence
 from datetime import datetime, timezone
 from pathlib import Path
@@ -29,7 +31,8 @@ from workflows.models import DealClosed, OwnerAssignment
 
 KNOWN_SIGNALS = (*CUSTOMER_SIGNALS, "cancel", "owner_acknowledged", "deal_closed", "deal_in_crm")
 KNOWN_UPDATES = ("resolve_escalation", "reassign_owner", "extend_deadline", "pause", "resume")
-_E = EventType
+# Plain ints: the protobuf enum wrapper's attribute lookup is slow in a loop over events.
+_E = SimpleNamespace(**dict(EventType.items()))
 
 
 class Behaviour(BaseModel):

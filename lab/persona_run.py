@@ -38,7 +38,9 @@ def persona_workflow_id(journey_workflow_id: str) -> str:
     return f"lab-{journey_workflow_id}"
 
 
-@workflow.defn(name="LabPersona")
+# Not sandboxed: the lab's own deterministic code, run beside (not inside) the journey's
+# sandbox; a sandbox per persona would double the lab's cost per journey.
+@workflow.defn(name="LabPersona", sandboxed=False)
 class PersonaRun:
     @workflow.init
     def __init__(self, script: Script) -> None:

@@ -10,6 +10,9 @@ as proactive otherwise (a timer, the start, the owner, staff)."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
+import functools
 import json
 import re
 from collections.abc import Iterable
@@ -29,7 +32,8 @@ from playbooks.schema import MessageTemplate, PlaybookSnapshot
 CUSTOMER_SIGNALS = ("action_taken", "action_failed", "help_requested")
 FOLLOW_UPS = ("clarify", "simplify", "redirect")
 _URL = re.compile(r"https?://\S+")
-_E = EventType
+# Plain ints: the protobuf enum wrapper's attribute lookup is slow in a loop over events.
+_E = SimpleNamespace(**dict(EventType.items()))
 _UTC = timezone.utc
 # Events a workflow task's commands write (besides activities and search attributes).
 _COMMANDS = (
@@ -103,6 +107,33 @@ def _dict(value: Any) -> dict[str, Any]:
 def _short(text: Any, limit: int = 120) -> str:
     text = " ".join(str(text or "").split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+# Validating a playbook parses every template (Jinja2): the same few playbooks and templates
+# recur across thousands of histories, so each is validated once.
+@functools.lru_cache(maxsize=64)
+def _snapshot_from(text: str) -> PlaybookSnapshot | None:
+    try:
+        return PlaybookSnapshot.model_validate_json(text)
+    except ValidationError:
+        return None  # an older or newer schema: messages still render
+
+
+def _snapshot(result: dict[str, Any]) -> PlaybookSnapshot | None:
+    return _snapshot_from(json.dumps(result, sort_keys=True))
+
+
+@functools.lru_cache(maxsize=512)
+def _template_from(subject: str, body: str) -> MessageTemplate:
+    return MessageTemplate(subject=subject, body=body)
+
+
+def _template(value: Any) -> MessageTemplate:
+    value = _dict(value)
+    try:
+        return _template_from(str(value.get("subject")), str(value.get("body")))
+    except TypeError:
+        return MessageTemplate.model_validate(value)
 
 
 class _Reader:
@@ -234,9 +265,10 @@ class _Reader:
             self.touch(
                 at=at, lane="owner", what="escalation", kind=str(body.get("level_name", "")), milestone=str(body.get("milestone", "")),
                 level=int(body.get("level", 1) or 1), to=str(assignee.get("name") or assignee.get("id", "")), detail=_short(body.get("reason"), 100),
+                cause=self.cause(),
             )
         elif kind not in ("snapshot_playbook", "assign_owner", "fetch_hubspot_deal"):
-            self.touch(at=at, lane="system", what="activity", kind=kind, detail=_short(body, 100))
+            self.touch(at=at, lane="system", what="activity", kind=kind, detail=_short(body, 100), cause=self.cause())
 
     def message(self, body: dict[str, Any], at: datetime) -> None:
         assert self.record is not None
@@ -245,7 +277,7 @@ class _Reader:
         context = _dict(body.get("context"))
         subject, cta, ok = "", "", True
         try:
-            rendered = render(MessageTemplate.model_validate(body.get("template")), context, audience)
+            rendered = render(_template(body.get("template")), context, audience)
             subject = rendered.subject
             links = _URL.findall(rendered.body)
             cta = links[0] if len(links) == 1 else ""
@@ -275,10 +307,7 @@ class _Reader:
         kind = self.activity_type.get(scheduled_id, "")
         assert self.record is not None
         if kind == "snapshot_playbook" and isinstance(result, dict):
-            try:
-                self.record.playbook = PlaybookSnapshot.model_validate(result)
-            except ValidationError:
-                self.record.playbook = None  # an older or newer schema: messages still render
+            self.record.playbook = _snapshot(result)
         elif kind == "assign_owner" and isinstance(result, dict):
             self.record.owners.append(result)
             owner = _dict(result.get("owner"))
