@@ -10,11 +10,13 @@ result: concurrent unlocks would let time run past pending work)."""
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import sysconfig
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from pathlib import Path
 
 from pydantic import BaseModel
@@ -38,6 +40,12 @@ from playbooks.roster import Roster
 from workflows.onboarding import OnboardingWorkflow
 from workflows.sandbox import workflow_runner
 from workflows.search_attributes import ALL
+
+
+# A walk takes a few seconds of real time; one that takes this long has stalled the test
+# server's clock (seen once in a thousand walks on a loaded machine: a workflow task the
+# server handed out and never saw again).
+STALL_SECONDS = 120.0
 
 
 class Walked(BaseModel):
@@ -113,15 +121,38 @@ class Lab:
             if own:
                 await env.shutdown()
 
-    async def walk(self, script: Script, setup: JourneySetup) -> Walked:
-        """Run one persona (or one recorded customer) to its horizon; read its journey back."""
+    async def walk(self, script: Script, setup: JourneySetup, *, status: bool = False, timeout: float = STALL_SECONDS) -> Walked:
+        """Run one persona (or one recorded customer) to its horizon; read its journey back
+        (with its final `status` query when asked: it replays the journey once more)."""
         self.world.journeys[script.workflow_id] = setup
+        persona_id = persona_workflow_id(script.workflow_id)
         try:
-            handle = await self.client.start_workflow(
-                PersonaRun.run, script, id=persona_workflow_id(script.workflow_id), task_queue=self.task_queue
-            )
-            outcome = await handle.result()
+            handle = await self.client.start_workflow(PersonaRun.run, script, id=persona_id, task_queue=self.task_queue)
+            try:
+                outcome = await asyncio.wait_for(handle.result(), timeout)
+            except TimeoutError:
+                await self._abandon(persona_id, script.workflow_id)
+                raise LabError(
+                    f"{script.label}: the test server's clock stopped advancing for {timeout:g} s of real time; "
+                    "the journey was abandoned"
+                ) from None
+            if status:
+                outcome.final_status = await self._status(script.workflow_id)
             record = read_journey(script.workflow_id, await journey_runs(self.client, script.workflow_id))
         finally:
             self.world.forget(script.workflow_id)
         return Walked(outcome=outcome, record=record)
+
+    async def _status(self, workflow_id: str) -> dict | None:
+        try:
+            return await self.client.get_workflow_handle(workflow_id).query("status", rpc_timeout=timedelta(seconds=10))
+        except Exception:  # noqa: BLE001  (a failed journey cannot answer; its history says why)
+            return None
+
+    async def _abandon(self, *workflow_ids: str) -> None:
+        """A stuck walk holds the shared clock for every other one: end it."""
+        for workflow_id in workflow_ids:
+            try:
+                await self.client.get_workflow_handle(workflow_id).terminate("journey lab: stalled")
+            except RPCError:
+                pass

@@ -215,7 +215,7 @@ async def simulate(
     async with Lab.open(roster, env) as lab:
 
         async def one(p: Plan) -> PersonaReport:
-            walked = await lab.walk(p.script, JourneySetup(playbook=p.snapshot))
+            walked = await lab.walk(p.script, JourneySetup(playbook=p.snapshot), status=True)
             if progress:
                 progress(f"{p.file.persona.name}: walked")
             return report_for(p, walked.record, walked.outcome.final_status, walked.outcome.notes, walked.outcome.not_reached,

@@ -166,7 +166,7 @@ class FollowUps(_Strict):
     follow_ups: Count
 
     def describe(self) -> str:
-        return "no follow-up" if self.follow_ups.at_most == 0 else f"{self.follow_ups.describe()} follow-ups"
+        return "no follow-up" if self.follow_ups.at_most == 0 else f"{self.follow_ups.describe()} follow-up(s)"
 
 
 class Escalated(_Strict):
@@ -202,7 +202,7 @@ class Messages(_Strict):
     messages: Count
 
     def describe(self) -> str:
-        return f"{self.messages.describe()} customer messages"
+        return f"{self.messages.describe()} customer message(s)"
 
 
 class Humans(_Strict):
@@ -211,7 +211,7 @@ class Humans(_Strict):
     humans: Count
 
     def describe(self) -> str:
-        return f"{self.humans.describe()} escalations"
+        return f"{self.humans.describe()} escalation(s)"
 
 
 class BusinessHoursOnly(_Strict):
@@ -230,7 +230,7 @@ class ProactivePerBusinessDay(_Strict):
     proactive_per_business_day: Count
 
     def describe(self) -> str:
-        return f"{self.proactive_per_business_day.describe()} proactive messages per business day"
+        return f"{self.proactive_per_business_day.describe()} proactive message(s) per business day"
 
 
 _KINDS: dict[str, type[_Strict]] = {

@@ -151,3 +151,18 @@ async def test_silent_persona_follow_ups_fall_inside_business_hours(ts_env):
     simplify = follow_ups[1].at.astimezone(CHICAGO)
     assert (simplify.strftime("%a"), simplify.hour, simplify.minute) == ("Mon", 9, 0)
     assert report.outcome.state == "escalated" and report.outcome.escalations == 1
+
+
+async def test_deal_flags_override_the_persona_deal(ts_env):
+    """`--timezone` and `--amount` over the persona's own deal: the fast starter as a
+    high-value customer in Tokyo gets a human first, and Tokyo's business hours."""
+    from lab.deals import DealFlags
+
+    plans = plan([load_persona(PERSONAS_DIR / "fast-starter.yaml")], flags=DealFlags(timezone="Asia/Tokyo", amount=300000), all_personas=False)
+    assert plans[0].deal.account.timezone == "Asia/Tokyo" and plans[0].deal.amount == 300000
+    report = (await simulate(plans, load_roster(), env=ts_env)).personas[0]
+    assert report.timezone == "Asia/Tokyo"
+    first = next(t for t in report.touches if t.what in ("message", "escalation"))
+    assert first.what == "escalation" and "high-value deal" in first.detail
+    closed = min(t.at for t in report.touches).astimezone(ZoneInfo("Asia/Tokyo"))
+    assert (closed.strftime("%a"), closed.hour) == ("Tue", 10)
