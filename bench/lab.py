@@ -124,6 +124,7 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=8)
     parser.add_argument("--runs", type=int, default=3, help="simulate runs (default 3)")
     parser.add_argument("--skip-simulate", action="store_true")
+    parser.add_argument("--skip-backtest", action="store_true")
     args = parser.parse_args()
     logging.getLogger("temporalio").setLevel(logging.ERROR)
     env = f"Python {platform.python_version()}, {os.cpu_count()} CPUs"
@@ -131,6 +132,9 @@ def main() -> None:
         s = simulate_runs(args.runs)
         print(f"simulate, 6 personas x default playbook (fresh process each, {args.runs} runs): "
               f"wall {s['wall_median']:.1f} s median ({s['wall_max']:.1f} s max), CPU {s['cpu_median']:.1f} s ({env})", flush=True)
+    if args.skip_backtest:
+        sys.stdout.flush()
+        os._exit(0)
     r = asyncio.run(throughput(args.histories, args.jobs))
     print(f"backtest: {r['journeys']} journeys ({r['histories']} histories, {r['distinct']} distinct cycled), --jobs {args.jobs}: "
           f"{r['backtest_per_second']:.1f} journeys/s, {r['backtest_cpu_per_journey'] * 1000:.0f} ms CPU each; "

@@ -11,11 +11,10 @@ and turned into a script the lab can play against another playbook.
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 from collections.abc import Sequence
 from datetime import datetime, timezone
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError

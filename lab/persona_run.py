@@ -21,7 +21,6 @@ with workflow.unsafe.imports_passed_through():
         Delivered,
         Delivery,
         Finish,
-        Finished,
         Note,
         PersonaOutcome,
         Script,
@@ -86,9 +85,7 @@ class PersonaRun:
         for actor in self._actors:  # the horizon: whatever has not happened will not
             actor.cancel()
         await asyncio.gather(*self._actors, return_exceptions=True)
-        finished: Finished = await workflow.execute_activity(
-            "lab_finish", Finish(workflow_id=script.workflow_id), result_type=Finished, **_CALL
-        )
+        await workflow.execute_activity("lab_finish", Finish(workflow_id=script.workflow_id), **_CALL)
         return PersonaOutcome(
             label=script.label,
             workflow_id=script.workflow_id,
@@ -96,8 +93,6 @@ class PersonaRun:
             ended_at=workflow.now(),
             notes=self._notes,
             not_reached=self._not_reached,
-            final_status=finished.status,
-            journey_failed=finished.failure,
         )
 
     # ------------------------------------------------------------------ actors

@@ -10,13 +10,12 @@ as proactive otherwise (a timer, the start, the owner, staff)."""
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import functools
 import json
 import re
 from collections.abc import Iterable
 from datetime import datetime, timezone
+from types import SimpleNamespace
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError
@@ -102,6 +101,13 @@ def _first(payloads: Any) -> Any:
 
 def _dict(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
+
+
+def _root_cause(failure: Any) -> str:
+    """'Activity task failed' says little: the innermost cause says why."""
+    while failure.HasField("cause"):
+        failure = failure.cause
+    return failure.message
 
 
 def _short(text: Any, limit: int = 120) -> str:
@@ -192,14 +198,14 @@ class _Reader:
             self.completed(a.scheduled_event_id, _first(a.result), at)
         elif t in (_E.EVENT_TYPE_ACTIVITY_TASK_FAILED, _E.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT):
             a = e.activity_task_failed_event_attributes if t == _E.EVENT_TYPE_ACTIVITY_TASK_FAILED else e.activity_task_timed_out_event_attributes
-            self.failed(a.scheduled_event_id, a.failure.message, at)
+            self.failed(a.scheduled_event_id, _root_cause(a.failure), at)
         elif t == _E.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES:
             self.commands += 1
             self.attributes_changed(e.upsert_workflow_search_attributes_event_attributes.search_attributes, at)
         elif t == _E.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED:
             self.closed(at, "COMPLETED")
         elif t == _E.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED:
-            self.closed(at, "FAILED", e.workflow_execution_failed_event_attributes.failure.message)
+            self.closed(at, "FAILED", _root_cause(e.workflow_execution_failed_event_attributes.failure))
         elif t == _E.EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED:
             self.closed(at, "TERMINATED", e.workflow_execution_terminated_event_attributes.reason)
         elif t == _E.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED:

@@ -144,8 +144,7 @@ class PersonaOutcome(BaseModel):
     ended_at: datetime
     notes: list[Note] = Field(default_factory=list)
     not_reached: list[str] = Field(default_factory=list)  # steps whose trigger never came
-    final_status: dict[str, Any] | None = None  # the journey's `status` query at the horizon
-    journey_failed: str | None = None
+    final_status: dict[str, Any] | None = None  # the journey's `status` query, when asked for
 
 
 class StartJourney(BaseModel):
@@ -172,8 +171,3 @@ class Delivered(BaseModel):
 
 class Finish(BaseModel):
     workflow_id: str
-
-
-class Finished(BaseModel):
-    status: dict[str, Any] | None
-    failure: str | None = None

@@ -218,8 +218,7 @@ async def simulate(
             walked = await lab.walk(p.script, JourneySetup(playbook=p.snapshot), status=True)
             if progress:
                 progress(f"{p.file.persona.name}: walked")
-            return report_for(p, walked.record, walked.outcome.final_status, walked.outcome.notes, walked.outcome.not_reached,
-                              walked.outcome.journey_failed)
+            return report_for(p, walked.record, walked.outcome.final_status, walked.outcome.notes, walked.outcome.not_reached)
 
         reports = await asyncio.gather(*(one(p) for p in plans))
     return LabReport(personas=list(reports))
@@ -231,12 +230,9 @@ def report_for(
     status: dict[str, Any] | None,
     notes: list[Note],
     not_reached: list[str],
-    failure: str | None,
 ) -> PersonaReport:
     persona, book = p.file.persona, p.snapshot.playbook
     outcome = outcome_of(record, status)
-    if failure and not outcome.state.startswith("failed"):
-        outcome.state = f"failed ({failure})"
     sources = [(f"persona file {p.file.path.name}", e) for e in persona.expectations]
     sources += [(f"playbook {book.name}: {EVERY}", e) for e in book.expectations.get(EVERY, [])]
     sources += [(f"playbook {book.name}: {persona.name}", e) for e in book.expectations.get(persona.name, [])]

@@ -29,7 +29,7 @@ from activities.escalation import EscalationTask
 from activities.messaging import SendReceipt, message_id_for, render
 from activities.owners import AssignOwnerRequest, choose, person
 from lab.persona_run import persona_workflow_id
-from lab.script import Delivered, Delivery, Finish, Finished, Sighting, StartJourney
+from lab.script import Delivered, Delivery, Finish, Sighting, StartJourney
 from playbooks import loader
 from playbooks.roster import Roster
 from playbooks.schema import MessageTemplate, Playbook, PlaybookSnapshot
@@ -201,7 +201,7 @@ class World:
         return Delivered(ok=True)
 
     @activity.defn(name="lab_finish")
-    async def lab_finish(self, finish: Finish) -> Finished:
+    async def lab_finish(self, finish: Finish) -> None:
         """The horizon: a journey still running is terminated (its history, read
         afterwards, says how it ended). No query here: it would wait on the worker that
         runs this very activity."""
@@ -209,7 +209,6 @@ class World:
             await self.client.get_workflow_handle(finish.workflow_id).terminate("journey lab: horizon reached")
         except RPCError:
             pass  # it had ended by itself
-        return Finished(status=None)
 
     # ------------------------------------------------------------------ helpers
 

@@ -36,7 +36,7 @@ def test_every_shipped_persona_keeps_its_expectations_on_every_shipped_playbook(
     verdicts = [v for p in report["personas"] for v in p["verdicts"]]
     assert verdicts and all(v["held"] for v in verdicts)
     # the playbook's own block is judged too, for every persona
-    assert sum(v["source"] == f"playbook default: every" for v in verdicts) == 2 * 6
+    assert sum(v["source"] == "playbook default: every" for v in verdicts) == 2 * 6
     assert "expectations hold" in run.stderr
     html = page.read_text()
     assert html.count("class=\"plotly-graph-div\"") == 6 and "Plotly.newPlot" in html

@@ -42,3 +42,23 @@ async def test_activities_the_lab_does_not_model_are_answered_and_recorded(ts_en
     assert result == [None, None, None]
     assert [t.kind for t in record.touches if t.what == "activity"] == list(NEWER_ACTIVITIES)
     assert record.status == "COMPLETED"
+
+
+async def test_the_real_one_cta_check_runs_in_the_lab(ts_env, tmp_path):
+    """A contact whose name is a link makes the kickoff carry two links: the lab's
+    send_message is the real rendering, so the journey fails there as in production."""
+    import yaml
+
+    from lab.personas import load_persona
+    from lab.simulate import plan, simulate
+
+    persona = tmp_path / "link-in-name.yaml"
+    persona.write_text(yaml.safe_dump({
+        "name": "link-in-name",
+        "deal": {"contacts": [{"email": "bob@acme.example", "name": "https://spam.example Bob", "role": "champion"}]},
+        "horizon": "2d",
+    }))
+    report = (await simulate(plan([load_persona(persona)], all_personas=False), load_roster(), env=ts_env)).personas[0]
+    assert report.outcome.state.startswith("failed")
+    assert "exactly one call to action" in report.outcome.state
+    assert report.outcome.messages == 0
