@@ -69,6 +69,8 @@ async def record_journeys(client, tmp_path: Path, customer_id: str) -> None:  # 
 
         async def fast() -> None:
             handle, t0 = await start("fast")
+            await at(t0, 0.5)  # the product also reports events no playbook step waits for
+            await handle.signal("action_taken", {"action": "report_exported", "event_id": "f-0"})
             await at(t0, 1)
             await handle.signal("action_taken", {"action": "dataset_uploaded", "event_id": "f-1"})
             await wait_for_status(handle, lambda s: s.stage == "first_value")
@@ -132,6 +134,7 @@ async def test_backtest_of_recorded_journeys(dev_env, tmp_path):
     assert totals["messages_before"] == totals["messages_after"] == 12
     assert totals["follow_ups_before"] == totals["follow_ups_after"] == 4
     assert totals["escalations_before"] == totals["escalations_after"] == 2
+    assert totals["unplaced"] == {"action_taken report_exported": 1}  # behaviour the candidate cannot place
 
     # the candidate: first window a third as long
     candidate = tmp_path / "candidate.yaml"
