@@ -40,11 +40,24 @@ def read_yaml_model(path: Path, model: type[BaseModel]) -> tuple[BaseModel, byte
         raise PlaybookError(format_errors(path, err)) from None
 
 
+def field_path(loc: tuple[object, ...]) -> str:
+    """`milestones.0.help.body`. A choice between shapes (an expectation's kind, a value or
+    `never`) adds its tag or class name to the location; the reader needs neither."""
+    parts: list[str] = []
+    for part in loc:
+        text = str(part)
+        if parts and text == parts[-1]:
+            continue
+        if text[:1].isupper() or text.startswith(("literal[", "function-", "list[")):
+            continue
+        parts.append(text)
+    return ".".join(parts) or "(top level)"
+
+
 def format_errors(path: Path, err: ValidationError) -> str:
     lines = [f"{path}: {err.error_count()} problem(s)"]
     for problem in err.errors():
-        field = ".".join(str(part) for part in problem["loc"]) or "(top level)"
-        lines.append(f"  {path.name}: {field}: {problem['msg']}")
+        lines.append(f"  {path.name}: {field_path(problem['loc'])}: {problem['msg']}")
     return "\n".join(lines)
 
 

@@ -15,6 +15,8 @@ from jinja2 import TemplateSyntaxError, meta
 from jinja2.sandbox import SandboxedEnvironment
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator, model_validator
 
+from playbooks.expectations import ExpectationBlock
+
 # Variables a message template may use; anything else is a typo caught at load time.
 TEMPLATE_VARIABLES = frozenset(
     {
@@ -223,6 +225,10 @@ class Playbook(_Strict):
     # Supersedes owner_acknowledgement_hours (kept so snapshots taken before it still load).
     owner_acknowledgement: OwnerAcknowledgement | None = None
     milestones: list[Milestone] = Field(min_length=1)
+    # What must hold when the journey lab walks this playbook with its personas (persona
+    # name or `every` -> expectations; see playbooks/expectations.py and docs/lab.md).
+    # The journey itself never reads it.
+    expectations: ExpectationBlock = Field(default_factory=dict)
 
     def acknowledgement(self) -> OwnerAcknowledgement:
         return self.owner_acknowledgement or OwnerAcknowledgement(hours=self.owner_acknowledgement_hours)

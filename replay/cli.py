@@ -27,6 +27,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from records import cli as records_cli
 from privacy.converter import data_converter
 from privacy.keys import CodecConfigError
+from lab import cli as lab_cli
 from replay.corpus import GUIDE, ReplayProblem, explain, replay_all
 
 DEFAULT_QUERY = "WorkflowType = 'OnboardingWorkflow' AND ExecutionStatus = 'Running'"
@@ -179,6 +180,8 @@ def parser() -> argparse.ArgumentParser:
     sync.add_argument("--namespace", default=None, help="namespace (default: TEMPORAL_NAMESPACE or default)")
     sync.add_argument("--task-queue", default="onboarding", help="the journeys' task queue (default: onboarding)")
     sync.add_argument("--dry-run", action="store_true", help="report what would change, change nothing")
+    lab_cli.add_simulate(commands)
+    lab_cli.add_backtest(commands)
     return root
 
 
@@ -221,6 +224,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         exit_now(asyncio.run(records_cli.run(args)))
     if args.command == "roster-sync":
         exit_now(asyncio.run(roster_sync_command(args)))
+    lab_cli.run(args)  # simulate, backtest
 
 
 def exit_now(code: int) -> None:

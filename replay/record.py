@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import sys
 import sysconfig
 import tempfile
 import uuid

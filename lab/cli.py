@@ -1,0 +1,148 @@
+"""`onboarding simulate` and `onboarding backtest`: the journey lab's commands.
+
+Exit codes: 0 done; 1 `--check` found an expectation that does not hold (or a backtest
+could not replay a journey); 2 bad input (persona, deal, playbook, roster, arguments) or
+Temporal unreachable, and nothing ran."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import TextIO
+
+from pydantic import TypeAdapter, ValidationError
+
+from lab.errors import LabError
+from playbooks.expectations import Duration, calendar_only
+from playbooks.loader import PlaybookError
+
+SIMULATE_HELP = """Walk personas through a playbook on the real journey workflow, in virtual time:
+each persona's timeline (every message with its subject, its one call to action and its
+recipient; owner tasks; escalations and their level; state changes) in the customer's
+local time and UTC, its outcome, and its expectations. Nothing is sent to anyone."""
+
+
+def _duration(text: str) -> float:
+    try:
+        return calendar_only(TypeAdapter(Duration).validate_python(text)).seconds
+    except (ValidationError, ValueError) as err:
+        raise argparse.ArgumentTypeError(str(err).splitlines()[-1].strip()) from None
+
+
+def _moment(text: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an ISO 8601 time with offset, got {text!r}") from None
+    if value.tzinfo is None:
+        raise argparse.ArgumentTypeError("needs a time zone offset, e.g. 2026-11-27T17:30:00+11:00")
+    return value
+
+
+def add_simulate(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    sim = commands.add_parser("simulate", help="walk personas through a playbook in virtual time (the journey lab)",
+                              description=SIMULATE_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sim.add_argument("personas", nargs="*", type=Path, help="persona files or folders (default: the shipped playbooks/personas/)")
+    sim.add_argument("--playbook", type=Path, help="the playbook file to walk (default: the one each persona's deal selects)")
+    sim.add_argument("--playbooks", type=Path, help="folder to select playbooks from (default: ONBOARDING_PLAYBOOKS_DIR or playbooks/)")
+    sim.add_argument("--roster", type=Path, help="owner roster (default: ONBOARDING_ROSTER or playbooks/roster/owners.yaml)")
+    sim.add_argument("--deal", type=Path, help="a deal (JSON or YAML, the deal-closed body) every persona starts from")
+    sim.add_argument("--segment", help="the deal's segment")
+    sim.add_argument("--product", help="the deal's product")
+    sim.add_argument("--amount", type=float, help="the deal's amount")
+    sim.add_argument("--timezone", help="the customer's IANA time zone")
+    sim.add_argument("--closed-at", type=_moment, help="when the deal closes (ISO 8601 with offset; its weekday and local time are kept)")
+    sim.add_argument("--horizon", type=_duration, help="how long to follow each journey (default: the persona's, 30d)")
+    sim.add_argument("--check", action="store_true", help="exit 1 when an expectation does not hold, naming persona, expectation and what happened")
+    sim.add_argument("--json", action="store_true", help="print the whole result as JSON")
+    sim.add_argument("--html", type=Path, help="write one self-contained page with a swimlane timeline per persona")
+    sim.add_argument("--summary", action="store_true", help="print only the table across personas")
+
+
+BACKTEST_HELP = """Replay what real customers did through a candidate playbook: histories stream from
+the Temporal service (listed page by page, fetched --jobs at a time); each journey's
+behaviour (product signals and staff updates, at their times after the start) is played
+through the candidate on the real journey workflow in virtual time, and the two paths are
+compared. A counterfactual: customers told differently might have acted differently.
+Without --playbook each journey replays on the playbook it really ran (no difference
+expected: a check of the lab itself)."""
+
+
+def add_backtest(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    bt = commands.add_parser("backtest", help="replay real journeys' behaviour through a candidate playbook (the journey lab)",
+                             description=BACKTEST_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    bt.add_argument("--address", default=None, help="Temporal frontend host:port (default: TEMPORAL_ADDRESS or localhost:7233)")
+    bt.add_argument("--namespace", default=None, help="namespace (default: TEMPORAL_NAMESPACE or default)")
+    bt.add_argument("--query", default=None, help="visibility query (default: journeys started in the last 90 days)")
+    bt.add_argument("--playbook", type=Path, help="the candidate playbook (default: each journey's own, unchanged)")
+    bt.add_argument("--roster", type=Path, help="owner roster for owners the candidate assigns that the journey never had")
+    bt.add_argument("--jobs", type=int, default=4, help="journeys fetched and replayed at once (default 4)")
+    bt.add_argument("--tolerance", default="1m", help="a message moved by less than this is the same message (default 1m)")
+    bt.add_argument("--json", action="store_true", help="one JSON line per journey that differs, then the totals")
+    bt.add_argument("--all", action="store_true", help="show every journey, not only those that differ")
+    bt.add_argument("--progress-every", type=float, default=2.0, help="seconds between progress lines on stderr (default 2)")
+
+
+async def simulate_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from lab import report as text  # noqa: PLC0415  (the lab's heavier imports load only when used)
+    from lab.deals import DealFlags, read_deal  # noqa: PLC0415
+    from lab.personas import load_personas  # noqa: PLC0415
+    from lab.simulate import plan, simulate  # noqa: PLC0415
+    from playbooks.roster import load_roster  # noqa: PLC0415
+
+    try:
+        personas = load_personas(args.personas or None)
+        roster = load_roster(args.roster)
+        base = read_deal(args.deal) if args.deal else None
+        flags = DealFlags(segment=args.segment, product=args.product, amount=args.amount, timezone=args.timezone, closed_at=args.closed_at)
+        plans = plan(personas, playbook=args.playbook, playbooks_dir=args.playbooks, base_deal=base, flags=flags,
+                     horizon_seconds=args.horizon, all_personas=not args.personas)
+    except (LabError, PlaybookError, ValidationError) as exc:
+        print(f"simulate: {exc}", file=err)
+        return 2
+    print(f"walking {len(plans)} persona(s) in virtual time...", file=err, flush=True)
+    try:
+        report = await simulate(plans, roster, progress=lambda line: print(f"  {line}", file=err, flush=True))
+    except LabError as exc:  # the test server's clock stalled (rare): say so, do not hang
+        print(f"simulate: {exc}; run it again", file=err)
+        return 1
+    if args.json:
+        print(json.dumps(report.model_dump(mode="json"), indent=2), file=out)
+    else:
+        if not args.summary:
+            for persona in report.personas:
+                text.write_persona(persona, out)
+        text.write_summary(report, out)
+    if args.html:
+        from lab import html  # noqa: PLC0415
+
+        html.write(report, args.html)
+        print(f"wrote {args.html}", file=err)
+    if args.check and report.failed:
+        print(f"\n{len(report.failed)} expectation(s) do not hold:", file=err)
+        text.write_failures(report, err)
+        return 1
+    if args.check:
+        print(f"all {sum(len(p.verdicts) for p in report.personas)} expectations hold", file=err)
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    logging.getLogger("temporalio").setLevel(logging.ERROR)
+    if args.command == "simulate":
+        code = asyncio.run(simulate_command(args, sys.stdout, sys.stderr))
+    else:
+        from lab.backtest import backtest_command  # noqa: PLC0415
+
+        code = asyncio.run(backtest_command(args, sys.stdout, sys.stderr))
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # Skip interpreter teardown: the SDK's native threads can crash it at exit
+    # (temporalio/sdk-python#300); the test server and worker are shut down already.
+    os._exit(code)

@@ -1,0 +1,65 @@
+"""Every run of a journey's history, first run first (a journey continues as new when its
+history grows long, so one journey may be several runs), with its payloads decrypted by the
+client's codec so the lab reads what the journey saw."""
+
+from __future__ import annotations
+
+from google.protobuf.message import Message
+from temporalio.api.common.v1 import Payload, Payloads
+from temporalio.api.enums.v1 import EventType
+from temporalio.api.failure.v1 import Failure
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.client import Client, WorkflowHistory
+from temporalio.converter import PayloadCodec
+
+
+async def _decode_in_place(message: Message, codec: PayloadCodec) -> None:
+    for field, value in message.ListFields():
+        if field.message_type is None:
+            continue
+        if field.message_type.GetOptions().map_entry:
+            items = list(value.values()) if field.message_type.fields_by_name["value"].message_type else []
+        elif field.is_repeated:
+            items = list(value)
+        else:
+            items = [value]
+        for item in items:
+            if isinstance(item, Payloads):
+                decoded = await codec.decode(list(item.payloads))
+                del item.payloads[:]
+                item.payloads.extend(decoded)
+            elif isinstance(item, Payload):
+                [decoded_one] = await codec.decode([item])
+                item.CopyFrom(decoded_one)
+            elif isinstance(item, Message):
+                await _decode_in_place(item, codec)
+    if isinstance(message, Failure) and message.HasField("encoded_attributes"):
+        # the message and stack trace travel encrypted too (encoded failure attributes)
+        [attributes] = pydantic_data_converter.payload_converter.from_payloads([message.encoded_attributes])
+        if isinstance(attributes, dict):
+            message.message = str(attributes.get("message", message.message))
+            message.stack_trace = str(attributes.get("stack_trace", message.stack_trace))
+
+
+async def _fetch(client: Client, workflow_id: str, run_id: str | None) -> WorkflowHistory:
+    history = await client.get_workflow_handle(workflow_id, run_id=run_id).fetch_history()
+    codec = client.data_converter.payload_codec
+    if codec is not None:
+        for event in history.events:
+            await _decode_in_place(event, codec)
+    return history
+
+
+async def journey_runs(client: Client, workflow_id: str, run_id: str | None = None) -> list[WorkflowHistory]:
+    """The chain that `run_id` (default: the latest run) belongs to, from its first run."""
+    known = await _fetch(client, workflow_id, run_id)
+    started = known.events[0].workflow_execution_started_event_attributes
+    first = started.first_execution_run_id or started.original_execution_run_id
+    if not first or first == started.original_execution_run_id:
+        runs = [known]
+    else:
+        runs = [await _fetch(client, workflow_id, first)]
+    while (last := runs[-1].events[-1]).event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW:
+        next_run = last.workflow_execution_continued_as_new_event_attributes.new_execution_run_id
+        runs.append(await _fetch(client, workflow_id, next_run))
+    return runs

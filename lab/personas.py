@@ -1,0 +1,204 @@
+"""Personas: how a customer (and the people around them) behave after the deal closes.
+
+A persona is a YAML file (see playbooks/personas/ and docs/lab.md). Its clock starts at the
+deal's close; a step may instead start its clock at a touchpoint the journey sends
+(`after: simplify`). Validated strictly: a bad file fails with file, field and reason.
+"""
+
+from __future__ import annotations
+
+from datetime import time
+from pathlib import Path
+from typing import Annotated, Literal, Union
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Discriminator, EmailStr, Field, Tag, field_validator, model_validator
+
+from lab.errors import LabError, read_yaml
+from playbooks.expectations import PERSONA_NAME, Duration, Expectation, Weekday, calendar_only
+from playbooks.loader import DEFAULT_DIR
+
+PERSONAS_DIR = DEFAULT_DIR / "personas"
+
+CalendarDuration = Annotated[Duration, AfterValidator(calendar_only)]
+TOUCHPOINTS = ("direction", "clarify", "simplify", "redirect", "help", "escalation")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Trigger(_Strict):
+    """`simplify` (the first simplify of any milestone) or `first_value.direction`."""
+
+    touchpoint: Literal["direction", "clarify", "simplify", "redirect", "help", "escalation"]
+    milestone: str | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> Trigger:
+        milestone, _, touchpoint = text.rpartition(".")
+        if touchpoint not in TOUCHPOINTS:
+            raise ValueError(f"{text!r}: expected one of {', '.join(TOUCHPOINTS)}, optionally after a milestone key (first_value.direction)")
+        return cls(touchpoint=touchpoint, milestone=milestone or None)  # type: ignore[arg-type]
+
+    def __str__(self) -> str:
+        return f"{self.milestone}.{self.touchpoint}" if self.milestone else self.touchpoint
+
+
+class CustomerStep(_Strict):
+    """One thing the customer (or the CRM) does: `{at: 2h, do: taken, action: dataset_uploaded}`."""
+
+    at: CalendarDuration
+    after: str | None = None  # a touchpoint whose sending starts this step's clock
+    do: Literal["taken", "failed", "help", "cancel"]
+    action: str | None = Field(default=None, min_length=1, max_length=128)
+    reason: str = Field(default="", max_length=1000)
+    message: str = Field(default="", max_length=2000)
+
+    @field_validator("after")
+    @classmethod
+    def _trigger(cls, value: str | None) -> str | None:
+        if value is not None:
+            Trigger.parse(value)
+        return value
+
+    @model_validator(mode="after")
+    def _fields_for_kind(self) -> CustomerStep:
+        if self.do in ("taken", "failed") and not self.action:
+            raise ValueError(f"action: required when do is {self.do!r} (the product event name)")
+        if self.do in ("help", "cancel") and self.action:
+            raise ValueError(f"action: not used when do is {self.do!r}")
+        if self.reason and self.do not in ("failed", "cancel"):
+            raise ValueError("reason: only for do: failed or do: cancel")
+        if self.message and self.do != "help":
+            raise ValueError("message: only for do: help")
+        return self
+
+    @property
+    def trigger(self) -> Trigger | None:
+        return Trigger.parse(self.after) if self.after else None
+
+
+class OwnerBehaviour(_Strict):
+    """`acknowledges_after: 1h` (each owner the journey assigns) or `never`."""
+
+    acknowledges_after: Annotated[
+        Union[Annotated[CalendarDuration, Tag("After")], Annotated[Literal["never"], Tag("Never")]],
+        Discriminator(lambda v: "Never" if v == "never" else "After"),
+    ] = "never"
+
+
+class StaffDecision(_Strict):
+    """How a human answers an escalation: `{resolve: retry, after: 5h}`, counted from the
+    escalation's opening."""
+
+    resolve: Literal["retry", "skip", "reassign", "close"]
+    after: CalendarDuration
+    owner: str | None = None
+    by: str = Field(default="staff", min_length=1, max_length=128)
+    note: str = Field(default="", max_length=2000)
+
+    @model_validator(mode="after")
+    def _owner(self) -> StaffDecision:
+        if (self.resolve == "reassign") != (self.owner is not None):
+            raise ValueError("owner: required with resolve: reassign, and only then")
+        return self
+
+
+class Closes(_Strict):
+    """When the deal closes, in the customer's time zone: the next such moment in the lab."""
+
+    day: Weekday
+    at: time
+
+
+class AccountSpec(_Strict):
+    id: str | None = None
+    name: str | None = None
+    timezone: str | None = None
+    locale: str | None = None
+
+
+class ContactSpec(_Strict):
+    email: EmailStr
+    name: str = ""
+    role: str = ""
+
+
+class DealSpec(_Strict):
+    """What this persona's deal looks like, over the lab's sample deal (or `--deal`)."""
+
+    segment: str | None = None
+    product: str | None = None
+    amount: float | None = Field(default=None, ge=0)
+    currency: str | None = None
+    account: AccountSpec = AccountSpec()
+    contacts: list[ContactSpec] | None = None
+    closes: Closes | None = None
+
+
+class Persona(_Strict):
+    name: str = Field(pattern=PERSONA_NAME, max_length=64)
+    description: str = ""
+    deal: DealSpec = DealSpec()
+    customer: Annotated[
+        Union[Annotated[list[CustomerStep], Tag("Steps")], Annotated[Literal["never"], Tag("Never")]],
+        Discriminator(lambda v: "Never" if isinstance(v, str) else "Steps"),
+    ] = "never"
+    owner: OwnerBehaviour = OwnerBehaviour()
+    # One decision for every escalation, one per escalation in order (later ones go
+    # unanswered), or nobody answers.
+    staff: Annotated[
+        Union[
+            Annotated[StaffDecision, Tag("One")],
+            Annotated[list[StaffDecision], Tag("Each")],
+            Annotated[Literal["never"], Tag("Never")],
+        ],
+        Discriminator(lambda v: "Never" if isinstance(v, str) else "Each" if isinstance(v, list) else "One"),
+    ] = "never"
+    horizon: CalendarDuration = Duration.model_validate("30d")
+    expectations: list[Expectation] = Field(default_factory=list)
+
+    @property
+    def steps(self) -> list[CustomerStep]:
+        return [] if self.customer == "never" else list(self.customer)
+
+    @property
+    def decisions(self) -> tuple[list[StaffDecision], bool]:
+        """(decisions, repeat the first for every escalation)."""
+        if self.staff == "never":
+            return [], False
+        if isinstance(self.staff, StaffDecision):
+            return [self.staff], True
+        return list(self.staff), False
+
+
+class PersonaFile(BaseModel):
+    path: Path
+    persona: Persona
+
+
+def load_persona(path: Path) -> PersonaFile:
+    return PersonaFile(path=path, persona=read_yaml(path, Persona))
+
+
+def load_personas(paths: list[Path] | None = None) -> list[PersonaFile]:
+    """The given persona files (a folder means every *.yaml in it), default the shipped set.
+    Every bad file is reported, with file, field and reason, before anything runs."""
+    files: list[Path] = []
+    for path in paths or [PERSONAS_DIR]:
+        files += sorted(path.glob("*.yaml")) if path.is_dir() else [path]
+    if not files:
+        raise LabError(f"no persona files found in {', '.join(str(p) for p in paths or [PERSONAS_DIR])}")
+    loaded, problems = [], []
+    for path in files:
+        try:
+            loaded.append(load_persona(path))
+        except LabError as err:
+            problems.append(str(err))
+    names = [p.persona.name for p in loaded]
+    for name in sorted({n for n in names if names.count(n) > 1}):
+        where = ", ".join(str(p.path) for p in loaded if p.persona.name == name)
+        problems.append(f"persona name {name!r} is used by more than one file: {where}")
+    if problems:
+        raise LabError("\n".join(problems))
+    return loaded

@@ -1,0 +1,58 @@
+"""The lab's text output: each persona's timeline and outcome, then one table for all."""
+
+from __future__ import annotations
+
+from typing import TextIO
+
+from lab.calendar import spoken
+from lab.simulate import LabReport, PersonaReport
+
+
+def money(amount: float) -> str:
+    return f"{amount:,.0f}"
+
+
+def write_persona(p: PersonaReport, out: TextIO) -> None:
+    print(f"== {p.persona}: {p.description}", file=out)
+    print(f"   deal {p.deal_id} · {p.segment} · {money(p.amount)} · {p.timezone} · playbook {p.playbook}", file=out)
+    print(f"   closed {p.closed_local} ({p.closed_utc})", file=out)
+    print(f"   {'customer local time':<17}  {'UTC':<20}  {'lane':<8}  what", file=out)
+    for row in p.rows:
+        mark = "" if row.ok else "  (!)"
+        print(f"   {row.local:<17}  {row.utc:<20}  {row.lane:<8}  {row.text}{mark}", file=out)
+    o = p.outcome
+    steps = ", ".join(f"{m.key} {m.how} after {spoken(m.after_seconds)}" for m in o.milestones) or "no milestone finished"
+    print(f"   outcome: {o.state}" + (f" ({o.reason})" if o.reason and o.state != "activated" else ""), file=out)
+    print(f"            first action after {spoken(o.first_action_after_seconds)}; {steps}", file=out)
+    print(f"            {o.messages} customer messages ({o.proactive} proactive, {o.follow_ups} follow-ups); "
+          f"{o.escalations} escalations (humans needed)", file=out)
+    for warning in p.warnings:
+        print(f"   warning: {warning}", file=out)
+    for v in p.verdicts:
+        print(f"   {'ok  ' if v.held else 'FAIL'} {v.expectation}: {v.happened}  [{v.source}]", file=out)
+    print("", file=out)
+
+
+def write_summary(report: LabReport, out: TextIO) -> None:
+    header = ("persona", "state", "first action", "activated", "messages", "follow-ups", "humans", "expectations")
+    rows = [
+        (
+            p.persona,
+            p.outcome.state,
+            spoken(p.outcome.first_action_after_seconds),
+            spoken(p.outcome.activated_after_seconds),
+            str(p.outcome.messages),
+            str(p.outcome.follow_ups),
+            str(p.outcome.escalations),
+            f"{sum(v.held for v in p.verdicts)}/{len(p.verdicts)} held",
+        )
+        for p in report.personas
+    ]
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    for r in [header, tuple("-" * w for w in widths), *rows]:
+        print("  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip(), file=out)
+
+
+def write_failures(report: LabReport, out: TextIO) -> None:
+    for v in report.failed:
+        print(f"persona {v.persona}: expected {v.expectation} [{v.source}], but: {v.happened}", file=out)

@@ -1,0 +1,284 @@
+"""`onboarding simulate`: walk personas through a playbook on the real journey workflow, in
+virtual time, and judge each walk against its expectations."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field
+from temporalio.testing import WorkflowEnvironment
+
+from lab.calendar import shown
+from lab.deals import DealFlags, persona_deal
+from lab.errors import LabError
+from lab.outcome import Outcome, outcome_of
+from lab.personas import PersonaFile
+from lab.record import JourneyRecord, Touch
+from lab.runtime import Lab
+from lab.script import Note, Script, Send, StaffRule, StartRule, Step, Trigger
+from lab.verdicts import Verdict, judge
+from lab.world import JourneySetup
+from playbooks import loader
+from playbooks.roster import Roster
+from playbooks.schema import BusinessHours, PlaybookSnapshot
+from workflows.metadata import static_details, static_summary
+from workflows.models import DealClosed, workflow_id_for
+from workflows.search_attributes import start_search_attributes
+
+EVERY = "every"
+
+
+class Row(BaseModel):
+    """One line of a persona's timeline."""
+
+    at: datetime
+    local: str
+    utc: str
+    lane: str  # customer | owner | system
+    what: str
+    text: str
+    ok: bool = True
+
+
+class PersonaReport(BaseModel):
+    persona: str
+    description: str
+    file: str
+    deal_id: str
+    segment: str
+    amount: float
+    timezone: str
+    playbook: str
+    business_hours: BusinessHours
+    closed_local: str
+    closed_utc: str
+    rows: list[Row]
+    touches: list[Touch]
+    outcome: Outcome
+    verdicts: list[Verdict] = Field(default_factory=list)
+    warnings: list[str] = Field(default_factory=list)
+
+    @property
+    def failed(self) -> list[Verdict]:
+        return [v for v in self.verdicts if not v.held]
+
+
+class LabReport(BaseModel):
+    personas: list[PersonaReport]
+
+    @property
+    def failed(self) -> list[Verdict]:
+        return [v for p in self.personas for v in p.failed]
+
+
+class Plan(BaseModel):
+    """One persona, ready to walk."""
+
+    model_config = {"arbitrary_types_allowed": True}
+
+    file: PersonaFile
+    deal: DealClosed
+    start: StartRule
+    snapshot: PlaybookSnapshot
+    playbook_source: Path
+    script: Script
+    warnings: list[str] = Field(default_factory=list)
+
+
+# ------------------------------------------------------------------ planning (before anything runs)
+
+
+def plan(
+    personas: list[PersonaFile],
+    *,
+    playbook: Path | None = None,
+    playbooks_dir: Path | None = None,
+    base_deal: dict[str, Any] | None = None,
+    flags: DealFlags = DealFlags(),
+    horizon_seconds: float | None = None,
+    all_personas: bool = True,
+) -> list[Plan]:
+    """Deal, playbook and script for every persona; every problem found is reported at once."""
+    plans, problems = [], []
+    playbooks = None if playbook else loader.load_all(playbooks_dir)
+    for pf in personas:
+        try:
+            deal, start = persona_deal(pf.persona, base_deal, flags, base_deal is not None)
+            if playbook is not None:
+                snapshot, source = loader.load_playbook(playbook), playbook
+            else:
+                assert playbooks is not None
+                snapshot = loader.select(playbooks, deal.segment, deal.product)
+                source = playbooks_dir or loader.playbooks_dir()
+            warnings = _check_against_playbook(pf, snapshot)
+            plans.append(
+                Plan(file=pf, deal=deal, start=start, snapshot=snapshot, playbook_source=source,
+                     script=persona_script(pf, deal, start, snapshot, horizon_seconds), warnings=warnings)
+            )
+        except (LabError, loader.PlaybookError) as err:
+            problems.append(str(err))
+    names = {p.persona.name for p in personas}
+    for snapshot in {id(p.snapshot): p.snapshot for p in plans}.values():
+        unknown = sorted(set(snapshot.playbook.expectations) - names - {EVERY})
+        if unknown and all_personas:
+            problems.append(
+                f"{snapshot.source}: expectations: no persona named {', '.join(map(repr, unknown))} "
+                f"(personas: {', '.join(sorted(names))})"
+            )
+    if problems:
+        raise LabError("\n".join(problems))
+    return plans
+
+
+def _check_against_playbook(pf: PersonaFile, snapshot: PlaybookSnapshot) -> list[str]:
+    """Triggers and milestones must exist (an error); events the playbook does not know are
+    legal (a product sends many) but worth a warning."""
+    book = snapshot.playbook
+    keys = [m.key for m in book.milestones]
+    events = {e for m in book.milestones for e in m.events()}
+    problems, warnings = [], []
+    for i, step in enumerate(pf.persona.steps):
+        trigger = step.trigger
+        if trigger and trigger.milestone and trigger.milestone not in keys:
+            problems.append(f"{pf.path}: customer.{i}.after: no milestone {trigger.milestone!r} in playbook {book.name} ({', '.join(keys)})")
+        if step.do in ("taken", "failed") and step.action not in events:
+            warnings.append(f"customer.{i}: {step.action!r} is not a product event of playbook {book.name}; the journey will not count it")
+    for i, expectation in enumerate(pf.persona.expectations):
+        milestone = getattr(getattr(expectation, "completes", None), "milestone", None)
+        if milestone and milestone not in keys:
+            problems.append(f"{pf.path}: expectations.{i}.completes.milestone: no milestone {milestone!r} in playbook {book.name}")
+    if problems:
+        raise LabError("\n".join(problems))
+    return warnings
+
+
+def persona_script(pf: PersonaFile, deal: DealClosed, start: StartRule, snapshot: PlaybookSnapshot, horizon: float | None) -> Script:
+    persona = pf.persona
+    steps = []
+    for i, st in enumerate(persona.steps, start=1):
+        event_id = f"{persona.name}-{i}"
+        if st.do == "taken":
+            send = Send(kind="signal", name="action_taken", payload={"action": st.action, "event_id": event_id, "source": "lab"})
+            label = f"takes {st.action}"
+        elif st.do == "failed":
+            send = Send(kind="signal", name="action_failed", payload={"action": st.action, "reason": st.reason, "event_id": event_id})
+            label = f"fails at {st.action}"
+        elif st.do == "help":
+            send = Send(kind="signal", name="help_requested", payload={"message": st.message, "event_id": event_id})
+            label = "asks for help"
+        else:
+            send = Send(kind="signal", name="cancel", payload={"reason": st.reason or "deal lost"})
+            label = "the deal is lost"
+        trigger = st.trigger
+        steps.append(
+            Step(
+                at_seconds=st.at.seconds,
+                after=Trigger(touchpoint=trigger.touchpoint, milestone=trigger.milestone) if trigger else None,
+                send=send,
+                label=label,
+            )
+        )
+    decisions, repeat = persona.decisions
+    ack = persona.owner.acknowledges_after
+    return Script(
+        label=persona.name,
+        workflow_id=workflow_id_for(deal.deal_id),
+        journey_input={"deal_id": deal.deal_id, "deal": deal.model_dump(mode="json")},
+        summary=static_summary(deal),
+        details=static_details(deal, playbook_name=snapshot.playbook.name),
+        search_attributes={p.key.name: str(p.value) for p in start_search_attributes(deal.deal_id, deal.account.id, deal.segment)},
+        start=start,
+        horizon_seconds=horizon or persona.horizon.seconds,
+        steps=steps,
+        owner_acknowledges_after_seconds=None if ack == "never" else ack.seconds,
+        staff=[StaffRule(decision=d.resolve, after_seconds=d.after.seconds, owner=d.owner, by=d.by, note=d.note) for d in decisions],
+        staff_repeat=repeat,
+        stamp_close=True,
+    )
+
+
+# ------------------------------------------------------------------ running and judging
+
+
+async def simulate(
+    plans: list[Plan],
+    roster: Roster,
+    *,
+    env: WorkflowEnvironment | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> LabReport:
+    """Every persona side by side on one time-skipping server (see lab/runtime.py)."""
+    async with Lab.open(roster, env) as lab:
+
+        async def one(p: Plan) -> PersonaReport:
+            walked = await lab.walk(p.script, JourneySetup(playbook=p.snapshot), status=True)
+            if progress:
+                progress(f"{p.file.persona.name}: walked")
+            return report_for(p, walked.record, walked.outcome.final_status, walked.outcome.notes, walked.outcome.not_reached)
+
+        reports = await asyncio.gather(*(one(p) for p in plans))
+    return LabReport(personas=list(reports))
+
+
+def report_for(
+    p: Plan,
+    record: JourneyRecord,
+    status: dict[str, Any] | None,
+    notes: list[Note],
+    not_reached: list[str],
+) -> PersonaReport:
+    persona, book = p.file.persona, p.snapshot.playbook
+    outcome = outcome_of(record, status)
+    sources = [(f"persona file {p.file.path.name}", e) for e in persona.expectations]
+    sources += [(f"playbook {book.name}: {EVERY}", e) for e in book.expectations.get(EVERY, [])]
+    sources += [(f"playbook {book.name}: {persona.name}", e) for e in book.expectations.get(persona.name, [])]
+    verdicts = [judge(persona.name, source, e, record, outcome, book.business_hours) for source, e in sources]
+    tz = record.timezone
+    rows = [_row(t, tz) for t in record.touches]
+    rows += [Row(at=n.at, local=shown(n.at, tz)[0], utc=shown(n.at, tz)[1], lane="owner" if n.lane in ("staff", "owner") else n.lane if n.lane == "customer" else "system",
+                 what="refused", text=n.text, ok=False) for n in notes if not n.done]
+    rows.sort(key=lambda r: r.at)
+    closed_local, closed_utc = shown(record.started_at, tz)
+    return PersonaReport(
+        persona=persona.name,
+        description=persona.description,
+        file=str(p.file.path),
+        deal_id=p.deal.deal_id,
+        segment=p.deal.segment,
+        amount=p.deal.amount,
+        timezone=tz,
+        playbook=f"{book.name} ({p.snapshot.source})",
+        business_hours=book.business_hours,
+        closed_local=f"{closed_local} {tz}",
+        closed_utc=closed_utc,
+        rows=rows,
+        touches=record.touches,
+        outcome=outcome,
+        verdicts=verdicts,
+        warnings=p.warnings + [f"never happened: {n}" for n in not_reached],
+    )
+
+
+def _row(t: Touch, tz: str) -> Row:
+    local, utc = shown(t.at, tz)
+    if t.what == "message":
+        reply = "" if t.proactive is None else (" (proactive)" if t.proactive else " (reply)")
+        text = f"{t.kind}{reply} [{t.milestone}] \"{t.subject}\" to {t.to}" + (f" · CTA {t.cta}" if t.cta else "")
+    elif t.what == "customer":
+        text = {"taken": "takes", "failed": "fails at", "help": "asks for help:"}.get(t.kind, t.kind) + f" {t.detail}"
+    elif t.what == "owner":
+        text = f"owner {t.kind}: {t.detail}"
+    elif t.what == "escalation":
+        text = f"escalation level {t.level} ({t.kind}) to {t.to} [{t.milestone}]: {t.detail}"
+    elif t.what == "staff":
+        text = f"staff: {t.kind} {t.detail}"
+    elif t.what == "state":
+        level = f" · escalation level {t.level}" if t.level else ""
+        text = f"state {t.kind} · {t.milestone}{level} · {t.detail}"
+    else:
+        text = f"{t.kind} {t.detail}"
+    return Row(at=t.at, local=local, utc=utc, lane=t.lane, what=t.what, text=text.strip(), ok=t.ok)
