@@ -1,0 +1,51 @@
+"""Read the moments of the journeys that match the filters, streamed in journey order."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+from sqlalchemy import Select, func, select
+
+from records.database import Database
+from records.tables import moments
+from report.journeys import COLUMNS
+from report.models import Filters
+
+
+def matching_journeys(filters: Filters) -> Select[Any]:
+    """Workflow ids of the journeys started inside the filters (segment, product and
+    playbook are the journey's, from its `started` moment)."""
+    m = moments.c
+    query = select(m.workflow_id).where(m.kind == "started")
+    if filters.since:
+        query = query.where(m.at >= filters.since)
+    if filters.until:
+        query = query.where(m.at < filters.until)
+    for column, value in ((m.segment, filters.segment), (m.product, filters.product), (m.playbook, filters.playbook)):
+        if value is not None:
+            query = query.where(column == value)
+    if filters.owner is not None:
+        held = select(m.workflow_id).where(m.owner == filters.owner)
+        query = query.where(m.workflow_id.in_(held))
+    return query
+
+
+async def moment_rows(db: Database, filters: Filters) -> AsyncIterator[tuple[Any, ...]]:
+    m = moments.c
+    query = (
+        select(*(getattr(m, c) for c in COLUMNS))
+        .where(m.workflow_id.in_(matching_journeys(filters)))
+        .order_by(m.workflow_id, m.at, m.id)
+        .execution_options(yield_per=5000)
+    )
+    async with db.begin() as conn:
+        result = await conn.stream(query)
+        async for row in result:
+            yield tuple(row)
+
+
+async def count(db: Database, filters: Filters) -> int:
+    query = select(func.count()).select_from(moments).where(moments.c.workflow_id.in_(matching_journeys(filters)))
+    async with db.begin() as conn:
+        return int((await conn.execute(query)).scalar_one())
