@@ -4,16 +4,16 @@ ids and the times are kept (a few numbers per journey)."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Collection
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from itertools import combinations
 from pathlib import Path
 
 from playbooks import loader
 from report import stats
 from report.journeys import Journey
-from report.links import Links, all_of, equals
+from report.links import Links, all_of, equals, started
 from report.models import (
     Cell,
     Filters,
@@ -66,21 +66,26 @@ class _Times:
     reached: list[tuple[float, str]] = field(default_factory=list)  # (seconds, workflow id)
     target_hours: float | None = None
 
-    def row(self, segment: str, links: Links, fallback: str | None) -> TimeToRow:
+    def row(self, segment: str, cell: CellMaker) -> TimeToRow:
         seconds = sorted(s for s, _ in self.reached)
         target = self.target_hours
         inside = [w for s, w in self.reached if target is not None and s <= target * HOUR]
         median, p90 = stats.quantile(seconds, 0.5), stats.quantile(seconds, 0.9)
         return TimeToRow(
             segment=segment,
-            journeys=Cell(n=len(self.ids), link=links.journeys(self.ids, fallback)),
-            reached=Cell(n=len(seconds), link=links.journeys([w for _, w in self.reached], fallback)),
+            journeys=cell(self.ids, equals("Segment", segment)),
+            reached=cell([w for _, w in self.reached], equals("Segment", segment)),
             median_hours=None if median is None else median / HOUR,
             p90_hours=None if p90 is None else p90 / HOUR,
             target_hours=target,
-            inside=Cell(n=len(inside), link=links.journeys(inside, fallback)),
+            inside=cell(inside, equals("Segment", segment)),
             inside_share=len(inside) / len(self.ids) if self.ids and target is not None else None,
         )
+
+
+def _week_query(week: str) -> str:
+    monday = datetime.fromisoformat(week).replace(tzinfo=UTC)
+    return f"StartTime >= '{monday.isoformat()}' AND StartTime < '{(monday + timedelta(days=7)).isoformat()}'"
 
 
 def _week(at: datetime) -> str:
@@ -94,8 +99,21 @@ def _age(age: timedelta) -> str:
     return "7d+"
 
 
-def _cell(ids: list[str] | set[str], links: Links, fallback: str | None = None) -> Cell:
-    return Cell(n=len(ids), link=links.journeys(ids, fallback))
+CellMaker = Callable[..., Cell]
+
+
+def cell_maker(links: Links, filters: Filters) -> CellMaker:
+    """A count and its link: the journeys by id, or their group (the filters as search
+    attributes, and the clauses given) when they are too many to name."""
+    base = all_of("WorkflowType = 'OnboardingWorkflow'", started(filters.since, filters.until),
+                  equals("Segment", filters.segment) if filters.segment else None,
+                  equals("OnboardingOwner", filters.owner) if filters.owner else None)
+
+    def cell(ids: Collection[str], *clauses: str | None) -> Cell:
+        link, exact = links.journeys(ids, all_of(base, *clauses))
+        return Cell(n=len(ids), link=link, exact=exact)
+
+    return cell
 
 
 async def build(journeys: AsyncIterator[Journey], *, moments: int, filters: Filters, targets: dict[str, Targets],
@@ -194,9 +212,8 @@ async def build(journeys: AsyncIterator[Journey], *, moments: int, filters: Filt
             if j.activated_at:
                 v["activated"].append(wid)
 
-    def segment_query(segment: str) -> str:
-        return equals("Segment", segment)
-
+    cell = cell_maker(links, filters)
+    running_q = "ExecutionStatus = 'Running'"
     resolution = sorted(s for s, _ in resolved)
     median_resolution = stats.quantile(resolution, 0.5)
     p90_resolution = stats.quantile(resolution, 0.9)
@@ -204,42 +221,41 @@ async def build(journeys: AsyncIterator[Journey], *, moments: int, filters: Filt
         generated_at=now,
         filters=filters,
         moments=moments,
-        journeys=_cell(everyone, links),
-        running=_cell(running, links, "WorkflowType = 'OnboardingWorkflow' AND ExecutionStatus = 'Running'"),
-        activated=_cell(activated, links),
-        closed=_cell(closed, links),
-        time_to_first_action=[t.row(s, links, segment_query(s)) for s, t in sorted(ttfa.items())],
-        time_to_first_value=[t.row(s, links, segment_query(s)) for s, t in sorted(ttfv.items())],
+        journeys=cell(everyone),
+        running=cell(running, running_q),
+        activated=cell(activated, "ExecutionStatus = 'Completed'"),
+        closed=cell(closed, "ExecutionStatus != 'Running'"),
+        time_to_first_action=[t.row(s, cell) for s, t in sorted(ttfa.items())],
+        time_to_first_value=[t.row(s, cell) for s, t in sorted(ttfv.items())],
         funnel=[
-            FunnelRow(week=week, milestone=key, **{k: _cell(cells[k], links) for k in ("told", "acted", "skipped", "next")})
+            FunnelRow(week=week, milestone=key, **{k: cell(cells[k], _week_query(week)) for k in ("told", "acted", "skipped", "next")})
             for (week, key), cells in sorted(funnel.items(), key=lambda kv: (kv[0][0], milestone_order.get(kv[0][1], 99), kv[0][1]))
         ],
-        touchpoints=_touchpoints(moved, milestone_order, links),
+        touchpoints=_touchpoints(moved, milestone_order, cell),
         waiting=[
             WaitingRow(
                 stage=stage, state=state, age=age,
-                journeys=_cell([w for w, _, _ in rows], links,
-                               all_of("ExecutionStatus = 'Running'", equals("OnboardingStage", stage), equals("OnboardingState", state))),
+                journeys=cell([w for w, _, _ in rows], running_q, equals("OnboardingStage", stage), equals("OnboardingState", state)),
                 oldest_hours=max(a for _, a, _ in rows),
                 in_stage_median_hours=stats.quantile(sorted(s for _, _, s in rows if s is not None), 0.5),
             )
             for (stage, state, age), rows in sorted(waiting.items(), key=lambda kv: (milestone_order.get(kv[0][0], -1), kv[0][1], _age_rank(kv[0][2])))
         ],  # fmt: skip
         humans=Humans(
-            journeys=_cell(everyone, links),
-            escalated=_cell(escalated, links),
+            journeys=cell(everyone),
+            escalated=cell(escalated),
             escalation_rate=len(escalated) / len(everyone) if everyone else None,
             escalations=escalation_count,
-            triggers=[TriggerRow(trigger=t, escalations=_cell(ids, links)) for t, ids in sorted(triggers.items())],
-            resolved=_cell([w for _, w in resolved], links),
+            triggers=[TriggerRow(trigger=t, escalations=cell(ids)) for t, ids in sorted(triggers.items())],
+            resolved=cell([w for _, w in resolved]),
             resolution_median_hours=None if median_resolution is None else median_resolution / HOUR,
             resolution_p90_hours=None if p90_resolution is None else p90_resolution / HOUR,
             owners=[
-                OwnerRow(owner=o, **{k: _cell(cells[k], links, equals("OnboardingOwner", o)) for k in ("journeys", "escalations", "level_ups", "over_capacity")})
+                OwnerRow(owner=o, **{k: cell(cells[k], equals("OnboardingOwner", o)) for k in ("journeys", "escalations", "level_ups", "over_capacity")})
                 for o, cells in sorted(owners.items())
             ],
         ),
-        variants=[_variant_row(p, v, cells, links) for (p, v), cells in sorted(variants.items())],
+        variants=[_variant_row(p, v, cells, cell) for (p, v), cells in sorted(variants.items())],
         variant_comparisons=_comparisons(variants),
     )
 
@@ -248,31 +264,31 @@ def _age_rank(age: str) -> int:
     return [name for _, name in AGES].index(age) if age in [name for _, name in AGES] else len(AGES)
 
 
-def _touchpoints(moved: dict[tuple[str, str], list[str]], order: dict[str, int], links: Links) -> list[TouchpointRow]:
+def _touchpoints(moved: dict[tuple[str, str], list[str]], order: dict[str, int], cell: CellMaker) -> list[TouchpointRow]:
     totals: dict[str, int] = defaultdict(int)
     for (milestone, _), ids in moved.items():
         totals[milestone] += len(ids)
     return [
-        TouchpointRow(milestone=m, touchpoint=t, completions=_cell(ids, links), share=len(ids) / totals[m])
+        TouchpointRow(milestone=m, touchpoint=t, completions=cell(ids), share=len(ids) / totals[m])
         for (m, t), ids in sorted(moved.items(), key=lambda kv: (order.get(kv[0][0], 99), kv[0][0], kv[0][1]))
     ]
 
 
-def _variant_row(playbook: str, variant: str, cells: dict[str, list], links: Links) -> VariantRow:
+def _variant_row(playbook: str, variant: str, cells: dict[str, list], cell: CellMaker) -> VariantRow:
     ttfa = sorted(cells["ttfa"])
     n, activated = len(cells["ids"]), len(cells["activated"])
     median = stats.quantile(ttfa, 0.5)
     interval = stats.median_interval(ttfa)
     rate_ci = stats.wilson(activated, n)
-    fallback = all_of(equals("PlaybookVariant", variant))
+    group = equals("PlaybookVariant", variant)
     return VariantRow(
         playbook=playbook,
         variant=variant,
-        journeys=_cell(cells["ids"], links, fallback),
-        first_actions=_cell(cells["acted"], links),
+        journeys=cell(cells["ids"], group),
+        first_actions=cell(cells["acted"], group),
         ttfa_median_hours=None if median is None else median / HOUR,
         ttfa_median_ci_hours=None if interval is None else (interval[0] / HOUR, interval[1] / HOUR),
-        activated=_cell(cells["activated"], links),
+        activated=cell(cells["activated"], group),
         activation_rate=activated / n if n else None,
         activation_rate_ci=rate_ci,
     )

@@ -3,6 +3,7 @@ arrive grouped by journey, so only one journey is ever being folded at a time.""
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -11,6 +12,7 @@ from typing import Any
 # The columns the report reads, in this order (report.query selects them).
 COLUMNS = ("workflow_id", "kind", "at", "segment", "product", "playbook", "variant", "owner",
            "milestone", "touchpoint", "detail")  # fmt: skip
+NEEDS_DETAIL = frozenset({"owner_assigned", "escalated", "resolved"})
 
 
 @dataclass
@@ -58,7 +60,7 @@ class Journey:
         return any(e.resolved_at is None for e in self.escalations.values())
 
     def add(self, kind: str, at: datetime, row: dict[str, Any]) -> None:
-        detail = row["detail"] or {}
+        detail = json.loads(row["detail"]) if row["detail"] and kind in NEEDS_DETAIL else {}
         if row["owner"]:
             self.owner = row["owner"]
             self.owners.add(row["owner"])

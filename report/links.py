@@ -4,6 +4,7 @@ a visibility query on the workflow ids (the report knows them exactly)."""
 from __future__ import annotations
 
 from collections.abc import Collection
+from datetime import datetime
 from urllib.parse import quote
 
 # A visibility query naming more journeys than this gets long for a URL; past it the link
@@ -18,15 +19,15 @@ class Links:
     def query(self, query: str) -> str:
         return f"{self.base}?query={quote(query, safe='')}"
 
-    def journeys(self, workflow_ids: Collection[str], fallback: str | None = None) -> str:
-        """The list of exactly these journeys; `fallback` (a visibility query describing the
-        group) when they are too many to name."""
-        ids = sorted(workflow_ids)
-        if not ids:
-            return self.query("WorkflowId = ''")
-        if len(ids) > MAX_IDS and fallback:
-            return self.query(fallback)
-        return self.query("WorkflowId IN (" + ", ".join(_quoted(i) for i in ids[:MAX_IDS * 20]) + ")")
+    def journeys(self, workflow_ids: Collection[str], group: str) -> tuple[str, bool]:
+        """(link, exact): the list of exactly these journeys, or, when they are too many to
+        name in a URL, the list of their group (`group`, a visibility query by search
+        attributes, which may hold a few more)."""
+        if len(workflow_ids) > MAX_IDS:
+            return self.query(group), False
+        if not workflow_ids:
+            return self.query("WorkflowId = ''"), True
+        return self.query("WorkflowId IN (" + ", ".join(_quoted(i) for i in sorted(workflow_ids)) + ")"), True
 
 
 def _quoted(value: str) -> str:
@@ -35,6 +36,15 @@ def _quoted(value: str) -> str:
 
 def equals(attribute: str, value: str) -> str:
     return f"{attribute} = {_quoted(value)}"
+
+
+def started(since: datetime | None, until: datetime | None) -> str | None:
+    clauses = []
+    if since:
+        clauses.append(f"StartTime >= '{since.isoformat()}'")
+    if until:
+        clauses.append(f"StartTime < '{until.isoformat()}'")
+    return " AND ".join(clauses) or None
 
 
 def all_of(*clauses: str | None) -> str:

@@ -20,6 +20,9 @@ class Filters(BaseModel):
 class Cell(BaseModel):
     n: int
     link: str
+    # True: the link lists exactly these journeys; False: too many to name, it lists their
+    # group by search attributes (segment, stage, owner, start week...), maybe a few more.
+    exact: bool = True
 
 
 class TimeToRow(BaseModel):
