@@ -60,7 +60,9 @@ class Journey:
         return any(e.resolved_at is None for e in self.escalations.values())
 
     def add(self, kind: str, at: datetime, row: dict[str, Any]) -> None:
-        detail = json.loads(row["detail"]) if row["detail"] and kind in NEEDS_DETAIL else {}
+        raw = row["detail"] if kind in NEEDS_DETAIL else None
+        # SQLite hands the JSON text back; asyncpg has already decoded it.
+        detail = (json.loads(raw) if isinstance(raw, str) else raw) or {}
         if row["owner"]:
             self.owner = row["owner"]
             self.owners.add(row["owner"])
