@@ -67,8 +67,9 @@ def _when(value: str | None, field: str) -> datetime | None:
 
 async def build(db: Database, filters: Filters, *, links: Links, now: datetime, playbooks_dir: Path | None = None) -> Report:
     moments = await query.count(db, filters)
+    levels = await query.levels(db, filters)
     return await compute.build(fold(query.moment_rows(db, filters)), moments=moments, filters=filters,
-                               targets=compute.read_targets(playbooks_dir), links=links, now=now)
+                               targets=compute.read_targets(playbooks_dir), links=links, now=now, levels=levels)
 
 
 def _open(path: str, out: TextIO):  # type: ignore[no-untyped-def]

@@ -117,7 +117,7 @@ def cell_maker(links: Links, filters: Filters) -> CellMaker:
 
 
 async def build(journeys: AsyncIterator[Journey], *, moments: int, filters: Filters, targets: dict[str, Targets],
-                links: Links, now: datetime) -> Report:
+                links: Links, now: datetime, levels: dict[tuple[str, int], int] | None = None) -> Report:
     everyone: list[str] = []
     running: list[str] = []
     activated: list[str] = []
@@ -189,6 +189,7 @@ async def build(journeys: AsyncIterator[Journey], *, moments: int, filters: Filt
         if j.escalations:
             escalated.append(wid)
         for e in j.escalations.values():
+            e.level = (levels or {}).get((wid, e.number), e.level)
             escalation_count += 1
             triggers[e.trigger].append(wid)
             owner = e.owner or j.owner or ""

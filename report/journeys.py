@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 # The columns the report reads, in this order (report.query selects them).
-COLUMNS = ("workflow_id", "kind", "at", "segment", "product", "playbook", "variant", "owner",
+COLUMNS = ("workflow_id", "key", "kind", "at", "segment", "product", "playbook", "variant", "owner",
            "milestone", "touchpoint", "detail")  # fmt: skip
 NEEDS_DETAIL = frozenset({"owner_assigned", "escalated", "resolved"})
 
@@ -83,18 +83,23 @@ class Journey:
         elif kind in ("milestone_completed", "milestone_skipped", "milestone_closed") and milestone:
             self.outcomes.setdefault(milestone, (kind, at, row["touchpoint"]))
         elif kind == "escalated":
-            number = int(detail.get("escalation") or len(self.escalations) + 1)
+            number = _occurrence(row["key"], len(self.escalations) + 1)
             self.escalations[number] = Escalation(number, str(detail.get("trigger") or "unknown"), at, row["owner"], milestone)
         elif kind == "resolved":
-            escalation = self.escalations.get(int(detail.get("escalation") or 0))
+            escalation = self.escalations.get(_occurrence(row["key"], 0))
             if escalation is not None:
                 escalation.resolved_at = at
-                escalation.seconds_open = float(detail.get("seconds_open") or (at - escalation.at).total_seconds())
-                escalation.level = int(detail.get("level") or 1)
+                escalation.seconds_open = (at - escalation.at).total_seconds()
         elif kind == "activated":
             self.activated_at = at
         elif kind == "closed":
             self.closed_at = at
+
+
+def _occurrence(key: str, default: int) -> int:
+    """The escalation number: the last part of `<workflow id>:moment:<kind>:<milestone>:<n>`."""
+    last = key.rsplit(":", 1)[-1]
+    return int(last) if last.isdigit() else default
 
 
 async def fold(rows: AsyncIterator[Iterable[Any]]) -> AsyncIterator[Journey]:

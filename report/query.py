@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Select, String, func, select, type_coerce
 
 from records.database import Database
-from records.tables import moments
+from records.tables import escalation_tasks, moments
 from report.journeys import COLUMNS
 from report.models import Filters
 
@@ -53,3 +53,12 @@ async def count(db: Database, filters: Filters) -> int:
     query = select(func.count()).select_from(moments).where(moments.c.workflow_id.in_(matching_journeys(filters)))
     async with db.begin() as conn:
         return int((await conn.execute(query)).scalar_one())
+
+
+async def levels(db: Database, filters: Filters) -> dict[tuple[str, int], int]:
+    """The level each escalation reached, from the escalation tasks (moved up past level 1
+    when its SLA ran out): (workflow id, escalation number) -> level."""
+    t = escalation_tasks.c
+    query = select(t.workflow_id, t.escalation, t.level).where(t.workflow_id.in_(matching_journeys(filters)))
+    async with db.begin() as conn:
+        return {(w, n): level for w, n, level in (await conn.execute(query)).all()}

@@ -6,7 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from records.database import Database
 from records.models import MomentKind, MomentRequest, Touchpoint, moment_key
+from records.moments import MomentStore
+from records.tasks import TaskOpening, TaskStore
 
 MILESTONES = ("first_action", "first_value", "expansion_check")  # playbooks/default.yaml
 
@@ -51,10 +54,10 @@ def moments(s: Script) -> list[MomentRequest]:
     for i, milestone in enumerate(MILESTONES):
         add(MomentKind.told, at, i + 1, milestone=milestone, touchpoint="direction", detail={"proactive": True})
         if s.escalate_after is not None and (s.done_after[i] is None or s.done_after[i] > s.escalate_after) and at <= s.escalate_after:
-            add(MomentKind.escalated, s.escalate_after, 1, milestone=milestone, detail={"escalation": 1, "level": 1, "trigger": s.trigger})
+            add(MomentKind.escalated, s.escalate_after, 1, milestone=milestone, detail={"trigger": s.trigger})
             if s.resolved_after is not None:
                 add(MomentKind.resolved, s.escalate_after + s.resolved_after, 1, milestone=milestone, touchpoint="human",
-                    detail={"escalation": 1, "outcome": "resolved", "level": s.level, "seconds_open": s.resolved_after * 3600})
+                    detail={"outcome": "resolved", "decision": "retry"})
         done = s.done_after[i]
         if done is None:
             if s.closed_after is not None:
@@ -67,3 +70,18 @@ def moments(s: Script) -> list[MomentRequest]:
         at = done
     add(MomentKind.activated, at)
     return out
+
+
+async def seed(db: Database, scripts: list[Script]) -> None:
+    """The scripts' moments through the store, and their escalation tasks up to their level."""
+    store, tasks = MomentStore(db), TaskStore(db)
+    for s in scripts:
+        for moment in moments(s):
+            assert await store.record(moment)
+        if s.escalate_after is not None:
+            for level in range(1, s.level + 1):
+                await tasks.open(TaskOpening(
+                    workflow_id=f"onboarding-{s.deal_id}", escalation=1, deal_id=s.deal_id, account_name="", milestone="",
+                    level=level, level_name=["owner", "backup", "manager"][level - 1], assignee=s.owner, assignee_name="",
+                    reason="", at=s.start + timedelta(hours=s.escalate_after + 24 * (level - 1)),
+                ))  # fmt: skip

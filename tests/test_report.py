@@ -10,13 +10,12 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from records.moments import MomentStore
 from replay import cli
 from report import cli as report_cli
 from report.cli import build
 from report.links import Links
 from report.models import Filters
-from tests.report_journeys import Script, moments
+from tests.report_journeys import Script, seed
 
 MONDAY = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 NEXT_MONDAY = datetime(2026, 11, 9, 9, 0, tzinfo=UTC)
@@ -39,10 +38,7 @@ SCRIPTS = [
 
 @pytest.fixture
 async def seeded(records_db):
-    store = MomentStore(records_db)
-    for script in SCRIPTS:
-        for moment in moments(script):
-            assert await store.record(moment)
+    await seed(records_db, SCRIPTS)
     return records_db
 
 
