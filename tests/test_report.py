@@ -140,3 +140,30 @@ async def test_a_bad_date_names_the_option(tmp_path):
     assert code == 2
     assert "--since: 'last tuesday' is not an ISO date" in err
     assert not (tmp_path / "onboarding.sqlite3").exists()
+
+
+async def test_variants_compared_with_intervals_and_a_verdict(records_db):
+    # a: 10 journeys, first actions after 1..10 h, 8 activate; b: 10 journeys, after 21..30 h, 2 activate
+    scripts = []
+    for i in range(10):
+        scripts.append(Script(f"A{i}", "smb", MONDAY, variant="a", done_after=(i + 1, i + 2, i + 3) if i < 8 else (i + 1, None, None)))
+        scripts.append(Script(f"B{i}", "smb", MONDAY, variant="b", done_after=(i + 21, i + 22, i + 23) if i < 2 else (i + 21, None, None)))
+    await seed(records_db, scripts)
+    report = await build(records_db, Filters(), links=LINKS, now=NOW)
+    a, b = report.variants
+    assert (a.variant, a.journeys.n, a.first_actions.n, a.activated.n, a.ttfa_median_hours) == ("a", 10, 10, 8, 5.5)
+    assert (b.variant, b.journeys.n, b.first_actions.n, b.activated.n, b.ttfa_median_hours) == ("b", 10, 10, 2, 25.5)
+    assert a.activation_rate == 0.8 and a.activation_rate_ci == (pytest.approx(0.4902, abs=1e-4), pytest.approx(0.9433, abs=1e-4))
+    assert a.ttfa_median_ci_hours == (2, 9) and b.ttfa_median_ci_hours == (22, 29)
+    comparison, = report.variant_comparisons
+    assert comparison.ttfa_p_value < 0.001 and comparison.activation_p_value == pytest.approx(0.0073, abs=1e-4)
+    assert comparison.verdict == ("time to first action: a is faster (p=0.000); activation: a activates more (p=0.007)")
+
+
+async def test_a_small_difference_is_not_yet_significant(records_db):
+    scripts = [Script(f"A{i}", "smb", MONDAY, variant="a", done_after=(10 + i, None, None)) for i in range(4)]
+    scripts += [Script(f"B{i}", "smb", MONDAY, variant="b", done_after=(11 + i, None, None)) for i in range(4)]
+    await seed(records_db, scripts)
+    comparison, = (await build(records_db, Filters(), links=LINKS, now=NOW)).variant_comparisons
+    assert comparison.verdict.startswith("time to first action: not yet significant (p=0.")
+    assert comparison.verdict.endswith("activation: not yet significant (p=1.00)")
