@@ -167,3 +167,20 @@ async def test_a_small_difference_is_not_yet_significant(records_db):
     comparison, = (await build(records_db, Filters(), links=LINKS, now=NOW)).variant_comparisons
     assert comparison.verdict.startswith("time to first action: not yet significant (p=0.")
     assert comparison.verdict.endswith("activation: not yet significant (p=1.00)")
+
+
+async def test_the_moments_funnel_view_for_dashboards(seeded):
+    from sqlalchemy import text
+
+    async with seeded.begin() as conn:
+        rows = (await conn.execute(text(
+            "SELECT deal_id, segment, playbook, seconds_to_first_action, seconds_to_activation, milestones_completed, "
+            "escalations, started_at IS NOT NULL, closed_at IS NOT NULL FROM moments_funnel ORDER BY deal_id"))).all()  # fmt: skip
+    assert [tuple(r) for r in rows] == [
+        ("E1", "enterprise", "default", 5 * 3600, None, 1, 1, True, False),
+        ("E2", "enterprise", "default", None, None, 0, 0, True, True),
+        ("S1", "smb", "default", 10 * 3600, 30 * 3600, 3, 0, True, False),
+        ("S2", "smb", "default", 30 * 3600, None, 2, 0, True, False),
+        ("S3", "smb", "default", 100 * 3600, None, 1, 1, True, False),
+        ("S4", "smb", "default", None, None, 0, 1, True, False),
+    ]
