@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from datetime import time
 from enum import Enum
-from typing import Literal
+from typing import Any, Literal
 
 from jinja2 import TemplateSyntaxError, meta
 from jinja2.sandbox import SandboxedEnvironment
@@ -253,6 +253,12 @@ def apply_variant(milestones: list[Milestone], variant: Variant) -> list[Milesto
     return out
 
 
+def _problem(error: Any) -> str:
+    where = ".".join(map(str, error["loc"]))
+    message = str(error["msg"]).removeprefix("Value error, ")
+    return f"{where}: {message}" if where else message
+
+
 class Playbook(_Strict):
     name: str = Field(min_length=1, max_length=64)
     description: str = ""
@@ -282,7 +288,7 @@ class Playbook(_Strict):
             try:
                 apply_variant(info.data.get("milestones") or [], variant)
             except (ValueError, ValidationError) as err:
-                reason = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in err.errors()) if isinstance(err, ValidationError) else str(err)
+                reason = "; ".join(_problem(e) for e in err.errors()) if isinstance(err, ValidationError) else str(err)
                 raise ValueError(f"{i} ({variant.name!r}).overrides: the playbook with them is not valid: {reason}") from None
         return value
 

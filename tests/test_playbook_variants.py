@@ -60,7 +60,7 @@ def test_overrides_that_break_the_playbook_are_named(tmp_path):
 
     message = problem(tmp_path, too_slow)
     assert "test.yaml" in message and "variants: Value error, 1 ('sample').overrides: the playbook with them is not valid" in message
-    assert "a follow-up waits less than the milestone window (100.0 >= 72.0)" in message
+    assert "not valid: follow_ups.0.wait_hours: a follow-up waits less than the milestone window (100.0 >= 72.0)" in message
 
 
 def test_assignment_is_stable_per_deal_and_follows_the_weights(tmp_path):
