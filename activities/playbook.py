@@ -8,13 +8,16 @@ from pydantic import BaseModel
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from playbooks import loader
+from playbooks import loader, variants
 from playbooks.schema import PlaybookSnapshot
 
 
 class SnapshotRequest(BaseModel):
     segment: str
     product: str
+    # Chooses the experiment's variant; unset, the deal id comes from the journey's
+    # workflow id (`onboarding-<deal id>`).
+    deal_id: str | None = None
 
 
 class PlaybookActivities:
@@ -24,8 +27,10 @@ class PlaybookActivities:
     @activity.defn
     async def snapshot_playbook(self, request: SnapshotRequest) -> PlaybookSnapshot:
         try:
-            return loader.select(loader.load_all(self._directory), request.segment, request.product)
+            snapshot = loader.select(loader.load_all(self._directory), request.segment, request.product)
         except loader.PlaybookError as err:
             # Retried with backoff, not failed: once the playbooks are fixed the journey goes
             # on (the worker refuses to start on a bad playbook, so this is a live edit).
             raise ApplicationError(str(err), type="PlaybookError") from None
+        deal_id = request.deal_id or (activity.info().workflow_id or "").removeprefix("onboarding-")
+        return variants.assign(snapshot, deal_id)

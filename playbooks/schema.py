@@ -9,11 +9,20 @@ from __future__ import annotations
 import re
 from datetime import time
 from enum import Enum
-from typing import Literal
+from typing import Any, Literal
 
 from jinja2 import TemplateSyntaxError, meta
 from jinja2.sandbox import SandboxedEnvironment
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    HttpUrl,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from playbooks.expectations import ExpectationBlock
 
@@ -211,6 +220,49 @@ class OwnerAcknowledgement(_Strict):
     before_kickoff: bool = False
 
 
+class VariantOverrides(_Strict):
+    """What a variant changes in the playbook; everything else stays as written."""
+
+    # The first milestone's action (what the kickoff asks for), e.g. a sample dataset instead of an upload.
+    first_action: Action | None = None
+    # Every follow-up of every milestone waits this long (follow-up spacing, e.g. 24 vs 48 h).
+    follow_up_wait_hours: float | None = Field(default=None, gt=0, le=24 * 30)
+
+
+class Variant(_Strict):
+    """One arm of a playbook experiment; a journey gets one by its deal id, weighted."""
+
+    name: str = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    weight: float = Field(default=1, gt=0, le=1000)
+    overrides: VariantOverrides = VariantOverrides()
+
+
+def apply_variant(milestones: list[Milestone], variant: Variant) -> list[Milestone]:
+    """The milestones with the variant's overrides, validated like the playbook's own."""
+    out = []
+    for i, milestone in enumerate(milestones):
+        data = milestone.model_dump(mode="json")
+        if i == 0 and variant.overrides.first_action is not None:
+            data["action"] = variant.overrides.first_action.model_dump(mode="json")
+        if variant.overrides.follow_up_wait_hours is not None:
+            for follow_up in data["follow_ups"]:
+                follow_up["wait_hours"] = variant.overrides.follow_up_wait_hours
+        out.append(Milestone.model_validate(data))
+    owners: dict[str, str] = {}
+    for milestone in out:
+        for event in milestone.events():
+            if event in owners:
+                raise ValueError(f"event {event!r} would complete both {owners[event]!r} and {milestone.key!r}")
+            owners[event] = milestone.key
+    return out
+
+
+def _problem(error: Any) -> str:
+    where = ".".join(map(str, error["loc"]))
+    message = str(error["msg"]).removeprefix("Value error, ")
+    return f"{where}: {message}" if where else message
+
+
 class Playbook(_Strict):
     name: str = Field(min_length=1, max_length=64)
     description: str = ""
@@ -229,6 +281,29 @@ class Playbook(_Strict):
     # name or `every` -> expectations; see playbooks/expectations.py and docs/lab.md).
     # The journey itself never reads it.
     expectations: ExpectationBlock = Field(default_factory=dict)
+    # An experiment: each journey runs one variant, chosen by its deal id (docs/report.md).
+    # After `milestones`, so the overrides are checked against them.
+    variants: list[Variant] = Field(default_factory=list, max_length=10)
+
+    @field_validator("variants")
+    @classmethod
+    def _variants(cls, value: list[Variant], info: ValidationInfo) -> list[Variant]:
+        names = [v.name for v in value]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"duplicate variant name(s) {dupes}: each variant needs its own name")
+        for i, variant in enumerate(value):
+            try:
+                apply_variant(info.data.get("milestones") or [], variant)
+            except (ValueError, ValidationError) as err:
+                reason = "; ".join(_problem(e) for e in err.errors()) if isinstance(err, ValidationError) else str(err)
+                raise ValueError(f"{i} ({variant.name!r}).overrides: the playbook with them is not valid: {reason}") from None
+        return value
+
+    def variant(self, name: str) -> Playbook:
+        """This playbook as the variant `name` runs it."""
+        chosen = next(v for v in self.variants if v.name == name)
+        return self.model_copy(update={"milestones": apply_variant(list(self.milestones), chosen)})
 
     def acknowledgement(self) -> OwnerAcknowledgement:
         return self.owner_acknowledgement or OwnerAcknowledgement(hours=self.owner_acknowledgement_hours)
@@ -267,3 +342,5 @@ class PlaybookSnapshot(BaseModel):
     source: str
     digest: str
     playbook: Playbook
+    # The experiment's variant this journey runs (its overrides are already in `playbook`).
+    variant: str | None = None

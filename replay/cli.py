@@ -25,6 +25,7 @@ from temporalio.envconfig import ClientConfig
 from temporalio.service import RPCError, RPCStatusCode
 
 from records import cli as records_cli
+from report import cli as report_cli
 from privacy.converter import data_converter
 from privacy.keys import CodecConfigError
 from lab import cli as lab_cli
@@ -174,6 +175,7 @@ def parser() -> argparse.ArgumentParser:
     replay.add_argument("--explain", type=int, default=20, help="locate the failing event for this many failures (default 20)")
     replay.add_argument("--progress-every", type=float, default=2.0, help="seconds between progress lines on stderr (default 2)")
     records_cli.add_commands(commands)
+    report_cli.add_command(commands)
     sync = commands.add_parser("roster-sync", help="count running journeys in the owner roster, free places of ended ones",
                                description=roster_sync_doc(), formatter_class=argparse.RawDescriptionHelpFormatter)
     sync.add_argument("--address", default=None, help="Temporal frontend host:port (default: TEMPORAL_ADDRESS or localhost:7233)")
@@ -222,6 +224,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         exit_now(asyncio.run(replay_command(args)))
     if args.command in ("db", "tasks"):
         exit_now(asyncio.run(records_cli.run(args)))
+    if args.command == "report":
+        exit_now(asyncio.run(report_cli.run(args)))
     if args.command == "roster-sync":
         exit_now(asyncio.run(roster_sync_command(args)))
     lab_cli.run(args)  # simulate, backtest

@@ -37,6 +37,7 @@ EXPECTED = {
     "NextActionDue": "Datetime",
     "EscalationLevel": "Int",
     "OwnerOverCapacity": "Bool",
+    "PlaybookVariant": "Keyword",
 }
 
 

@@ -93,6 +93,7 @@ class JourneyBase:
                 milestone=milestone,
                 touchpoint=Touchpoint(touchpoint) if touchpoint else None,
                 occurrence=occurrence,
+                variant=s.playbook.variant,
                 detail=detail,
             )
         )

@@ -23,6 +23,8 @@ def current_details(state: JourneyState, milestone: Milestone | None, status: St
         f"**State:** {state.state.value}" + (" (paused)" if state.pause is not None else ""),
         f"**Owner:** `{state.owner.owner.id}`{staffing_note(state)}",
     ]
+    if state.playbook.variant:
+        lines.append(f"**Playbook:** {state.playbook.playbook.name} · variant `{state.playbook.variant}`")
     if milestone is not None and status.next_action is not None:
         lines.append(f"**Milestone:** {milestone.title} (`{milestone.key}`)")
         due = status.next_action.due_at

@@ -260,6 +260,7 @@ class Status(BaseModel):
     owner_over_capacity: bool = False
     refused_inputs: int = 0
     unsubscribed: bool = False
+    variant: str | None = None  # the playbook experiment's variant this journey runs
 
 
 class MilestoneOutcome(BaseModel):

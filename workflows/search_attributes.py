@@ -19,6 +19,8 @@ NEXT_ACTION_DUE = SearchAttributeKey.for_datetime("NextActionDue")
 ESCALATION_LEVEL = SearchAttributeKey.for_int("EscalationLevel")
 # Set by the journey when its owner took it beyond capacity (docs/owners.md).
 OWNER_OVER_CAPACITY = SearchAttributeKey.for_bool("OwnerOverCapacity")
+# The playbook experiment's variant the journey runs (docs/report.md); set only when it has one.
+PLAYBOOK_VARIANT = SearchAttributeKey.for_keyword("PlaybookVariant")
 
 ALL: tuple[SearchAttributeKey, ...] = (
     STAGE,
@@ -30,6 +32,7 @@ ALL: tuple[SearchAttributeKey, ...] = (
     NEXT_ACTION_DUE,
     ESCALATION_LEVEL,
     OWNER_OVER_CAPACITY,
+    PLAYBOOK_VARIANT,
 )
 
 
@@ -44,6 +47,9 @@ def journey_search_attributes(state: JourneyState, milestone: Milestone | None) 
     progress = state.progress
     _, action = next_action(state, milestone)
     due = action.due_at if action else None
+    # Only journeys in an experiment carry the variant, so every other journey's upserts
+    # stay exactly as they were (recorded histories replay unchanged).
+    variant = [PLAYBOOK_VARIANT.value_set(state.playbook.variant)] if state.playbook.variant else []
     return [
         STAGE.value_set(progress.key if progress else ""),
         STATE.value_set(state.state.value),
@@ -56,6 +62,7 @@ def journey_search_attributes(state: JourneyState, milestone: Milestone | None) 
         # Set on every transition like the rest; replays cleanly (the corpus checks it), but
         # a namespace must have it registered before this worker runs (docs/deploy.md).
         OWNER_OVER_CAPACITY.value_set(state.owner.over_capacity),
+        *variant,
     ]
 
 

@@ -58,6 +58,7 @@ def status(s: JourneyState, m: Milestone | None, box: Inbox) -> Status:
         owner_over_capacity=s.owner.over_capacity,
         refused_inputs=box.refused,
         unsubscribed=box.unsubscribed_at is not None,
+        variant=s.playbook.variant,
     )
 
 

@@ -1,0 +1,50 @@
+"""The report as CSV: one row per figure (section, group, figure, value, link), for a
+spreadsheet or another tool."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from typing import Any, TextIO
+
+from report.models import Cell, Report
+
+
+def rows(report: Report) -> Iterator[tuple[str, str, str, Any, str]]:
+    for name in ("journeys", "running", "activated", "closed"):
+        cell: Cell = getattr(report, name)
+        yield "overview", "", name, cell.n, cell.link
+    sections: list[tuple[str, list[Any], tuple[str, ...]]] = [
+        ("time_to_first_action", report.time_to_first_action, ("segment",)),
+        ("time_to_first_value", report.time_to_first_value, ("segment",)),
+        ("funnel", report.funnel, ("week", "milestone")),
+        ("touchpoints", report.touchpoints, ("milestone", "touchpoint")),
+        ("waiting", report.waiting, ("stage", "state", "age")),
+        ("escalation_triggers", report.humans.triggers, ("trigger",)),
+        ("owners", report.humans.owners, ("owner",)),
+        ("variants", report.variants, ("playbook", "variant")),
+        ("variant_comparisons", report.variant_comparisons, ("playbook", "a", "b")),
+    ]
+    for section, items, keys in sections:
+        for item in items:
+            group = "/".join(str(getattr(item, k)) for k in keys)
+            for field, value in item:
+                if field in keys:
+                    continue
+                if isinstance(value, Cell):
+                    yield section, group, field, value.n, value.link
+                else:
+                    yield section, group, field, value, ""
+    h = report.humans
+    for field, value in h:
+        if isinstance(value, Cell):
+            yield "humans", "", field, value.n, value.link
+        elif not isinstance(value, list):
+            yield "humans", "", field, value, ""
+
+
+def write(report: Report, out: TextIO) -> None:
+    writer = csv.writer(out)
+    writer.writerow(["section", "group", "figure", "value", "link"])
+    for row in rows(report):
+        writer.writerow(row)

@@ -1,0 +1,129 @@
+"""The report as data: what `--json` writes and the HTML page draws. Every count is a Cell,
+the number and the Web UI list of the journeys behind it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import AwareDatetime, BaseModel, Field
+
+
+class Filters(BaseModel):
+    since: AwareDatetime | None = None  # journeys started at or after
+    until: AwareDatetime | None = None  # journeys started before
+    segment: str | None = None
+    product: str | None = None
+    playbook: str | None = None
+    owner: str | None = None  # journeys this owner held at any moment
+
+
+class Cell(BaseModel):
+    n: int
+    link: str
+    # True: the link lists exactly these journeys; False: too many to name, it lists their
+    # group by search attributes (segment, stage, owner, start week...), maybe a few more.
+    exact: bool = True
+
+
+class TimeToRow(BaseModel):
+    """Time from the journey's start to a moment, for one segment (hours, calendar time).
+    Median and p90 cover the journeys that reached it; `inside` counts those that reached it
+    within the target."""
+
+    segment: str
+    journeys: Cell
+    reached: Cell
+    median_hours: float | None
+    p90_hours: float | None
+    target_hours: float | None
+    inside: Cell
+    inside_share: float | None  # of all journeys in the segment
+
+
+class FunnelRow(BaseModel):
+    week: str  # Monday of the week the journeys started, YYYY-MM-DD
+    milestone: str
+    told: Cell
+    acted: Cell  # completed (the customer did it)
+    skipped: Cell  # a human skipped it
+    next: Cell  # told the next milestone, or activated after the last
+
+
+class TouchpointRow(BaseModel):
+    milestone: str
+    touchpoint: str
+    completions: Cell
+    share: float  # of the milestone's completions
+
+
+class WaitingRow(BaseModel):
+    stage: str  # the milestone the journey waits in ("" before the kickoff)
+    state: str  # awaiting_action | escalated | starting
+    age: str  # since the journey started: <1d, 1-3d, 3-7d, 7d+
+    journeys: Cell
+    oldest_hours: float
+    in_stage_median_hours: float | None
+
+
+class TriggerRow(BaseModel):
+    trigger: str
+    escalations: Cell
+
+
+class OwnerRow(BaseModel):
+    owner: str
+    journeys: Cell
+    escalations: Cell
+    level_ups: Cell  # escalations that moved past level 1 (an SLA breach each)
+    over_capacity: Cell  # assignments that took the owner over capacity
+
+
+class Humans(BaseModel):
+    journeys: Cell
+    escalated: Cell
+    escalation_rate: float | None
+    escalations: int
+    triggers: list[TriggerRow]
+    resolved: Cell
+    resolution_median_hours: float | None
+    resolution_p90_hours: float | None
+    owners: list[OwnerRow]
+
+
+class VariantRow(BaseModel):
+    playbook: str
+    variant: str
+    journeys: Cell
+    first_actions: Cell
+    ttfa_median_hours: float | None
+    ttfa_median_ci_hours: tuple[float, float] | None
+    activated: Cell
+    activation_rate: float | None
+    activation_rate_ci: tuple[float, float] | None
+
+
+class VariantComparison(BaseModel):
+    playbook: str
+    a: str
+    b: str
+    ttfa_p_value: float | None  # Mann-Whitney U
+    activation_p_value: float | None  # two-proportion z-test
+    verdict: str  # in words, including "not yet significant"
+
+
+class Report(BaseModel):
+    generated_at: datetime
+    filters: Filters
+    moments: int
+    journeys: Cell
+    running: Cell
+    activated: Cell
+    closed: Cell
+    time_to_first_action: list[TimeToRow]
+    time_to_first_value: list[TimeToRow]
+    funnel: list[FunnelRow]
+    touchpoints: list[TouchpointRow]
+    waiting: list[WaitingRow]
+    humans: Humans
+    variants: list[VariantRow] = Field(default_factory=list)
+    variant_comparisons: list[VariantComparison] = Field(default_factory=list)
