@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test install demo clean histories
+.PHONY: run test lint install demo clean histories
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,8 +18,14 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/python -m devstack
 
-## test: the whole suite against real servers (time-skipping, dev server, SMTP, HTTP on loopback)
-test: $(STAMP)
+## lint: format, imports and types (ruff, mypy); part of `make test`
+lint: $(STAMP)
+	$(BIN)/ruff format --check --quiet .
+	$(BIN)/ruff check --quiet .
+	$(BIN)/mypy
+
+## test: the lint gate, then the whole suite against real servers (time-skipping, dev server, SMTP, HTTP on loopback, PostgreSQL)
+test: lint
 	$(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
 ## demo: start a demo journey on the running `make run` stack

@@ -19,8 +19,8 @@ import structlog
 from sqlalchemy.exc import SQLAlchemyError
 from temporalio import workflow
 from temporalio.client import Client
-from temporalio.envconfig import ClientConfig
 from temporalio.common import VersioningBehavior, WorkerDeploymentVersion
+from temporalio.envconfig import ClientConfig
 from temporalio.worker import Worker, WorkerDeploymentConfig
 
 from activities.escalation import EscalationActivities
@@ -84,8 +84,11 @@ def records_database(settings: ActivitySettings) -> Database:
 
 
 def activities(
-    client: Client, settings: ActivitySettings, roster: Callable[[], Roster] = load_roster,
-    playbooks: Path | None = None, records: Database | None = None,
+    client: Client,
+    settings: ActivitySettings,
+    roster: Callable[[], Roster] = load_roster,
+    playbooks: Path | None = None,
+    records: Database | None = None,
 ) -> Sequence[Any]:
     """`client` reaches the owner-roster workflow, which hands out owners' places."""
     records = records or records_database(settings)

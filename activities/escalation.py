@@ -110,9 +110,16 @@ class EscalationActivities:
                 },
             )
         )
-        log.info("escalation.task", task=record.id, escalation_level=record.level, assignee=record.assignee,
-                 status=record.status.value)
-        return EscalationTask(task_id=record.id, assignee=record.assignee, level=record.level, status=record.status.value)
+        log.info(
+            "escalation.task",
+            task=record.id,
+            escalation_level=record.level,
+            assignee=record.assignee,
+            status=record.status.value,
+        )
+        return EscalationTask(
+            task_id=record.id, assignee=record.assignee, level=record.level, status=record.status.value
+        )
 
     @activity.defn
     async def close_escalation_task(self, request: CloseEscalationTask) -> EscalationTaskRecord:

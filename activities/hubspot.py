@@ -159,8 +159,9 @@ class HubSpotActivities:
             response = await self._http().request(method, path, **kwargs)
         except httpx.TransportError as err:
             # Network trouble: retryable by the activity's retry policy.
-            raise ApplicationError(f"HubSpot unreachable reading {what}: {type(err).__name__}",
-                                   type="HubSpotUnavailable") from None
+            raise ApplicationError(
+                f"HubSpot unreachable reading {what}: {type(err).__name__}", type="HubSpotUnavailable"
+            ) from None
         status = response.status_code
         if status == 429 or status >= 500:
             delay = _retry_after(response.headers.get("retry-after"))
@@ -178,7 +179,9 @@ class HubSpotActivities:
         try:
             body = response.json()
         except ValueError:
-            raise ApplicationError(f"HubSpot sent a non-JSON answer reading {what}", type="HubSpotUnavailable") from None
+            raise ApplicationError(
+                f"HubSpot sent a non-JSON answer reading {what}", type="HubSpotUnavailable"
+            ) from None
         if not isinstance(body, dict):
             raise ApplicationError(f"HubSpot sent an unexpected answer reading {what}", type="HubSpotUnavailable")
         return body

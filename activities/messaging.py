@@ -12,9 +12,9 @@ import os
 import re
 import uuid
 from collections.abc import AsyncIterator
-from email.message import EmailMessage
-from email.utils import formataddr, format_datetime
 from datetime import datetime, timedelta, timezone
+from email.message import EmailMessage
+from email.utils import format_datetime, formataddr
 from typing import Any, Literal
 from urllib.parse import unquote, urlsplit
 
@@ -29,11 +29,11 @@ from temporalio.exceptions import ApplicationError
 
 from activities.settings import ActivitySettings
 from playbooks.schema import MessageTemplate
-from records.database import Database
-from records.ledger import Attempt, Claim, ClaimResult, DeliveryLedger
 from privacy.contacts import contact_hash
 from privacy.suppressions import FileSuppressionList, SuppressionList
 from privacy.unsubscribe import UnsubscribeSigner, list_unsubscribe_headers, parse_secrets
+from records.database import Database
+from records.ledger import Attempt, Claim, ClaimResult, DeliveryLedger
 from workflows.models import workflow_id_for
 
 log = structlog.get_logger(__name__)
@@ -170,7 +170,9 @@ class MessagingActivities:
         log.info("message.sent", key=request.key, kind=request.kind, channel=channel, message_id=message_id)
         return SendReceipt(key=request.key, channel=channel, message_id=message_id)
 
-    async def _deliver(self, channel: Channel, request: MessageRequest, rendered: RenderedMessage, message_id: str) -> None:
+    async def _deliver(
+        self, channel: Channel, request: MessageRequest, rendered: RenderedMessage, message_id: str
+    ) -> None:
         if channel == "email":
             await self._send_email(request, rendered, message_id)
         elif channel == "slack":
@@ -274,7 +276,9 @@ async def send_email(smtp_url: str, msg: EmailMessage) -> None:
     A connection lost while the message is being handed over is an unknown outcome."""
     url = urlsplit(smtp_url)
     if url.scheme not in ("smtp", "smtps", "smtp+starttls") or not url.hostname:
-        raise ApplicationError(f"SMTP_URL must look like smtp://host:port, got scheme {url.scheme!r}", non_retryable=True)
+        raise ApplicationError(
+            f"SMTP_URL must look like smtp://host:port, got scheme {url.scheme!r}", non_retryable=True
+        )
     client = aiosmtplib.SMTP(
         hostname=url.hostname,
         port=url.port or (465 if url.scheme == "smtps" else 25),

@@ -120,8 +120,12 @@ class OwnerActivities:
         owner = roster.by_id(place.owner_id)
         assert owner is not None  # the roster workflow only picks among the candidates
         log.info(
-            "owner.assigned", deal_id=request.deal_id, owner=owner.id, load=place.load,
-            capacity=owner.capacity, over_capacity=place.over_capacity,
+            "owner.assigned",
+            deal_id=request.deal_id,
+            owner=owner.id,
+            load=place.load,
+            capacity=owner.capacity,
+            over_capacity=place.over_capacity,
         )
         backup = roster.by_id(owner.backup) if owner.backup else None
         return OwnerAssignment(

@@ -14,9 +14,7 @@ class ActivitySettings(BaseSettings):
     smtp_url: str | None = Field(default=None, validation_alias="SMTP_URL")
     slack_webhook_url: str | None = Field(default=None, validation_alias="SLACK_WEBHOOK_URL")
     data_dir: Path = Field(default=Path(".data"), validation_alias="ONBOARDING_DATA_DIR")
-    mail_from: str = Field(
-        default="Onboarding <onboarding@vendor.example>", validation_alias="ONBOARDING_MAIL_FROM"
-    )
+    mail_from: str = Field(default="Onboarding <onboarding@vendor.example>", validation_alias="ONBOARDING_MAIL_FROM")
     mail_domain: str = Field(default="onboarding.vendor.example", validation_alias="ONBOARDING_MAIL_DOMAIN")
     ui_url: str = Field(default="http://localhost:8233", validation_alias="TEMPORAL_UI_URL")
     namespace: str = Field(default="default", validation_alias="TEMPORAL_NAMESPACE")
@@ -25,7 +23,9 @@ class ActivitySettings(BaseSettings):
     database_url: str | None = Field(default=None, validation_alias="ONBOARDING_DATABASE_URL", repr=False)
     # How long a claim on a message key holds without renewal (the sender renews it every
     # third of this): the delay before a crashed attempt's message can be sent again.
-    delivery_lease_seconds: float = Field(default=30.0, gt=0, le=3600, validation_alias="ONBOARDING_DELIVERY_LEASE_SECONDS")
+    delivery_lease_seconds: float = Field(
+        default=30.0, gt=0, le=3600, validation_alias="ONBOARDING_DELIVERY_LEASE_SECONDS"
+    )
     # Base of the links the HTTP service answers (one-click unsubscribe); https in production.
     public_url: str = Field(default="http://localhost:8000", validation_alias="ONBOARDING_PUBLIC_URL")
     # Signs the unsubscribe links (privacy.unsubscribe); several while rotating, the first signs.

@@ -49,8 +49,12 @@ def write_playbook(directory: Path) -> Path:
 
     data = yaml.safe_load((DEFAULT_DIR / "default.yaml").read_text())
     data["owner_acknowledgement_hours"] = 0
-    data["business_hours"] = {"start": "00:00", "end": "23:59:59", "proactive_per_day": 10,
-                              "days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]}
+    data["business_hours"] = {
+        "start": "00:00",
+        "end": "23:59:59",
+        "proactive_per_day": 10,
+        "days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
+    }
     data["channels"] = {"customer": "console", "owner": "console"}
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "bench.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
@@ -80,13 +84,17 @@ async def drive(client, task_queue: str, journeys: int) -> None:
     async def one(n: int) -> None:
         deal_id = f"B-{uuid.uuid4().hex[:10]}"
         deal = {
-            "deal_id": deal_id, "closed_at": "2026-11-20T15:04:05Z", "amount": 24000, "segment": "smb",
+            "deal_id": deal_id,
+            "closed_at": "2026-11-20T15:04:05Z",
+            "amount": 24000,
+            "segment": "smb",
             "product": "analytics",
             "account": {"id": f"ACC-{n}", "name": "Acme Corp", "timezone": "UTC"},
             "contacts": [{"email": "ana@acme.example", "name": "Ana Ruiz", "role": "champion"}],
         }
-        handle = await client.start_workflow(WORKFLOW_TYPE, {"deal_id": deal_id, "deal": deal},
-                                             id=f"onboarding-{deal_id}", task_queue=task_queue)
+        handle = await client.start_workflow(
+            WORKFLOW_TYPE, {"deal_id": deal_id, "deal": deal}, id=f"onboarding-{deal_id}", task_queue=task_queue
+        )
         for i, event in enumerate(EVENTS):
             await handle.signal("action_taken", {"action": event, "event_id": f"{deal_id}-{i}"})
         result = await handle.result()
@@ -148,8 +156,12 @@ async def bench(journeys: int, rounds: int) -> dict[str, float]:
                 proc.kill()
         await env.shutdown()
     per = {mode: 1000 * cpu[mode] / done[mode] for mode in MODES}
-    return {"plain_ms": per["plain"], "encrypted_ms": per["encrypted"], "ratio": per["encrypted"] / per["plain"],
-            "journeys_each": done["plain"]}
+    return {
+        "plain_ms": per["plain"],
+        "encrypted_ms": per["encrypted"],
+        "ratio": per["encrypted"] / per["plain"],
+        "journeys_each": done["plain"],
+    }
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -173,8 +185,10 @@ def main(argv: list[str] | None = None) -> None:
         os._exit(0)
     started = time.monotonic()
     result = asyncio.run(bench(args.journeys, args.rounds))
-    print(f"{platform.python_implementation()} {platform.python_version()}, {os.cpu_count()} CPUs, "
-          f"{result['journeys_each']} journeys per worker, {time.monotonic() - started:.0f}s")
+    print(
+        f"{platform.python_implementation()} {platform.python_version()}, {os.cpu_count()} CPUs, "
+        f"{result['journeys_each']} journeys per worker, {time.monotonic() - started:.0f}s"
+    )
     print(f"worker CPU per journey: plain {result['plain_ms']:.1f} ms, encrypted {result['encrypted_ms']:.1f} ms")
     print(f"encrypted/plain = {result['ratio']:.3f}")
     sys.stdout.flush()

@@ -49,7 +49,9 @@ def simulate_runs(runs: int) -> dict[str, float]:
     for _ in range(runs):
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         started = time.perf_counter()
-        done = subprocess.run([str(ONBOARDING), "simulate", "--summary", "--check"], capture_output=True, text=True, timeout=300)
+        done = subprocess.run(
+            [str(ONBOARDING), "simulate", "--summary", "--check"], capture_output=True, text=True, timeout=300
+        )
         walls.append(time.perf_counter() - started)
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         cpus.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
@@ -62,7 +64,10 @@ def corpus_journeys() -> list[tuple[str, list[WorkflowHistory]]]:
     chains: dict[tuple[str, str], list[tuple[str, WorkflowHistory]]] = defaultdict(list)
     for path in corpus_files():
         chains[(path.parent.name, path.stem.split(".")[0])].append((path.name, load_history(path)))
-    return [(f"{version}-{name}", [h for _, h in sorted(runs, key=lambda r: r[0])]) for (version, name), runs in sorted(chains.items())]
+    return [
+        (f"{version}-{name}", [h for _, h in sorted(runs, key=lambda r: r[0])])
+        for (version, name), runs in sorted(chains.items())
+    ]
 
 
 def _cpu() -> float:
@@ -99,7 +104,12 @@ async def throughput(count: int, jobs: int) -> dict[str, float]:
     async with Lab.open(load_roster()) as lab:
         cpu, started = _cpu(), time.perf_counter()
         totals = await backtest(
-            stream(), load_roster(), candidate=None, jobs=jobs, tolerance_seconds=TOLERANCE, lab=lab,
+            stream(),
+            load_roster(),
+            candidate=None,
+            jobs=jobs,
+            tolerance_seconds=TOLERANCE,
+            lab=lab,
             on_diff=lambda d: differing.append(d) if d.differs or d.problem else None,
         )
         backtest_seconds, backtest_cpu = time.perf_counter() - started, _cpu() - cpu
@@ -130,16 +140,23 @@ def main() -> None:
     env = f"Python {platform.python_version()}, {os.cpu_count()} CPUs"
     if not args.skip_simulate:
         s = simulate_runs(args.runs)
-        print(f"simulate, 6 personas x default playbook (fresh process each, {args.runs} runs): "
-              f"wall {s['wall_median']:.1f} s median ({s['wall_max']:.1f} s max), CPU {s['cpu_median']:.1f} s ({env})", flush=True)
+        print(
+            f"simulate, 6 personas x default playbook (fresh process each, {args.runs} runs): "
+            f"wall {s['wall_median']:.1f} s median ({s['wall_max']:.1f} s max), CPU {s['cpu_median']:.1f} s ({env})",
+            flush=True,
+        )
     if args.skip_backtest:
         sys.stdout.flush()
         os._exit(0)
     r = asyncio.run(throughput(args.histories, args.jobs))
-    print(f"backtest: {r['journeys']} journeys ({r['histories']} histories, {r['distinct']} distinct cycled), --jobs {args.jobs}: "
-          f"{r['backtest_per_second']:.1f} journeys/s, {r['backtest_cpu_per_journey'] * 1000:.0f} ms CPU each; "
-          f"{r['differing']} differing, {r['problems']} not replayable")
-    print(f"plain replay of the same histories: {r['replay_per_second']:.1f} journeys/s, {r['replay_cpu_per_journey'] * 1000:.0f} ms CPU each")
+    print(
+        f"backtest: {r['journeys']} journeys ({r['histories']} histories, {r['distinct']} distinct cycled), --jobs {args.jobs}: "
+        f"{r['backtest_per_second']:.1f} journeys/s, {r['backtest_cpu_per_journey'] * 1000:.0f} ms CPU each; "
+        f"{r['differing']} differing, {r['problems']} not replayable"
+    )
+    print(
+        f"plain replay of the same histories: {r['replay_per_second']:.1f} journeys/s, {r['replay_cpu_per_journey'] * 1000:.0f} ms CPU each"
+    )
     print(f"backtest/replay throughput ratio: {r['ratio']:.2f} ({env})")
     for example in r["examples"]:
         print(f"  e.g. {example}")

@@ -40,8 +40,13 @@ TEMPLATE = MessageTemplate(subject="Hi {{ customer_name }}", body="Do it: {{ cta
 
 def message(i: int) -> MessageRequest:
     return MessageRequest(
-        key=f"onboarding-B-{i}:first_action:direction:1", deal_id=f"B-{i}", kind="direction", audience="customer",
-        channel="console", to=Recipient(name="Ana Ruiz", email="ana@acme.example"), template=TEMPLATE,
+        key=f"onboarding-B-{i}:first_action:direction:1",
+        deal_id=f"B-{i}",
+        kind="direction",
+        audience="customer",
+        channel="console",
+        to=Recipient(name="Ana Ruiz", email="ana@acme.example"),
+        template=TEMPLATE,
         context={"customer_name": "Ana", "cta_url": "https://app.example.com/x"},
     )
 
@@ -49,10 +54,20 @@ def message(i: int) -> MessageRequest:
 def moment(i: int) -> MomentRequest:
     return MomentRequest(
         key=moment_key(f"onboarding-B-{i}", MomentKind.milestone_completed, "first_action", 1),
-        kind=MomentKind.milestone_completed, at=datetime.now(UTC), workflow_id=f"onboarding-B-{i}",
-        deal_id=f"B-{i}", account_id="ACME-1", segment="smb", product="analytics", playbook="default",
-        playbook_hash="sha256:0", journey_version="v3", owner="maya", milestone="first_action",
-        touchpoint=Touchpoint.clarify, detail={"follow_ups": 1},
+        kind=MomentKind.milestone_completed,
+        at=datetime.now(UTC),
+        workflow_id=f"onboarding-B-{i}",
+        deal_id=f"B-{i}",
+        account_id="ACME-1",
+        segment="smb",
+        product="analytics",
+        playbook="default",
+        playbook_hash="sha256:0",
+        journey_version="v3",
+        owner="maya",
+        milestone="first_action",
+        touchpoint=Touchpoint.clarify,
+        detail={"follow_ups": 1},
     )
 
 
@@ -85,7 +100,9 @@ async def main(n: int, url: str | None) -> None:
     rows = {
         "(0) harness: a no-op activity": await cpu_per_op(n, lambda i: env.run(no_op, i)),
         "(a) deliver: console write alone": await cpu_per_op(n, deliver),
-        "(b) send_message: claim + write + record": await cpu_per_op(n, lambda i: env.run(messaging.send_message, message(i))),
+        "(b) send_message: claim + write + record": await cpu_per_op(
+            n, lambda i: env.run(messaging.send_message, message(i))
+        ),
         "(c) record_moment: new": await cpu_per_op(n, lambda i: env.run(moments.record_moment, moment(i))),
         "(d) record_moment: already there": await cpu_per_op(n, lambda i: env.run(moments.record_moment, moment(i))),
     }

@@ -45,8 +45,14 @@ async def bench(count: int, unsandboxed: bool = False) -> dict[str, float]:
     elapsed = time.perf_counter() - started
     if failures:
         raise SystemExit(f"{failures} histories did not replay: run the replay gate first")
-    return {"histories": count, "distinct": len(corpus), "events": events, "seconds": elapsed,
-            "per_second": count / elapsed, "events_per_second": events / elapsed}
+    return {
+        "histories": count,
+        "distinct": len(corpus),
+        "events": events,
+        "seconds": elapsed,
+        "per_second": count / elapsed,
+        "events_per_second": events / elapsed,
+    }
 
 
 def main() -> None:
@@ -56,10 +62,14 @@ def main() -> None:
     args = parser.parse_args()
     logging.getLogger("temporalio").setLevel(logging.ERROR)
     r = asyncio.run(bench(args.histories, args.unsandboxed))
-    print(f"replayed {r['histories']:.0f} histories ({r['distinct']:.0f} distinct corpus histories cycled, "
-          f"{r['events']:.0f} events) in {r['seconds']:.1f} s, {'without' if args.unsandboxed else 'with'} the sandbox")
-    print(f"{r['per_second']:.0f} histories/s, {r['events_per_second']:.0f} events/s "
-          f"(Python {platform.python_version()}, {os.cpu_count()} CPUs)")
+    print(
+        f"replayed {r['histories']:.0f} histories ({r['distinct']:.0f} distinct corpus histories cycled, "
+        f"{r['events']:.0f} events) in {r['seconds']:.1f} s, {'without' if args.unsandboxed else 'with'} the sandbox"
+    )
+    print(
+        f"{r['per_second']:.0f} histories/s, {r['events_per_second']:.0f} events/s "
+        f"(Python {platform.python_version()}, {os.cpu_count()} CPUs)"
+    )
 
 
 if __name__ == "__main__":

@@ -97,12 +97,16 @@ async def main(count: int, url: str | None) -> None:
         await db.dispose()
     print(f"database          {db.dialect}")
     print(f"moments           {seeded} ({report.journeys.n} journeys)")
-    print(f"figures           {figures_wall:.2f} s wall, {figures_cpu:.2f} s CPU ({seeded / figures_wall:,.0f} moments/s)")
+    print(
+        f"figures           {figures_wall:.2f} s wall, {figures_cpu:.2f} s CPU ({seeded / figures_wall:,.0f} moments/s)"
+    )
     print(f"figures + HTML    {total_wall:.2f} s wall, {total_cpu:.2f} s CPU (page {len(page) / 1e6:.1f} MB)")
     # Wall time follows the machine's load (others' processes share its cores); the process
     # CPU time is the report's own cost, and what the goal is checked on.
     print(f"load average      {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
-    print(f"goal              <= 10 s of CPU: {'met' if total_cpu <= 10 else 'MISSED'}; wall {'met' if total_wall <= 10 else 'missed'}")
+    print(
+        f"goal              <= 10 s of CPU: {'met' if total_cpu <= 10 else 'MISSED'}; wall {'met' if total_wall <= 10 else 'missed'}"
+    )
 
 
 if __name__ == "__main__":

@@ -33,8 +33,8 @@ from temporalio.common import TypedSearchAttributes, WorkflowIDConflictPolicy, W
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
-from workflows.metadata import static_details, static_summary
 from starters.signatures import sign_standard
+from workflows.metadata import static_details, static_summary
 from workflows.models import WORKFLOW_TYPE, DealClosed, JourneyInput, workflow_id_for
 from workflows.search_attributes import ALL, start_search_attributes
 
@@ -44,8 +44,12 @@ SECRET = "whsec_" + base64.b64encode(b"benchmark-only-secret-0123456789").decode
 
 def deal(deal_id: str) -> dict[str, Any]:
     return {
-        "deal_id": deal_id, "closed_at": "2026-11-20T15:04:05Z", "amount": 24000, "currency": "USD",
-        "segment": "smb", "product": "analytics",
+        "deal_id": deal_id,
+        "closed_at": "2026-11-20T15:04:05Z",
+        "amount": 24000,
+        "currency": "USD",
+        "segment": "smb",
+        "product": "analytics",
         "account": {"id": f"ACME-{deal_id}", "name": "Acme Corp", "timezone": "America/Chicago", "locale": "en-US"},
         "contacts": [{"email": "ana@acme.example", "name": "Ana Ruiz", "role": "champion"}],
     }
@@ -66,7 +70,9 @@ def combine(parts: list[dict[str, Any]]) -> dict[str, Any]:
     seconds = sum(p["seconds"] for p in parts)
     ordered = sorted(x for p in parts for x in p["latencies"])
     return {
-        "path": parts[0]["path"], "count": count, "per_second": count / seconds,
+        "path": parts[0]["path"],
+        "count": count,
+        "per_second": count / seconds,
         "p50_ms": statistics.median(ordered) * 1000,
         "p99_ms": ordered[max(0, int(len(ordered) * 0.99) - 1)] * 1000,
     }
@@ -91,11 +97,15 @@ async def raw_starts(env: WorkflowEnvironment, deals: list[DealClosed], concurre
     async def one(index: int) -> None:
         d = deals[index]
         await env.client.start_workflow(
-            WORKFLOW_TYPE, JourneyInput(deal_id=d.deal_id, deal=d), id=workflow_id_for(d.deal_id), task_queue=queue,
+            WORKFLOW_TYPE,
+            JourneyInput(deal_id=d.deal_id, deal=d),
+            id=workflow_id_for(d.deal_id),
+            task_queue=queue,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
             search_attributes=TypedSearchAttributes(start_search_attributes(d.deal_id, d.account.id, d.segment)),
-            static_summary=static_summary(d), static_details=static_details(d),
+            static_summary=static_summary(d),
+            static_details=static_details(d),
         )
 
     seconds, latencies = await lanes(len(deals), concurrency, one)
@@ -172,19 +182,37 @@ async def main(journeys: int, concurrency: int, sqlite: bool, rounds: int) -> No
     scripts = Path(sysconfig.get_path("scripts"))
     with tempfile.TemporaryDirectory() as tmp:
         env = await WorkflowEnvironment.start_local(
-            dev_server_existing_path=str(scripts / "temporal"), search_attributes=list(ALL),
+            dev_server_existing_path=str(scripts / "temporal"),
+            search_attributes=list(ALL),
             data_converter=pydantic_data_converter,
             dev_server_database_filename=str(Path(tmp) / "bench.db") if sqlite else None,
         )
         port = free_port()
         queue = f"bench-{uuid.uuid4().hex[:8]}"  # nothing polls it: starting is what is measured
         service = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "starters.app:app", "--host", "127.0.0.1", "--port", str(port),
-             "--log-level", "warning", "--no-access-log"],
-            cwd=ROOT, stdout=subprocess.DEVNULL,
-            env={**os.environ, "TEMPORAL_ADDRESS": env.client.service_client.config.target_host,
-                 "TEMPORAL_NAMESPACE": env.client.namespace, "ONBOARDING_WEBHOOK_SECRET": SECRET,
-                 "ONBOARDING_TASK_QUEUE": queue, "PYTHONPATH": str(ROOT)},
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "starters.app:app",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--log-level",
+                "warning",
+                "--no-access-log",
+            ],
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            env={
+                **os.environ,
+                "TEMPORAL_ADDRESS": env.client.service_client.config.target_host,
+                "TEMPORAL_NAMESPACE": env.client.namespace,
+                "ONBOARDING_WEBHOOK_SECRET": SECRET,
+                "ONBOARDING_TASK_QUEUE": queue,
+                "PYTHONPATH": str(ROOT),
+            },
         )
         try:
             url = f"http://127.0.0.1:{port}"
@@ -213,8 +241,10 @@ async def main(journeys: int, concurrency: int, sqlite: bool, rounds: int) -> No
             service.wait(timeout=10)
             await env.shutdown()
 
-    print(f"\n{journeys} journeys per path in {rounds} interleaved rounds, {concurrency} in flight, dev server on {'SQLite' if sqlite else 'memory'}, "
-          f"{os.cpu_count()} CPUs\n")
+    print(
+        f"\n{journeys} journeys per path in {rounds} interleaved rounds, {concurrency} in flight, dev server on {'SQLite' if sqlite else 'memory'}, "
+        f"{os.cpu_count()} CPUs\n"
+    )
     print("| path | count | starts/s | p50 ms | p99 ms |")
     print("|---|---:|---:|---:|---:|")
     for r in rows:

@@ -1,5 +1,3 @@
-
-
 import base64 as _base64
 
 # A fixed, public key so signed requests can be made by hand against the local stack.

@@ -351,10 +351,7 @@ async def run(cfg: Config) -> int:
     }
     busy = [f"{what} port {port}" for what, port in ports.items() if port_in_use(cfg.host, port)]
     if busy:
-        _say(
-            f"already in use on {cfg.host}: {', '.join(busy)}. "
-            "Is another `make run` still running? Stop it first."
-        )
+        _say(f"already in use on {cfg.host}: {', '.join(busy)}. Is another `make run` still running? Stop it first.")
         return 1
     for d in (cfg.data_dir, cfg.mail_dir, cfg.log_dir):
         d.mkdir(parents=True, exist_ok=True)

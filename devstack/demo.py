@@ -29,9 +29,9 @@ from typing import Any
 from urllib.parse import quote
 
 from temporalio.client import Client, WorkflowHandle, WorkflowQueryFailedError
-from temporalio.service import RPCError
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.converter import DataConverter
+from temporalio.service import RPCError
 
 from playbooks.schema import BusinessHours
 from privacy.converter import data_converter
@@ -39,13 +39,22 @@ from privacy.keys import dev_keys
 from workflows.business_hours import describe, next_send_time
 from workflows.models import TASK_QUEUE, WORKFLOW_TYPE, workflow_id_for
 
-
 # Customers' time zones to choose from, so a demo usually runs inside business hours and the
 # kickoff email arrives at once instead of next morning.
 DEMO_ZONES = (
-    "America/Chicago", "America/New_York", "America/Los_Angeles", "Pacific/Honolulu", "Pacific/Auckland",
-    "Australia/Sydney", "Asia/Tokyo", "Asia/Singapore", "Asia/Kolkata", "Asia/Dubai", "Europe/Berlin",
-    "Europe/London", "America/Sao_Paulo",
+    "America/Chicago",
+    "America/New_York",
+    "America/Los_Angeles",
+    "Pacific/Honolulu",
+    "Pacific/Auckland",
+    "Australia/Sydney",
+    "Asia/Tokyo",
+    "Asia/Singapore",
+    "Asia/Kolkata",
+    "Asia/Dubai",
+    "Europe/Berlin",
+    "Europe/London",
+    "America/Sao_Paulo",
 )
 
 
@@ -90,12 +99,16 @@ def default_deal_id(now: datetime) -> str:
 
 
 async def start_demo(
-    deal_id: str, *, address: str, namespace: str, ui_url: str, zone: str = "America/Chicago",
-    acknowledge_within: float = 15.0, converter: DataConverter | None = None,
+    deal_id: str,
+    *,
+    address: str,
+    namespace: str,
+    ui_url: str,
+    zone: str = "America/Chicago",
+    acknowledge_within: float = 15.0,
+    converter: DataConverter | None = None,
 ) -> tuple[str, str, str | None]:
-    client = await Client.connect(
-        address, namespace=namespace, data_converter=converter or local_converter()
-    )
+    client = await Client.connect(address, namespace=namespace, data_converter=converter or local_converter())
     workflow_id = workflow_id_for(deal_id)
     handle = await client.start_workflow(
         WORKFLOW_TYPE,
@@ -129,14 +142,14 @@ async def acknowledge_as_owner(handle: WorkflowHandle, seconds: float = 15.0) ->
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m devstack.demo", description=__doc__.split("\n")[0]
-    )
+    parser = argparse.ArgumentParser(prog="python -m devstack.demo", description=__doc__.split("\n")[0])
     parser.add_argument("--deal-id", default=None, help="default: D-DEMO-<UTC timestamp>")
     parser.add_argument("--address", default=os.environ.get("TEMPORAL_ADDRESS", "127.0.0.1:7233"))
     parser.add_argument("--namespace", default=os.environ.get("TEMPORAL_NAMESPACE", "default"))
     parser.add_argument("--ui-url", default="http://localhost:8233")
-    parser.add_argument("--timezone", default=None, help="the customer's time zone (default: one in business hours now)")
+    parser.add_argument(
+        "--timezone", default=None, help="the customer's time zone (default: one in business hours now)"
+    )
     args = parser.parse_args(argv)
     now = datetime.now(UTC)
     deal_id = args.deal_id or default_deal_id(now)

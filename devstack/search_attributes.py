@@ -42,8 +42,7 @@ def dev_server_flags(attributes: tuple[tuple[str, str], ...] = SEARCH_ATTRIBUTES
 def cli_create_commands(namespace: str = "default") -> list[str]:
     """The commands that register the attributes on an existing cluster."""
     return [
-        f"temporal operator search-attribute create --namespace {namespace} "
-        f"--name {name} --type {kind}"
+        f"temporal operator search-attribute create --namespace {namespace} --name {name} --type {kind}"
         for name, kind in SEARCH_ATTRIBUTES
     ]
 
@@ -54,12 +53,9 @@ class SearchAttributeConflict(RuntimeError):
 
 async def registered(client: Client, namespace: str) -> dict[str, str]:
     """Custom search attributes of `namespace` as {name: kind}."""
-    resp = await client.operator_service.list_search_attributes(
-        ListSearchAttributesRequest(namespace=namespace)
-    )
+    resp = await client.operator_service.list_search_attributes(ListSearchAttributesRequest(namespace=namespace))
     return {
-        name: _KINDS_BY_TYPE.get(value, IndexedValueType.Name(value))
-        for name, value in resp.custom_attributes.items()
+        name: _KINDS_BY_TYPE.get(value, IndexedValueType.Name(value)) for name, value in resp.custom_attributes.items()
     }
 
 
@@ -77,14 +73,11 @@ async def ensure_registered(
     """
     have = await registered(client, namespace)
     conflicts = [
-        f"{name} is {have[name]}, expected {kind}"
-        for name, kind in attributes
-        if name in have and have[name] != kind
+        f"{name} is {have[name]}, expected {kind}" for name, kind in attributes if name in have and have[name] != kind
     ]
     if conflicts:
         raise SearchAttributeConflict(
-            f"search attributes in namespace {namespace!r} have the wrong type: "
-            + "; ".join(conflicts)
+            f"search attributes in namespace {namespace!r} have the wrong type: " + "; ".join(conflicts)
         )
     missing = {name: kind for name, kind in attributes if name not in have}
     if missing:

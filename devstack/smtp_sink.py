@@ -129,13 +129,9 @@ class SmtpSink:
         """Return the first `count` messages once that many have arrived."""
         async with self._changed:
             try:
-                await asyncio.wait_for(
-                    self._changed.wait_for(lambda: len(self.received) >= count), timeout
-                )
+                await asyncio.wait_for(self._changed.wait_for(lambda: len(self.received) >= count), timeout)
             except TimeoutError:
-                raise TimeoutError(
-                    f"expected {count} message(s) within {timeout}s, got {len(self.received)}"
-                ) from None
+                raise TimeoutError(f"expected {count} message(s) within {timeout}s, got {len(self.received)}") from None
             return self.messages[:count]
 
     # --- aiosmtpd handler hook -------------------------------------------------------------

@@ -156,7 +156,11 @@ async def backtest_command(args: argparse.Namespace, out: TextIO, err: TextIO) -
         return 2
     query = args.query or default_query()
     print(COUNTERFACTUAL, file=out)
-    print(f"candidate: {args.playbook or 'each journey on its own recorded playbook (unchanged)'}; journeys: {query}\n", file=out, flush=True)
+    print(
+        f"candidate: {args.playbook or 'each journey on its own recorded playbook (unchanged)'}; journeys: {query}\n",
+        file=out,
+        flush=True,
+    )
     started, last = time.monotonic(), [time.monotonic()]
     skipped: list[str] = []
     done = [0]
@@ -173,16 +177,36 @@ async def backtest_command(args: argparse.Namespace, out: TextIO, err: TextIO) -
             print(f"replayed {done[0]} journeys, {done[0] / (now - started):.1f}/s", file=err, flush=True)
 
     try:
-        totals = await backtest(listed_journeys(client, query, args.jobs, skipped), roster, candidate=candidate or None,
-                                jobs=args.jobs, tolerance_seconds=tolerance, on_diff=show)
+        totals = await backtest(
+            listed_journeys(client, query, args.jobs, skipped),
+            roster,
+            candidate=candidate or None,
+            jobs=args.jobs,
+            tolerance_seconds=tolerance,
+            on_diff=show,
+        )
     except (RPCError, ExceptionGroup) as exc:
         print(f"backtest: listing or fetching histories failed: {exc!r}", file=err)
         return 2
     elapsed = time.monotonic() - started
-    print(f"replayed {totals.journeys} journeys in {elapsed:.1f} s ({totals.journeys / max(elapsed, 1e-9):.1f}/s)", file=err)
+    print(
+        f"replayed {totals.journeys} journeys in {elapsed:.1f} s ({totals.journeys / max(elapsed, 1e-9):.1f}/s)",
+        file=err,
+    )
     if args.json:
-        print(json.dumps({"totals": totals.model_dump(mode="json", exclude={"first_action_before", "first_action_after", "activation_before", "activation_after"}),
-                          "summary": totals.lines(), "counterfactual": COUNTERFACTUAL}), file=out)
+        print(
+            json.dumps(
+                {
+                    "totals": totals.model_dump(
+                        mode="json",
+                        exclude={"first_action_before", "first_action_after", "activation_before", "activation_after"},
+                    ),
+                    "summary": totals.lines(),
+                    "counterfactual": COUNTERFACTUAL,
+                }
+            ),
+            file=out,
+        )
     else:
         print("", file=out)
         for line in totals.lines():
@@ -191,4 +215,3 @@ async def backtest_command(args: argparse.Namespace, out: TextIO, err: TextIO) -
             print(f"{len(skipped)} journeys were gone before they could be fetched", file=out)
         print(f"\n{COUNTERFACTUAL}", file=out)
     return 1 if totals.problems else 0
-

@@ -90,14 +90,23 @@ def behaviour_of(
                 elif name in ("action_taken", "action_failed") and body.get("action") not in events:
                     unplaced.append(f"{name} {body.get('action')}")
                 label = f"{name} {body.get('action', '')}".strip()
-                steps.append(Step(at_seconds=(_at(e) - start).total_seconds(), send=Send(kind="signal", name=name, payload=body), label=label))
+                steps.append(
+                    Step(
+                        at_seconds=(_at(e) - start).total_seconds(),
+                        send=Send(kind="signal", name=name, payload=body),
+                        label=label,
+                    )
+                )
             elif t == _E.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
                 request = e.workflow_execution_update_accepted_event_attributes.accepted_request
                 name, body, at = request.input.name, _args(request.input.args), _at(e)
                 if name == "resolve_escalation" and openings:
                     staff[-1] = StaffRule(
-                        decision=body.get("decision", "retry"), after_seconds=(at - openings[-1]).total_seconds(),
-                        owner=body.get("owner"), by=body.get("by", "staff"), note=body.get("note", ""),
+                        decision=body.get("decision", "retry"),
+                        after_seconds=(at - openings[-1]).total_seconds(),
+                        owner=body.get("owner"),
+                        by=body.get("by", "staff"),
+                        note=body.get("note", ""),
                     )
                     continue
                 if name not in KNOWN_UPDATES:
@@ -106,7 +115,13 @@ def behaviour_of(
                 if name == "extend_deadline" and isinstance(body.get("until"), str):
                     until = datetime.fromisoformat(body["until"].replace("Z", "+00:00"))
                     moments["until"] = (until - start).total_seconds()
-                steps.append(Step(at_seconds=(at - start).total_seconds(), send=Send(kind="update", name=name, payload=body, moments=moments), label=name))
+                steps.append(
+                    Step(
+                        at_seconds=(at - start).total_seconds(),
+                        send=Send(kind="update", name=name, payload=body, moments=moments),
+                        label=name,
+                    )
+                )
 
     ended = record.closed_at or observed_at
     horizon = max((ended - start).total_seconds(), max((s.at_seconds for s in steps), default=0)) + 1

@@ -46,20 +46,42 @@ def _moment(text: str) -> datetime:
 
 
 def add_simulate(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    sim = commands.add_parser("simulate", help="walk personas through a playbook in virtual time (the journey lab)",
-                              description=SIMULATE_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
-    sim.add_argument("personas", nargs="*", type=Path, help="persona files or folders (default: the shipped playbooks/personas/)")
-    sim.add_argument("--playbook", type=Path, help="the playbook file to walk (default: the one each persona's deal selects)")
-    sim.add_argument("--playbooks", type=Path, help="folder to select playbooks from (default: ONBOARDING_PLAYBOOKS_DIR or playbooks/)")
-    sim.add_argument("--roster", type=Path, help="owner roster (default: ONBOARDING_ROSTER or playbooks/roster/owners.yaml)")
+    sim = commands.add_parser(
+        "simulate",
+        help="walk personas through a playbook in virtual time (the journey lab)",
+        description=SIMULATE_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sim.add_argument(
+        "personas", nargs="*", type=Path, help="persona files or folders (default: the shipped playbooks/personas/)"
+    )
+    sim.add_argument(
+        "--playbook", type=Path, help="the playbook file to walk (default: the one each persona's deal selects)"
+    )
+    sim.add_argument(
+        "--playbooks",
+        type=Path,
+        help="folder to select playbooks from (default: ONBOARDING_PLAYBOOKS_DIR or playbooks/)",
+    )
+    sim.add_argument(
+        "--roster", type=Path, help="owner roster (default: ONBOARDING_ROSTER or playbooks/roster/owners.yaml)"
+    )
     sim.add_argument("--deal", type=Path, help="a deal (JSON or YAML, the deal-closed body) every persona starts from")
     sim.add_argument("--segment", help="the deal's segment")
     sim.add_argument("--product", help="the deal's product")
     sim.add_argument("--amount", type=float, help="the deal's amount")
     sim.add_argument("--timezone", help="the customer's IANA time zone")
-    sim.add_argument("--closed-at", type=_moment, help="when the deal closes (ISO 8601 with offset; its weekday and local time are kept)")
+    sim.add_argument(
+        "--closed-at",
+        type=_moment,
+        help="when the deal closes (ISO 8601 with offset; its weekday and local time are kept)",
+    )
     sim.add_argument("--horizon", type=_duration, help="how long to follow each journey (default: the persona's, 30d)")
-    sim.add_argument("--check", action="store_true", help="exit 1 when an expectation does not hold, naming persona, expectation and what happened")
+    sim.add_argument(
+        "--check",
+        action="store_true",
+        help="exit 1 when an expectation does not hold, naming persona, expectation and what happened",
+    )
     sim.add_argument("--json", action="store_true", help="print the whole result as JSON")
     sim.add_argument("--html", type=Path, help="write one self-contained page with a swimlane timeline per persona")
     sim.add_argument("--summary", action="store_true", help="print only the table across personas")
@@ -75,18 +97,30 @@ expected: a check of the lab itself)."""
 
 
 def add_backtest(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    bt = commands.add_parser("backtest", help="replay real journeys' behaviour through a candidate playbook (the journey lab)",
-                             description=BACKTEST_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
-    bt.add_argument("--address", default=None, help="Temporal frontend host:port (default: TEMPORAL_ADDRESS or localhost:7233)")
+    bt = commands.add_parser(
+        "backtest",
+        help="replay real journeys' behaviour through a candidate playbook (the journey lab)",
+        description=BACKTEST_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    bt.add_argument(
+        "--address", default=None, help="Temporal frontend host:port (default: TEMPORAL_ADDRESS or localhost:7233)"
+    )
     bt.add_argument("--namespace", default=None, help="namespace (default: TEMPORAL_NAMESPACE or default)")
     bt.add_argument("--query", default=None, help="visibility query (default: journeys started in the last 90 days)")
     bt.add_argument("--playbook", type=Path, help="the candidate playbook (default: each journey's own, unchanged)")
-    bt.add_argument("--roster", type=Path, help="owner roster for owners the candidate assigns that the journey never had")
+    bt.add_argument(
+        "--roster", type=Path, help="owner roster for owners the candidate assigns that the journey never had"
+    )
     bt.add_argument("--jobs", type=int, default=4, help="journeys fetched and replayed at once (default 4)")
-    bt.add_argument("--tolerance", default="1m", help="a message moved by less than this is the same message (default 1m)")
+    bt.add_argument(
+        "--tolerance", default="1m", help="a message moved by less than this is the same message (default 1m)"
+    )
     bt.add_argument("--json", action="store_true", help="one JSON line per journey that differs, then the totals")
     bt.add_argument("--all", action="store_true", help="show every journey, not only those that differ")
-    bt.add_argument("--progress-every", type=float, default=2.0, help="seconds between progress lines on stderr (default 2)")
+    bt.add_argument(
+        "--progress-every", type=float, default=2.0, help="seconds between progress lines on stderr (default 2)"
+    )
 
 
 async def simulate_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -100,9 +134,22 @@ async def simulate_command(args: argparse.Namespace, out: TextIO, err: TextIO) -
         personas = load_personas(args.personas or None)
         roster = load_roster(args.roster)
         base = read_deal(args.deal) if args.deal else None
-        flags = DealFlags(segment=args.segment, product=args.product, amount=args.amount, timezone=args.timezone, closed_at=args.closed_at)
-        plans = plan(personas, playbook=args.playbook, playbooks_dir=args.playbooks, base_deal=base, flags=flags,
-                     horizon_seconds=args.horizon, all_personas=not args.personas)
+        flags = DealFlags(
+            segment=args.segment,
+            product=args.product,
+            amount=args.amount,
+            timezone=args.timezone,
+            closed_at=args.closed_at,
+        )
+        plans = plan(
+            personas,
+            playbook=args.playbook,
+            playbooks_dir=args.playbooks,
+            base_deal=base,
+            flags=flags,
+            horizon_seconds=args.horizon,
+            all_personas=not args.personas,
+        )
     except (LabError, PlaybookError, ValidationError) as exc:
         print(f"simulate: {exc}", file=err)
         return 2

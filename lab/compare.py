@@ -71,11 +71,15 @@ def side(record: JourneyRecord, horizon_seconds: float | None = None) -> Side:
         else:
             continue
         previous = marks[-1].after_seconds if marks else 0.0
-        marks.append(Mark(token=token, after_seconds=after, pinned=t.cause == "customer", since_previous=after - previous))
+        marks.append(
+            Mark(token=token, after_seconds=after, pinned=t.cause == "customer", since_previous=after - previous)
+        )
     return Side(outcome=outcome_of(record), path=marks)
 
 
-def compare(workflow_id: str, before: JourneyRecord, after: JourneyRecord, tolerance_seconds: float, unplaced: list[str]) -> JourneyDiff:
+def compare(
+    workflow_id: str, before: JourneyRecord, after: JourneyRecord, tolerance_seconds: float, unplaced: list[str]
+) -> JourneyDiff:
     b, a = side(before), side(after)
     changes: list[Change] = []
     # the n-th clarify before is matched with the n-th clarify after
@@ -83,10 +87,14 @@ def compare(workflow_id: str, before: JourneyRecord, after: JourneyRecord, toler
     # Latency: what a real worker added to the steps that did not change. Discounted, so
     # a step is "moved" only when the playbook (or the behaviour) moved it.
     latency = 0.0
-    for key in sorted(set(index_b) | set(index_a), key=lambda k: min(m.after_seconds for m in (index_b.get(k), index_a.get(k)) if m)):
+    for key in sorted(
+        set(index_b) | set(index_a), key=lambda k: min(m.after_seconds for m in (index_b.get(k), index_a.get(k)) if m)
+    ):
         mb, ma = index_b.get(key), index_a.get(key)
         if mb is None or ma is None:
-            changes.append(Change(token=key[0], before_seconds=mb and mb.after_seconds, after_seconds=ma and ma.after_seconds))
+            changes.append(
+                Change(token=key[0], before_seconds=mb and mb.after_seconds, after_seconds=ma and ma.after_seconds)
+            )
             continue
         shift = mb.after_seconds - ma.after_seconds
         if mb.pinned and ma.pinned:

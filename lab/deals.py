@@ -57,7 +57,9 @@ def read_deal(path: Path) -> dict[str, Any]:
     return data
 
 
-def persona_deal(persona: Persona, base: dict[str, Any] | None, flags: DealFlags, base_is_file: bool) -> tuple[DealClosed, StartRule]:
+def persona_deal(
+    persona: Persona, base: dict[str, Any] | None, flags: DealFlags, base_is_file: bool
+) -> tuple[DealClosed, StartRule]:
     body = json.loads(json.dumps(base or SAMPLE_DEAL))
     spec = persona.deal
     for name in ("segment", "product", "amount", "currency"):

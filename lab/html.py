@@ -103,8 +103,10 @@ def page(report: LabReport, title: str = "Journey lab") -> str:
     first = True
     for p in report.personas:
         parts.append(f"<h2 id='{html.escape(p.persona)}'>{html.escape(p.persona)}</h2>")
-        parts.append(f"<p>{html.escape(p.description)}<br><span class='note'>deal {html.escape(p.deal_id)} · {html.escape(p.segment)} · "
-                     f"{p.amount:,.0f} · playbook {html.escape(p.playbook)} · closed {html.escape(p.closed_local)} ({html.escape(p.closed_utc)})</span></p>")
+        parts.append(
+            f"<p>{html.escape(p.description)}<br><span class='note'>deal {html.escape(p.deal_id)} · {html.escape(p.segment)} · "
+            f"{p.amount:,.0f} · playbook {html.escape(p.playbook)} · closed {html.escape(p.closed_local)} ({html.escape(p.closed_utc)})</span></p>"
+        )
         parts.append(figure(p).to_html(full_html=False, include_plotlyjs=True if first else False))
         first = False
         parts.append(_verdicts(p))

@@ -109,7 +109,9 @@ class PersonaRun:
         try:
             await workflow.wait_condition(lambda: any(trigger.matches(s) for s in self._sightings))
         except asyncio.CancelledError:
-            self._not_reached.append(f"{step.label} ({step.at_seconds / 3600:g}h after {trigger}): no {trigger} was sent")
+            self._not_reached.append(
+                f"{step.label} ({step.at_seconds / 3600:g}h after {trigger}): no {trigger} was sent"
+            )
             raise
         seen = next(s for s in self._sightings if trigger.matches(s))
         await self._sleep_until(seen.at + timedelta(seconds=step.at_seconds))
@@ -129,7 +131,13 @@ class PersonaRun:
 
     async def _acknowledge(self, sighting: Sighting, after: float) -> None:
         await self._sleep_until(sighting.at + timedelta(seconds=after))
-        await self._send("owner", "signal", "owner_acknowledged", {"by": sighting.owner, "note": "lab"}, f"{sighting.owner} acknowledges")
+        await self._send(
+            "owner",
+            "signal",
+            "owner_acknowledged",
+            {"by": sighting.owner, "note": "lab"},
+            f"{sighting.owner} acknowledges",
+        )
 
     async def _staff(self) -> None:
         """Each escalation that opens is answered by the persona's staff rule for it."""
@@ -168,8 +176,10 @@ class PersonaRun:
         self._actors.append(asyncio.create_task(work))
 
     async def _deliver(self, step: Step) -> None:
-        lane = "crm" if step.send.name in ("cancel", "deal_closed", "deal_in_crm") else (
-            "customer" if step.send.name in ("action_taken", "action_failed", "help_requested") else "staff"
+        lane = (
+            "crm"
+            if step.send.name in ("cancel", "deal_closed", "deal_in_crm")
+            else ("customer" if step.send.name in ("action_taken", "action_failed", "help_requested") else "staff")
         )
         if step.send.name == "owner_acknowledged":
             lane = "owner"

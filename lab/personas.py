@@ -11,7 +11,17 @@ from datetime import time
 from pathlib import Path
 from typing import Annotated, Literal, Union
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Discriminator, EmailStr, Field, Tag, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    EmailStr,
+    Field,
+    Tag,
+    field_validator,
+    model_validator,
+)
 
 from lab.errors import LabError, read_yaml
 from playbooks.expectations import PERSONA_NAME, Duration, Expectation, Weekday, calendar_only
@@ -37,7 +47,9 @@ class Trigger(_Strict):
     def parse(cls, text: str) -> Trigger:
         milestone, _, touchpoint = text.rpartition(".")
         if touchpoint not in TOUCHPOINTS:
-            raise ValueError(f"{text!r}: expected one of {', '.join(TOUCHPOINTS)}, optionally after a milestone key (first_value.direction)")
+            raise ValueError(
+                f"{text!r}: expected one of {', '.join(TOUCHPOINTS)}, optionally after a milestone key (first_value.direction)"
+            )
         return cls(touchpoint=touchpoint, milestone=milestone or None)  # type: ignore[arg-type]
 
     def __str__(self) -> str:

@@ -197,7 +197,11 @@ class _Reader:
             a = e.activity_task_completed_event_attributes
             self.completed(a.scheduled_event_id, _first(a.result), at)
         elif t in (_E.EVENT_TYPE_ACTIVITY_TASK_FAILED, _E.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT):
-            a = e.activity_task_failed_event_attributes if t == _E.EVENT_TYPE_ACTIVITY_TASK_FAILED else e.activity_task_timed_out_event_attributes
+            a = (
+                e.activity_task_failed_event_attributes
+                if t == _E.EVENT_TYPE_ACTIVITY_TASK_FAILED
+                else e.activity_task_timed_out_event_attributes
+            )
             self.failed(a.scheduled_event_id, _root_cause(a.failure), at)
         elif t == _E.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES:
             self.commands += 1
@@ -222,7 +226,9 @@ class _Reader:
         if self.record is None:
             journey_input = _dict(_first(attrs.input))
             deal = journey_input.get("deal") or _dict(journey_input.get("carried")).get("deal")
-            self.record = JourneyRecord(workflow_id=self.workflow_id, started_at=at, journey_input=journey_input, deal=deal)
+            self.record = JourneyRecord(
+                workflow_id=self.workflow_id, started_at=at, journey_input=journey_input, deal=deal
+            )
             if deal:
                 self.record.timezone = _dict(deal.get("account")).get("timezone", "UTC")
             self.pending = {"start"}
@@ -269,8 +275,14 @@ class _Reader:
         elif kind == "create_escalation_task":
             assignee = _dict(body.get("assignee"))
             self.touch(
-                at=at, lane="owner", what="escalation", kind=str(body.get("level_name", "")), milestone=str(body.get("milestone", "")),
-                level=int(body.get("level", 1) or 1), to=str(assignee.get("name") or assignee.get("id", "")), detail=_short(body.get("reason"), 100),
+                at=at,
+                lane="owner",
+                what="escalation",
+                kind=str(body.get("level_name", "")),
+                milestone=str(body.get("milestone", "")),
+                level=int(body.get("level", 1) or 1),
+                to=str(assignee.get("name") or assignee.get("id", "")),
+                detail=_short(body.get("reason"), 100),
                 cause=self.cause(),
             )
         elif kind not in ("snapshot_playbook", "assign_owner", "fetch_hubspot_deal"):
@@ -293,9 +305,17 @@ class _Reader:
         milestone = milestone_of(str(body.get("key", "")), str(context.get("milestone_title", "")), playbook)
         cause = self.cause()
         self.touch(
-            at=at, lane="customer" if audience == "customer" else "owner", what="message", kind=str(body.get("kind", "")),
-            milestone=milestone, subject=subject, cta=cta, to=f"{to.get('name', '')} <{to.get('email', '')}>".strip(),
-            proactive=cause != "customer" if audience == "customer" else None, ok=ok, cause=cause,
+            at=at,
+            lane="customer" if audience == "customer" else "owner",
+            what="message",
+            kind=str(body.get("kind", "")),
+            milestone=milestone,
+            subject=subject,
+            cta=cta,
+            to=f"{to.get('name', '')} <{to.get('email', '')}>".strip(),
+            proactive=cause != "customer" if audience == "customer" else None,
+            ok=ok,
+            cause=cause,
         )
 
     def idle_task_waits(self) -> None:
@@ -319,7 +339,9 @@ class _Reader:
             owner = _dict(result.get("owner"))
             request = _dict(self.activity_input.get(scheduled_id))
             why = "reassigned" if request.get("preferred") else ("replaced" if request.get("exclude") else "assigned")
-            self.touch(at=at, lane="owner", what="owner", kind=why, detail=f"{owner.get('name', '')} ({owner.get('id', '')})")
+            self.touch(
+                at=at, lane="owner", what="owner", kind=why, detail=f"{owner.get('name', '')} ({owner.get('id', '')})"
+            )
         elif kind == "fetch_hubspot_deal" and isinstance(result, dict):
             self.record.deal = result
             self.record.timezone = _dict(result.get("account")).get("timezone", self.record.timezone)
@@ -344,8 +366,14 @@ class _Reader:
             return
         a = self.attributes
         self.touch(
-            at=at, lane="system", what="state", kind=str(a.get("OnboardingState", "")), milestone=str(a.get("OnboardingStage", "")),
-            level=int(a.get("EscalationLevel", 0) or 0), detail=f"owner {a.get('OnboardingOwner', '')}", cause=self.cause(),
+            at=at,
+            lane="system",
+            what="state",
+            kind=str(a.get("OnboardingState", "")),
+            milestone=str(a.get("OnboardingStage", "")),
+            level=int(a.get("EscalationLevel", 0) or 0),
+            detail=f"owner {a.get('OnboardingOwner', '')}",
+            cause=self.cause(),
         )
 
     def cause(self) -> Literal["customer", "staff", "owner", "journey"]:
@@ -362,7 +390,6 @@ class _Reader:
         self.record.status, self.record.closed_at, self.record.failure = status, at, failure
 
 
-
 def read_journey(workflow_id: str, runs: Iterable[WorkflowHistory]) -> JourneyRecord:
     """The record of one journey from its runs' histories, first run first."""
     reader = _Reader(workflow_id)
@@ -371,4 +398,3 @@ def read_journey(workflow_id: str, runs: Iterable[WorkflowHistory]) -> JourneyRe
     if reader.record is None:
         raise ValueError(f"{workflow_id}: no history")
     return reader.record
-

@@ -21,11 +21,16 @@ def write_persona(p: PersonaReport, out: TextIO) -> None:
         mark = "" if row.ok else "  (!)"
         print(f"   {row.local:<17}  {row.utc:<20}  {row.lane:<8}  {row.text}{mark}", file=out)
     o = p.outcome
-    steps = ", ".join(f"{m.key} {m.how} after {spoken(m.after_seconds)}" for m in o.milestones) or "no milestone finished"
+    steps = (
+        ", ".join(f"{m.key} {m.how} after {spoken(m.after_seconds)}" for m in o.milestones) or "no milestone finished"
+    )
     print(f"   outcome: {o.state}" + (f" ({o.reason})" if o.reason and o.state != "activated" else ""), file=out)
     print(f"            first action after {spoken(o.first_action_after_seconds)}; {steps}", file=out)
-    print(f"            {o.messages} customer messages ({o.proactive} proactive, {o.follow_ups} follow-ups); "
-          f"{o.escalations} escalations (humans needed)", file=out)
+    print(
+        f"            {o.messages} customer messages ({o.proactive} proactive, {o.follow_ups} follow-ups); "
+        f"{o.escalations} escalations (humans needed)",
+        file=out,
+    )
     for warning in p.warnings:
         print(f"   warning: {warning}", file=out)
     for v in p.verdicts:

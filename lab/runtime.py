@@ -41,7 +41,6 @@ from workflows.onboarding import OnboardingWorkflow
 from workflows.sandbox import workflow_runner
 from workflows.search_attributes import ALL
 
-
 # A walk takes a few seconds of real time; one that takes this long has stalled the test
 # server's clock (seen once in a thousand walks on a loaded machine: a workflow task the
 # server handed out and never saw again).
@@ -80,7 +79,11 @@ async def register_search_attributes(client: Client) -> None:
 def _quiet_runtime() -> Runtime:
     """The SDK core's warnings about the test server's capabilities mean nothing to a CS
     lead reading the lab's output: errors only."""
-    return Runtime(telemetry=TelemetryConfig(logging=LoggingConfig(filter=TelemetryFilter(core_level="ERROR", other_level="ERROR"))))
+    return Runtime(
+        telemetry=TelemetryConfig(
+            logging=LoggingConfig(filter=TelemetryFilter(core_level="ERROR", other_level="ERROR"))
+        )
+    )
 
 
 class Lab:
@@ -121,7 +124,9 @@ class Lab:
             if own:
                 await env.shutdown()
 
-    async def walk(self, script: Script, setup: JourneySetup, *, status: bool = False, timeout: float = STALL_SECONDS) -> Walked:
+    async def walk(
+        self, script: Script, setup: JourneySetup, *, status: bool = False, timeout: float = STALL_SECONDS
+    ) -> Walked:
         """Run one persona (or one recorded customer) to its horizon; read its journey back
         (with its final `status` query when asked: it replays the journey once more)."""
         self.world.journeys[script.workflow_id] = setup

@@ -116,8 +116,15 @@ def plan(
                 source = playbooks_dir or loader.playbooks_dir()
             warnings = _check_against_playbook(pf, snapshot)
             plans.append(
-                Plan(file=pf, deal=deal, start=start, snapshot=snapshot, playbook_source=source,
-                     script=persona_script(pf, deal, start, snapshot, horizon_seconds), warnings=warnings)
+                Plan(
+                    file=pf,
+                    deal=deal,
+                    start=start,
+                    snapshot=snapshot,
+                    playbook_source=source,
+                    script=persona_script(pf, deal, start, snapshot, horizon_seconds),
+                    warnings=warnings,
+                )
             )
         except (LabError, loader.PlaybookError) as err:
             problems.append(str(err))
@@ -144,28 +151,42 @@ def _check_against_playbook(pf: PersonaFile, snapshot: PlaybookSnapshot) -> list
     for i, step in enumerate(pf.persona.steps):
         trigger = step.trigger
         if trigger and trigger.milestone and trigger.milestone not in keys:
-            problems.append(f"{pf.path}: customer.{i}.after: no milestone {trigger.milestone!r} in playbook {book.name} ({', '.join(keys)})")
+            problems.append(
+                f"{pf.path}: customer.{i}.after: no milestone {trigger.milestone!r} in playbook {book.name} ({', '.join(keys)})"
+            )
         if step.do in ("taken", "failed") and step.action not in events:
-            warnings.append(f"customer.{i}: {step.action!r} is not a product event of playbook {book.name}; the journey will not count it")
+            warnings.append(
+                f"customer.{i}: {step.action!r} is not a product event of playbook {book.name}; the journey will not count it"
+            )
     for i, expectation in enumerate(pf.persona.expectations):
         milestone = getattr(getattr(expectation, "completes", None), "milestone", None)
         if milestone and milestone not in keys:
-            problems.append(f"{pf.path}: expectations.{i}.completes.milestone: no milestone {milestone!r} in playbook {book.name}")
+            problems.append(
+                f"{pf.path}: expectations.{i}.completes.milestone: no milestone {milestone!r} in playbook {book.name}"
+            )
     if problems:
         raise LabError("\n".join(problems))
     return warnings
 
 
-def persona_script(pf: PersonaFile, deal: DealClosed, start: StartRule, snapshot: PlaybookSnapshot, horizon: float | None) -> Script:
+def persona_script(
+    pf: PersonaFile, deal: DealClosed, start: StartRule, snapshot: PlaybookSnapshot, horizon: float | None
+) -> Script:
     persona = pf.persona
     steps = []
     for i, st in enumerate(persona.steps, start=1):
         event_id = f"{persona.name}-{i}"
         if st.do == "taken":
-            send = Send(kind="signal", name="action_taken", payload={"action": st.action, "event_id": event_id, "source": "lab"})
+            send = Send(
+                kind="signal", name="action_taken", payload={"action": st.action, "event_id": event_id, "source": "lab"}
+            )
             label = f"takes {st.action}"
         elif st.do == "failed":
-            send = Send(kind="signal", name="action_failed", payload={"action": st.action, "reason": st.reason, "event_id": event_id})
+            send = Send(
+                kind="signal",
+                name="action_failed",
+                payload={"action": st.action, "reason": st.reason, "event_id": event_id},
+            )
             label = f"fails at {st.action}"
         elif st.do == "help":
             send = Send(kind="signal", name="help_requested", payload={"message": st.message, "event_id": event_id})
@@ -190,12 +211,17 @@ def persona_script(pf: PersonaFile, deal: DealClosed, start: StartRule, snapshot
         journey_input={"deal_id": deal.deal_id, "deal": deal.model_dump(mode="json")},
         summary=static_summary(deal),
         details=static_details(deal, playbook_name=snapshot.playbook.name),
-        search_attributes={p.key.name: str(p.value) for p in start_search_attributes(deal.deal_id, deal.account.id, deal.segment)},
+        search_attributes={
+            p.key.name: str(p.value) for p in start_search_attributes(deal.deal_id, deal.account.id, deal.segment)
+        },
         start=start,
         horizon_seconds=horizon or persona.horizon.seconds,
         steps=steps,
         owner_acknowledges_after_seconds=None if ack == "never" else ack.seconds,
-        staff=[StaffRule(decision=d.resolve, after_seconds=d.after.seconds, owner=d.owner, by=d.by, note=d.note) for d in decisions],
+        staff=[
+            StaffRule(decision=d.resolve, after_seconds=d.after.seconds, owner=d.owner, by=d.by, note=d.note)
+            for d in decisions
+        ],
         staff_repeat=repeat,
         stamp_close=True,
     )
@@ -218,7 +244,9 @@ async def simulate(
             walked = await lab.walk(p.script, JourneySetup(playbook=p.snapshot), status=True)
             if progress:
                 progress(f"{p.file.persona.name}: walked")
-            return report_for(p, walked.record, walked.outcome.final_status, walked.outcome.notes, walked.outcome.not_reached)
+            return report_for(
+                p, walked.record, walked.outcome.final_status, walked.outcome.notes, walked.outcome.not_reached
+            )
 
         reports = await asyncio.gather(*(one(p) for p in plans))
     return LabReport(personas=list(reports))
@@ -239,8 +267,19 @@ def report_for(
     verdicts = [judge(persona.name, source, e, record, outcome, book.business_hours) for source, e in sources]
     tz = record.timezone
     rows = [_row(t, tz) for t in record.touches]
-    rows += [Row(at=n.at, local=shown(n.at, tz)[0], utc=shown(n.at, tz)[1], lane="owner" if n.lane in ("staff", "owner") else n.lane if n.lane == "customer" else "system",
-                 what="refused", text=n.text, ok=False) for n in notes if not n.done]
+    rows += [
+        Row(
+            at=n.at,
+            local=shown(n.at, tz)[0],
+            utc=shown(n.at, tz)[1],
+            lane="owner" if n.lane in ("staff", "owner") else n.lane if n.lane == "customer" else "system",
+            what="refused",
+            text=n.text,
+            ok=False,
+        )
+        for n in notes
+        if not n.done
+    ]
     rows.sort(key=lambda r: r.at)
     closed_local, closed_utc = shown(record.started_at, tz)
     return PersonaReport(
@@ -267,7 +306,7 @@ def _row(t: Touch, tz: str) -> Row:
     local, utc = shown(t.at, tz)
     if t.what == "message":
         reply = "" if t.proactive is None else (" (proactive)" if t.proactive else " (reply)")
-        text = f"{t.kind}{reply} [{t.milestone}] \"{t.subject}\" to {t.to}" + (f" · CTA {t.cta}" if t.cta else "")
+        text = f'{t.kind}{reply} [{t.milestone}] "{t.subject}" to {t.to}' + (f" · CTA {t.cta}" if t.cta else "")
     elif t.what == "customer":
         text = {"taken": "takes", "failed": "fails at", "help": "asks for help:"}.get(t.kind, t.kind) + f" {t.detail}"
     elif t.what == "owner":

@@ -47,7 +47,9 @@ class _Walk:
         return deadline(self.start, duration, self.tz, self.hours)
 
 
-def judge(persona: str, source: str, expectation: Expectation, record: JourneyRecord, outcome: Outcome, hours: BusinessHours) -> Verdict:
+def judge(
+    persona: str, source: str, expectation: Expectation, record: JourneyRecord, outcome: Outcome, hours: BusinessHours
+) -> Verdict:
     walk = _Walk(record, outcome, hours)
     held, happened = _CHECKS[type(expectation)](expectation, walk)
     return Verdict(persona=persona, expectation=expectation.describe(), source=source, held=held, happened=happened)
@@ -55,14 +57,19 @@ def judge(persona: str, source: str, expectation: Expectation, record: JourneyRe
 
 def _kickoff(e: Kickoff, w: _Walk) -> tuple[bool, str]:
     first = w.record.playbook.playbook.milestones[0].key if w.record.playbook else None
-    kickoff = next((m for m in w.record.customer_messages if m.kind == "direction" and m.milestone in (first, "")), None)
+    kickoff = next(
+        (m for m in w.record.customer_messages if m.kind == "direction" and m.milestone in (first, "")), None
+    )
     if kickoff is None:
         return False, "no kickoff was sent"
     what = f"kickoff on {w.when(kickoff.at)}"
     if e.kickoff.within is not None:
         return kickoff.at <= w.by(e.kickoff.within), what
     here = local(kickoff.at, w.tz)
-    on_time = WEEKDAY_NAMES[here.weekday()] == e.kickoff.day and (here.hour, here.minute) == (e.kickoff.at.hour, e.kickoff.at.minute)  # type: ignore[union-attr]
+    on_time = WEEKDAY_NAMES[here.weekday()] == e.kickoff.day and (here.hour, here.minute) == (
+        e.kickoff.at.hour,
+        e.kickoff.at.minute,
+    )  # type: ignore[union-attr]
     return on_time, what
 
 
@@ -75,7 +82,10 @@ def _follow_ups(e: FollowUps, w: _Walk) -> tuple[bool, str]:
 def _escalated(e: Escalated, w: _Walk) -> tuple[bool, str]:
     opened = next((t for t in w.record.escalations), None)
     if e.escalated == "never":
-        return opened is None, "never escalated" if opened is None else f"escalated on {w.when(opened.at)}: {opened.detail}"
+        return (
+            opened is None,
+            "never escalated" if opened is None else f"escalated on {w.when(opened.at)}: {opened.detail}",
+        )
     if opened is None:
         return False, "never escalated"
     return opened.at <= w.by(e.escalated.within), f"escalated on {w.when(opened.at)}"  # type: ignore[union-attr]

@@ -95,7 +95,9 @@ class World:
             if isinstance(source, PlaybookSnapshot):
                 snapshot = source
             elif source.is_dir():
-                snapshot = loader.select(loader.load_all(source), request.get("segment", ""), request.get("product", ""))
+                snapshot = loader.select(
+                    loader.load_all(source), request.get("segment", ""), request.get("product", "")
+                )
             else:
                 snapshot = loader.load_playbook(source)
         except loader.PlaybookError as err:
@@ -141,17 +143,29 @@ class World:
         render(template, request.get("context", {}), request.get("audience", "customer"))
         snapshot = self._snapshots.get(activity.info().workflow_id)
         milestone = milestone_of(
-            request.get("key", ""), request.get("context", {}).get("milestone_title", ""), snapshot.playbook if snapshot else None
+            request.get("key", ""),
+            request.get("context", {}).get("milestone_title", ""),
+            snapshot.playbook if snapshot else None,
         )
-        await self._tell(Sighting(what="message", at=self._now(), touchpoint=request.get("kind", ""), milestone=milestone))
+        await self._tell(
+            Sighting(what="message", at=self._now(), touchpoint=request.get("kind", ""), milestone=milestone)
+        )
         key = request.get("key", "")
-        return SendReceipt(key=key, channel=request.get("channel", "email"), message_id=message_id_for(key, "lab.invalid"))
+        return SendReceipt(
+            key=key, channel=request.get("channel", "email"), message_id=message_id_for(key, "lab.invalid")
+        )
 
     @activity.defn(name="create_escalation_task")
     async def create_escalation_task(self, request: dict[str, Any]) -> EscalationTask:
         level = int(request.get("level", 1))
         await self._tell(
-            Sighting(what="escalation", at=self._now(), touchpoint="escalation", milestone=request.get("milestone", ""), level=level)
+            Sighting(
+                what="escalation",
+                at=self._now(),
+                touchpoint="escalation",
+                milestone=request.get("milestone", ""),
+                level=level,
+            )
         )
         assignee = request.get("assignee") or {}
         return EscalationTask(task_id=request.get("key", ""), assignee=assignee.get("id", ""), level=level, path="")
@@ -182,7 +196,10 @@ class World:
                 static_summary=start.summary or None,
                 static_details=start.details or None,
                 search_attributes=TypedSearchAttributes(
-                    [SearchAttributePair(SearchAttributeKey.for_keyword(k), v) for k, v in start.search_attributes.items()]
+                    [
+                        SearchAttributePair(SearchAttributeKey.for_keyword(k), v)
+                        for k, v in start.search_attributes.items()
+                    ]
                 ),
             )
         except RPCError as err:
@@ -229,7 +246,8 @@ class World:
 
     async def _tell(self, sighting: Sighting) -> None:
         try:
-            await self.client.get_workflow_handle(persona_workflow_id(activity.info().workflow_id)).signal("sighted", sighting)
+            await self.client.get_workflow_handle(persona_workflow_id(activity.info().workflow_id)).signal(
+                "sighted", sighting
+            )
         except RPCError:
             pass  # no persona watches this journey (a journey driven from outside the lab)
-

@@ -64,9 +64,7 @@ def format_errors(path: Path, err: ValidationError) -> str:
 def load_playbook(path: Path) -> PlaybookSnapshot:
     playbook, raw = read_yaml_model(path, Playbook)
     assert isinstance(playbook, Playbook)
-    return PlaybookSnapshot(
-        source=path.name, digest=hashlib.sha256(raw).hexdigest()[:16], playbook=playbook
-    )
+    return PlaybookSnapshot(source=path.name, digest=hashlib.sha256(raw).hexdigest()[:16], playbook=playbook)
 
 
 def load_all(directory: Path | None = None) -> list[PlaybookSnapshot]:

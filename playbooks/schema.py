@@ -73,9 +73,7 @@ class MessageTemplate(_Strict):
         _check_template(value)
         count = len(_CTA.findall(value))
         if count != 1:
-            raise ValueError(
-                f"must contain exactly one call to action ({{{{ cta_url }}}}), found {count}"
-            )
+            raise ValueError(f"must contain exactly one call to action ({{{{ cta_url }}}}), found {count}")
         if _URL.search(value):
             raise ValueError("must not contain links other than {{ cta_url }} (one call to action)")
         return value
@@ -88,9 +86,7 @@ def _check_template(source: str) -> None:
         raise ValueError(f"template syntax error on line {err.lineno}: {err.message}") from err
     unknown = meta.find_undeclared_variables(parsed) - TEMPLATE_VARIABLES
     if unknown:
-        raise ValueError(
-            f"unknown template variable(s) {sorted(unknown)}; allowed: {sorted(TEMPLATE_VARIABLES)}"
-        )
+        raise ValueError(f"unknown template variable(s) {sorted(unknown)}; allowed: {sorted(TEMPLATE_VARIABLES)}")
 
 
 class Action(_Strict):
@@ -128,7 +124,9 @@ class FollowUp(_Strict):
     @model_validator(mode="after")
     def _alternate_kind(self) -> FollowUp:
         if self.alternate is not None and self.kind is FollowUpKind.clarify:
-            raise ValueError("alternate: a clarify follow-up explains the same action; only simplify or redirect may offer an alternate")
+            raise ValueError(
+                "alternate: a clarify follow-up explains the same action; only simplify or redirect may offer an alternate"
+            )
         return self
 
 
@@ -297,7 +295,9 @@ class Playbook(_Strict):
                 apply_variant(info.data.get("milestones") or [], variant)
             except (ValueError, ValidationError) as err:
                 reason = "; ".join(_problem(e) for e in err.errors()) if isinstance(err, ValidationError) else str(err)
-                raise ValueError(f"{i} ({variant.name!r}).overrides: the playbook with them is not valid: {reason}") from None
+                raise ValueError(
+                    f"{i} ({variant.name!r}).overrides: the playbook with them is not valid: {reason}"
+                ) from None
         return value
 
     def variant(self, name: str) -> Playbook:

@@ -114,10 +114,15 @@ def create_codec_app(
 
     async def transform(request: Request, direction: str) -> Response:
         if not access.allowed(request):
-            log.info("codec.refused", direction=direction, reason="no valid token or session",
-                     configured=access.configured)
-            return _problem(401, "Unauthorized", "a codec token is needed: Authorization: Bearer <token>, "
-                            "or sign in at /codec/session", headers={"WWW-Authenticate": "Bearer"})
+            log.info(
+                "codec.refused", direction=direction, reason="no valid token or session", configured=access.configured
+            )
+            return _problem(
+                401,
+                "Unauthorized",
+                "a codec token is needed: Authorization: Bearer <token>, or sign in at /codec/session",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
         asked = request.headers.get("x-namespace")
         if asked and asked != namespace:
             log.info("codec.refused", direction=direction, reason="other namespace")

@@ -63,7 +63,9 @@ def parse_keys(spec: str, current: str | None = None, *, source: str = KEYS_VARI
         kid, sep, material = entry.partition(":")
         where = f"{source}: entry #{index + 1}"
         if not sep or not _KEY_ID.match(kid):
-            raise CodecConfigError(f"{where} must be 'key-id:base64-key' with a key id of letters, digits, '.', '_' or '-'")
+            raise CodecConfigError(
+                f"{where} must be 'key-id:base64-key' with a key id of letters, digits, '.', '_' or '-'"
+            )
         if kid in keys:
             raise CodecConfigError(f"{where}: key id {kid!r} appears twice")
         try:

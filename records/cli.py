@@ -31,18 +31,34 @@ from records.tasks import TaskStore
 
 def add_commands(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     def database_options(parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("--database-url", default=None,
-                            help="records database (default: ONBOARDING_DATABASE_URL, else SQLite under ONBOARDING_DATA_DIR)")
-        parser.add_argument("--data-dir", type=Path, default=None, help="data dir for the SQLite default (default: ONBOARDING_DATA_DIR or .data)")
+        parser.add_argument(
+            "--database-url",
+            default=None,
+            help="records database (default: ONBOARDING_DATABASE_URL, else SQLite under ONBOARDING_DATA_DIR)",
+        )
+        parser.add_argument(
+            "--data-dir",
+            type=Path,
+            default=None,
+            help="data dir for the SQLite default (default: ONBOARDING_DATA_DIR or .data)",
+        )
 
-    db = commands.add_parser("db", help="the records database: migrations and status", description=__doc__,
-                             formatter_class=argparse.RawDescriptionHelpFormatter)
+    db = commands.add_parser(
+        "db",
+        help="the records database: migrations and status",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     actions = db.add_subparsers(dest="db_command", required=True)
     database_options(actions.add_parser("upgrade", help="apply pending migrations (idempotent)"))
     database_options(actions.add_parser("status", help="schema revision and delivery counts"))
 
-    tasks = commands.add_parser("tasks", help="escalation tasks, newest first", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    tasks = commands.add_parser(
+        "tasks",
+        help="escalation tasks, newest first",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     tasks.add_argument("--open", action="store_true", help="only tasks nobody has closed yet")
     tasks.add_argument("--owner", default=None, help="only tasks assigned to this person (roster id, e.g. maya)")
     tasks.add_argument("--deal", default=None, help="only this deal's tasks (e.g. D-1001)")

@@ -28,7 +28,9 @@ def database_url(configured: str | None, data_dir: Path) -> URL:
     try:
         url = make_url(configured.strip())
     except ArgumentError:
-        raise DatabaseUrlError(f"{ENV} is not a database URL (expected postgresql://user@host/db or sqlite:///path)") from None
+        raise DatabaseUrlError(
+            f"{ENV} is not a database URL (expected postgresql://user@host/db or sqlite:///path)"
+        ) from None
     backend, _, driver = url.drivername.partition("+")
     if backend == "postgres":
         backend = "postgresql"

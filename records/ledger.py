@@ -77,12 +77,20 @@ class DeliveryLedger:
     async def claim(self, key: str, attempt: Attempt, *, channel: str, message_id: str) -> Claim:
         now = _now()
         owner = dict(
-            workflow_id=attempt.workflow_id, activity_id=attempt.activity_id, attempt=attempt.attempt,
-            claimed_at=now, lease_until=now + self.lease, channel=channel, message_id=message_id, last_error=None,
+            workflow_id=attempt.workflow_id,
+            activity_id=attempt.activity_id,
+            attempt=attempt.attempt,
+            claimed_at=now,
+            lease_until=now + self.lease,
+            channel=channel,
+            message_id=message_id,
+            last_error=None,
         )
         async with self.db.begin() as conn:
             inserted = (
-                await conn.execute(insert_new(self.db.dialect, deliveries, ["key"], dict(key=key, state=SENDING, claim=1, **owner)))
+                await conn.execute(
+                    insert_new(self.db.dialect, deliveries, ["key"], dict(key=key, state=SENDING, claim=1, **owner))
+                )
             ).first()
             if inserted is not None:
                 return Claim(ClaimResult.claimed, key, claim=1, lease_until=now + self.lease)
@@ -101,8 +109,10 @@ class DeliveryLedger:
                     update(deliveries)
                     .where(deliveries.c.key == key, deliveries.c.claim == row.claim, deliveries.c.state == row.state)
                     .values(
-                        state=SENDING, claim=row.claim + 1,
-                        unknown_outcomes=deliveries.c.unknown_outcomes + (1 if expired else 0), **owner,
+                        state=SENDING,
+                        claim=row.claim + 1,
+                        unknown_outcomes=deliveries.c.unknown_outcomes + (1 if expired else 0),
+                        **owner,
                     )
                     .returning(deliveries.c.claim)
                 )
@@ -110,8 +120,12 @@ class DeliveryLedger:
         if won is None:
             return Claim(ClaimResult.busy, key, claim=row.claim, holder=holder)
         return Claim(
-            ClaimResult.claimed, key, claim=row.claim + 1, after_unknown=row.state in (SENDING, UNKNOWN),
-            lease_until=now + self.lease, holder=holder,
+            ClaimResult.claimed,
+            key,
+            claim=row.claim + 1,
+            after_unknown=row.state in (SENDING, UNKNOWN),
+            lease_until=now + self.lease,
+            holder=holder,
         )
 
     async def renew(self, claim: Claim) -> bool:
@@ -120,7 +134,9 @@ class DeliveryLedger:
             row = (
                 await conn.execute(
                     update(deliveries)
-                    .where(deliveries.c.key == claim.key, deliveries.c.claim == claim.claim, deliveries.c.state == SENDING)
+                    .where(
+                        deliveries.c.key == claim.key, deliveries.c.claim == claim.claim, deliveries.c.state == SENDING
+                    )
                     .values(lease_until=_now() + self.lease)
                     .returning(deliveries.c.key)
                 )
@@ -162,7 +178,9 @@ class DeliveryLedger:
                 update(deliveries)
                 .where(deliveries.c.key == claim.key, deliveries.c.claim == claim.claim, deliveries.c.state == SENDING)
                 .values(
-                    state=state, lease_until=None, last_error=error[:300],
+                    state=state,
+                    lease_until=None,
+                    last_error=error[:300],
                     unknown_outcomes=deliveries.c.unknown_outcomes + (1 if unknown else 0),
                 )
             )

@@ -55,18 +55,34 @@ class TaskStore:
     async def open(self, opening: TaskOpening, *, id: str | None = None) -> EscalationTaskRecord:
         """Create the task, or move it up to this level; the same call twice changes nothing."""
         ident = id or task_id(opening.workflow_id, opening.escalation)
-        who = dict(level=opening.level, level_name=opening.level_name, assignee=opening.assignee,
-                   assignee_name=opening.assignee_name)
+        who = dict(
+            level=opening.level,
+            level_name=opening.level_name,
+            assignee=opening.assignee,
+            assignee_name=opening.assignee_name,
+        )
         dialect = self.db.dialect
         async with self.db.begin() as conn:
             created = (
                 await conn.execute(
-                    insert_new(dialect, tasks, ["id"], dict(
-                        id=ident, workflow_id=opening.workflow_id, escalation=opening.escalation,
-                        deal_id=opening.deal_id, account_name=opening.account_name, milestone=opening.milestone,
-                        reason=opening.reason, status=TaskStatus.open.value, created_at=opening.at,
-                        updated_at=opening.at, **who,
-                    ))
+                    insert_new(
+                        dialect,
+                        tasks,
+                        ["id"],
+                        dict(
+                            id=ident,
+                            workflow_id=opening.workflow_id,
+                            escalation=opening.escalation,
+                            deal_id=opening.deal_id,
+                            account_name=opening.account_name,
+                            milestone=opening.milestone,
+                            reason=opening.reason,
+                            status=TaskStatus.open.value,
+                            created_at=opening.at,
+                            updated_at=opening.at,
+                            **who,
+                        ),
+                    )
                 )
             ).first()
             event = "created"
@@ -74,7 +90,9 @@ class TaskStore:
                 moved = (
                     await conn.execute(
                         update(tasks)
-                        .where(tasks.c.id == ident, tasks.c.status == TaskStatus.open.value, tasks.c.level < opening.level)
+                        .where(
+                            tasks.c.id == ident, tasks.c.status == TaskStatus.open.value, tasks.c.level < opening.level
+                        )
                         .values(updated_at=opening.at, **who)
                         .returning(tasks.c.id)
                     )
@@ -82,10 +100,19 @@ class TaskStore:
                 event = "moved_up" if moved is not None else ""
             if event:
                 await conn.execute(
-                    insert_new(dialect, events, ["task_id", "event", "level"], dict(
-                        task_id=ident, at=opening.at, event=event, level=opening.level, assignee=opening.assignee,
-                        detail=opening.level_name,
-                    ))
+                    insert_new(
+                        dialect,
+                        events,
+                        ["task_id", "event", "level"],
+                        dict(
+                            task_id=ident,
+                            at=opening.at,
+                            event=event,
+                            level=opening.level,
+                            assignee=opening.assignee,
+                            detail=opening.level_name,
+                        ),
+                    )
                 )
             return await self._get(conn, ident)
 
@@ -99,17 +126,32 @@ class TaskStore:
                 await conn.execute(
                     update(tasks)
                     .where(tasks.c.id == ident, tasks.c.status == TaskStatus.open.value)
-                    .values(status=request.outcome, decision=request.decision, closed_by=request.by,
-                            note=request.note, closed_at=at, updated_at=at)
+                    .values(
+                        status=request.outcome,
+                        decision=request.decision,
+                        closed_by=request.by,
+                        note=request.note,
+                        closed_at=at,
+                        updated_at=at,
+                    )
                     .returning(tasks.c.level)
                 )
             ).first()
             if closed is not None:
                 await conn.execute(
-                    insert_new(self.db.dialect, events, ["task_id", "event", "level"], dict(
-                        task_id=ident, at=at, event=request.outcome, level=closed.level, by=request.by,
-                        detail=request.decision,
-                    ))
+                    insert_new(
+                        self.db.dialect,
+                        events,
+                        ["task_id", "event", "level"],
+                        dict(
+                            task_id=ident,
+                            at=at,
+                            event=request.outcome,
+                            level=closed.level,
+                            by=request.by,
+                            detail=request.decision,
+                        ),
+                    )
                 )
             return await self._get(conn, ident)
 

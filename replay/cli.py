@@ -24,12 +24,12 @@ from temporalio.client import Client, WorkflowHistory
 from temporalio.envconfig import ClientConfig
 from temporalio.service import RPCError, RPCStatusCode
 
-from records import cli as records_cli
-from report import cli as report_cli
+from lab import cli as lab_cli
 from privacy.converter import data_converter
 from privacy.keys import CodecConfigError
-from lab import cli as lab_cli
+from records import cli as records_cli
 from replay.corpus import GUIDE, ReplayProblem, explain, replay_all
+from report import cli as report_cli
 
 DEFAULT_QUERY = "WorkflowType = 'OnboardingWorkflow' AND ExecutionStatus = 'Running'"
 DEFAULT_WORKFLOW = "workflows.onboarding:OnboardingWorkflow"
@@ -52,7 +52,9 @@ async def connect(address: str | None, namespace: str | None) -> Client:
     return await Client.connect(**config, data_converter=data_converter())
 
 
-async def histories(client: Client, query: str, concurrency: int, skipped: list[str]) -> AsyncIterator[tuple[str, WorkflowHistory]]:
+async def histories(
+    client: Client, query: str, concurrency: int, skipped: list[str]
+) -> AsyncIterator[tuple[str, WorkflowHistory]]:
     """(workflow id, history) for every match, fetching up to `concurrency` at once; at most
     2 x `concurrency` histories wait in memory."""
     queue: asyncio.Queue[tuple[str, WorkflowHistory] | None] = asyncio.Queue(maxsize=2 * concurrency)
@@ -147,8 +149,11 @@ async def replay_command(args: argparse.Namespace, out: TextIO = sys.stdout, err
         else:
             problem.event = "(not located; raise --explain to locate more)"
     total = progress.ok + progress.failed
-    print(f"{total} histories replayed: {progress.ok} compatible, {progress.failed} incompatible"
-          + (f", {len(skipped)} gone before they could be fetched" if skipped else ""), file=out)
+    print(
+        f"{total} histories replayed: {progress.ok} compatible, {progress.failed} incompatible"
+        + (f", {len(skipped)} gone before they could be fetched" if skipped else ""),
+        file=out,
+    )
     if problems:
         print("\nIncompatible with this code:", file=out)
         for problem, _ in problems:
@@ -165,20 +170,44 @@ async def replay_command(args: argparse.Namespace, out: TextIO = sys.stdout, err
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="onboarding", description="Onboarding engine tools.")
     commands = root.add_subparsers(dest="command", required=True)
-    replay = commands.add_parser("replay", help="replay journeys' histories against the local workflow code",
-                                 description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    replay.add_argument("--address", default=None, help="Temporal frontend host:port (default: TEMPORAL_ADDRESS or localhost:7233)")
+    replay = commands.add_parser(
+        "replay",
+        help="replay journeys' histories against the local workflow code",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    replay.add_argument(
+        "--address", default=None, help="Temporal frontend host:port (default: TEMPORAL_ADDRESS or localhost:7233)"
+    )
     replay.add_argument("--namespace", default=None, help="namespace (default: TEMPORAL_NAMESPACE or default)")
-    replay.add_argument("--query", default=os.environ.get("ONBOARDING_REPLAY_QUERY", DEFAULT_QUERY), help=f"visibility query (default: {DEFAULT_QUERY})")
-    replay.add_argument("--workflow", default=DEFAULT_WORKFLOW, help=f"workflow class to check, module:Class (default: {DEFAULT_WORKFLOW})")
+    replay.add_argument(
+        "--query",
+        default=os.environ.get("ONBOARDING_REPLAY_QUERY", DEFAULT_QUERY),
+        help=f"visibility query (default: {DEFAULT_QUERY})",
+    )
+    replay.add_argument(
+        "--workflow",
+        default=DEFAULT_WORKFLOW,
+        help=f"workflow class to check, module:Class (default: {DEFAULT_WORKFLOW})",
+    )
     replay.add_argument("--concurrency", type=int, default=8, help="histories fetched at once (default 8)")
-    replay.add_argument("--explain", type=int, default=20, help="locate the failing event for this many failures (default 20)")
-    replay.add_argument("--progress-every", type=float, default=2.0, help="seconds between progress lines on stderr (default 2)")
+    replay.add_argument(
+        "--explain", type=int, default=20, help="locate the failing event for this many failures (default 20)"
+    )
+    replay.add_argument(
+        "--progress-every", type=float, default=2.0, help="seconds between progress lines on stderr (default 2)"
+    )
     records_cli.add_commands(commands)
     report_cli.add_command(commands)
-    sync = commands.add_parser("roster-sync", help="count running journeys in the owner roster, free places of ended ones",
-                               description=roster_sync_doc(), formatter_class=argparse.RawDescriptionHelpFormatter)
-    sync.add_argument("--address", default=None, help="Temporal frontend host:port (default: TEMPORAL_ADDRESS or localhost:7233)")
+    sync = commands.add_parser(
+        "roster-sync",
+        help="count running journeys in the owner roster, free places of ended ones",
+        description=roster_sync_doc(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sync.add_argument(
+        "--address", default=None, help="Temporal frontend host:port (default: TEMPORAL_ADDRESS or localhost:7233)"
+    )
     sync.add_argument("--namespace", default=None, help="namespace (default: TEMPORAL_NAMESPACE or default)")
     sync.add_argument("--task-queue", default="onboarding", help="the journeys' task queue (default: onboarding)")
     sync.add_argument("--dry-run", action="store_true", help="report what would change, change nothing")

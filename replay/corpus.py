@@ -138,7 +138,9 @@ async def locate(replay: Replayer, history: WorkflowHistory, mismatch: str) -> s
     cuts.append(len(events))
 
     async def fails(cut: int) -> bool:
-        result = await replay.replay_workflow(WorkflowHistory(history.workflow_id, events[:cut]), raise_on_replay_failure=False)
+        result = await replay.replay_workflow(
+            WorkflowHistory(history.workflow_id, events[:cut]), raise_on_replay_failure=False
+        )
         return result.replay_failure is not None
 
     lo, hi = 0, len(cuts) - 1

@@ -55,8 +55,10 @@ def recording_playbook(change: Change | None = None) -> dict[str, Any]:
     about it, no owner-acknowledgement wait."""
     data = yaml.safe_load((DEFAULT_DIR / "default.yaml").read_text())
     data["business_hours"] = {
-        "start": "00:00", "end": "23:59:59",
-        "days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"], "proactive_per_day": 10,
+        "start": "00:00",
+        "end": "23:59:59",
+        "days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
+        "proactive_per_day": 10,
     }
     data["owner_acknowledgement"] = {"hours": 0}
     if change:
@@ -66,8 +68,12 @@ def recording_playbook(change: Change | None = None) -> dict[str, Any]:
 
 def deal_body(deal_id: str, **overrides: Any) -> dict[str, Any]:
     body: dict[str, Any] = {
-        "deal_id": deal_id, "closed_at": "2026-11-20T15:04:05Z", "amount": 24000, "currency": "USD",
-        "segment": "smb", "product": "analytics",
+        "deal_id": deal_id,
+        "closed_at": "2026-11-20T15:04:05Z",
+        "amount": 24000,
+        "currency": "USD",
+        "segment": "smb",
+        "product": "analytics",
         "account": {"id": "ACME-1", "name": "Acme Corp", "timezone": "America/Chicago", "locale": "en-US"},
         "contacts": [{"email": "ana@acme.example", "name": "Ana Ruiz", "role": "champion"}],
     }
@@ -113,8 +119,12 @@ class Journey:
     # the waits every scenario uses
     async def told(self, stage: str) -> Status:
         return await self.wait(
-            lambda s: s.stage == stage and s.waiting_on == "customer"
-            and s.next_action is not None and s.next_action.due_at is not None,
+            lambda s: (
+                s.stage == stage
+                and s.waiting_on == "customer"
+                and s.next_action is not None
+                and s.next_action.due_at is not None
+            ),
             f"direction for {stage}",
         )
 
@@ -167,7 +177,8 @@ async def _advance_across_runs(j: Journey) -> None:
     """As `_advance`, each action sent once the journey has continued as new after telling
     the customer: the recording then has the same runs every time."""
     for stage, action, event_id in [
-        ("first_action", "dataset_uploaded", "e-1"), ("first_value", "dashboard_shared", "e-2"),
+        ("first_action", "dataset_uploaded", "e-1"),
+        ("first_value", "dashboard_shared", "e-2"),
         ("expansion_check", "teammates_invited", "e-3"),
     ]:
         await j.told(stage)
@@ -227,7 +238,9 @@ async def _escalation_reassign(j: Journey) -> None:
     await _help(j)
     await j.update_refused("resolve_escalation", {"decision": "reassign", "owner": "nobody", "by": "dana"})
     await j.update("resolve_escalation", {"decision": "reassign", "owner": "maya", "by": "dana"})
-    await j.wait(lambda s: s.owner == "maya" and s.next_action is not None and s.next_action.due_at is not None, "maya owns it")
+    await j.wait(
+        lambda s: s.owner == "maya" and s.next_action is not None and s.next_action.due_at is not None, "maya owns it"
+    )
     await j.cancel()
 
 
@@ -342,8 +355,11 @@ async def _unsubscribe(j: Journey) -> None:
 async def _refused_inputs(j: Journey) -> None:
     await j.told("first_action")
     refused: list[tuple[str, list[Any]]] = [
-        ("cancel", []), ("cancel", [{"reason": 7}]), ("action_taken", [{"action": "x"}]),
-        ("action_taken", [{"action": "x", "event_id": "1"}, {"extra": True}]), ("cancle", [{}]),
+        ("cancel", []),
+        ("cancel", [{"reason": 7}]),
+        ("action_taken", [{"action": "x"}]),
+        ("action_taken", [{"action": "x", "event_id": "1"}, {"extra": True}]),
+        ("cancle", [{}]),
     ]
     for name, args in refused:
         await j.handle.signal(name, args=args)
@@ -390,10 +406,16 @@ SCENARIOS: list[Scenario] = [
     Scenario("owner-acknowledges", _owner_acknowledges, playbook=_acknowledgement_hours(1)),
     Scenario("owner-acknowledgement-times-out", _owner_silent, playbook=_acknowledgement_hours(2 * SECOND)),
     # v3: the acknowledgement beside the kickoff; refused inputs visible on the journey
-    Scenario("owner-acknowledges-beside-kickoff", _owner_acknowledges_beside_kickoff,
-             playbook=_acknowledgement_hours(1, before_kickoff=False)),
-    Scenario("owner-silent-beside-kickoff", _owner_silent_beside_kickoff,
-             playbook=_acknowledgement_hours(3 * SECOND, before_kickoff=False)),
+    Scenario(
+        "owner-acknowledges-beside-kickoff",
+        _owner_acknowledges_beside_kickoff,
+        playbook=_acknowledgement_hours(1, before_kickoff=False),
+    ),
+    Scenario(
+        "owner-silent-beside-kickoff",
+        _owner_silent_beside_kickoff,
+        playbook=_acknowledgement_hours(3 * SECOND, before_kickoff=False),
+    ),
     Scenario("refused-inputs", _refused_inputs),
     Scenario("unsubscribe", _unsubscribe),
 ]
@@ -430,7 +452,10 @@ async def record_one(client: Client, scenario: Scenario, out_dir: Path, work_dir
     journey_input = JourneyInput(deal_id=deal_id, deal=deal if scenario.deal_in_input else None, **scenario.input)
     start_signal: dict[str, Any] = {}
     if not scenario.deal_in_input:
-        start_signal = {"start_signal": "action_taken", "start_signal_args": [{"action": "dataset_uploaded", "event_id": "early-1"}]}
+        start_signal = {
+            "start_signal": "action_taken",
+            "start_signal_args": [{"action": "dataset_uploaded", "event_id": "early-1"}],
+        }
     # A task queue of its own is a roster of its own: the same owner on every rerun.
     async with build_worker(client, settings, task_queue=task_queue, playbooks=playbooks):
         handle = await client.start_workflow(

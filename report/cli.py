@@ -35,24 +35,43 @@ from report.models import Filters, Report
 
 
 def add_command(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    report = commands.add_parser("report", help="the friction report (HTML, JSON, CSV) from the journeys' moments",
-                                 description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    report = commands.add_parser(
+        "report",
+        help="the friction report (HTML, JSON, CSV) from the journeys' moments",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     report.add_argument("--out", default="report.html", help="the HTML page (default report.html; '' for none)")
     report.add_argument("--json", default=None, help="also write the figures as JSON")
     report.add_argument("--csv", default=None, help="also write the figures as CSV")
-    report.add_argument("--since", default=None, help="journeys started at or after (ISO date or time, UTC unless given)")
+    report.add_argument(
+        "--since", default=None, help="journeys started at or after (ISO date or time, UTC unless given)"
+    )
     report.add_argument("--until", default=None, help="journeys started before (ISO date or time)")
     report.add_argument("--segment", default=None)
     report.add_argument("--product", default=None)
     report.add_argument("--playbook", default=None, help="playbook name")
     report.add_argument("--owner", default=None, help="journeys this owner (roster id) held")
     report.add_argument("--now", default=None, help="the time 'waiting now' is measured at (default: now)")
-    report.add_argument("--playbooks-dir", type=Path, default=None, help="playbook files for the targets (default: ONBOARDING_PLAYBOOKS_DIR)")
+    report.add_argument(
+        "--playbooks-dir",
+        type=Path,
+        default=None,
+        help="playbook files for the targets (default: ONBOARDING_PLAYBOOKS_DIR)",
+    )
     report.add_argument("--ui-url", default=os.environ.get("TEMPORAL_UI_URL", "http://localhost:8233"))
     report.add_argument("--namespace", default=os.environ.get("TEMPORAL_NAMESPACE", "default"))
-    report.add_argument("--database-url", default=None,
-                        help="records database (default: ONBOARDING_DATABASE_URL, else SQLite under ONBOARDING_DATA_DIR)")
-    report.add_argument("--data-dir", type=Path, default=None, help="data dir for the SQLite default (default: ONBOARDING_DATA_DIR or .data)")
+    report.add_argument(
+        "--database-url",
+        default=None,
+        help="records database (default: ONBOARDING_DATABASE_URL, else SQLite under ONBOARDING_DATA_DIR)",
+    )
+    report.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help="data dir for the SQLite default (default: ONBOARDING_DATA_DIR or .data)",
+    )
 
 
 def _when(value: str | None, field: str) -> datetime | None:
@@ -61,15 +80,26 @@ def _when(value: str | None, field: str) -> datetime | None:
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
-        raise ValueError(f"--{field}: {value!r} is not an ISO date or time (e.g. 2026-11-02 or 2026-11-02T09:00+01:00)") from None
+        raise ValueError(
+            f"--{field}: {value!r} is not an ISO date or time (e.g. 2026-11-02 or 2026-11-02T09:00+01:00)"
+        ) from None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-async def build(db: Database, filters: Filters, *, links: Links, now: datetime, playbooks_dir: Path | None = None) -> Report:
+async def build(
+    db: Database, filters: Filters, *, links: Links, now: datetime, playbooks_dir: Path | None = None
+) -> Report:
     moments = await query.count(db, filters)
     levels = await query.levels(db, filters)
-    return await compute.build(fold(query.moment_rows(db, filters)), moments=moments, filters=filters,
-                               targets=compute.read_targets(playbooks_dir), links=links, now=now, levels=levels)
+    return await compute.build(
+        fold(query.moment_rows(db, filters)),
+        moments=moments,
+        filters=filters,
+        targets=compute.read_targets(playbooks_dir),
+        links=links,
+        now=now,
+        levels=levels,
+    )
 
 
 def _open(path: str, out: TextIO):  # type: ignore[no-untyped-def]
@@ -90,8 +120,14 @@ class _Stdout:
 async def run(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     try:
-        filters = Filters(since=_when(args.since, "since"), until=_when(args.until, "until"), segment=args.segment,
-                          product=args.product, playbook=args.playbook, owner=args.owner)
+        filters = Filters(
+            since=_when(args.since, "since"),
+            until=_when(args.until, "until"),
+            segment=args.segment,
+            product=args.product,
+            playbook=args.playbook,
+            owner=args.owner,
+        )
         now = _when(args.now, "now") or datetime.now(UTC)
         db = _database(args)
     except (ValueError, ValidationError, DatabaseUrlError) as exc:
@@ -99,7 +135,9 @@ async def run(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = 
         return 2
     started = time.perf_counter()
     try:
-        report = await build(db, filters, links=Links(args.ui_url, args.namespace), now=now, playbooks_dir=args.playbooks_dir)
+        report = await build(
+            db, filters, links=Links(args.ui_url, args.namespace), now=now, playbooks_dir=args.playbooks_dir
+        )
     except (OSError, SQLAlchemyError) as exc:
         print(f"error: the records database {describe(db.url)} is not usable: {exc}", file=err)
         return 2
@@ -118,6 +156,9 @@ async def run(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = 
         with _open(args.out, out) as f:
             f.write(page.render(report))
         written.append(args.out)
-    print(f"{report.journeys.n} journeys, {report.moments} moments in {time.perf_counter() - started:.1f} s; wrote "
-          + (", ".join(w for w in written if w != "-") or "nothing"), file=err)
+    print(
+        f"{report.journeys.n} journeys, {report.moments} moments in {time.perf_counter() - started:.1f} s; wrote "
+        + (", ".join(w for w in written if w != "-") or "nothing"),
+        file=err,
+    )
     return 0

@@ -55,7 +55,9 @@ def read_targets(directory: Path | None = None) -> dict[str, Targets]:
     except loader.PlaybookError:
         return {}
     return {
-        s.playbook.name: Targets(tuple(m.key for m in s.playbook.milestones), tuple(m.window_hours for m in s.playbook.milestones))
+        s.playbook.name: Targets(
+            tuple(m.key for m in s.playbook.milestones), tuple(m.window_hours for m in s.playbook.milestones)
+        )
         for s in snapshots
     }
 
@@ -105,9 +107,12 @@ CellMaker = Callable[..., Cell]
 def cell_maker(links: Links, filters: Filters) -> CellMaker:
     """A count and its link: the journeys by id, or their group (the filters as search
     attributes, and the clauses given) when they are too many to name."""
-    base = all_of("WorkflowType = 'OnboardingWorkflow'", started(filters.since, filters.until),
-                  equals("Segment", filters.segment) if filters.segment else None,
-                  equals("OnboardingOwner", filters.owner) if filters.owner else None)
+    base = all_of(
+        "WorkflowType = 'OnboardingWorkflow'",
+        started(filters.since, filters.until),
+        equals("Segment", filters.segment) if filters.segment else None,
+        equals("OnboardingOwner", filters.owner) if filters.owner else None,
+    )
 
     def cell(ids: Collection[str], *clauses: str | None) -> Cell:
         link, exact = links.journeys(ids, all_of(base, *clauses))
@@ -116,8 +121,16 @@ def cell_maker(links: Links, filters: Filters) -> CellMaker:
     return cell
 
 
-async def build(journeys: AsyncIterator[Journey], *, moments: int, filters: Filters, targets: dict[str, Targets],
-                links: Links, now: datetime, levels: dict[tuple[str, int], int] | None = None) -> Report:
+async def build(
+    journeys: AsyncIterator[Journey],
+    *,
+    moments: int,
+    filters: Filters,
+    targets: dict[str, Targets],
+    links: Links,
+    now: datetime,
+    levels: dict[tuple[str, int], int] | None = None,
+) -> Report:
     everyone: list[str] = []
     running: list[str] = []
     activated: list[str] = []
@@ -183,7 +196,9 @@ async def build(journeys: AsyncIterator[Journey], *, moments: int, filters: Filt
             stage = j.stage()
             state = "escalated" if j.open_escalation() else "awaiting_action" if stage else "starting"
             in_stage = (now - j.told[stage]).total_seconds() / HOUR if stage else None
-            waiting[(stage, state, _age(now - j.started_at))].append((wid, (now - j.started_at).total_seconds() / HOUR, in_stage))
+            waiting[(stage, state, _age(now - j.started_at))].append(
+                (wid, (now - j.started_at).total_seconds() / HOUR, in_stage)
+            )
 
         # Humans.
         if j.escalations:
@@ -229,18 +244,33 @@ async def build(journeys: AsyncIterator[Journey], *, moments: int, filters: Filt
         time_to_first_action=[t.row(s, cell) for s, t in sorted(ttfa.items())],
         time_to_first_value=[t.row(s, cell) for s, t in sorted(ttfv.items())],
         funnel=[
-            FunnelRow(week=week, milestone=key, **{k: cell(cells[k], _week_query(week)) for k in ("told", "acted", "skipped", "next")})
-            for (week, key), cells in sorted(funnel.items(), key=lambda kv: (kv[0][0], milestone_order.get(kv[0][1], 99), kv[0][1]))
+            FunnelRow(
+                week=week,
+                milestone=key,
+                **{k: cell(cells[k], _week_query(week)) for k in ("told", "acted", "skipped", "next")},
+            )
+            for (week, key), cells in sorted(
+                funnel.items(), key=lambda kv: (kv[0][0], milestone_order.get(kv[0][1], 99), kv[0][1])
+            )
         ],
         touchpoints=_touchpoints(moved, milestone_order, cell),
         waiting=[
             WaitingRow(
-                stage=stage, state=state, age=age,
-                journeys=cell([w for w, _, _ in rows], running_q, equals("OnboardingStage", stage), equals("OnboardingState", state)),
+                stage=stage,
+                state=state,
+                age=age,
+                journeys=cell(
+                    [w for w, _, _ in rows],
+                    running_q,
+                    equals("OnboardingStage", stage),
+                    equals("OnboardingState", state),
+                ),
                 oldest_hours=max(a for _, a, _ in rows),
                 in_stage_median_hours=stats.quantile(sorted(s for _, _, s in rows if s is not None), 0.5),
             )
-            for (stage, state, age), rows in sorted(waiting.items(), key=lambda kv: (milestone_order.get(kv[0][0], -1), kv[0][1], _age_rank(kv[0][2])))
+            for (stage, state, age), rows in sorted(
+                waiting.items(), key=lambda kv: (milestone_order.get(kv[0][0], -1), kv[0][1], _age_rank(kv[0][2]))
+            )
         ],  # fmt: skip
         humans=Humans(
             journeys=cell(everyone),
@@ -252,7 +282,13 @@ async def build(journeys: AsyncIterator[Journey], *, moments: int, filters: Filt
             resolution_median_hours=None if median_resolution is None else median_resolution / HOUR,
             resolution_p90_hours=None if p90_resolution is None else p90_resolution / HOUR,
             owners=[
-                OwnerRow(owner=o, **{k: cell(cells[k], equals("OnboardingOwner", o)) for k in ("journeys", "escalations", "level_ups", "over_capacity")})
+                OwnerRow(
+                    owner=o,
+                    **{
+                        k: cell(cells[k], equals("OnboardingOwner", o))
+                        for k in ("journeys", "escalations", "level_ups", "over_capacity")
+                    },
+                )
                 for o, cells in sorted(owners.items())
             ],
         ),
@@ -265,7 +301,9 @@ def _age_rank(age: str) -> int:
     return [name for _, name in AGES].index(age) if age in [name for _, name in AGES] else len(AGES)
 
 
-def _touchpoints(moved: dict[tuple[str, str], list[str]], order: dict[str, int], cell: CellMaker) -> list[TouchpointRow]:
+def _touchpoints(
+    moved: dict[tuple[str, str], list[str]], order: dict[str, int], cell: CellMaker
+) -> list[TouchpointRow]:
     totals: dict[str, int] = defaultdict(int)
     for (milestone, _), ids in moved.items():
         totals[milestone] += len(ids)
@@ -304,12 +342,22 @@ def _comparisons(variants: dict[tuple[str, str], dict[str, list]]) -> list[Varia
             ca, cb = variants[(playbook, a)], variants[(playbook, b)]
             ttfa_p = stats.mann_whitney_p(ca["ttfa"], cb["ttfa"])
             act_p = stats.two_proportions_p(len(ca["activated"]), len(ca["ids"]), len(cb["activated"]), len(cb["ids"]))
-            out.append(VariantComparison(playbook=playbook, a=a, b=b, ttfa_p_value=ttfa_p, activation_p_value=act_p,
-                                         verdict=_verdict(a, b, ca, cb, ttfa_p, act_p)))
+            out.append(
+                VariantComparison(
+                    playbook=playbook,
+                    a=a,
+                    b=b,
+                    ttfa_p_value=ttfa_p,
+                    activation_p_value=act_p,
+                    verdict=_verdict(a, b, ca, cb, ttfa_p, act_p),
+                )
+            )
     return out
 
 
-def _verdict(a: str, b: str, ca: dict[str, list], cb: dict[str, list], ttfa_p: float | None, act_p: float | None) -> str:
+def _verdict(
+    a: str, b: str, ca: dict[str, list], cb: dict[str, list], ttfa_p: float | None, act_p: float | None
+) -> str:
     parts = []
     if ttfa_p is None:
         parts.append("time to first action: too few first actions to compare")

@@ -84,7 +84,9 @@ class Journey:
             self.outcomes.setdefault(milestone, (kind, at, row["touchpoint"]))
         elif kind == "escalated":
             number = _occurrence(row["key"], len(self.escalations) + 1)
-            self.escalations[number] = Escalation(number, str(detail.get("trigger") or "unknown"), at, row["owner"], milestone)
+            self.escalations[number] = Escalation(
+                number, str(detail.get("trigger") or "unknown"), at, row["owner"], milestone
+            )
         elif kind == "resolved":
             escalation = self.escalations.get(_occurrence(row["key"], 0))
             if escalation is not None:

@@ -49,25 +49,60 @@ def render(report: Report) -> str:
         f"<h1>Onboarding friction report</h1><p class=note>generated {esc(report.generated_at.isoformat(timespec='minutes'))}"
         f" from {report.moments} moments; filters: {esc(_filters(report))}. Every number opens the journeys behind it in the Temporal Web UI.</p>",
         "<div>"
-        + "".join(f'<span class=kpi><b>{_a(c)}</b>{n}</span>' for n, c in
-                  (("journeys", report.journeys), ("running", report.running), ("activated", report.activated), ("closed", report.closed)))
+        + "".join(
+            f"<span class=kpi><b>{_a(c)}</b>{n}</span>"
+            for n, c in (
+                ("journeys", report.journeys),
+                ("running", report.running),
+                ("activated", report.activated),
+                ("closed", report.closed),
+            )
+        )
         + "</div>",
     ]
 
-    parts.append("<h2>Time to first action and to first value</h2><p class=note>Hours from the start of the journey, per segment; median and p90 over the journeys that got there; "
-                 "the target is the playbook's first milestone window (first value: the first two windows); inside = share of all the segment's journeys that got there within it.</p>")
-    for title, rows, name in (("first action", report.time_to_first_action, "ttfa"), ("first value", report.time_to_first_value, "ttfv")):
+    parts.append(
+        "<h2>Time to first action and to first value</h2><p class=note>Hours from the start of the journey, per segment; median and p90 over the journeys that got there; "
+        "the target is the playbook's first milestone window (first value: the first two windows); inside = share of all the segment's journeys that got there within it.</p>"
+    )
+    for title, rows, name in (
+        ("first action", report.time_to_first_action, "ttfa"),
+        ("first value", report.time_to_first_value, "ttfv"),
+    ):
         figure = go.Figure()
         figure.add_bar(name="median", x=[r.segment for r in rows], y=[r.median_hours for r in rows])
         figure.add_bar(name="p90", x=[r.segment for r in rows], y=[r.p90_hours for r in rows])
-        figure.add_scatter(name="target", mode="markers", marker={"symbol": "line-ew-open", "size": 40, "line": {"width": 3}},
-                           x=[r.segment for r in rows], y=[r.target_hours for r in rows])
+        figure.add_scatter(
+            name="target",
+            mode="markers",
+            marker={"symbol": "line-ew-open", "size": 40, "line": {"width": 3}},
+            x=[r.segment for r in rows],
+            y=[r.target_hours for r in rows],
+        )
         figure.update_layout(title=f"time to {title} (hours)", barmode="group")
         parts.append(_plot(figure, name))
-        parts.append(_table(["segment", "journeys", "reached", "median", "p90", "target", "inside target", "share inside"],
-                            [[esc(r.segment), _a(r.journeys), _a(r.reached), _h(r.median_hours), _h(r.p90_hours), _h(r.target_hours), _a(r.inside), _pct(r.inside_share)] for r in rows]))
+        parts.append(
+            _table(
+                ["segment", "journeys", "reached", "median", "p90", "target", "inside target", "share inside"],
+                [
+                    [
+                        esc(r.segment),
+                        _a(r.journeys),
+                        _a(r.reached),
+                        _h(r.median_hours),
+                        _h(r.p90_hours),
+                        _h(r.target_hours),
+                        _a(r.inside),
+                        _pct(r.inside_share),
+                    ]
+                    for r in rows
+                ],
+            )
+        )
 
-    parts.append("<h2>Funnel per milestone</h2><p class=note>By the week the journeys started: told the milestone, did it, went on to the next (or activated after the last).</p>")
+    parts.append(
+        "<h2>Funnel per milestone</h2><p class=note>By the week the journeys started: told the milestone, did it, went on to the next (or activated after the last).</p>"
+    )
     figure = go.Figure()
     totals: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for r in report.funnel:
@@ -77,66 +112,147 @@ def render(report: Report) -> str:
         figure.add_bar(name=step, x=list(totals), y=[totals[m][step] for m in totals])
     figure.update_layout(title="told -> acted -> next, all weeks", barmode="group")
     parts.append(_plot(figure, "funnel"))
-    parts.append(_table(["week", "milestone", "told", "acted", "skipped", "next"],
-                        [[r.week, esc(r.milestone), _a(r.told), _a(r.acted), _a(r.skipped), _a(r.next)] for r in report.funnel]))
+    parts.append(
+        _table(
+            ["week", "milestone", "told", "acted", "skipped", "next"],
+            [[r.week, esc(r.milestone), _a(r.told), _a(r.acted), _a(r.skipped), _a(r.next)] for r in report.funnel],
+        )
+    )
 
-    parts.append("<h2>What moved customers</h2><p class=note>The journey's last touchpoint before each completion: the evidence for or against each follow-up.</p>")
+    parts.append(
+        "<h2>What moved customers</h2><p class=note>The journey's last touchpoint before each completion: the evidence for or against each follow-up.</p>"
+    )
     figure = go.Figure()
     for touchpoint in sorted({r.touchpoint for r in report.touchpoints}):
         moved = [r for r in report.touchpoints if r.touchpoint == touchpoint]
         figure.add_bar(name=touchpoint, x=[r.milestone for r in moved], y=[r.completions.n for r in moved])
     figure.update_layout(title="completions by the touchpoint before them", barmode="stack")
     parts.append(_plot(figure, "touchpoints"))
-    parts.append(_table(["milestone", "touchpoint", "completions", "share"],
-                        [[esc(r.milestone), esc(r.touchpoint), _a(r.completions), _pct(r.share)] for r in report.touchpoints]))
+    parts.append(
+        _table(
+            ["milestone", "touchpoint", "completions", "share"],
+            [[esc(r.milestone), esc(r.touchpoint), _a(r.completions), _pct(r.share)] for r in report.touchpoints],
+        )
+    )
 
-    parts.append("<h2>Where customers wait now</h2><p class=note>Running journeys by the milestone they wait in, their state, and their age since start.</p>")
+    parts.append(
+        "<h2>Where customers wait now</h2><p class=note>Running journeys by the milestone they wait in, their state, and their age since start.</p>"
+    )
     figure = go.Figure()
     for age in ("<1d", "1-3d", "3-7d", "7d+"):
         waiting = [r for r in report.waiting if r.age == age]
         if waiting:
-            figure.add_bar(name=age, x=[f"{r.stage or 'kickoff'} / {r.state}" for r in waiting], y=[r.journeys.n for r in waiting])
+            figure.add_bar(
+                name=age, x=[f"{r.stage or 'kickoff'} / {r.state}" for r in waiting], y=[r.journeys.n for r in waiting]
+            )
     figure.update_layout(title="running journeys by stage and age", barmode="stack")
     parts.append(_plot(figure, "waiting"))
-    parts.append(_table(["stage", "state", "age", "journeys", "oldest", "median in stage"],
-                        [[esc(r.stage or "(before kickoff)"), esc(r.state), esc(r.age), _a(r.journeys), _h(r.oldest_hours), _h(r.in_stage_median_hours)] for r in report.waiting]))
+    parts.append(
+        _table(
+            ["stage", "state", "age", "journeys", "oldest", "median in stage"],
+            [
+                [
+                    esc(r.stage or "(before kickoff)"),
+                    esc(r.state),
+                    esc(r.age),
+                    _a(r.journeys),
+                    _h(r.oldest_hours),
+                    _h(r.in_stage_median_hours),
+                ]
+                for r in report.waiting
+            ],
+        )
+    )
 
     h = report.humans
-    parts.append("<h2>Humans</h2>"
-                 f"<p>{_a(h.escalated)} of {_a(h.journeys)} journeys escalated ({_pct(h.escalation_rate)}), {h.escalations} escalations; "
-                 f"{_a(h.resolved)} resolved, median {_h(h.resolution_median_hours)}, p90 {_h(h.resolution_p90_hours)}.</p>")
+    parts.append(
+        "<h2>Humans</h2>"
+        f"<p>{_a(h.escalated)} of {_a(h.journeys)} journeys escalated ({_pct(h.escalation_rate)}), {h.escalations} escalations; "
+        f"{_a(h.resolved)} resolved, median {_h(h.resolution_median_hours)}, p90 {_h(h.resolution_p90_hours)}.</p>"
+    )
     figure = go.Figure()
     figure.add_bar(x=[t.trigger for t in h.triggers], y=[t.escalations.n for t in h.triggers])
     figure.update_layout(title="escalations by trigger")
     parts.append(_plot(figure, "triggers"))
     parts.append(_table(["trigger", "escalations"], [[esc(t.trigger), _a(t.escalations)] for t in h.triggers]))
-    parts.append(_table(["owner", "journeys", "escalations", "level-ups (SLA breaches)", "over capacity"],
-                        [[esc(o.owner), _a(o.journeys), _a(o.escalations), _a(o.level_ups), _a(o.over_capacity)] for o in h.owners]))
+    parts.append(
+        _table(
+            ["owner", "journeys", "escalations", "level-ups (SLA breaches)", "over capacity"],
+            [[esc(o.owner), _a(o.journeys), _a(o.escalations), _a(o.level_ups), _a(o.over_capacity)] for o in h.owners],
+        )
+    )
 
     if report.variants:
-        parts.append("<h2>Playbook experiments</h2><p class=note>95% intervals: the median's from order statistics, the rate's Wilson. "
-                     "Differences: Mann-Whitney U on time to first action, two-proportion z-test on activation; significant below p=0.05.</p>")
+        parts.append(
+            "<h2>Playbook experiments</h2><p class=note>95% intervals: the median's from order statistics, the rate's Wilson. "
+            "Differences: Mann-Whitney U on time to first action, two-proportion z-test on activation; significant below p=0.05.</p>"
+        )
         figure = go.Figure()
         labels = [f"{v.playbook}/{v.variant}" for v in report.variants]
         medians = [v.ttfa_median_hours or 0 for v in report.variants]
-        figure.add_bar(x=labels, y=medians, error_y={
-            "type": "data", "symmetric": False,
-            "array": [(v.ttfa_median_ci_hours[1] - m) if v.ttfa_median_ci_hours else 0 for v, m in zip(report.variants, medians)],
-            "arrayminus": [(m - v.ttfa_median_ci_hours[0]) if v.ttfa_median_ci_hours else 0 for v, m in zip(report.variants, medians)]})
+        figure.add_bar(
+            x=labels,
+            y=medians,
+            error_y={
+                "type": "data",
+                "symmetric": False,
+                "array": [
+                    (v.ttfa_median_ci_hours[1] - m) if v.ttfa_median_ci_hours else 0
+                    for v, m in zip(report.variants, medians)
+                ],
+                "arrayminus": [
+                    (m - v.ttfa_median_ci_hours[0]) if v.ttfa_median_ci_hours else 0
+                    for v, m in zip(report.variants, medians)
+                ],
+            },
+        )
         figure.update_layout(title="median time to first action by variant (hours, 95% interval)")
         parts.append(_plot(figure, "variants"))
 
         def ci(pair: tuple[float, float] | None, fmt: str) -> str:
             return "–" if pair is None else f"{pair[0]:{fmt}} – {pair[1]:{fmt}}"
 
-        parts.append(_table(["playbook", "variant", "journeys", "first actions", "median TTFA", "95% interval", "activated", "rate", "95% interval"],
-                            [[esc(v.playbook), esc(v.variant), _a(v.journeys), _a(v.first_actions), _h(v.ttfa_median_hours), ci(v.ttfa_median_ci_hours, ".1f"),
-                              _a(v.activated), _pct(v.activation_rate), ci(v.activation_rate_ci, ".0%")] for v in report.variants]))
-        parts.append("<ul>" + "".join(f"<li><b>{esc(c.playbook)}: {esc(c.a)} vs {esc(c.b)}</b>: {esc(c.verdict)}</li>" for c in report.variant_comparisons) + "</ul>")
+        parts.append(
+            _table(
+                [
+                    "playbook",
+                    "variant",
+                    "journeys",
+                    "first actions",
+                    "median TTFA",
+                    "95% interval",
+                    "activated",
+                    "rate",
+                    "95% interval",
+                ],
+                [
+                    [
+                        esc(v.playbook),
+                        esc(v.variant),
+                        _a(v.journeys),
+                        _a(v.first_actions),
+                        _h(v.ttfa_median_hours),
+                        ci(v.ttfa_median_ci_hours, ".1f"),
+                        _a(v.activated),
+                        _pct(v.activation_rate),
+                        ci(v.activation_rate_ci, ".0%"),
+                    ]
+                    for v in report.variants
+                ],
+            )
+        )
+        parts.append(
+            "<ul>"
+            + "".join(
+                f"<li><b>{esc(c.playbook)}: {esc(c.a)} vs {esc(c.b)}</b>: {esc(c.verdict)}</li>"
+                for c in report.variant_comparisons
+            )
+            + "</ul>"
+        )
 
     return (
         "<!DOCTYPE html><html><head><meta charset=utf-8><title>Onboarding friction report</title>"
-        f"<style>{STYLE}</style><script type=\"text/javascript\">{get_plotlyjs()}</script></head><body>"
+        f'<style>{STYLE}</style><script type="text/javascript">{get_plotlyjs()}</script></head><body>'
         + "\n".join(parts)
         + "</body></html>"
     )

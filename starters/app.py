@@ -63,9 +63,7 @@ class Service:
         self.suppressions = FileSuppressionList.in_data_dir(settings.onboarding_data_dir)
         unsubscribe_secrets = parse_secrets([s.get_secret_value() for s in settings.onboarding_unsubscribe_secret])
         self.unsubscribe = UnsubscribeSigner(unsubscribe_secrets) if unsubscribe_secrets else None
-        self.verifier = StandardWebhookVerifier(
-            [s.get_secret_value() for s in settings.onboarding_webhook_secret]
-        )
+        self.verifier = StandardWebhookVerifier([s.get_secret_value() for s in settings.onboarding_webhook_secret])
         self.hubspot_secret = (
             settings.hubspot_client_secret.get_secret_value() if settings.hubspot_client_secret else None
         )
@@ -104,7 +102,9 @@ def create_app(settings: StarterSettings | None = None) -> FastAPI:
         if not service.hubspot_secret:
             log.warning("no_hubspot_secret", detail="HUBSPOT_CLIENT_SECRET is empty: /webhooks/hubspot answers 401")
         if service.unsubscribe is None:
-            log.warning("no_unsubscribe_secret", detail="ONBOARDING_UNSUBSCRIBE_SECRET is empty: unsubscribe links answer 404")
+            log.warning(
+                "no_unsubscribe_secret", detail="ONBOARDING_UNSUBSCRIBE_SECRET is empty: unsubscribe links answer 404"
+            )
         if not service.settings.onboarding_codec_token:
             log.warning("no_codec_token", detail="ONBOARDING_CODEC_TOKEN is empty: /codec answers 401")
         # The records' schema is brought up to date before the first request, as the worker does.
@@ -242,8 +242,13 @@ def create_app(settings: StarterSettings | None = None) -> FastAPI:
                 assert event.account_id is not None
                 ids = await journeys.running_journeys_for_account(client, event.account_id, target)
                 if not ids:
-                    log.warning("event_without_journey", webhook_id=webhook_id, event_id=event.event_id,
-                                account_id=event.account_id, type=event.type)
+                    log.warning(
+                        "event_without_journey",
+                        webhook_id=webhook_id,
+                        event_id=event.event_id,
+                        account_id=event.account_id,
+                        type=event.type,
+                    )
                     raise Problem(
                         404,
                         "journey-not-found",
@@ -259,8 +264,14 @@ def create_app(settings: StarterSettings | None = None) -> FastAPI:
                     )
                 )
         for delivery in deliveries:
-            log.info("event_accepted", webhook_id=webhook_id, event_id=event.event_id, signal=signal,
-                     workflow_id=delivery.workflow_id, outcome=delivery.outcome)
+            log.info(
+                "event_accepted",
+                webhook_id=webhook_id,
+                event_id=event.event_id,
+                signal=signal,
+                workflow_id=delivery.workflow_id,
+                outcome=delivery.outcome,
+            )
         return JSONResponse(
             {
                 "event_id": event.event_id,
@@ -315,8 +326,12 @@ def _install_error_handlers(app: FastAPI) -> None:
         # A non-transient refusal (e.g. a search attribute not registered) is an operator
         # problem, not the sender's: 503 keeps the delivery coming until it is fixed.
         service = _service(request)
-        log.error("temporal_refused", path=request.url.path, status=exc.status.name if exc.status else None,
-                  message=exc.message)
+        log.error(
+            "temporal_refused",
+            path=request.url.path,
+            status=exc.status.name if exc.status else None,
+            message=exc.message,
+        )
         return Problem(
             503,
             "temporal-refused",
@@ -327,8 +342,9 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return Problem(exc.status_code, "http-error", str(exc.detail), str(exc.detail),
-                       headers=dict(exc.headers or {})).response()
+        return Problem(
+            exc.status_code, "http-error", str(exc.detail), str(exc.detail), headers=dict(exc.headers or {})
+        ).response()
 
     @app.exception_handler(RequestValidationError)
     async def _request_validation(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -338,7 +354,6 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.error("unexpected_error", path=request.url.path, error=type(exc).__name__)
         return Problem(500, "internal", "Internal error", "an unexpected error occurred").response()
-
 
 
 def _body_doc(name: str) -> dict[str, Any]:

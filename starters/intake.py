@@ -53,8 +53,10 @@ def parse_json(body: bytes) -> Any:
         return json.loads(body, parse_constant=_reject_constant)
     except (ValueError, RecursionError) as err:
         # ValueError covers JSONDecodeError, non-UTF-8 bytes and oversized integers.
-        detail = f"{err.msg} at line {err.lineno} column {err.colno}" if isinstance(err, json.JSONDecodeError) else (
-            "nesting too deep" if isinstance(err, RecursionError) else "not valid JSON"
+        detail = (
+            f"{err.msg} at line {err.lineno} column {err.colno}"
+            if isinstance(err, json.JSONDecodeError)
+            else ("nesting too deep" if isinstance(err, RecursionError) else "not valid JSON")
         )
         raise Problem(400, "malformed-json", "Malformed JSON", f"the body is not valid JSON: {detail}") from None
 

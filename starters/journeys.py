@@ -184,17 +184,16 @@ def _quote(value: str) -> str:
 
 
 async def running_journeys_for_account(client: Client, account_id: str, target: Target, limit: int = 50) -> list[str]:
-    query = (
-        f"WorkflowType = '{WORKFLOW_TYPE}' AND ExecutionStatus = 'Running' "
-        f"AND CustomerId = {_quote(account_id)}"
-    )
+    query = f"WorkflowType = '{WORKFLOW_TYPE}' AND ExecutionStatus = 'Running' AND CustomerId = {_quote(account_id)}"
     ids: list[str] = []
     async for execution in client.list_workflows(query, limit=limit, rpc_timeout=target.rpc_timeout):
         ids.append(execution.id)
     return sorted(set(ids))
 
 
-async def signal_running(client: Client, workflow_id: str, signal: str, payload: BaseModel, target: Target) -> EventDelivery:
+async def signal_running(
+    client: Client, workflow_id: str, signal: str, payload: BaseModel, target: Target
+) -> EventDelivery:
     try:
         await client.get_workflow_handle(workflow_id).signal(signal, payload, rpc_timeout=target.rpc_timeout)
     except RPCError as err:

@@ -40,9 +40,7 @@ class StarterSettings(BaseSettings):
     onboarding_webhook_secret: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
 
     hubspot_client_secret: SecretStr | None = None
-    hubspot_closed_won_stages: Annotated[list[str], NoDecode] = Field(
-        default_factory=lambda: ["closedwon"]
-    )
+    hubspot_closed_won_stages: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["closedwon"])
     # The URL HubSpot calls, when a proxy rewrites scheme or host: the v3 signature covers
     # the full URI as HubSpot saw it, e.g. https://hooks.example.com
     public_base_url: str | None = None
@@ -72,8 +70,12 @@ class StarterSettings(BaseSettings):
     onboarding_unsubscribe_secret: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
 
     @field_validator(
-        "onboarding_webhook_secret", "hubspot_closed_won_stages", "onboarding_codec_token",
-        "onboarding_codec_ui_origins", "onboarding_unsubscribe_secret", mode="before",
+        "onboarding_webhook_secret",
+        "hubspot_closed_won_stages",
+        "onboarding_codec_token",
+        "onboarding_codec_ui_origins",
+        "onboarding_unsubscribe_secret",
+        mode="before",
     )
     @classmethod
     def _split_lists(cls, value: object) -> object:
@@ -90,9 +92,7 @@ class StarterSettings(BaseSettings):
                 Webhook(value)
             except Exception:
                 # Never echo the secret itself.
-                raise ValueError(
-                    f"secret #{index + 1} is not 'whsec_' followed by base64"
-                ) from None
+                raise ValueError(f"secret #{index + 1} is not 'whsec_' followed by base64") from None
         return secrets
 
     def codec_keys(self) -> CodecKeys | None:

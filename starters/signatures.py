@@ -73,8 +73,18 @@ def _standard_reason(message: str) -> str:
 
 # HubSpot decodes these percent-escapes in the URI before signing (their v3 documentation).
 _HUBSPOT_DECODE = {
-    "%3A": ":", "%2F": "/", "%3F": "?", "%40": "@", "%21": "!", "%24": "$",
-    "%27": "'", "%28": "(", "%29": ")", "%2A": "*", "%2C": ",", "%3B": ";",
+    "%3A": ":",
+    "%2F": "/",
+    "%3F": "?",
+    "%40": "@",
+    "%21": "!",
+    "%24": "$",
+    "%27": "'",
+    "%28": "(",
+    "%29": ")",
+    "%2A": "*",
+    "%2C": ",",
+    "%3B": ";",
 }
 _ESCAPE = re.compile("|".join(_HUBSPOT_DECODE), re.IGNORECASE)
 
@@ -100,9 +110,7 @@ def verify_hubspot_v3(
     signature = lowered.get(HUBSPOT_SIGNATURE_HEADER)
     timestamp = lowered.get(HUBSPOT_TIMESTAMP_HEADER)
     if not signature or not timestamp:
-        raise SignatureError(
-            "missing header(s): X-HubSpot-Signature-v3 and X-HubSpot-Request-Timestamp are required"
-        )
+        raise SignatureError("missing header(s): X-HubSpot-Signature-v3 and X-HubSpot-Request-Timestamp are required")
     if not timestamp.isascii() or not timestamp.isdigit() or len(timestamp) > 16:
         raise SignatureError("X-HubSpot-Request-Timestamp is not a Unix time in milliseconds")
     age_ms = (time.time() if now is None else now) * 1000 - int(timestamp)
@@ -136,9 +144,7 @@ def sign_standard(secret: str, msg_id: str, timestamp: int, body: bytes) -> dict
     """Headers of a Standard Webhooks delivery (for tests, the benchmark and local tools)."""
     from datetime import datetime, timezone
 
-    signature = Webhook(secret).sign(
-        msg_id, datetime.fromtimestamp(timestamp, tz=timezone.utc), body.decode("utf-8")
-    )
+    signature = Webhook(secret).sign(msg_id, datetime.fromtimestamp(timestamp, tz=timezone.utc), body.decode("utf-8"))
     return {
         "webhook-id": msg_id,
         "webhook-timestamp": str(timestamp),

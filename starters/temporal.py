@@ -86,13 +86,17 @@ class TemporalGateway:
                         timeout=timeout,
                     )
                 except (RuntimeError, OSError, asyncio.TimeoutError, RPCError) as err:
-                    log.warning("temporal_connect_failed", address=self._settings.temporal_address,
-                                error=type(err).__name__)
+                    log.warning(
+                        "temporal_connect_failed", address=self._settings.temporal_address, error=type(err).__name__
+                    )
                     raise TemporalUnavailable(
                         f"cannot connect to Temporal at {self._settings.temporal_address}"
                     ) from err
-                log.info("temporal_connected", address=self._settings.temporal_address,
-                         namespace=self._settings.temporal_namespace)
+                log.info(
+                    "temporal_connected",
+                    address=self._settings.temporal_address,
+                    namespace=self._settings.temporal_namespace,
+                )
         return self._client
 
     @asynccontextmanager

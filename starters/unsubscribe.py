@@ -51,8 +51,9 @@ def _claim(request: Request, token: str) -> UnsubscribeClaim | HTMLResponse:
         return signer.verify(token)
     except ExpiredToken:
         log.info("unsubscribe.refused", reason="expired")
-        return _page("This link has expired",
-                     "<p>Reply to any onboarding email and we will stop writing to you.</p>", 410)
+        return _page(
+            "This link has expired", "<p>Reply to any onboarding email and we will stop writing to you.</p>", 410
+        )
     except InvalidToken as err:
         log.info("unsubscribe.refused", reason=str(err))
         return _page("Link not found", "<p>This unsubscribe link is not valid.</p>", 404)
@@ -76,8 +77,11 @@ async def confirm(request: Request, token: str) -> Response:
     "/unsubscribe/{token}",
     status_code=204,
     summary="One-click unsubscribe (RFC 8058)",
-    responses={404: {"description": "Unknown, forged or altered link"}, 410: {"description": "Expired link"},
-               503: {"description": "Temporal unreachable; recorded, retry to tell the journey"}},
+    responses={
+        404: {"description": "Unknown, forged or altered link"},
+        410: {"description": "Expired link"},
+        503: {"description": "Temporal unreachable; recorded, retry to tell the journey"},
+    },
 )
 async def unsubscribe(request: Request, token: str) -> Response:
     claim = _claim(request, token)

@@ -15,8 +15,8 @@ from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.testing import WorkflowEnvironment
 
-from tests.postgres import postgres, records_db, records_url  # noqa: F401  (fixtures)
 from tests import privacy_keys
+from tests.postgres import postgres, records_db, records_url  # noqa: F401  (fixtures)
 from workflows.search_attributes import ALL
 
 # Every worker, HTTP service and subprocess the suite starts encrypts payloads with the test

@@ -31,9 +31,13 @@ class MomentsProbe:
 
         if probe.run == 1:
             await moments.record(moment(MomentKind.started))
-            await moments.record(moment(MomentKind.told, milestone="first_action", touchpoint=Touchpoint.direction, occurrence=1))
+            await moments.record(
+                moment(MomentKind.told, milestone="first_action", touchpoint=Touchpoint.direction, occurrence=1)
+            )
             await workflow.wait_condition(lambda: self._acted)
-            await moments.record(moment(MomentKind.first_action, milestone="first_action", touchpoint=Touchpoint.direction))
+            await moments.record(
+                moment(MomentKind.first_action, milestone="first_action", touchpoint=Touchpoint.direction)
+            )
             workflow.continue_as_new(probe.model_copy(update={"run": 2}))
         await moments.record(moment(MomentKind.activated))
         return probe.run

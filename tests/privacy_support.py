@@ -94,10 +94,17 @@ def ts_address(env: WorkflowEnvironment) -> str:
 
 
 @asynccontextmanager
-async def http_service(env: WorkflowEnvironment, task_queue: str, data_dir: Path, **overrides: Any) -> AsyncIterator[str]:
+async def http_service(
+    env: WorkflowEnvironment, task_queue: str, data_dir: Path, **overrides: Any
+) -> AsyncIterator[str]:
     """The HTTP service (webhooks, unsubscribe, /codec) on this Temporal server and task queue,
     with the worker's data dir (the suppression list is shared through it)."""
-    settings = settings_for(ts_address(env), onboarding_task_queue=task_queue, onboarding_data_dir=data_dir,
-                            temporal_rpc_timeout_seconds=10.0, **overrides)
+    settings = settings_for(
+        ts_address(env),
+        onboarding_task_queue=task_queue,
+        onboarding_data_dir=data_dir,
+        temporal_rpc_timeout_seconds=10.0,
+        **overrides,
+    )
     async with serve(create_app(settings)) as base_url:
         yield base_url

@@ -38,8 +38,14 @@ def moments(s: Script) -> list[MomentRequest]:
     workflow_id = f"onboarding-{s.deal_id}"
     out: list[MomentRequest] = []
 
-    def add(kind: MomentKind, hours: float, *parts: object, milestone: str | None = None,
-            touchpoint: str | None = None, detail: dict | None = None) -> None:
+    def add(
+        kind: MomentKind,
+        hours: float,
+        *parts: object,
+        milestone: str | None = None,
+        touchpoint: str | None = None,
+        detail: dict | None = None,
+    ) -> None:
         out.append(MomentRequest(
             key=moment_key(workflow_id, kind, *((milestone,) if milestone else ()), *parts),
             kind=kind, at=s.start + timedelta(hours=hours), workflow_id=workflow_id, deal_id=s.deal_id,
@@ -53,15 +59,31 @@ def moments(s: Script) -> list[MomentRequest]:
     at = 0.0
     for i, milestone in enumerate(MILESTONES):
         add(MomentKind.told, at, i + 1, milestone=milestone, touchpoint="direction", detail={"proactive": True})
-        if s.escalate_after is not None and (s.done_after[i] is None or s.done_after[i] > s.escalate_after) and at <= s.escalate_after:
+        if (
+            s.escalate_after is not None
+            and (s.done_after[i] is None or s.done_after[i] > s.escalate_after)
+            and at <= s.escalate_after
+        ):
             add(MomentKind.escalated, s.escalate_after, 1, milestone=milestone, detail={"trigger": s.trigger})
             if s.resolved_after is not None:
-                add(MomentKind.resolved, s.escalate_after + s.resolved_after, 1, milestone=milestone, touchpoint="human",
-                    detail={"outcome": "resolved", "decision": "retry"})
+                add(
+                    MomentKind.resolved,
+                    s.escalate_after + s.resolved_after,
+                    1,
+                    milestone=milestone,
+                    touchpoint="human",
+                    detail={"outcome": "resolved", "decision": "retry"},
+                )
         done = s.done_after[i]
         if done is None:
             if s.closed_after is not None:
-                add(MomentKind.milestone_closed, s.closed_after, milestone=milestone, touchpoint=s.touchpoints[i], detail={"by": "cancel"})
+                add(
+                    MomentKind.milestone_closed,
+                    s.closed_after,
+                    milestone=milestone,
+                    touchpoint=s.touchpoints[i],
+                    detail={"by": "cancel"},
+                )
                 add(MomentKind.closed, s.closed_after, detail={"by": "cancel"})
             return out
         if i == 0:

@@ -67,7 +67,5 @@ async def start_described_journey(
         task_queue=task_queue,
         static_summary=static_summary(deal),
         static_details=static_details(deal, playbook_name=playbook_name, owner=owner),
-        search_attributes=TypedSearchAttributes(
-            start_search_attributes(deal.deal_id, deal.account.id, deal.segment)
-        ),
+        search_attributes=TypedSearchAttributes(start_search_attributes(deal.deal_id, deal.account.id, deal.segment)),
     )

@@ -25,9 +25,9 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from starters.settings import StarterSettings
+from starters.signatures import sign_standard
 from tests.privacy_keys import CONVERTER
 from workflows.search_attributes import ALL
-from starters.signatures import sign_standard
 
 T = TypeVar("T")
 
@@ -119,6 +119,7 @@ async def wait_until(
 
 async def count_eventually(client: Client, query: str, expected: int, timeout: float = 15) -> int:
     """Wait until visibility counts `expected` workflows for `query`, then return the count."""
+
     async def probe() -> bool:
         return (await client.count_workflows(query)).count == expected
 
@@ -148,7 +149,9 @@ def deal_body(deal_id: str, **overrides: Any) -> dict[str, Any]:
     return body
 
 
-def signed(body: Any, secret: str = SECRET, *, timestamp: int | None = None, msg_id: str | None = None) -> tuple[bytes, dict[str, str]]:
+def signed(
+    body: Any, secret: str = SECRET, *, timestamp: int | None = None, msg_id: str | None = None
+) -> tuple[bytes, dict[str, str]]:
     raw = body if isinstance(body, bytes) else json.dumps(body).encode()
     headers = sign_standard(secret, msg_id or "msg_" + secrets.token_hex(8), timestamp or int(time.time()), raw)
     headers["content-type"] = "application/json"
@@ -180,27 +183,49 @@ def fake_hubspot() -> tuple[FastAPI, dict[str, Any]]:
         "9001": {
             "id": "9001",
             "properties": {
-                "amount": "24000", "closedate": "2026-11-20T15:04:05.000Z", "dealname": "Acme expansion",
-                "pipeline": "default", "dealstage": "closedwon", "deal_currency_code": "eur",
-                "onboarding_segment": "enterprise", "onboarding_product": "analytics",
+                "amount": "24000",
+                "closedate": "2026-11-20T15:04:05.000Z",
+                "dealname": "Acme expansion",
+                "pipeline": "default",
+                "dealstage": "closedwon",
+                "deal_currency_code": "eur",
+                "onboarding_segment": "enterprise",
+                "onboarding_product": "analytics",
                 "hs_object_id": "9001",
             },
-            "createdAt": "2026-10-01T10:00:00.000Z", "updatedAt": "2026-11-20T15:04:06.000Z", "archived": False,
+            "createdAt": "2026-10-01T10:00:00.000Z",
+            "updatedAt": "2026-11-20T15:04:06.000Z",
+            "archived": False,
             "associations": {
                 "companies": {"results": [{"id": "501", "type": "deal_to_company"}]},
-                "contacts": {"results": [{"id": "701", "type": "deal_to_contact"}, {"id": "702", "type": "deal_to_contact"}]},
+                "contacts": {
+                    "results": [{"id": "701", "type": "deal_to_contact"}, {"id": "702", "type": "deal_to_contact"}]
+                },
             },
         },
         "9002": {  # no company, no segment property, one contact without email
             "id": "9002",
-            "properties": {"amount": None, "closedate": "2026-11-21T09:00:00Z", "dealname": "Solo deal",
-                           "dealstage": "closedwon", "pipeline": "default"},
-            "associations": {"contacts": {"results": [{"id": "703", "type": "deal_to_contact"}, {"id": "702", "type": "deal_to_contact"}]}},
+            "properties": {
+                "amount": None,
+                "closedate": "2026-11-21T09:00:00Z",
+                "dealname": "Solo deal",
+                "dealstage": "closedwon",
+                "pipeline": "default",
+            },
+            "associations": {
+                "contacts": {
+                    "results": [{"id": "703", "type": "deal_to_contact"}, {"id": "702", "type": "deal_to_contact"}]
+                }
+            },
         },
         "9003": {"id": "9003", "properties": {"closedate": "2026-11-21T09:00:00Z"}, "associations": {}},
     }
-    companies = {"501": {"id": "501", "properties": {"name": "Acme Corp", "domain": "acme.example",
-                                                      "timezone": "america_slash_chicago"}}}
+    companies = {
+        "501": {
+            "id": "501",
+            "properties": {"name": "Acme Corp", "domain": "acme.example", "timezone": "america_slash_chicago"},
+        }
+    }
     contacts = {
         "701": {"id": "701", "properties": {"email": "ana@acme.example", "firstname": "Ana", "lastname": "Ruiz"}},
         "702": {"id": "702", "properties": {"email": "bo@acme.example", "firstname": "Bo", "lastname": None}},
@@ -211,13 +236,22 @@ def fake_hubspot() -> tuple[FastAPI, dict[str, Any]]:
     def gate(kind: str, request: Request) -> JSONResponse | None:
         state["calls"][kind] += 1
         if request.headers.get("authorization") != f"Bearer {HUBSPOT_TOKEN}":
-            return JSONResponse({"status": "error", "message": "Authentication credentials not found.",
-                                 "category": "INVALID_AUTHENTICATION"}, status_code=401)
+            return JSONResponse(
+                {
+                    "status": "error",
+                    "message": "Authentication credentials not found.",
+                    "category": "INVALID_AUTHENTICATION",
+                },
+                status_code=401,
+            )
         planned = state["fail"].get(kind)
         if planned:
             status = planned.pop(0)
-            return JSONResponse({"status": "error", "message": "You have reached your secondly limit.",
-                                 "category": "RATE_LIMITS"}, status_code=status, headers={"Retry-After": "0"})
+            return JSONResponse(
+                {"status": "error", "message": "You have reached your secondly limit.", "category": "RATE_LIMITS"},
+                status_code=status,
+                headers={"Retry-After": "0"},
+            )
         return None
 
     @app.get("/crm/v3/objects/deals/{deal_id}")
@@ -228,8 +262,14 @@ def fake_hubspot() -> tuple[FastAPI, dict[str, Any]]:
         if deal_id not in deals and deal_id.isdigit() and len(deal_id) > 6:
             deals[deal_id] = {**deals["9001"], "id": deal_id}  # any long id: a copy of the full deal
         if deal_id not in deals:
-            return JSONResponse({"status": "error", "message": "Object not found.  objectId are usually numeric.",
-                                 "category": "OBJECT_NOT_FOUND"}, status_code=404)
+            return JSONResponse(
+                {
+                    "status": "error",
+                    "message": "Object not found.  objectId are usually numeric.",
+                    "category": "OBJECT_NOT_FOUND",
+                },
+                status_code=404,
+            )
         return deals[deal_id]
 
     @app.get("/crm/v3/objects/companies/{company_id}")
@@ -244,7 +284,11 @@ def fake_hubspot() -> tuple[FastAPI, dict[str, Any]]:
             return refused
         body = await request.json()
         results = [contacts[i["id"]] for i in body["inputs"] if i["id"] in contacts]
-        return {"status": "COMPLETE", "results": results,
-                "startedAt": "2026-11-20T15:04:07.000Z", "completedAt": "2026-11-20T15:04:07.100Z"}
+        return {
+            "status": "COMPLETE",
+            "results": results,
+            "startedAt": "2026-11-20T15:04:07.000Z",
+            "completedAt": "2026-11-20T15:04:07.100Z",
+        }
 
     return app, state

@@ -92,14 +92,10 @@ async def journey_worker(
 ) -> AsyncIterator[str]:
     """A worker on its own task queue; yields the task queue name."""
     task_queue = f"test-{uuid.uuid4().hex[:8]}"
-    settings = ActivitySettings(
-        SMTP_URL=smtp_url, ONBOARDING_DATA_DIR=tmp_path / "data"
-    )
+    settings = ActivitySettings(SMTP_URL=smtp_url, ONBOARDING_DATA_DIR=tmp_path / "data")
     if playbooks is None:
         playbooks = write_playbook(tmp_path / "playbooks-default")
-    worker = build_worker(
-        client, settings, task_queue=task_queue, roster=roster, playbooks=playbooks
-    )
+    worker = build_worker(client, settings, task_queue=task_queue, roster=roster, playbooks=playbooks)
     try:
         async with worker:
             yield task_queue
@@ -123,9 +119,7 @@ async def _terminate_leftovers(task_queue: str, client: Client | None = None) ->
             pass  # completed, as it should be
 
 
-async def start_journey(
-    client: Client, task_queue: str, deal: DealClosed, **input_fields: Any
-) -> WorkflowHandle:
+async def start_journey(client: Client, task_queue: str, deal: DealClosed, **input_fields: Any) -> WorkflowHandle:
     handle = await client.start_workflow(
         OnboardingWorkflow.run,
         JourneyInput(deal_id=deal.deal_id, deal=deal, **input_fields),
@@ -160,9 +154,7 @@ async def advance_until(
         waited += step
 
 
-async def wait_for_status(
-    handle: WorkflowHandle, done: Callable[[Status], bool], *, seconds: float = 20.0
-) -> Status:
+async def wait_for_status(handle: WorkflowHandle, done: Callable[[Status], bool], *, seconds: float = 20.0) -> Status:
     """Real-time servers: re-query until `done`, bounded (the journey reacts asynchronously)."""
     import asyncio
 
@@ -202,7 +194,10 @@ MINUTE = timedelta(minutes=1)
 def told(stage: str) -> Callable[[Status], bool]:
     """The customer has been told this stage's one action and the journey waits on them."""
     return lambda s: (
-        s.stage == stage and s.waiting_on == "customer" and s.next_action is not None and s.next_action.due_at is not None
+        s.stage == stage
+        and s.waiting_on == "customer"
+        and s.next_action is not None
+        and s.next_action.due_at is not None
     )
 
 
@@ -217,7 +212,9 @@ def sent(s: Status, step: str = "direction") -> list[datetime]:
 
 def same_minute(actual: list[datetime], expected: list[datetime]) -> bool:
     """Timers fire on the minute; the workflow task that reacts runs milliseconds later."""
-    return len(actual) == len(expected) and all(timedelta(0) <= a - e < timedelta(seconds=5) for a, e in zip(actual, expected))
+    return len(actual) == len(expected) and all(
+        timedelta(0) <= a - e < timedelta(seconds=5) for a, e in zip(actual, expected)
+    )
 
 
 async def move_to_next_monday(env: WorkflowEnvironment, hour: int, tz: str = "Asia/Tokyo") -> datetime:

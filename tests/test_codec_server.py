@@ -22,8 +22,10 @@ AUTH = {"Authorization": f"Bearer {CODEC_TOKEN}", "X-Namespace": "default"}
 
 
 def plain(value: object) -> dict:
-    return {"metadata": {"encoding": base64.b64encode(b"json/plain").decode()},
-            "data": base64.b64encode(json.dumps(value).encode()).decode()}
+    return {
+        "metadata": {"encoding": base64.b64encode(b"json/plain").decode()},
+        "data": base64.b64encode(json.dumps(value).encode()).decode(),
+    }
 
 
 @pytest_asyncio.fixture
@@ -65,7 +67,9 @@ async def test_without_a_valid_token_nothing_is_decoded(codec_http):
 async def test_bad_bodies_and_altered_payloads_are_400(codec_http):
     assert (await codec_http.post("/codec/decode", content=b"{not json", headers=AUTH)).status_code == 400
     assert (await codec_http.post("/codec/decode", json={"payloads": "x"}, headers=AUTH)).status_code == 400
-    [payload] = (await codec_http.post("/codec/encode", json={"payloads": [plain("x")]}, headers=AUTH)).json()["payloads"]
+    [payload] = (await codec_http.post("/codec/encode", json={"payloads": [plain("x")]}, headers=AUTH)).json()[
+        "payloads"
+    ]
     data = bytearray(base64.b64decode(payload["data"]))
     data[-1] ^= 1
     payload["data"] = base64.b64encode(bytes(data)).decode()

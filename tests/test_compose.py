@@ -24,9 +24,7 @@ from devstack.testing import connect, dev_server
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 SERVICES = COMPOSE["services"]
-SA_CREATE = re.compile(
-    r"temporal operator search-attribute create --namespace \S+ --name (\w+) --type (\w+)"
-)
+SA_CREATE = re.compile(r"temporal operator search-attribute create --namespace \S+ --name (\w+) --type (\w+)")
 
 
 def _command_text(service: str) -> str:
@@ -169,9 +167,7 @@ def test_dockerfile_dependency_layer_reads_pyproject() -> None:
 
 
 def test_mail_sink_extra_exists() -> None:
-    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
-        "optional-dependencies"
-    ]
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
     wanted = SERVICES["mail"]["build"]["args"]["EXTRAS"].strip("[]")
     assert any(dep.startswith("aiosmtpd") for dep in extras[wanted])
 
@@ -235,7 +231,10 @@ def test_app_services_share_the_records_database_on_the_compose_postgresql() -> 
     assert url.database == SERVICES["onboarding-db"]["environment"]["ONBOARDING_DB"] == "onboarding"
     assert url.database not in ("temporal", "temporal_visibility", "postgres")
     for app in ("worker", "webhook"):
-        assert SERVICES[app]["environment"]["ONBOARDING_DATABASE_URL"] == SERVICES["worker"]["environment"]["ONBOARDING_DATABASE_URL"]
+        assert (
+            SERVICES[app]["environment"]["ONBOARDING_DATABASE_URL"]
+            == SERVICES["worker"]["environment"]["ONBOARDING_DATABASE_URL"]
+        )
         assert SERVICES[app]["depends_on"]["onboarding-db"]["condition"] == "service_completed_successfully"
     assert SERVICES["onboarding-db"]["depends_on"]["postgresql"]["condition"] == "service_healthy"
     assert SERVICES["onboarding-db"]["image"] == SERVICES["postgresql"]["image"]  # its psql matches the server
@@ -264,8 +263,9 @@ async def test_records_database_job_runs_against_a_real_postgresql(postgres: str
         out, _ = await asyncio.wait_for(proc.communicate(), 60)
         assert proc.returncode == 0, f"{attempt}: {out.decode()}"
         assert "database onboarding_compose_check ready" in out.decode()
-    url = make_url(_records_url()).set(host=server.host, port=server.port, username=server.username, password=None,
-                                       database="onboarding_compose_check")
+    url = make_url(_records_url()).set(
+        host=server.host, port=server.port, username=server.username, password=None, database="onboarding_compose_check"
+    )
     db = Database.from_settings(url.render_as_string(hide_password=False), tmp_path)
     try:
         await db.ready()

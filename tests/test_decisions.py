@@ -56,7 +56,12 @@ def test_escalation_moves_up_and_falls_back_when_a_level_is_empty():
     manager = Person(id="dana", name="Dana", email="d@v.example")
     policy = EscalationPolicy(levels=["owner", "backup", "manager"])
     full = OwnerAssignment(owner=owner, backup=backup, manager=manager)
-    assert [decisions.escalation_assignee(policy, n, full)[1].id for n in (1, 2, 3, 4)] == ["maya", "leo", "dana", "dana"]
+    assert [decisions.escalation_assignee(policy, n, full)[1].id for n in (1, 2, 3, 4)] == [
+        "maya",
+        "leo",
+        "dana",
+        "dana",
+    ]
     no_backup = OwnerAssignment(owner=owner, manager=None)
     assert decisions.escalation_assignee(policy, 2, no_backup) == ("owner", owner)
     assert decisions.has_next_level(policy, 2) and not decisions.has_next_level(policy, 3)
@@ -65,7 +70,12 @@ def test_escalation_moves_up_and_falls_back_when_a_level_is_empty():
 def test_eligible_touchpoints_explain_what_can_happen_next():
     policy = PLAYBOOK.escalation
     assert decisions.eligible_touchpoints(OnboardingState.awaiting_action, FIRST, progress(), policy) == [
-        "direction", "clarify", "simplify", "redirect", "help (on a failed attempt)", "escalation"
+        "direction",
+        "clarify",
+        "simplify",
+        "redirect",
+        "help (on a failed attempt)",
+        "escalation",
     ]
     sent = progress(direction_sent_at=NOW, follow_ups_sent=2)
     assert decisions.eligible_touchpoints(OnboardingState.clarifying, FIRST, sent, policy)[:1] == ["redirect"]
@@ -74,4 +84,6 @@ def test_eligible_touchpoints_explain_what_can_happen_next():
 
 
 def test_message_keys_never_use_the_run_id():
-    assert decisions.message_key("onboarding-D-1", "first_action", "clarify", 3) == "onboarding-D-1:first_action:clarify:3"
+    assert (
+        decisions.message_key("onboarding-D-1", "first_action", "clarify", 3) == "onboarding-D-1:first_action:clarify:3"
+    )

@@ -67,9 +67,7 @@ def test_make_run_uses_the_temporal_binary_next_to_the_interpreter() -> None:
 
 def test_child_env_points_at_the_local_stack() -> None:
     cfg = Config(data_dir=Path("/x/.data"))
-    env = child_env(
-        cfg, {"PATH": "/bin", "TEMPORAL_API_KEY": "k", "TEMPORAL_ADDRESS": "cloud:7233"}
-    )
+    env = child_env(cfg, {"PATH": "/bin", "TEMPORAL_API_KEY": "k", "TEMPORAL_ADDRESS": "cloud:7233"})
     assert env["TEMPORAL_ADDRESS"] == "127.0.0.1:7233"
     assert env["TEMPORAL_NAMESPACE"] == "default"
     assert env["SMTP_URL"] == "smtp://127.0.0.1:1025"
@@ -89,9 +87,7 @@ async def test_rerun_on_the_same_sqlite_file_keeps_data_and_attributes(tmp_path:
     with dev_server(db) as address:
         client = await connect(address)
         assert await registered(client, "default") == EXPECTED
-        await client.start_workflow(
-            "OnboardingWorkflow", "x", id="onboarding-D-keep", task_queue="nobody-polls"
-        )
+        await client.start_workflow("OnboardingWorkflow", "x", id="onboarding-D-keep", task_queue="nobody-polls")
     # Second start on the same file: must not fail on attributes that exist.
     with dev_server(db) as address:
         client = await connect(address)
@@ -114,9 +110,7 @@ async def test_rerun_adds_attributes_the_old_file_lacks(tmp_path: Path) -> None:
         assert sorted(added) == ["EscalationLevel", "NextActionDue"]
         assert await registered(client, "default") == EXPECTED
 
-        with pytest.raises(
-            SearchAttributeConflict, match="EscalationLevel is Int, expected Keyword"
-        ):
+        with pytest.raises(SearchAttributeConflict, match="EscalationLevel is Int, expected Keyword"):
             await ensure_registered(client, "default", (("EscalationLevel", "Keyword"),))
 
 
@@ -138,9 +132,8 @@ def test_demo_deal_is_a_valid_deal_closed_body() -> None:
 
 
 async def test_demo_starts_one_journey_idempotently(tmp_path: Path) -> None:
-    from tests.privacy_keys import CONVERTER
-
     from devstack.demo import start_demo
+    from tests.privacy_keys import CONVERTER
     from workflows.models import JourneyInput
 
     with dev_server(tmp_path / "temporal.db") as address:
@@ -163,10 +156,9 @@ async def test_demo_starts_one_journey_idempotently(tmp_path: Path) -> None:
 
 
 async def test_demo_plays_the_owner_so_the_kickoff_goes_out(tmp_path: Path) -> None:
-    from tests.privacy_keys import CONVERTER
-
     from activities.settings import ActivitySettings
     from devstack.demo import start_demo
+    from tests.privacy_keys import CONVERTER
     from worker import build_worker
 
     with dev_server(tmp_path / "temporal.db") as address:

@@ -36,10 +36,13 @@ async def test_maps_deal_company_and_contacts(hubspot: Any) -> None:
     assert (deal.amount, deal.currency, deal.segment, deal.product) == (24000.0, "EUR", "enterprise", "analytics")
     assert (deal.account.id, deal.account.name, deal.account.timezone) == ("501", "Acme Corp", "America/Chicago")
     assert [(c.email, c.name, c.role) for c in deal.contacts] == [
-        ("ana@acme.example", "Ana Ruiz", "champion"), ("bo@acme.example", "Bo", "")]
+        ("ana@acme.example", "Ana Ruiz", "champion"),
+        ("bo@acme.example", "Bo", ""),
+    ]
     assert state["deal_query"]["associations"] == "companies,contacts"
     assert {"amount", "closedate", "dealname", "pipeline", "dealstage", "onboarding_segment"} <= set(
-        state["deal_query"]["properties"])
+        state["deal_query"]["properties"]
+    )
 
 
 async def test_defaults_without_company_or_segment(hubspot: Any) -> None:
@@ -54,8 +57,12 @@ async def test_defaults_without_company_or_segment(hubspot: Any) -> None:
 
 async def test_configurable_segment_property(hubspot: Any) -> None:
     _, _, url = hubspot
-    settings = HubSpotApiSettings(hubspot_api_base=url, hubspot_access_token=TOKEN,
-                                  hubspot_segment_property="dealname", hubspot_default_currency="GBP")
+    settings = HubSpotApiSettings(
+        hubspot_api_base=url,
+        hubspot_access_token=TOKEN,
+        hubspot_segment_property="dealname",
+        hubspot_default_currency="GBP",
+    )
     [fetch] = hubspot_activities(settings)
     deal = await ActivityEnvironment().run(fetch, FetchDeal(deal_id="9002"))
     assert (deal.segment, deal.currency) == ("Solo deal", "GBP")
@@ -100,8 +107,9 @@ async def test_rate_limit_and_server_errors_are_retryable(hubspot: Any, status: 
 async def test_unreachable_is_retryable() -> None:
     from tests.starters_fixtures import free_port
 
-    [fetch] = hubspot_activities(HubSpotApiSettings(hubspot_api_base=f"http://127.0.0.1:{free_port()}",
-                                                    hubspot_access_token=TOKEN))
+    [fetch] = hubspot_activities(
+        HubSpotApiSettings(hubspot_api_base=f"http://127.0.0.1:{free_port()}", hubspot_access_token=TOKEN)
+    )
     with pytest.raises(ApplicationError) as caught:
         await ActivityEnvironment().run(fetch, FetchDeal(deal_id="9001"))
     assert not caught.value.non_retryable

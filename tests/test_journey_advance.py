@@ -23,7 +23,12 @@ async def test_actions_advance_every_milestone_to_activated(ts_env, tmp_path):
         assert first.state is OnboardingState.awaiting_action
         assert first.owner == "leo"  # smb: leo and maya tie at zero load; ids break the tie
         assert first.next_action.title == "Upload your first dataset"
-        assert first.next_action.events == ["dataset_uploaded", "database_connected", "sample_dataset_loaded", "setup_call_booked"]
+        assert first.next_action.events == [
+            "dataset_uploaded",
+            "database_connected",
+            "sample_dataset_loaded",
+            "setup_call_booked",
+        ]
         told_at = next(e.at for e in first.timeline if e.event == "sent direction")
         assert first.next_action.due_at - told_at == timedelta(hours=72)
 

@@ -63,7 +63,9 @@ async def test_exhausted_follow_ups_escalate_and_create_an_owner_task(ts_env, tm
         assert state.escalation_level == 1
         assert state.eligible_touchpoints == ["resolve_escalation"]
         assert [e.event for e in state.timeline if e.event.startswith("sent")][-3:] == [
-            "sent clarify", "sent simplify", "sent redirect"
+            "sent clarify",
+            "sent simplify",
+            "sent redirect",
         ]
         [task] = await tasks(tmp_path)
         assert task.assignee == state.owner and task.level_name == "owner" and task.level == 1
@@ -71,9 +73,13 @@ async def test_exhausted_follow_ups_escalate_and_create_an_owner_task(ts_env, tm
         assert task.id == f"{handle.id}:escalation-1" and task.deal_id == handle.id.removeprefix("onboarding-")
 
         # retry: the conversation starts over with a fresh direction and window
-        after = await handle.execute_update(OnboardingWorkflow.resolve_escalation, ResolveEscalation(decision="retry", by="maya", note="new contact"))
+        after = await handle.execute_update(
+            OnboardingWorkflow.resolve_escalation, ResolveEscalation(decision="retry", by="maya", note="new contact")
+        )
         assert after.state is OnboardingState.awaiting_action
-        retried = await advance_until(ts_env, handle, lambda s: s.next_action.due_at is not None and s.state is OnboardingState.awaiting_action)
+        retried = await advance_until(
+            ts_env, handle, lambda s: s.next_action.due_at is not None and s.state is OnboardingState.awaiting_action
+        )
         assert retried.eligible_touchpoints[0] == "clarify"
         await close_and_replay(handle)
 
@@ -83,7 +89,9 @@ async def test_skip_moves_to_the_next_milestone(ts_env, tmp_path):
     async with journey_worker(client, tmp_path) as task_queue:
         handle = await start_journey(client, task_queue, make_deal())
         await escalate_by_help(ts_env, handle)
-        after = await handle.execute_update(OnboardingWorkflow.resolve_escalation, ResolveEscalation(decision="skip", by="maya", note="done offline"))
+        after = await handle.execute_update(
+            OnboardingWorkflow.resolve_escalation, ResolveEscalation(decision="skip", by="maya", note="done offline")
+        )
         assert after.stage == "first_value" and after.state is OnboardingState.awaiting_action
         await handle.signal(OnboardingWorkflow.cancel, Cancel(reason="test over"))
         result = await handle.result()
@@ -99,10 +107,14 @@ async def test_reassign_changes_the_owner_and_unknown_owner_is_refused(ts_env, t
         before = await escalate_by_help(ts_env, handle)
         assert before.owner == "leo"
         with pytest.raises(WorkflowUpdateFailedError) as refused:
-            await handle.execute_update(OnboardingWorkflow.resolve_escalation, ResolveEscalation(decision="reassign", owner="nobody", by="dana"))
+            await handle.execute_update(
+                OnboardingWorkflow.resolve_escalation, ResolveEscalation(decision="reassign", owner="nobody", by="dana")
+            )
         assert "no owner with id 'nobody'" in str(refused.value.cause)
         assert escalated(await status(handle))  # still waiting for a valid decision
-        after = await handle.execute_update(OnboardingWorkflow.resolve_escalation, ResolveEscalation(decision="reassign", owner="maya", by="dana"))
+        after = await handle.execute_update(
+            OnboardingWorkflow.resolve_escalation, ResolveEscalation(decision="reassign", owner="maya", by="dana")
+        )
         assert after.owner == "maya" and after.state is OnboardingState.awaiting_action
         await handle.signal(OnboardingWorkflow.cancel, Cancel(reason="test over"))
         result = await handle.result()
@@ -115,7 +127,9 @@ async def test_close_ends_the_journey(ts_env, tmp_path):
     async with journey_worker(client, tmp_path) as task_queue:
         handle = await start_journey(client, task_queue, make_deal())
         await escalate_by_help(ts_env, handle)
-        after = await handle.execute_update(OnboardingWorkflow.resolve_escalation, ResolveEscalation(decision="close", by="dana", note="churned"))
+        after = await handle.execute_update(
+            OnboardingWorkflow.resolve_escalation, ResolveEscalation(decision="close", by="dana", note="churned")
+        )
         assert after.state is OnboardingState.closed
         result = await handle.result()
         assert result.state is OnboardingState.closed and result.reason == "closed by dana: churned"
@@ -128,7 +142,9 @@ async def test_invalid_resolutions_are_rejected_with_a_clear_message(ts_env, tmp
         handle = await start_journey(client, task_queue, make_deal())
         await advance_until(ts_env, handle, told("first_action"))
         with pytest.raises(WorkflowUpdateFailedError) as nothing:
-            await handle.execute_update(OnboardingWorkflow.resolve_escalation, ResolveEscalation(decision="retry", by="maya"))
+            await handle.execute_update(
+                OnboardingWorkflow.resolve_escalation, ResolveEscalation(decision="retry", by="maya")
+            )
         assert "nothing is escalated: the journey is awaiting_action" in str(nothing.value.cause)
 
         await handle.signal(OnboardingWorkflow.help_requested, HelpRequested(message="help", event_id="h-1"))
@@ -163,12 +179,16 @@ async def test_unanswered_escalation_moves_a_level_up_after_its_sla(ts_env, tmp_
         [task] = await tasks(tmp_path)
         assert (task.level, task.level_name, task.assignee, task.status) == (3, "manager", "dana", TaskStatus.open)
         assert await task_levels(tmp_path, task.id) == [
-            ("created", 1, "leo"), ("moved_up", 2, "maya"), ("moved_up", 3, "dana")
+            ("created", 1, "leo"),
+            ("moved_up", 2, "maya"),
+            ("moved_up", 3, "dana"),
         ]
         # the top level waits without a further timer; a decision still works
         await ts_env.sleep(timedelta(days=10))
         assert (await status(handle)).escalation_level == 3
-        after = await handle.execute_update(OnboardingWorkflow.resolve_escalation, ResolveEscalation(decision="retry", by="dana"))
+        after = await handle.execute_update(
+            OnboardingWorkflow.resolve_escalation, ResolveEscalation(decision="retry", by="dana")
+        )
         assert after.escalation_level == 0
         await close_and_replay(handle)
 
@@ -180,7 +200,9 @@ async def test_high_value_deal_gets_a_human_at_kickoff(ts_env, tmp_path):
         state = await advance_until(ts_env, handle, escalated, step=MINUTE)
         assert state.reason.startswith("high-value deal")
         assert not [e for e in state.timeline if e.event.startswith("sent")]  # a human looks first
-        await handle.execute_update(OnboardingWorkflow.resolve_escalation, ResolveEscalation(decision="retry", by="maya", note="reviewed"))
+        await handle.execute_update(
+            OnboardingWorkflow.resolve_escalation, ResolveEscalation(decision="retry", by="maya", note="reviewed")
+        )
         told_ = await advance_until(ts_env, handle, told("first_action"))
         assert [e.event for e in told_.timeline if e.event.startswith("sent")] == ["sent direction"]
         await close_and_replay(handle)
@@ -195,6 +217,8 @@ async def test_customer_action_during_escalation_advances(ts_env, tmp_path):
         moved = await advance_until(ts_env, handle, told("first_value"), step=MINUTE)
         assert moved.escalation_level == 0
         with pytest.raises(WorkflowUpdateFailedError) as late:
-            await handle.execute_update(OnboardingWorkflow.resolve_escalation, ResolveEscalation(decision="retry", by="maya"))
+            await handle.execute_update(
+                OnboardingWorkflow.resolve_escalation, ResolveEscalation(decision="retry", by="maya")
+            )
         assert "nothing is escalated" in str(late.value.cause)
         await close_and_replay(handle)

@@ -29,9 +29,6 @@ from workflows.onboarding import OnboardingWorkflow
 TOKYO = ZoneInfo("Asia/Tokyo")
 
 
-
-
-
 def window_66h(playbook):
     # told Monday 09:00, a 66-hour window ends Thursday 03:00 in Tokyo
     playbook["milestones"][0]["window_hours"] = 66
@@ -82,13 +79,19 @@ async def test_at_most_one_proactive_message_per_business_day(ts_env, tmp_path):
         # a human skips the first milestone the same morning: the next direction is proactive
         # and today's one proactive message is already used, so it waits for Tuesday 09:00
         await ts_env.sleep(timedelta(hours=1))
-        await handle.signal(OnboardingWorkflow.help_requested, HelpRequested(message="we use Excel only", event_id="h-1"))
+        await handle.signal(
+            OnboardingWorkflow.help_requested, HelpRequested(message="we use Excel only", event_id="h-1")
+        )
         await advance_until(ts_env, handle, lambda s: s.state is OnboardingState.escalated, step=timedelta(minutes=1))
-        await handle.execute_update(OnboardingWorkflow.resolve_escalation, ResolveEscalation(decision="skip", by="dana", note="sales-assisted"))
+        await handle.execute_update(
+            OnboardingWorkflow.resolve_escalation, ResolveEscalation(decision="skip", by="dana", note="sales-assisted")
+        )
         during = await status(handle)
         assert during.stage == "first_value" and during.next_action.due_at is None  # held, not sent
         directed = await advance_until(ts_env, handle, lambda s: len(sent(s, "direction")) == 2)
-        assert same_minute(sent(directed, "direction"), [monday + timedelta(hours=9), monday + timedelta(days=1, hours=9)])
+        assert same_minute(
+            sent(directed, "direction"), [monday + timedelta(hours=9), monday + timedelta(days=1, hours=9)]
+        )
         await close_and_replay(handle)
 
 

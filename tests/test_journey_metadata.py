@@ -42,7 +42,11 @@ async def test_activities_and_timers_have_summaries_and_details_follow_the_state
         details = await current_details(handle)
         assert "**State:** clarifying" in details
         assert "**Owner:** `leo`" in details
-        assert "**Next action:** Upload your first dataset — due " in details and "Asia/Tokyo" in details and "UTC)" in details
+        assert (
+            "**Next action:** Upload your first dataset — due " in details
+            and "Asia/Tokyo" in details
+            and "UTC)" in details
+        )
         assert "**Eligible touchpoints:** simplify, redirect" in details
 
         await handle.signal(OnboardingWorkflow.help_requested, HelpRequested(message="?", event_id="h-1"))
@@ -50,7 +54,9 @@ async def test_activities_and_timers_have_summaries_and_details_follow_the_state
         details = await current_details(handle)
         assert "**State:** escalated" in details and "**Escalation level:** 1" in details
         assert "1 help request" not in details  # taken up by the escalation
-        assert "**Counts:** 2 messages sent · 1 follow-up in this milestone · 0 failed attempts · 1 escalation" in details  # direction, clarify
+        assert (
+            "**Counts:** 2 messages sent · 1 follow-up in this milestone · 0 failed attempts · 1 escalation" in details
+        )  # direction, clarify
 
         # The state says escalated as the task is being created; the SLA timer starts once the
         # task is in the records. Let a little virtual time pass until it has (bounded).
@@ -60,14 +66,21 @@ async def test_activities_and_timers_have_summaries_and_details_follow_the_state
             if timers[-1].startswith("escalation level"):
                 break
             await ts_env.sleep(timedelta(seconds=1))
-        activities = [summary(e) for e in history.events if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED]
-        assert activities[:3] == ["snapshot the playbook for smb/analytics", "assign one owner (smb)",
-                                  "email direction 'Upload your first dataset' to the customer"]
+        activities = [
+            summary(e) for e in history.events if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
+        ]
+        assert activities[:3] == [
+            "snapshot the playbook for smb/analytics",
+            "assign one owner (smb)",
+            "email direction 'Upload your first dataset' to the customer",
+        ]
         assert "email clarify 'Upload your first dataset' to the customer" in activities
         assert activities[-1] == "human task for Leo Martins (owner, level 1)"
         assert all(activities) and all(timers)
         assert timers[0].startswith("hold the direction for business hours: Mon")
-        assert any(t.startswith("wait for 'Upload your first dataset' until Thu") and "09:00 Asia/Tokyo" in t for t in timers)
+        assert any(
+            t.startswith("wait for 'Upload your first dataset' until Thu") and "09:00 Asia/Tokyo" in t for t in timers
+        )
         assert timers[-1] == "escalation level 1: wait up to 24h for a decision"
         await handle.signal(OnboardingWorkflow.cancel, Cancel(reason="test over"))
         await handle.result()

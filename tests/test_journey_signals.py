@@ -36,13 +36,19 @@ async def test_failed_attempt_gets_help_at_once_and_repeated_failures_escalate(t
         handle = await start_journey(client, task_queue, make_deal())
         await advance_until(ts_env, handle, told("first_action"))
         await ts_env.sleep(timedelta(hours=3))
-        await handle.signal(OnboardingWorkflow.action_failed, ActionFailed(action="dataset_uploaded", reason="CSV has no header", event_id="f-1"))
+        await handle.signal(
+            OnboardingWorkflow.action_failed,
+            ActionFailed(action="dataset_uploaded", reason="CSV has no header", event_id="f-1"),
+        )
         helped = await advance_until(ts_env, handle, lambda s: bool(events(s, "sent help")), step=timedelta(seconds=10))
         failed_at = events(helped, "action failed")[0].at
         assert timedelta(0) <= events(helped, "sent help")[0].at - failed_at < MINUTE  # not at the end of the window
         assert helped.state is OnboardingState.awaiting_action  # one failure is not yet an escalation
 
-        await handle.signal(OnboardingWorkflow.action_failed, ActionFailed(action="dataset_uploaded", reason="CSV has no header", event_id="f-2"))
+        await handle.signal(
+            OnboardingWorkflow.action_failed,
+            ActionFailed(action="dataset_uploaded", reason="CSV has no header", event_id="f-2"),
+        )
         escalated = await advance_until(ts_env, handle, lambda s: s.state is OnboardingState.escalated, step=MINUTE)
         assert escalated.reason == "2 failed attempts at 'dataset_uploaded'"
         assert len(events(escalated, "sent help")) == 2
@@ -54,7 +60,9 @@ async def test_help_request_escalates(ts_env, tmp_path):
     async with journey_worker(client, tmp_path) as task_queue:
         handle = await start_journey(client, task_queue, make_deal())
         await advance_until(ts_env, handle, told("first_action"))
-        await handle.signal(OnboardingWorkflow.help_requested, HelpRequested(message="Which file format?", event_id="h-1"))
+        await handle.signal(
+            OnboardingWorkflow.help_requested, HelpRequested(message="Which file format?", event_id="h-1")
+        )
         escalated = await advance_until(ts_env, handle, lambda s: s.state is OnboardingState.escalated, step=MINUTE)
         assert escalated.reason == "customer asked for help: Which file format?"
         assert escalated.escalation_level == 1
@@ -70,7 +78,10 @@ async def test_duplicate_event_ids_have_no_second_effect(ts_env, tmp_path):
         for _ in range(3):  # the product retried its delivery
             await handle.signal(OnboardingWorkflow.action_failed, failure)
         await advance_until(
-            ts_env, handle, lambda s: len(events(s, "duplicate event ignored")) == 2 and events(s, "sent help"), step=MINUTE
+            ts_env,
+            handle,
+            lambda s: len(events(s, "duplicate event ignored")) == 2 and events(s, "sent help"),
+            step=MINUTE,
         )
         await ts_env.sleep(timedelta(hours=1))  # room for a second effect, were there one
         state = await status(handle)
@@ -93,7 +104,10 @@ async def test_early_action_for_a_later_milestone_counts_when_it_starts(ts_env, 
         assert later.stage == "expansion_check"
         await handle.signal(OnboardingWorkflow.cancel, Cancel(reason="test over"))
         result = await handle.result()
-        assert [(m.key, m.outcome) for m in result.milestones] == [("first_action", "completed"), ("first_value", "completed")]
+        assert [(m.key, m.outcome) for m in result.milestones] == [
+            ("first_action", "completed"),
+            ("first_value", "completed"),
+        ]
         await assert_replays(handle)
 
 

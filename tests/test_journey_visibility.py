@@ -33,7 +33,12 @@ from workflows.search_attributes import (
 
 def always_open(playbook):
     # the real clock decides here: business hours around the clock, no daily cap in the way
-    playbook["business_hours"] = {"start": "00:00", "end": "23:59:59", "days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"], "proactive_per_day": 10}
+    playbook["business_hours"] = {
+        "start": "00:00",
+        "end": "23:59:59",
+        "days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
+        "proactive_per_day": 10,
+    }
 
 
 def short_window(playbook):
@@ -90,7 +95,9 @@ async def test_search_attributes_and_status_follow_the_journey(dev_env, tmp_path
         assert escalated.state is OnboardingState.escalated and escalated.reason.startswith("customer asked for help")
         assert escalated.eligible_touchpoints == ["resolve_escalation"]
 
-        await handle.execute_update(OnboardingWorkflow.resolve_escalation, ResolveEscalation(decision="skip", by="maya"))
+        await handle.execute_update(
+            OnboardingWorkflow.resolve_escalation, ResolveEscalation(decision="skip", by="maya")
+        )
         attrs = await attributes_when(handle, "awaiting_action", "first_value")
         assert attrs.get(ESCALATION_LEVEL) == 0
 
@@ -100,7 +107,9 @@ async def test_search_attributes_and_status_follow_the_journey(dev_env, tmp_path
         attrs = await attributes_when(handle, "activated", "expansion_check")
         assert attrs.get(NEXT_ACTION_DUE) is None
         final = await status(handle)
-        assert final.state is OnboardingState.activated and final.next_action is None and final.eligible_touchpoints == []
+        assert (
+            final.state is OnboardingState.activated and final.next_action is None and final.eligible_touchpoints == []
+        )
 
 
 async def test_clarifying_and_closed_are_visible(dev_env, tmp_path):

@@ -97,7 +97,9 @@ async def record_journeys(client, tmp_path: Path, customer_id: str) -> None:  # 
             await handle.signal("help_requested", {"message": "which file?", "event_id": "h-1"})
             await wait_for_status(handle, lambda s: s.state.value == "escalated")
             await at(t0, 2)
-            await handle.execute_update("resolve_escalation", {"decision": "retry", "by": "maya", "note": "sent a sample"})
+            await handle.execute_update(
+                "resolve_escalation", {"decision": "retry", "by": "maya", "note": "sent a sample"}
+            )
             await at(t0, 3)
             await handle.signal("action_taken", {"action": "dataset_uploaded", "event_id": "h-2"})
             await wait_for_status(handle, lambda s: s.stage == "first_value")
@@ -110,9 +112,23 @@ async def record_journeys(client, tmp_path: Path, customer_id: str) -> None:  # 
 
 def backtest(address: str, customer_id: str, *extra: str | Path) -> tuple[list[dict], dict, str]:
     run = subprocess.run(
-        [str(ONBOARDING), "backtest", "--address", address, "--query", f"CustomerId = '{customer_id}'",
-         "--tolerance", "2.5s", "--jobs", "4", "--json", *map(str, extra)],
-        capture_output=True, text=True, timeout=300,
+        [
+            str(ONBOARDING),
+            "backtest",
+            "--address",
+            address,
+            "--query",
+            f"CustomerId = '{customer_id}'",
+            "--tolerance",
+            "2.5s",
+            "--jobs",
+            "4",
+            "--json",
+            *map(str, extra),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert run.returncode == 0, run.stdout + run.stderr
     lines = [json.loads(line) for line in run.stdout.splitlines() if line.startswith("{")]
@@ -146,13 +162,24 @@ async def test_backtest_of_recorded_journeys(dev_env, tmp_path):
     assert (totals["escalations_before"], totals["escalations_after"]) == (2, 3)
     by_id = {j["workflow_id"]: j for j in journeys}
     slow = {c["token"]: c for c in by_id[f"onboarding-BT-slow-{customer_id}"]["changes"]}
-    assert slow["first_action.clarify"]["before_seconds"] > 11.5 and 3.5 < slow["first_action.clarify"]["after_seconds"] < 5
-    assert slow["first_action.simplify"]["before_seconds"] is None and 6.5 < slow["first_action.simplify"]["after_seconds"] < 8.5
+    assert (
+        slow["first_action.clarify"]["before_seconds"] > 11.5
+        and 3.5 < slow["first_action.clarify"]["after_seconds"] < 5
+    )
+    assert (
+        slow["first_action.simplify"]["before_seconds"] is None
+        and 6.5 < slow["first_action.simplify"]["after_seconds"] < 8.5
+    )
     assert slow["first_action.redirect"]["before_seconds"] is None
     assert slow["escalation first_action"]["before_seconds"] is None  # a human now, then the customer acts
     silent = {c["token"]: c for c in by_id[f"onboarding-BT-silent-{customer_id}"]["changes"]}
-    assert silent["first_action.clarify"]["before_seconds"] > 11.5 and silent["first_action.clarify"]["after_seconds"] < 5
-    assert silent["escalation first_action"]["before_seconds"] > 20.5 and silent["escalation first_action"]["after_seconds"] < 15
+    assert (
+        silent["first_action.clarify"]["before_seconds"] > 11.5 and silent["first_action.clarify"]["after_seconds"] < 5
+    )
+    assert (
+        silent["escalation first_action"]["before_seconds"] > 20.5
+        and silent["escalation first_action"]["after_seconds"] < 15
+    )
     assert set(by_id) == {f"onboarding-BT-{n}-{customer_id}" for n in ("slow", "silent")}  # fast and help: unchanged
     assert by_id[f"onboarding-BT-slow-{customer_id}"]["before"]["outcome"]["follow_ups"] == 1
     assert by_id[f"onboarding-BT-slow-{customer_id}"]["after"]["outcome"]["follow_ups"] == 3

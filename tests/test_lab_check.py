@@ -39,7 +39,7 @@ def test_every_shipped_persona_keeps_its_expectations_on_every_shipped_playbook(
     assert sum(v["source"] == "playbook default: every" for v in verdicts) == 2 * 6
     assert "expectations hold" in run.stderr
     html = page.read_text()
-    assert html.count("class=\"plotly-graph-div\"") == 6 and "Plotly.newPlot" in html
+    assert html.count('class="plotly-graph-div"') == 6 and "Plotly.newPlot" in html
     assert "<script src=" not in html  # one page, its JavaScript inlined: opens with no server
 
 
@@ -89,18 +89,28 @@ def test_bad_persona_files_fail_with_file_field_and_reason(tmp_path):
 
 def test_bad_expectations_fail_with_file_field_and_reason(tmp_path):
     persona = tmp_path / "p.yaml"
-    persona.write_text(yaml.safe_dump({"name": "p", "expectations": [{"escalate": {"within": "6d"}}, {"follow_ups": {}}]}))
+    persona.write_text(
+        yaml.safe_dump({"name": "p", "expectations": [{"escalate": {"within": "6d"}}, {"follow_ups": {}}]})
+    )
     err = _refused(onboarding("simulate", persona))
-    assert f"{persona}: expectations.0: an expectation is a mapping with one key, one of: kickoff, follow_ups, escalated" in err
+    assert (
+        f"{persona}: expectations.0: an expectation is a mapping with one key, one of: kickoff, follow_ups, escalated"
+        in err
+    )
     assert f"{persona}: expectations.1.follow_ups: give at_most, at_least or both" in err
 
     data = yaml.safe_load((DEFAULT_DIR / "default.yaml").read_text())
-    data["expectations"] = {"silent": [{"kickoff": {"day": "monday", "at": "09:00"}}, {"escalated": {"within": "6 days"}}]}
+    data["expectations"] = {
+        "silent": [{"kickoff": {"day": "monday", "at": "09:00"}}, {"escalated": {"within": "6 days"}}]
+    }
     playbook = tmp_path / "playbook.yaml"
     playbook.write_text(yaml.safe_dump(data, sort_keys=False))
     err = _refused(onboarding("simulate", "--playbook", playbook))
     assert "playbook.yaml: expectations.silent.0.kickoff.day: Input should be 'mon', 'tue'" in err
-    assert "expectations.silent.1.escalated.within: Value error, expected a duration like 30m, 2h, 3d, 1w, '4 business hours' or '6 business days', got '6 days'" in err
+    assert (
+        "expectations.silent.1.escalated.within: Value error, expected a duration like 30m, 2h, 3d, 1w, '4 business hours' or '6 business days', got '6 days'"
+        in err
+    )
 
     data["expectations"] = {"sielnt": [{"escalated": "never"}]}
     playbook.write_text(yaml.safe_dump(data, sort_keys=False))

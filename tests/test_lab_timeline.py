@@ -91,7 +91,10 @@ async def test_lab_timeline_equals_the_real_system_with_smtp(ts_env, tmp_path):
     playbooks.mkdir()
     shutil.copy(DEFAULT_DIR / "default.yaml", playbooks / "default.yaml")
     client = ts_env.client
-    async with StampedSink(ts_env) as sink, journey_worker(client, tmp_path, playbooks=playbooks, smtp_url=sink.url) as task_queue:
+    async with (
+        StampedSink(ts_env) as sink,
+        journey_worker(client, tmp_path, playbooks=playbooks, smtp_url=sink.url) as task_queue,
+    ):
         close = p.start.next_after(await ts_env.get_current_time())
         await sleep_until(ts_env, close)
         handle = await start_journey(client, task_queue, p.deal.model_copy(update={"closed_at": close}))
@@ -101,11 +104,31 @@ async def test_lab_timeline_equals_the_real_system_with_smtp(ts_env, tmp_path):
 
         script = [
             (1, "owner_acknowledged", {"by": owner_id, "note": "lab"}),
-            (26, "action_failed", {"action": "dataset_uploaded", "reason": "invalid header in row 1", "event_id": "f-1"}),
-            (28, "action_failed", {"action": "dataset_uploaded", "reason": "invalid header in row 1", "event_id": "f-2"}),
-            (28 + 5, "resolve_escalation", {"decision": "retry", "by": "maya", "note": "walked them through the import"}),
-            (72, "help_requested", {"message": "Our CSV export has two header rows. What should we do?", "event_id": "h-1"}),
-            (72 + 5, "resolve_escalation", {"decision": "retry", "by": "maya", "note": "walked them through the import"}),
+            (
+                26,
+                "action_failed",
+                {"action": "dataset_uploaded", "reason": "invalid header in row 1", "event_id": "f-1"},
+            ),
+            (
+                28,
+                "action_failed",
+                {"action": "dataset_uploaded", "reason": "invalid header in row 1", "event_id": "f-2"},
+            ),
+            (
+                28 + 5,
+                "resolve_escalation",
+                {"decision": "retry", "by": "maya", "note": "walked them through the import"},
+            ),
+            (
+                72,
+                "help_requested",
+                {"message": "Our CSV export has two header rows. What should we do?", "event_id": "h-1"},
+            ),
+            (
+                72 + 5,
+                "resolve_escalation",
+                {"decision": "retry", "by": "maya", "note": "walked them through the import"},
+            ),
             (96, "action_taken", {"action": "dataset_uploaded", "event_id": "t-1"}),
             (96 + 24, "action_taken", {"action": "dashboard_shared", "event_id": "t-2"}),
             (120 + 72, "action_taken", {"action": "teammates_invited", "event_id": "t-3"}),
@@ -158,7 +181,11 @@ async def test_deal_flags_override_the_persona_deal(ts_env):
     high-value customer in Tokyo gets a human first, and Tokyo's business hours."""
     from lab.deals import DealFlags
 
-    plans = plan([load_persona(PERSONAS_DIR / "fast-starter.yaml")], flags=DealFlags(timezone="Asia/Tokyo", amount=300000), all_personas=False)
+    plans = plan(
+        [load_persona(PERSONAS_DIR / "fast-starter.yaml")],
+        flags=DealFlags(timezone="Asia/Tokyo", amount=300000),
+        all_personas=False,
+    )
     assert plans[0].deal.account.timezone == "Asia/Tokyo" and plans[0].deal.amount == 300000
     report = (await simulate(plans, load_roster(), env=ts_env)).personas[0]
     assert report.timezone == "Asia/Tokyo"

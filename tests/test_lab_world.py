@@ -27,7 +27,9 @@ class NewerJourney:
         results = []
         for name in NEWER_ACTIVITIES:
             results.append(
-                await workflow.execute_activity(name, {"deal_id": "D-1", "owner": "leo"}, start_to_close_timeout=timedelta(seconds=10))
+                await workflow.execute_activity(
+                    name, {"deal_id": "D-1", "owner": "leo"}, start_to_close_timeout=timedelta(seconds=10)
+                )
             )
         return results
 
@@ -53,11 +55,17 @@ async def test_the_real_one_cta_check_runs_in_the_lab(ts_env, tmp_path):
     from lab.simulate import plan, simulate
 
     persona = tmp_path / "link-in-name.yaml"
-    persona.write_text(yaml.safe_dump({
-        "name": "link-in-name",
-        "deal": {"contacts": [{"email": "bob@acme.example", "name": "https://spam.example Bob", "role": "champion"}]},
-        "horizon": "2d",
-    }))
+    persona.write_text(
+        yaml.safe_dump(
+            {
+                "name": "link-in-name",
+                "deal": {
+                    "contacts": [{"email": "bob@acme.example", "name": "https://spam.example Bob", "role": "champion"}]
+                },
+                "horizon": "2d",
+            }
+        )
+    )
     report = (await simulate(plan([load_persona(persona)], all_personas=False), load_roster(), env=ts_env)).personas[0]
     assert report.outcome.state.startswith("failed")
     assert "exactly one call to action" in report.outcome.state

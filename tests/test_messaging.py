@@ -1,7 +1,6 @@
 """send_message over a real SMTP server and a loopback server speaking Slack's incoming
 webhook format; rendering rules; idempotency by key."""
 
-
 import pytest
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
@@ -33,8 +32,15 @@ CONTEXT = {"customer_name": "Ana", "action_title": "Upload your first dataset", 
 
 def request(key="onboarding-D-1:first_action:direction:1", channel="email", **kw) -> MessageRequest:
     return MessageRequest(
-        key=key, deal_id="D-1", kind="direction", audience="customer", channel=channel,
-        to=Recipient(name="Ana Ruiz", email="ana@acme.example"), template=TEMPLATE, context=dict(CONTEXT), **kw,
+        key=key,
+        deal_id="D-1",
+        kind="direction",
+        audience="customer",
+        channel=channel,
+        to=Recipient(name="Ana Ruiz", email="ana@acme.example"),
+        template=TEMPLATE,
+        context=dict(CONTEXT),
+        **kw,
     )
 
 
@@ -48,7 +54,9 @@ async def test_kickoff_email_reaches_a_real_smtp_server_with_a_deterministic_mes
     async with SmtpSink() as sink:
         async with journey_worker(client, tmp_path, smtp_url=sink.url) as task_queue:
             handle = await start_journey(client, task_queue, deal)
-            await advance_until(ts_env, handle, lambda s: s.next_action is not None and s.next_action.due_at is not None)
+            await advance_until(
+                ts_env, handle, lambda s: s.next_action is not None and s.next_action.due_at is not None
+            )
             [kickoff] = await sink.wait_for(1)
             key = f"onboarding-{deal.deal_id}:first_action:direction:1"
             assert kickoff["Message-ID"] == message_id_for(key, "onboarding.vendor.example")

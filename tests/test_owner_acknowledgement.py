@@ -45,11 +45,8 @@ def ack_hours(hours: float):
     return change
 
 
-
-
 def waiting(s):
     return s.reason.startswith("waiting for owner acknowledgement")
-
 
 
 async def has_patch_marker(handle, patch: str = versions.V3) -> bool:
@@ -63,12 +60,16 @@ async def has_patch_marker(handle, patch: str = versions.V3) -> bool:
 def test_deadline_counts_business_hours_in_the_owner_zone():
     hours = BusinessHours()  # 09:00-17:00, Monday to Friday
     friday_3pm = datetime(2026, 11, 27, 15, 0, tzinfo=LISBON)
-    assert acknowledgement.deadline(friday_3pm, "Europe/Lisbon", hours, 4) == datetime(2026, 11, 30, 11, 0, tzinfo=LISBON)
+    assert acknowledgement.deadline(friday_3pm, "Europe/Lisbon", hours, 4) == datetime(
+        2026, 11, 30, 11, 0, tzinfo=LISBON
+    )
     saturday = datetime(2026, 11, 28, 12, 0, tzinfo=LISBON)
     assert acknowledgement.deadline(saturday, "Europe/Lisbon", hours, 4) == datetime(2026, 11, 30, 13, 0, tzinfo=LISBON)
     # 2 business days of 8 hours from Tuesday 16:00 New York: Thursday 16:00
     ny = ZoneInfo("America/New_York")
-    assert acknowledgement.deadline(datetime(2026, 12, 1, 16, 0, tzinfo=ny), "America/New_York", hours, 16) == datetime(2026, 12, 3, 16, 0, tzinfo=ny)
+    assert acknowledgement.deadline(datetime(2026, 12, 1, 16, 0, tzinfo=ny), "America/New_York", hours, 16) == datetime(
+        2026, 12, 3, 16, 0, tzinfo=ny
+    )
 
 
 async def test_new_journey_waits_for_the_owner_then_kicks_off(ts_env, tmp_path):
@@ -108,10 +109,14 @@ async def test_silent_owner_is_replaced_and_the_kickoff_goes_out(ts_env, tmp_pat
         await ts_env.sleep(timedelta(days=4))
         handle = await start_journey(client, task_queue, make_deal(account={"timezone": "Europe/Lisbon"}))
         await advance_until(ts_env, handle, waiting, step=MINUTE)
-        kicked = await advance_until(ts_env, handle, told("first_action"), step=timedelta(minutes=30), limit=timedelta(days=5))
+        kicked = await advance_until(
+            ts_env, handle, told("first_action"), step=timedelta(minutes=30), limit=timedelta(days=5)
+        )
         assert kicked.owner == "maya"
         replaced = next(e for e in kicked.timeline if "did not acknowledge" in e.detail)
-        assert replaced.detail == "Leo Martins did not acknowledge within 4 business hours; owner reassigned to Maya Chen"
+        assert (
+            replaced.detail == "Leo Martins did not acknowledge within 4 business hours; owner reassigned to Maya Chen"
+        )
         expected = monday + timedelta(days=7, hours=11)  # the next Monday 11:00
         assert timedelta(0) <= replaced.at.astimezone(LISBON) - expected < timedelta(seconds=5)
         assert timedelta(0) <= sent(kicked)[0] - replaced.at < MINUTE
@@ -156,7 +161,9 @@ async def test_journey_in_flight_on_v1_finishes_with_v1_behaviour_on_the_v2_work
         client,
         task_queue=task_queue,
         workflows=[OnboardingWorkflow, OwnerRosterWorkflow],
-        activities=activities(client, ActivitySettings(SMTP_URL=None, ONBOARDING_DATA_DIR=tmp_path / "data"), playbooks=playbooks),
+        activities=activities(
+            client, ActivitySettings(SMTP_URL=None, ONBOARDING_DATA_DIR=tmp_path / "data"), playbooks=playbooks
+        ),
         workflow_runner=workflow_runner(),
     ):
         await handle.signal(OnboardingWorkflow.action_taken, ActionTaken(action="dataset_uploaded", event_id="e-1"))
@@ -190,10 +197,13 @@ async def test_silent_owner_stays_when_nobody_else_is_eligible(ts_env, tmp_path)
     async with journey_worker(client, tmp_path, playbooks=playbooks, roster=lambda: only_leo) as task_queue:
         handle = await start_journey(client, task_queue, make_deal())
         await advance_until(ts_env, handle, waiting, step=MINUTE)
-        kicked = await advance_until(ts_env, handle, told("first_action"), step=timedelta(minutes=30), limit=timedelta(days=5))
+        kicked = await advance_until(
+            ts_env, handle, told("first_action"), step=timedelta(minutes=30), limit=timedelta(days=5)
+        )
         assert kicked.owner == "leo"
         assert any(
-            e.detail == "Leo Martins did not acknowledge within 4 business hours; no other eligible owner, so Leo Martins keeps it"
+            e.detail
+            == "Leo Martins did not acknowledge within 4 business hours; no other eligible owner, so Leo Martins keeps it"
             for e in kicked.timeline
         )
         await handle.signal(OnboardingWorkflow.cancel, Cancel(reason="test over"))

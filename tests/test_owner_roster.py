@@ -53,8 +53,14 @@ MANAGER = {"id": "dana", "name": "Dana Okafor", "email": "dana@vendor.example", 
 
 
 def owner(owner_id: str, **fields: Any) -> dict[str, Any]:
-    return {"id": owner_id, "name": owner_id.title(), "email": f"{owner_id}@vendor.example", "segments": ["smb"],
-            "capacity": 3, **fields}
+    return {
+        "id": owner_id,
+        "name": owner_id.title(),
+        "email": f"{owner_id}@vendor.example",
+        "segments": ["smb"],
+        "capacity": 3,
+        **fields,
+    }
 
 
 THREE = Roster.model_validate({"manager": MANAGER, "owners": [owner("amy"), owner("ben"), owner("cai")]})
@@ -78,13 +84,26 @@ async def roster_workers(
     try:
         async with AsyncExitStack() as stack:
             for i in range(workers):
-                own = client if i == 0 else await Client.connect(
-                    client.service_client.config.target_host, namespace=client.namespace,
-                    data_converter=client.data_converter, runtime=Runtime(telemetry=TelemetryConfig()),
+                own = (
+                    client
+                    if i == 0
+                    else await Client.connect(
+                        client.service_client.config.target_host,
+                        namespace=client.namespace,
+                        data_converter=client.data_converter,
+                        runtime=Runtime(telemetry=TelemetryConfig()),
+                    )
                 )
                 await stack.enter_async_context(
-                    build_worker(own, settings, task_queue=task_queue, roster=lambda: roster, playbooks=playbooks,
-                                 identity=f"worker-{i + 1}", **options)
+                    build_worker(
+                        own,
+                        settings,
+                        task_queue=task_queue,
+                        roster=lambda: roster,
+                        playbooks=playbooks,
+                        identity=f"worker-{i + 1}",
+                        **options,
+                    )
                 )
             yield task_queue
     finally:
@@ -167,9 +186,7 @@ async def test_a_burst_of_20_journeys_fills_3_owners_exactly_across_two_workers(
 
 async def assert_roster_replays(*histories: WorkflowHistory) -> None:
     """The roster's histories replay against the current code: its handlers are deterministic."""
-    replayer = Replayer(
-        workflows=[OwnerRosterWorkflow], data_converter=CONVERTER, workflow_runner=workflow_runner()
-    )
+    replayer = Replayer(workflows=[OwnerRosterWorkflow], data_converter=CONVERTER, workflow_runner=workflow_runner())
     for history in histories:
         await replayer.replay_workflow(history)
 
@@ -213,7 +230,11 @@ async def test_a_retry_gets_the_same_place_and_release_frees_it(server, tmp_path
         # an activity retry (same journey) gets the same place, not a second one
         again = await assign(client, task_queue, THREE, "j4")
         assert again == first[4]
-        assert await roster_handle(client, task_queue).query(OwnerRosterWorkflow.loads) == {"amy": 3, "ben": 3, "cai": 3}
+        assert await roster_handle(client, task_queue).query(OwnerRosterWorkflow.loads) == {
+            "amy": 3,
+            "ben": 3,
+            "cai": 3,
+        }
 
         released = await release(client, task_queue, "j4")
         assert released.owner_id == "ben"
@@ -234,7 +255,11 @@ async def test_a_preferred_owner_at_capacity_takes_it_flagged(server, tmp_path):
         # a staff member reassigns j0 (amy's) to cai, who is full: it moves, flagged
         moved = await assign(client, task_queue, THREE, "j0", preferred="cai")
         assert (moved.owner.id, moved.over_capacity) == ("cai", True)
-        assert await roster_handle(client, task_queue).query(OwnerRosterWorkflow.loads) == {"amy": 2, "ben": 3, "cai": 4}
+        assert await roster_handle(client, task_queue).query(OwnerRosterWorkflow.loads) == {
+            "amy": 2,
+            "ben": 3,
+            "cai": 4,
+        }
 
 
 async def test_nobody_serving_the_segment_goes_to_the_manager_unstaffed(server, tmp_path):
@@ -265,8 +290,10 @@ async def test_continue_as_new_keeps_every_place(server, tmp_path):
     client = server.client
     async with roster_workers(client, tmp_path, THREE) as task_queue:
         handle = await client.start_workflow(
-            OwnerRosterWorkflow.run, RosterInput(continue_as_new_after=3),
-            id=roster_workflow_id(task_queue), task_queue=task_queue,
+            OwnerRosterWorkflow.run,
+            RosterInput(continue_as_new_after=3),
+            id=roster_workflow_id(task_queue),
+            task_queue=task_queue,
         )
         # concurrent allocations: some land while the roster continues as new
         got = await asyncio.gather(*(assign(client, task_queue, THREE, f"j{i}") for i in range(10)))
@@ -323,7 +350,9 @@ async def test_a_journey_nobody_can_own_still_gets_its_kickoff_from_the_manager(
     async with roster_workers(client, tmp_path, THREE) as task_queue:
         handle = await start_journey(client, task_queue, make_deal(segment="enterprise"))
         try:
-            current = await advance_until(ts_env, handle, lambda s: s.next_action is not None and s.next_action.due_at is not None)
+            current = await advance_until(
+                ts_env, handle, lambda s: s.next_action is not None and s.next_action.due_at is not None
+            )
             assert current.owner == "dana"
             details = (await handle.query("__temporal_workflow_metadata", result_type=WorkflowMetadata)).current_details
             assert "**Owner:** `dana` — **unstaffed**: nobody on the roster serves segment 'enterprise'" in details
@@ -352,7 +381,9 @@ async def test_roster_sync_counts_running_journeys_and_frees_places_of_ended_one
                 await roster.execute_update(OwnerRosterWorkflow.release, Release(journey_id=journey.id))
             await c.terminate("ended by hand")
             ghost = (await assign(client, task_queue, THREE, "onboarding-ghost")).owner.id
-            await visible(client, f"TaskQueue = '{task_queue}' AND ExecutionStatus = 'Running' AND OnboardingOwner IS NOT NULL", 2)
+            await visible(
+                client, f"TaskQueue = '{task_queue}' AND ExecutionStatus = 'Running' AND OnboardingOwner IS NOT NULL", 2
+            )
 
             before = await places(client, task_queue)
             dry = await sync_roster(client, THREE, task_queue, dry_run=True)
@@ -361,10 +392,15 @@ async def test_roster_sync_counts_running_journeys_and_frees_places_of_ended_one
             assert await places(client, task_queue) == before  # a dry run changes nothing
 
             out = io.StringIO()
-            code = await roster_sync_command(parser().parse_args(
-                ["roster-sync", "--address", client.service_client.config.target_host, "--task-queue", task_queue]
-            ), out=out)
-            assert code == 0 and "2 places added (running journeys the roster did not count), 2 released" in out.getvalue()
+            code = await roster_sync_command(
+                parser().parse_args(
+                    ["roster-sync", "--address", client.service_client.config.target_host, "--task-queue", task_queue]
+                ),
+                out=out,
+            )
+            assert (
+                code == 0 and "2 places added (running journeys the roster did not count), 2 released" in out.getvalue()
+            )
             after = await places(client, task_queue)
             assert sorted((j, after.owner_of(j)) for js in after.holders.values() for j in js) == sorted(
                 (j, owners[j]) for j in (a.id, b.id)

@@ -16,9 +16,22 @@ ROSTER = Roster.model_validate(
     {
         "manager": {"id": "dana", "name": "Dana", "email": "dana@vendor.example"},
         "owners": [
-            {"id": "maya", "name": "Maya", "email": "maya@vendor.example", "segments": ["smb"], "capacity": 2, "backup": "leo"},
-            {"id": "leo", "name": "Leo", "email": "leo@vendor.example", "segments": ["smb", "enterprise"], "capacity": 5,
-             "out_of_office": [{"start": "2026-12-24", "end": "2027-01-02"}]},
+            {
+                "id": "maya",
+                "name": "Maya",
+                "email": "maya@vendor.example",
+                "segments": ["smb"],
+                "capacity": 2,
+                "backup": "leo",
+            },
+            {
+                "id": "leo",
+                "name": "Leo",
+                "email": "leo@vendor.example",
+                "segments": ["smb", "enterprise"],
+                "capacity": 5,
+                "out_of_office": [{"start": "2026-12-24", "end": "2027-01-02"}],
+            },
             {"id": "priya", "name": "Priya", "email": "priya@vendor.example", "segments": ["enterprise"]},
         ],
     }
@@ -97,7 +110,11 @@ def test_least_loaded_with_room_wins_ties_by_candidate_order():
     small = [Candidate(owner_id="amy", capacity=1), Candidate(owner_id="ben", capacity=5)]
     places = Places()
     got = [places.allocate(ask(f"k{i}", small)) for i in range(3)]
-    assert [(p.owner_id, p.over_capacity, p.load) for p in got] == [("amy", False, 1), ("ben", False, 1), ("ben", False, 2)]
+    assert [(p.owner_id, p.over_capacity, p.load) for p in got] == [
+        ("amy", False, 1),
+        ("ben", False, 1),
+        ("ben", False, 2),
+    ]
 
 
 def test_nobody_with_room_the_least_loaded_takes_it_flagged():
@@ -106,7 +123,10 @@ def test_nobody_with_room_the_least_loaded_takes_it_flagged():
     assert not any(p.over_capacity for p in within) and places.loads() == {"amy": 3, "ben": 3, "cai": 3}
     over = [places.allocate(ask(f"x{i}")) for i in range(4)]
     assert [(p.owner_id, p.over_capacity, p.load) for p in over] == [
-        ("amy", True, 4), ("ben", True, 4), ("cai", True, 4), ("amy", True, 5)
+        ("amy", True, 4),
+        ("ben", True, 4),
+        ("cai", True, 4),
+        ("amy", True, 5),
     ]
     assert places.over_capacity == ["x0", "x1", "x2", "x3"]
 
@@ -176,8 +196,14 @@ def test_the_ledger_is_bounded():
         ({"journey_id": "", "candidates": [{"owner_id": "amy", "capacity": 3}]}, "journey_id"),
         ({"journey_id": "j", "candidates": []}, "candidates"),
         ({"journey_id": "j", "candidates": [{"owner_id": "amy", "capacity": 0}]}, "candidates.0.capacity"),
-        ({"journey_id": "j", "candidates": [{"owner_id": "amy", "capacity": 1}] * 2}, "candidates: owner id(s) listed twice"),
-        ({"journey_id": "j", "candidates": [{"owner_id": "amy", "capacity": 1}], "preferred": "ben"}, "preferred: 'ben'"),
+        (
+            {"journey_id": "j", "candidates": [{"owner_id": "amy", "capacity": 1}] * 2},
+            "candidates: owner id(s) listed twice",
+        ),
+        (
+            {"journey_id": "j", "candidates": [{"owner_id": "amy", "capacity": 1}], "preferred": "ben"},
+            "preferred: 'ben'",
+        ),
         ({"journey_id": "j", "candidates": [{"owner_id": "amy", "capacity": 1}], "extra": 1}, "extra"),
     ],
 )

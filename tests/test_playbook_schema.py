@@ -111,9 +111,7 @@ def test_most_specific_playbook_wins(tmp_path):
 def test_worker_refuses_to_start_with_a_bad_playbook(tmp_path):
     write_playbook(tmp_path, lambda d: d["milestones"][0].pop("direction"))
     env = dict(os.environ, ONBOARDING_PLAYBOOKS_DIR=str(tmp_path), TEMPORAL_ADDRESS="127.0.0.1:1")
-    proc = subprocess.run(
-        [sys.executable, "worker.py"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
-    )
+    proc = subprocess.run([sys.executable, "worker.py"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2
     assert "refusing to start" in proc.stderr
     assert "milestones.0.direction: Field required" in proc.stderr

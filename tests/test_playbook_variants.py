@@ -16,7 +16,15 @@ from playbooks import variants
 from playbooks.loader import PlaybookError, load_all
 from records.database import Database
 from records.moments import MomentStore
-from tests.support import assert_replays, journey_worker, make_deal, start_journey, told, wait_for_status, write_playbook
+from tests.support import (
+    assert_replays,
+    journey_worker,
+    make_deal,
+    start_journey,
+    told,
+    wait_for_status,
+    write_playbook,
+)
 from workflows.search_attributes import PLAYBOOK_VARIANT
 
 SAMPLE = {"title": "Load the sample dataset", "instruction": "Load the sample dataset with one click.",
@@ -59,8 +67,14 @@ def test_overrides_that_break_the_playbook_are_named(tmp_path):
         d["variants"][1]["overrides"]["follow_up_wait_hours"] = 100  # the first window is 72 h
 
     message = problem(tmp_path, too_slow)
-    assert "test.yaml" in message and "variants: Value error, 1 ('sample').overrides: the playbook with them is not valid" in message
-    assert "not valid: follow_ups.0.wait_hours: a follow-up waits less than the milestone window (100.0 >= 72.0)" in message
+    assert (
+        "test.yaml" in message
+        and "variants: Value error, 1 ('sample').overrides: the playbook with them is not valid" in message
+    )
+    assert (
+        "not valid: follow_ups.0.wait_hours: a follow-up waits less than the milestone window (100.0 >= 72.0)"
+        in message
+    )
 
 
 def test_assignment_is_stable_per_deal_and_follows_the_weights(tmp_path):
@@ -81,7 +95,9 @@ async def test_a_retried_snapshot_activity_picks_the_same_variant(tmp_path):
     env.info = env.info.__class__(**{**env.info.__dict__, "workflow_id": "onboarding-D-42"})
     first = await env.run(acts.snapshot_playbook, SnapshotRequest(segment="smb", product="analytics"))
     again = await env.run(acts.snapshot_playbook, SnapshotRequest(segment="smb", product="analytics"))
-    named = await ActivityEnvironment().run(acts.snapshot_playbook, SnapshotRequest(segment="smb", product="analytics", deal_id="D-42"))
+    named = await ActivityEnvironment().run(
+        acts.snapshot_playbook, SnapshotRequest(segment="smb", product="analytics", deal_id="D-42")
+    )
     assert first.variant is not None and first.variant == again.variant == named.variant
 
 
@@ -97,7 +113,10 @@ async def test_the_journey_carries_its_variant_through_a_replay(dev_env, tmp_pat
         for deal, handle in zip(deals, handles):
             await wait_for_status(handle, told("first_action"), seconds=60)
             metadata = await handle.query("__temporal_workflow_metadata", result_type=WorkflowMetadata)
-            assert f"**Playbook:** {snapshot.playbook.name} · variant `{expected[deal.deal_id]}`" in metadata.current_details
+            assert (
+                f"**Playbook:** {snapshot.playbook.name} · variant `{expected[deal.deal_id]}`"
+                in metadata.current_details
+            )
             deadline = asyncio.get_running_loop().time() + 20
             while (await handle.describe()).typed_search_attributes.get(PLAYBOOK_VARIANT) != expected[deal.deal_id]:
                 assert asyncio.get_running_loop().time() < deadline  # bounded: visibility catches up

@@ -55,8 +55,12 @@ async def test_web_ui_shows_the_input_decrypted_only_to_a_signed_in_browser(code
     client = env.client
     playbooks = write_playbook(tmp_path / "playbooks", always_open)
     async with journey_worker(client, tmp_path, playbooks=playbooks) as task_queue:
-        settings = settings_for(client.service_client.config.target_host, onboarding_task_queue=task_queue,
-                                onboarding_data_dir=tmp_path / "data", onboarding_codec_ui_origins=[ui])
+        settings = settings_for(
+            client.service_client.config.target_host,
+            onboarding_task_queue=task_queue,
+            onboarding_data_dir=tmp_path / "data",
+            onboarding_codec_ui_origins=[ui],
+        )
         async with serve(create_app(settings), port=http_port) as base, httpx.AsyncClient(base_url=base) as http:
             deal_id = unique("D")
             raw, headers = signed(deal_body(deal_id))
@@ -74,7 +78,9 @@ async def test_web_ui_shows_the_input_decrypted_only_to_a_signed_in_browser(code
                     # 1. Not signed in: the codec server answers 401, the UI shows ciphertext.
                     await page.goto(journey, wait_until="domcontentloaded")
                     await expect(page).to_have_url(re.compile(rf"/workflows/{handle.id}/[0-9a-f-]+/"))
-                    await expect(page.get_by_role("alert").filter(has_text="Codec Server could not connect")).to_be_visible()
+                    await expect(
+                        page.get_by_role("alert").filter(has_text="Codec Server could not connect")
+                    ).to_be_visible()
                     input_box = page.get_by_role("textbox", name="Input")
                     await expect(input_box).to_be_visible()
                     await expect(input_box).to_contain_text(re.compile(r'^"[A-Za-z0-9+/]{200,}={0,2}"'))  # ciphertext
@@ -102,7 +108,9 @@ async def test_web_ui_shows_the_input_decrypted_only_to_a_signed_in_browser(code
                     input_box = page.get_by_role("textbox", name="Input")
                     await expect(input_box).to_contain_text(CONTACT)
                     await expect(input_box).to_contain_text('"name": "Acme Corp"')
-                    await expect(page.get_by_role("alert").filter(has_text="Codec Server could not connect")).to_have_count(0)
+                    await expect(
+                        page.get_by_role("alert").filter(has_text="Codec Server could not connect")
+                    ).to_have_count(0)
                     await page.screenshot(path=out / "codec-input-decrypted.png", full_page=False)
                 finally:
                     await browser.close()

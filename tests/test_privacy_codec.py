@@ -11,8 +11,8 @@ from privacy.converter import data_converter, data_converter_for
 from privacy.keys import CodecConfigError, load_keys, new_key_spec, parse_keys
 from replay.corpus import corpus_files, replay_files
 from tests.privacy_keys import CONVERTER, KEY_A, KEY_B
-from workflows.models import JourneyInput
 from tests.support import make_deal
+from workflows.models import JourneyInput
 
 
 def codec(spec: str) -> EncryptionCodec:
@@ -74,9 +74,8 @@ async def test_the_recorded_plain_corpus_replays_through_the_encrypting_converte
 
 
 async def test_failure_messages_go_through_the_codec():
-    from temporalio.exceptions import ApplicationError
-
     from temporalio.api.failure.v1 import Failure
+    from temporalio.exceptions import ApplicationError
 
     failure = Failure()
     await CONVERTER.encode_failure(ApplicationError("customer said: ana@acme.example"), failure)

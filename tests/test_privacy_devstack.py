@@ -53,4 +53,6 @@ def test_worker_refuses_to_start_without_the_unsubscribe_secret(tmp_path):
     assert "ONBOARDING_UNSUBSCRIBE_SECRET is not set" in proc.stderr
     env["ONBOARDING_UNSUBSCRIBE_SECRET"] = "short"
     proc = subprocess.run([sys.executable, "worker.py"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
-    assert proc.returncode == 2 and "at least 16 characters" in proc.stderr and "short" not in proc.stderr.split(":", 1)[1]
+    assert (
+        proc.returncode == 2 and "at least 16 characters" in proc.stderr and "short" not in proc.stderr.split(":", 1)[1]
+    )

@@ -6,8 +6,8 @@ and replayable (time-skipping server, real HTTP service, real SMTP server)."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import base64
+import contextlib
 import json
 from datetime import timedelta
 
@@ -54,17 +54,30 @@ async def test_webhook_journey_history_is_unreadable_without_the_codec_server_an
     client = ts_env.client
     deal_id = unique("D-PRIV")
     async with SmtpSink() as sink, journey_worker(client, tmp_path, smtp_url=sink.url) as task_queue:
-        async with http_service(ts_env, task_queue, tmp_path / "data") as base, httpx.AsyncClient(base_url=base) as http:
-            response = await http.post("/webhooks/deal-closed", content=(s := signed(marked_deal(deal_id)))[0], headers=s[1])
+        async with (
+            http_service(ts_env, task_queue, tmp_path / "data") as base,
+            httpx.AsyncClient(base_url=base) as http,
+        ):
+            response = await http.post(
+                "/webhooks/deal-closed", content=(s := signed(marked_deal(deal_id)))[0], headers=s[1]
+            )
             assert response.status_code == 202, response.text
             handle = client.get_workflow_handle(response.json()["workflow_id"])
-            await advance_until(ts_env, handle, lambda st: st.next_action is not None and st.next_action.due_at is not None)
-            help_event = {"event_id": "h-1", "deal_id": deal_id, "action": "dataset_uploaded", "type": "help",
-                          "message": HELP_TEXT}
+            await advance_until(
+                ts_env, handle, lambda st: st.next_action is not None and st.next_action.due_at is not None
+            )
+            help_event = {
+                "event_id": "h-1",
+                "deal_id": deal_id,
+                "action": "dataset_uploaded",
+                "type": "help",
+                "message": HELP_TEXT,
+            }
             response = await http.post("/events", content=(s := signed(help_event))[0], headers=s[1])
             assert response.status_code == 202, response.text
-            escalated = await advance_until(ts_env, handle, lambda st: st.state is OnboardingState.escalated,
-                                            step=timedelta(minutes=1))
+            escalated = await advance_until(
+                ts_env, handle, lambda st: st.state is OnboardingState.escalated, step=timedelta(minutes=1)
+            )
             assert HELP_TEXT[:40] in escalated.reason  # staff read it through the status query
             [kickoff] = [m for m in await sink.wait_for(1) if m["X-Onboarding-Kind"] == "direction"]
             assert CONTACT_EMAIL in kickoff["To"]  # the customer did get the email
@@ -79,7 +92,12 @@ async def test_webhook_journey_history_is_unreadable_without_the_codec_server_an
 
             # 2. With it: the CLI reads the start input and the help request in clear.
             code, out, err = await cli_show(
-                ts_address(ts_env), handle.id, "--codec-endpoint", f"{base}/codec", "--codec-auth", f"Bearer {CODEC_TOKEN}"
+                ts_address(ts_env),
+                handle.id,
+                "--codec-endpoint",
+                f"{base}/codec",
+                "--codec-auth",
+                f"Bearer {CODEC_TOKEN}",
             )
             assert code == 0, err
             decoded = json.loads(out)
@@ -109,18 +127,23 @@ async def test_key_rotation_old_history_replays_and_decodes_after_the_current_ke
     deal = marked_deal(unique("D-ROT"))
     task_queue = unique("rotation")
     handle = await with_a.start_workflow(
-        OnboardingWorkflow.run, {"deal_id": deal["deal_id"], "deal": deal}, id=f"onboarding-{deal['deal_id']}",
+        OnboardingWorkflow.run,
+        {"deal_id": deal["deal_id"], "deal": deal},
+        id=f"onboarding-{deal['deal_id']}",
         task_queue=task_queue,
     )
     handle_b = rotated.get_workflow_handle(handle.id)
     try:
         async with _worker_on(with_a, task_queue, tmp_path / "a", playbooks):
-            await advance_until(ts_env, handle, lambda st: st.next_action is not None and st.next_action.due_at is not None)
+            await advance_until(
+                ts_env, handle, lambda st: st.next_action is not None and st.next_action.due_at is not None
+            )
         # The same journey goes on under a worker whose current key is B.
         async with _worker_on(rotated, task_queue, tmp_path / "b", playbooks):
             await handle_b.signal(OnboardingWorkflow.help_requested, {"message": HELP_TEXT, "event_id": "h-rot"})
-            await advance_until(ts_env, handle_b, lambda st: st.state is OnboardingState.escalated,
-                                step=timedelta(minutes=1))
+            await advance_until(
+                ts_env, handle_b, lambda st: st.state is OnboardingState.escalated, step=timedelta(minutes=1)
+            )
             await handle_b.signal(OnboardingWorkflow.cancel, {"reason": "test over"})
             await handle_b.result()
     finally:
@@ -131,19 +154,24 @@ async def test_key_rotation_old_history_replays_and_decodes_after_the_current_ke
     key_ids = _key_ids(history_json(history))
     assert {"test-a", "test-b"} <= key_ids  # written under both keys
     # replays with the rotated keys ...
-    await Replayer(workflows=[OnboardingWorkflow], data_converter=rotated.data_converter,
-                   workflow_runner=workflow_runner()).replay_workflow(history)
+    await Replayer(
+        workflows=[OnboardingWorkflow], data_converter=rotated.data_converter, workflow_runner=workflow_runner()
+    ).replay_workflow(history)
     # ... and not once key A is dropped: the error names the missing key
-    result = await Replayer(workflows=[OnboardingWorkflow], data_converter=only_b,
-                            workflow_runner=workflow_runner()).replay_workflow(history, raise_on_replay_failure=False)
+    result = await Replayer(
+        workflows=[OnboardingWorkflow], data_converter=only_b, workflow_runner=workflow_runner()
+    ).replay_workflow(history, raise_on_replay_failure=False)
     assert result.replay_failure is not None
     # the codec server with the rotated keys decodes both kinds
-    async with http_service(ts_env, "unused-queue", tmp_path / "svc",
-                       onboarding_codec_keys=f"{KEY_B},{KEY_A}") as base, httpx.AsyncClient(base_url=base) as http:
+    async with (
+        http_service(ts_env, "unused-queue", tmp_path / "svc", onboarding_codec_keys=f"{KEY_B},{KEY_A}") as base,
+        httpx.AsyncClient(base_url=base) as http,
+    ):
         started = history.events[0].workflow_execution_started_event_attributes
         signal_payloads = [
             e.workflow_execution_signaled_event_attributes.input.payloads[0]
-            for e in history.events if e.HasField("workflow_execution_signaled_event_attributes")
+            for e in history.events
+            if e.HasField("workflow_execution_signaled_event_attributes")
         ]
         body = json_format.MessageToDict(Payloads(payloads=[started.input.payloads[0], *signal_payloads]))
         response = await http.post("/codec/decode", json=body, headers={"Authorization": f"Bearer {CODEC_TOKEN}"})
@@ -186,5 +214,4 @@ def _worker_on(client, task_queue, data_dir, playbooks):
 
     settings = ActivitySettings(ONBOARDING_DATA_DIR=data_dir)
     # No sticky cache: the next worker (other keys) takes the journey's next task at once.
-    return build_worker(client, settings, task_queue=task_queue, playbooks=playbooks,
-                        max_cached_workflows=0)
+    return build_worker(client, settings, task_queue=task_queue, playbooks=playbooks, max_cached_workflows=0)

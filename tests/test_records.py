@@ -41,8 +41,13 @@ AT = datetime(2026, 11, 20, 15, 4, 5, tzinfo=UTC)
 
 def message(key: str = KEY, channel: str = "email") -> MessageRequest:
     return MessageRequest(
-        key=key, deal_id="D-1", kind="direction", audience="customer", channel=channel,  # type: ignore[arg-type]
-        to=Recipient(name="Ana Ruiz", email="ana@acme.example"), template=TEMPLATE,
+        key=key,
+        deal_id="D-1",
+        kind="direction",
+        audience="customer",
+        channel=channel,  # type: ignore[arg-type]
+        to=Recipient(name="Ana Ruiz", email="ana@acme.example"),
+        template=TEMPLATE,
         context={"customer_name": "Ana", "cta_url": "https://app.example.com/x"},
     )
 
@@ -120,8 +125,9 @@ async def test_an_expired_claim_is_counted_unknown_and_resent(records_db, tmp_pa
     """A worker that died between handing the message over and recording it leaves a claim
     whose lease runs out: the next attempt counts an unknown outcome and sends again."""
     crashed = DeliveryLedger(records_db, lease=timedelta(0))  # its lease is over at once
-    claim = await crashed.claim(KEY, Attempt(workflow_id="onboarding-D-1", activity_id="1", attempt=1),
-                                channel="email", message_id="<m>")
+    claim = await crashed.claim(
+        KEY, Attempt(workflow_id="onboarding-D-1", activity_id="1", attempt=1), channel="email", message_id="<m>"
+    )
     assert claim.result is ClaimResult.claimed
     async with SmtpSink() as sink:
         messaging = worker_activities(tmp_path, records_db, sink.url)
@@ -164,7 +170,9 @@ async def test_a_long_send_keeps_its_claim(records_db, tmp_path):
     """The sender renews its lease while the channel works: a send slower than the lease is
     not taken over by a retry."""
     async with GatedSink() as sink:
-        settings = ActivitySettings(ONBOARDING_DATA_DIR=tmp_path, SMTP_URL=sink.url, ONBOARDING_DELIVERY_LEASE_SECONDS=0.3)
+        settings = ActivitySettings(
+            ONBOARDING_DATA_DIR=tmp_path, SMTP_URL=sink.url, ONBOARDING_DELIVERY_LEASE_SECONDS=0.3
+        )
         slow = MessagingActivities(settings, Database(records_db.url))
         sending = asyncio.create_task(attempt_env("1", 1).run(slow.send_message, message()))
         await sink.arrived.wait()
@@ -239,12 +247,21 @@ OWNER = Person(id="maya", name="Maya Chen", email="maya.chen@vendor.example")
 BACKUP = Person(id="leo", name="Leo Martins", email="leo.martins@vendor.example")
 
 
-def task_request(level: int = 1, assignee: Person = OWNER, escalation: int = 1, deal: str = "D-1") -> EscalationTaskRequest:
+def task_request(
+    level: int = 1, assignee: Person = OWNER, escalation: int = 1, deal: str = "D-1"
+) -> EscalationTaskRequest:
     return EscalationTaskRequest(
-        key=f"onboarding-{deal}:first_action:escalation-{escalation}:{level}", workflow_id=f"onboarding-{deal}",
-        deal_id=deal, account_name="Acme Corp", milestone="first_action", level=level,
-        level_name="owner" if level == 1 else "backup", assignee=assignee, reason="customer asked for help",
-        channel="console", at=AT + timedelta(hours=24 * (level - 1)),
+        key=f"onboarding-{deal}:first_action:escalation-{escalation}:{level}",
+        workflow_id=f"onboarding-{deal}",
+        deal_id=deal,
+        account_name="Acme Corp",
+        milestone="first_action",
+        level=level,
+        level_name="owner" if level == 1 else "backup",
+        assignee=assignee,
+        reason="customer asked for help",
+        channel="console",
+        at=AT + timedelta(hours=24 * (level - 1)),
     )
 
 
@@ -265,18 +282,24 @@ async def test_task_lifecycle_created_moved_up_resolved(records_db, tmp_path):
         note="new contact", at=AT + timedelta(days=2),
     ))  # fmt: skip
     assert (resolved.status, resolved.decision, resolved.closed_by, resolved.note) == (
-        TaskStatus.resolved, "retry", "dana", "new contact"
+        TaskStatus.resolved,
+        "retry",
+        "dana",
+        "new contact",
     )
     assert resolved.closed_at == AT + timedelta(days=2) and resolved.reason == "customer asked for help"
     # a later close (a retry, a second decision) leaves the first outcome in place
     late = await env.run(esc.close_escalation_task, CloseEscalationTask(key=created.task_id, outcome="cancelled"))
     assert late == resolved
     assert [(e.event, e.level, e.assignee, e.by) for e in await esc.tasks.events(created.task_id)] == [
-        ("created", 1, "maya", None), ("moved_up", 2, "leo", None), ("resolved", 2, None, "dana"),
+        ("created", 1, "maya", None),
+        ("moved_up", 2, "leo", None),
+        ("resolved", 2, None, "dana"),
     ]
     # an escalation notice went out once per level, whatever the retries
     assert sorted(p.name for p in (tmp_path / "outbox").iterdir()) == [
-        "onboarding-D-1_first_action_escalation-1_1_notice.txt", "onboarding-D-1_first_action_escalation-1_2_notice.txt",
+        "onboarding-D-1_first_action_escalation-1_1_notice.txt",
+        "onboarding-D-1_first_action_escalation-1_2_notice.txt",
     ]
 
 
@@ -289,7 +312,9 @@ async def test_task_ended_by_the_customer_or_cancelled(records_db, tmp_path):
     cancelled = CloseEscalationTask(key="onboarding-D-1:escalation-2", outcome="cancelled", note="deal lost")
     assert (await env.run(esc.close_escalation_task, cancelled)).status is TaskStatus.cancelled
     with pytest.raises(ApplicationError) as missing:
-        await env.run(esc.close_escalation_task, CloseEscalationTask(key="onboarding-D-1:escalation-9", outcome="cancelled"))
+        await env.run(
+            esc.close_escalation_task, CloseEscalationTask(key="onboarding-D-1:escalation-9", outcome="cancelled")
+        )
     assert missing.value.non_retryable and "onboarding-D-1:escalation-9" in missing.value.message
 
 
@@ -309,10 +334,21 @@ def test_close_request_names_what_is_missing():
 
 def moment(kind: MomentKind = MomentKind.milestone_completed, **fields) -> MomentRequest:
     values = dict(
-        key=moment_key("onboarding-D-1", kind, "first_action", 1), kind=kind, at=AT, workflow_id="onboarding-D-1",
-        deal_id="D-1", account_id="ACME-1", segment="smb", product="analytics", playbook="default",
-        playbook_hash="sha256:abc", journey_version="v3", owner="maya", milestone="first_action",
-        touchpoint=Touchpoint.simplify, detail={"follow_ups": 2},
+        key=moment_key("onboarding-D-1", kind, "first_action", 1),
+        kind=kind,
+        at=AT,
+        workflow_id="onboarding-D-1",
+        deal_id="D-1",
+        account_id="ACME-1",
+        segment="smb",
+        product="analytics",
+        playbook="default",
+        playbook_hash="sha256:abc",
+        journey_version="v3",
+        owner="maya",
+        milestone="first_action",
+        touchpoint=Touchpoint.simplify,
+        detail={"follow_ups": 2},
     )
     values.update(fields)
     return MomentRequest.model_validate(values)

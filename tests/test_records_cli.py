@@ -30,9 +30,17 @@ async def onboarding(*args: str, url: str, tmp_path: Path) -> tuple[int, str, st
 
 def opening(deal: str, escalation: int, assignee: str, level: int = 1, **kw) -> TaskOpening:
     values = dict(
-        workflow_id=f"onboarding-{deal}", escalation=escalation, deal_id=deal, account_name=f"{deal} Inc",
-        milestone="first_action", level=level, level_name="owner", assignee=assignee,
-        assignee_name=assignee.title(), reason="customer asked for help: SSO", at=AT + timedelta(hours=escalation),
+        workflow_id=f"onboarding-{deal}",
+        escalation=escalation,
+        deal_id=deal,
+        account_name=f"{deal} Inc",
+        milestone="first_action",
+        level=level,
+        level_name="owner",
+        assignee=assignee,
+        assignee_name=assignee.title(),
+        reason="customer asked for help: SSO",
+        at=AT + timedelta(hours=escalation),
     )
     values.update(kw)
     return TaskOpening.model_validate(values)
@@ -65,25 +73,52 @@ async def test_tasks_lists_filters_and_prints_json(records_db, records_url, tmp_
     await store.open(opening("D-2", 1, "maya"))
     await store.open(opening("D-3", 1, "leo"))
     await store.open(opening("D-3", 1, "dana", level=2, level_name="manager"))
-    await store.close(CloseEscalationTask(key="onboarding-D-1:escalation-1", outcome="resolved", decision="skip",
-                                          by="maya", note="done offline", at=AT + timedelta(days=1)))
+    await store.close(
+        CloseEscalationTask(
+            key="onboarding-D-1:escalation-1",
+            outcome="resolved",
+            decision="skip",
+            by="maya",
+            note="done offline",
+            at=AT + timedelta(days=1),
+        )
+    )
 
-    code, out, err = await onboarding("tasks", "--open", "--owner", "maya", "--deal", "D-1", url=records_url, tmp_path=tmp_path)
+    code, out, err = await onboarding(
+        "tasks", "--open", "--owner", "maya", "--deal", "D-1", url=records_url, tmp_path=tmp_path
+    )
     assert code == 0, err
     header, *rows = out.splitlines()
-    assert header.split() == ["task", "deal", "account", "milestone", "level", "assignee", "status", "decision", "by",
-                              "opened", "closed", "reason"]
+    assert header.split() == [
+        "task",
+        "deal",
+        "account",
+        "milestone",
+        "level",
+        "assignee",
+        "status",
+        "decision",
+        "by",
+        "opened",
+        "closed",
+        "reason",
+    ]
     assert len(rows) == 1 and rows[0].startswith("onboarding-D-1:escalation-2 ") and " open " in rows[0]
 
     code, out, _ = await onboarding("tasks", "--json", url=records_url, tmp_path=tmp_path)
     tasks = [json.loads(line) for line in out.splitlines()]
     assert [t["id"] for t in tasks] == [  # newest first
-        "onboarding-D-1:escalation-2", "onboarding-D-1:escalation-1", "onboarding-D-2:escalation-1",
+        "onboarding-D-1:escalation-2",
+        "onboarding-D-1:escalation-1",
+        "onboarding-D-2:escalation-1",
         "onboarding-D-3:escalation-1",
     ]
     resolved = next(t for t in tasks if t["id"] == "onboarding-D-1:escalation-1")
     assert (resolved["status"], resolved["decision"], resolved["closed_by"], resolved["note"]) == (
-        "resolved", "skip", "maya", "done offline"
+        "resolved",
+        "skip",
+        "maya",
+        "done offline",
     )
     moved = next(t for t in tasks if t["id"] == "onboarding-D-3:escalation-1")
     assert (moved["level"], moved["level_name"], moved["assignee"]) == (2, "manager", "dana")
@@ -97,4 +132,3 @@ async def test_bad_database_url_is_refused_naming_the_variable(tmp_path):
     assert code == 2 and "ONBOARDING_DATABASE_URL" in err and "secret" not in err + out
     code, out, err = await onboarding("db", "status", url="postgresql://u:secret@127.0.0.1:1/db", tmp_path=tmp_path)
     assert code == 2 and "not usable" in err and "secret" not in err + out
-

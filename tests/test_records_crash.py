@@ -78,7 +78,9 @@ async def test_two_workers_killed_repeatedly_send_no_unexplained_duplicate(postg
     records_url = await create_database(postgres)
     playbooks = write_playbook(
         tmp_path / "playbooks",
-        lambda p: p.update(business_hours={"start": "00:00", "end": "23:59", "days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]}),
+        lambda p: p.update(
+            business_hours={"start": "00:00", "end": "23:59", "days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]}
+        ),
     )
     rng = random.Random(9)
     async with SlowAckSink() as sink:
@@ -90,7 +92,9 @@ async def test_two_workers_killed_repeatedly_send_no_unexplained_duplicate(postg
                 "ONBOARDING_PLAYBOOKS_DIR": str(playbooks), "PYTHONUNBUFFERED": "1",
             }  # fmt: skip
             (tmp_path / "logs").mkdir()
-            workers = [Worker(n, {**base, "ONBOARDING_DATA_DIR": str(tmp_path / n)}, tmp_path / "logs") for n in ("a", "b")]
+            workers = [
+                Worker(n, {**base, "ONBOARDING_DATA_DIR": str(tmp_path / n)}, tmp_path / "logs") for n in ("a", "b")
+            ]
             for w in workers:
                 await w.start()
             deals = [make_deal(f"CRASH-{i:02d}") for i in range(JOURNEYS)]
@@ -111,7 +115,11 @@ async def test_two_workers_killed_repeatedly_send_no_unexplained_duplicate(postg
                         acted.add(deal)
                         await client.get_workflow_handle(workflow_id_for(deal)).signal(
                             "action_taken",
-                            {"action": "dataset_uploaded", "event_id": f"e-{deal}", "occurred_at": datetime.now(UTC).isoformat()},
+                            {
+                                "action": "dataset_uploaded",
+                                "event_id": f"e-{deal}",
+                                "occurred_at": datetime.now(UTC).isoformat(),
+                            },
                         )
 
             # Chaos: while a message waits for its acknowledgement, kill both workers (the

@@ -20,8 +20,13 @@ from workflows.sandbox import workflow_runner
 
 def probe_worker(client, task_queue: str, db: Database, tmp_path) -> Worker:
     activities = MomentActivities(ActivitySettings(ONBOARDING_DATA_DIR=tmp_path), db)
-    return Worker(client, task_queue=task_queue, workflows=[MomentsProbe], activities=[activities.record_moment],
-                  workflow_runner=workflow_runner())
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=[MomentsProbe],
+        activities=[activities.record_moment],
+        workflow_runner=workflow_runner(),
+    )
 
 
 async def kinds(db: Database, workflow_id: str) -> list[MomentKind]:
@@ -34,8 +39,9 @@ async def test_moments_once_across_restart_continue_as_new_and_replay(dev_env, r
     snapshot = loader.select(loader.load_all(), deal.segment, deal.product)
     workflow_id = f"onboarding-{deal.deal_id}"
     async with probe_worker(client, task_queue, records_db, tmp_path):
-        handle = await client.start_workflow(MomentsProbe.run, ProbeInput(deal=deal, snapshot=snapshot), id=workflow_id,
-                                             task_queue=task_queue)
+        handle = await client.start_workflow(
+            MomentsProbe.run, ProbeInput(deal=deal, snapshot=snapshot), id=workflow_id, task_queue=task_queue
+        )
         for _ in range(200):  # bounded: until the two moments before the wait are in
             if len(await kinds(records_db, workflow_id)) == 2:
                 break
@@ -46,13 +52,20 @@ async def test_moments_once_across_restart_continue_as_new_and_replay(dev_env, r
         await handle.signal(MomentsProbe.acted)
         assert await handle.result() == 2
     assert await kinds(records_db, workflow_id) == [
-        MomentKind.started, MomentKind.told, MomentKind.first_action, MomentKind.activated,
+        MomentKind.started,
+        MomentKind.told,
+        MomentKind.first_action,
+        MomentKind.activated,
     ]
     stored = await MomentActivities(ActivitySettings(), records_db).store.list(workflow_id=workflow_id)
-    assert {m.playbook for m in stored} == {snapshot.playbook.name} and {m.playbook_hash for m in stored} == {snapshot.digest}
+    assert {m.playbook for m in stored} == {snapshot.playbook.name} and {m.playbook_hash for m in stored} == {
+        snapshot.digest
+    }
     assert stored[1].key == f"{workflow_id}:moment:told:first_action:1"
     # Replaying both runs records nothing more.
-    replayer = Replayer(workflows=[MomentsProbe], data_converter=client.data_converter, workflow_runner=workflow_runner())
+    replayer = Replayer(
+        workflows=[MomentsProbe], data_converter=client.data_converter, workflow_runner=workflow_runner()
+    )
     for run_id in (first_run, None):
         history = await client.get_workflow_handle(workflow_id, run_id=run_id).fetch_history()
         await replayer.replay_workflow(history)

@@ -18,8 +18,12 @@ ROOT = Path(__file__).resolve().parent.parent
 
 async def start_worker(url: str, data_dir: Path) -> tuple[int, str]:
     """`python worker.py` with no Temporal to reach: it migrates, then stops at the connect."""
-    env = {**os.environ, "ONBOARDING_DATABASE_URL": url, "ONBOARDING_DATA_DIR": str(data_dir),
-           "TEMPORAL_ADDRESS": "127.0.0.1:1"}
+    env = {
+        **os.environ,
+        "ONBOARDING_DATABASE_URL": url,
+        "ONBOARDING_DATA_DIR": str(data_dir),
+        "TEMPORAL_ADDRESS": "127.0.0.1:1",
+    }
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "worker.py", cwd=ROOT, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
     )

@@ -35,9 +35,13 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def always_open_with_acknowledgement(playbook):
-    playbook["business_hours"] = {"start": "00:00", "end": "23:59:59", "days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"], "proactive_per_day": 10}
+    playbook["business_hours"] = {
+        "start": "00:00",
+        "end": "23:59:59",
+        "days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
+        "proactive_per_day": 10,
+    }
     playbook["owner_acknowledgement"] = {"hours": 4, "before_kickoff": True}
-
 
 
 def patch_deprecated_too_early(source: str) -> str:
@@ -67,14 +71,24 @@ async def test_replay_reports_running_v1_and_v2_journeys_compatible_and_names_br
     task_queue = f"replay-cli-{uuid.uuid4().hex[:6]}"
     v1_ids, v2_ids = [], []
     settings = ActivitySettings(SMTP_URL=None, ONBOARDING_DATA_DIR=tmp_path / "data")
-    async with Worker(client, task_queue=task_queue, workflows=[OnboardingWorkflowV1, OwnerRosterWorkflow],
-                      activities=activities(client, settings, playbooks=playbooks), workflow_runner=workflow_runner()):
+    async with Worker(
+        client,
+        task_queue=task_queue,
+        workflows=[OnboardingWorkflowV1, OwnerRosterWorkflow],
+        activities=activities(client, settings, playbooks=playbooks),
+        workflow_runner=workflow_runner(),
+    ):
         for _ in range(2):
             handle = await start_journey(client, task_queue, make_deal())
             await wait_for_status(handle, told("first_action"))  # v1: straight to the kickoff
             v1_ids.append(handle.id)
-    async with Worker(client, task_queue=task_queue, workflows=[OnboardingWorkflowV2, OwnerRosterWorkflow],
-                      activities=activities(client, settings, playbooks=playbooks), workflow_runner=workflow_runner()):
+    async with Worker(
+        client,
+        task_queue=task_queue,
+        workflows=[OnboardingWorkflowV2, OwnerRosterWorkflow],
+        activities=activities(client, settings, playbooks=playbooks),
+        workflow_runner=workflow_runner(),
+    ):
         waiting = await start_journey(client, task_queue, make_deal())
         state = await wait_for_status(waiting, lambda s: s.reason.startswith("waiting for owner acknowledgement"))
         assert state.state.value == "awaiting_action" and not told("first_action")(state)
@@ -96,7 +110,9 @@ async def test_replay_reports_running_v1_and_v2_journeys_compatible_and_names_br
         assert "4 histories replayed: 4 compatible, 0 incompatible" in output
 
         broken = load_edited_copy(tmp_path, patch_deprecated_too_early)
-        code, output = await run_cli("--address", address, "--query", query, "--workflow", f"{broken.__module__}:OnboardingWorkflow")
+        code, output = await run_cli(
+            "--address", address, "--query", query, "--workflow", f"{broken.__module__}:OnboardingWorkflow"
+        )
         assert code == 1, output
         assert "4 histories replayed: 2 compatible, 2 incompatible" in output
         listed = output.split("Incompatible with this code:")[1]
@@ -108,8 +124,15 @@ async def test_replay_reports_running_v1_and_v2_journeys_compatible_and_names_br
 
 
 def test_console_script_help_and_bad_address():
-    help_text = subprocess.run([sys.executable, "-m", "replay.cli", "replay", "--help"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    help_text = subprocess.run(
+        [sys.executable, "-m", "replay.cli", "replay", "--help"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout
     assert "ExecutionStatus = 'Running'" in help_text and "--query" in help_text
-    failed = subprocess.run([sys.executable, "-m", "replay.cli", "replay", "--address", "127.0.0.1:1"],
-                            cwd=ROOT, capture_output=True, text=True, timeout=60)
+    failed = subprocess.run(
+        [sys.executable, "-m", "replay.cli", "replay", "--address", "127.0.0.1:1"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert failed.returncode == 2 and "cannot connect to Temporal" in failed.stderr

@@ -20,10 +20,23 @@ def test_every_version_has_a_corpus():
     versions = {p.parent.name for p in corpus_files()}
     assert {"v1", record.VERSION} <= versions
     assert {p.stem for p in (CORPUS / "v1").glob("*.json")} >= {
-        "advance-to-activated", "clarify-chain", "escalation-retry", "escalation-skip", "escalation-reassign",
-        "escalation-close", "escalation-sla", "failed-attempts", "help-then-action", "cancel",
-        "high-value-kickoff", "deal-details-late", "continue-as-new.run1", "continue-as-new.run2",
-        "staff-reassign-owner", "staff-extend-deadline", "staff-pause-resume",
+        "advance-to-activated",
+        "clarify-chain",
+        "escalation-retry",
+        "escalation-skip",
+        "escalation-reassign",
+        "escalation-close",
+        "escalation-sla",
+        "failed-attempts",
+        "help-then-action",
+        "cancel",
+        "high-value-kickoff",
+        "deal-details-late",
+        "continue-as-new.run1",
+        "continue-as-new.run2",
+        "staff-reassign-owner",
+        "staff-extend-deadline",
+        "staff-pause-resume",
     }
 
 
@@ -31,7 +44,6 @@ async def test_gate_every_recorded_history_replays():
     problems = await replay_files(corpus_files())
     if problems:
         pytest.fail(as_text(problems), pytrace=False)
-
 
 
 def swap_first_two_activities(source: str) -> str:
@@ -60,7 +72,10 @@ async def test_gate_names_file_event_and_mismatch_for_reordered_activities(tmp_p
     message = problems[0].message()
     assert str(target) in message
     assert "at event 5 ACTIVITY_TASK_SCHEDULED activity 'snapshot_playbook'" in message
-    assert "Activity type of scheduled event 'snapshot_playbook' does not match activity type of activity command 'assign_owner'" in message
+    assert (
+        "Activity type of scheduled event 'snapshot_playbook' does not match activity type of activity command 'assign_owner'"
+        in message
+    )
     assert "docs/versioning.md" in message
 
 
@@ -85,7 +100,9 @@ def shape(path: Path) -> list[str]:
         elif event.HasField("workflow_execution_signaled_event_attributes"):
             steps.append("signal " + event.workflow_execution_signaled_event_attributes.signal_name)
         elif event.HasField("workflow_execution_update_accepted_event_attributes"):
-            steps.append("update " + event.workflow_execution_update_accepted_event_attributes.accepted_request.input.name)
+            steps.append(
+                "update " + event.workflow_execution_update_accepted_event_attributes.accepted_request.input.name
+            )
         elif event.HasField("marker_recorded_event_attributes"):
             markers.append("marker " + event.marker_recorded_event_attributes.marker_name)
     steps.append(EventType.Name(load_history(path).events[-1].event_type))

@@ -25,13 +25,34 @@ LINKS = Links("http://ui.test", "onboarding")
 SCRIPTS = [
     # smb: first actions after 10, 30, 100 h (target 72 h), one never acts
     Script("S1", "smb", MONDAY, done_after=(10, 20, 30), touchpoints=("direction", "direction", "clarify")),
-    Script("S2", "smb", MONDAY, done_after=(30, 200, None), touchpoints=("clarify", "simplify", "direction"), owner="omar"),
-    Script("S3", "smb", NEXT_MONDAY, done_after=(100, None, None), touchpoints=("redirect", "direction", "direction"),
-           escalate_after=120, trigger="follow_ups", resolved_after=30, level=2),
+    Script(
+        "S2", "smb", MONDAY, done_after=(30, 200, None), touchpoints=("clarify", "simplify", "direction"), owner="omar"
+    ),
+    Script(
+        "S3",
+        "smb",
+        NEXT_MONDAY,
+        done_after=(100, None, None),
+        touchpoints=("redirect", "direction", "direction"),
+        escalate_after=120,
+        trigger="follow_ups",
+        resolved_after=30,
+        level=2,
+    ),
     Script("S4", "smb", NEXT_MONDAY, escalate_after=50, trigger="help"),
     # enterprise: one acts after 5 h through a human, one is cancelled
-    Script("E1", "enterprise", MONDAY, done_after=(5, None, None), touchpoints=("human", "direction", "direction"),
-           escalate_after=1, trigger="high_value", resolved_after=4, owner="omar", over_capacity=True),
+    Script(
+        "E1",
+        "enterprise",
+        MONDAY,
+        done_after=(5, None, None),
+        touchpoints=("human", "direction", "direction"),
+        escalate_after=1,
+        trigger="high_value",
+        resolved_after=4,
+        owner="omar",
+        over_capacity=True,
+    ),
     Script("E2", "enterprise", MONDAY, closed_after=40, owner="omar"),
 ]
 
@@ -45,20 +66,20 @@ async def seeded(records_db):
 def ids(link: str) -> list[str]:
     query = parse_qs(urlparse(link).query)["query"][0]
     assert query.startswith("WorkflowId IN (")
-    return sorted(part.strip(" '") for part in query[len("WorkflowId IN ("):-1].split(","))
+    return sorted(part.strip(" '") for part in query[len("WorkflowId IN (") : -1].split(","))
 
 
 async def test_time_to_first_action_and_first_value_per_segment(seeded):
     report = await build(seeded, Filters(), links=LINKS, now=NOW)
     assert (report.journeys.n, report.running.n, report.activated.n, report.closed.n) == (6, 4, 1, 1)
-    smb, = [r for r in report.time_to_first_action if r.segment == "smb"]
+    (smb,) = [r for r in report.time_to_first_action if r.segment == "smb"]
     assert (smb.journeys.n, smb.reached.n, smb.inside.n) == (4, 3, 2)
     assert (smb.median_hours, smb.p90_hours, smb.target_hours) == (30, pytest.approx(86), 72)
     assert smb.inside_share == 0.5
     assert ids(smb.inside.link) == ["onboarding-S1", "onboarding-S2"]
-    ent, = [r for r in report.time_to_first_action if r.segment == "enterprise"]
+    (ent,) = [r for r in report.time_to_first_action if r.segment == "enterprise"]
     assert (ent.journeys.n, ent.reached.n, ent.inside.n, ent.median_hours) == (2, 1, 1, 5)
-    fv, = [r for r in report.time_to_first_value if r.segment == "smb"]
+    (fv,) = [r for r in report.time_to_first_value if r.segment == "smb"]
     # first value = the second milestone done: S1 after 20 h, S2 after 200 h; target 72 + 120
     assert (fv.reached.n, fv.median_hours, fv.target_hours, fv.inside.n) == (2, 110, 192, 1)
 
@@ -123,13 +144,32 @@ async def onboarding(*argv: str) -> tuple[int, str]:
 
 async def test_the_command_writes_json_csv_and_html(seeded, records_url, tmp_path):
     out, data, table = tmp_path / "r.html", tmp_path / "r.json", tmp_path / "r.csv"
-    code, err = await onboarding("report", "--database-url", records_url, "--out", str(out), "--json", str(data),
-                                 "--csv", str(table), "--segment", "smb", "--now", NOW.isoformat())
+    code, err = await onboarding(
+        "report",
+        "--database-url",
+        records_url,
+        "--out",
+        str(out),
+        "--json",
+        str(data),
+        "--csv",
+        str(table),
+        "--segment",
+        "smb",
+        "--now",
+        NOW.isoformat(),
+    )
     assert code == 0, err
     parsed = json.loads(data.read_text())
     assert parsed["journeys"]["n"] == 4 and parsed["filters"]["segment"] == "smb"
     rows = list(csv.DictReader(io.StringIO(table.read_text())))
-    assert {"section": "time_to_first_action", "group": "smb", "figure": "median_hours", "value": "30.0", "link": ""} in rows
+    assert {
+        "section": "time_to_first_action",
+        "group": "smb",
+        "figure": "median_hours",
+        "value": "30.0",
+        "link": "",
+    } in rows
     page = out.read_text()
     assert page.count('id="plot-') == 6 and "Plotly.newPlot" in page and "<script src=" not in page
     assert "4 journeys" in err
@@ -146,16 +186,31 @@ async def test_variants_compared_with_intervals_and_a_verdict(records_db):
     # a: 10 journeys, first actions after 1..10 h, 8 activate; b: 10 journeys, after 21..30 h, 2 activate
     scripts = []
     for i in range(10):
-        scripts.append(Script(f"A{i}", "smb", MONDAY, variant="a", done_after=(i + 1, i + 2, i + 3) if i < 8 else (i + 1, None, None)))
-        scripts.append(Script(f"B{i}", "smb", MONDAY, variant="b", done_after=(i + 21, i + 22, i + 23) if i < 2 else (i + 21, None, None)))
+        scripts.append(
+            Script(
+                f"A{i}", "smb", MONDAY, variant="a", done_after=(i + 1, i + 2, i + 3) if i < 8 else (i + 1, None, None)
+            )
+        )
+        scripts.append(
+            Script(
+                f"B{i}",
+                "smb",
+                MONDAY,
+                variant="b",
+                done_after=(i + 21, i + 22, i + 23) if i < 2 else (i + 21, None, None),
+            )
+        )
     await seed(records_db, scripts)
     report = await build(records_db, Filters(), links=LINKS, now=NOW)
     a, b = report.variants
     assert (a.variant, a.journeys.n, a.first_actions.n, a.activated.n, a.ttfa_median_hours) == ("a", 10, 10, 8, 5.5)
     assert (b.variant, b.journeys.n, b.first_actions.n, b.activated.n, b.ttfa_median_hours) == ("b", 10, 10, 2, 25.5)
-    assert a.activation_rate == 0.8 and a.activation_rate_ci == (pytest.approx(0.4902, abs=1e-4), pytest.approx(0.9433, abs=1e-4))
+    assert a.activation_rate == 0.8 and a.activation_rate_ci == (
+        pytest.approx(0.4902, abs=1e-4),
+        pytest.approx(0.9433, abs=1e-4),
+    )
     assert a.ttfa_median_ci_hours == (2, 9) and b.ttfa_median_ci_hours == (22, 29)
-    comparison, = report.variant_comparisons
+    (comparison,) = report.variant_comparisons
     assert comparison.ttfa_p_value < 0.001 and comparison.activation_p_value == pytest.approx(0.0073, abs=1e-4)
     assert comparison.verdict == ("time to first action: a is faster (p=0.000); activation: a activates more (p=0.007)")
 
@@ -164,7 +219,7 @@ async def test_a_small_difference_is_not_yet_significant(records_db):
     scripts = [Script(f"A{i}", "smb", MONDAY, variant="a", done_after=(10 + i, None, None)) for i in range(4)]
     scripts += [Script(f"B{i}", "smb", MONDAY, variant="b", done_after=(11 + i, None, None)) for i in range(4)]
     await seed(records_db, scripts)
-    comparison, = (await build(records_db, Filters(), links=LINKS, now=NOW)).variant_comparisons
+    (comparison,) = (await build(records_db, Filters(), links=LINKS, now=NOW)).variant_comparisons
     assert comparison.verdict.startswith("time to first action: not yet significant (p=0.")
     assert comparison.verdict.endswith("activation: not yet significant (p=1.00)")
 

@@ -29,8 +29,9 @@ PLOTS = ("ttfa", "ttfv", "funnel", "touchpoints", "waiting", "triggers", "varian
 async def test_the_page_draws_every_plot_in_chromium(records_db, tmp_path):
     rng = random.Random(3)
     await seed(records_db, [script(i, rng) for i in range(120)])
-    report = await build(records_db, Filters(), links=Links("http://localhost:8233", "default"),
-                         now=datetime(2026, 11, 23, tzinfo=UTC))
+    report = await build(
+        records_db, Filters(), links=Links("http://localhost:8233", "default"), now=datetime(2026, 11, 23, tzinfo=UTC)
+    )
     page_file = tmp_path / "report.html"
     page_file.write_text(render(report))
     out = IMG if os.environ.get("UPDATE_SCREENSHOTS") else tmp_path
@@ -50,7 +51,9 @@ async def test_the_page_draws_every_plot_in_chromium(records_db, tmp_path):
             assert errors == []
             link = page.locator("span.kpi a").first
             assert await link.inner_text() == "120"
-            assert (await link.get_attribute("href")).startswith("http://localhost:8233/namespaces/default/workflows?query=")
+            assert (await link.get_attribute("href")).startswith(
+                "http://localhost:8233/namespaces/default/workflows?query="
+            )
             await page.screenshot(path=Path(out) / "report.png", full_page=False)
             await page.locator("#plot-variants").screenshot(path=Path(out) / "report-variants.png")
         finally:

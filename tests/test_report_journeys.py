@@ -86,11 +86,15 @@ async def behave(d: Driven) -> None:
             await d.handle.result()
     elif d.behaviour in ("help", "help_resolved") and d.helped_at is None:
         d.helped_at = time.time()
-        await d.handle.signal(OnboardingWorkflow.help_requested, HelpRequested(message="stuck", event_id=f"{d.handle.id}-h"))
+        await d.handle.signal(
+            OnboardingWorkflow.help_requested, HelpRequested(message="stuck", event_id=f"{d.handle.id}-h")
+        )
         await wait_for_status(d.handle, lambda s: s.state is OnboardingState.escalated, seconds=60)
     elif d.behaviour == "help_resolved":
         d.resolved_at = time.time()
-        await d.handle.execute_update(OnboardingWorkflow.resolve_escalation, ResolveEscalation(decision="skip", by="maya"))
+        await d.handle.execute_update(
+            OnboardingWorkflow.resolve_escalation, ResolveEscalation(decision="skip", by="maya")
+        )
         d.resolved_seen = time.time()
     elif d.behaviour == "cancel":
         await d.handle.signal(OnboardingWorkflow.cancel, Cancel(reason="deal lost"))
@@ -152,7 +156,7 @@ async def test_the_report_tells_what_was_driven(dev_env, tmp_path):
     # Time to first action and first value, per segment
     for segment in SEGMENTS:
         mine = [d for d in driven if d.segment == segment]
-        row, = [r for r in report["time_to_first_action"] if r["segment"] == segment]
+        (row,) = [r for r in report["time_to_first_action"] if r["segment"] == segment]
         assert (row["journeys"]["n"], row["reached"]["n"], row["inside"]["n"], row["target_hours"]) == (16, 9, 9, 72)
         assert row["inside_share"] == 9 / 16
         # each first action is stamped between its sending and its effect, so the median is too
@@ -160,8 +164,13 @@ async def test_the_report_tells_what_was_driven(dev_env, tmp_path):
         seen = statistics.median(d.acted_seen - d.started_at.timestamp() for d in mine if d.acted_at)
         assert sent - CLOCK_S <= row["median_hours"] * 3600 <= seen + CLOCK_S, (row, sent, seen)
         assert seen - sent < 30  # the bounds say something
-        value, = [r for r in report["time_to_first_value"] if r["segment"] == segment]
-        assert (value["journeys"]["n"], value["reached"]["n"], value["inside"]["n"], value["target_hours"]) == (16, 4, 4, 192)
+        (value,) = [r for r in report["time_to_first_value"] if r["segment"] == segment]
+        assert (value["journeys"]["n"], value["reached"]["n"], value["inside"]["n"], value["target_hours"]) == (
+            16,
+            4,
+            4,
+            192,
+        )
 
     # Funnel: one week, all segments
     funnel = {r["milestone"]: [r[k]["n"] for k in ("told", "acted", "skipped", "next")] for r in report["funnel"]}
@@ -169,7 +178,11 @@ async def test_the_report_tells_what_was_driven(dev_env, tmp_path):
 
     # What moved customers: every completion followed the direction message (no follow-up was due yet)
     moved = {(r["milestone"], r["touchpoint"]): r["completions"]["n"] for r in report["touchpoints"]}
-    assert moved == {("first_action", "direction"): 27, ("first_value", "direction"): 12, ("expansion_check", "direction"): 6}
+    assert moved == {
+        ("first_action", "direction"): 27,
+        ("first_value", "direction"): 12,
+        ("expansion_check", "direction"): 6,
+    }
 
     # Where customers wait now
     waiting = {(r["stage"], r["state"], r["age"]): r["journeys"]["n"] for r in report["waiting"]}
@@ -184,11 +197,18 @@ async def test_the_report_tells_what_was_driven(dev_env, tmp_path):
     shortest = statistics.median(d.resolved_at - escalated_seen for d in driven if d.resolved_at)
     longest = statistics.median(d.resolved_seen - d.helped_at for d in driven if d.resolved_at)
     assert shortest - CLOCK_S <= h["resolution_median_hours"] * 3600 <= longest + CLOCK_S
-    owners = {o["owner"]: [o[k]["n"] for k in ("journeys", "escalations", "level_ups", "over_capacity")] for o in h["owners"]}
+    owners = {
+        o["owner"]: [o[k]["n"] for k in ("journeys", "escalations", "level_ups", "over_capacity")] for o in h["owners"]
+    }
     expected_owners = {}
     for owner in {d.owner for d in driven}:
         theirs = [d for d in driven if d.owner == owner]
-        expected_owners[owner] = [len(theirs), sum(d.escalated for d in theirs), 0, sum(d.over_capacity for d in theirs)]
+        expected_owners[owner] = [
+            len(theirs),
+            sum(d.escalated for d in theirs),
+            0,
+            sum(d.over_capacity for d in theirs),
+        ]
     assert owners == expected_owners
 
     # Variants: counts per arm exactly as the deals hashed
@@ -200,8 +220,13 @@ async def test_the_report_tells_what_was_driven(dev_env, tmp_path):
     rows = {v["variant"]: v for v in report["variants"]}
     for name, theirs in arms.items():
         assert [rows[name][k]["n"] for k in ("journeys", "first_actions", "activated")] == [
-            len(theirs), sum(d.behaviour in ACTS for d in theirs), sum(d.behaviour == "activate" for d in theirs)]
+            len(theirs),
+            sum(d.behaviour in ACTS for d in theirs),
+            sum(d.behaviour == "activate" for d in theirs),
+        ]
         low, high = rows[name]["activation_rate_ci"]
         assert low <= rows[name]["activation_rate"] <= high
-    comparison, = report["variant_comparisons"]
-    assert (comparison["a"], comparison["b"]) == ("a", "b") and "activation: not yet significant" in comparison["verdict"]
+    (comparison,) = report["variant_comparisons"]
+    assert (comparison["a"], comparison["b"]) == ("a", "b") and "activation: not yet significant" in comparison[
+        "verdict"
+    ]

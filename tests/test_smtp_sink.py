@@ -47,12 +47,8 @@ async def test_receives_in_memory_without_directory() -> None:
 async def test_writes_eml_files_named_by_time_and_message_id(tmp_path: Path) -> None:
     mail_dir = tmp_path / "mail"  # created by the sink
     async with SmtpSink(mail_dir) as sink:
-        await aiosmtplib.send(
-            _message("First", msgid="<abc.123@vendor.example>"), hostname=sink.host, port=sink.port
-        )
-        await aiosmtplib.send(
-            _message("Second", msgid="<../../evil/\x01 id@x>"), hostname=sink.host, port=sink.port
-        )
+        await aiosmtplib.send(_message("First", msgid="<abc.123@vendor.example>"), hostname=sink.host, port=sink.port)
+        await aiosmtplib.send(_message("Second", msgid="<../../evil/\x01 id@x>"), hostname=sink.host, port=sink.port)
         await sink.wait_for(2, timeout=5)
 
     files = sorted(mail_dir.iterdir())
@@ -86,10 +82,7 @@ async def test_wait_for_counts_concurrent_senders_and_times_out_clearly() -> Non
     async with SmtpSink() as sink:
         waiter = asyncio.create_task(sink.wait_for(5, timeout=5))
         await asyncio.gather(
-            *(
-                aiosmtplib.send(_message(f"m{i}"), hostname=sink.host, port=sink.port)
-                for i in range(5)
-            )
+            *(aiosmtplib.send(_message(f"m{i}"), hostname=sink.host, port=sink.port) for i in range(5))
         )
         got = await waiter
         assert sorted(m["Subject"] for m in got) == [f"m{i}" for i in range(5)]
@@ -100,9 +93,7 @@ async def test_wait_for_counts_concurrent_senders_and_times_out_clearly() -> Non
 async def test_same_message_id_twice_keeps_both_files(tmp_path: Path) -> None:
     async with SmtpSink(tmp_path) as sink:
         for _ in range(2):
-            await aiosmtplib.send(
-                _message("Dup", msgid="<same@x>"), hostname=sink.host, port=sink.port
-            )
+            await aiosmtplib.send(_message("Dup", msgid="<same@x>"), hostname=sink.host, port=sink.port)
         await sink.wait_for(2, timeout=5)
     assert len(list(tmp_path.glob("*.eml"))) == 2
 

@@ -36,8 +36,16 @@ json_values = st.recursive(
     max_leaves=12,
 )
 content_types = st.sampled_from(
-    ["application/json", "application/json; charset=utf-8", "text/plain", "application/x-www-form-urlencoded",
-     "application/cloudevents+json", "", "application/json;;", "multipart/form-data; boundary=x"]
+    [
+        "application/json",
+        "application/json; charset=utf-8",
+        "text/plain",
+        "application/x-www-form-urlencoded",
+        "application/cloudevents+json",
+        "",
+        "application/json;;",
+        "multipart/form-data; boundary=x",
+    ]
 )
 
 
@@ -86,8 +94,16 @@ def test_fuzz_unsigned_or_garbled(http: Poster) -> None:
         body=st.binary(max_size=512) | json_values.map(lambda v: json.dumps(v).encode()),
         content_type=content_types,
         headers=st.dictionaries(
-            st.sampled_from(["webhook-id", "webhook-timestamp", "webhook-signature",
-                             "x-hubspot-signature-v3", "x-hubspot-request-timestamp", "x-extra"]),
+            st.sampled_from(
+                [
+                    "webhook-id",
+                    "webhook-timestamp",
+                    "webhook-signature",
+                    "x-hubspot-signature-v3",
+                    "x-hubspot-request-timestamp",
+                    "x-extra",
+                ]
+            ),
             header_text,
             max_size=6,
         ),
@@ -104,8 +120,10 @@ def test_fuzz_signed_json(http: Poster) -> None:
     seen: Counter[int] = Counter()
 
     @FUZZ
-    @given(path=st.sampled_from(["/webhooks/deal-closed", "/events"]),
-           body=json_values.map(lambda v: json.dumps(v).encode()) | st.binary(max_size=256))
+    @given(
+        path=st.sampled_from(["/webhooks/deal-closed", "/events"]),
+        body=json_values.map(lambda v: json.dumps(v).encode()) | st.binary(max_size=256),
+    )
     def run(path: str, body: bytes) -> None:
         try:
             body.decode("utf-8")
@@ -121,21 +139,44 @@ def test_fuzz_signed_json(http: Poster) -> None:
 
 def test_fuzz_mutated_deals_and_events(http: Poster) -> None:
     seen: Counter[int] = Counter()
-    event = {"event_id": "e-1", "deal_id": "FUZZ-1", "type": "taken", "action": "dataset_uploaded",
-             "occurred_at": "2026-11-20T16:00:00Z"}
+    event = {
+        "event_id": "e-1",
+        "deal_id": "FUZZ-1",
+        "type": "taken",
+        "action": "dataset_uploaded",
+        "occurred_at": "2026-11-20T16:00:00Z",
+    }
 
     @FUZZ
     @given(
         kind=st.sampled_from(["deal", "event"]),
         deal_id=st.from_regex(r"FUZZ-[A-Za-z0-9._:-]{1,12}", fullmatch=True),
         changes=st.dictionaries(
-            st.sampled_from(["deal_id", "closed_at", "amount", "currency", "segment", "product", "account",
-                             "contacts", "event_id", "type", "action", "account_id", "occurred_at", "extra"]),
+            st.sampled_from(
+                [
+                    "deal_id",
+                    "closed_at",
+                    "amount",
+                    "currency",
+                    "segment",
+                    "product",
+                    "account",
+                    "contacts",
+                    "event_id",
+                    "type",
+                    "action",
+                    "account_id",
+                    "occurred_at",
+                    "extra",
+                ]
+            ),
             json_values,
             max_size=3,
         ),
-        drop=st.lists(st.sampled_from(["deal_id", "closed_at", "amount", "account", "contacts", "event_id",
-                                       "type", "action"]), max_size=2),
+        drop=st.lists(
+            st.sampled_from(["deal_id", "closed_at", "amount", "account", "contacts", "event_id", "type", "action"]),
+            max_size=2,
+        ),
     )
     def run(kind: str, deal_id: str, changes: dict[str, Any], drop: list[str]) -> None:
         body = deal_body(deal_id) if kind == "deal" else {**event, "deal_id": deal_id}
@@ -153,10 +194,13 @@ def test_fuzz_mutated_deals_and_events(http: Poster) -> None:
 def test_fuzz_hubspot_batches(http: Poster) -> None:
     seen: Counter[int] = Counter()
     entry = st.fixed_dictionaries(
-        {"objectId": st.integers(min_value=-5, max_value=10**15) | st.text(max_size=5),
-         "subscriptionType": st.sampled_from(["deal.propertyChange", "deal.creation", "contact.creation"]) | st.text(max_size=10),
-         "propertyName": st.sampled_from(["dealstage", "amount"]) | st.none(),
-         "propertyValue": st.sampled_from(["closedwon", "contractsigned", "qualifiedtobuy"]) | json_values},
+        {
+            "objectId": st.integers(min_value=-5, max_value=10**15) | st.text(max_size=5),
+            "subscriptionType": st.sampled_from(["deal.propertyChange", "deal.creation", "contact.creation"])
+            | st.text(max_size=10),
+            "propertyName": st.sampled_from(["dealstage", "amount"]) | st.none(),
+            "propertyValue": st.sampled_from(["closedwon", "contractsigned", "qualifiedtobuy"]) | json_values,
+        },
         optional={"eventId": st.integers(), "occurredAt": json_values, "attemptNumber": st.integers(0, 10)},
     )
 
@@ -166,7 +210,9 @@ def test_fuzz_hubspot_batches(http: Poster) -> None:
         raw = json.dumps(batch).encode()
         uri = "http://testserver/webhooks/hubspot"
         headers = sign_hubspot_v3(HUBSPOT_SECRET, "POST", uri, raw, int(time.time() * 1000))
-        check(http.post("/webhooks/hubspot", content=raw, headers={**headers, "content-type": "application/json"}), seen)
+        check(
+            http.post("/webhooks/hubspot", content=raw, headers={**headers, "content-type": "application/json"}), seen
+        )
 
     run()
     assert sum(seen.values()) >= EXAMPLES

@@ -16,12 +16,12 @@ import structlog
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.common import SearchAttributeKey
-from tests.privacy_keys import CONVERTER
 from temporalio.service import RPCError, RPCStatusCode
 
 from starters.app import create_app
 from starters.settings import StarterSettings
 from starters.signatures import sign_hubspot_v3
+from tests.privacy_keys import CONVERTER
 from tests.starters_fixtures import (
     HUBSPOT_SECRET,
     OLD_SECRET,
@@ -152,7 +152,9 @@ async def test_redelivery_after_journey_finished_starts_nothing(http: httpx.Asyn
     await handle.terminate("test: journey over")
     late = await http.post("/webhooks/deal-closed", content=raw, headers=headers)
     assert late.status_code == 202 and late.json() == {"workflow_id": f"onboarding-{deal_id}", "created": False}
-    assert (await client.get_workflow_handle(f"onboarding-{deal_id}").describe()).status == WorkflowExecutionStatus.TERMINATED
+    assert (
+        await client.get_workflow_handle(f"onboarding-{deal_id}").describe()
+    ).status == WorkflowExecutionStatus.TERMINATED
 
 
 # --- signatures --------------------------------------------------------------------------------
@@ -194,10 +196,15 @@ def _tamper_cases() -> dict[str, Any]:
 
 @pytest.mark.parametrize("path", ["/webhooks/deal-closed", "/events"])
 @pytest.mark.parametrize("case", list(_tamper_cases()))
-async def test_bad_signatures_are_401_and_start_nothing(http: httpx.AsyncClient, client: Client, case: str, path: str) -> None:
+async def test_bad_signatures_are_401_and_start_nothing(
+    http: httpx.AsyncClient, client: Client, case: str, path: str
+) -> None:
     deal_id = unique("D")
-    body = deal_body(deal_id) if path == "/webhooks/deal-closed" else {
-        "event_id": unique("e"), "deal_id": deal_id, "type": "taken", "action": "dataset_uploaded"}
+    body = (
+        deal_body(deal_id)
+        if path == "/webhooks/deal-closed"
+        else {"event_id": unique("e"), "deal_id": deal_id, "type": "taken", "action": "dataset_uploaded"}
+    )
     raw, headers = _tamper_cases()[case](body)
     response = await http.post(path, content=raw, headers=headers)
     assert_problem(response, 401)
@@ -232,9 +239,14 @@ async def test_bad_inputs_get_problem_details_and_start_nothing(http: httpx.Asyn
     raw, headers = signed(b'{"amount": NaN}')
     assert_problem(await http.post(path, content=raw, headers=headers), 400)
 
-    bad = deal_body(deal_id, amount=-5, closed_at="2026-11-20T15:04:05",
-                    account={"id": "A", "name": "Acme", "timezone": "Mars/Olympus"},
-                    contacts=[{"email": "not-an-email"}], surprise=True)
+    bad = deal_body(
+        deal_id,
+        amount=-5,
+        closed_at="2026-11-20T15:04:05",
+        account={"id": "A", "name": "Acme", "timezone": "Mars/Olympus"},
+        contacts=[{"email": "not-an-email"}],
+        surprise=True,
+    )
     raw, headers = signed(bad)
     body = assert_problem(await http.post(path, content=raw, headers=headers), 422)
     fields = {e["field"] for e in body["errors"]}
@@ -268,7 +280,10 @@ def test_default_settings_follow_the_contract(monkeypatch: pytest.MonkeyPatch) -
         monkeypatch.delenv(name, raising=False)
     defaults = StarterSettings()
     assert (defaults.temporal_address, defaults.temporal_namespace, defaults.onboarding_task_queue) == (
-        "localhost:7233", "default", "onboarding")
+        "localhost:7233",
+        "default",
+        "onboarding",
+    )
     assert defaults.hubspot_closed_won_stages == ["closedwon"]
     monkeypatch.setenv("ONBOARDING_WEBHOOK_SECRET", f"{SECRET}, {OLD_SECRET}")
     monkeypatch.setenv("HUBSPOT_CLOSED_WON_STAGES", "closedwon contractsigned")
@@ -310,16 +325,40 @@ async def test_logs_hold_no_secrets_or_contact_details(http: httpx.AsyncClient) 
 
 
 def hubspot_events(deal_id: int, stage: str = "closedwon") -> list[dict[str, Any]]:
-    base = {"subscriptionId": 4242, "portalId": 62515, "appId": 54321, "occurredAt": int(time.time() * 1000),
-            "attemptNumber": 0, "changeSource": "CRM"}
+    base = {
+        "subscriptionId": 4242,
+        "portalId": 62515,
+        "appId": 54321,
+        "occurredAt": int(time.time() * 1000),
+        "attemptNumber": 0,
+        "changeSource": "CRM",
+    }
     return [
-        {**base, "eventId": 1, "subscriptionType": "deal.propertyChange", "objectId": deal_id,
-         "propertyName": "dealstage", "propertyValue": stage},
+        {
+            **base,
+            "eventId": 1,
+            "subscriptionType": "deal.propertyChange",
+            "objectId": deal_id,
+            "propertyName": "dealstage",
+            "propertyValue": stage,
+        },
         {**base, "eventId": 2, "subscriptionType": "contact.creation", "objectId": 77, "changeFlag": "NEW"},
-        {**base, "eventId": 3, "subscriptionType": "deal.propertyChange", "objectId": deal_id + 1,
-         "propertyName": "dealstage", "propertyValue": "appointmentscheduled"},
-        {**base, "eventId": 4, "subscriptionType": "deal.propertyChange", "objectId": deal_id,
-         "propertyName": "dealstage", "propertyValue": stage},  # HubSpot may repeat an event
+        {
+            **base,
+            "eventId": 3,
+            "subscriptionType": "deal.propertyChange",
+            "objectId": deal_id + 1,
+            "propertyName": "dealstage",
+            "propertyValue": "appointmentscheduled",
+        },
+        {
+            **base,
+            "eventId": 4,
+            "subscriptionType": "deal.propertyChange",
+            "objectId": deal_id,
+            "propertyName": "dealstage",
+            "propertyValue": stage,
+        },  # HubSpot may repeat an event
     ]
 
 
@@ -328,7 +367,9 @@ async def test_hubspot_closed_won_starts_journey(http: httpx.AsyncClient, client
     raw = json.dumps(hubspot_events(deal_id)).encode()
     uri = f"{base_url}/webhooks/hubspot"
     headers = sign_hubspot_v3(HUBSPOT_SECRET, "POST", uri, raw, int(time.time() * 1000))
-    response = await http.post("/webhooks/hubspot", content=raw, headers={**headers, "content-type": "application/json"})
+    response = await http.post(
+        "/webhooks/hubspot", content=raw, headers={**headers, "content-type": "application/json"}
+    )
     assert response.status_code == 202, response.text
     assert response.json() == {"journeys": [{"workflow_id": f"onboarding-{deal_id}", "created": True}], "ignored": 2}
     journey = await start_input(client, f"onboarding-{deal_id}")
@@ -355,14 +396,21 @@ async def test_hubspot_bad_signatures_are_401(http: httpx.AsyncClient, client: C
         "wrong secret": sign_hubspot_v3("not-the-secret", "POST", uri, raw, now),
         "other uri": sign_hubspot_v3(HUBSPOT_SECRET, "POST", uri + "?x=1", raw, now),
         "missing": {},
-        "timestamp not a number": {**sign_hubspot_v3(HUBSPOT_SECRET, "POST", uri, raw, now), "X-HubSpot-Request-Timestamp": "soon"},
+        "timestamp not a number": {
+            **sign_hubspot_v3(HUBSPOT_SECRET, "POST", uri, raw, now),
+            "X-HubSpot-Request-Timestamp": "soon",
+        },
     }
     for name, headers in cases.items():
-        response = await http.post("/webhooks/hubspot", content=raw, headers={**headers, "content-type": "application/json"})
+        response = await http.post(
+            "/webhooks/hubspot", content=raw, headers={**headers, "content-type": "application/json"}
+        )
         assert_problem(response, 401)
     changed = raw.replace(b"closedwon", b"closedwoN")
     headers = sign_hubspot_v3(HUBSPOT_SECRET, "POST", uri, raw, now)
-    response = await http.post("/webhooks/hubspot", content=changed, headers={**headers, "content-type": "application/json"})
+    response = await http.post(
+        "/webhooks/hubspot", content=changed, headers={**headers, "content-type": "application/json"}
+    )
     assert_problem(response, 401)
     assert not await exists(client, f"onboarding-{deal_id}")
 
@@ -371,9 +419,13 @@ async def test_hubspot_behind_proxy_uses_public_url(client: Client) -> None:
     settings = settings_for(client.service_client.config.target_host, public_base_url="https://hooks.example.com/")
     deal_id = random.randint(10**9, 10**12)
     raw = json.dumps(hubspot_events(deal_id)[:1]).encode()
-    headers = sign_hubspot_v3(HUBSPOT_SECRET, "POST", "https://hooks.example.com/webhooks/hubspot", raw, int(time.time() * 1000))
+    headers = sign_hubspot_v3(
+        HUBSPOT_SECRET, "POST", "https://hooks.example.com/webhooks/hubspot", raw, int(time.time() * 1000)
+    )
     async with serve(create_app(settings)) as url, httpx.AsyncClient(base_url=url) as h:
-        response = await h.post("/webhooks/hubspot", content=raw, headers={**headers, "content-type": "application/json"})
+        response = await h.post(
+            "/webhooks/hubspot", content=raw, headers={**headers, "content-type": "application/json"}
+        )
     assert response.status_code == 202, response.text
 
 
@@ -383,12 +435,22 @@ async def test_hubspot_behind_proxy_uses_public_url(client: Client) -> None:
 async def test_event_before_deal_creates_waiting_journey(http: httpx.AsyncClient, client: Client) -> None:
     deal_id = unique("D")
     workflow_id = f"onboarding-{deal_id}"
-    raw, headers = signed({"event_id": "e-early", "deal_id": deal_id, "type": "taken", "action": "dataset_uploaded",
-                           "occurred_at": "2026-11-20T16:00:00Z"})
+    raw, headers = signed(
+        {
+            "event_id": "e-early",
+            "deal_id": deal_id,
+            "type": "taken",
+            "action": "dataset_uploaded",
+            "occurred_at": "2026-11-20T16:00:00Z",
+        }
+    )
     response = await http.post("/events", content=raw, headers=headers)
     assert response.status_code == 202, response.text
-    assert response.json() == {"event_id": "e-early", "signal": "action_taken",
-                               "deliveries": [{"workflow_id": workflow_id, "outcome": "created_waiting_for_deal"}]}
+    assert response.json() == {
+        "event_id": "e-early",
+        "signal": "action_taken",
+        "deliveries": [{"workflow_id": workflow_id, "outcome": "created_waiting_for_deal"}],
+    }
     journey = await start_input(client, workflow_id)
     assert (journey.deal, journey.crm) == (None, None)
 
@@ -407,7 +469,13 @@ async def test_events_become_signals_with_event_id(http: httpx.AsyncClient, clie
     await http.post("/webhooks/deal-closed", content=raw, headers=headers)
     sent = [
         {"event_id": "e-1", "deal_id": deal_id, "type": "taken", "action": "dataset_uploaded"},
-        {"event_id": "e-2", "deal_id": deal_id, "type": "failed", "action": "dataset_uploaded", "reason": "CSV too big"},
+        {
+            "event_id": "e-2",
+            "deal_id": deal_id,
+            "type": "failed",
+            "action": "dataset_uploaded",
+            "reason": "CSV too big",
+        },
         {"event_id": "e-3", "deal_id": deal_id, "type": "help", "message": "stuck on import"},
     ]
     for event in sent:

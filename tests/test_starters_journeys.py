@@ -69,9 +69,11 @@ async def stack(dev_env: Any, tmp_path_factory: pytest.TempPathFactory) -> Async
 def _always_open(playbook: dict[str, Any]) -> None:
     # Real time on the dev server: business hours around the clock, so directions and help
     # go out now rather than at the customer's next 09:00.
-    playbook["business_hours"] = {"start": "00:00", "end": "23:59:59",
-                                  "days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]}
-
+    playbook["business_hours"] = {
+        "start": "00:00",
+        "end": "23:59:59",
+        "days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
+    }
 
 
 def events(s: Status, name: str) -> list[Any]:
@@ -92,13 +94,28 @@ async def close(handle: WorkflowHandle) -> None:
 
 
 async def hubspot_closed_won(stack: Stack, object_id: int) -> None:
-    body = [{"eventId": 1, "subscriptionId": 4242, "portalId": 62515, "appId": 54321,
-             "occurredAt": int(time.time() * 1000), "subscriptionType": "deal.propertyChange",
-             "attemptNumber": 0, "objectId": object_id, "changeSource": "CRM",
-             "propertyName": "dealstage", "propertyValue": "closedwon"}]
+    body = [
+        {
+            "eventId": 1,
+            "subscriptionId": 4242,
+            "portalId": 62515,
+            "appId": 54321,
+            "occurredAt": int(time.time() * 1000),
+            "subscriptionType": "deal.propertyChange",
+            "attemptNumber": 0,
+            "objectId": object_id,
+            "changeSource": "CRM",
+            "propertyName": "dealstage",
+            "propertyValue": "closedwon",
+        }
+    ]
     raw = json.dumps(body).encode()
-    headers = sign_hubspot_v3(HUBSPOT_SECRET, "POST", f"{stack.base_url}/webhooks/hubspot", raw, int(time.time() * 1000))
-    response = await stack.http.post("/webhooks/hubspot", content=raw, headers={**headers, "content-type": "application/json"})
+    headers = sign_hubspot_v3(
+        HUBSPOT_SECRET, "POST", f"{stack.base_url}/webhooks/hubspot", raw, int(time.time() * 1000)
+    )
+    response = await stack.http.post(
+        "/webhooks/hubspot", content=raw, headers={**headers, "content-type": "application/json"}
+    )
     assert response.status_code == 202, response.text
 
 
@@ -112,8 +129,17 @@ async def started_journey(stack: Stack) -> tuple[str, WorkflowHandle]:
 
 async def test_taken_event_moves_the_journey(stack: Stack) -> None:
     deal_id, handle = await started_journey(stack)
-    reply = await post(stack, "/events", {"event_id": unique("e"), "deal_id": deal_id, "type": "taken",
-                                          "action": "dataset_uploaded", "occurred_at": "2026-11-20T16:00:00Z"})
+    reply = await post(
+        stack,
+        "/events",
+        {
+            "event_id": unique("e"),
+            "deal_id": deal_id,
+            "type": "taken",
+            "action": "dataset_uploaded",
+            "occurred_at": "2026-11-20T16:00:00Z",
+        },
+    )
     assert reply["deliveries"] == [{"workflow_id": f"onboarding-{deal_id}", "outcome": "signalled"}]
     moved = await wait_for_status(handle, told("first_value"))
     assert events(moved, "action taken")
@@ -122,12 +148,18 @@ async def test_taken_event_moves_the_journey(stack: Stack) -> None:
 
 async def test_failed_event_gets_help_and_a_duplicate_has_no_second_effect(stack: Stack) -> None:
     deal_id, handle = await started_journey(stack)
-    failure = {"event_id": unique("f"), "deal_id": deal_id, "type": "failed", "action": "dataset_uploaded",
-               "reason": "CSV has no header"}
+    failure = {
+        "event_id": unique("f"),
+        "deal_id": deal_id,
+        "type": "failed",
+        "action": "dataset_uploaded",
+        "reason": "CSV has no header",
+    }
     await post(stack, "/events", failure)
     await post(stack, "/events", failure)  # redelivered: new webhook-id, same event id
     state = await wait_for_status(
-        handle, lambda s: bool(events(s, "sent help")) and bool(events(s, "duplicate event ignored")))
+        handle, lambda s: bool(events(s, "sent help")) and bool(events(s, "duplicate event ignored"))
+    )
     assert len(events(state, "sent help")) == 1 and len(events(state, "action failed")) == 1
     assert state.state is OnboardingState.awaiting_action  # a second failure would have escalated
     await close(handle)
@@ -135,8 +167,11 @@ async def test_failed_event_gets_help_and_a_duplicate_has_no_second_effect(stack
 
 async def test_help_event_by_account_escalates(stack: Stack) -> None:
     deal_id, handle = await started_journey(stack)
-    reply = await post(stack, "/events", {"event_id": unique("h"), "account_id": f"ACME-{deal_id}", "type": "help",
-                                          "message": "Which file format?"})
+    reply = await post(
+        stack,
+        "/events",
+        {"event_id": unique("h"), "account_id": f"ACME-{deal_id}", "type": "help", "message": "Which file format?"},
+    )
     assert reply["deliveries"] == [{"workflow_id": f"onboarding-{deal_id}", "outcome": "signalled"}]
     escalated = await wait_for_status(handle, lambda s: s.state is OnboardingState.escalated)
     assert escalated.reason == "customer asked for help: Which file format?"
@@ -146,14 +181,17 @@ async def test_help_event_by_account_escalates(stack: Stack) -> None:
 async def test_event_before_the_journey_is_applied_when_it_starts(stack: Stack) -> None:
     deal_id = unique("E2E")
     handle = stack.client.get_workflow_handle(f"onboarding-{deal_id}")
-    early = await post(stack, "/events", {"event_id": unique("e"), "deal_id": deal_id, "type": "taken",
-                                          "action": "dataset_uploaded"})
+    early = await post(
+        stack, "/events", {"event_id": unique("e"), "deal_id": deal_id, "type": "taken", "action": "dataset_uploaded"}
+    )
     assert early["deliveries"] == [{"workflow_id": f"onboarding-{deal_id}", "outcome": "created_waiting_for_deal"}]
     waiting = await wait_for_status(handle, lambda s: s.stage == "")
     assert waiting.reason == "starting: waiting for deal details"
 
     assert await post(stack, "/webhooks/deal-closed", deal_body(deal_id)) == {
-        "workflow_id": f"onboarding-{deal_id}", "created": False}
+        "workflow_id": f"onboarding-{deal_id}",
+        "created": False,
+    }
     # the first milestone completes from the event that came first
     moved = await wait_for_status(handle, told("first_value"))
     assert moved.deal_id == deal_id and len(events(moved, "action taken")) == 1
@@ -178,8 +216,11 @@ async def test_hubspot_closed_won_journey_reads_the_deal_from_the_crm(stack: Sta
 
 async def test_event_before_the_hubspot_webhook_waits_and_the_deal_is_read_from_the_crm(stack: Stack) -> None:
     object_id = random.randint(10**8, 10**11)
-    early = await post(stack, "/events", {"event_id": unique("e"), "deal_id": str(object_id), "type": "taken",
-                                          "action": "dataset_uploaded"})
+    early = await post(
+        stack,
+        "/events",
+        {"event_id": unique("e"), "deal_id": str(object_id), "type": "taken", "action": "dataset_uploaded"},
+    )
     assert early["deliveries"][0]["outcome"] == "created_waiting_for_deal"
     handle = stack.client.get_workflow_handle(f"onboarding-{object_id}")
     await wait_for_status(handle, lambda s: s.reason == "starting: waiting for deal details")

@@ -78,8 +78,10 @@ async def ui_env() -> AsyncIterator[tuple[WorkflowEnvironment, str]]:
 def always_open(playbook):
     # the real clock decides: business hours around the clock, so the direction goes out now
     playbook["business_hours"] = {
-        "start": "00:00", "end": "23:59:59",
-        "days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"], "proactive_per_day": 10,
+        "start": "00:00",
+        "end": "23:59:59",
+        "days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
+        "proactive_per_day": 10,
     }
 
 
@@ -120,7 +122,9 @@ async def test_escalated_journey_is_legible_and_actionable_in_the_web_ui(ui_env,
     out = shots(tmp_path)
     acme = make_deal("D-1001")
     globex = make_deal(
-        "D-1002", amount=61500, segment="mid-market",
+        "D-1002",
+        amount=61500,
+        segment="mid-market",
         account={"id": "GLOBEX-7", "name": "Globex", "timezone": "Asia/Tokyo", "locale": "ja-JP"},
         contacts=[{"email": "kenji@globex.example", "name": "Kenji Sato", "role": "admin"}],
     )
@@ -128,9 +132,7 @@ async def test_escalated_journey_is_legible_and_actionable_in_the_web_ui(ui_env,
     async with journey_worker(client, tmp_path, playbooks=playbooks, roster=leo_takes_every_deal) as task_queue:
         handles = {}
         for deal in (acme, globex, make_deal("D-1003", account={"id": "INITECH-3", "name": "Initech"})):
-            handles[deal.deal_id] = await start_described_journey(
-                client, task_queue, deal, playbook_name="default"
-            )
+            handles[deal.deal_id] = await start_described_journey(client, task_queue, deal, playbook_name="default")
         for deal_id, handle in handles.items():
             await wait_for_status(handle, lambda s: s.next_action is not None and s.next_action.due_at is not None)
             if deal_id != "D-1003":
@@ -160,8 +162,11 @@ async def test_escalated_journey_is_legible_and_actionable_in_the_web_ui(ui_env,
                 await expect(page.get_by_role("link", name="onboarding-D-1001")).to_be_visible()
                 await expect(page.get_by_role("link", name="onboarding-D-1002")).to_be_visible()
                 await expect(page.get_by_role("link", name="onboarding-D-1003")).to_have_count(0)
-                await show_columns(page, remove=["Run ID", "Type", "Start", "End"],
-                                   add=["OnboardingStage", "OnboardingOwner", "EscalationLevel", "NextActionDue"])
+                await show_columns(
+                    page,
+                    remove=["Run ID", "Type", "Start", "End"],
+                    add=["OnboardingStage", "OnboardingOwner", "EscalationLevel", "NextActionDue"],
+                )
                 await expect(page.get_by_role("columnheader", name="OnboardingOwner")).to_be_visible()
                 await page.screenshot(path=out / "list-escalated-by-owner.png")
 
@@ -196,7 +201,9 @@ async def test_escalated_journey_is_legible_and_actionable_in_the_web_ui(ui_env,
                 await page.screenshot(path=out / "send-update.png")
                 await page.get_by_role("button", name="Submit").filter(visible=True).click()
                 # the dialog closes once the server has the update's answer
-                await expect(page.locator("#modal-content-update-confirmation-modal").filter(visible=True)).to_have_count(0)
+                await expect(
+                    page.locator("#modal-content-update-confirmation-modal").filter(visible=True)
+                ).to_have_count(0)
             finally:
                 await browser.close()
 

@@ -118,9 +118,7 @@ async def drive(client: Client, task_queue: str, run: str, started: datetime) ->
     zone = calm_zone(started)
 
     async def start(key: str, product: str = "analytics", customer: str | None = None) -> WorkflowHandle:
-        deal = make_deal(
-            j.deal(key), product=product, account={"id": j.customer(customer or key), "timezone": zone}
-        )
+        deal = make_deal(j.deal(key), product=product, account={"id": j.customer(customer or key), "timezone": zone})
         handle = await start_described_journey(client, task_queue, deal)
         j.handles[key] = handle
         return handle
@@ -178,8 +176,15 @@ async def drive(client: Client, task_queue: str, run: str, started: datetime) ->
         await handle.terminate(reason="removed by an engineer")
 
     await asyncio.gather(
-        on_track(), lost(), due_soon(), stuck(), escalated_leo(), escalated_maya(), unanswered(),
-        activated(), terminated(),
+        on_track(),
+        lost(),
+        due_soon(),
+        stuck(),
+        escalated_leo(),
+        escalated_maya(),
+        unanswered(),
+        activated(),
+        terminated(),
     )
     return j
 
@@ -212,7 +217,13 @@ def cases(j: Journeys) -> dict[str, list[tuple[dict[str, str], str]]]:
         # a day from just before this run's first journey: the 2-hour and the overdue actions
         # fall inside, the 72-hour ones after it
         "due-today": [
-            ({"2026-11-24T00:00:00-06:00": iso(j.started), "2026-11-25T00:00:00-06:00": iso(j.started + timedelta(days=1))}, "BS")
+            (
+                {
+                    "2026-11-24T00:00:00-06:00": iso(j.started),
+                    "2026-11-25T00:00:00-06:00": iso(j.started + timedelta(days=1)),
+                },
+                "BS",
+            )
         ],
         "activated-this-week": [({"2026-11-23T00:00:00-06:00": iso(monday)}, "D")],
         "owner-open": [({"maya": "maya"}, "M"), ({"maya": "leo"}, "ABSEU")],

@@ -42,10 +42,21 @@ def test_tokens_verify_and_refuse_forgeries():
     assert claim.workflow_id == "onboarding-D-1" and claim.contact_hash == contact_hash("ana@acme.example")
     assert "ana" not in base64.urlsafe_b64decode(token.split(".")[0] + "==").decode()  # no address inside
     claims, signature = token.split(".")
-    other = base64.urlsafe_b64encode(json.dumps({"w": "onboarding-D-2", "c": claim.contact_hash,
-                                                 "e": int(later.timestamp())}).encode()).decode().rstrip("=")
-    for forged in (f"{other}.{signature}", f"{claims}.{signature[:-2]}AA", claims, "", "a.b",
-                   UnsubscribeSigner([b"another-secret-of-enough-length"]).token("onboarding-D-1", claim.contact_hash, later)):
+    other = (
+        base64.urlsafe_b64encode(
+            json.dumps({"w": "onboarding-D-2", "c": claim.contact_hash, "e": int(later.timestamp())}).encode()
+        )
+        .decode()
+        .rstrip("=")
+    )
+    for forged in (
+        f"{other}.{signature}",
+        f"{claims}.{signature[:-2]}AA",
+        claims,
+        "",
+        "a.b",
+        UnsubscribeSigner([b"another-secret-of-enough-length"]).token("onboarding-D-1", claim.contact_hash, later),
+    ):
         with pytest.raises(InvalidToken):
             s.verify(forged)
     with pytest.raises(ExpiredToken):
@@ -84,10 +95,12 @@ async def test_one_click_stops_every_later_customer_email_and_forgeries_change_n
             raw, headers = signed(marked_deal(deal_id))
             assert (await http.post("/webhooks/deal-closed", content=raw, headers=headers)).status_code == 202
             handle = client.get_workflow_handle(f"onboarding-{deal_id}")
-            await advance_until(ts_env, handle, lambda s: s.next_action is not None and s.next_action.due_at is not None)
+            await advance_until(
+                ts_env, handle, lambda s: s.next_action is not None and s.next_action.due_at is not None
+            )
             [kickoff] = await sink.wait_for(1)
             url, token = link_of(kickoff)
-            path = url[url.index("/unsubscribe/"):]
+            path = url[url.index("/unsubscribe/") :]
 
             # A mail client's or scanner's GET asks, and changes nothing.
             page = await http.get(path)
@@ -135,7 +148,10 @@ async def test_one_click_stops_every_later_customer_email_and_forgeries_change_n
             assert value.at == record.at
             # It knows from its first signal: the kickoff is not emailed, the owner takes over.
             state = await advance_until(
-                ts_env, handle2, lambda s: s.unsubscribed and s.state is OnboardingState.escalated, step=timedelta(minutes=30)
+                ts_env,
+                handle2,
+                lambda s: s.unsubscribed and s.state is OnboardingState.escalated,
+                step=timedelta(minutes=30),
             )
             assert any(e.event == "direction not emailed: the customer unsubscribed" for e in state.timeline)
             assert "unsubscribed" in state.reason

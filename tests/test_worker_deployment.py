@@ -22,7 +22,12 @@ from workflows.onboarding import OnboardingWorkflow
 
 
 def always_open(playbook):
-    playbook["business_hours"] = {"start": "00:00", "end": "23:59:59", "days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"], "proactive_per_day": 10}
+    playbook["business_hours"] = {
+        "start": "00:00",
+        "end": "23:59:59",
+        "days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
+        "proactive_per_day": 10,
+    }
 
 
 def test_deployment_version_comes_from_the_environment():
@@ -41,7 +46,9 @@ async def cli(address: str, *args: str) -> dict:
     command = [str(TEMPORAL_CLI), "worker", "deployment", *args, "--address", address]
     deadline = asyncio.get_running_loop().time() + 20
     while True:
-        done = await asyncio.to_thread(subprocess.run, [*command, "--output", "json"], capture_output=True, text=True, timeout=30)
+        done = await asyncio.to_thread(
+            subprocess.run, [*command, "--output", "json"], capture_output=True, text=True, timeout=30
+        )
         if done.returncode == 0:
             return json.loads(done.stdout) if done.stdout.strip() else {}
         if asyncio.get_running_loop().time() > deadline:
@@ -60,7 +67,9 @@ async def runs_on(handle, build_id: str) -> None:
     bounded: the new routing reaches the task queues a moment after the command returns."""
     deadline = asyncio.get_running_loop().time() + 20
     while (await build_of(handle))[1] != build_id:
-        assert asyncio.get_running_loop().time() < deadline, f"journey never ran on {build_id}: {await build_of(handle)}"
+        assert asyncio.get_running_loop().time() < deadline, (
+            f"journey never ran on {build_id}: {await build_of(handle)}"
+        )
         await handle.signal(OnboardingWorkflow.action_taken, ActionTaken(action="dataset_uploaded", event_id="e-1"))
         await asyncio.sleep(0.2)
 
@@ -75,8 +84,9 @@ async def test_rollout_ramp_and_rollback_on_the_dev_server(dev_env, tmp_path):
 
     def worker(build_id: str):
         env = {"ONBOARDING_DEPLOYMENT_NAME": name, "ONBOARDING_BUILD_ID": build_id}
-        return build_worker(client, settings, task_queue=task_queue, playbooks=playbooks,
-                            deployment_config=deployment_from_env(env))
+        return build_worker(
+            client, settings, task_queue=task_queue, playbooks=playbooks, deployment_config=deployment_from_env(env)
+        )
 
     async with worker("build-1"):
         await cli(address, "set-current-version", "--deployment-name", name, "--build-id", "build-1", "--yes")
@@ -86,7 +96,17 @@ async def test_rollout_ramp_and_rollback_on_the_dev_server(dev_env, tmp_path):
 
         async with worker("build-2"):
             # ramp: a share of workflow tasks goes to the new build
-            await cli(address, "set-ramping-version", "--deployment-name", name, "--build-id", "build-2", "--percentage", "25", "--yes")
+            await cli(
+                address,
+                "set-ramping-version",
+                "--deployment-name",
+                name,
+                "--build-id",
+                "build-2",
+                "--percentage",
+                "25",
+                "--yes",
+            )
             described = await cli(address, "describe", "--name", name)
             assert "build-2" in json.dumps(described.get("routingConfig", described))
             # roll out: build-2 becomes current, the running journey follows at its next task

@@ -105,7 +105,9 @@ class JourneyBase:
         if not s.owner.over_capacity:
             return
         milestone = s.progress.key if s.progress else ""
-        task = staffing.manager_task(workflow.info().workflow_id, s.deal, milestone, s.owner, self._playbook.channels.owner)
+        task = staffing.manager_task(
+            workflow.info().workflow_id, s.deal, milestone, s.owner, self._playbook.channels.owner
+        )
         if task is not None:
             await effects.create_task(task)
 
@@ -124,7 +126,9 @@ class JourneyBase:
         if self._s is None:  # closed before the journey really started
             self._journal.note(state.value, reason)
             return
-        self._journal.transition(self._s, self._milestone, self._current_status, state, reason, escalation_level=escalation_level)
+        self._journal.transition(
+            self._s, self._milestone, self._current_status, state, reason, escalation_level=escalation_level
+        )
 
     def _patched(self, patch_id: str) -> bool:
         return workflow.patched(patch_id)

@@ -13,9 +13,7 @@ def local_day(moment: datetime, tz: str) -> date:
     return moment.astimezone(ZoneInfo(tz)).date()
 
 
-def next_send_time(
-    now: datetime, tz: str, hours: BusinessHours, full_day: date | None
-) -> datetime:
+def next_send_time(now: datetime, tz: str, hours: BusinessHours, full_day: date | None) -> datetime:
     """The earliest moment at or after `now` inside business hours on a business day other
     than `full_day` (the day whose proactive quota is used up). Same zone as `now`."""
     zone = ZoneInfo(tz)

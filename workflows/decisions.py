@@ -53,9 +53,7 @@ def concerns_milestone(milestone: Milestone, action: str) -> bool:
     return action in milestone.events()
 
 
-def escalation_assignee(
-    policy: EscalationPolicy, level: int, owners: OwnerAssignment
-) -> tuple[str, Person]:
+def escalation_assignee(policy: EscalationPolicy, level: int, owners: OwnerAssignment) -> tuple[str, Person]:
     """Who gets the human task at this escalation level (1-based). A level with nobody
     behind it (no backup, no manager) falls back to the nearest level below that has one."""
     people = {"owner": owners.owner, "backup": owners.backup, "manager": owners.manager}
@@ -99,6 +97,7 @@ def message_key(workflow_id: str, milestone_key: str, step: str, sequence: int) 
     """Idempotency key of one message: stable across retries, replays, continue-as-new and
     resets (never the run id)."""
     return f"{workflow_id}:{milestone_key}:{step}:{sequence}"
+
 
 def extension_problem(state: JourneyState, until: datetime, now: datetime) -> str | None:
     """Why staff cannot move the due time to `until` now, or None when they can."""

@@ -18,10 +18,10 @@ from temporalio.exceptions import ActivityError, ApplicationError
 with workflow.unsafe.imports_passed_through():
     from activities.escalation import EscalationActivities, EscalationTaskRequest
     from activities.messaging import MessageRequest, MessagingActivities, SendReceipt
-    from records.models import CloseEscalationTask
     from activities.owners import AssignOwnerRequest, OwnerActivities, ReleaseOwnerRequest
     from activities.playbook import PlaybookActivities, SnapshotRequest
     from playbooks.schema import PlaybookSnapshot
+    from records.models import CloseEscalationTask
     from workflows.models import DealClosed, OwnerAssignment
 
 QUICK: dict[str, Any] = dict(
@@ -107,14 +107,19 @@ async def release_owner(deal: DealClosed, owner_id: str) -> None:
 
 
 async def send(request: MessageRequest, summary: str) -> SendReceipt:
-    return await workflow.execute_activity_method(MessagingActivities.send_message, request, summary=summary, **DELIVERY)
+    return await workflow.execute_activity_method(
+        MessagingActivities.send_message, request, summary=summary, **DELIVERY
+    )
 
 
 async def close_task(request: CloseEscalationTask) -> None:
     """The escalation's task in the records: resolved, ended by the customer, or cancelled."""
     try:
         await workflow.execute_activity_method(
-            EscalationActivities.close_escalation_task, request, summary=f"close escalation task: {request.outcome}", **QUICK
+            EscalationActivities.close_escalation_task,
+            request,
+            summary=f"close escalation task: {request.outcome}",
+            **QUICK,
         )
     except ActivityError:
         workflow.logger.warning("escalation task not closed in the records")

@@ -43,7 +43,9 @@ class Escalation(Waiting, JourneyBase):
             wake = await self._wait(
                 {Wake.decided, Wake.acted},
                 until=until,
-                summary=f"escalation level {open_.level}: wait up to {policy.sla_hours:g}h for a decision" if until else None,
+                summary=f"escalation level {open_.level}: wait up to {policy.sla_hours:g}h for a decision"
+                if until
+                else None,
             )
             if wake is Wake.due:
                 open_.level += 1
@@ -104,7 +106,9 @@ class Escalation(Waiting, JourneyBase):
             self._journal.note("staff decision not applied", why)
             self._decision.settled, self._decision = True, None
 
-    async def _close_task(self, outcome: str, decision: str | None = None, by: str | None = None, note: str = "") -> None:
+    async def _close_task(
+        self, outcome: str, decision: str | None = None, by: str | None = None, note: str = ""
+    ) -> None:
         """The open escalation's task in the records ends with it (v3; older journeys' tasks
         stay as they were written)."""
         s = self._state
@@ -121,8 +125,13 @@ class Escalation(Waiting, JourneyBase):
                 at=workflow.now(),
             )
         )
-        await self._moment(MomentKind.resolved, milestone=self._progress.key, touchpoint="human",
-                           occurrence=s.escalation.number, detail={"outcome": outcome, "decision": decision})
+        await self._moment(
+            MomentKind.resolved,
+            milestone=self._progress.key,
+            touchpoint="human",
+            occurrence=s.escalation.number,
+            detail={"outcome": outcome, "decision": decision},
+        )
 
     async def _create_task(self, m: Milestone, level: int, reason: str) -> None:
         s = self._state

@@ -66,7 +66,11 @@ class Handlers(JourneyBase):
     @workflow.signal
     def deal_in_crm(self, notice: DealInCrm | JsonValue = None, *extra: JsonValue) -> None:
         """The CRM has the deal: a journey started by an early event fetches it from there."""
-        if (event := self._accept(DealInCrm, "deal_in_crm", notice, extra)) and self._deal is None and self._crm is None:
+        if (
+            (event := self._accept(DealInCrm, "deal_in_crm", notice, extra))
+            and self._deal is None
+            and self._crm is None
+        ):
             self._crm = event.crm
             self._journal.note("deal is in the CRM", event.crm)
 
@@ -84,7 +88,9 @@ class Handlers(JourneyBase):
 
     @workflow.signal
     def help_requested(self, event: HelpRequested | JsonValue = None, *extra: JsonValue) -> None:
-        if (request := self._accept(HelpRequested, "help_requested", event, extra)) and self._first_time(request.event_id):
+        if (request := self._accept(HelpRequested, "help_requested", event, extra)) and self._first_time(
+            request.event_id
+        ):
             inbox.record_help(self._inbox, request)
             self._journal.note("help requested")
 
@@ -136,7 +142,9 @@ class Handlers(JourneyBase):
         finally:
             self._staff_busy = ""
         if not decision.applied:
-            raise ApplicationError("not applied: the escalation ended before the decision (see the timeline)", non_retryable=True)
+            raise ApplicationError(
+                "not applied: the escalation ended before the decision (see the timeline)", non_retryable=True
+            )
         return self._current_status()
 
     @resolve_escalation.validator
@@ -152,13 +160,18 @@ class Handlers(JourneyBase):
         self._staff_busy = "reassign_owner"
         try:
             s = self._state
-            previous, s.owner = s.owner.owner.id, await effects.choose_owner(s.deal, workflow.now().date(), change.owner)
+            previous, s.owner = (
+                s.owner.owner.id,
+                await effects.choose_owner(s.deal, workflow.now().date(), change.owner),
+            )
             s.assignments += 1
             if self._v3:
                 s.acknowledgement = None
                 await self._tell_manager_if_short()
             await self._owner_assigned(previous)
-            self._transition(s.state, f"owner reassigned to {s.owner.owner.name} by {change.by}", escalation_level=s.escalation_level)
+            self._transition(
+                s.state, f"owner reassigned to {s.owner.owner.name} by {change.by}", escalation_level=s.escalation_level
+            )
         finally:
             self._staff_busy = ""
         return self._current_status()
@@ -222,7 +235,9 @@ class Handlers(JourneyBase):
         if s.state in ENDED or self._inbox.cancel is not None:
             raise ValueError(f"{action}: the journey is {'closing' if s.state not in ENDED else s.state.value}")
         if self._staff_busy or self._decision is not None:
-            raise ValueError(f"{action}: another staff action ({self._staff_busy or 'resolve_escalation'}) is being applied; try again")
+            raise ValueError(
+                f"{action}: another staff action ({self._staff_busy or 'resolve_escalation'}) is being applied; try again"
+            )
         if self._handing_over:
             raise ValueError(f"{action}: the journey is moving to a new run; try again in a moment")
         return s

@@ -25,9 +25,7 @@ class Refused(ValueError):
 
 
 def problems(err: ValidationError) -> str:
-    listed = [
-        f"{'.'.join(str(p) for p in e['loc']) or 'input'}: {e['msg']}" for e in err.errors()[:_SHOWN_PROBLEMS]
-    ]
+    listed = [f"{'.'.join(str(p) for p in e['loc']) or 'input'}: {e['msg']}" for e in err.errors()[:_SHOWN_PROBLEMS]]
     more = err.error_count() - _SHOWN_PROBLEMS
     return "; ".join(listed) + (f"; and {more} more" if more > 0 else "")
 

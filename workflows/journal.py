@@ -51,7 +51,11 @@ class Journal:
         self.show(s, milestone, status())
         workflow.logger.info(
             "journey transition",
-            extra={"state": state.value, "stage": s.progress.key if s.progress else "", "escalation_level": escalation_level},
+            extra={
+                "state": state.value,
+                "stage": s.progress.key if s.progress else "",
+                "escalation_level": escalation_level,
+            },
         )
 
     @staticmethod

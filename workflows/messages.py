@@ -14,6 +14,7 @@ from playbooks.schema import Action, MessageTemplate, Milestone, Playbook
 from workflows import business_hours, decisions, staffing
 from workflows.models import JourneyState
 
+
 def customer_message(
     s: JourneyState,
     playbook: Playbook,
@@ -46,6 +47,7 @@ def customer_message(
             "reason": reason,
         },
     )
+
 
 def task_request(s: JourneyState, playbook: Playbook, m: Milestone, level: int, reason: str) -> EscalationTaskRequest:
     level_name, assignee = decisions.escalation_assignee(playbook.escalation, level, s.owner)

@@ -136,6 +136,7 @@ class OwnerAcknowledged(_Strict):
     by: str = Field(min_length=1, max_length=128)
     note: str = Field(default="", max_length=2000)
 
+
 class Unsubscribed(_Strict):
     """The contact used the one-click unsubscribe link of a journey email (RFC 8058): no
     customer email goes out any more; the owner becomes the only touchpoint. Sent by the HTTP

@@ -148,13 +148,17 @@ class OnboardingWorkflow(Handlers, Escalation, Waiting, JourneyBase):
                 if p.index == 0 and not s.high_risk_checked:
                     s.high_risk_checked = True
                     if decisions.is_high_risk(self._playbook.escalation, s.deal):
-                        if outcome := await self._escalate(m, "high-value deal: a human reviews the kickoff", "high_value"):
+                        if outcome := await self._escalate(
+                            m, "high-value deal: a human reviews the kickoff", "high_value"
+                        ):
                             return outcome
                         continue
                 await self._direct(m)
                 if self._v3 and s.owner.unstaffed and not s.unstaffed_escalated and p.direction_sent_at:
                     s.unstaffed_escalated = True
-                    if outcome := await self._escalate(m, f"nobody can own this journey: {s.owner.unstaffed}", "unstaffed"):
+                    if outcome := await self._escalate(
+                        m, f"nobody can own this journey: {s.owner.unstaffed}", "unstaffed"
+                    ):
                         return outcome
                     continue
             self._maybe_continue_as_new()
@@ -169,7 +173,9 @@ class OnboardingWorkflow(Handlers, Escalation, Waiting, JourneyBase):
                 outcome = await self._escalate(m, f"customer asked for help{more}: {message[:200]}", "help")
             elif wake is Wake.unsubscribed:
                 s.unsubscribe_escalated = True
-                outcome = await self._escalate(m, "customer unsubscribed from onboarding emails: reach them directly", "unsubscribed")
+                outcome = await self._escalate(
+                    m, "customer unsubscribed from onboarding emails: reach them directly", "unsubscribed"
+                )
             elif wake is Wake.due:
                 if (follow_up := decisions.next_follow_up(m, p)) is not None:
                     await self._follow_up(m, follow_up)
@@ -200,7 +206,9 @@ class OnboardingWorkflow(Handlers, Escalation, Waiting, JourneyBase):
         key = milestones[nxt].key if nxt < len(milestones) else p.key
         s.progress = MilestoneProgress(index=nxt, key=key, started_at=now)
         if nxt < len(milestones):
-            self._transition(OnboardingState.awaiting_action, f"'{p.key}' {outcome.value}; next: {milestones[nxt].title}")
+            self._transition(
+                OnboardingState.awaiting_action, f"'{p.key}' {outcome.value}; next: {milestones[nxt].title}"
+            )
         # the moments after the state moved on: a staff update waiting on this step sees the new stage
         if first_action:
             await self._moment(MomentKind.first_action, milestone=p.key)
@@ -212,7 +220,9 @@ class OnboardingWorkflow(Handlers, Escalation, Waiting, JourneyBase):
     async def _direct(self, m: Milestone) -> None:
         """Tell the customer the ONE next action. Right after their own action it is a reply
         (immediate); otherwise it is proactive (business hours, one per day)."""
-        sent_at = await self._send_customer(m, "direction", m.direction, m.action, proactive=not self._state.arrived_by_action)
+        sent_at = await self._send_customer(
+            m, "direction", m.direction, m.action, proactive=not self._state.arrived_by_action
+        )
         if sent_at is None:
             return
         p = self._progress
@@ -300,7 +310,9 @@ class OnboardingWorkflow(Handlers, Escalation, Waiting, JourneyBase):
             send_at = business_hours.next_send_time(workflow.now(), tz, hours, full)
             if send_at > workflow.now():
                 wake = await self._wait(
-                    CUSTOMER | {Wake.paused}, until=send_at, summary=f"hold the {step} for business hours: {self._describe(send_at)}"
+                    CUSTOMER | {Wake.paused},
+                    until=send_at,
+                    summary=f"hold the {step} for business hours: {self._describe(send_at)}",
                 )
                 if wake is not Wake.due:
                     return None
@@ -317,7 +329,9 @@ class OnboardingWorkflow(Handlers, Escalation, Waiting, JourneyBase):
         sent_at = workflow.now()
         due = self._progress.due_at or (sent_at + timedelta(hours=m.window_hours))
         request = messages.customer_message(s, self._playbook, m, step, template, action, due, reason)
-        receipt = await effects.send(request, f"{self._playbook.channels.customer} {step} '{action.title}' to the customer")
+        receipt = await effects.send(
+            request, f"{self._playbook.channels.customer} {step} '{action.title}' to the customer"
+        )
         if receipt.suppressed:  # unsubscribed earlier (another journey's link): as if signalled
             self._inbox.unsubscribed_at = self._inbox.unsubscribed_at or workflow.now()
             self._journal.note(f"{step} not emailed: the customer unsubscribed", action.title)

@@ -99,8 +99,10 @@ class Places(BaseModel):
         journey = request.journey_id
         current = self.owner_of(journey)
         if current is not None:
-            acceptable = current == request.preferred if request.preferred else any(
-                c.owner_id == current for c in request.candidates
+            acceptable = (
+                current == request.preferred
+                if request.preferred
+                else any(c.owner_id == current for c in request.candidates)
             )
             if acceptable:
                 return Place(owner_id=current, over_capacity=journey in self.over_capacity, load=self.load(current))

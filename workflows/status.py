@@ -31,12 +31,16 @@ def next_action(s: JourneyState, m: Milestone | None) -> tuple[str, NextAction |
         policy = s.playbook.playbook.escalation
         level_name, assignee = decisions.escalation_assignee(policy, s.escalation.level, s.owner)
         due = s.escalation.since + timedelta(hours=policy.sla_hours)
-        return "human", NextAction(title=f"{assignee.name} ({level_name}) resolves the escalation", due_at=due, events=events)
+        return "human", NextAction(
+            title=f"{assignee.name} ({level_name}) resolves the escalation", due_at=due, events=events
+        )
     ack = s.acknowledgement
     if ack is not None and ack.before_kickoff and (p is None or p.direction_sent_at is None):
         title = f"{s.owner.owner.name} acknowledges the journey"
         return "owner", NextAction(title=title, due_at=ack.until, events=events)
-    return "customer", NextAction(title=decisions.current_action(m, p).title, due_at=p.due_at if p else None, events=events)
+    return "customer", NextAction(
+        title=decisions.current_action(m, p).title, due_at=p.due_at if p else None, events=events
+    )
 
 
 def status(s: JourneyState, m: Milestone | None, box: Inbox) -> Status:

@@ -20,7 +20,9 @@ with workflow.unsafe.imports_passed_through():
 
 
 class Waiting(JourneyBase):
-    async def _wait(self, listen: set[Wake] | frozenset[Wake], until: datetime | None = None, summary: str | None = None) -> Wake:
+    async def _wait(
+        self, listen: set[Wake] | frozenset[Wake], until: datetime | None = None, summary: str | None = None
+    ) -> Wake:
         """Wait for what `listen` names until `until`. The cancel always ends the journey;
         on v3 the server's suggestion to continue as new hands over to a new run, and an
         owner's acknowledgement deadline falling inside the wait is dealt with on the way."""
@@ -61,7 +63,12 @@ class Waiting(JourneyBase):
             decided=self._decision is not None,
             deal_known=self._deal is not None or self._crm is not None,
         )
-        if wake is None and self._v3 and workflow.info().is_continue_as_new_suggested() and workflow.all_handlers_finished():
+        if (
+            wake is None
+            and self._v3
+            and workflow.info().is_continue_as_new_suggested()
+            and workflow.all_handlers_finished()
+        ):
             return Wake.hand_over
         return wake
 
@@ -97,8 +104,10 @@ class Waiting(JourneyBase):
         self._transition(OnboardingState.awaiting_action, acknowledgement.waiting_reason(first, until))
         try:
             await workflow.wait_condition(
-                lambda: self._inbox.cancel is not None
-                or acknowledgement.acknowledged(self._inbox.acknowledged_by, s.owner.owner),
+                lambda: (
+                    self._inbox.cancel is not None
+                    or acknowledgement.acknowledged(self._inbox.acknowledged_by, s.owner.owner)
+                ),
                 timeout=until - workflow.now(),
                 timeout_summary=f"wait for {first.name} to acknowledge until {business_hours.describe(until, first.timezone)}",
             )
@@ -108,7 +117,9 @@ class Waiting(JourneyBase):
                 self._transition(OnboardingState.awaiting_action, acknowledgement.kept_reason(first, hours))
             else:
                 s.owner = replacement
-                self._transition(OnboardingState.awaiting_action, acknowledgement.replaced_reason(first, s.owner.owner, hours))
+                self._transition(
+                    OnboardingState.awaiting_action, acknowledgement.replaced_reason(first, s.owner.owner, hours)
+                )
             return
         self._raise_if_cancelled()
         self._transition(OnboardingState.awaiting_action, f"owner {s.owner.owner.name} acknowledged")

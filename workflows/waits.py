@@ -46,7 +46,9 @@ def pending(
         Wake.acted: lambda: milestone is not None and decisions.completing_event(milestone, box) is not None,
         Wake.failed: lambda: inbox.has_failures(box),
         Wake.help: lambda: box.help.count > 0,
-        Wake.unsubscribed: lambda: box.unsubscribed_at is not None and state is not None and not state.unsubscribe_escalated,
+        Wake.unsubscribed: lambda: (
+            box.unsubscribed_at is not None and state is not None and not state.unsubscribe_escalated
+        ),
         Wake.decided: lambda: decided,
         Wake.paused: lambda: state is not None and state.pause is not None,
         Wake.resumed: lambda: state is not None and state.pause is None,

@@ -135,13 +135,29 @@ def downgrade() -> None:
         sa.Column("at", sa.Text),
     )
     bind = op.get_bind()
-    deliveries = sa.table("deliveries", sa.column("key"), sa.column("state"), sa.column("channel"),
-                          sa.column("message_id"), sa.column("sent_at"))
+    deliveries = sa.table(
+        "deliveries",
+        sa.column("key"),
+        sa.column("state"),
+        sa.column("channel"),
+        sa.column("message_id"),
+        sa.column("sent_at"),
+    )
     rows = [
-        {"key": r.key, "channel": r.channel, "ref": r.message_id,
-         "at": (r.sent_at.replace(tzinfo=r.sent_at.tzinfo or UTC).isoformat() if isinstance(r.sent_at, datetime) else r.sent_at)}
+        {
+            "key": r.key,
+            "channel": r.channel,
+            "ref": r.message_id,
+            "at": (
+                r.sent_at.replace(tzinfo=r.sent_at.tzinfo or UTC).isoformat()
+                if isinstance(r.sent_at, datetime)
+                else r.sent_at
+            ),
+        }
         for r in bind.execute(sa.select(deliveries).where(deliveries.c.state == "sent"))
     ]
     if rows:
-        op.bulk_insert(sa.table("sent", sa.column("key"), sa.column("channel"), sa.column("ref"), sa.column("at")), rows)
+        op.bulk_insert(
+            sa.table("sent", sa.column("key"), sa.column("channel"), sa.column("ref"), sa.column("at")), rows
+        )
     op.drop_table("deliveries")

@@ -39,18 +39,18 @@ def upgrade() -> None:
         SELECT
             workflow_id,
             MAX(deal_id) AS deal_id,
-            {_started('segment')} AS segment,
-            {_started('product')} AS product,
-            {_started('playbook')} AS playbook,
+            {_started("segment")} AS segment,
+            {_started("product")} AS product,
+            {_started("playbook")} AS playbook,
             MAX(variant) AS variant,
             {started} AS started_at,
-            {_first('first_action')} AS first_action_at,
-            {_first('activated')} AS activated_at,
-            {_first('closed')} AS closed_at,
-            {_seconds(_first('first_action'), started, dialect)} AS seconds_to_first_action,
-            {_seconds(_first('activated'), started, dialect)} AS seconds_to_activation,
-            {_count('milestone_completed')} AS milestones_completed,
-            {_count('escalated')} AS escalations
+            {_first("first_action")} AS first_action_at,
+            {_first("activated")} AS activated_at,
+            {_first("closed")} AS closed_at,
+            {_seconds(_first("first_action"), started, dialect)} AS seconds_to_first_action,
+            {_seconds(_first("activated"), started, dialect)} AS seconds_to_activation,
+            {_count("milestone_completed")} AS milestones_completed,
+            {_count("escalated")} AS escalations
         FROM moments
         GROUP BY workflow_id
     """)
