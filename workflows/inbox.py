@@ -94,6 +94,17 @@ def take_help(inbox: Inbox) -> tuple[int, str]:
     return count, message
 
 
+def settle(inbox: Inbox) -> str:
+    """Forget the help requests and failed attempts that came in while a person had the
+    escalation (their decision answers them: a flood is one escalation, not one more per
+    resolution); says what was forgotten, or "" when nothing was."""
+    helped, _ = take_help(inbox)
+    failed = sum(t.count for t in inbox.failures.values())
+    inbox.failures.clear()
+    parts = [f"{helped} help request(s)" if helped else "", f"{failed} failed attempt(s)" if failed else ""]
+    return ", ".join(p for p in parts if p)
+
+
 def note(inbox: Inbox, at: datetime, event: str, detail: str = "") -> None:
     inbox.timeline.append(TimelineEntry(at=at, event=event[:80], detail=detail[:DETAIL_LENGTH]))
     del inbox.timeline[:-TIMELINE_LENGTH]

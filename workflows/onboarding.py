@@ -340,6 +340,8 @@ class OnboardingWorkflow:
                 self._drop_decision("the customer acted first")
                 self._journal.note("escalation ended by the customer's action", m.key)
                 return Outcome.completed
+            if handled := inbox.settle(self._inbox):  # what came in meanwhile was the person's to decide on
+                self._journal.note("handled with the escalation", handled)
             return await self._apply_decision()
         return None
 
@@ -601,6 +603,8 @@ class OnboardingWorkflow:
     @workflow.signal(dynamic=True)
     def unknown_signal(self, name: str, args: Sequence[RawValue]) -> None:
         self._journal.refused(f"{name[:60]}: no such signal (see the journey's signal list)")
+        if self._s is not None:  # staff see it where they look, as for any refused input
+            self._journal.show(self._s, self._milestone, self.status())
 
     # ------------------------------------------------------------------ updates: staff decisions, one at a time
 
@@ -608,11 +612,15 @@ class OnboardingWorkflow:
     async def resolve_escalation(self, request: ResolveEscalation | JsonValue = None, *extra: JsonValue) -> Status:
         resolution = parse(ResolveEscalation, "resolve_escalation", request, extra)
         self._staff_busy = "resolve_escalation"
+        escalation = self._state.escalations  # the escalation this decision is about
         try:
             owner = None
             if resolution.decision is Decision.reassign:
                 assert resolution.owner
                 owner = await effects.choose_owner(self._state.deal, workflow.now().date(), resolution.owner)
+                # The escalation may have ended while the roster answered (the customer acted, a cancel).
+                if self._state.escalations != escalation or self._state.state is not OnboardingState.escalated:
+                    raise ApplicationError("not applied: the escalation ended before the decision (see the timeline)", non_retryable=True)
             decision = self._decision = StaffDecision(resolution, owner)
             await workflow.wait_condition(lambda: decision.settled)
         finally:
