@@ -273,7 +273,7 @@ def test_unbounded_queues_the_largest_state_a_journey_can_carry():
 
     now = datetime(2026, 11, 20, tzinfo=timezone.utc)
     box = Inbox()
-    for i in range(SEEN_AT_MOST + 500):
+    for i in range(SEEN_AT_MOST):  # the most it keeps before forgetting the oldest
         inbox.first_time(box, f"event-{i:06d}-" + "x" * 200, now)
     for i in range(inbox.ACTIONS_AT_MOST + 10):
         action = f"{i:03d}" + "a" * 125
@@ -288,6 +288,12 @@ def test_unbounded_queues_the_largest_state_a_journey_can_carry():
     assert len(box.seen) == SEEN_AT_MOST and len(box.failures) == inbox.ACTIONS_AT_MOST
     assert len(box.timeline) == inbox.TIMELINE_LENGTH
     assert size < CARRIED_AT_MOST - 50_000  # room for the deal, the playbook snapshot and the rest
+
+    # one more id: the oldest go at once, the newest stay known
+    assert inbox.first_time(box, "one-more", now)
+    assert len(box.seen) == inbox.SEEN_KEPT
+    assert not inbox.first_time(box, f"event-{SEEN_AT_MOST - 1:06d}-" + "x" * 200, now)
+    assert inbox.first_time(box, "event-000000-" + "x" * 200, now)  # the oldest was forgotten
 
 
 # ------------------------------------------------------------------ 5. dedupe after a flood
@@ -542,3 +548,27 @@ async def test_refused_signal_text_never_reaches_the_worker_log(ts_env, tmp_path
         root.setLevel(level)
     assert stream.getvalue()  # the worker did log
     assert "ana.private" not in stream.getvalue() and "555 0100" not in stream.getvalue()
+
+
+async def test_chatty_product_while_the_kickoff_waits_for_the_owner_loses_nothing(chatty_env, tmp_path):
+    """Continue-as-new while the kickoff waits for the owner (before_kickoff): the next run
+    waits on for the owner instead of sending the kickoff unacknowledged."""
+    client = chatty_env.client
+    async with journey_worker(client, tmp_path, playbooks=write_playbook(tmp_path / "pb", acknowledgement(True))) as task_queue:
+        handle = await start_journey(client, task_queue, make_deal())
+        await wait_for_status(handle, lambda s: s.waiting_on == "owner")
+        duplicate = ("action_taken", [{"action": "dataset_previewed", "event_id": "dup-1"}])
+        await send_all(handle, [duplicate] * (2 * SUGGEST_AFTER))
+        await handle.signal("flood_over", {})
+        still = await wait_for_status(handle, lambda s: s.refused_inputs == 1)
+        assert len((await chain(client, handle)).runs) >= 2  # it handed over
+        assert still.waiting_on == "owner" and not entries(still, "sent direction")
+        assert (await chain(client, handle)).customer_messages() == []
+
+        await handle.signal("owner_acknowledged", {"by": "leo"})
+        kicked = await wait_for_status(handle, told)
+        assert kicked.owner == "leo"
+        assert (await chain(client, handle)).customer_messages() == ["direction"]
+        await handle.signal("cancel", {"reason": "test over"})
+        await ended(handle)
+        assert not (await chain(client, handle)).worker_task_failures()

@@ -1,0 +1,199 @@
+"""A flood into one journey in each of its long waits: 20,000 signals (redeliveries, other
+steps' events, failed attempts with 1 KB reasons, help requests) while it waits for the
+customer, holds its kickoff for business hours, waits for the owner to acknowledge before
+the kickoff, is escalated, and is paused. Each journey continues as new, answers `status`
+throughout, carries no more than the documented state, and a real action and a cancel at
+the end still work.
+
+Dev server that suggests continue-as-new after 1,000 events. The five journeys are flooded
+at the same time; each sender waits for the journey's `status` after every batch of 80
+signals (fewer than the 100 signals the server buffers during one workflow task), as the
+HTTP starter's one-request-one-signal pacing does."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import pytest_asyncio
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import WorkflowHandle
+
+from tests.support import journey_worker, make_deal, start_journey, status, wait_for_status, write_playbook
+from tests.traffic import Signal, chain, dev_server, send_all
+from workflows.models import OnboardingState, Status
+from workflows.onboarding import OnboardingWorkflow
+
+SIGNALS = 20_000
+BATCH = 80
+SUGGEST_AFTER = 1_000
+CARRIED_AT_MOST = 400_000  # bytes of JourneyInput one run hands to the next (docs/support.md)
+ANSWER_WITHIN = 30.0  # seconds a `status` query may take while the flood goes on
+
+
+@pytest_asyncio.fixture(scope="module")
+async def flood_env():
+    async with dev_server(SUGGEST_AFTER) as env:
+        yield env
+
+
+def every_day(start: str = "00:00", end: str = "23:59:59", days: list[str] | None = None) -> dict[str, Any]:
+    return {
+        "start": start,
+        "end": end,
+        "days": days or ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
+        "proactive_per_day": 10,
+    }
+
+
+def open_hours(playbook: dict[str, Any]) -> None:
+    playbook["business_hours"] = every_day()
+
+
+def closed_for_days(playbook: dict[str, Any]) -> None:
+    """Business hours on one weekday three days from now only: the kickoff waits for them."""
+    day = (datetime.now(timezone.utc) + timedelta(days=3)).strftime("%a").lower()
+    playbook["business_hours"] = every_day(days=[day])
+
+
+def owner_first(playbook: dict[str, Any]) -> None:
+    open_hours(playbook)
+    playbook["owner_acknowledgement"] = {"hours": 4, "before_kickoff": True}
+
+
+def flood(n: int) -> Iterator[Signal]:
+    for i in range(n):
+        kind = i % 8
+        if kind == 0:  # redeliveries of the same three events
+            yield ("action_taken", [{"action": "dataset_previewed", "event_id": "dup-taken"}])
+        elif kind == 1:
+            yield ("action_failed", [{"action": "dataset_uploaded", "reason": "timeout", "event_id": "dup-failed"}])
+        elif kind == 2:
+            yield ("help_requested", [{"message": "same question", "event_id": "dup-help"}])
+        elif kind == 3:  # events for other steps
+            yield ("action_taken", [{"action": "teammates_invited", "event_id": f"later-{i}"}])
+        elif kind == 4:
+            yield ("action_failed", [{"action": "dashboard_shared", "reason": "r" * 200, "event_id": f"other-{i}"}])
+        elif kind in (5, 6):  # failed attempts at this step, 1 KB reasons
+            yield ("action_failed", [{"action": "dataset_uploaded", "reason": f"{i:06d}" + "x" * 994, "event_id": f"f-{i}"}])
+        else:
+            yield ("help_requested", [{"message": f"help #{i} " + "h" * 400, "event_id": f"h-{i}"}])
+
+
+async def paced(handle: WorkflowHandle, signals: list[Signal]) -> float:
+    """Send in batches, asking `status` after each; returns the slowest answer in seconds."""
+    slowest = 0.0
+    for start in range(0, len(signals), BATCH):
+        await send_all(handle, signals[start : start + BATCH], concurrency=16)
+        asked = time.monotonic()
+        await asyncio.wait_for(status(handle), ANSWER_WITHIN)
+        slowest = max(slowest, time.monotonic() - asked)
+    return slowest
+
+
+async def holding_for_business_hours(handle: WorkflowHandle, client) -> Status:
+    """The kickoff waits for business hours: a timer runs and nothing was sent."""
+    deadline = time.monotonic() + 30
+    while True:
+        history = await chain(client, handle)
+        if any(e.event_type == EventType.EVENT_TYPE_TIMER_STARTED for e in history.events):
+            now = await status(handle)
+            assert not history.messages() and not any(e.event.startswith("sent") for e in now.timeline)
+            return now
+        assert time.monotonic() < deadline, "the kickoff was never held for business hours"
+        await asyncio.sleep(0.1)
+
+
+def told(s: Status) -> bool:
+    return s.stage == "first_action" and s.waiting_on == "customer" and s.next_action.due_at is not None
+
+
+class WaitState:
+    def __init__(self, name: str, playbook: Callable[[dict[str, Any]], None]) -> None:
+        self.name, self.playbook = name, playbook
+
+    async def enter(self, client, handle: WorkflowHandle) -> None:
+        if self.name == "holding for business hours":
+            await holding_for_business_hours(handle, client)
+            return
+        if self.name == "waiting for the owner before the kickoff":
+            await wait_for_status(handle, lambda s: s.waiting_on == "owner")
+            return
+        await wait_for_status(handle, told)
+        if self.name == "escalated":
+            await handle.signal("help_requested", {"message": "stuck", "event_id": "first-help"})
+            await wait_for_status(handle, lambda s: s.state is OnboardingState.escalated)
+        elif self.name == "paused":
+            await handle.execute_update(OnboardingWorkflow.pause, {"by": "maya", "reason": "IT review"})
+
+
+STATES = [
+    WaitState("waiting for the customer", open_hours),
+    WaitState("holding for business hours", closed_for_days),
+    WaitState("waiting for the owner before the kickoff", owner_first),
+    WaitState("escalated", open_hours),
+    WaitState("paused", open_hours),
+]
+
+
+async def flood_one(client, tmp_path, wait: WaitState) -> dict[str, Any]:
+    folder = tmp_path / wait.name.replace(" ", "-")
+    async with journey_worker(client, folder, playbooks=write_playbook(folder / "pb", wait.playbook)) as task_queue:
+        handle = await start_journey(client, task_queue, make_deal())
+        await wait.enter(client, handle)
+        began = time.monotonic()
+        slowest = await paced(handle, list(flood(SIGNALS)))
+        flooded_for = time.monotonic() - began
+
+        # a real action still moves the journey (a paused one once staff resume it) ...
+        await handle.signal("action_taken", {"action": "dataset_uploaded", "event_id": "the-real-one"})
+        if wait.name == "paused":
+            still = await wait_for_status(handle, lambda s: s.paused and s.stage == "first_action")
+            assert still.paused  # held: nothing moves until staff resume
+            await handle.execute_update(OnboardingWorkflow.resume, {"by": "maya"})
+        moved = await wait_for_status(handle, lambda s: s.stage == "first_value", seconds=60)
+        assert moved.state in (OnboardingState.awaiting_action, OnboardingState.escalated)
+
+        # ... and a cancel still closes it
+        await handle.signal("cancel", {"reason": "deal lost"})
+        result = await asyncio.wait_for(handle.result(), 60)
+        assert result.state is OnboardingState.closed and result.reason == "cancelled: deal lost"
+        assert [m.key for m in result.milestones] == ["first_action"]
+
+        history = await chain(client, handle)
+        signals = history.signal_names()
+        assert len(signals) >= SIGNALS  # every one of them was accepted by the server
+        return {
+            "state": wait.name,
+            "runs": len(history.runs),
+            "largest_run": max(len(r.events) for r in history.runs),
+            "largest_carried": max(history.carried_sizes(), default=0),
+            "slowest_status": slowest,
+            "seconds": flooded_for,
+            "worker_failures": history.worker_task_failures(),
+            "server_retries": len(history.task_failures()),
+            "customer_messages": len(history.customer_messages()),
+            "escalations": history.escalation_tasks(),
+        }
+
+
+async def test_flood_in_every_wait_state(flood_env, tmp_path):
+    client = flood_env.client
+    outcomes = await asyncio.gather(*(flood_one(client, tmp_path, wait) for wait in STATES))
+    print()
+    for o in outcomes:
+        print(
+            f"{o['state']:>42}: {SIGNALS:,} signals in {o['seconds']:.0f} s, {o['runs']} runs "
+            f"(largest {o['largest_run']:,} events), largest carried state {o['largest_carried']:,} B, "
+            f"slowest status {o['slowest_status']:.1f} s, {o['customer_messages']} customer messages, "
+            f"{o['escalations']} escalation tasks, {o['server_retries']} tasks retried by the server"
+        )
+    for o in outcomes:
+        assert o["runs"] >= SIGNALS // (2 * SUGGEST_AFTER), o  # it continued as new, again and again
+        assert o["largest_run"] < 3 * SUGGEST_AFTER, o  # no run grew without bound
+        assert o["largest_carried"] < CARRIED_AT_MOST, o
+        assert not o["worker_failures"], o  # the journey's code never failed a task
+        assert o["customer_messages"] <= 6 and o["escalations"] <= 3, o  # a flood is a few touchpoints
