@@ -147,6 +147,13 @@ async def flood_one(client, tmp_path, wait: WaitState) -> dict[str, Any]:
         began = time.monotonic()
         slowest = await paced(handle, list(flood(SIGNALS)))
         flooded_for = time.monotonic() - began
+        after = await status(handle)
+        if wait.name == "waiting for the owner before the kickoff":  # the flood did not send the kickoff
+            assert after.waiting_on == "owner" and not (await chain(client, handle)).customer_messages()
+        elif wait.name == "paused":
+            assert after.paused and not (await chain(client, handle)).customer_messages()[1:]
+        else:  # failed attempts and help requests escalate, once
+            assert after.state is OnboardingState.escalated and after.escalation_level == 1
 
         # a real action still moves the journey (a paused one once staff resume it) ...
         await handle.signal("action_taken", {"action": "dataset_uploaded", "event_id": "the-real-one"})
