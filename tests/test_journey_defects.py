@@ -30,7 +30,7 @@ from tests.support import (
     wait_for_status,
     write_playbook,
 )
-from tests.traffic import chain, dev_server, held_worker, send_all
+from tests.traffic import chain, dev_server, held_worker, paced, send_all
 from workflows.inbox import SEEN_AT_MOST
 from workflows.models import JourneyInput, JourneyState, OnboardingState, Status
 from workflows.onboarding import OnboardingWorkflow
@@ -181,8 +181,8 @@ async def test_chatty_product_does_not_make_the_journey_deaf(chatty_env, tmp_pat
         await wait_for_status(handle, told)
         duplicate = ("action_taken", [{"action": "dataset_previewed", "event_id": "dup-1"}])
         later_step = [("action_taken", [{"action": "teammates_invited", "event_id": f"t-{i}"}]) for i in range(1_000)]
-        await send_all(handle, [duplicate] * 2_000 + later_step)
-        assert (await status(handle)).stage == "first_action"  # answerable, nothing moved
+        await paced(handle, [duplicate] * 2_000 + later_step)  # status answers after every batch
+        assert (await status(handle)).stage == "first_action"  # nothing moved
 
         await handle.signal("action_taken", {"action": "dataset_uploaded", "event_id": "real-1"})
         moved = await wait_for_status(handle, lambda s: s.stage == "first_value" and s.next_action.due_at is not None)
@@ -213,7 +213,7 @@ async def test_unbounded_queues_failure_flood_keeps_the_carried_state_small(chat
             ("action_failed", [{"action": "dataset_uploaded", "reason": f"{i:05d}" + "r" * 995, "event_id": f"f-{i}"}])
             for i in range(5_000)
         ]
-        await send_all(handle, failures)
+        await paced(handle, failures)
         await handle.signal("flood_over", {})  # refused, after everything else: all is processed
         flooded = await wait_for_status(handle, lambda s: s.refused_inputs == 1, seconds=60)
         assert flooded.state is OnboardingState.escalated
@@ -558,7 +558,7 @@ async def test_chatty_product_while_the_kickoff_waits_for_the_owner_loses_nothin
         handle = await start_journey(client, task_queue, make_deal())
         await wait_for_status(handle, lambda s: s.waiting_on == "owner")
         duplicate = ("action_taken", [{"action": "dataset_previewed", "event_id": "dup-1"}])
-        await send_all(handle, [duplicate] * (2 * SUGGEST_AFTER))
+        await paced(handle, [duplicate] * (2 * SUGGEST_AFTER))
         await handle.signal("flood_over", {})
         still = await wait_for_status(handle, lambda s: s.refused_inputs == 1)
         assert len((await chain(client, handle)).runs) >= 2  # it handed over

@@ -23,7 +23,7 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHandle
 
 from tests.support import journey_worker, make_deal, start_journey, status, wait_for_status, write_playbook
-from tests.traffic import Signal, chain, dev_server, send_all
+from tests.traffic import Signal, chain, dev_server, paced
 from workflows.models import OnboardingState, Status
 from workflows.onboarding import OnboardingWorkflow
 
@@ -83,17 +83,6 @@ def flood(n: int) -> Iterator[Signal]:
             yield ("help_requested", [{"message": f"help #{i} " + "h" * 400, "event_id": f"h-{i}"}])
 
 
-async def paced(handle: WorkflowHandle, signals: list[Signal]) -> float:
-    """Send in batches, asking `status` after each; returns the slowest answer in seconds."""
-    slowest = 0.0
-    for start in range(0, len(signals), BATCH):
-        await send_all(handle, signals[start : start + BATCH], concurrency=16)
-        asked = time.monotonic()
-        await asyncio.wait_for(status(handle), ANSWER_WITHIN)
-        slowest = max(slowest, time.monotonic() - asked)
-    return slowest
-
-
 async def holding_for_business_hours(handle: WorkflowHandle, client) -> Status:
     """The kickoff waits for business hours: a timer runs and nothing was sent."""
     deadline = time.monotonic() + 30
@@ -145,7 +134,7 @@ async def flood_one(client, tmp_path, wait: WaitState) -> dict[str, Any]:
         handle = await start_journey(client, task_queue, make_deal())
         await wait.enter(client, handle)
         began = time.monotonic()
-        slowest = await paced(handle, list(flood(SIGNALS)))
+        slowest = await paced(handle, list(flood(SIGNALS)), batch=BATCH, answer_within=ANSWER_WITHIN)
         flooded_for = time.monotonic() - began
         after = await status(handle)
         if wait.name == "waiting for the owner before the kickoff":  # the flood did not send the kickoff

@@ -118,10 +118,10 @@ def usable(model: type[BaseModel], args: list[Any]) -> bool:
 
 def named_field(model: type[BaseModel], args: list[Any]) -> str:
     """What a refusal of `args` must name: the field (or why there is no usable input)."""
-    if not args:
-        return "no input"
     if len(args) > 1:
         return "expected one input"
+    if not args or args[0] is None:  # nothing, or an explicit null
+        return "no input"
     if not isinstance(args[0], dict):
         return "input must be an object"
     try:

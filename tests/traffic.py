@@ -83,6 +83,21 @@ async def send_all(handle: WorkflowHandle, signals: Iterable[Signal], *, concurr
     return sent
 
 
+async def paced(
+    handle: WorkflowHandle, signals: Sequence[Signal], *, batch: int = 80, answer_within: float = 30.0
+) -> float:
+    """Send in batches, asking the journey's `status` after each (so fewer signals than the
+    100 the server buffers during one workflow task pile up); returns the slowest answer in
+    seconds. A query that is not answered within `answer_within` fails the caller."""
+    slowest = 0.0
+    for start in range(0, len(signals), batch):
+        await send_all(handle, signals[start : start + batch], concurrency=16)
+        asked = asyncio.get_running_loop().time()
+        await asyncio.wait_for(handle.query(OnboardingWorkflow.status), answer_within)
+        slowest = max(slowest, asyncio.get_running_loop().time() - asked)
+    return slowest
+
+
 @dataclass
 class Chain:
     """Every run of one journey, first to last."""
