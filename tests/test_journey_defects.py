@@ -114,7 +114,7 @@ async def test_cancel_is_not_lost_when_the_server_suggests_continue_as_new(chatt
         assert result.state is OnboardingState.closed and result.reason == "cancelled: deal lost"
         history = await chain(client, handle)
         assert history.customer_messages() == ["direction", "help"]
-        assert not history.task_failures()
+        assert not history.worker_task_failures()
 
 
 # ------------------------------------------------------------------ 2. malformed signals
@@ -193,7 +193,7 @@ async def test_chatty_product_does_not_make_the_journey_deaf(chatty_env, tmp_pat
         history = await chain(client, handle)
         assert len(history.runs) >= 3 and result.runs == len(history.runs)  # it handed over, more than once
         assert max(len(r.events) for r in history.runs) < 3 * SUGGEST_AFTER  # no run grew without bound
-        assert not history.task_failures()
+        assert not history.worker_task_failures()
 
 
 # ------------------------------------------------------------------ 4. unbounded queues
