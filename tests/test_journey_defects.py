@@ -32,7 +32,7 @@ from tests.support import (
 )
 from tests.traffic import chain, dev_server, held_worker, paced, send_all
 from workflows.inbox import SEEN_AT_MOST
-from workflows.models import JourneyInput, JourneyState, OnboardingState, Status
+from workflows.models import JourneyInput, OnboardingState, Status
 from workflows.onboarding import OnboardingWorkflow
 
 MINUTE = timedelta(minutes=1)
