@@ -5,26 +5,29 @@ the kickoff, is escalated, and is paused. Each journey continues as new, answers
 throughout, carries no more than the documented state, and a real action and a cancel at
 the end still work.
 
-Dev server that suggests continue-as-new after 1,000 events. The five journeys are flooded
-at the same time; each sender waits for the journey's `status` after every batch of 80
-signals (fewer than the 100 signals the server buffers during one workflow task), as the
-HTTP starter's one-request-one-signal pacing does."""
+Dev server that suggests continue-as-new after 1,000 events; one `python -m worker`
+process (as deployed: the senders are not in the worker's process). The five journeys are
+flooded at the same time; each sender waits for the journey's `status` after every batch
+of 80 signals (fewer than the 100 signals the server buffers during one workflow task)."""
 
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 import pytest_asyncio
+import yaml
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHandle
 
-from tests.support import journey_worker, make_deal, start_journey, status, wait_for_status, write_playbook
-from tests.traffic import Signal, chain, dev_server, paced
-from workflows.models import OnboardingState, Status
+from tests.support import default_playbook, make_deal, status, wait_for_status
+from tests.traffic import Signal, WorkerProcess, chain, dev_server, paced
+from workflows.models import TASK_QUEUE, JourneyInput, OnboardingState, Status, workflow_id_for
 from workflows.onboarding import OnboardingWorkflow
 
 SIGNALS = 20_000
@@ -128,57 +131,96 @@ STATES = [
 ]
 
 
-async def flood_one(client, tmp_path, wait: WaitState) -> dict[str, Any]:
-    folder = tmp_path / wait.name.replace(" ", "-")
-    async with journey_worker(client, folder, playbooks=write_playbook(folder / "pb", wait.playbook)) as task_queue:
-        handle = await start_journey(client, task_queue, make_deal())
-        await wait.enter(client, handle)
-        began = time.monotonic()
-        slowest = await paced(handle, list(flood(SIGNALS)), batch=BATCH, answer_within=ANSWER_WITHIN)
-        flooded_for = time.monotonic() - began
-        after = await status(handle)
-        if wait.name == "waiting for the owner before the kickoff":  # the flood did not send the kickoff
-            assert after.waiting_on == "owner" and not (await chain(client, handle)).customer_messages()
-        elif wait.name == "paused":
-            assert after.paused and not (await chain(client, handle)).customer_messages()[1:]
-        else:  # failed attempts and help requests escalate, once
-            assert after.state is OnboardingState.escalated and after.escalation_level == 1
+def product(wait: WaitState) -> str:
+    return "flood-" + wait.name.split()[-1]
 
-        # a real action still moves the journey (a paused one once staff resume it) ...
-        await handle.signal("action_taken", {"action": "dataset_uploaded", "event_id": "the-real-one"})
-        if wait.name == "paused":
-            still = await wait_for_status(handle, lambda s: s.paused and s.stage == "first_action")
-            assert still.paused  # held: nothing moves until staff resume
-            await handle.execute_update(OnboardingWorkflow.resume, {"by": "maya"})
-        moved = await wait_for_status(handle, lambda s: s.stage == "first_value", seconds=60)
-        assert moved.state in (OnboardingState.awaiting_action, OnboardingState.escalated)
 
-        # ... and a cancel still closes it
-        await handle.signal("cancel", {"reason": "deal lost"})
-        result = await asyncio.wait_for(handle.result(), 60)
-        assert result.state is OnboardingState.closed and result.reason == "cancelled: deal lost"
-        assert [m.key for m in result.milestones] == ["first_action"]
+def playbooks(directory: Path) -> Path:
+    """One playbook per wait state, chosen by the deal's product."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for wait in STATES:
+        data = default_playbook()
+        data["name"], data["applies_to"] = product(wait), {"segments": ["*"], "products": [product(wait)]}
+        wait.playbook(data)
+        (directory / f"{product(wait)}.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+    return directory
 
-        history = await chain(client, handle)
-        signals = history.signal_names()
-        assert len(signals) >= SIGNALS  # every one of them was accepted by the server
-        return {
-            "state": wait.name,
-            "runs": len(history.runs),
-            "largest_run": max(len(r.events) for r in history.runs),
-            "largest_carried": max(history.carried_sizes(), default=0),
-            "slowest_status": slowest,
-            "seconds": flooded_for,
-            "worker_failures": history.worker_task_failures(),
-            "server_retries": len(history.task_failures()),
-            "customer_messages": len(history.customer_messages()),
-            "escalations": history.escalation_tasks(),
-        }
+
+async def flood_one(client, wait: WaitState) -> dict[str, Any]:
+    deal = make_deal(product=product(wait))
+    handle = await client.start_workflow(
+        OnboardingWorkflow.run, JourneyInput(deal_id=deal.deal_id, deal=deal), id=workflow_id_for(deal.deal_id), task_queue=TASK_QUEUE
+    )
+    try:
+        return await flooded(client, wait, handle)
+    except BaseException:
+        try:
+            await handle.terminate("flood test failed")
+        finally:
+            raise
+
+
+async def flooded(client, wait: WaitState, handle: WorkflowHandle) -> dict[str, Any]:
+    await wait.enter(client, handle)
+    began = time.monotonic()
+    slowest = await paced(handle, list(flood(SIGNALS)), batch=BATCH, answer_within=ANSWER_WITHIN)
+    flooded_for = time.monotonic() - began
+    after = await status(handle)
+    if wait.name == "waiting for the owner before the kickoff":  # the flood did not send the kickoff
+        assert after.waiting_on == "owner" and not (await chain(client, handle)).customer_messages()
+    elif wait.name == "paused":
+        assert after.paused and not (await chain(client, handle)).customer_messages()[1:]
+    else:  # failed attempts and help requests escalate, once
+        assert after.state is OnboardingState.escalated and after.escalation_level == 1
+
+    # a real action still moves the journey (a paused one once staff resume it) ...
+    await handle.signal("action_taken", {"action": "dataset_uploaded", "event_id": "the-real-one"})
+    if wait.name == "paused":
+        still = await wait_for_status(handle, lambda s: s.paused and s.stage == "first_action")
+        assert still.paused  # held: nothing moves until staff resume
+        await handle.execute_update(OnboardingWorkflow.resume, {"by": "maya"})
+    moved = await wait_for_status(handle, lambda s: s.stage == "first_value", seconds=60)
+    assert moved.state in (OnboardingState.awaiting_action, OnboardingState.escalated)
+
+    # ... and a cancel still closes it
+    await handle.signal("cancel", {"reason": "deal lost"})
+    result = await asyncio.wait_for(handle.result(), 60)
+    assert result.state is OnboardingState.closed and result.reason == "cancelled: deal lost"
+    assert [m.key for m in result.milestones] == ["first_action"]
+
+    history = await chain(client, handle)
+    signals = history.signal_names()
+    assert len(signals) >= SIGNALS  # every one of them was accepted by the server
+    return {
+        "state": wait.name,
+        "runs": len(history.runs),
+        "largest_run": max(len(r.events) for r in history.runs),
+        "largest_carried": max(history.carried_sizes(), default=0),
+        "slowest_status": slowest,
+        "seconds": flooded_for,
+        "worker_failures": history.worker_task_failures(),
+        "server_retries": len(history.task_failures()),
+        "customer_messages": len(history.customer_messages()),
+        "escalations": history.escalation_tasks(),
+    }
 
 
 async def test_flood_in_every_wait_state(flood_env, tmp_path):
     client = flood_env.client
-    outcomes = await asyncio.gather(*(flood_one(client, tmp_path, wait) for wait in STATES))
+    worker = WorkerProcess(
+        dict(
+            os.environ,
+            TEMPORAL_ADDRESS=client.service_client.config.target_host,
+            ONBOARDING_DATA_DIR=str(tmp_path / "data"),
+            ONBOARDING_PLAYBOOKS_DIR=str(playbooks(tmp_path / "playbooks")),
+        ),
+        tmp_path,
+    )
+    await worker.start()
+    try:
+        outcomes = await asyncio.gather(*(flood_one(client, wait) for wait in STATES))
+    finally:
+        worker.kill()
     print()
     for o in outcomes:
         print(

@@ -13,9 +13,6 @@ from __future__ import annotations
 import asyncio
 import os
 import random
-import signal
-import subprocess
-import sys
 import time
 from collections import Counter
 from pathlib import Path
@@ -29,11 +26,10 @@ from temporalio.service import RPCError
 
 from devstack.smtp_sink import SmtpSink
 from tests.support import default_playbook, make_deal
-from tests.traffic import dev_server
+from tests.traffic import WorkerProcess, dev_server
 from workflows.models import TASK_QUEUE, JourneyInput, OnboardingState, workflow_id_for
 from workflows.onboarding import OnboardingWorkflow
 
-ROOT = Path(__file__).resolve().parents[1]
 JOURNEYS = 20
 KILLING_FOR = 60.0  # seconds of random SIGKILLs
 ALIVE_BETWEEN = (1.0, 4.0)  # seconds a worker lives once it polls, before the next kill
@@ -53,33 +49,6 @@ def playbooks(directory: Path) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "crash.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
     return directory
-
-
-class WorkerProcess:
-    """`python -m worker` with its log in a file; started, waited for, SIGKILLed."""
-
-    def __init__(self, env: dict[str, str], log_dir: Path) -> None:
-        self._env, self._log_dir = env, log_dir
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.starts = self.kills = 0
-
-    async def start(self) -> None:
-        self.starts += 1
-        log = self._log_dir / f"worker-{self.starts}.log"
-        with open(log, "wb") as out:
-            self.proc = subprocess.Popen([sys.executable, "-m", "worker"], cwd=ROOT, env=self._env, stdout=out, stderr=out)
-        deadline = time.monotonic() + 60
-        while b'"worker.started"' not in log.read_bytes():
-            assert self.proc.poll() is None, log.read_text()
-            assert time.monotonic() < deadline, "the worker did not start within a minute"
-            await asyncio.sleep(0.05)
-
-    def kill(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait()
-            self.kills += 1
-        self.proc = None
 
 
 async def drive(handle: Any, rng: random.Random) -> None:

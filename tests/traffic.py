@@ -6,10 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +36,7 @@ from workflows.onboarding import OnboardingWorkflow
 from workflows.sandbox import workflow_runner
 from workflows.search_attributes import ALL
 
+ROOT = Path(__file__).resolve().parents[1]
 SUGGEST_CONTINUE_AS_NEW = "limit.historyCount.suggestContinueAsNew"
 SERVER_CAUSED = ("WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND", "WORKFLOW_TASK_FAILED_CAUSE_FORCE_CLOSE_COMMAND")
 
@@ -257,3 +262,30 @@ async def held_worker(
         workflow_runner=workflow_runner(),
     ):
         yield task_queue, send, assign
+
+
+class WorkerProcess:
+    """`python -m worker` with its log in a file; started, waited for, SIGKILLed."""
+
+    def __init__(self, env: dict[str, str], log_dir: Path) -> None:
+        self._env, self._log_dir = env, log_dir
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.starts = self.kills = 0
+
+    async def start(self) -> None:
+        self.starts += 1
+        log = self._log_dir / f"worker-{self.starts}.log"
+        with open(log, "wb") as out:
+            self.proc = subprocess.Popen([sys.executable, "-m", "worker"], cwd=ROOT, env=self._env, stdout=out, stderr=out)
+        deadline = time.monotonic() + 60
+        while b'"worker.started"' not in log.read_bytes():
+            assert self.proc.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, "the worker did not start within a minute"
+            await asyncio.sleep(0.05)
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait()
+            self.kills += 1
+        self.proc = None
