@@ -5,7 +5,8 @@ signals costs a few bytes of state at most and the rules are unit-tested without
 
 - event ids are remembered by age, not by count of other traffic: a redelivery within
   `SEEN_FOR` (7 days) is recognised however many other events came in between, up to
-  `SEEN_AT_MOST` ids (10,000, about 200 KB); past that the oldest are forgotten first;
+  `SEEN_AT_MOST` ids (10,000, about 200 KB); past that the oldest are forgotten first, down
+  to `SEEN_KEPT` (9,000) at once: the last 9,000 distinct ids of the week are always known;
 - failed attempts are counted per action with the latest reason, help requests are counted
   with the latest message: a thousand of them are one thing for the journey to act on;
 - every text kept is truncated, every list and map has a cap.
@@ -20,6 +21,7 @@ from workflows.models import ActionFailed, ActionTaken, FailureTally, HelpReques
 
 SEEN_FOR = timedelta(days=7)
 SEEN_AT_MOST = 10_000
+SEEN_KEPT = 9_000  # what is left after the oldest are forgotten at the cap
 TIMELINE_LENGTH = 50
 DETAIL_LENGTH = 200
 REASON_LENGTH = 200
@@ -40,14 +42,21 @@ def first_time(inbox: Inbox, event_id: str, now: datetime) -> bool:
     """Remember `event_id`; False if it was seen within the window (a redelivery)."""
     key = _digest(event_id)
     horizon = _minute(now - SEEN_FOR)
-    if key in inbox.seen and inbox.seen[key] >= horizon:
+    if inbox.seen.get(key, -1) >= horizon:
         return False
-    inbox.seen[key] = _minute(now)
+    inbox.seen.pop(key, None)  # seen again after the window: it moves to the newest end
+    inbox.seen[key] = _minute(now)  # so the map stays in the order ids were (last) seen
     if len(inbox.seen) > SEEN_AT_MOST:
-        fresh = {k: m for k, m in inbox.seen.items() if m >= horizon}
-        # still too many inside the window: forget the oldest first
-        inbox.seen = dict(sorted(fresh.items(), key=lambda kv: kv[1])[-SEEN_AT_MOST:])
+        _forget_oldest(inbox, horizon)
     return True
+
+
+def _forget_oldest(inbox: Inbox, horizon: int) -> None:
+    """Expired ids go; if still too many, the oldest go down to `SEEN_KEPT` in one sweep, so
+    a flood of new ids pays for it once per thousand ids, not at every one (a sort at every
+    signal past the cap stalled a workflow task past the deadlock detector)."""
+    fresh = [(k, m) for k, m in inbox.seen.items() if m >= horizon]
+    inbox.seen = dict(fresh[-SEEN_KEPT:] if len(fresh) > SEEN_AT_MOST else fresh)
 
 
 def record_taken(inbox: Inbox, event: ActionTaken, now: datetime) -> bool:

@@ -69,6 +69,8 @@ class OnboardingWorkflow(Handlers, Escalation, Waiting, JourneyBase):
             try:
                 if self._s is None:
                     await self._start()
+                elif self._owner_before_kickoff() and self._patched(versions.OWNER_WAIT_ACROSS_RUNS):
+                    await self._await_owner()  # this run took over while the kickoff waited for the owner
                 milestones = self._playbook.milestones
                 while (index := self._progress.index) < len(milestones):
                     outcome = await self._run_milestone(milestones[index])
@@ -129,9 +131,23 @@ class OnboardingWorkflow(Handlers, Escalation, Waiting, JourneyBase):
         s.acknowledgement = AcknowledgementWait(owner_id=owner.id, until=until, before_kickoff=policy.before_kickoff)
         if policy.before_kickoff:
             self._transition(OnboardingState.awaiting_action, acknowledgement.waiting_reason(owner, until))
-            await self._wait({Wake.acknowledged, Wake.acted})
-            if acknowledgement.acknowledged(self._inbox.acknowledged_by, s.owner.owner):
-                self._transition(OnboardingState.awaiting_action, f"owner {s.owner.owner.name} acknowledged")
+            await self._await_owner()
+
+    def _owner_before_kickoff(self) -> bool:
+        s = self._state
+        return (
+            self._v3
+            and s.acknowledgement is not None
+            and s.acknowledgement.before_kickoff
+            and self._progress.direction_sent_at is None
+        )
+
+    async def _await_owner(self) -> None:
+        """The kickoff waits for the owner's acknowledgement (or the customer acting first)."""
+        s = self._state
+        await self._wait({Wake.acknowledged, Wake.acted})
+        if acknowledgement.acknowledged(self._inbox.acknowledged_by, s.owner.owner):
+            self._transition(OnboardingState.awaiting_action, f"owner {s.owner.owner.name} acknowledged")
 
     async def _run_milestone(self, m: Milestone) -> Outcome:
         """direct -> await action -> advance | follow up | escalate."""

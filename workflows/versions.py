@@ -8,10 +8,13 @@ journeys started on newer code carry in their history (see docs/versioning.md).
 - v3 `journey-v3`: continue-as-new from every long wait, acknowledgement beside the
   kickoff by default (`owner_acknowledgement.before_kickoff`), owner places from the
   roster (over capacity flagged, unstaffed escalated), places released at the end.
+- v3.1 `owner-wait-across-runs`: a run that takes over while the kickoff waits for the
+  owner (`before_kickoff: true`) waits on instead of sending the kickoff unacknowledged.
 """
 
 OWNER_ACKNOWLEDGEMENT = "owner-acknowledgement"
 EXTEND_DURING_HOLD = "extend-deadline-during-hold"
 V3 = "journey-v3"
+OWNER_WAIT_ACROSS_RUNS = "owner-wait-across-runs"
 
-ALL = (OWNER_ACKNOWLEDGEMENT, EXTEND_DURING_HOLD, V3)
+ALL = (OWNER_ACKNOWLEDGEMENT, EXTEND_DURING_HOLD, V3, OWNER_WAIT_ACROSS_RUNS)
