@@ -25,10 +25,10 @@ from pydantic import BaseModel, ValidationError
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import WorkflowHandle, WorkflowQueryFailedError, WorkflowUpdateFailedError
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from tests.conftest import TEST_SERVER
+from tests.privacy_keys import CONVERTER
 from tests.support import (
     advance_until,
     journey_worker,
@@ -54,6 +54,7 @@ from workflows.models import (
     ResolveEscalation,
     Resume,
     Status,
+    Unsubscribed,
 )
 from workflows.search_attributes import ALL
 
@@ -65,6 +66,7 @@ SIGNALS: dict[str, type[BaseModel]] = {
     "help_requested": HelpRequested,
     "owner_acknowledged": OwnerAcknowledged,
     "cancel": Cancel,
+    "unsubscribed": Unsubscribed,
 }
 UPDATES: dict[str, type[BaseModel]] = {
     "resolve_escalation": ResolveEscalation,
@@ -178,7 +180,7 @@ class Journeys:
     async def _start(self) -> None:
         self.env = await self._stack.enter_async_context(
             await WorkflowEnvironment.start_time_skipping(
-                test_server_existing_path=str(TEST_SERVER), data_converter=pydantic_data_converter
+                test_server_existing_path=str(TEST_SERVER), data_converter=CONVERTER
             )
         )
         await self.env.client.operator_service.add_search_attributes(

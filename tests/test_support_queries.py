@@ -21,6 +21,7 @@ import pytest_asyncio
 import yaml
 from temporalio.client import Client, WorkflowHandle
 
+from playbooks.roster import Roster
 from tests.staff import fill, guide_queries, start_described_journey
 from tests.support import default_playbook, journey_worker, leo_takes_every_deal, make_deal, status, wait_for_status
 from workflows.models import Cancel, HelpRequested, OnboardingState, ReassignOwner, workflow_id_for
@@ -117,8 +118,11 @@ async def drive(client: Client, task_queue: str, run: str, started: datetime) ->
     j = Journeys(run=run, task_queue=task_queue, started=started)
     zone = calm_zone(started)
 
-    async def start(key: str, product: str = "analytics", customer: str | None = None) -> WorkflowHandle:
-        deal = make_deal(j.deal(key), product=product, account={"id": j.customer(customer or key), "timezone": zone})
+    async def start(
+        key: str, product: str = "analytics", customer: str | None = None, segment: str = "smb"
+    ) -> WorkflowHandle:
+        account = {"id": j.customer(customer or key), "timezone": zone}
+        deal = make_deal(j.deal(key), product=product, segment=segment, account=account)
         handle = await start_described_journey(client, task_queue, deal)
         j.handles[key] = handle
         return handle
@@ -170,6 +174,10 @@ async def drive(client: Client, task_queue: str, run: str, started: datetime) ->
             await handle.signal(OnboardingWorkflow.action_taken, {"action": action, "event_id": f"e-{n}"})
         assert (await handle.result()).state is OnboardingState.activated
 
+    async def over_capacity():  # P holds priya's one place; O comes after it, over capacity
+        await wait_for_status(await start("P", segment="crowded"), directed)
+        await wait_for_status(await start("O", segment="crowded"), lambda s: directed(s) and s.owner_over_capacity)
+
     async def terminated():  # T: due in 2 h, then terminated by hand
         handle = await start("T", "due-soon")
         await wait_for_status(handle, directed)
@@ -184,9 +192,18 @@ async def drive(client: Client, task_queue: str, run: str, started: datetime) ->
         escalated_maya(),
         unanswered(),
         activated(),
+        over_capacity(),
         terminated(),
     )
     return j
+
+
+def one_full_owner() -> Roster:
+    """leo takes every smb deal; priya serves only the `crowded` segment, with one place."""
+    roster = leo_takes_every_deal()
+    crowded = {"segments": ["crowded"], "capacity": 1}
+    owners = [o.model_copy(update=crowded) if o.id == "priya" else o for o in roster.owners]
+    return roster.model_copy(update={"owners": owners})
 
 
 @pytest_asyncio.fixture(scope="module")
@@ -195,7 +212,7 @@ async def journeys(dev_env, tmp_path_factory):
     client = dev_env.client
     started = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(minutes=1)
     async with journey_worker(
-        client, tmp, playbooks=write_playbooks(tmp / "playbooks"), roster=leo_takes_every_deal
+        client, tmp, playbooks=write_playbooks(tmp / "playbooks"), roster=one_full_owner
     ) as task_queue:
         yield await drive(client, task_queue, uuid.uuid4().hex[:8], started)
 
@@ -226,7 +243,8 @@ def cases(j: Journeys) -> dict[str, list[tuple[dict[str, str], str]]]:
             )
         ],
         "activated-this-week": [({"2026-11-23T00:00:00-06:00": iso(monday)}, "D")],
-        "owner-open": [({"maya": "maya"}, "M"), ({"maya": "leo"}, "ABSEU")],
+        "owner-open": [({"maya": "maya"}, "M"), ({"maya": "leo"}, "ABSEU"), ({"maya": "priya"}, "OP")],
+        "over-capacity": [({}, "O")],
         "closed-this-week": [({"2026-11-23T00:00:00-06:00": iso(monday)}, "F")],
         "ended-abnormally": [({}, "T")],
     }

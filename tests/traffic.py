@@ -20,19 +20,21 @@ from typing import Any
 from temporalio import activity
 from temporalio.api.enums.v1 import EventType, WorkflowTaskFailedCause
 from temporalio.client import Client, WorkflowHandle, WorkflowHistory
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.messaging import MessageRequest, MessagingActivities, SendReceipt
 from activities.owners import AssignOwnerRequest, OwnerActivities
 from activities.settings import ActivitySettings
+from lab.histories import journey_runs
 from playbooks.roster import load_roster
 from tests.conftest import TEMPORAL_CLI
-from tests.support import no_load
-from worker import activities
+from tests.privacy_keys import CONVERTER
+from tests.support import _terminate_leftovers
+from worker import activities, records_database
 from workflows.models import OwnerAssignment
 from workflows.onboarding import OnboardingWorkflow
+from workflows.roster import OwnerRosterWorkflow
 from workflows.sandbox import workflow_runner
 from workflows.search_attributes import ALL
 
@@ -48,7 +50,7 @@ async def dev_server(suggest_continue_as_new_after: int) -> AsyncIterator[Workfl
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=str(TEMPORAL_CLI),
         search_attributes=list(ALL),
-        data_converter=pydantic_data_converter,
+        data_converter=CONVERTER,
         dev_server_extra_args=[
             "--dynamic-config-value",
             "frontend.enableUpdateWorkflowExecution=true",
@@ -177,18 +179,9 @@ class Chain:
 
 
 async def chain(client: Client, handle: WorkflowHandle) -> Chain:
-    """Fetch every run of the journey `handle` started, following continue-as-new."""
-    run_id = handle.first_execution_run_id or handle.run_id
-    runs = []
-    while run_id:
-        history = await client.get_workflow_handle(handle.id, run_id=run_id).fetch_history()
-        runs.append(history)
-        last = history.events[-1] if history.events else None
-        if last is not None and last.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW:
-            run_id = last.workflow_execution_continued_as_new_event_attributes.new_execution_run_id
-        else:
-            run_id = None
-    return Chain(runs)
+    """Every run of the journey `handle` names, first to last, its payloads decrypted with the
+    client's codec (lab/histories.py) so the tests read what the journey carried and sent."""
+    return Chain(await journey_runs(client, handle.id))
 
 
 class Held:
@@ -246,22 +239,30 @@ async def held_worker(
 ) -> AsyncIterator[tuple[str, HeldSend, HeldAssign]]:
     """A journey worker (own task queue) whose `send_message` and `assign_owner` can be held."""
     settings = ActivitySettings(SMTP_URL=smtp_url, ONBOARDING_DATA_DIR=tmp_path / "data")
-    send = HeldSend(MessagingActivities(settings))
-    assign = HeldAssign(OwnerActivities(no_load, load_roster))
+    records = records_database(settings)
+    send = HeldSend(MessagingActivities(settings, records))
+    assign = HeldAssign(OwnerActivities(client, load_roster))
     replaced = {"send_message", "assign_owner"}
     task_queue = f"test-{uuid.uuid4().hex[:8]}"
-    async with Worker(
-        client,
-        task_queue=task_queue,
-        workflows=[OnboardingWorkflow],
-        activities=[
-            *(a for a in activities(settings, no_load, playbooks=playbooks) if a.__name__ not in replaced),
-            send.send_message,
-            assign.assign_owner,
-        ],
-        workflow_runner=workflow_runner(),
-    ):
-        yield task_queue, send, assign
+    try:
+        async with Worker(
+            client,
+            task_queue=task_queue,
+            workflows=[OnboardingWorkflow, OwnerRosterWorkflow],
+            activities=[
+                *(
+                    a
+                    for a in activities(client, settings, playbooks=playbooks, records=records)
+                    if a.__name__ not in replaced
+                ),
+                send.send_message,
+                assign.assign_owner,
+            ],
+            workflow_runner=workflow_runner(),
+        ):
+            yield task_queue, send, assign
+    finally:
+        await _terminate_leftovers(task_queue, client)
 
 
 class WorkerProcess:

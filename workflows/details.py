@@ -1,6 +1,7 @@
 """Current details: the short Markdown staff read on the journey's page in the Web UI.
 
-Ids, states, counts and the playbook's own words only. The reason for the state and the
+Ids, states, counts, the playbook's own words and why an input was refused (field names
+and reasons, never the values) only. The reason for the state and the
 timeline's details may quote the customer (a help request, a failure, a cancel reason): they
 are in the `status` query, whose result is a payload the codec encrypts, and so readable only
 through the codec server (docs/support.md)."""
@@ -47,9 +48,15 @@ def current_details(state: JourneyState, milestone: Milestone | None, status: St
     recent = inbox.timeline[-5:]
     if recent:
         lines.append("**Recent:**")
-        lines += [f"- {e.at:%Y-%m-%d %H:%M} UTC {e.event}" for e in recent]
+        lines += [f"- {e.at:%Y-%m-%d %H:%M} UTC {e.event}{_refusal(e.event, e.detail)}" for e in recent]
     lines.append("**Why, and the customer's words:** the `status` query (through the codec server)")
     return "\n".join(lines)
+
+
+def _refusal(event: str, detail: str) -> str:
+    """A refused input is shown with why: the refusal names only the handler, fields and
+    reasons (workflows/inputs.py never echoes the sender's values), so staff see it here."""
+    return f": {detail}" if event == "ignored" and detail else ""
 
 
 def staffing_note(state: JourneyState) -> str:
