@@ -89,7 +89,14 @@ def message_id_for(key: str, domain: str) -> str:
     return f"<{hashlib.sha256(key.encode()).hexdigest()[:32]}@{domain}>"
 
 
+# Values that come from outside (the CRM's names, the product's failure reasons), not from the
+# playbook: a link in them is not ours to send, and would break the one-call-to-action rule.
+FROM_OUTSIDE = ("customer_name", "account_name", "reason")
+LINK_REMOVED = "[link removed]"
+
+
 def render(template: MessageTemplate, context: dict[str, str], audience: str) -> RenderedMessage:
+    context = {k: _URL.sub(LINK_REMOVED, v) if k in FROM_OUTSIDE else v for k, v in context.items()}
     try:
         subject = _ENV.from_string(template.subject).render(context).strip()
         body = _ENV.from_string(template.body).render(context)

@@ -175,6 +175,16 @@ class EscalationPolicy(_Strict):
     sla_hours: float = Field(default=24, gt=0, le=24 * 30)
     levels: list[EscalationLevel] = Field(default_factory=lambda: list(ESCALATION_LEVELS), min_length=1)
 
+    @field_validator("after_follow_ups", "on_help_request")
+    @classmethod
+    def _always_a_human(cls, value: bool, info: ValidationInfo) -> bool:
+        # A stuck customer, or one who asks for help, always reaches a person: the journey has
+        # no path that leaves them waiting unanswered. The keys stay, set to true, so a
+        # playbook says so explicitly; false is refused rather than silently ignored.
+        if not value:
+            raise ValueError(f"only true is supported: the journey always escalates ({info.field_name})")
+        return value
+
 
 class BusinessHours(_Strict):
     start: time = time(9, 0)

@@ -124,6 +124,23 @@ def test_rendered_customer_message_needs_exactly_one_link():
         render(TEMPLATE, {"customer_name": "Ana"}, "customer")
 
 
+def test_a_link_in_a_crm_name_or_failure_reason_is_not_sent():
+    """The CRM's names and the product's reasons are not ours: a link in them is removed, so
+    the message keeps its one call to action and carries no link the playbook did not write."""
+    template = MessageTemplate(
+        subject="{{ account_name }}", body="Hi {{ customer_name }} ({{ reason }}): {{ cta_url }}\n"
+    )
+    outside = dict(
+        CONTEXT,
+        customer_name="Ana http://spam.example/x",
+        account_name="https://acme.example",
+        reason="see https://x.example",
+    )
+    rendered = render(template, outside, "customer")
+    assert rendered.body == "Hi Ana [link removed] (see [link removed]): https://app.example.com/x\n"
+    assert rendered.subject == "[link removed]"
+
+
 async def test_logs_do_not_carry_contact_details(tmp_path, capsys):
     await ActivityEnvironment().run(activities(tmp_path).send_message, request(channel="console"))
     out = capsys.readouterr()

@@ -115,3 +115,9 @@ def test_worker_refuses_to_start_with_a_bad_playbook(tmp_path):
     assert proc.returncode == 2
     assert "refusing to start" in proc.stderr
     assert "milestones.0.direction: Field required" in proc.stderr
+
+
+@pytest.mark.parametrize("option", ["after_follow_ups", "on_help_request"])
+def test_an_escalation_that_cannot_be_turned_off_is_refused_not_ignored(tmp_path, option):
+    message = load_changed(tmp_path, lambda d: d["escalation"].update({option: False}))
+    assert "test.yaml" in message and f"escalation.{option}" in message and "only true is supported" in message
