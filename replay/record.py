@@ -33,6 +33,8 @@ import structlog
 import yaml
 from temporalio.client import Client, WorkflowHandle, WorkflowHistory, WorkflowUpdateFailedError
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.converter import DataConverter
+from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
 from activities.settings import ActivitySettings
@@ -104,7 +106,14 @@ class Journey:
             await asyncio.sleep(0.05)
 
     async def signal(self, name: str, payload: dict[str, Any]) -> None:
-        await self.handle.signal(name, payload)
+        for attempt in range(1, 21):
+            try:
+                await self.handle.signal(name, payload)
+                return
+            except RPCError as err:  # "workflow is closing": it is handing over to a new run
+                if err.status is not RPCStatusCode.RESOURCE_EXHAUSTED or attempt == 20:
+                    raise
+                await asyncio.sleep(0.05 * attempt)  # a retrying sender's back-off
 
     async def update(self, name: str, payload: dict[str, Any]) -> Status:
         return await self.handle.execute_update(name, payload, result_type=Status)
@@ -159,6 +168,9 @@ class Scenario:
     deal: dict[str, Any] = field(default_factory=dict)
     input: dict[str, Any] = field(default_factory=dict)
     deal_in_input: bool = True  # False: the deal details arrive later by signal
+    # Recorded on a dev server of its own that suggests continue-as-new past this many events
+    # (production suggests it at 4,096), for paths that hand over to a new run in a long wait.
+    suggest_continue_as_new_after: int | None = None
 
 
 # ------------------------------------------------------------------ the paths that matter
@@ -385,6 +397,24 @@ async def _owner_silent(j: Journey) -> None:
     await j.cancel()
 
 
+NOISE = 60  # product events for nothing the journey waits on: enough to pass the suggestion below
+
+
+async def _owner_wait_across_runs(j: Journey) -> None:
+    """The kickoff waits for the owner; the product's events grow the history until the server
+    suggests continue-as-new; the new run waits on for the owner (v3.1) and then tells the customer."""
+    await j.wait(lambda s: s.waiting_on == "owner", "waiting for the owner")
+    for n in range(NOISE):
+        await j.signal("action_taken", {"action": "dataset_previewed", "event_id": f"noise-{n}"})
+    await j.next_run()
+    waiting = await j.status()
+    if waiting.waiting_on != "owner" or any(e.event == "sent direction" for e in waiting.timeline):
+        raise RuntimeError(f"{j.scenario}: the new run did not wait for the owner: {waiting}")
+    await j.signal("owner_acknowledged", {"by": "leo"})
+    await j.told("first_action")
+    await j.cancel()
+
+
 SCENARIOS: list[Scenario] = [
     Scenario("advance-to-activated", _advance),
     Scenario("clarify-chain", _clarify_chain, playbook=_short_first_milestone),
@@ -418,6 +448,13 @@ SCENARIOS: list[Scenario] = [
     ),
     Scenario("refused-inputs", _refused_inputs),
     Scenario("unsubscribe", _unsubscribe),
+    # v3.1: a run that takes over while the kickoff waits for the owner waits on
+    Scenario(
+        "owner-wait-across-runs",
+        _owner_wait_across_runs,
+        playbook=_acknowledgement_hours(1),
+        suggest_continue_as_new_after=50,
+    ),
 ]
 
 
@@ -481,16 +518,38 @@ async def record(client: Client, out_dir: Path, names: list[str] | None = None, 
     if unknown:
         raise SystemExit(f"unknown scenario(s) {sorted(unknown)}; known: {[s.name for s in SCENARIOS]}")
     with tempfile.TemporaryDirectory(prefix="record-") as work:
-        results = await asyncio.gather(*(record_one(client, s, out_dir, Path(work), suffix) for s in chosen))
+        results = await asyncio.gather(
+            *(
+                record_one(client, s, out_dir, Path(work), suffix)
+                for s in chosen
+                if not s.suggest_continue_as_new_after
+            ),
+            *(record_apart(client, s, out_dir, Path(work), suffix) for s in chosen if s.suggest_continue_as_new_after),
+        )
     return [path for paths in results for path in paths]
 
 
-async def dev_server() -> WorkflowEnvironment:
+async def record_apart(client: Client, scenario: Scenario, out_dir: Path, work_dir: Path, suffix: str) -> list[Path]:
+    """A scenario on a dev server of its own (its continue-as-new suggestion would change the
+    other scenarios' paths), with the caller's data converter."""
+    env = await dev_server(client.data_converter, suggest_continue_as_new_after=scenario.suggest_continue_as_new_after)
+    try:
+        return await record_one(env.client, scenario, out_dir, work_dir, suffix)
+    finally:
+        await env.shutdown()
+
+
+async def dev_server(
+    data_converter: DataConverter = pydantic_data_converter, *, suggest_continue_as_new_after: int | None = None
+) -> WorkflowEnvironment:
+    extra = ["--dynamic-config-value", "frontend.enableUpdateWorkflowExecution=true"]
+    if suggest_continue_as_new_after is not None:
+        extra += ["--dynamic-config-value", f"limit.historyCount.suggestContinueAsNew={suggest_continue_as_new_after}"]
     return await WorkflowEnvironment.start_local(
         dev_server_existing_path=str(Path(sysconfig.get_path("scripts")) / "temporal"),
         search_attributes=list(ALL),
-        data_converter=pydantic_data_converter,
-        dev_server_extra_args=["--dynamic-config-value", "frontend.enableUpdateWorkflowExecution=true"],
+        data_converter=data_converter,
+        dev_server_extra_args=extra,
     )
 
 
