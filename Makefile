@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint install demo clean histories
+.PHONY: run test soak lint install demo clean histories
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,9 +24,13 @@ lint: $(STAMP)
 	$(BIN)/ruff check --quiet .
 	$(BIN)/mypy
 
-## test: the lint gate, then the whole suite against real servers (time-skipping, dev server, SMTP, HTTP on loopback, PostgreSQL)
+## test: the lint gate, then the suite against real servers (time-skipping, dev server, SMTP, HTTP on loopback, PostgreSQL)
 test: lint
-	$(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -p no:cacheprovider -m "not soak" $(PYTEST_ARGS)
+
+## soak: the heavy-traffic tests (floods into every wait state, workers SIGKILLed mid-journey); CI runs it after `make test`
+soak: $(STAMP)
+	$(BIN)/python -m pytest -q -p no:cacheprovider -m soak $(PYTEST_ARGS)
 
 ## demo: start a demo journey on the running `make run` stack
 demo: $(STAMP)

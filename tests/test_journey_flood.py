@@ -20,6 +20,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+import pytest
 import pytest_asyncio
 import yaml
 from temporalio.api.enums.v1 import EventType
@@ -29,6 +30,8 @@ from tests.support import default_playbook, make_deal, status, wait_for_status
 from tests.traffic import Signal, WorkerProcess, chain, dev_server, paced
 from workflows.models import TASK_QUEUE, JourneyInput, OnboardingState, Status, workflow_id_for
 from workflows.onboarding import OnboardingWorkflow
+
+pytestmark = pytest.mark.soak  # `make soak`: minutes of heavy traffic, run by CI after `make test`
 
 SIGNALS = 20_000
 BATCH = 80

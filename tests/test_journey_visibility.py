@@ -49,14 +49,16 @@ def short_window(playbook):
     first["follow_ups"][0]["wait_hours"] = 3.5 / 3600
 
 
-async def attributes_when(handle: WorkflowHandle, state: str, stage: str, seconds: float = 20.0):
+async def attributes_when(
+    handle: WorkflowHandle, state: str, stage: str, seconds: float = 20.0, until=lambda attrs: True
+):
     """Describe until visibility shows the expected state and stage (bounded); then the
     static summary and the current details must tell the same story."""
     deadline = asyncio.get_running_loop().time() + seconds
     while True:
         described = await handle.describe()
         attrs = described.typed_search_attributes
-        if attrs.get(STATE) == state and attrs.get(STAGE) == stage:
+        if attrs.get(STATE) == state and attrs.get(STAGE) == stage and until(attrs):
             summary = await described.static_summary()
             assert summary is None or summary.endswith("24,000 USD")
             metadata = await handle.query("__temporal_workflow_metadata", result_type=WorkflowMetadata)
@@ -83,7 +85,9 @@ async def test_search_attributes_and_status_follow_the_journey(dev_env, tmp_path
         assert attrs.get(DEAL_ID) == deal.deal_id and attrs.get(CUSTOMER_ID) == "ACME-VIS"
         assert attrs.get(SEGMENT) == "mid-market" and attrs.get(ESCALATION_LEVEL) == 0
         due = await wait_for_status(handle, lambda s: s.next_action.due_at is not None)
-        attrs = await attributes_when(handle, "awaiting_action", "first_action")
+        attrs = await attributes_when(
+            handle, "awaiting_action", "first_action", until=lambda a: a.get(NEXT_ACTION_DUE) is not None
+        )
         assert isinstance(attrs.get(NEXT_ACTION_DUE), datetime)
         assert attrs.get(NEXT_ACTION_DUE) == due.next_action.due_at
         assert due.reason == "told to 'Upload your first dataset'"

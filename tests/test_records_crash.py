@@ -18,6 +18,7 @@ from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from devstack.smtp_sink import SmtpSink
@@ -28,6 +29,8 @@ from tests.postgres import create_database
 from tests.support import make_deal, write_playbook
 from workflows.models import TASK_QUEUE, JourneyInput, workflow_id_for
 from workflows.onboarding import OnboardingWorkflow
+
+pytestmark = pytest.mark.soak  # `make soak`: minutes of heavy traffic, run by CI after `make test`
 
 ROOT = Path(__file__).resolve().parent.parent
 JOURNEYS = 15

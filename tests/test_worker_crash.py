@@ -19,6 +19,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 import pytest_asyncio
 import yaml
 from temporalio.client import WorkflowQueryFailedError, WorkflowQueryRejectedError
@@ -29,6 +30,8 @@ from tests.support import default_playbook, make_deal
 from tests.traffic import WorkerProcess, dev_server
 from workflows.models import TASK_QUEUE, JourneyInput, OnboardingState, workflow_id_for
 from workflows.onboarding import OnboardingWorkflow
+
+pytestmark = pytest.mark.soak  # `make soak`: minutes of heavy traffic, run by CI after `make test`
 
 JOURNEYS = 20
 KILLING_FOR = 60.0  # seconds of random SIGKILLs
