@@ -29,7 +29,7 @@ class PipedriveMeta(BaseModel):
     action: str = Field(min_length=1, max_length=32)
     entity: str = Field(min_length=1, max_length=64)
     version: str | None = Field(default=None, max_length=16)
-    id: str | None = Field(default=None, max_length=128)
+    id: str | int | None = None
     entity_id: str | int | None = None
     attempt: int | None = None
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Annotated
@@ -51,7 +52,7 @@ class StarterSettings(BaseSettings):
     # are accepted (15- or 18-character ids), and the Opportunity fields (JSON) that say
     # closed-won and carry the deal.
     salesforce_org_ids: Annotated[list[str], NoDecode] = Field(default_factory=list)
-    salesforce_fields: SalesforceFields = Field(default_factory=SalesforceFields)
+    salesforce_fields: Annotated[SalesforceFields, NoDecode] = Field(default_factory=SalesforceFields)
 
     # Pipedrive webhooks v2: the HTTP basic auth credentials set on the webhook.
     pipedrive_webhook_user: str | None = None
@@ -60,7 +61,7 @@ class StarterSettings(BaseSettings):
     # Segment's webhook destination: shared secrets (several while rotating) of X-Signature,
     # and the mapping (JSON) from Segment track calls to product events.
     segment_shared_secret: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
-    segment_mapping: SegmentMapping = Field(default_factory=SegmentMapping)
+    segment_mapping: Annotated[SegmentMapping, NoDecode] = Field(default_factory=SegmentMapping)
 
     # The records (records/): migrated at start, like the worker does. Unset = SQLite under
     # the data dir; postgresql://... = the database the workers share.
@@ -99,6 +100,14 @@ class StarterSettings(BaseSettings):
     @classmethod
     def _split_lists(cls, value: object) -> object:
         return _split(value)
+
+    @field_validator("salesforce_fields", "segment_mapping", mode="before")
+    @classmethod
+    def _json_mapping(cls, value: object) -> object:
+        # JSON in the environment; empty (compose passes unset variables as "") means the defaults
+        if isinstance(value, str):
+            return json.loads(value) if value.strip() else {}
+        return value
 
     @field_validator("onboarding_webhook_secret")
     @classmethod

@@ -35,6 +35,7 @@ from starters.salesforce import (
 from starters.segment import SegmentBatch, SegmentCall, to_product_events, verify_segment
 from starters.signatures import SignatureError
 from starters.temporal import TemporalUnavailable
+from workflows.models import DealClosed
 
 log = structlog.get_logger("starters.vendors")
 router = APIRouter()
@@ -69,14 +70,7 @@ async def salesforce(request: Request) -> Response:
     notification_ids = [n.Id for n in message.Notification]
     try:
         async with service.temporal.calls() as client:
-            first_signals = [await unsubscribe.suppressed_at_start(service.suppressions, d) for d in deals]
-            results = await asyncio.gather(
-                *(journeys.start_with_deal(client, d, service.target, s) for d, s in zip(deals, first_signals)),
-                return_exceptions=True,
-            )
-            for result in results:
-                if isinstance(result, BaseException):
-                    raise result
+            outcomes = await _start_all(client, service, deals)
     except (TemporalUnavailable, RPCError) as err:
         # Ack false: Salesforce keeps the message and delivers it again (for 24 hours); the
         # journeys this attempt did start are found again then, not started twice.
@@ -91,24 +85,33 @@ async def salesforce(request: Request) -> Response:
             media_type=SOAP_XML,
             headers={"Retry-After": str(settings.retry_after_seconds)},
         )
-    for outcome in results:
-        assert isinstance(outcome, journeys.StartOutcome)
-        log.info(
-            "salesforce_deal_accepted",
-            organization_id=organization,
-            workflow_id=outcome.workflow_id,
-            created=outcome.created,
-            running=outcome.running,
-        )
+    # one line per message: the ids, never the fields
     log.info(
         "salesforce_acknowledged",
         organization_id=organization,
         action_id=message.ActionId,
         notification_ids=notification_ids,
-        started=sum(1 for r in results if isinstance(r, journeys.StartOutcome) and r.created),
+        workflow_ids=[o.workflow_id for o in outcomes],
+        created=[o.created for o in outcomes],
         ignored=ignored,
     )
     return Response(ACK_TRUE, media_type=SOAP_XML)
+
+
+async def _start_all(client: Any, service: Any, deals: list[DealClosed]) -> list[journeys.StartOutcome]:
+    """Start every deal's journey; the first failure is raised once all have finished."""
+
+    async def start(deal: DealClosed) -> journeys.StartOutcome:
+        first_signal = await unsubscribe.suppressed_at_start(service.suppressions, deal)
+        return await journeys.start_with_deal(client, deal, service.target, first_signal)
+
+    if len(deals) == 1:  # the usual message: one opportunity
+        return [await start(deals[0])]
+    results = await asyncio.gather(*(start(d) for d in deals), return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+    return [r for r in results if isinstance(r, journeys.StartOutcome)]
 
 
 @router.post(

@@ -124,3 +124,14 @@ async def test_logs_hold_no_credentials_or_deal_content(http: httpx.AsyncClient)
     assert f"onboarding-{deal}" in text
     for private in (PIPEDRIVE_PASSWORD, "guess", headers["Authorization"], "Acme Corp analytics"):
         assert private not in text
+
+
+async def test_numeric_meta_ids_are_accepted(http: httpx.AsyncClient, client: Client) -> None:
+    # some v2 deliveries carry meta ids and the timestamp as numbers
+    deal = deal_id()
+    raw, headers = pipedrive_delivery(deal)
+    body = json.loads(raw)
+    body["meta"].update(id=1, entity_id=deal, company_id=12882925, webhook_id=99, timestamp=1727447128)
+    response = await http.post(PATH, content=json.dumps(body).encode(), headers=headers)
+    assert response.status_code == 202 and response.json()["journeys"][0]["created"] is True, response.text
+    assert await exists(client, f"onboarding-{deal}")
