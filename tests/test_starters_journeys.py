@@ -294,3 +294,22 @@ async def test_segment_failure_gets_help_once_and_a_redelivery_is_ignored(stack:
     )
     assert len(events(state, "sent help")) == 1 and len(events(state, "action failed")) == 1
     await close(handle)
+
+
+async def test_event_before_the_pipedrive_webhook_waits_and_the_deal_is_read_from_pipedrive(stack: Stack) -> None:
+    deal = random.randint(10**8, 10**11)
+    early = await post(
+        stack,
+        "/events",
+        {"event_id": unique("e"), "deal_id": str(deal), "type": "taken", "action": "dataset_uploaded"},
+    )
+    assert early["deliveries"][0]["outcome"] == "created_waiting_for_deal"
+    handle = stack.client.get_workflow_handle(f"onboarding-{deal}")
+    await wait_for_status(handle, lambda s: s.reason == "starting: waiting for deal details")
+    raw, headers = pipedrive_delivery(deal)
+    response = await stack.http.post("/webhooks/pipedrive", content=raw, headers=headers)
+    assert response.json()["journeys"] == [{"workflow_id": f"onboarding-{deal}", "created": False}]
+    # deal_in_crm {crm: "pipedrive"}: the journey reads the deal and the early action completes the first milestone
+    moved = await wait_for_status(handle, told("first_value"))
+    assert moved.deal_id == str(deal) and events(moved, "deal is in the CRM")
+    await close(handle)
