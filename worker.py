@@ -111,9 +111,10 @@ def extra_activities() -> list[Any]:
     """Activities of optional integrations (CRM) that exist in this build."""
     try:
         from activities.hubspot import hubspot_activities  # noqa: PLC0415
+        from activities.pipedrive import pipedrive_activities  # noqa: PLC0415
     except ImportError:
         return []
-    return list(hubspot_activities())
+    return [*hubspot_activities(), *pipedrive_activities()]
 
 
 def build_worker(

@@ -3,9 +3,11 @@
 One dev server, one run:
   (a) raw    `client.start_workflow` of the same journey (input, search attributes, summary),
   (b) signed deal-closed webhooks -> started journeys, same number in flight,
-  (c) the same webhooks delivered again (the duplicate path: nothing new is started).
+  (c) the same webhooks delivered again (the duplicate path: nothing new is started),
+  (d) Salesforce outbound messages (SOAP XML, one closed-won Opportunity each) -> started
+      journeys, acknowledged with <Ack>true</Ack>.
 The service runs as its own uvicorn process, as in production; no worker is needed (starting
-is what is measured). Prints a table and the ratio b/a (goal: >= 0.9).
+is what is measured). Prints a table and the ratios b/a and d/a (goal: >= 0.9).
 
     python -m bench.webhook_start [--journeys 1200] [--concurrency 32] [--rounds 12] [--sqlite]
 """
@@ -40,6 +42,10 @@ from workflows.search_attributes import ALL, start_search_attributes
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "whsec_" + base64.b64encode(b"benchmark-only-secret-0123456789").decode()
+SALESFORCE_ORG = "00D5e000000GxYzEAK"
+# An Opportunity outbound message as Salesforce sends it (tests/fixtures/vendors/salesforce/).
+ENVELOPE = (ROOT / "tests" / "fixtures" / "vendors" / "salesforce" / "opportunity-closed-won.xml").read_bytes()
+FIXTURE_OPPORTUNITY = b"0065e00000AbCdEAAZ"
 
 
 def deal(deal_id: str) -> dict[str, Any]:
@@ -62,7 +68,21 @@ def free_port() -> int:
 
 
 def summarise(name: str, count: int, seconds: float, latencies: list[float]) -> dict[str, Any]:
-    return {"path": name, "count": count, "seconds": seconds, "latencies": latencies}
+    return {"path": name, "count": count, "seconds": seconds, "latencies": latencies, "cpu": 0.0}
+
+
+def process_cpu(pid: int) -> float:
+    """User + system CPU seconds of a process (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def measured(pid: int, run_path: Any) -> dict[str, Any]:
+    """Run one path's round and charge the HTTP service's CPU time in it to that path."""
+    before = process_cpu(pid)
+    part = await run_path()
+    part["cpu"] = process_cpu(pid) - before
+    return part
 
 
 def combine(parts: list[dict[str, Any]]) -> dict[str, Any]:
@@ -75,6 +95,7 @@ def combine(parts: list[dict[str, Any]]) -> dict[str, Any]:
         "per_second": count / seconds,
         "p50_ms": statistics.median(ordered) * 1000,
         "p99_ms": ordered[max(0, int(len(ordered) * 0.99) - 1)] * 1000,
+        "cpu_ms": sum(p["cpu"] for p in parts) / count * 1000,
     }
 
 
@@ -163,6 +184,26 @@ async def webhooks(port: int, bodies: list[bytes], concurrency: int, name: str, 
     return summarise(name, len(bodies), seconds, latencies)
 
 
+async def salesforce_messages(port: int, opportunities: list[str], concurrency: int) -> dict[str, Any]:
+    connections = [Connection("127.0.0.1", port) for _ in range(concurrency)]
+    headers = {"content-type": "text/xml; charset=utf-8", "SOAPAction": '""'}
+    wrong: list[str] = []
+
+    async def one(index: int) -> None:
+        body = ENVELOPE.replace(FIXTURE_OPPORTUNITY, opportunities[index].encode())
+        status, answer = await connections[index % concurrency].post("/webhooks/salesforce", body, headers)
+        if status != 200 or b"<Ack>true</Ack>" not in answer:
+            wrong.append(f"{status} {answer[:200]!r}")
+
+    try:
+        seconds, latencies = await lanes(len(opportunities), concurrency, one)
+    finally:
+        await asyncio.gather(*(c.close() for c in connections))
+    if wrong:
+        raise SystemExit(f"salesforce: {len(wrong)} unexpected answers, e.g. {wrong[0]}")
+    return summarise("(d) Salesforce outbound message (XML) -> journey", len(opportunities), seconds, latencies)
+
+
 async def wait_healthy(url: str, process: subprocess.Popen[bytes], timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     async with httpx.AsyncClient(base_url=url, timeout=5) as client:
@@ -210,6 +251,10 @@ async def main(journeys: int, concurrency: int, sqlite: bool, rounds: int) -> No
                 "TEMPORAL_ADDRESS": env.client.service_client.config.target_host,
                 "TEMPORAL_NAMESPACE": env.client.namespace,
                 "ONBOARDING_WEBHOOK_SECRET": SECRET,
+                "SALESFORCE_ORG_IDS": SALESFORCE_ORG,
+                # plain payloads, as the raw path (a) sends them: the comparison is of the HTTP layer
+                "ONBOARDING_CODEC_KEYS": "plaintext",
+                "ONBOARDING_DATA_DIR": str(Path(tmp) / "data"),
                 "ONBOARDING_TASK_QUEUE": queue,
                 "PYTHONPATH": str(ROOT),
             },
@@ -220,22 +265,28 @@ async def main(journeys: int, concurrency: int, sqlite: bool, rounds: int) -> No
             run = uuid.uuid4().hex[:6]
             warm = [json.dumps(deal(f"W-{run}-{i}")).encode() for i in range(concurrency)]
             await webhooks(port, warm, concurrency, "warm-up", True)  # connections, imports, caches
+            await salesforce_messages(port, [f"006{run}W{i:08d}" for i in range(concurrency)], concurrency)
             raw_deals = [DealClosed.model_validate(deal(f"A-{run}-{i}")) for i in range(journeys)]
             bodies = [json.dumps(deal(f"B-{run}-{i}")).encode() for i in range(journeys)]
             # Interleaved rounds, alternating which path goes first: other load on the machine
             # then weighs on both paths alike instead of on whichever ran during it.
-            parts: dict[str, list[dict[str, Any]]] = {"a": [], "b": [], "c": []}
+            # 18-character Opportunity ids, unique to this run
+            opportunities = [f"006{run}{i:09d}" for i in range(journeys)]
+            parts: dict[str, list[dict[str, Any]]] = {"a": [], "b": [], "c": [], "d": []}
             size = -(-journeys // rounds)
             for r in range(rounds):
                 chunk = slice(r * size, (r + 1) * size)
                 a = lambda: raw_starts(env, raw_deals[chunk], concurrency, queue)  # noqa: E731
                 b = lambda: webhooks(port, bodies[chunk], concurrency, "(b) signed webhook -> journey", True)  # noqa: E731
-                for key, run_path in (("a", a), ("b", b)) if r % 2 == 0 else (("b", b), ("a", a)):
-                    parts[key].append(await run_path())
+                d = lambda: salesforce_messages(port, opportunities[chunk], concurrency)  # noqa: E731
+                order = [("a", a), ("b", b), ("d", d)]
+                for key, run_path in order[r % 3 :] + order[: r % 3]:  # each path goes first in turn
+                    parts[key].append(await measured(service.pid, run_path))
             for r in range(rounds):
                 chunk = slice(r * size, (r + 1) * size)
-                parts["c"].append(await webhooks(port, bodies[chunk], concurrency, "(c) duplicate delivery", False))
-            rows = [combine(parts[k]) for k in ("a", "b", "c")]
+                c = lambda: webhooks(port, bodies[chunk], concurrency, "(c) duplicate delivery", False)  # noqa: E731
+                parts["c"].append(await measured(service.pid, c))
+            rows = [combine(parts[k]) for k in ("a", "b", "c", "d")]
         finally:
             service.terminate()
             service.wait(timeout=10)
@@ -245,12 +296,18 @@ async def main(journeys: int, concurrency: int, sqlite: bool, rounds: int) -> No
         f"\n{journeys} journeys per path in {rounds} interleaved rounds, {concurrency} in flight, dev server on {'SQLite' if sqlite else 'memory'}, "
         f"{os.cpu_count()} CPUs\n"
     )
-    print("| path | count | starts/s | p50 ms | p99 ms |")
-    print("|---|---:|---:|---:|---:|")
-    for r in rows:
-        print(f"| {r['path']} | {r['count']} | {r['per_second']:.0f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} |")
+    print("| path | count | starts/s | p50 ms | p99 ms | HTTP service CPU ms/request |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for row in rows:
+        cpu = f"{row['cpu_ms']:.2f}" if not row["path"].startswith("(a)") else "-"
+        print(
+            f"| {row['path']} | {row['count']} | {row['per_second']:.0f} | {row['p50_ms']:.1f} "
+            f"| {row['p99_ms']:.1f} | {cpu} |"
+        )
     ratio = rows[1]["per_second"] / rows[0]["per_second"]
-    print(f"\nb/a = {ratio:.2f} (goal >= 0.9)")
+    salesforce = rows[3]["per_second"] / rows[0]["per_second"]
+    print(f"\nb/a = {ratio:.2f}, d/a (Salesforce XML) = {salesforce:.2f} (goal >= 0.9)")
+    print(f"service CPU per request, d/b (XML vs JSON) = {rows[3]['cpu_ms'] / rows[1]['cpu_ms']:.2f}")
 
 
 if __name__ == "__main__":

@@ -25,7 +25,8 @@ from privacy.converter import data_converter_for
 from privacy.suppressions import FileSuppressionList
 from privacy.unsubscribe import UnsubscribeSigner, parse_secrets
 from records.database import Database
-from starters import journeys, unsubscribe
+from starters import journeys, unsubscribe, vendors
+from starters.delivery import deliver
 from starters.intake import parse_json, read_body, require_json, validate, validate_adapter
 from starters.logs import configure_logging, redact_access_log
 from starters.models import (
@@ -101,6 +102,17 @@ def create_app(settings: StarterSettings | None = None) -> FastAPI:
             log.warning("no_webhook_secret", detail="ONBOARDING_WEBHOOK_SECRET is empty: signed endpoints answer 401")
         if not service.hubspot_secret:
             log.warning("no_hubspot_secret", detail="HUBSPOT_CLIENT_SECRET is empty: /webhooks/hubspot answers 401")
+        if not service.settings.salesforce_org_ids:
+            log.warning("no_salesforce_org_ids", detail="SALESFORCE_ORG_IDS is empty: /webhooks/salesforce answers 401")
+        if not (service.settings.pipedrive_webhook_user and service.settings.pipedrive_webhook_password):
+            log.warning(
+                "no_pipedrive_credentials",
+                detail="PIPEDRIVE_WEBHOOK_USER/PASSWORD are empty: /webhooks/pipedrive answers 401",
+            )
+        if not service.settings.segment_shared_secret:
+            log.warning("no_segment_secret", detail="SEGMENT_SHARED_SECRET is empty: /events/segment answers 401")
+        elif not service.settings.segment_mapping.rules:
+            log.warning("no_segment_rules", detail="SEGMENT_MAPPING has no rules: every Segment call is ignored")
         if service.unsubscribe is None:
             log.warning(
                 "no_unsubscribe_secret", detail="ONBOARDING_UNSUBSCRIBE_SECRET is empty: unsubscribe links answer 404"
@@ -128,6 +140,7 @@ def create_app(settings: StarterSettings | None = None) -> FastAPI:
 
     _install_error_handlers(app)
     app.include_router(unsubscribe.router)
+    app.include_router(vendors.router)
     # The codec server for the Web UI (privacy.codec_server), built with the settings.
     app.mount("/codec", _CodecServer(app))
 
@@ -233,36 +246,15 @@ def create_app(settings: StarterSettings | None = None) -> FastAPI:
         except SignatureError as err:
             raise _unauthorized(err) from None
         event = validate(ProductEvent, parse_json(body))
-        signal, payload = event.signal()
-        target = service.target
+        signal, _ = event.signal()
         async with service.temporal.calls() as client:
-            if event.deal_id is not None:
-                deliveries = [await journeys.signal_deal(client, event.deal_id, signal, payload, target)]
-            else:
-                assert event.account_id is not None
-                ids = await journeys.running_journeys_for_account(client, event.account_id, target)
-                if not ids:
-                    log.warning(
-                        "event_without_journey",
-                        webhook_id=webhook_id,
-                        event_id=event.event_id,
-                        account_id=event.account_id,
-                        type=event.type,
-                    )
-                    raise Problem(
-                        404,
-                        "journey-not-found",
-                        "No running journey for this account",
-                        f"no running journey has CustomerId {event.account_id!r}; the event was not "
-                        "applied. Deliver it again later (see Retry-After) or send it with deal_id, "
-                        "which holds it until the deal's journey starts.",
-                        headers={"Retry-After": str(service.settings.unknown_account_retry_after_seconds)},
-                    )
-                deliveries = list(
-                    await asyncio.gather(
-                        *(journeys.signal_running(client, wid, signal, payload, target) for wid in ids)
-                    )
-                )
+            deliveries = await deliver(
+                client,
+                event,
+                service.target,
+                service.settings.unknown_account_retry_after_seconds,
+                webhook_id=webhook_id,
+            )
         for delivery in deliveries:
             log.info(
                 "event_accepted",

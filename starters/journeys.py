@@ -25,7 +25,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from workflows.metadata import static_details, static_summary
-from workflows.models import WORKFLOW_TYPE, DealClosed, DealInCrm, JourneyInput, workflow_id_for
+from workflows.models import WORKFLOW_TYPE, Crm, DealClosed, DealInCrm, JourneyInput, workflow_id_for
 from workflows.search_attributes import CUSTOMER_ID, DEAL_ID, STATE, start_search_attributes
 
 log = structlog.get_logger("starters.journeys")
@@ -127,7 +127,7 @@ async def _hand_to_waiting_journey(
     return StartOutcome(handle.id, created=False)
 
 
-async def start_from_crm(client: Client, deal_id: str, crm: Literal["hubspot"], target: Target) -> StartOutcome:
+async def start_from_crm(client: Client, deal_id: str, crm: Crm, target: Target) -> StartOutcome:
     """Start a journey whose deal details the workflow fetches from the CRM."""
     workflow_id = workflow_id_for(deal_id)
     try:

@@ -86,6 +86,11 @@ class HubSpotAccepted(BaseModel):
     ignored: int = Field(description="events acknowledged but not a closed-won deal stage change")
 
 
+class PipedriveAccepted(BaseModel):
+    journeys: list[HubSpotStart] = Field(description="the journey a deal that became won starts (at most one)")
+    ignored: int = Field(description="1 when the event is not a deal becoming won")
+
+
 class EventDeliveryOut(BaseModel):
     workflow_id: str
     outcome: Literal["signalled", "created_waiting_for_deal", "journey_closed"]
@@ -100,3 +105,14 @@ class EventAccepted(BaseModel):
 class Health(BaseModel):
     status: Literal["ok", "degraded"]
     temporal: str
+
+
+class SegmentEventAccepted(BaseModel):
+    message_id: str
+    signal: str
+    deliveries: list[EventDeliveryOut]
+
+
+class SegmentAccepted(BaseModel):
+    accepted: list[SegmentEventAccepted]
+    ignored: int = Field(description="calls acknowledged but not mapped (other events, non-track calls)")

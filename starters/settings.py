@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Annotated
@@ -11,6 +12,8 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from standardwebhooks.webhooks import Webhook
 
 from privacy.keys import CURRENT_VARIABLE, FILE_VARIABLE, KEYS_VARIABLE, CodecKeys, load_keys
+from starters.salesforce import SalesforceFields
+from starters.segment import SegmentMapping
 
 MIB = 1024 * 1024
 
@@ -45,6 +48,21 @@ class StarterSettings(BaseSettings):
     # the full URI as HubSpot saw it, e.g. https://hooks.example.com
     public_base_url: str | None = None
 
+    # Salesforce outbound messages (starters/salesforce.py): the organizations whose messages
+    # are accepted (15- or 18-character ids), and the Opportunity fields (JSON) that say
+    # closed-won and carry the deal.
+    salesforce_org_ids: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    salesforce_fields: Annotated[SalesforceFields, NoDecode] = Field(default_factory=SalesforceFields)
+
+    # Pipedrive webhooks v2: the HTTP basic auth credentials set on the webhook.
+    pipedrive_webhook_user: str | None = None
+    pipedrive_webhook_password: SecretStr | None = None
+
+    # Segment's webhook destination: shared secrets (several while rotating) of X-Signature,
+    # and the mapping (JSON) from Segment track calls to product events.
+    segment_shared_secret: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
+    segment_mapping: Annotated[SegmentMapping, NoDecode] = Field(default_factory=SegmentMapping)
+
     # The records (records/): migrated at start, like the worker does. Unset = SQLite under
     # the data dir; postgresql://... = the database the workers share.
     onboarding_database_url: str | None = Field(default=None, repr=False)
@@ -75,11 +93,21 @@ class StarterSettings(BaseSettings):
         "onboarding_codec_token",
         "onboarding_codec_ui_origins",
         "onboarding_unsubscribe_secret",
+        "salesforce_org_ids",
+        "segment_shared_secret",
         mode="before",
     )
     @classmethod
     def _split_lists(cls, value: object) -> object:
         return _split(value)
+
+    @field_validator("salesforce_fields", "segment_mapping", mode="before")
+    @classmethod
+    def _json_mapping(cls, value: object) -> object:
+        # JSON in the environment; empty (compose passes unset variables as "") means the defaults
+        if isinstance(value, str):
+            return json.loads(value) if value.strip() else {}
+        return value
 
     @field_validator("onboarding_webhook_secret")
     @classmethod

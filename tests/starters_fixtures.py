@@ -27,6 +27,7 @@ from temporalio.testing import WorkflowEnvironment
 from starters.settings import StarterSettings
 from starters.signatures import sign_standard
 from tests.privacy_keys import CONVERTER
+from tests.vendor_fixtures import vendor_settings
 from workflows.search_attributes import ALL
 
 T = TypeVar("T")
@@ -74,6 +75,8 @@ def settings_for(address: str, **overrides: Any) -> StarterSettings:
         "onboarding_task_queue": unique("starters"),
         # The service migrates its records at start: keep them out of the checkout.
         "onboarding_data_dir": Path(tempfile.gettempdir()) / "onboarding-starters-tests",
+        # Salesforce, Pipedrive and Segment (tests/vendor_fixtures.py)
+        **vendor_settings(),
     }
     values.update(overrides)
     return StarterSettings(**values)

@@ -34,6 +34,18 @@ from tests.support import (
     wait_for_status,
     write_playbook,
 )
+from tests.vendor_fixtures import (
+    PIPEDRIVE_SEGMENT_FIELD,
+    PIPEDRIVE_TOKEN,
+    SALESFORCE_OPPORTUNITY,
+    SOAP_HEADERS,
+    fake_pipedrive,
+    opportunity_id,
+    pipedrive_delivery,
+    salesforce_envelope,
+    segment_signed,
+    segment_track,
+)
 from workflows.models import Cancel, OnboardingState, Status
 from workflows.onboarding import OnboardingWorkflow
 
@@ -44,24 +56,29 @@ class Stack:
     http: httpx.AsyncClient
     base_url: str
     hubspot: dict[str, Any]
+    pipedrive: dict[str, Any]
 
 
 @pytest_asyncio.fixture(scope="module")
 async def stack(dev_env: Any, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack]:
     client = dev_env.client
     crm_app, crm_state = fake_hubspot()
-    async with serve(crm_app) as crm_url:
+    pipedrive_app, pipedrive_state = fake_pipedrive()
+    async with serve(crm_app) as crm_url, serve(pipedrive_app) as pipedrive_url:
         with pytest.MonkeyPatch.context() as env:
-            # read by the worker's fetch_hubspot_deal when the worker is built
+            # read by the worker's fetch_hubspot_deal and fetch_pipedrive_deal when the worker is built
             env.setenv("HUBSPOT_API_BASE", crm_url)
             env.setenv("HUBSPOT_ACCESS_TOKEN", HUBSPOT_TOKEN)
+            env.setenv("PIPEDRIVE_API_BASE", pipedrive_url)
+            env.setenv("PIPEDRIVE_API_TOKEN", PIPEDRIVE_TOKEN)
+            env.setenv("PIPEDRIVE_SEGMENT_FIELD", PIPEDRIVE_SEGMENT_FIELD)
             tmp = tmp_path_factory.mktemp("starters-e2e")
             worker = journey_worker(client, tmp, playbooks=write_playbook(tmp / "playbooks", _always_open))
             task_queue = await worker.__aenter__()
         try:
             settings = settings_for(client.service_client.config.target_host, onboarding_task_queue=task_queue)
             async with serve(create_app(settings)) as url, httpx.AsyncClient(base_url=url, timeout=30) as http:
-                yield Stack(client, http, url, crm_state)
+                yield Stack(client, http, url, crm_state, pipedrive_state)
         finally:
             await worker.__aexit__(None, None, None)
 
@@ -228,4 +245,71 @@ async def test_event_before_the_hubspot_webhook_waits_and_the_deal_is_read_from_
     # the journey learns the CRM has the deal, reads it, and the early action completes the first milestone
     moved = await wait_for_status(handle, told("first_value"))
     assert moved.deal_id == str(object_id) and events(moved, "deal is in the CRM")
+    await close(handle)
+
+
+async def test_salesforce_closed_won_opportunity_gets_its_kickoff(stack: Stack) -> None:
+    opp = opportunity_id()
+    envelope = salesforce_envelope(**{SALESFORCE_OPPORTUNITY: opp})
+    response = await stack.http.post("/webhooks/salesforce", content=envelope, headers=SOAP_HEADERS)
+    assert response.status_code == 200 and b"<Ack>true</Ack>" in response.content, response.text
+    handle = stack.client.get_workflow_handle(f"onboarding-{opp}")
+    state = await wait_for_status(handle, told("first_action"))
+    assert state.deal_id == opp and state.owner
+    await close(handle)
+
+
+async def test_pipedrive_won_deal_journey_reads_the_deal_from_pipedrive(stack: Stack) -> None:
+    deal = random.randint(10**8, 10**11)
+    raw, headers = pipedrive_delivery(deal)
+    response = await stack.http.post("/webhooks/pipedrive", content=raw, headers=headers)
+    assert response.status_code == 202 and response.json()["journeys"][0]["created"] is True, response.text
+    handle = stack.client.get_workflow_handle(f"onboarding-{deal}")
+    state = await wait_for_status(handle, told("first_action"))
+    assert state.deal_id == str(deal) and state.owner
+    assert stack.pipedrive["calls"]["deal"] >= 1 and stack.pipedrive["calls"]["person"] >= 1
+    from workflows.search_attributes import CUSTOMER_ID, SEGMENT
+
+    desc = await handle.describe()
+    assert desc.typed_search_attributes.get(CUSTOMER_ID) == "77"
+    assert desc.typed_search_attributes.get(SEGMENT) == "enterprise"
+    # a redelivery once the journey has its deal writes nothing to it
+    events_before = len((await handle.fetch_history()).events)
+    again = await stack.http.post("/webhooks/pipedrive", content=raw, headers=headers)
+    assert again.json()["journeys"] == [{"workflow_id": f"onboarding-{deal}", "created": False}]
+    history = (await handle.fetch_history()).events
+    assert not [e for e in history[events_before:] if e.HasField("workflow_execution_signaled_event_attributes")]
+    await close(handle)
+
+
+async def test_segment_failure_gets_help_once_and_a_redelivery_is_ignored(stack: Stack) -> None:
+    deal_id, handle = await started_journey(stack)
+    failure = segment_track(unique("msg"), deal_id, "Dataset Import Failed", error="CSV has no header")
+    for _ in range(2):  # Segment retried: the same messageId
+        raw, headers = segment_signed(failure)
+        response = await stack.http.post("/events/segment", content=raw, headers=headers)
+        assert response.status_code == 200 and response.json()["accepted"], response.text
+    state = await wait_for_status(
+        handle, lambda s: bool(events(s, "sent help")) and bool(events(s, "duplicate event ignored"))
+    )
+    assert len(events(state, "sent help")) == 1 and len(events(state, "action failed")) == 1
+    await close(handle)
+
+
+async def test_event_before_the_pipedrive_webhook_waits_and_the_deal_is_read_from_pipedrive(stack: Stack) -> None:
+    deal = random.randint(10**8, 10**11)
+    early = await post(
+        stack,
+        "/events",
+        {"event_id": unique("e"), "deal_id": str(deal), "type": "taken", "action": "dataset_uploaded"},
+    )
+    assert early["deliveries"][0]["outcome"] == "created_waiting_for_deal"
+    handle = stack.client.get_workflow_handle(f"onboarding-{deal}")
+    await wait_for_status(handle, lambda s: s.reason == "starting: waiting for deal details")
+    raw, headers = pipedrive_delivery(deal)
+    response = await stack.http.post("/webhooks/pipedrive", content=raw, headers=headers)
+    assert response.json()["journeys"] == [{"workflow_id": f"onboarding-{deal}", "created": False}]
+    # deal_in_crm {crm: "pipedrive"}: the journey reads the deal and the early action completes the first milestone
+    moved = await wait_for_status(handle, told("first_value"))
+    assert moved.deal_id == str(deal) and events(moved, "deal is in the CRM")
     await close(handle)

@@ -85,13 +85,17 @@ class DealClosed(_Strict):
         return next((c for c in self.contacts if c.role == "champion"), self.contacts[0])
 
 
+# CRMs the journey reads a deal from: the activity `fetch_<crm>_deal` (workflows/effects.py).
+Crm = Literal["hubspot", "pipedrive"]
+
+
 class JourneyInput(BaseModel):
     """What starts a journey. `deal` may be absent when the deal details come later:
-    fetched from the CRM (`crm="hubspot"`) or delivered by the `deal_closed` signal."""
+    fetched from the CRM (`crm="hubspot"` or `"pipedrive"`) or delivered by the `deal_closed` signal."""
 
     deal_id: str
     deal: DealClosed | None = None
-    crm: Literal["hubspot"] | None = None
+    crm: Crm | None = None
     # Carried over continue-as-new; None on a fresh start.
     carried: JourneyState | None = None
     # What arrived while the journey still waited for its deal, carried over continue-as-new.
@@ -105,7 +109,7 @@ class JourneyInput(BaseModel):
 
 
 class DealInCrm(_Strict):
-    crm: Literal["hubspot"]
+    crm: Crm
 
 
 class ActionTaken(_Strict):

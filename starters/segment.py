@@ -1,0 +1,186 @@
+"""Segment's webhook destination: `track` calls become product events.
+
+Segment signs each request with `X-Signature`, the hex HMAC-SHA1 of the raw body keyed with
+the destination's shared secret. The body is one call, or, with batching enabled on the
+Webhooks (Actions) destination, a JSON array of calls. A configurable mapping turns a track
+call (its event name, and optionally property values) into our `taken` / `failed` / `help`
+event, and names where the deal or account id is; `messageId` is the event id the journey
+de-duplicates on. Calls no rule maps (and every non-track call) are acknowledged and
+counted as ignored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+from starters.models import ProductEvent
+from starters.problems import FieldError, Problem
+from starters.signatures import SignatureError
+
+SIGNATURE_HEADER = "x-signature"
+MAX_BATCH = 1000
+
+
+class SegmentRule(BaseModel):
+    """One track event (optionally only when some properties have given values) -> one of
+    our event types. Paths are dotted, into the whole call: `properties.deal_id`,
+    `context.groupId`, `userId`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    event: str = Field(min_length=1)
+    when: dict[str, str | int | float | bool] = Field(default_factory=dict)
+    type: Literal["taken", "failed", "help"]
+    action: str | None = None
+    action_path: str | None = None
+    reason_path: str = "properties.reason"
+    message_path: str = "properties.message"
+
+    def matches(self, call: dict[str, Any]) -> bool:
+        return call.get("event") == self.event and all(lookup(call, path) == value for path, value in self.when.items())
+
+
+class SegmentMapping(BaseModel):
+    """SEGMENT_MAPPING (JSON): the rules, first match wins, and where the ids are."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    rules: list[SegmentRule] = Field(default_factory=list)
+    deal_id_path: str = "properties.deal_id"
+    account_id_path: str = "properties.account_id"
+
+
+class SegmentCall(BaseModel):
+    """The fields of a Segment call this service reads; the rest (context, integrations,
+    sentAt, ...) is kept for the mapping's paths."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str = Field(min_length=1, max_length=32)
+    messageId: str = Field(min_length=1, max_length=256)
+    event: str | None = Field(default=None, max_length=512)
+    userId: str | int | None = None
+    anonymousId: str | int | None = None
+    properties: dict[str, Any] = Field(default_factory=dict)
+    timestamp: datetime | None = None
+
+
+SegmentBatch: TypeAdapter[list[SegmentCall]] = TypeAdapter(
+    Annotated[list[SegmentCall], Field(min_length=1, max_length=MAX_BATCH)]
+)
+
+
+def verify_segment(secrets: Sequence[str], body: bytes, headers: Mapping[str, str]) -> None:
+    if not secrets:
+        raise SignatureError("no Segment shared secret is configured on this service")
+    signature = {k.lower(): v for k, v in headers.items()}.get(SIGNATURE_HEADER)
+    if not signature:
+        raise SignatureError("missing header: X-Signature")
+    given = signature.strip().lower().encode("ascii", "replace")
+    for secret in secrets:
+        expected = hmac.new(secret.encode(), body, hashlib.sha1).hexdigest().encode()
+        if hmac.compare_digest(expected, given):
+            return
+    raise SignatureError("no matching signature")
+
+
+def sign_segment(secret: str, body: bytes) -> dict[str, str]:
+    """The header Segment sends (for tests and local tools)."""
+    return {"X-Signature": hmac.new(secret.encode(), body, hashlib.sha1).hexdigest()}
+
+
+def lookup(call: Mapping[str, Any], path: str) -> Any:
+    value: Any = call
+    for part in path.split("."):
+        if not isinstance(value, Mapping):
+            return None
+        value = value.get(part)
+    return value
+
+
+def to_product_events(
+    calls: list[SegmentCall], mapping: SegmentMapping, batch: bool
+) -> tuple[list[ProductEvent], list[str]]:
+    """The product events the mapped track calls become, and the event names (or call
+    types) ignored; 422 naming each Segment field that keeps a mapped call from being used,
+    so that nothing in the body is delivered."""
+    events: list[ProductEvent] = []
+    ignored: list[str] = []
+    errors: list[FieldError] = []
+    for index, call in enumerate(calls):
+        prefix = f"{index}." if batch else ""
+        if call.type != "track":
+            ignored.append(call.type)
+            continue
+        data = call.model_dump()
+        if call.event is None or (call.userId is None and call.anonymousId is None):
+            missing = "event" if call.event is None else "userId"
+            message = "required for a track call" if missing == "event" else "userId or anonymousId is required"
+            errors.append(FieldError(field=prefix + missing, message=message, type="missing"))
+            continue
+        rule = next((r for r in mapping.rules if r.matches(data)), None)
+        if rule is None:
+            ignored.append(call.event)
+            continue
+        try:
+            events.append(_event(call, data, rule, mapping))
+        except ValidationError as err:
+            names = _source_paths(rule, mapping)
+            for e in err.errors(include_input=False, include_url=False):
+                loc = ".".join(str(part) for part in e["loc"])
+                errors.append(FieldError(field=prefix + names.get(loc, loc), message=e["msg"], type=e["type"]))
+    if errors:
+        fields = ", ".join(dict.fromkeys(e.field for e in errors))
+        raise Problem(
+            422, "invalid-body", "A Segment call cannot be used", f"invalid field(s): {fields}", errors=errors
+        )
+    return events, ignored
+
+
+def _event(call: SegmentCall, data: dict[str, Any], rule: SegmentRule, mapping: SegmentMapping) -> ProductEvent:
+    action = rule.action if rule.action is not None else _scalar(lookup(data, rule.action_path or "event"))
+    fields: dict[str, Any] = {
+        "event_id": call.messageId,
+        "type": rule.type,
+        "deal_id": _scalar(lookup(data, mapping.deal_id_path)),
+        "account_id": _scalar(lookup(data, mapping.account_id_path)),
+        "action": action,
+        "occurred_at": call.timestamp,
+        "source": "segment",
+    }
+    if rule.type == "failed":
+        fields["reason"] = _text(lookup(data, rule.reason_path), 1000)
+    if rule.type == "help":
+        fields["message"] = _text(lookup(data, rule.message_path), 2000)
+    return ProductEvent.model_validate(fields)
+
+
+def _source_paths(rule: SegmentRule, mapping: SegmentMapping) -> dict[str, str]:
+    # ProductEvent's error locations, named as the Segment fields they came from
+    return {
+        "event_id": "messageId",
+        "deal_id": mapping.deal_id_path,
+        "account_id": f"{mapping.deal_id_path} or {mapping.account_id_path}",
+        "action": rule.action_path or "event",
+        "occurred_at": "timestamp",
+    }
+
+
+def _scalar(value: Any) -> Any:
+    # Ids often arrive as numbers; anything else is passed on for validation to name.
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return str(value)
+    return value
+
+
+def _text(value: Any, limit: int) -> str:
+    # The customer's words are kept (truncated), never refused for their length.
+    return "" if value is None else str(value)[:limit]
