@@ -76,6 +76,13 @@ def add_simulate(commands: argparse._SubParsersAction) -> None:  # type: ignore[
         type=_moment,
         help="when the deal closes (ISO 8601 with offset; its weekday and local time are kept)",
     )
+    sim.add_argument(
+        "--variant",
+        action="append",
+        metavar="NAME",
+        help="walk this variant of the playbook's experiment (repeat for several; 'all': every variant); "
+        "default: every variant side by side, or the playbook as written when it declares none",
+    )
     sim.add_argument("--horizon", type=_duration, help="how long to follow each journey (default: the persona's, 30d)")
     sim.add_argument(
         "--check",
@@ -149,11 +156,14 @@ async def simulate_command(args: argparse.Namespace, out: TextIO, err: TextIO) -
             flags=flags,
             horizon_seconds=args.horizon,
             all_personas=not args.personas,
+            variant=args.variant,
         )
     except (LabError, PlaybookError, ValidationError) as exc:
         print(f"simulate: {exc}", file=err)
         return 2
-    print(f"walking {len(plans)} persona(s) in virtual time...", file=err, flush=True)
+    arms = {p.variant for p in plans if p.variant}
+    each = f" x {len(arms)} variant(s): {len(plans)} journeys" if arms else ""
+    print(f"walking {len({p.file.path for p in plans})} persona(s){each} in virtual time...", file=err, flush=True)
     try:
         report = await simulate(plans, roster, progress=lambda line: print(f"  {line}", file=err, flush=True))
     except LabError as exc:  # the test server's clock stalled (rare): say so, do not hang

@@ -102,10 +102,11 @@ def page(report: LabReport, title: str = "Journey lab") -> str:
     ]
     first = True
     for p in report.personas:
-        parts.append(f"<h2 id='{html.escape(p.persona)}'>{html.escape(p.persona)}</h2>")
+        variant = f" · variant {html.escape(p.variant)}" if p.variant else ""
+        parts.append(f"<h2 id='{html.escape(_anchor(p))}'>{html.escape(p.label)}</h2>")
         parts.append(
             f"<p>{html.escape(p.description)}<br><span class='note'>deal {html.escape(p.deal_id)} · {html.escape(p.segment)} · "
-            f"{p.amount:,.0f} · playbook {html.escape(p.playbook)} · closed {html.escape(p.closed_local)} ({html.escape(p.closed_utc)})</span></p>"
+            f"{p.amount:,.0f} · playbook {html.escape(p.playbook)}{variant} · closed {html.escape(p.closed_local)} ({html.escape(p.closed_utc)})</span></p>"
         )
         parts.append(figure(p).to_html(full_html=False, include_plotlyjs=True if first else False))
         first = False
@@ -121,11 +122,15 @@ def _summary(report: LabReport) -> str:
         o, failed = p.outcome, len(p.failed)
         held = f"<span class='{'fail' if failed else 'ok'}'>{len(p.verdicts) - failed}/{len(p.verdicts)} held</span>"
         rows.append(
-            f"<tr><td><a href='#{html.escape(p.persona)}'>{html.escape(p.persona)}</a></td><td>{html.escape(o.state)}</td>"
+            f"<tr><td><a href='#{html.escape(_anchor(p))}'>{html.escape(p.label)}</a></td><td>{html.escape(o.state)}</td>"
             f"<td>{spoken(o.first_action_after_seconds)}</td><td>{spoken(o.activated_after_seconds)}</td><td>{o.messages}</td>"
             f"<td>{o.follow_ups}</td><td>{o.escalations}</td><td>{held}</td></tr>"
         )
     return f"<table>{head}{''.join(rows)}</table>"
+
+
+def _anchor(p: PersonaReport) -> str:
+    return f"{p.persona}.{p.variant}" if p.variant else p.persona
 
 
 def _verdicts(p: PersonaReport) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import statistics
 from typing import TextIO
 
 from lab.calendar import spoken
@@ -13,8 +14,12 @@ def money(amount: float) -> str:
 
 
 def write_persona(p: PersonaReport, out: TextIO) -> None:
-    print(f"== {p.persona}: {p.description}", file=out)
-    print(f"   deal {p.deal_id} · {p.segment} · {money(p.amount)} · {p.timezone} · playbook {p.playbook}", file=out)
+    print(f"== {p.label}: {p.description}", file=out)
+    variant = f" · variant {p.variant}" if p.variant else ""
+    print(
+        f"   deal {p.deal_id} · {p.segment} · {money(p.amount)} · {p.timezone} · playbook {p.playbook}{variant}",
+        file=out,
+    )
     print(f"   closed {p.closed_local} ({p.closed_utc})", file=out)
     print(f"   {'customer local time':<17}  {'UTC':<20}  {'lane':<8}  what", file=out)
     for row in p.rows:
@@ -42,7 +47,7 @@ def write_summary(report: LabReport, out: TextIO) -> None:
     header = ("persona", "state", "first action", "activated", "messages", "follow-ups", "humans", "expectations")
     rows = [
         (
-            p.persona,
+            p.label,
             p.outcome.state,
             spoken(p.outcome.first_action_after_seconds),
             spoken(p.outcome.activated_after_seconds),
@@ -53,6 +58,37 @@ def write_summary(report: LabReport, out: TextIO) -> None:
         )
         for p in report.personas
     ]
+    _table(header, rows, out)
+    if len({p.variant for p in report.personas if p.variant}) > 1:
+        print("", file=out)
+        write_variants(report, out)
+
+
+def write_variants(report: LabReport, out: TextIO) -> None:
+    """The arms side by side over the same personas: what a CS lead compares before an
+    experiment ships (the report compares them on real journeys, with intervals)."""
+    header = ("variant", "personas", "first action (median)", "activated", "messages", "follow-ups", "humans",
+              "expectations")  # fmt: skip
+    rows = []
+    for variant in dict.fromkeys(p.variant for p in report.personas if p.variant):
+        walks = [p for p in report.personas if p.variant == variant]
+        firsts = [p.outcome.first_action_after_seconds for p in walks if p.outcome.first_action_after_seconds]
+        rows.append(
+            (
+                variant,
+                str(len(walks)),
+                f"{spoken(statistics.median(firsts)) if firsts else '-'} ({len(firsts)} acted)",
+                f"{sum(p.outcome.activated_after_seconds is not None for p in walks)}/{len(walks)}",
+                str(sum(p.outcome.messages for p in walks)),
+                str(sum(p.outcome.follow_ups for p in walks)),
+                str(sum(p.outcome.escalations for p in walks)),
+                f"{sum(v.held for p in walks for v in p.verdicts)}/{sum(len(p.verdicts) for p in walks)} held",
+            )
+        )
+    _table(header, rows, out)
+
+
+def _table(header: tuple[str, ...], rows: list[tuple[str, ...]], out: TextIO) -> None:
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
     for r in [header, tuple("-" * w for w in widths), *rows]:
         print("  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip(), file=out)

@@ -4,7 +4,7 @@ virtual time, and judge each walk against its expectations."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -22,7 +22,7 @@ from lab.runtime import Lab
 from lab.script import Note, Script, Send, StaffRule, StartRule, Step, Trigger
 from lab.verdicts import Verdict, judge
 from lab.world import JourneySetup
-from playbooks import loader
+from playbooks import loader, variants
 from playbooks.roster import Roster
 from playbooks.schema import BusinessHours, PlaybookSnapshot
 from workflows.metadata import static_details, static_summary
@@ -30,6 +30,8 @@ from workflows.models import DealClosed, workflow_id_for
 from workflows.search_attributes import start_search_attributes
 
 EVERY = "every"
+# `--variant all`: every variant of the playbook, side by side (also what no --variant does).
+ALL_VARIANTS = "all"
 
 
 class Row(BaseModel):
@@ -46,6 +48,7 @@ class Row(BaseModel):
 
 class PersonaReport(BaseModel):
     persona: str
+    variant: str | None = None  # the playbook experiment's arm this walk ran
     description: str
     file: str
     deal_id: str
@@ -65,6 +68,10 @@ class PersonaReport(BaseModel):
     @property
     def failed(self) -> list[Verdict]:
         return [v for v in self.verdicts if not v.held]
+
+    @property
+    def label(self) -> str:
+        return walk_label(self.persona, self.variant)
 
 
 class LabReport(BaseModel):
@@ -86,7 +93,33 @@ class Plan(BaseModel):
     snapshot: PlaybookSnapshot
     playbook_source: Path
     script: Script
+    variant: str | None = None
     warnings: list[str] = Field(default_factory=list)
+
+
+def walk_label(persona: str, variant: str | None) -> str:
+    """A persona's name, with the experiment's arm when it walked one: `silent [sample]`."""
+    return f"{persona} [{variant}]" if variant else persona
+
+
+def arms(snapshot: PlaybookSnapshot, chosen: Sequence[str] | None) -> list[str | None]:
+    """The variants to walk a persona through: `chosen` names (`--variant`), or every variant
+    the playbook declares (`all`, or no --variant); None is the playbook as written, for a
+    playbook without variants."""
+    book, declared = snapshot.playbook, variants.names(snapshot)
+    where = f"playbook {book.name} ({snapshot.source})"
+    if not chosen:
+        return list(declared) or [None]
+    if not declared:
+        raise LabError(f"--variant: {where} declares no variants (its `variants:` list is empty)")
+    if ALL_VARIANTS in chosen:
+        return list(declared)
+    unknown = [name for name in chosen if name not in declared]
+    if unknown:
+        raise LabError(
+            f"--variant: no variant {', '.join(map(repr, unknown))} in {where}; its variants: {', '.join(declared)}"
+        )
+    return list(dict.fromkeys(chosen))
 
 
 # ------------------------------------------------------------------ planning (before anything runs)
@@ -101,9 +134,12 @@ def plan(
     flags: DealFlags = DealFlags(),
     horizon_seconds: float | None = None,
     all_personas: bool = True,
+    variant: Sequence[str] | None = None,
 ) -> list[Plan]:
-    """Deal, playbook and script for every persona; every problem found is reported at once."""
-    plans, problems = [], []
+    """Deal, playbook and script for every persona, once per variant of its playbook that
+    `variant` selects (see `arms`); every problem found is reported at once."""
+    plans: list[Plan] = []
+    problems: list[str] = []
     playbooks = None if playbook else loader.load_all(playbooks_dir)
     for pf in personas:
         try:
@@ -114,18 +150,23 @@ def plan(
                 assert playbooks is not None
                 snapshot = loader.select(playbooks, deal.segment, deal.product)
                 source = playbooks_dir or loader.playbooks_dir()
-            warnings = _check_against_playbook(pf, snapshot)
-            plans.append(
-                Plan(
-                    file=pf,
-                    deal=deal,
-                    start=start,
-                    snapshot=snapshot,
-                    playbook_source=source,
-                    script=persona_script(pf, deal, start, snapshot, horizon_seconds),
-                    warnings=warnings,
+            for arm in arms(snapshot, variant):
+                # The journey honours the variant its snapshot names, as when snapshot_playbook
+                # drew it by the deal id; each arm walks its own deal, side by side.
+                walked = variants.force(snapshot, arm) if arm else snapshot
+                arm_deal = deal.model_copy(update={"deal_id": f"{deal.deal_id}.{arm}"}) if arm else deal
+                plans.append(
+                    Plan(
+                        file=pf,
+                        deal=arm_deal,
+                        start=start,
+                        snapshot=walked,
+                        playbook_source=source,
+                        script=persona_script(pf, arm_deal, start, walked, horizon_seconds),
+                        variant=arm,
+                        warnings=_check_against_playbook(pf, walked),
+                    )
                 )
-            )
         except (LabError, loader.PlaybookError) as err:
             problems.append(str(err))
     names = {p.persona.name for p in personas}
@@ -137,7 +178,7 @@ def plan(
                 f"(personas: {', '.join(sorted(names))})"
             )
     if problems:
-        raise LabError("\n".join(problems))
+        raise LabError("\n".join(dict.fromkeys(problems)))  # personas sharing a playbook: said once
     return plans
 
 
@@ -145,6 +186,7 @@ def _check_against_playbook(pf: PersonaFile, snapshot: PlaybookSnapshot) -> list
     """Triggers and milestones must exist (an error); events the playbook does not know are
     legal (a product sends many) but worth a warning."""
     book = snapshot.playbook
+    name = f"{book.name} (variant {snapshot.variant})" if snapshot.variant else book.name
     keys = [m.key for m in book.milestones]
     events = {e for m in book.milestones for e in m.events()}
     problems, warnings = [], []
@@ -156,7 +198,7 @@ def _check_against_playbook(pf: PersonaFile, snapshot: PlaybookSnapshot) -> list
             )
         if step.do in ("taken", "failed") and step.action not in events:
             warnings.append(
-                f"customer.{i}: {step.action!r} is not a product event of playbook {book.name}; the journey will not count it"
+                f"customer.{i}: {step.action!r} is not a product event of playbook {name}; the journey will not count it"
             )
     for i, expectation in enumerate(pf.persona.expectations):
         milestone = getattr(getattr(expectation, "completes", None), "milestone", None)
@@ -206,7 +248,7 @@ def persona_script(
     decisions, repeat = persona.decisions
     ack = persona.owner.acknowledges_after
     return Script(
-        label=persona.name,
+        label=walk_label(persona.name, snapshot.variant),
         workflow_id=workflow_id_for(deal.deal_id),
         journey_input={"deal_id": deal.deal_id, "deal": deal.model_dump(mode="json")},
         summary=static_summary(deal),
@@ -243,7 +285,7 @@ async def simulate(
         async def one(p: Plan) -> PersonaReport:
             walked = await lab.walk(p.script, JourneySetup(playbook=p.snapshot), status=True)
             if progress:
-                progress(f"{p.file.persona.name}: walked")
+                progress(f"{walk_label(p.file.persona.name, p.variant)}: walked")
             return report_for(
                 p, walked.record, walked.outcome.final_status, walked.outcome.notes, walked.outcome.not_reached
             )
@@ -264,7 +306,8 @@ def report_for(
     sources = [(f"persona file {p.file.path.name}", e) for e in persona.expectations]
     sources += [(f"playbook {book.name}: {EVERY}", e) for e in book.expectations.get(EVERY, [])]
     sources += [(f"playbook {book.name}: {persona.name}", e) for e in book.expectations.get(persona.name, [])]
-    verdicts = [judge(persona.name, source, e, record, outcome, book.business_hours) for source, e in sources]
+    label = walk_label(persona.name, p.variant)
+    verdicts = [judge(label, source, e, record, outcome, book.business_hours) for source, e in sources]
     tz = record.timezone
     rows = [_row(t, tz) for t in record.touches]
     rows += [
@@ -284,6 +327,7 @@ def report_for(
     closed_local, closed_utc = shown(record.started_at, tz)
     return PersonaReport(
         persona=persona.name,
+        variant=p.variant,
         description=persona.description,
         file=str(p.file.path),
         deal_id=p.deal.deal_id,

@@ -27,4 +27,16 @@ def assign(snapshot: PlaybookSnapshot, deal_id: str) -> PlaybookSnapshot:
     name = pick(snapshot, deal_id)
     if name is None:
         return snapshot
+    return force(snapshot, name)
+
+
+def names(snapshot: PlaybookSnapshot) -> list[str]:
+    return [v.name for v in snapshot.playbook.variants]
+
+
+def force(snapshot: PlaybookSnapshot, name: str) -> PlaybookSnapshot:
+    """The snapshot a deal that drew variant `name` runs (what `assign` returns for it): the
+    journey lab walks a chosen arm with it. A name the playbook does not declare is a KeyError."""
+    if name not in names(snapshot):
+        raise KeyError(name)
     return snapshot.model_copy(update={"playbook": snapshot.playbook.variant(name), "variant": name})
