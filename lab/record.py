@@ -44,6 +44,9 @@ _COMMANDS = (
     _E.EVENT_TYPE_WORKFLOW_PROPERTIES_MODIFIED,
 )
 
+# The activities that read a deal from a CRM (workflows/effects.py `fetch_deal`: fetch_<crm>_deal).
+CRM_FETCHES = ("fetch_hubspot_deal", "fetch_pipedrive_deal")
+
 
 class Touch(BaseModel):
     at: datetime
@@ -285,7 +288,7 @@ class _Reader:
                 detail=_short(body.get("reason"), 100),
                 cause=self.cause(),
             )
-        elif kind not in ("snapshot_playbook", "assign_owner", "fetch_hubspot_deal"):
+        elif kind not in ("snapshot_playbook", "assign_owner", *CRM_FETCHES):
             self.touch(at=at, lane="system", what="activity", kind=kind, detail=_short(body, 100), cause=self.cause())
 
     def message(self, body: dict[str, Any], at: datetime) -> None:
@@ -342,7 +345,7 @@ class _Reader:
             self.touch(
                 at=at, lane="owner", what="owner", kind=why, detail=f"{owner.get('name', '')} ({owner.get('id', '')})"
             )
-        elif kind == "fetch_hubspot_deal" and isinstance(result, dict):
+        elif kind in CRM_FETCHES and isinstance(result, dict):
             self.record.deal = result
             self.record.timezone = _dict(result.get("account")).get("timezone", self.record.timezone)
 

@@ -75,6 +75,7 @@ class World:
             self.send_message,
             self.create_escalation_task,
             self.fetch_hubspot_deal,
+            self.fetch_pipedrive_deal,
             self.anything_else,
             self.lab_start_journey,
             self.lab_deliver,
@@ -176,6 +177,10 @@ class World:
         if deal is None:
             raise ApplicationError("the lab has no CRM: give the deal in the journey's input", non_retryable=True)
         return deal
+
+    @activity.defn(name="fetch_pipedrive_deal")
+    async def fetch_pipedrive_deal(self, request: dict[str, Any]) -> DealClosed:
+        return await self.fetch_hubspot_deal(request)  # the lab's CRM is the persona's deal, whichever CRM
 
     @activity.defn(dynamic=True)
     async def anything_else(self, args: Sequence[RawValue]) -> None:

@@ -72,3 +72,17 @@ async def test_the_real_rendering_runs_in_the_lab(ts_env, tmp_path):
     assert report.outcome.by_kind.get("direction") == 1
     [kickoff] = [t for t in report.touches if t.what == "message" and t.kind == "direction"]
     assert kickoff.ok and kickoff.cta == "https://app.example.com/datasets/new"
+
+
+def test_the_lab_answers_every_crm_fetch_the_journey_can_call():
+    """The journey reads a deal with `fetch_<crm>_deal` (workflows/effects.py); the lab fakes
+    each, or a lab journey started from a CRM would wait for an activity nobody runs."""
+    from typing import get_args
+
+    from temporalio import activity
+
+    from lab.world import World
+    from workflows.models import Crm
+
+    names = {activity._Definition.must_from_callable(a).name for a in World(None, "lab", load_roster()).activities()}  # type: ignore[arg-type]
+    assert {f"fetch_{crm}_deal" for crm in get_args(Crm)} <= names
