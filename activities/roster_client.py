@@ -3,11 +3,18 @@ roster-sync` send it updates through here."""
 
 from __future__ import annotations
 
+import asyncio
+from datetime import timedelta
 from typing import TypeVar
 
 from pydantic import BaseModel
 from temporalio import workflow
-from temporalio.client import Client, WithStartWorkflowOperation, WorkflowUpdateFailedError
+from temporalio.client import (
+    Client,
+    WithStartWorkflowOperation,
+    WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+)
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
@@ -18,8 +25,24 @@ from workflows.roster import OwnerRosterWorkflow, RosterInput, roster_workflow_i
 # that; each sender keeps to this share, so two workers stay under it in a burst.
 ROSTER_UPDATES_IN_FLIGHT = 4
 
+# An update in flight while the roster hands over to a new run (continue-as-new) can go
+# unanswered: the client would wait on it forever. Allocation and release are idempotent per
+# journey, so after this long the same request is sent again, a few times, then the activity
+# fails and its retry policy takes over.
+ANSWER_WITHIN = timedelta(seconds=20)
+ASKS = 3
+
 In = TypeVar("In", bound=BaseModel)
 Out = TypeVar("Out")
+
+
+class RosterUnanswered(ApplicationError):
+    """The roster did not answer (a lost update, an overloaded worker): retryable."""
+
+    def __init__(self, asks: int, each: timedelta) -> None:
+        super().__init__(
+            f"owner roster did not answer {asks} times in {each.total_seconds():g} s", type="RosterUnanswered"
+        )
 
 
 class RosterRefused(ApplicationError):
@@ -35,7 +58,25 @@ async def update_roster(
     update: workflow.UpdateMethodMultiParam[[OwnerRosterWorkflow, In], Out],
     request: In,
 ) -> Out:
-    """Send `update` to the roster of `task_queue`, starting the roster if none runs yet."""
+    """Send `update` to the roster of `task_queue`, starting the roster if none runs yet;
+    asked again (the same request) when no answer comes within ANSWER_WITHIN."""
+    for ask in range(1, ASKS + 1):
+        try:
+            return await asyncio.wait_for(
+                _update_once(client, task_queue, update, request), ANSWER_WITHIN.total_seconds()
+            )
+        except (asyncio.TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):  # the SDK's word for a cancelled wait
+            if ask == ASKS:
+                raise RosterUnanswered(ASKS, ANSWER_WITHIN) from None
+    raise AssertionError("unreachable")
+
+
+async def _update_once(
+    client: Client,
+    task_queue: str,
+    update: workflow.UpdateMethodMultiParam[[OwnerRosterWorkflow, In], Out],
+    request: In,
+) -> Out:
     roster_id = roster_workflow_id(task_queue)
     try:
         try:

@@ -14,7 +14,7 @@ import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,7 @@ from temporalio.service import RPCError
 from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 from temporalio.worker import Replayer
 
+from activities import roster_client
 from activities.owners import AssignOwnerRequest, OwnerActivities, ReleaseOwnerRequest
 from activities.roster_sync import sync_roster
 from activities.settings import ActivitySettings
@@ -314,6 +315,27 @@ async def test_continue_as_new_keeps_every_place(server, tmp_path):
         assert held.loads() == dict(expected)
         assert all(held.owner_of(f"j{i}") == got[i].owner.id for i in range(1, 10))
         assert held.over_capacity == [f"j{i}" for i in range(1, 10) if got[i].over_capacity]
+
+
+async def test_an_unanswered_roster_update_is_asked_again_then_fails_retryably(dev_env, monkeypatch):
+    """An update the roster never answers (here: no worker runs it; in production, an update
+    lost while the roster continues as new) does not hold the activity forever: it is asked
+    again, then fails so the activity's retry policy takes over."""
+    client = dev_env.client
+    task_queue = f"unanswered-{uuid.uuid4().hex[:8]}"
+    await client.start_workflow(
+        OwnerRosterWorkflow.run, RosterInput(), id=roster_workflow_id(task_queue), task_queue=task_queue
+    )
+    monkeypatch.setattr(roster_client, "ANSWER_WITHIN", timedelta(seconds=0.5))
+    try:
+        with pytest.raises(roster_client.RosterUnanswered) as err:
+            await asyncio.wait_for(
+                roster_client.update_roster(client, task_queue, OwnerRosterWorkflow.release, Release(journey_id="j1")),
+                30,
+            )
+        assert not err.value.non_retryable and f"{roster_client.ASKS} times" in str(err.value)
+    finally:
+        await ended(client, roster_workflow_id(task_queue))
 
 
 async def test_bad_requests_are_refused_naming_the_field(server, tmp_path):
