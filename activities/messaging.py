@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hashlib
 import os
 import re
@@ -21,7 +22,7 @@ from urllib.parse import unquote, urlsplit
 import aiosmtplib
 import httpx
 import structlog
-from jinja2 import StrictUndefined, TemplateError
+from jinja2 import StrictUndefined, Template, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 from pydantic import BaseModel
 from temporalio import activity
@@ -89,10 +90,18 @@ def message_id_for(key: str, domain: str) -> str:
     return f"<{hashlib.sha256(key.encode()).hexdigest()[:32]}@{domain}>"
 
 
+@functools.lru_cache(maxsize=512)
+def compiled(source: str) -> Template:
+    """A template compiled once per distinct text: compiling is most of rendering's cost,
+    and every journey on a playbook sends the same few templates. A template that does not
+    compile raises, and a raise is not cached."""
+    return _ENV.from_string(source)
+
+
 def render(template: MessageTemplate, context: dict[str, str], audience: str) -> RenderedMessage:
     try:
-        subject = _ENV.from_string(template.subject).render(context).strip()
-        body = _ENV.from_string(template.body).render(context)
+        subject = compiled(template.subject).render(context).strip()
+        body = compiled(template.body).render(context)
     except TemplateError as err:
         raise ApplicationError(f"template cannot be rendered: {err}", non_retryable=True) from None
     if audience == "customer" and len(_URL.findall(body)) != 1:
