@@ -136,7 +136,7 @@ def build_worker(
         # The roster runs beside the journeys, on the same task queue (workflows/roster.py).
         workflows=[OnboardingWorkflow, OwnerRosterWorkflow],
         activities=activities(client, settings, roster, playbooks, records),
-        workflow_runner=workflow_runner(),
+        workflow_runner=workflow_runner(client.data_converter),
         **options,
     )
 

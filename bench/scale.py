@@ -325,7 +325,10 @@ def profiled(pid: int, out: Path | None, native: bool) -> Iterator[None]:
     spy = shutil.which("py-spy") or str(Path(sysconfig.get_path("scripts")) / "py-spy")
     # --nonblocking: stopping the worker's threads at every sample made workflow tasks time
     # out on a loaded machine; sampling without stopping them is slightly less exact.
-    cmd = [spy, "record", "--pid", str(pid), "--rate", "100", "--nonblocking", "--format", "raw", "-o", str(out)]
+    # --gil: only the thread holding the GIL is sampled, so the profile is the worker's Python
+    # CPU (what the table measures), not threads waiting on a queue, a socket or SQLite.
+    cmd = [spy, "record", "--pid", str(pid), "--rate", "100", "--nonblocking", "--gil"]
+    cmd += ["--format", "raw", "-o", str(out)]
     # py-spy's own messages go to a file: a pipe nobody reads fills up and stalls py-spy,
     # and with it (in blocking mode) the worker it has paused.
     with open(out.with_suffix(".log"), "wb") as log:

@@ -1,25 +1,32 @@
 """What the workflow sandbox loads per journey (docs/performance.md): the workflow module is
 re-imported for each journey (no state shared between journeys), the pure helpers it
-imports inside `imports_passed_through()` are the worker's own modules, and the compiled
-code of the workflow module is shared, not compiled again."""
+imports inside `imports_passed_through()` are the worker's own modules, the compiled
+code of the workflow module is shared, not compiled again, and the sandbox is asked for a
+serialization context only when the converter reads one."""
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from types import ModuleType
 
 import pytest
 from temporalio import workflow
-from temporalio.api.common.v1 import Payloads
+from temporalio.api.common.v1 import Payload, Payloads
 from temporalio.api.failure.v1 import Failure
 from temporalio.common import Priority, TypedSearchAttributes
-from temporalio.converter import DataConverter
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.converter import DataConverter, PayloadCodec, SerializationContext, WithSerializationContext
 from temporalio.worker import WorkflowInstance, WorkflowInstanceDetails
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 import workflows
 import workflows.business_hours
 import workflows.decisions
+from tests import privacy_keys
+from workflows.context_free import ContextFreeRunner, context_free
 from workflows.onboarding import OnboardingWorkflow
 from workflows.sandbox import workflow_runner
 
@@ -52,21 +59,23 @@ INFO = workflow.Info(
 
 def new_journey_instance() -> WorkflowInstance:
     """What the worker creates for each journey it loads (the runner's public interface)."""
-    return workflow_runner().create_instance(
-        WorkflowInstanceDetails(
-            payload_converter_factory=DataConverter.default._new_payload_converter,
-            failure_converter_class=DataConverter.default.failure_converter_class,
-            interceptor_classes=[],
-            defn=workflow._Definition.must_from_class(OnboardingWorkflow),
-            info=INFO,
-            randomness_seed=1,
-            extern_functions={},
-            disable_eager_activity_execution=False,
-            worker_level_failure_exception_types=[],
-            patch_activation_callback=None,
-            last_completion_result=Payloads(),
-            last_failure=Failure(),
-        )
+    return workflow_runner().create_instance(journey_details())
+
+
+def journey_details() -> WorkflowInstanceDetails:
+    return WorkflowInstanceDetails(
+        payload_converter_factory=DataConverter.default._new_payload_converter,
+        failure_converter_class=DataConverter.default.failure_converter_class,
+        interceptor_classes=[],
+        defn=workflow._Definition.must_from_class(OnboardingWorkflow),
+        info=INFO,
+        randomness_seed=1,
+        extern_functions={},
+        disable_eager_activity_execution=False,
+        worker_level_failure_exception_types=[],
+        patch_activation_callback=None,
+        last_completion_result=Payloads(),
+        last_failure=Failure(),
     )
 
 
@@ -98,3 +107,33 @@ def test_package_attribute_lookup_imports_submodules_only():
     assert not hasattr(workflows, "no_such_module")
     with pytest.raises(AttributeError):
         workflows.__getattr__("__wrapped__")
+
+
+class ContextAwareCodec(PayloadCodec, WithSerializationContext):
+    """A codec that reads the serialization context (e.g. keys per workflow)."""
+
+    def __init__(self, context: SerializationContext | None = None) -> None:
+        self.context = context
+
+    def with_context(self, context: SerializationContext) -> ContextAwareCodec:
+        return ContextAwareCodec(context)
+
+    async def encode(self, payloads: Sequence[Payload]) -> list[Payload]:
+        return list(payloads)
+
+    async def decode(self, payloads: Sequence[Payload]) -> list[Payload]:
+        return list(payloads)
+
+
+async def test_the_sandbox_is_not_asked_for_a_context_only_when_the_converter_ignores_it():
+    # the deployment's converter (pydantic JSON + encryption) ignores context: the shortcut applies
+    assert context_free(privacy_keys.CONVERTER) and context_free(pydantic_data_converter)
+    runner = workflow_runner(privacy_keys.CONVERTER)
+    assert isinstance(runner, ContextFreeRunner)
+    assert runner.create_instance(journey_details()).get_serialization_context(None) is None
+
+    # a converter that reads the context keeps the SDK's runner, which answers it
+    aware = dataclasses.replace(pydantic_data_converter, payload_codec=ContextAwareCodec())
+    assert not context_free(aware)
+    assert isinstance(workflow_runner(aware), SandboxedWorkflowRunner)
+    assert isinstance(workflow_runner(), SandboxedWorkflowRunner)  # no converter given: as the SDK does
