@@ -29,13 +29,13 @@ from activities.moments import MomentActivities
 from activities.owners import OwnerActivities
 from activities.playbook import PlaybookActivities
 from activities.settings import ActivitySettings
-from playbooks.loader import PlaybookError, load_all
+from playbooks.loader import load_all
 from playbooks.roster import Roster, load_roster
 from privacy.converter import data_converter
 from privacy.keys import CodecConfigError
 from privacy.unsubscribe import SECRET_VARIABLE as UNSUBSCRIBE_SECRET
 from privacy.unsubscribe import parse_secrets
-from records.config import DatabaseUrlError, describe
+from records.config import describe
 from records.database import Database
 from workflows.models import TASK_QUEUE
 from workflows.onboarding import OnboardingWorkflow
@@ -130,15 +130,38 @@ def build_worker(
     settings = settings or ActivitySettings()
     if "deployment_config" not in options and (deployment := deployment_from_env()) is not None:
         options["deployment_config"] = deployment
+    options.setdefault("max_cached_workflows", cached_journeys_from_env())
     return Worker(
         client,
         task_queue=task_queue,
         # The roster runs beside the journeys, on the same task queue (workflows/roster.py).
         workflows=[OnboardingWorkflow, OwnerRosterWorkflow],
         activities=activities(client, settings, roster, playbooks, records),
-        workflow_runner=workflow_runner(),
+        workflow_runner=workflow_runner(client.data_converter),
         **options,
     )
+
+
+# Journeys kept in memory between their workflow tasks (docs/performance.md, "The worker
+# cache"). A journey past the cache is evicted; its next signal or timer replays it from its
+# history (about one `onboarding replay` of it in CPU) before it moves. The SDK's default is 1000.
+DEFAULT_CACHED_JOURNEYS = 2000
+CACHE_VARIABLE = "ONBOARDING_MAX_CACHED_WORKFLOWS"
+
+
+def cached_journeys_from_env(env: Mapping[str, str] = os.environ) -> int:
+    """ONBOARDING_MAX_CACHED_WORKFLOWS: how many journeys the worker keeps in memory (0: none,
+    every workflow task replays its journey's history)."""
+    value = env.get(CACHE_VARIABLE, "").strip()
+    if not value:
+        return DEFAULT_CACHED_JOURNEYS
+    try:
+        count = int(value)
+    except ValueError:
+        raise ValueError(f"{CACHE_VARIABLE} must be a whole number, got {value!r}") from None
+    if count < 0:
+        raise ValueError(f"{CACHE_VARIABLE} must be 0 or more, got {count}")
+    return count
 
 
 def deployment_from_env(env: Mapping[str, str] = os.environ) -> WorkerDeploymentConfig | None:
@@ -167,6 +190,7 @@ def check_configuration() -> None:
     encryption key, or without the secret that signs customer emails' unsubscribe links."""
     load_all()
     load_roster()
+    cached_journeys_from_env()
     data_converter()
     try:
         if not parse_secrets(ActivitySettings().unsubscribe_secret):
@@ -212,7 +236,7 @@ def main() -> None:
     try:
         check_configuration()
         records_database(ActivitySettings())
-    except (PlaybookError, DatabaseUrlError, CodecConfigError) as err:
+    except ValueError as err:  # PlaybookError, DatabaseUrlError, CodecConfigError, a bad cache size
         print(f"refusing to start: {err}", file=sys.stderr)
         raise SystemExit(2) from None
     asyncio.run(run())

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from temporalio.client import Client
 from temporalio.common import TypedSearchAttributes, WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
@@ -114,20 +115,24 @@ async def lanes(count: int, concurrency: int, one: Any) -> tuple[float, list[flo
     return time.perf_counter() - began, latencies
 
 
-async def raw_starts(env: WorkflowEnvironment, deals: list[DealClosed], concurrency: int, queue: str) -> dict[str, Any]:
+async def start_raw(client: Client, d: DealClosed, queue: str) -> None:
+    """A journey started the way the HTTP starters start one, straight through the client."""
+    await client.start_workflow(
+        WORKFLOW_TYPE,
+        JourneyInput(deal_id=d.deal_id, deal=d),
+        id=workflow_id_for(d.deal_id),
+        task_queue=queue,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+        search_attributes=TypedSearchAttributes(start_search_attributes(d.deal_id, d.account.id, d.segment)),
+        static_summary=static_summary(d),
+        static_details=static_details(d),
+    )
+
+
+async def raw_starts(client: Client, deals: list[DealClosed], concurrency: int, queue: str) -> dict[str, Any]:
     async def one(index: int) -> None:
-        d = deals[index]
-        await env.client.start_workflow(
-            WORKFLOW_TYPE,
-            JourneyInput(deal_id=d.deal_id, deal=d),
-            id=workflow_id_for(d.deal_id),
-            task_queue=queue,
-            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-            search_attributes=TypedSearchAttributes(start_search_attributes(d.deal_id, d.account.id, d.segment)),
-            static_summary=static_summary(d),
-            static_details=static_details(d),
-        )
+        await start_raw(client, deals[index], queue)
 
     seconds, latencies = await lanes(len(deals), concurrency, one)
     return summarise("(a) raw client.start_workflow", len(deals), seconds, latencies)
@@ -204,6 +209,25 @@ async def salesforce_messages(port: int, opportunities: list[str], concurrency: 
     return summarise("(d) Salesforce outbound message (XML) -> journey", len(opportunities), seconds, latencies)
 
 
+def start_service(port: int, address: str, namespace: str, queue: str, **env: str) -> subprocess.Popen[bytes]:
+    """The HTTP starters as production runs them: their own uvicorn process."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "starters.app:app", "--host", "127.0.0.1", "--port", str(port)]
+        + ["--log-level", "warning", "--no-access-log"],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        env={
+            **os.environ,
+            "TEMPORAL_ADDRESS": address,
+            "TEMPORAL_NAMESPACE": namespace,
+            "ONBOARDING_WEBHOOK_SECRET": SECRET,
+            "ONBOARDING_TASK_QUEUE": queue,
+            "PYTHONPATH": str(ROOT),
+            **env,
+        },
+    )
+
+
 async def wait_healthy(url: str, process: subprocess.Popen[bytes], timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     async with httpx.AsyncClient(base_url=url, timeout=5) as client:
@@ -230,34 +254,15 @@ async def main(journeys: int, concurrency: int, sqlite: bool, rounds: int) -> No
         )
         port = free_port()
         queue = f"bench-{uuid.uuid4().hex[:8]}"  # nothing polls it: starting is what is measured
-        service = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "starters.app:app",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--log-level",
-                "warning",
-                "--no-access-log",
-            ],
-            cwd=ROOT,
-            stdout=subprocess.DEVNULL,
-            env={
-                **os.environ,
-                "TEMPORAL_ADDRESS": env.client.service_client.config.target_host,
-                "TEMPORAL_NAMESPACE": env.client.namespace,
-                "ONBOARDING_WEBHOOK_SECRET": SECRET,
-                "SALESFORCE_ORG_IDS": SALESFORCE_ORG,
-                # plain payloads, as the raw path (a) sends them: the comparison is of the HTTP layer
-                "ONBOARDING_CODEC_KEYS": "plaintext",
-                "ONBOARDING_DATA_DIR": str(Path(tmp) / "data"),
-                "ONBOARDING_TASK_QUEUE": queue,
-                "PYTHONPATH": str(ROOT),
-            },
+        service = start_service(
+            port,
+            env.client.service_client.config.target_host,
+            env.client.namespace,
+            queue,
+            SALESFORCE_ORG_IDS=SALESFORCE_ORG,
+            # plain payloads, as the raw path (a) sends them: the comparison is of the HTTP layer
+            ONBOARDING_CODEC_KEYS="plaintext",
+            ONBOARDING_DATA_DIR=str(Path(tmp) / "data"),
         )
         try:
             url = f"http://127.0.0.1:{port}"
@@ -276,7 +281,7 @@ async def main(journeys: int, concurrency: int, sqlite: bool, rounds: int) -> No
             size = -(-journeys // rounds)
             for r in range(rounds):
                 chunk = slice(r * size, (r + 1) * size)
-                a = lambda: raw_starts(env, raw_deals[chunk], concurrency, queue)  # noqa: E731
+                a = lambda: raw_starts(env.client, raw_deals[chunk], concurrency, queue)  # noqa: E731
                 b = lambda: webhooks(port, bodies[chunk], concurrency, "(b) signed webhook -> journey", True)  # noqa: E731
                 d = lambda: salesforce_messages(port, opportunities[chunk], concurrency)  # noqa: E731
                 order = [("a", a), ("b", b), ("d", d)]

@@ -25,7 +25,7 @@ def free_port() -> int:
 @contextmanager
 def dev_server(db_file: Path, *, drop: tuple[str, ...] = ()) -> Iterator[str]:
     """`temporal server start-dev` as `make run` starts it, headless, on free ports; yields
-    its address. `drop` leaves out some search attributes, as an older list would have."""
+    its address; its output is kept in `<db_file>.log`. `drop` leaves out some search attributes, as an older list would have."""
     port = free_port()
     cmd = dev_server_command(temporal_binary(), db_file, port=port, headless=True)
     kinds = dict(SEARCH_ATTRIBUTES)
@@ -34,18 +34,20 @@ def dev_server(db_file: Path, *, drop: tuple[str, ...] = ()) -> Iterator[str]:
         del cmd[i - 1 : i + 1]
     cmd += ["--http-port", str(free_port()), "--metrics-port", str(free_port())]
     cmd += ["--log-level", "error"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    try:
-        yield f"127.0.0.1:{port}"
-    finally:
-        proc.terminate()
+    # Its output goes to a file next to the database: into a pipe nobody reads, a server
+    # logging errors under load fills it and then blocks while holding workflow locks
+    # (every call on those workflows answers "Workflow is busy" from then on).
+    with open(f"{db_file}.log", "ab") as log:
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
         try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        assert proc.stdout is not None
-        proc.stdout.close()
+            yield f"127.0.0.1:{port}"
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
 
 
 async def connect(address: str, timeout: float = 20.0, **kwargs: object) -> Client:

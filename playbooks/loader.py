@@ -22,12 +22,30 @@ def playbooks_dir() -> Path:
     return Path(os.environ.get("ONBOARDING_PLAYBOOKS_DIR") or DEFAULT_DIR)
 
 
+# (file, model) -> (the bytes last parsed, the model they gave). The snapshot and owner
+# activities read their files on every call so a live edit counts at once; parsing and
+# validating the same bytes again cost milliseconds of the worker's CPU per journey.
+_PARSED: dict[tuple[Path, type[BaseModel]], tuple[bytes, BaseModel]] = {}
+
+
 def read_yaml_model(path: Path, model: type[BaseModel]) -> tuple[BaseModel, bytes]:
-    """Parse one YAML file into `model`, or raise PlaybookError naming file, field, reason."""
+    """Parse one YAML file into `model`, or raise PlaybookError naming file, field, reason.
+    Unchanged bytes give the model parsed before (the models are frozen); changed bytes are
+    parsed again, and a file that fails is never cached."""
     try:
         raw = path.read_bytes()
     except OSError as err:
         raise PlaybookError(f"{path}: cannot read: {err.strerror}") from err
+    key = (path.resolve(), model)
+    cached = _PARSED.get(key)
+    if cached is not None and cached[0] == raw:
+        return cached[1], raw
+    parsed = _parse(path, raw, model)
+    _PARSED[key] = (raw, parsed)
+    return parsed, raw
+
+
+def _parse(path: Path, raw: bytes, model: type[BaseModel]) -> BaseModel:
     try:
         data = yaml.safe_load(raw)
     except yaml.YAMLError as err:
@@ -35,7 +53,7 @@ def read_yaml_model(path: Path, model: type[BaseModel]) -> tuple[BaseModel, byte
     if not isinstance(data, dict):
         raise PlaybookError(f"{path}: expected a mapping at the top level")
     try:
-        return model.model_validate(data), raw
+        return model.model_validate(data)
     except ValidationError as err:
         raise PlaybookError(format_errors(path, err)) from None
 

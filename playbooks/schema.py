@@ -6,7 +6,12 @@ snapshot of it at start, so editing a YAML file never changes a running journey.
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import json
 import re
+import threading
+from collections import OrderedDict
 from datetime import time
 from enum import Enum
 from typing import Any, Literal
@@ -18,6 +23,7 @@ from pydantic import (
     ConfigDict,
     Field,
     HttpUrl,
+    ModelWrapValidatorHandler,
     ValidationError,
     ValidationInfo,
     field_validator,
@@ -79,7 +85,12 @@ class MessageTemplate(_Strict):
         return value
 
 
+@functools.lru_cache(maxsize=1024)
 def _check_template(source: str) -> None:
+    """Parse a template and check its variables. Memoized by the text (it is pure): every
+    journey decodes the same snapshot, in the workflow and in each `send_message` input,
+    which otherwise parsed some 30 templates with Jinja2 each time. A bad template raises,
+    and a raise is not cached."""
     try:
         parsed = _ENV.parse(source)
     except TemplateSyntaxError as err:
@@ -347,10 +358,47 @@ class Playbook(_Strict):
 
 
 class PlaybookSnapshot(BaseModel):
-    """The playbook a journey runs on, frozen at its start."""
+    """The playbook a journey runs on, frozen at its start.
+
+    Every journey carries its snapshot, and a worker decodes it for each journey it loads
+    (the activity's result, a continued run's input, every replay, each message request).
+    Snapshots decoded from identical content are one shared, immutable object (`_interned`):
+    the validation and the memory per cached journey are saved. Keyed by a hash of the
+    content itself, not by `digest`: two histories may hold the same file dumped by
+    different code versions, or different variants of it."""
+
+    model_config = ConfigDict(frozen=True)
 
     source: str
     digest: str
     playbook: Playbook
     # The experiment's variant this journey runs (its overrides are already in `playbook`).
     variant: str | None = None
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _interned(cls, data: Any, handler: ModelWrapValidatorHandler[PlaybookSnapshot]) -> PlaybookSnapshot:
+        if not isinstance(data, dict):
+            return handler(data)
+        try:
+            content = json.dumps(data, sort_keys=True, separators=(",", ":"))
+        except (TypeError, ValueError):  # not plain JSON data (model instances inside): no sharing
+            return handler(data)
+        key = hashlib.sha256(content.encode()).digest()
+        with _INTERN_LOCK:
+            found = _INTERNED.get(key)
+            if found is not None:
+                _INTERNED.move_to_end(key)
+                return found
+        snapshot = handler(data)  # a bad snapshot raises here and is not kept
+        with _INTERN_LOCK:
+            _INTERNED[key] = snapshot
+            if len(_INTERNED) > INTERN_LIMIT:
+                _INTERNED.popitem(last=False)  # journeys keep theirs; only the sharing is lost
+        return snapshot
+
+
+# Distinct snapshots a worker shares at once: a few per playbook edit and variant, far fewer.
+INTERN_LIMIT = 256
+_INTERNED: OrderedDict[bytes, PlaybookSnapshot] = OrderedDict()
+_INTERN_LOCK = threading.Lock()

@@ -1,10 +1,11 @@
 """`onboarding replay`: replay the histories of journeys on a Temporal service against the
 local workflow code, before deploying that code.
 
-    onboarding replay [--address HOST:PORT] [--namespace NS] [--query VISIBILITY_QUERY]
+    onboarding replay [--address HOST:PORT] [--namespace NS] [--query VISIBILITY_QUERY] [--jobs N]
 
 The default query selects every running OnboardingWorkflow. Histories are listed page by
-page and fetched a few at a time, so memory stays bounded however many journeys match.
+page and fetched a few at a time, so memory stays bounded however many journeys match;
+they are replayed in --jobs processes (default: one per CPU; docs/performance.md).
 Exits 0 when every history replays, 1 when any does not (their workflow ids are printed),
 2 when the service cannot be reached or the arguments are wrong."""
 
@@ -29,6 +30,7 @@ from privacy.converter import data_converter
 from privacy.keys import CodecConfigError
 from records import cli as records_cli
 from replay.corpus import GUIDE, ReplayProblem, explain, replay_all
+from replay.parallel import JobConfig, JobFailed, replay_in_jobs
 from report import cli as report_cli
 
 DEFAULT_QUERY = "WorkflowType = 'OnboardingWorkflow' AND ExecutionStatus = 'Running'"
@@ -132,18 +134,33 @@ async def replay_command(args: argparse.Namespace, out: TextIO = sys.stdout, err
     problems: list[tuple[ReplayProblem, WorkflowHistory | None]] = []
     skipped: list[str] = []
     try:
-        async for _id, history, problem in replay_all(
-            histories(client, args.query, args.concurrency, skipped), [workflow], converter=client.data_converter
-        ):
-            progress.count(problem)
-            if problem is not None:
-                # keep the history only for the first few, to name the event; ids for all
-                problems.append((problem, history if len(problems) < args.explain else None))
-    except (RPCError, ExceptionGroup) as exc:
-        print(f"listing or fetching histories failed: {exc!r}", file=err)
+        if args.jobs > 1:
+            config = JobConfig(args.workflow, args.address, args.namespace, ahead=max(2, args.concurrency // args.jobs))
+            async for verdict in replay_in_jobs(client, args.query, config, args.jobs):
+                if verdict.gone:
+                    skipped.append(verdict.workflow_id)
+                    continue
+                problem = None
+                if verdict.mismatch is not None:
+                    problem = ReplayProblem(verdict.workflow_id, verdict.run_id, verdict.mismatch, "")
+                    problems.append((problem, None))  # fetched again below to name the event
+                progress.count(problem)
+        else:
+            async for _id, history, problem in replay_all(
+                histories(client, args.query, args.concurrency, skipped), [workflow], converter=client.data_converter
+            ):
+                progress.count(problem)
+                if problem is not None:
+                    # keep the history only for the first few, to name the event; ids for all
+                    problems.append((problem, history if len(problems) < args.explain else None))
+    except (RPCError, ExceptionGroup, JobFailed) as exc:
+        print(f"listing, fetching or replaying histories failed: {exc!r}", file=err)
         return 2
     progress.show(force=True)
-    for problem, kept in problems:
+    for index, (problem, kept) in enumerate(problems):
+        if kept is None and index < args.explain:  # a job's verdict: fetch that one history again
+            with contextlib.suppress(RPCError):
+                kept = await client.get_workflow_handle(problem.label, run_id=problem.run_id).fetch_history()
         if kept is not None:
             await explain(problem, kept, [workflow], client.data_converter)
         else:
@@ -191,6 +208,12 @@ def parser() -> argparse.ArgumentParser:
         help=f"workflow class to check, module:Class (default: {DEFAULT_WORKFLOW})",
     )
     replay.add_argument("--concurrency", type=int, default=8, help="histories fetched at once (default 8)")
+    replay.add_argument(
+        "--jobs",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="processes replaying at once (default: one per CPU; 1 replays in this process)",
+    )
     replay.add_argument(
         "--explain", type=int, default=20, help="locate the failing event for this many failures (default 20)"
     )

@@ -42,10 +42,11 @@ def replayer(
         from workflows.onboarding import OnboardingWorkflow  # noqa: PLC0415
 
         workflows = [OnboardingWorkflow]
+    converter = converter or pydantic_data_converter
     return Replayer(
         workflows=list(workflows),
-        data_converter=converter or pydantic_data_converter,
-        workflow_runner=runner or workflow_runner(),
+        data_converter=converter,
+        workflow_runner=runner or workflow_runner(converter),
     )
 
 
