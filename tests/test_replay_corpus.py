@@ -59,9 +59,9 @@ def swap_first_two_activities(source: str) -> str:
 
 def longer_kickoff_window(source: str) -> str:
     """A 'harmless' change of a wait: every direction now waits an hour before it goes out."""
-    anchor = "    async def _direct(self, m: Milestone) -> None:\n"
-    docstring_end = source.index('"""', source.index('"""', source.index(anchor)) + 3) + 3
-    return source[:docstring_end] + "\n        await workflow.sleep(timedelta(hours=1))" + source[docstring_end:]
+    anchor = "                await self._direct(m)\n"
+    assert anchor in source
+    return source.replace(anchor, "                await workflow.sleep(3600)\n" + anchor)
 
 
 async def test_gate_names_file_event_and_mismatch_for_reordered_activities(tmp_path):

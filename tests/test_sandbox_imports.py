@@ -96,10 +96,10 @@ async def test_each_journey_gets_its_own_workflow_module_with_shared_code_and_pa
     assert one.OnboardingWorkflow is not two.OnboardingWorkflow
     # compiled once: both re-imports run the very same code objects
     assert one.OnboardingWorkflow.run.__code__ is two.OnboardingWorkflow.run.__code__
-    # `from workflows import decisions, business_hours` inside imports_passed_through():
+    # `from workflows import decisions, acknowledgement` inside imports_passed_through():
     # the worker's modules, not copies executed again for every journey
     assert one.decisions is workflows.decisions and two.decisions is workflows.decisions
-    assert one.business_hours is workflows.business_hours
+    assert one.acknowledgement is workflows.acknowledgement
 
 
 def test_package_attribute_lookup_imports_submodules_only():
