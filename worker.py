@@ -43,9 +43,10 @@ from workflows.roster import OwnerRosterWorkflow
 from workflows.sandbox import workflow_runner
 
 
-def configure_logging(level: int = logging.INFO, stream: TextIO | None = None) -> None:
+def configure_logging(level: int = logging.INFO, stream: TextIO | None = None, *, cache: bool = True) -> None:
     """JSON lines through structlog, for our own loggers and the SDK's (including the
-    replay-safe `workflow.logger`, which is stdlib logging underneath)."""
+    replay-safe `workflow.logger`, which is stdlib logging underneath). `cache=False` for
+    in-process tests: a cached logger keeps this configuration for the rest of the process."""
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,
@@ -55,7 +56,7 @@ def configure_logging(level: int = logging.INFO, stream: TextIO | None = None) -
     structlog.configure(
         processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
         logger_factory=structlog.stdlib.LoggerFactory(),
-        cache_logger_on_first_use=True,
+        cache_logger_on_first_use=cache,
     )
     handler = logging.StreamHandler(stream or sys.stdout)
     handler.setFormatter(

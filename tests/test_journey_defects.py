@@ -545,7 +545,7 @@ async def test_refused_signal_text_never_reaches_the_worker_log(ts_env, tmp_path
     root = logging.getLogger()
     saved = root.handlers[:], root.level
     stream = io.StringIO()
-    worker.configure_logging(stream=stream)
+    worker.configure_logging(stream=stream, cache=False)
     secret = "ana.private@acme.example +1 555 0100"
     try:
         client = ts_env.client

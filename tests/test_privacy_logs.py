@@ -38,7 +38,7 @@ def worker_logs():
     root = logging.getLogger()
     saved = root.handlers[:], root.level
     stream = io.StringIO()
-    worker.configure_logging(stream=stream)
+    worker.configure_logging(stream=stream, cache=False)
     try:
         yield stream
     finally:
