@@ -13,15 +13,13 @@ import httpx
 import pytest
 import pytest_asyncio
 import structlog
-from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.common import SearchAttributeKey
-from temporalio.service import RPCError, RPCStatusCode
 
 from starters.app import create_app
 from starters.settings import StarterSettings
 from starters.signatures import sign_hubspot_v3
-from tests.privacy_keys import CONVERTER
+from tests.starters_checks import PROBLEM, assert_problem, exists, signals_of, start_input
 from tests.starters_fixtures import (
     HUBSPOT_SECRET,
     OLD_SECRET,
@@ -36,9 +34,7 @@ from tests.starters_fixtures import (
     start_dev_server,
     unique,
 )
-from workflows.models import DealClosed, JourneyInput
-
-PROBLEM = "application/problem+json"
+from workflows.models import DealClosed
 
 
 @pytest_asyncio.fixture(scope="module")
@@ -58,46 +54,6 @@ async def base_url(client: Client) -> Any:
 async def http(base_url: str) -> Any:
     async with httpx.AsyncClient(base_url=base_url, timeout=30) as h:
         yield h
-
-
-async def exists(client: Client, workflow_id: str) -> bool:
-    """Strongly consistent (describe reads the execution, not visibility)."""
-    try:
-        await client.get_workflow_handle(workflow_id).describe()
-    except RPCError as err:
-        if err.status == RPCStatusCode.NOT_FOUND:
-            return False
-        raise
-    return True
-
-
-async def history_of(client: Client, workflow_id: str) -> list[Any]:
-    return (await client.get_workflow_handle(workflow_id).fetch_history()).events
-
-
-async def start_input(client: Client, workflow_id: str) -> JourneyInput:
-    first = (await history_of(client, workflow_id))[0]
-    payloads = first.workflow_execution_started_event_attributes.input.payloads
-    [value] = await CONVERTER.decode(payloads, [JourneyInput])
-    return value
-
-
-async def signals_of(client: Client, workflow_id: str) -> list[tuple[str, dict[str, Any]]]:
-    out = []
-    for event in await history_of(client, workflow_id):
-        if event.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED:
-            attrs = event.workflow_execution_signaled_event_attributes
-            [plain] = await CONVERTER.payload_codec.decode([attrs.input.payloads[0]])  # type: ignore[union-attr]
-            out.append((attrs.signal_name, json.loads(plain.data)))
-    return out
-
-
-def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith(PROBLEM)
-    body = response.json()
-    assert body["status"] == status and body["title"] and body["detail"] and body["type"].startswith("urn:")
-    return body
 
 
 # --- the generic deal-closed webhook -------------------------------------------------------------
