@@ -71,6 +71,11 @@ def write_playbook(directory: Path, change: Callable[[dict[str, Any]], None] | N
     return directory
 
 
+def window_66h(playbook: dict[str, Any]) -> None:
+    """Told Monday 09:00 (Tokyo), a 66-hour window ends Thursday 03:00: a due time at night."""
+    playbook["milestones"][0]["window_hours"] = 66
+
+
 def leo_takes_every_deal() -> Roster:
     """The shipped roster with maya serving only enterprise: every smb and mid-market journey
     goes to leo, as tests that name one owner for several journeys expect (places are

@@ -15,6 +15,7 @@ from tests.support import (
     sent,
     start_journey,
     status,
+    window_66h,
     write_playbook,
 )
 from workflows.models import (
@@ -27,11 +28,6 @@ from workflows.models import (
 from workflows.onboarding import OnboardingWorkflow
 
 TOKYO = ZoneInfo("Asia/Tokyo")
-
-
-def window_66h(playbook):
-    # told Monday 09:00, a 66-hour window ends Thursday 03:00 in Tokyo
-    playbook["milestones"][0]["window_hours"] = 66
 
 
 async def test_follow_ups_in_order_inside_tokyo_business_hours(ts_env, tmp_path):

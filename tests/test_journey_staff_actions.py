@@ -19,9 +19,9 @@ from tests.support import (
     sent,
     start_journey,
     status,
+    window_66h,
     write_playbook,
 )
-from tests.test_journey_follow_ups import window_66h
 from workflows import versions
 from workflows.models import (
     Cancel,

@@ -9,21 +9,20 @@ from __future__ import annotations
 import re
 
 import httpx
-import pytest
 import pytest_asyncio
 from temporalio.testing import WorkflowEnvironment
 
 from devstack.testing import free_port
 from starters.app import create_app
+from tests.browser import CHROMIUM, CHROMIUM_FLAGS, UI_TIMEOUT_MS, VIEWPORT, always_open, require_browser, shots
 from tests.conftest import TEMPORAL_CLI
 from tests.privacy_keys import CODEC_TOKEN, CONVERTER
 from tests.starters_fixtures import deal_body, serve, settings_for, signed, unique
 from tests.support import journey_worker, wait_for_status, write_playbook
-from tests.test_support_browser import CHROMIUM, CHROMIUM_FLAGS, UI_TIMEOUT_MS, VIEWPORT, always_open, shots
 from workflows.onboarding import OnboardingWorkflow
 from workflows.search_attributes import ALL
 
-playwright_api = pytest.importorskip("playwright.async_api", reason="the playwright package is missing")
+playwright_api = require_browser()
 
 CONTACT = "ana@acme.example"
 

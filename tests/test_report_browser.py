@@ -19,8 +19,10 @@ from report.cli import build
 from report.links import Links
 from report.models import Filters
 from report.page import render
+from tests.browser import CHROMIUM, CHROMIUM_FLAGS, IMG, require_browser
 from tests.report_journeys import seed
-from tests.test_support_browser import CHROMIUM, CHROMIUM_FLAGS, IMG, playwright_api
+
+playwright_api = require_browser()
 
 PLOTS = ("ttfa", "ttfv", "funnel", "touchpoints", "waiting", "triggers", "variants")
 

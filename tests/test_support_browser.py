@@ -12,19 +12,16 @@ rewrite them (otherwise it writes them under pytest's tmp_path)."""
 from __future__ import annotations
 
 import asyncio
-import os
 import re
-import shutil
 from collections.abc import AsyncIterator
-from pathlib import Path
 from urllib.parse import quote
 
-import pytest
 import pytest_asyncio
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from devstack.testing import free_port
+from tests.browser import CHROMIUM, CHROMIUM_FLAGS, UI_TIMEOUT_MS, VIEWPORT, always_open, require_browser, shots
 from tests.conftest import TEMPORAL_CLI
 from tests.staff import fill, guide_queries, start_described_journey
 from tests.support import journey_worker, leo_takes_every_deal, make_deal, status, wait_for_status, write_playbook
@@ -33,29 +30,7 @@ from workflows.models import OnboardingState
 from workflows.onboarding import OnboardingWorkflow
 from workflows.search_attributes import ALL
 
-CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
-VIEWPORT = {"width": 1280, "height": 800}
-IMG = Path(__file__).resolve().parent.parent / "docs" / "img"
-UI_TIMEOUT_MS = 20_000
-
-if not Path(CHROMIUM).is_file():
-    pytest.skip(
-        f"no Chromium at {CHROMIUM}: install Debian's package (apt-get install chromium; .ci/run "
-        "does it) or set CHROMIUM_PATH",
-        allow_module_level=True,
-    )
-playwright_api = pytest.importorskip(
-    "playwright.async_api", reason="the playwright package is missing: pip install -e '.[dev]'"
-)
+playwright_api = require_browser()
 
 
 @pytest_asyncio.fixture(scope="module")
@@ -73,16 +48,6 @@ async def ui_env() -> AsyncIterator[tuple[WorkflowEnvironment, str]]:
         yield env, f"http://127.0.0.1:{ui_port}"
     finally:
         await env.shutdown()
-
-
-def always_open(playbook):
-    # the real clock decides: business hours around the clock, so the direction goes out now
-    playbook["business_hours"] = {
-        "start": "00:00",
-        "end": "23:59:59",
-        "days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
-        "proactive_per_day": 10,
-    }
 
 
 async def listed_eventually(client, query: str, expected: set[str], seconds: float = 15) -> None:
@@ -105,13 +70,6 @@ async def show_columns(page, remove: list[str], add: list[str]) -> None:
     heading = page.get_by_text("Configure Workflows Table")
     await page.get_by_role("button", name=re.compile("close", re.I)).filter(visible=True).first.click()
     await playwright_api.expect(heading).to_be_hidden()
-
-
-def shots(tmp_path: Path) -> Path:
-    if os.environ.get("UPDATE_SCREENSHOTS"):
-        IMG.mkdir(parents=True, exist_ok=True)
-        return IMG
-    return tmp_path
 
 
 async def test_escalated_journey_is_legible_and_actionable_in_the_web_ui(ui_env, tmp_path):
