@@ -228,7 +228,9 @@ async def move_to_next_monday(env: WorkflowEnvironment, hour: int, tz: str = "As
 
     now = (await env.get_current_time()).astimezone(ZoneInfo(tz))
     monday = (now + timedelta(days=7 - now.weekday())).replace(hour=0, minute=0, second=0, microsecond=0)
-    await env.sleep(monday + timedelta(hours=hour) - now)
+    # Aware datetimes in one zone subtract by wall clock: across a DST change that is an hour
+    # off, so the distance is taken in UTC.
+    await env.sleep((monday + timedelta(hours=hour)).astimezone(timezone.utc) - now.astimezone(timezone.utc))
     return monday
 
 
