@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from pydantic import BaseModel
 from temporalio import workflow
@@ -13,7 +13,6 @@ from temporalio.client import (
     Client,
     WithStartWorkflowOperation,
     WorkflowUpdateFailedError,
-    WorkflowUpdateRPCTimeoutOrCancelledError,
 )
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.exceptions import ApplicationError
@@ -61,14 +60,23 @@ async def update_roster(
     """Send `update` to the roster of `task_queue`, starting the roster if none runs yet;
     asked again (the same request) when no answer comes within ANSWER_WITHIN."""
     for ask in range(1, ASKS + 1):
-        try:
-            return await asyncio.wait_for(
-                _update_once(client, task_queue, update, request), ANSWER_WITHIN.total_seconds()
-            )
-        except (asyncio.TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):  # the SDK's word for a cancelled wait
-            if ask == ASKS:
-                raise RosterUnanswered(ASKS, ANSWER_WITHIN) from None
+        # asyncio.wait, not wait_for: a client call that does not end on cancel (the SDK's
+        # poll for an update's outcome) must not hold us past the deadline either.
+        attempt = asyncio.ensure_future(_update_once(client, task_queue, update, request))
+        done, _ = await asyncio.wait({attempt}, timeout=ANSWER_WITHIN.total_seconds())
+        if attempt in done:
+            return attempt.result()
+        attempt.cancel()
+        attempt.add_done_callback(_forget)
+        if ask == ASKS:
+            raise RosterUnanswered(ASKS, ANSWER_WITHIN)
     raise AssertionError("unreachable")
+
+
+def _forget(attempt: "asyncio.Future[Any]") -> None:
+    """An abandoned attempt's outcome is not needed (the request was asked again)."""
+    if not attempt.cancelled():
+        attempt.exception()
 
 
 async def _update_once(
