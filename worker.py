@@ -103,9 +103,14 @@ def activities(
         messaging.send_message,
         escalation.create_escalation_task,
         escalation.close_escalation_task,
-        MomentActivities(settings, records).record_moment,
+        *moment_activities(MomentActivities(settings, records)),
         *extra_activities(),
     ]
+
+
+def moment_activities(recorder: MomentActivities) -> list[Any]:
+    """`record_moments` for v3.2 journeys; `record_moment` for every one started earlier."""
+    return [recorder.record_moment, recorder.record_moments]
 
 
 def extra_activities() -> list[Any]:

@@ -1,4 +1,6 @@
-"""record_moment: one business moment of a journey into the records, once per key."""
+"""record_moment / record_moments: business moments of a journey into the records, once
+per key. `record_moments` writes a step's moments in one call and one transaction (v3.2
+journeys); `record_moment` stays for every history recorded before it."""
 
 from __future__ import annotations
 
@@ -7,7 +9,7 @@ from temporalio import activity
 
 from activities.settings import ActivitySettings
 from records.database import Database
-from records.models import MomentRecorded, MomentRequest
+from records.models import MomentRecorded, MomentRequest, MomentsRequest
 from records.moments import MomentStore
 
 log = structlog.get_logger(__name__)
@@ -26,3 +28,10 @@ class MomentActivities:
         recorded = await self._store.record(request)
         log.info("moment.recorded" if recorded else "moment.already_recorded", kind=request.kind.value, key=request.key)
         return MomentRecorded(key=request.key, recorded=recorded)
+
+    @activity.defn
+    async def record_moments(self, request: MomentsRequest) -> list[MomentRecorded]:
+        recorded = await self._store.record_all(request.moments)
+        for moment, new in zip(request.moments, recorded, strict=True):
+            log.info("moment.recorded" if new else "moment.already_recorded", kind=moment.kind.value, key=moment.key)
+        return [MomentRecorded(key=m.key, recorded=new) for m, new in zip(request.moments, recorded, strict=True)]

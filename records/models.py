@@ -61,6 +61,14 @@ class MomentRequest(BaseModel):
     detail: dict[str, Any] = Field(default_factory=dict)
 
 
+class MomentsRequest(BaseModel):
+    """A step's moments, written together (in the order they happened) in one transaction."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    moments: list[MomentRequest] = Field(min_length=1, max_length=64)
+
+
 class MomentRecorded(BaseModel):
     key: str
     recorded: bool  # False: that key was already there (a retry or a replay)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import select
 
@@ -18,13 +20,17 @@ class MomentStore:
 
     async def record(self, moment: MomentRequest) -> bool:
         """Insert the moment; False when its key is already there (nothing is written)."""
-        values = moment.model_dump(mode="python")
-        values["kind"] = moment.kind.value
-        values["touchpoint"] = moment.touchpoint.value if moment.touchpoint else None
-        values["detail"] = moment.model_dump(mode="json")["detail"] or None
-        values["recorded_at"] = datetime.now(UTC)
+        return (await self.record_all([moment]))[0]
+
+    async def record_all(self, batch: Sequence[MomentRequest]) -> list[bool]:
+        """Insert each moment in one transaction; False for a key already there."""
+        recorded_at = datetime.now(UTC)
         async with self.db.begin() as conn:
-            return (await conn.execute(insert_new(self.db.dialect, moments, ["key"], values))).first() is not None
+            return [
+                (await conn.execute(insert_new(self.db.dialect, moments, ["key"], _row(m, recorded_at)))).first()
+                is not None
+                for m in batch
+            ]
 
     async def list(self, *, workflow_id: str | None = None, deal_id: str | None = None) -> list[MomentRequest]:
         query = select(moments).order_by(moments.c.at, moments.c.id)
@@ -41,3 +47,12 @@ class MomentStore:
             data["detail"] = data["detail"] or {}
             out.append(MomentRequest.model_validate(data))
         return out
+
+
+def _row(moment: MomentRequest, recorded_at: datetime) -> dict[str, Any]:
+    values = moment.model_dump(mode="python")
+    values["kind"] = moment.kind.value
+    values["touchpoint"] = moment.touchpoint.value if moment.touchpoint else None
+    values["detail"] = moment.model_dump(mode="json")["detail"] or None
+    values["recorded_at"] = recorded_at
+    return values

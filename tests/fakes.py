@@ -25,7 +25,7 @@ from activities.messaging import MessageRequest, SendReceipt
 from activities.owners import AssignOwnerRequest, ReleaseOwnerRequest, manager_person, person, staffing
 from activities.playbook import PlaybookActivities
 from playbooks.roster import Roster, load_roster
-from records.models import CloseEscalationTask, EscalationTaskRecord, MomentRecorded, MomentRequest
+from records.models import CloseEscalationTask, EscalationTaskRecord, MomentRecorded, MomentRequest, MomentsRequest
 from tests.support import _terminate_leftovers
 from workflows.models import OwnerAssignment
 from workflows.onboarding import OnboardingWorkflow
@@ -43,6 +43,8 @@ class Effects:
     tasks: dict[tuple[str, int], EscalationTaskRecord] = field(default_factory=dict)
     owners: dict[str, str] = field(default_factory=dict)  # journey -> owner holding its place
     released: list[str] = field(default_factory=list)
+    # the moments of each recording call, in order: one kind for `record_moment`, a step's for `record_moments`
+    moment_calls: list[list[str]] = field(default_factory=list)
 
     def kinds(self, audience: str = "customer") -> list[str]:
         return [m.kind for m in self.messages if m.audience == audience]
@@ -121,6 +123,15 @@ class Effects:
 
     @activity.defn(name="record_moment")
     async def record_moment(self, request: MomentRequest) -> MomentRecorded:
+        self.moment_calls.append([request.kind.value])
+        return self._moment(request)
+
+    @activity.defn(name="record_moments")
+    async def record_moments(self, request: MomentsRequest) -> list[MomentRecorded]:
+        self.moment_calls.append([m.kind.value for m in request.moments])
+        return [self._moment(m) for m in request.moments]
+
+    def _moment(self, request: MomentRequest) -> MomentRecorded:
         fresh = all(m.key != request.key for m in self.moments)
         if fresh:
             self.moments.append(request)
@@ -135,24 +146,37 @@ class Effects:
             self.create_escalation_task,
             self.close_escalation_task,
             self.record_moment,
+            self.record_moments,
         ]
 
 
 @asynccontextmanager
 async def fake_worker(
-    client: Client, playbooks: Path, effects: Effects | None = None
+    client: Client,
+    playbooks: Path,
+    effects: Effects | None = None,
+    *,
+    journey: type = OnboardingWorkflow,
+    task_queue: str | None = None,
+    keep_journeys: bool = False,
 ) -> AsyncIterator[tuple[str, Effects]]:
-    """The journey on its own task queue with every effect in memory; yields (task queue, effects)."""
+    """The journey on its own task queue with every effect in memory; yields (task queue, effects).
+    A deploy mid-journey: start them on an earlier version (`journey`, tests/versions.py) with
+    `keep_journeys`, then finish them on a worker given that `task_queue`."""
     effects = effects or Effects()
-    task_queue = f"fast-{uuid.uuid4().hex[:8]}"
+    task_queue = task_queue or f"fast-{uuid.uuid4().hex[:8]}"
     try:
         async with Worker(
             client,
             task_queue=task_queue,
-            workflows=[OnboardingWorkflow],
+            workflows=[journey],
             activities=effects.activities(playbooks),
             workflow_runner=workflow_runner(),
+            # journeys handed to a later worker leave no sticky queue behind: the time-skipping
+            # server does not hand a stopped worker's sticky tasks (queries included) back
+            **({"max_cached_workflows": 0} if keep_journeys else {}),
         ):
             yield task_queue, effects
     finally:
-        await _terminate_leftovers(task_queue)
+        if not keep_journeys:
+            await _terminate_leftovers(task_queue)

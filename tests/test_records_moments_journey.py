@@ -24,7 +24,7 @@ def probe_worker(client, task_queue: str, db: Database, tmp_path) -> Worker:
         client,
         task_queue=task_queue,
         workflows=[MomentsProbe],
-        activities=[activities.record_moment],
+        activities=[activities.record_moment, activities.record_moments],
         workflow_runner=workflow_runner(),
     )
 

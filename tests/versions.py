@@ -34,3 +34,15 @@ class OnboardingWorkflowV2(OnboardingWorkflow):
 
     def _patched(self, patch_id: str) -> bool:
         return patch_id != versions.V3 and workflow.patched(patch_id)
+
+
+@workflow.defn(name="OnboardingWorkflow")
+class OnboardingWorkflowV31(OnboardingWorkflow):
+    """v3.1: one `record_moment` per moment, every search attribute upserted at each transition."""
+
+    @workflow.run
+    async def run(self, input: JourneyInput) -> JourneyResult:
+        return await super().run(input)
+
+    def _patched(self, patch_id: str) -> bool:
+        return patch_id != versions.FEWER_COMMANDS and workflow.patched(patch_id)

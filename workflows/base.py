@@ -13,7 +13,7 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from playbooks.schema import Milestone, Playbook
-    from records.models import MomentKind, Touchpoint
+    from records.models import MomentKind, MomentRequest, Touchpoint
     from workflows import business_hours, effects, moments, staffing
     from workflows import status as report
     from workflows.journal import Journal
@@ -69,6 +69,8 @@ class JourneyBase:
     _staff_busy: str  # the staff update being applied; the next one is refused meanwhile
     _handing_over: bool
     _rescheduled: bool
+    _fewer_commands: bool  # v3.2: moments held and written per step, upserts only of changes
+    _held_moments: list[MomentRequest]
 
     async def _moment(
         self,
@@ -78,25 +80,38 @@ class JourneyBase:
         touchpoint: str | None = None,
         occurrence: int | str | None = None,
         detail: dict[str, Any] | None = None,
+        held: bool = False,
     ) -> None:
-        """Record a business moment (docs/records.md) for the friction report; v3 journeys only."""
+        """Record a business moment (docs/records.md) for the friction report; v3 journeys only.
+        On v3.2 a `held` moment waits for the step's next one (or its next wait, or the run's
+        end) and they are written by one local activity."""
         s = self._s
         if not self._v3 or s is None:
             return
-        await moments.record(
-            moments.moment(
-                kind,
-                s.deal,
-                s.playbook,
-                journey_version=JOURNEY_VERSION,
-                owner=s.owner.owner.id,
-                milestone=milestone,
-                touchpoint=Touchpoint(touchpoint) if touchpoint else None,
-                occurrence=occurrence,
-                variant=s.playbook.variant,
-                detail=detail,
-            )
+        request = moments.moment(
+            kind,
+            s.deal,
+            s.playbook,
+            journey_version=JOURNEY_VERSION,
+            owner=s.owner.owner.id,
+            milestone=milestone,
+            touchpoint=Touchpoint(touchpoint) if touchpoint else None,
+            occurrence=occurrence,
+            variant=s.playbook.variant,
+            detail=detail,
         )
+        if not self._fewer_commands:
+            await moments.record(request)
+            return
+        self._held_moments.append(request)
+        if not held:
+            await self._record_held_moments()
+
+    async def _record_held_moments(self) -> None:
+        """Write the moments held so far (before any wait, hand-over or end: none is lost)."""
+        if self._held_moments:
+            batch, self._held_moments = self._held_moments, []
+            await moments.record_all(batch)
 
     async def _tell_manager_if_short(self) -> None:
         """An owner who took the journey over capacity: the manager gets a task to rebalance
@@ -111,10 +126,10 @@ class JourneyBase:
         if task is not None:
             await effects.create_task(task)
 
-    async def _owner_assigned(self, previous: str | None) -> None:
+    async def _owner_assigned(self, previous: str | None, *, held: bool = False) -> None:
         s = self._state
         detail = {"over_capacity": s.owner.over_capacity, "unstaffed": bool(s.owner.unstaffed), "previous": previous}
-        await self._moment(MomentKind.owner_assigned, occurrence=s.assignments, detail=detail)
+        await self._moment(MomentKind.owner_assigned, occurrence=s.assignments, detail=detail, held=held)
 
     def _current_status(self) -> Status:
         s = self._s

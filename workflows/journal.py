@@ -17,13 +17,14 @@ from playbooks.schema import Milestone
 from workflows import inbox
 from workflows.details import current_details
 from workflows.models import Inbox, JourneyState, OnboardingState, Status
-from workflows.search_attributes import journey_search_attributes
+from workflows.search_attributes import changed, journey_search_attributes
 
 
 class Journal:
     def __init__(self, box: Callable[[], Inbox]) -> None:
         self._box = box
         self.transitions_this_run = 0
+        self.upsert_changes_only = False  # v3.2: no command for search attributes that stand
 
     def note(self, event: str, detail: str = "", *, at: datetime | None = None) -> None:
         inbox.note(self._box(), at or workflow.now(), event, detail)
@@ -47,7 +48,11 @@ class Journal:
         s.transitions += 1
         self.transitions_this_run += 1
         self.note(state.value, reason)
-        workflow.upsert_search_attributes(journey_search_attributes(s, milestone))
+        updates = journey_search_attributes(s, milestone)
+        if self.upsert_changes_only:
+            updates = changed(updates, workflow.info().typed_search_attributes)
+        if updates:
+            workflow.upsert_search_attributes(updates)
         self.show(s, milestone, status())
         workflow.logger.info(
             "journey transition",

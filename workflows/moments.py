@@ -1,10 +1,15 @@
 """Recording the journey's business moments from workflow code (docs/records.md, Moments).
 
-Each moment goes to the `record_moment` activity as a local activity: no round trip through
+Each moment goes to the `record_moments` activity as a local activity: no round trip through
 the server, a marker in the history so a replay never runs it again, and an idempotency key
 built from the workflow id (never the run id) so a retried workflow task, a restarted worker
 or a new run writes a given moment once. A moment is analytics, not a step of the journey:
-if the records stay unreachable past RECORD_FOR, the journey logs it and goes on."""
+if the records stay unreachable past RECORD_FOR, the journey logs it and goes on.
+
+Since v3.2 (`versions.FEWER_COMMANDS`) a step's moments are held and written together by
+one `record_moments` call: the kickoff's `started`, `owner_assigned` and `told`, a move's
+`first_action`, `milestone_completed` and the next `told`. Journeys started earlier replay
+their one `record_moment` call per moment."""
 
 from __future__ import annotations
 
@@ -18,7 +23,7 @@ from temporalio.exceptions import ActivityError
 with workflow.unsafe.imports_passed_through():
     from activities.moments import MomentActivities
     from playbooks.schema import PlaybookSnapshot
-    from records.models import MomentKind, MomentRequest, Touchpoint, moment_key
+    from records.models import MomentKind, MomentRequest, MomentsRequest, Touchpoint, moment_key
     from workflows.models import DealClosed
 
 # Behind this patch id the journey records moments; histories from before it replay without.
@@ -75,3 +80,18 @@ async def record(request: MomentRequest) -> None:
         )
     except ActivityError:
         workflow.logger.warning("moment not recorded", extra={"moment": request.kind.value})
+
+
+async def record_all(batch: list[MomentRequest]) -> None:
+    kinds = ", ".join(m.kind.value for m in batch)
+    try:
+        await workflow.execute_local_activity_method(
+            MomentActivities.record_moments,
+            MomentsRequest(moments=batch),
+            start_to_close_timeout=timedelta(seconds=10),
+            schedule_to_close_timeout=RECORD_FOR,
+            retry_policy=RetryPolicy(maximum_interval=timedelta(seconds=30)),
+            summary=f"record moments {kinds}",
+        )
+    except ActivityError:
+        workflow.logger.warning("moments not recorded", extra={"moments": kinds})

@@ -57,12 +57,16 @@ class OnboardingWorkflow(Handlers, Steps, Escalation, Waiting, JourneyBase):
         self._staff_busy = ""  # the staff update being applied; the next one is refused meanwhile
         self._handing_over = False
         self._rescheduled = False
+        self._fewer_commands = False
+        self._held_moments = []
 
     # ------------------------------------------------------------------ the journey
 
     @workflow.run
     async def run(self, input: JourneyInput) -> JourneyResult:
         self._v3 = self._patched(versions.V3)
+        self._fewer_commands = self._v3 and self._patched(versions.FEWER_COMMANDS)
+        self._journal.upsert_changes_only = self._fewer_commands
         if self._s is not None:  # a continued run: the Web UI shows its details from the start
             self._journal.show(self._s, self._milestone, self._current_status())
         try:
@@ -84,6 +88,7 @@ class OnboardingWorkflow(Handlers, Steps, Escalation, Waiting, JourneyBase):
             await self._closed_midway(str(closed))
         self._drop_decision("the journey ended")
         await workflow.wait_condition(workflow.all_handlers_finished)
+        await self._record_held_moments()
         if self._v3 and self._s is not None:
             await effects.release_owner(self._s.deal, self._s.owner.owner.id)
         return self._result()
@@ -111,8 +116,8 @@ class OnboardingWorkflow(Handlers, Steps, Escalation, Waiting, JourneyBase):
             progress=MilestoneProgress(index=0, key=snapshot.playbook.milestones[0].key, started_at=now),
         )
         self._transition(OnboardingState.awaiting_action, staffing.assigned_reason(owners))
-        await self._moment(MomentKind.started)
-        await self._owner_assigned(previous=None)
+        await self._moment(MomentKind.started, held=True)  # written with the kickoff's `told`
+        await self._owner_assigned(previous=None, held=True)
         if self._v3:
             await self._after_assignment()
         elif self._patched(versions.OWNER_ACKNOWLEDGEMENT):
@@ -225,11 +230,12 @@ class OnboardingWorkflow(Handlers, Steps, Escalation, Waiting, JourneyBase):
             self._transition(
                 OnboardingState.awaiting_action, f"'{p.key}' {outcome.value}; next: {milestones[nxt].title}"
             )
-        # the moments after the state moved on: a staff update waiting on this step sees the new stage
+        # the moments after the state moved on: a staff update waiting on this step sees the new
+        # stage. Held (v3.2): written with the next milestone's `told`, or before the next wait.
         if first_action:
-            await self._moment(MomentKind.first_action, milestone=p.key)
+            await self._moment(MomentKind.first_action, milestone=p.key, held=True)
         kind = MomentKind.milestone_completed if outcome is Outcome.completed else MomentKind.milestone_skipped
-        await self._moment(kind, milestone=p.key, touchpoint=p.last_touchpoint or None)
+        await self._moment(kind, milestone=p.key, touchpoint=p.last_touchpoint or None, held=True)
 
     # ------------------------------------------------------------------ query
 

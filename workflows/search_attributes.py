@@ -3,7 +3,7 @@ the Web UI. Every place that registers them (dev server, tests, compose) reads t
 
 from __future__ import annotations
 
-from temporalio.common import SearchAttributeKey, SearchAttributePair, SearchAttributeUpdate
+from temporalio.common import SearchAttributeKey, SearchAttributePair, SearchAttributeUpdate, TypedSearchAttributes
 
 from playbooks.schema import Milestone
 from workflows.models import JourneyState
@@ -64,6 +64,12 @@ def journey_search_attributes(state: JourneyState, milestone: Milestone | None) 
         OWNER_OVER_CAPACITY.value_set(state.owner.over_capacity),
         *variant,
     ]
+
+
+def changed(updates: list[SearchAttributeUpdate], current: TypedSearchAttributes) -> list[SearchAttributeUpdate]:
+    """The updates that change something: a value set to what it is, or an absent one
+    unset, is left out (`current` is the journey's own view, kept by the SDK as it upserts)."""
+    return [u for u in updates if current.get(u.key) != u.value]
 
 
 def start_search_attributes(deal_id: str, customer_id: str, segment: str) -> list[SearchAttributePair]:

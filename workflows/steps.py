@@ -30,14 +30,15 @@ class Steps(Escalation, Waiting, JourneyBase):
         )
         if sent_at is None:
             return
+        # Recorded first: what staff (and tests) see, the due time with its "told" reason, is
+        # set in one go after the record, never half of it while the record is written.
+        await self._moment(MomentKind.told, milestone=m.key, touchpoint="direction", occurrence=self._state.messages)
         p = self._progress
         p.direction_sent_at, p.due_at = sent_at, sent_at + timedelta(hours=m.window_hours)
         p.last_touchpoint = "direction"
         told = f"told to '{m.action.title}'"
         if self._inbox.unsubscribed_at is not None:
             told = f"customer unsubscribed: the owner brings up '{m.action.title}'"
-        # recorded before the transition, so the state staff (and tests) see follows the record
-        await self._moment(MomentKind.told, milestone=m.key, touchpoint="direction", occurrence=self._state.messages)
         self._transition(OnboardingState.awaiting_action, told)
 
     async def _follow_up(self, m: Milestone, follow_up: FollowUp) -> None:

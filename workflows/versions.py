@@ -10,11 +10,15 @@ journeys started on newer code carry in their history (see docs/versioning.md).
   roster (over capacity flagged, unstaffed escalated), places released at the end.
 - v3.1 `owner-wait-across-runs`: a run that takes over while the kickoff waits for the
   owner (`before_kickoff: true`) waits on instead of sending the kickoff unacknowledged.
+- v3.2 `fewer-commands`: a step's moments are written by one `record_moments` local
+  activity (not one `record_moment` each), and a transition upserts only the search
+  attributes whose value changed (none: no upsert at all).
 """
 
 OWNER_ACKNOWLEDGEMENT = "owner-acknowledgement"
 EXTEND_DURING_HOLD = "extend-deadline-during-hold"
 V3 = "journey-v3"
 OWNER_WAIT_ACROSS_RUNS = "owner-wait-across-runs"
+FEWER_COMMANDS = "fewer-commands"
 
-ALL = (OWNER_ACKNOWLEDGEMENT, EXTEND_DURING_HOLD, V3, OWNER_WAIT_ACROSS_RUNS)
+ALL = (OWNER_ACKNOWLEDGEMENT, EXTEND_DURING_HOLD, V3, OWNER_WAIT_ACROSS_RUNS, FEWER_COMMANDS)

@@ -27,6 +27,7 @@ class Waiting(JourneyBase):
         on v3 the server's suggestion to continue as new hands over to a new run, and an
         owner's acknowledgement deadline falling inside the wait is dealt with on the way."""
         listen = frozenset(listen)
+        await self._record_held_moments()  # nothing held across a wait that may last days
         while True:
             deadline, ack = until, self._acknowledgement_due()
             if ack is not None and (deadline is None or ack < deadline):
@@ -140,6 +141,7 @@ class Waiting(JourneyBase):
         """Staff updates in flight finish first (new ones are refused meanwhile); a cancel
         that arrived by then ends the journey instead."""
         self._handing_over = True
+        await self._record_held_moments()
         await workflow.wait_condition(workflow.all_handlers_finished)
         self._raise_if_cancelled()
         s, every = self._s, self._input.continue_as_new_after
