@@ -23,9 +23,11 @@ from playbooks.loader import DEFAULT_DIR
 from playbooks.roster import Roster, load_roster
 from worker import build_worker
 from workflows.models import (
+    ActionTaken,
     Cancel,
     DealClosed,
     JourneyInput,
+    JourneyResult,
     OnboardingState,
     Status,
     workflow_id_for,
@@ -191,6 +193,20 @@ async def close_and_replay(handle: WorkflowHandle) -> None:
 
 
 MINUTE = timedelta(minutes=1)
+# the default playbook's milestones and the product event that completes each
+MILESTONE_EVENTS = {
+    "first_action": "dataset_uploaded",
+    "first_value": "dashboard_shared",
+    "expansion_check": "teammates_invited",
+}
+
+
+async def take_every_action(env: WorkflowEnvironment, handle: WorkflowHandle) -> JourneyResult:
+    """The customer does each milestone's action once told it; the journey's result."""
+    for stage, event in MILESTONE_EVENTS.items():
+        await advance_until(env, handle, told(stage), step=MINUTE)
+        await handle.signal(OnboardingWorkflow.action_taken, ActionTaken(action=event, event_id=f"e-{stage}"))
+    return await handle.result()
 
 
 # ------------------------------------------------------------------ reading a journey's status

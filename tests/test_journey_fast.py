@@ -8,33 +8,28 @@ from datetime import timedelta
 
 from tests.fakes import fake_worker
 from tests.support import (
+    MILESTONE_EVENTS,
     MINUTE,
     advance_until,
     assert_replays,
     escalated,
     make_deal,
     start_journey,
+    take_every_action,
     told,
     write_playbook,
 )
-from workflows.models import ActionFailed, ActionTaken, Cancel, OnboardingState, ResolveEscalation
+from workflows.models import ActionFailed, Cancel, OnboardingState, ResolveEscalation
 from workflows.onboarding import OnboardingWorkflow
 
-MILESTONES = {
-    "first_action": "dataset_uploaded",
-    "first_value": "dashboard_shared",
-    "expansion_check": "teammates_invited",
-}
+MILESTONES = MILESTONE_EVENTS
 
 
 async def test_every_milestone_done_activates_with_one_direction_each(ts_env, tmp_path):
     client = ts_env.client
     async with fake_worker(client, write_playbook(tmp_path / "pb")) as (task_queue, effects):
         handle = await start_journey(client, task_queue, make_deal())
-        for stage, event in MILESTONES.items():
-            await advance_until(ts_env, handle, told(stage), step=MINUTE)
-            await handle.signal(OnboardingWorkflow.action_taken, ActionTaken(action=event, event_id=f"e-{stage}"))
-        result = await handle.result()
+        result = await take_every_action(ts_env, handle)
 
     assert result.state is OnboardingState.activated
     assert effects.kinds() == ["direction"] * len(MILESTONES)  # one first action told per milestone, nothing else

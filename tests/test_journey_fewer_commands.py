@@ -12,18 +12,20 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes
 
 from replay.record import run_histories
 from tests.fakes import fake_worker
-from tests.support import MINUTE, advance_until, assert_replays, make_deal, start_journey, told, write_playbook
+from tests.support import (
+    MINUTE,
+    advance_until,
+    assert_replays,
+    make_deal,
+    start_journey,
+    take_every_action,
+    told,
+    write_playbook,
+)
 from tests.versions import OnboardingWorkflowV31
 from workflows import search_attributes as sa
-from workflows.models import ActionTaken, OnboardingState
-from workflows.onboarding import OnboardingWorkflow
+from workflows.models import OnboardingState
 from workflows.search_attributes import changed
-
-MILESTONES = {
-    "first_action": "dataset_uploaded",
-    "first_value": "dashboard_shared",
-    "expansion_check": "teammates_invited",
-}
 
 
 async def local_activities(handle: WorkflowHandle, run_id: str | None = None) -> Counter[str]:
@@ -52,10 +54,7 @@ async def test_a_step_writes_its_moments_in_one_call_and_upserts_only_what_chang
     client = ts_env.client
     async with fake_worker(client, write_playbook(tmp_path / "pb")) as (task_queue, effects):
         handle = await start_journey(client, task_queue, make_deal())
-        for stage, event in MILESTONES.items():
-            await advance_until(ts_env, handle, told(stage), step=MINUTE)
-            await handle.signal(OnboardingWorkflow.action_taken, ActionTaken(action=event, event_id=f"e-{stage}"))
-        result = await handle.result()
+        result = await take_every_action(ts_env, handle)
 
     assert result.state is OnboardingState.activated
     assert effects.moment_calls == [
@@ -90,10 +89,7 @@ async def test_a_journey_started_on_v3_1_keeps_its_calls_until_its_next_run(ts_e
     assert await local_activities(handle, first_run) == {"record_moment": 3}
 
     async with fake_worker(client, playbooks, task_queue=queue) as (_, new):
-        for stage, event in MILESTONES.items():
-            await advance_until(ts_env, handle, told(stage), step=MINUTE)
-            await handle.signal(OnboardingWorkflow.action_taken, ActionTaken(action=event, event_id=f"e-{stage}"))
-        await handle.result()
+        await take_every_action(ts_env, handle)
 
     histories = await run_histories(client, handle.id, first_run)
     assert len(histories) >= 2  # it did continue as new
