@@ -38,16 +38,6 @@ def require_browser() -> ModuleType:
     )
 
 
-def always_open(playbook):
-    # the real clock decides: business hours around the clock, so the direction goes out now
-    playbook["business_hours"] = {
-        "start": "00:00",
-        "end": "23:59:59",
-        "days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
-        "proactive_per_day": 10,
-    }
-
-
 def shots(tmp_path: Path) -> Path:
     """Where screenshots go: docs/img/ with UPDATE_SCREENSHOTS=1, else the test's tmp_path."""
     if os.environ.get("UPDATE_SCREENSHOTS"):

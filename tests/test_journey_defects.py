@@ -22,6 +22,7 @@ from temporalio.client import WorkflowUpdateFailedError
 import worker
 from tests.support import (
     advance_until,
+    always_open,
     assert_replays,
     journey_worker,
     make_deal,
@@ -43,16 +44,6 @@ SUGGEST_AFTER = 300  # events in one run before the dev server suggests continue
 async def chatty_env():
     async with dev_server(SUGGEST_AFTER) as env:
         yield env
-
-
-def always_open(playbook: dict[str, Any]) -> None:
-    """Business hours around the clock: the kickoff goes out at once, on any clock."""
-    playbook["business_hours"] = {
-        "start": "00:00",
-        "end": "23:59:59",
-        "days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
-        "proactive_per_day": 10,
-    }
 
 
 def told(s: Status) -> bool:

@@ -15,6 +15,7 @@ from tests.fakes import fake_worker
 from tests.support import (
     MINUTE,
     advance_until,
+    always_open,
     assert_replays,
     make_deal,
     start_journey,
@@ -52,7 +53,7 @@ async def upserted(handle: WorkflowHandle) -> list[dict[str, object]]:
 
 async def test_a_step_writes_its_moments_in_one_call_and_upserts_only_what_changed(ts_env, tmp_path):
     client = ts_env.client
-    async with fake_worker(client, write_playbook(tmp_path / "pb")) as (task_queue, effects):
+    async with fake_worker(client, write_playbook(tmp_path / "pb", always_open)) as (task_queue, effects):
         handle = await start_journey(client, task_queue, make_deal())
         result = await take_every_action(ts_env, handle)
 
@@ -80,7 +81,7 @@ async def test_a_step_writes_its_moments_in_one_call_and_upserts_only_what_chang
 async def test_a_journey_started_on_v3_1_keeps_its_calls_until_its_next_run(ts_env, tmp_path):
     """Deployed mid-journey: the running v3.1 run replays and goes on with one call per
     moment; the run it continues as new writes per step. Every moment once across both."""
-    client, playbooks = ts_env.client, write_playbook(tmp_path / "pb")
+    client, playbooks = ts_env.client, write_playbook(tmp_path / "pb", always_open)
     async with fake_worker(client, playbooks, journey=OnboardingWorkflowV31, keep_journeys=True) as (queue, old):
         handle = await start_journey(client, queue, make_deal(), continue_as_new_after=6)
         await advance_until(ts_env, handle, told("first_action"), step=MINUTE)

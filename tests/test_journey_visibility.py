@@ -9,6 +9,7 @@ from temporalio.client import WorkflowHandle
 
 from tests.staff import start_described_journey
 from tests.support import (
+    always_open,
     journey_worker,
     make_deal,
     start_journey,
@@ -29,16 +30,6 @@ from workflows.search_attributes import (
     STAGE,
     STATE,
 )
-
-
-def always_open(playbook):
-    # the real clock decides here: business hours around the clock, no daily cap in the way
-    playbook["business_hours"] = {
-        "start": "00:00",
-        "end": "23:59:59",
-        "days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
-        "proactive_per_day": 10,
-    }
 
 
 def short_window(playbook):

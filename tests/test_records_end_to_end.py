@@ -20,7 +20,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 from temporalio.client import Client, WorkflowHandle
 from temporalio.service import RPCError
@@ -31,7 +30,7 @@ from records.database import Database
 from records.models import EscalationTaskRecord, MomentKind, MomentRequest, TaskStatus, Touchpoint, moment_key, task_id
 from records.moments import MomentStore
 from records.tasks import TaskNotFound, TaskStore
-from tests.support import make_deal, start_journey, status, told, wait_for_status, write_playbook
+from tests.support import always_open, make_deal, start_journey, status, told, wait_for_status, write_playbook
 from worker import build_worker
 from workflows.models import OnboardingState
 from workflows.onboarding import OnboardingWorkflow
@@ -41,11 +40,6 @@ from workflows.sandbox import workflow_runner
 ONBOARDING = Path(sysconfig.get_path("scripts")) / "onboarding"
 # The dev server and the test read the same machine clock; workflow time has millisecond resolution.
 CLOCK = timedelta(milliseconds=10)
-
-
-def always_open(playbook: dict[str, Any]) -> None:
-    playbook["business_hours"] = {"start": "00:00", "end": "23:59:59", "days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
-                                  "proactive_per_day": 10}  # fmt: skip
 
 
 @asynccontextmanager

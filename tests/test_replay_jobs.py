@@ -10,7 +10,7 @@ import io
 import uuid
 
 from replay.cli import parser, replay_command
-from tests.support import journey_worker, make_deal, start_journey, told, wait_for_status, write_playbook
+from tests.support import always_open, journey_worker, make_deal, start_journey, told, wait_for_status, write_playbook
 
 INCOMPATIBLE = '''
 from datetime import timedelta
@@ -27,14 +27,6 @@ class OnboardingWorkflow:
     async def run(self, input: Any) -> None:
         await workflow.sleep(timedelta(hours=1))
 '''
-
-
-def always_open(playbook: dict) -> None:
-    playbook["business_hours"] = {
-        "start": "00:00",
-        "end": "23:59:59",
-        "days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
-    }
 
 
 async def replay_cli(*argv: str) -> tuple[int, str, str]:

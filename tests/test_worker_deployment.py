@@ -15,19 +15,10 @@ from temporalio.common import VersioningBehavior
 
 from activities.settings import ActivitySettings
 from tests.conftest import TEMPORAL_CLI
-from tests.support import make_deal, start_journey, wait_for_status, write_playbook
+from tests.support import always_open, make_deal, start_journey, wait_for_status, write_playbook
 from worker import build_worker, deployment_from_env
 from workflows.models import ActionTaken, Cancel
 from workflows.onboarding import OnboardingWorkflow
-
-
-def always_open(playbook):
-    playbook["business_hours"] = {
-        "start": "00:00",
-        "end": "23:59:59",
-        "days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
-        "proactive_per_day": 10,
-    }
 
 
 def test_deployment_version_comes_from_the_environment():
