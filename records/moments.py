@@ -23,14 +23,14 @@ class MomentStore:
         return (await self.record_all([moment]))[0]
 
     async def record_all(self, batch: Sequence[MomentRequest]) -> list[bool]:
-        """Insert each moment in one transaction; False for a key already there."""
+        """Insert the moments with one statement; False for a key already there."""
+        if not batch:
+            return []
         recorded_at = datetime.now(UTC)
+        rows = [_row(m, recorded_at) for m in batch]
         async with self.db.begin() as conn:
-            return [
-                (await conn.execute(insert_new(self.db.dialect, moments, ["key"], _row(m, recorded_at)))).first()
-                is not None
-                for m in batch
-            ]
+            new = {row.key for row in await conn.execute(insert_new(self.db.dialect, moments, ["key"], rows))}
+        return [m.key in new for m in batch]
 
     async def list(self, *, workflow_id: str | None = None, deal_id: str | None = None) -> list[MomentRequest]:
         query = select(moments).order_by(moments.c.at, moments.c.id)

@@ -27,6 +27,7 @@ from records.models import (
     CloseEscalationTask,
     MomentKind,
     MomentRequest,
+    MomentsRequest,
     TaskStatus,
     Touchpoint,
     moment_key,
@@ -369,6 +370,25 @@ async def test_moments_are_written_once_per_key(records_db, tmp_path):
     assert [m.kind for m in stored] == [MomentKind.milestone_completed, MomentKind.activated]
     assert stored[0] == moment()  # every field as given, the first write's detail kept
     assert stored[0].variant is None and stored[0].at == AT
+
+
+async def test_a_steps_moments_are_written_together_each_once(records_db, tmp_path):
+    """`record_moments` (v3.2 journeys): one statement for a step's moments; a retry of the
+    batch, or one overlapping moments already there, writes only what is new."""
+    activities = MomentActivities(ActivitySettings(ONBOARDING_DATA_DIR=tmp_path), records_db)
+    env = ActivityEnvironment()
+    started = moment(MomentKind.started, key="onboarding-D-1:moment:started", milestone=None, touchpoint=None)
+    assigned = moment(MomentKind.owner_assigned, key="onboarding-D-1:moment:owner_assigned:1", milestone=None)
+    told = moment(MomentKind.told, key="onboarding-D-1:moment:told:first_action:1", touchpoint=Touchpoint.direction)
+    await env.run(activities.record_moment, started)  # written earlier, alone (a v3.1 run)
+    first = await env.run(activities.record_moments, MomentsRequest(moments=[started, assigned, told]))
+    again = await env.run(activities.record_moments, MomentsRequest(moments=[started, assigned, told]))
+    assert [(r.key, r.recorded) for r in first] == [(started.key, False), (assigned.key, True), (told.key, True)]
+    assert [r.recorded for r in again] == [False, False, False]
+    stored = await activities.store.list(workflow_id="onboarding-D-1")
+    assert stored == [started, assigned, told]
+    with pytest.raises(ValidationError, match="moments"):
+        MomentsRequest(moments=[])
 
 
 def test_moment_request_refuses_bad_input_naming_the_field():
