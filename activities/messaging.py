@@ -238,18 +238,16 @@ class MessagingActivities:
     async def _send_email(self, request: MessageRequest, rendered: RenderedMessage, message_id: str) -> None:
         if not request.to.email:
             raise ApplicationError("recipient has no email address", non_retryable=True)
-        msg = EmailMessage()
-        msg["From"] = self._settings.mail_from
-        msg["To"] = formataddr((request.to.name, request.to.email))
-        msg["Subject"] = rendered.subject
-        msg["Message-ID"] = message_id
-        msg["Date"] = format_datetime(datetime.now(timezone.utc))
-        msg["X-Onboarding-Deal"] = request.deal_id
-        msg["X-Onboarding-Kind"] = request.kind
+        headers = {
+            "Subject": rendered.subject,
+            "Message-ID": message_id,
+            "Date": format_datetime(datetime.now(timezone.utc)),
+            "X-Onboarding-Deal": request.deal_id,
+            "X-Onboarding-Kind": request.kind,
+        }
         if request.audience == "customer":
-            for name, value in self._unsubscribe_headers(request).items():
-                msg[name] = value
-        msg.set_content(rendered.body)
+            headers.update(self._unsubscribe_headers(request))
+        msg = email_message(self._settings.mail_from, (request.to.name, request.to.email), headers, rendered.body)
         await send_email(self._settings.smtp_url or "", msg)
 
     def _unsubscribe_headers(self, request: MessageRequest) -> dict[str, str]:
@@ -284,6 +282,26 @@ class MessagingActivities:
                 f"Slack rejected the message: {response.status_code} {response.text[:200]}",
                 non_retryable=True,
             )
+
+
+def email_message(sender: str, to: tuple[str, str], headers: dict[str, str], body: str) -> EmailMessage:
+    """The message as sent. A line break inside a header value (a name from the CRM, say) is
+    folded into a space: nothing a value holds can add a header, and the message still goes
+    out (the email library refuses such a value, which failed every attempt). An
+    internationalized address (`łucja@...`) is written as is, for SMTPUTF8; `formataddr`
+    refuses it."""
+    name, address = " ".join(to[0].splitlines()), to[1]
+    msg = EmailMessage()
+    msg["From"] = sender
+    if address.isascii():
+        msg["To"] = formataddr((name, address))
+    else:
+        quoted = name.replace("\\", "\\\\").replace('"', '\\"')
+        msg["To"] = f'"{quoted}" <{address}>' if name else address
+    for key, value in headers.items():
+        msg[key] = " ".join(value.splitlines())
+    msg.set_content(body)
+    return msg
 
 
 async def send_email(smtp_url: str, msg: EmailMessage) -> None:

@@ -31,7 +31,7 @@ CONTEXT = {"customer_name": "Ana", "action_title": "Upload your first dataset", 
 
 
 def request(key="onboarding-D-1:first_action:direction:1", channel="email", **kw) -> MessageRequest:
-    return MessageRequest(
+    fields = dict(
         key=key,
         deal_id="D-1",
         kind="direction",
@@ -40,8 +40,12 @@ def request(key="onboarding-D-1:first_action:direction:1", channel="email", **kw
         to=Recipient(name="Ana Ruiz", email="ana@acme.example"),
         template=TEMPLATE,
         context=dict(CONTEXT),
-        **kw,
     )
+    return MessageRequest(**(fields | kw))
+
+
+def utf8(header_text: str) -> str:
+    return header_text.encode("utf-8", "surrogateescape").decode("utf-8")
 
 
 def activities(tmp_path, **settings) -> MessagingActivities:
@@ -82,6 +86,44 @@ async def test_same_key_is_sent_once(tmp_path):
         assert first.message_id == again.message_id != other.message_id
         assert len(await sink.wait_for(2)) == 2
         assert len(sink.messages) == 2
+
+
+async def test_what_the_customer_receives_is_what_was_rendered_in_any_script(tmp_path):
+    """Names, subject and body outside ASCII, a line longer than SMTP allows, a line break a
+    CRM name smuggled into the subject, and an internationalized address: each arrives over
+    real SMTP and reads back (the standard parser) exactly as rendered, with no added header."""
+    template = MessageTemplate(
+        subject="{{ customer_name }}: één stap",
+        body="Olá {{ customer_name }} — faça isto: {{ cta_url }}\n{{ action_instruction }}\n",
+    )
+    ana = Recipient(name="Ana Ruiz", email="ana@acme.example")
+    cases = [  # (case, recipient, the name in the text, a line of the body)
+        ("ascii", ana, "Ana", "See you soon."),
+        ("accents", Recipient(name="Zoë Ñúñez, CFO", email="zoe@acme.example"), "Zoë", "Até já."),
+        ("injected", Recipient(name="Ana\r\nBcc: x@evil.example", email="ana@acme.example"), "Ana\nBcc: x@evil.example", "-"),
+        ("long line", ana, "Ana", "x" * 1200),
+        ("international address", Recipient(name="Łucja", email="łucja@acme.example"), "Łucja", "-"),
+    ]  # fmt: skip
+    async with SmtpSink() as sink:
+        messaging = activities(tmp_path, SMTP_URL=sink.url)
+        for n, (_, to, name, note) in enumerate(cases, 1):
+            key = f"onboarding-D-1:first_action:direction:{n}"
+            context = dict(CONTEXT, customer_name=name, action_instruction=note)
+            await ActivityEnvironment().run(
+                messaging.send_message, request(key=key, to=to, template=template, context=context)
+            )
+        got = await sink.wait_for(len(cases))
+    for (case, to, name, note), message, received in zip(cases, got, sink.received, strict=True):
+        assert message["Subject"] == f"{' '.join(name.splitlines())}: één stap", case
+        assert received.rcpt_tos == (to.email,), case
+        # an SMTPUTF8 message's headers are raw UTF-8, which the bytes parser keeps as bytes
+        [address] = message["To"].addresses
+        assert utf8(address.addr_spec) == to.email, case
+        assert utf8(address.display_name) == " ".join(to.name.splitlines()), case
+        assert "Bcc" not in message and message["From"].addresses[0].addr_spec, case
+        body = message.get_content().replace("\r\n", "\n")  # quoted-printable keeps the wire's line ends
+        assert body == f"Olá {name} — faça isto: https://app.example.com/x\n{note}\n", case
+        assert message["X-Onboarding-Kind"] == "direction" and message["List-Unsubscribe"], case
 
 
 async def test_unreachable_smtp_is_retried_refused_config_is_not(tmp_path):
