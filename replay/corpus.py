@@ -164,6 +164,14 @@ async def locate(replay: Replayer, history: WorkflowHistory, mismatch: str) -> s
     return describe_event(window[0])
 
 
+def decided(history: WorkflowHistory) -> bool:
+    """Whether a workflow task of the run has completed. A run that has decided nothing yet
+    has nothing to check, and the SDK's replayer waits forever (cancel included) on a
+    history that holds only the run's start: a run just continued as new, or just started,
+    fetched before its first task. Every replay here skips such a history."""
+    return any(e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED for e in history.events)
+
+
 async def replay_all(
     histories: AsyncIterator[tuple[str, WorkflowHistory]],
     workflows: Sequence[type] | None = None,
@@ -177,8 +185,9 @@ async def replay_all(
 
     async def unlabelled() -> AsyncIterator[WorkflowHistory]:
         async for label, history in histories:
-            labels[id(history)] = label
-            yield history
+            if decided(history):
+                labels[id(history)] = label
+                yield history
 
     async with replay.workflow_replay_iterator(unlabelled()) as results:
         async for result in results:

@@ -63,7 +63,7 @@ def run_job(config: JobConfig, todo: Any, verdicts: Any) -> None:
 
 async def _job(config: JobConfig, todo: Any, verdicts: Any) -> None:
     from replay.cli import connect, load_workflow  # noqa: PLC0415  (the job imports what the parent names)
-    from replay.corpus import mismatch_text, replayer  # noqa: PLC0415
+    from replay.corpus import decided, mismatch_text, replayer  # noqa: PLC0415
 
     workflow = load_workflow(config.workflow)
     client = await connect(config.address, config.namespace)
@@ -96,6 +96,8 @@ async def _job(config: JobConfig, todo: Any, verdicts: Any) -> None:
     async def histories() -> AsyncIterator[WorkflowHistory]:
         while (item := await fetched.get()) is not None:
             workflow_id, run_id, history = item
+            if not decided(history):  # nothing decided yet: nothing to check
+                continue
             ids[id(history)] = (workflow_id, run_id)
             yield history
 

@@ -33,6 +33,7 @@ from activities.roster_sync import sync_roster
 from activities.settings import ActivitySettings
 from playbooks.roster import Roster
 from replay.cli import parser, roster_sync_command
+from replay.corpus import decided
 from replay.record import run_histories
 from tests.privacy_keys import CONVERTER
 from tests.support import (
@@ -188,7 +189,8 @@ async def test_a_burst_of_20_journeys_fills_3_owners_exactly_across_two_workers(
 async def assert_roster_replays(*histories: WorkflowHistory) -> None:
     """The roster's histories replay against the current code: its handlers are deterministic."""
     replayer = Replayer(workflows=[OwnerRosterWorkflow], data_converter=CONVERTER, workflow_runner=workflow_runner())
-    for history in histories:
+    # the newest run may be fetched before its first task: nothing decided, nothing to check
+    for history in filter(decided, histories):
         await replayer.replay_workflow(history)
 
 

@@ -3,14 +3,18 @@ non-deterministic edit is caught with the file, the event and the mismatch named
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import uuid
 from pathlib import Path
 
 import pytest
 from temporalio.api.enums.v1 import EventType
+from temporalio.client import WorkflowHistory
 
 from replay import record
-from replay.corpus import CORPUS, as_text, corpus_files, load_history, replay_files
+from replay.corpus import CORPUS, as_text, corpus_files, decided, load_history, replay_files
 from tests.support import load_edited_copy
 
 ONBOARDING = Path(__file__).resolve().parent.parent / "workflows" / "onboarding.py"
@@ -119,3 +123,31 @@ async def test_rerecording_takes_the_same_paths_and_replays(dev_env, tmp_path):
     assert not problems, as_text(problems)
     for path in written:
         assert shape(path) == shape(CORPUS / record.VERSION / path.name), path.name
+
+
+def test_a_run_that_has_decided_nothing_is_skipped_not_waited_on(tmp_path):
+    """The SDK's replayer waits forever, cancel included, on a history that holds only the
+    run's start (a run just continued as new, fetched before its first task: seen as a hang
+    of the roster's replay under load). Every replay here skips such a history. Run in a
+    process of its own, so a regression fails on time instead of hanging the suite."""
+    full = load_history(CORPUS / "v3.2" / "cancel.json")
+    start_only = WorkflowHistory(full.workflow_id, list(full.events[:1]))
+    assert decided(full) and not decided(start_only)
+    path = tmp_path / "start-only.json"
+    path.write_text(start_only.to_json())
+    code = (
+        "import asyncio, sys\n"
+        "from pathlib import Path\n"
+        "from replay.corpus import replay_files\n"
+        "print(len(asyncio.run(replay_files([Path(sys.argv[1]), Path(sys.argv[2])]))))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(path), str(CORPUS / "v3.2" / "cancel.json")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=Path(__file__).resolve().parent.parent,
+        env=dict(os.environ),
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == "0"  # the whole run replays; the start alone is skipped
