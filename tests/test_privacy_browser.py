@@ -14,11 +14,11 @@ from temporalio.testing import WorkflowEnvironment
 
 from devstack.testing import free_port
 from starters.app import create_app
-from tests.browser import CHROMIUM, CHROMIUM_FLAGS, UI_TIMEOUT_MS, VIEWPORT, always_open, require_browser, shots
+from tests.browser import CHROMIUM, CHROMIUM_FLAGS, UI_TIMEOUT_MS, VIEWPORT, require_browser, shots
 from tests.conftest import TEMPORAL_CLI
 from tests.privacy_keys import CODEC_TOKEN, CONVERTER
 from tests.starters_fixtures import deal_body, serve, settings_for, signed, unique
-from tests.support import journey_worker, wait_for_status, write_playbook
+from tests.support import always_open, journey_worker, wait_for_status, write_playbook
 from workflows.onboarding import OnboardingWorkflow
 from workflows.search_attributes import ALL
 

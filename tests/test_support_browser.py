@@ -21,10 +21,18 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from devstack.testing import free_port
-from tests.browser import CHROMIUM, CHROMIUM_FLAGS, UI_TIMEOUT_MS, VIEWPORT, always_open, require_browser, shots
+from tests.browser import CHROMIUM, CHROMIUM_FLAGS, UI_TIMEOUT_MS, VIEWPORT, require_browser, shots
 from tests.conftest import TEMPORAL_CLI
 from tests.staff import fill, guide_queries, start_described_journey
-from tests.support import journey_worker, leo_takes_every_deal, make_deal, status, wait_for_status, write_playbook
+from tests.support import (
+    always_open,
+    journey_worker,
+    leo_takes_every_deal,
+    make_deal,
+    status,
+    wait_for_status,
+    write_playbook,
+)
 from workflows.metadata import static_summary
 from workflows.models import OnboardingState
 from workflows.onboarding import OnboardingWorkflow
