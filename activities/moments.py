@@ -32,6 +32,8 @@ class MomentActivities:
     @activity.defn
     async def record_moments(self, request: MomentsRequest) -> list[MomentRecorded]:
         recorded = await self._store.record_all(request.moments)
+        out = []
         for moment, new in zip(request.moments, recorded, strict=True):
             log.info("moment.recorded" if new else "moment.already_recorded", kind=moment.kind.value, key=moment.key)
-        return [MomentRecorded(key=m.key, recorded=new) for m, new in zip(request.moments, recorded, strict=True)]
+            out.append(MomentRecorded(key=moment.key, recorded=new))
+        return out

@@ -61,12 +61,17 @@ class MomentRequest(BaseModel):
     detail: dict[str, Any] = Field(default_factory=dict)
 
 
+# The most moments one `record_moments` call takes; a journey holding this many writes them
+# at once (a playbook's milestones all completed by early events hold one moment each).
+MOMENTS_PER_CALL = 64
+
+
 class MomentsRequest(BaseModel):
     """A step's moments, written together (in the order they happened) in one transaction."""
 
     model_config = ConfigDict(extra="forbid")
 
-    moments: list[MomentRequest] = Field(min_length=1, max_length=64)
+    moments: list[MomentRequest] = Field(min_length=1, max_length=MOMENTS_PER_CALL)
 
 
 class MomentRecorded(BaseModel):

@@ -3,13 +3,17 @@ transition upserts only the search attributes that changed. Journeys started ear
 their one call per moment until their next run. The workflow runs on the time-skipping
 server with its activities replaced by name (tests/fakes.py)."""
 
+import asyncio
+import copy
 import json
 from collections import Counter
+from typing import Any
 
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHandle
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 
+from records.models import MOMENTS_PER_CALL
 from replay.record import run_histories
 from tests.fakes import fake_worker
 from tests.support import (
@@ -25,7 +29,8 @@ from tests.support import (
 )
 from tests.versions import OnboardingWorkflowV31
 from workflows import search_attributes as sa
-from workflows.models import OnboardingState
+from workflows.models import ActionTaken, OnboardingState
+from workflows.onboarding import OnboardingWorkflow
 from workflows.search_attributes import changed
 
 
@@ -101,6 +106,43 @@ async def test_a_journey_started_on_v3_1_keeps_its_calls_until_its_next_run(ts_e
     assert len({m.key for m in moments}) == len(moments) == 10
     for history in histories:
         await assert_replays(handle._client.get_workflow_handle(handle.id, run_id=history.run_id))
+
+
+MANY = 70  # milestones: one held moment each, more than one call takes
+
+
+def many_milestones(playbook: dict[str, Any]) -> None:
+    """The default playbook and then copies of its second milestone, each with its own event."""
+    always_open(playbook)
+    template = playbook["milestones"][1]
+    for i in range(MANY - len(playbook["milestones"])):
+        extra = copy.deepcopy(template)
+        extra["key"], extra["follow_ups"] = f"step_{i}", []
+        extra["action"]["events"] = [f"step_{i}_done"]
+        playbook["milestones"].append(extra)
+
+
+async def test_moments_held_past_one_calls_worth_are_written_in_full_batches(ts_env, tmp_path):
+    """Every later milestone's event arrives before the first is done: the journey goes
+    through all of them in one step, holding a `milestone_completed` each. The batch is
+    written whenever it is full, never grown past what one call takes (that failed the task)."""
+    client = ts_env.client
+    async with fake_worker(client, write_playbook(tmp_path / "pb", many_milestones)) as (task_queue, effects):
+        handle = await start_journey(client, task_queue, make_deal())
+        await advance_until(ts_env, handle, told("first_action"), step=MINUTE)
+        later = [f"step_{i}_done" for i in range(MANY - 3)] + ["teammates_invited", "dashboard_shared"]
+        for event in [*later, "dataset_uploaded"]:
+            await handle.signal(OnboardingWorkflow.action_taken, ActionTaken(action=event, event_id=f"e-{event}"))
+        # bounded: an oversized batch failed the workflow task, retried forever
+        result = await asyncio.wait_for(handle.result(), timeout=60)
+
+    assert result.state is OnboardingState.activated
+    assert effects.moment_calls[0] == ["started", "owner_assigned", "told"]
+    step = [kind for call in effects.moment_calls[1:] for kind in call]
+    assert step == ["first_action"] + ["milestone_completed"] * MANY + ["activated"]
+    assert [len(call) for call in effects.moment_calls[1:]] == [MOMENTS_PER_CALL, MANY + 2 - MOMENTS_PER_CALL]
+    assert len({m.key for m in effects.moments}) == len(effects.moments) == MANY + 5
+    await assert_replays(handle)
 
 
 def test_changed_leaves_out_what_stands():

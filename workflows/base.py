@@ -13,7 +13,7 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from playbooks.schema import Milestone, Playbook
-    from records.models import MomentKind, MomentRequest, Touchpoint
+    from records.models import MOMENTS_PER_CALL, MomentKind, MomentRequest, Touchpoint
     from workflows import business_hours, effects, moments, staffing
     from workflows import status as report
     from workflows.journal import Journal
@@ -104,7 +104,9 @@ class JourneyBase:
             await moments.record(request)
             return
         self._held_moments.append(request)
-        if not held:
+        # A full batch goes at once: one call takes at most MOMENTS_PER_CALL (a batch of up to
+        # that many is written exactly as before, so recorded histories replay unchanged).
+        if not held or len(self._held_moments) >= MOMENTS_PER_CALL:
             await self._record_held_moments()
 
     async def _record_held_moments(self) -> None:

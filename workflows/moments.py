@@ -29,6 +29,12 @@ with workflow.unsafe.imports_passed_through():
 # Behind this patch id the journey records moments; histories from before it replay without.
 PATCH = "records-moments"
 RECORD_FOR = timedelta(minutes=10)
+# how each recording local activity runs (one moment or a step's)
+_LOCAL: dict[str, Any] = {
+    "start_to_close_timeout": timedelta(seconds=10),
+    "schedule_to_close_timeout": RECORD_FOR,
+    "retry_policy": RetryPolicy(maximum_interval=timedelta(seconds=30)),
+}
 
 
 def moment(
@@ -73,9 +79,7 @@ async def record(request: MomentRequest) -> None:
         await workflow.execute_local_activity_method(
             MomentActivities.record_moment,
             request,
-            start_to_close_timeout=timedelta(seconds=10),
-            schedule_to_close_timeout=RECORD_FOR,
-            retry_policy=RetryPolicy(maximum_interval=timedelta(seconds=30)),
+            **_LOCAL,
             summary=f"record moment {request.kind.value}",
         )
     except ActivityError:
@@ -88,9 +92,7 @@ async def record_all(batch: list[MomentRequest]) -> None:
         await workflow.execute_local_activity_method(
             MomentActivities.record_moments,
             MomentsRequest(moments=batch),
-            start_to_close_timeout=timedelta(seconds=10),
-            schedule_to_close_timeout=RECORD_FOR,
-            retry_policy=RetryPolicy(maximum_interval=timedelta(seconds=30)),
+            **_LOCAL,
             summary=f"record moments {kinds}",
         )
     except ActivityError:
