@@ -1,4 +1,5 @@
-"""The onboarding worker: polls task queue `onboarding`, runs journeys and their activities.
+"""The onboarding worker: polls task queue `onboarding`, runs journeys and their activities,
+and `onboarding-roster`, where the owner roster runs (workflows/roster.py).
 
 Configuration comes from the environment (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE and the
 SDK's own env config; SMTP_URL, SLACK_WEBHOOK_URL, ONBOARDING_DATA_DIR, ...). A bad
@@ -12,6 +13,7 @@ import os
 import signal
 import sys
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -39,7 +41,7 @@ from records.config import describe
 from records.database import Database
 from workflows.models import TASK_QUEUE
 from workflows.onboarding import OnboardingWorkflow
-from workflows.roster import OwnerRosterWorkflow
+from workflows.roster import OwnerRosterWorkflow, roster_task_queue
 from workflows.sandbox import workflow_runner
 
 
@@ -123,6 +125,32 @@ def extra_activities() -> list[Any]:
     return [*hubspot_activities(), *pipedrive_activities()]
 
 
+class JourneyWorker:
+    """The journeys' worker and, on a task queue of its own, the owner roster's: run together
+    (`async with`), so a roster is never started where nobody polls. The roster's few
+    workflow tasks then never queue behind a burst of journeys' (docs/performance.md)."""
+
+    def __init__(self, journeys: Worker, roster: Worker) -> None:
+        self.journeys, self.roster = journeys, roster
+        self._running: AsyncExitStack | None = None
+
+    def config(self) -> Any:
+        """The journeys' worker's configuration (the SDK's `Worker.config()`)."""
+        return self.journeys.config()
+
+    async def __aenter__(self) -> JourneyWorker:
+        async with AsyncExitStack() as stack:
+            await stack.enter_async_context(self.journeys)
+            await stack.enter_async_context(self.roster)
+            self._running = stack.pop_all()
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        running, self._running = self._running, None
+        if running is not None:
+            await running.__aexit__(*exc)
+
+
 def build_worker(
     client: Client,
     settings: ActivitySettings | None = None,
@@ -132,17 +160,38 @@ def build_worker(
     playbooks: Path | None = None,
     records: Database | None = None,
     **options: Any,
-) -> Worker:
+) -> JourneyWorker:
     settings = settings or ActivitySettings()
     if "deployment_config" not in options and (deployment := deployment_from_env()) is not None:
         options["deployment_config"] = deployment
+    shared = {k: options[k] for k in ("deployment_config", "identity") if k in options}
     options.setdefault("max_cached_workflows", cached_journeys_from_env())
+    runner = workflow_runner(client.data_converter)
+    return JourneyWorker(
+        Worker(
+            client,
+            task_queue=task_queue,
+            # OwnerRosterWorkflow too: a roster started here before it had a queue of its own
+            # runs here until its next continue-as-new moves it.
+            workflows=[OnboardingWorkflow, OwnerRosterWorkflow],
+            activities=activities(client, settings, roster, playbooks, records),
+            workflow_runner=runner,
+            **options,
+        ),
+        # uncached journeys, an uncached roster: nothing left on a stopped worker's sticky queue
+        roster_worker(client, task_queue, max_cached_workflows=min(10, options["max_cached_workflows"]), **shared),
+    )
+
+
+def roster_worker(client: Client, task_queue: str, **options: Any) -> Worker:
+    """The owner roster's worker for the journeys on `task_queue`: it polls the roster's own
+    task queue (`roster_task_queue`). `build_worker` includes it; a test that builds its own
+    journeys' worker runs this beside it."""
+    options.setdefault("max_cached_workflows", 10)  # one roster per journeys' task queue
     return Worker(
         client,
-        task_queue=task_queue,
-        # The roster runs beside the journeys, on the same task queue (workflows/roster.py).
-        workflows=[OnboardingWorkflow, OwnerRosterWorkflow],
-        activities=activities(client, settings, roster, playbooks, records),
+        task_queue=roster_task_queue(task_queue),
+        workflows=[OwnerRosterWorkflow],
         workflow_runner=workflow_runner(client.data_converter),
         **options,
     )
@@ -229,7 +278,13 @@ async def run() -> None:
         loop.add_signal_handler(sig, stop.set)
     deployment = worker.config().get("deployment_config")
     version = f"{deployment.version.deployment_name}.{deployment.version.build_id}" if deployment else "unversioned"
-    log.info("worker.started", task_queue=TASK_QUEUE, namespace=client.namespace, deployment_version=version)
+    log.info(
+        "worker.started",
+        task_queue=TASK_QUEUE,
+        roster_task_queue=roster_task_queue(TASK_QUEUE),
+        namespace=client.namespace,
+        deployment_version=version,
+    )
     async with worker:
         await stop.wait()
         log.info("worker.stopping")

@@ -16,7 +16,7 @@ from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
-from workflows.roster import OwnerRosterWorkflow, RosterInput, roster_workflow_id
+from workflows.roster import OwnerRosterWorkflow, RosterInput, roster_task_queue, roster_workflow_id
 
 # Temporal admits 10 in-flight updates per workflow and answers ResourceExhausted past
 # that; each sender keeps to this share, so two workers stay under it in a burst.
@@ -39,7 +39,8 @@ async def update_roster(
     update: workflow.UpdateMethodMultiParam[[OwnerRosterWorkflow, In], Out],
     request: In,
 ) -> Out:
-    """Send `update` to the roster of `task_queue`, starting the roster if none runs yet.
+    """Send `update` to the roster of the journeys on `task_queue`, starting the roster (on
+    its own task queue) if none runs yet.
     An update the roster had not taken when it continued as new is aborted by the server;
     that error fails the activity, whose retry sends it again (allocation and release are
     idempotent per journey)."""
@@ -56,7 +57,7 @@ async def update_roster(
             OwnerRosterWorkflow.run,
             RosterInput(),
             id=roster_id,
-            task_queue=task_queue,
+            task_queue=roster_task_queue(task_queue),
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
             static_summary=f"Owner roster: places per owner for task queue {task_queue}",
         )

@@ -67,12 +67,9 @@ async def run_worker(args: argparse.Namespace) -> None:
     from activities.settings import ActivitySettings
     from worker import build_worker
 
-    async def no_load(owner_ids: list[str]) -> dict[str, int]:
-        return {owner_id: 0 for owner_id in owner_ids}
-
     client = await Client.connect(args.address, data_converter=converter_for(args.mode, args.keys))
     settings = ActivitySettings(ONBOARDING_DATA_DIR=Path(args.data_dir))
-    worker = build_worker(client, settings, task_queue=args.task_queue, load=no_load, playbooks=Path(args.playbooks))
+    worker = build_worker(client, settings, task_queue=args.task_queue, playbooks=Path(args.playbooks))
     async with worker:
         print("ready", flush=True)
         await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)  # until the driver closes stdin

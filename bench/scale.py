@@ -504,9 +504,12 @@ async def journeys(
         rss_moved = worker.rss()
         kicked["latency_seconds"] = percentiles([mailbox.directions[d][0] - started[d] for d in started])
         moved["latency_seconds"] = percentiles([mailbox.directions[d][1] - signalled[d] for d in signalled])
+        # nothing lost, nothing twice: every journey's kickoff and next-milestone email, once each
+        per_journey = collections.Counter(len(mailbox.directions.get(d.deal_id, ())) for d in batch)
         result = {
             "kickoff": kicked,
             "move": moved,
+            "direction_emails_per_journey": {str(k): v for k, v in sorted(per_journey.items())},
             "idle_cpu_per_second": worker.idle_per_second,
             "rss": rss_figures(rss_before, rss_waiting, rss_moved, n),
         }

@@ -28,7 +28,7 @@ from tests.support import (
     write_playbook,
 )
 from tests.versions import OnboardingWorkflowV1
-from worker import activities
+from worker import activities, roster_worker
 from workflows import acknowledgement, versions
 from workflows.models import ActionTaken, Cancel, OnboardingState, OwnerAcknowledged
 from workflows.onboarding import OnboardingWorkflow
@@ -132,15 +132,18 @@ async def test_silent_owner_is_replaced_and_the_kickoff_goes_out(ts_env, tmp_pat
 async def v1_worker(client, tmp_path, task_queue, playbooks):
     """A worker still running the v1 code (before the patch), as before a deploy."""
     settings = ActivitySettings(SMTP_URL=None, ONBOARDING_DATA_DIR=tmp_path / "data")
-    async with Worker(
-        client,
-        task_queue=task_queue,
-        workflows=[OnboardingWorkflowV1, OwnerRosterWorkflow],
-        activities=activities(client, settings, playbooks=playbooks),
-        workflow_runner=workflow_runner(),
-        # no sticky queue left behind: the time-skipping server does not hand a stopped
-        # worker's sticky tasks (queries included) back to the shared queue
-        max_cached_workflows=0,
+    async with (
+        Worker(
+            client,
+            task_queue=task_queue,
+            workflows=[OnboardingWorkflowV1, OwnerRosterWorkflow],
+            activities=activities(client, settings, playbooks=playbooks),
+            workflow_runner=workflow_runner(),
+            # no sticky queue left behind: the time-skipping server does not hand a stopped
+            # worker's sticky tasks (queries included) back to the shared queue
+            max_cached_workflows=0,
+        ),
+        roster_worker(client, task_queue, max_cached_workflows=0),
     ):
         yield
 
@@ -157,14 +160,17 @@ async def test_journey_in_flight_on_v1_finishes_with_v1_behaviour_on_the_v2_work
 
     # deploy: the v2 worker takes over the same task queue with an empty cache, so its next
     # workflow task replays the v1 history through the new code
-    async with Worker(
-        client,
-        task_queue=task_queue,
-        workflows=[OnboardingWorkflow, OwnerRosterWorkflow],
-        activities=activities(
-            client, ActivitySettings(SMTP_URL=None, ONBOARDING_DATA_DIR=tmp_path / "data"), playbooks=playbooks
+    async with (
+        Worker(
+            client,
+            task_queue=task_queue,
+            workflows=[OnboardingWorkflow, OwnerRosterWorkflow],
+            activities=activities(
+                client, ActivitySettings(SMTP_URL=None, ONBOARDING_DATA_DIR=tmp_path / "data"), playbooks=playbooks
+            ),
+            workflow_runner=workflow_runner(),
         ),
-        workflow_runner=workflow_runner(),
+        roster_worker(client, task_queue),
     ):
         await handle.signal(OnboardingWorkflow.action_taken, ActionTaken(action="dataset_uploaded", event_id="e-1"))
         second = await advance_until(

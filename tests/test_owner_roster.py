@@ -30,7 +30,7 @@ from temporalio.client import (
 from temporalio.runtime import Runtime, TelemetryConfig
 from temporalio.service import RPCError
 from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
-from temporalio.worker import Replayer
+from temporalio.worker import Replayer, Worker
 
 from activities import roster_client
 from activities.owners import AssignOwnerRequest, OwnerActivities, ReleaseOwnerRequest
@@ -48,10 +48,11 @@ from tests.support import (
     wait_for_status,
     write_playbook,
 )
+from tests.versions import OwnerRosterWorkflowSharedQueue
 from worker import build_worker
 from workflows.models import OwnerAssignment
 from workflows.places import Places, Release
-from workflows.roster import OwnerRosterWorkflow, RosterInput, roster_workflow_id
+from workflows.roster import OwnerRosterWorkflow, RosterInput, roster_task_queue, roster_workflow_id
 from workflows.sandbox import workflow_runner
 from workflows.search_attributes import OWNER_OVER_CAPACITY
 
@@ -253,6 +254,8 @@ async def test_a_retry_gets_the_same_place_and_release_frees_it(server, tmp_path
         assert (full.owner.id, full.over_capacity, full.unstaffed) == ("amy", True, "")
         assert full.owner.email == "amy@vendor.example" and full.manager.id == "dana"
         await assert_roster_replays(await roster_handle(client, task_queue).fetch_history())
+        # started by the first assignment on a task queue of its own, off the journeys'
+        assert (await roster_handle(client, task_queue).describe()).task_queue == f"{task_queue}-roster"
 
 
 async def test_a_preferred_owner_at_capacity_takes_it_flagged(server, tmp_path):
@@ -322,6 +325,52 @@ async def test_continue_as_new_keeps_every_place(server, tmp_path):
         assert held.loads() == dict(expected)
         assert all(held.owner_of(f"j{i}") == got[i].owner.id for i in range(1, 10))
         assert held.over_capacity == [f"j{i}" for i in range(1, 10) if got[i].over_capacity]
+
+
+async def test_a_roster_from_before_its_own_queue_moves_there_at_its_next_run(server, tmp_path):
+    """A roster started on the journeys' task queue by an older worker keeps its places
+    and history: it runs there (this worker polls both) until its next continue-as-new,
+    which moves it to its own queue. Its old runs replay on the new code."""
+    client = server.client
+    task_queue = f"old-roster-{uuid.uuid4().hex[:8]}"
+    handle = await client.start_workflow(
+        OwnerRosterWorkflow.run,
+        RosterInput(continue_as_new_after=2),
+        id=roster_workflow_id(task_queue),
+        task_queue=task_queue,
+    )
+    # uncached: its last task is not on a sticky queue of its own when it stops (the
+    # time-skipping server would hold the next one there, its timeout never reached)
+    old = Worker(
+        client,
+        task_queue=task_queue,
+        workflows=[OwnerRosterWorkflowSharedQueue],
+        workflow_runner=workflow_runner(),
+        max_cached_workflows=0,
+    )
+    try:
+        async with old:
+            before = [await assign(client, task_queue, THREE, f"j{i}") for i in range(3)]  # one continue-as-new
+        assert (await client.get_workflow_handle(handle.id).describe()).task_queue == task_queue  # still shared
+        settings = ActivitySettings(SMTP_URL=None, ONBOARDING_DATA_DIR=tmp_path / "data")
+        async with build_worker(client, settings, task_queue=task_queue, roster=lambda: THREE):
+            after = [await assign(client, task_queue, THREE, f"j{i}") for i in range(3, 6)]
+            latest = await client.get_workflow_handle(handle.id).describe()
+            assert latest.task_queue == roster_task_queue(task_queue)  # moved
+            assert [a.owner.id for a in before + after] == ["amy", "ben", "cai"] * 2  # no place lost
+            assert await roster_handle(client, task_queue).query(OwnerRosterWorkflow.loads) == {
+                "amy": 2,
+                "ben": 2,
+                "cai": 2,
+            }
+            histories = await run_histories(client, handle.id, handle.first_execution_run_id)
+            queues = [
+                (await client.get_workflow_handle(handle.id, run_id=h.run_id).describe()).task_queue for h in histories
+            ]
+            assert queues[:2] == [task_queue, task_queue] and set(queues[2:]) == {roster_task_queue(task_queue)}
+            await assert_roster_replays(*histories)
+    finally:
+        await ended(client, roster_workflow_id(task_queue))
 
 
 async def test_an_unanswered_roster_update_ends_when_its_activity_is_cancelled(dev_env):

@@ -24,7 +24,7 @@ from tests.support import (
     write_playbook,
 )
 from tests.versions import OnboardingWorkflowV1, OnboardingWorkflowV2
-from worker import activities
+from worker import activities, roster_worker
 from workflows.models import OwnerAcknowledged
 from workflows.onboarding import OnboardingWorkflow
 from workflows.roster import OwnerRosterWorkflow
@@ -71,23 +71,29 @@ async def test_replay_reports_running_v1_and_v2_journeys_compatible_and_names_br
     task_queue = f"replay-cli-{uuid.uuid4().hex[:6]}"
     v1_ids, v2_ids = [], []
     settings = ActivitySettings(SMTP_URL=None, ONBOARDING_DATA_DIR=tmp_path / "data")
-    async with Worker(
-        client,
-        task_queue=task_queue,
-        workflows=[OnboardingWorkflowV1, OwnerRosterWorkflow],
-        activities=activities(client, settings, playbooks=playbooks),
-        workflow_runner=workflow_runner(),
+    async with (
+        Worker(
+            client,
+            task_queue=task_queue,
+            workflows=[OnboardingWorkflowV1, OwnerRosterWorkflow],
+            activities=activities(client, settings, playbooks=playbooks),
+            workflow_runner=workflow_runner(),
+        ),
+        roster_worker(client, task_queue),
     ):
         for _ in range(2):
             handle = await start_journey(client, task_queue, make_deal())
             await wait_for_status(handle, told("first_action"))  # v1: straight to the kickoff
             v1_ids.append(handle.id)
-    async with Worker(
-        client,
-        task_queue=task_queue,
-        workflows=[OnboardingWorkflowV2, OwnerRosterWorkflow],
-        activities=activities(client, settings, playbooks=playbooks),
-        workflow_runner=workflow_runner(),
+    async with (
+        Worker(
+            client,
+            task_queue=task_queue,
+            workflows=[OnboardingWorkflowV2, OwnerRosterWorkflow],
+            activities=activities(client, settings, playbooks=playbooks),
+            workflow_runner=workflow_runner(),
+        ),
+        roster_worker(client, task_queue),
     ):
         waiting = await start_journey(client, task_queue, make_deal())
         state = await wait_for_status(waiting, lambda s: s.reason.startswith("waiting for owner acknowledgement"))

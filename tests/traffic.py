@@ -32,7 +32,7 @@ from playbooks.roster import load_roster
 from tests.conftest import TEMPORAL_CLI
 from tests.privacy_keys import CONVERTER
 from tests.support import _terminate_leftovers
-from worker import activities, records_database
+from worker import activities, records_database, roster_worker
 from workflows.models import OwnerAssignment
 from workflows.onboarding import OnboardingWorkflow
 from workflows.roster import OwnerRosterWorkflow
@@ -263,20 +263,23 @@ async def held_worker(
     replaced = {"send_message", "assign_owner"}
     task_queue = f"test-{uuid.uuid4().hex[:8]}"
     try:
-        async with Worker(
-            client,
-            task_queue=task_queue,
-            workflows=[OnboardingWorkflow, OwnerRosterWorkflow],
-            activities=[
-                *(
-                    a
-                    for a in activities(client, settings, playbooks=playbooks, records=records)
-                    if a.__name__ not in replaced
-                ),
-                send.send_message,
-                assign.assign_owner,
-            ],
-            workflow_runner=workflow_runner(),
+        async with (
+            Worker(
+                client,
+                task_queue=task_queue,
+                workflows=[OnboardingWorkflow, OwnerRosterWorkflow],
+                activities=[
+                    *(
+                        a
+                        for a in activities(client, settings, playbooks=playbooks, records=records)
+                        if a.__name__ not in replaced
+                    ),
+                    send.send_message,
+                    assign.assign_owner,
+                ],
+                workflow_runner=workflow_runner(),
+            ),
+            roster_worker(client, task_queue),
         ):
             yield task_queue, send, assign
     finally:

@@ -14,6 +14,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows import versions
     from workflows.models import JourneyInput, JourneyResult
     from workflows.onboarding import OnboardingWorkflow
+    from workflows.roster import OwnerRosterWorkflow, RosterInput
 
 
 @workflow.defn(name="OnboardingWorkflow")
@@ -46,3 +47,15 @@ class OnboardingWorkflowV31(OnboardingWorkflow):
 
     def _patched(self, patch_id: str) -> bool:
         return patch_id != versions.FEWER_COMMANDS and workflow.patched(patch_id)
+
+
+@workflow.defn(name="OwnerRosterWorkflow")
+class OwnerRosterWorkflowSharedQueue(OwnerRosterWorkflow):
+    """The roster before it had a task queue of its own: it stays on the journeys' queue."""
+
+    @workflow.run
+    async def run(self, input: RosterInput) -> None:
+        await super().run(input)
+
+    def _patched(self, patch_id: str) -> bool:
+        return False

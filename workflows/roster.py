@@ -1,6 +1,8 @@
 """OwnerRosterWorkflow: the one place where owners' places are allocated and released.
 
-An entity workflow, one per namespace and task queue. Its update handlers are synchronous,
+An entity workflow, one per namespace and journeys' task queue, run on a task queue of its
+own (`roster_task_queue`): its few workflow tasks never wait behind a burst of journeys'
+(10,000 kickoffs on one queue held each allocation past its activity's timeout). Its update handlers are synchronous,
 so each allocation runs to completion inside one workflow task: Temporal serializes
 them, whichever worker (or how many) runs the workflow, and a burst is counted exactly.
 `activities/owners.py` reaches it with update-with-start; docs/owners.md says why this
@@ -20,6 +22,18 @@ ROSTER_WORKFLOW_ID = "owner-roster"
 # Updates handled per run before continuing as new even if the server does not suggest it
 # (Temporal caps updates per run at 2,000 by default).
 UPDATES_PER_RUN = 1_000
+
+
+ROSTER_QUEUE_SUFFIX = "-roster"
+# Behind this patch a roster started on the journeys' task queue (before it had its own)
+# moves to its own at its next continue-as-new.
+OWN_QUEUE = "roster-own-queue"
+
+
+def roster_task_queue(task_queue: str) -> str:
+    """The task queue the roster of the journeys on `task_queue` runs on (the worker of
+    `task_queue` polls both)."""
+    return task_queue if task_queue.endswith(ROSTER_QUEUE_SUFFIX) else task_queue + ROSTER_QUEUE_SUFFIX
 
 
 def roster_workflow_id(task_queue: str) -> str:
@@ -50,9 +64,17 @@ class OwnerRosterWorkflow:
         )
         # Handlers are synchronous, so this holds at once; it keeps holding if one ever awaits.
         await workflow.wait_condition(workflow.all_handlers_finished)
+        moving_to: str | None = None  # None: the next run stays on this run's task queue
+        queue = workflow.info().task_queue
+        if queue != roster_task_queue(queue) and self._patched(OWN_QUEUE):
+            moving_to = roster_task_queue(queue)  # a roster from before, off the journeys' queue
         workflow.continue_as_new(
-            RosterInput(places=self._places, continue_as_new_after=input.continue_as_new_after, runs=input.runs + 1)
+            RosterInput(places=self._places, continue_as_new_after=input.continue_as_new_after, runs=input.runs + 1),
+            task_queue=moving_to,
         )
+
+    def _patched(self, patch_id: str) -> bool:
+        return workflow.patched(patch_id)  # tests/versions.py answers it as an older roster did
 
     @workflow.update(description="Give a journey a place with an owner: {journey_id, candidates, preferred?}.")
     def allocate(self, request: Allocate) -> Place:
