@@ -3,8 +3,8 @@
 The roster file says who is eligible (segment, time off, capacity); the owner-roster
 workflow (`workflows/roster.py`) says who holds which place, and hands them out one at a
 time. Nobody has room: the least-loaded eligible owner takes the journey over capacity,
-flagged. Nobody serves the segment or everyone is away: the manager takes it, flagged
-unstaffed. A journey is never left without an owner (docs/owners.md).
+flagged. Nobody serves the segment, everyone is away, or the roster is full: the manager
+takes it, flagged unstaffed. A journey is never left without an owner (docs/owners.md).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from temporalio import activity, workflow
 from temporalio.client import Client
 from temporalio.exceptions import ApplicationError
 
-from activities.roster_client import ROSTER_UPDATES_IN_FLIGHT, In, Out, update_roster
+from activities.roster_client import ROSTER_UPDATES_IN_FLIGHT, In, Out, RosterFull, update_roster
 from playbooks.loader import PlaybookError
 from playbooks.roster import Manager, Roster, RosterOwner, load_roster
 from workflows.models import OwnerAssignment, Person
@@ -110,13 +110,23 @@ class OwnerActivities:
                 )
             log.warning("owner.unstaffed", deal_id=request.deal_id, reason=staff.unstaffed, owner=manager.id)
             return OwnerAssignment(owner=manager, manager=manager, unstaffed=staff.unstaffed)
-        place = await self._allocate(
-            Allocate(
-                journey_id=request.journey_id or activity.info().workflow_id,
-                candidates=[Candidate(owner_id=o.id, capacity=o.capacity) for o in staff.candidates],
-                preferred=request.preferred,
+        try:
+            place = await self._allocate(
+                Allocate(
+                    journey_id=request.journey_id or activity.info().workflow_id,
+                    candidates=[Candidate(owner_id=o.id, capacity=o.capacity) for o in staff.candidates],
+                    preferred=request.preferred,
+                )
             )
-        )
+        except RosterFull as full:
+            # No place can be recorded: the journey still starts, owned by the manager, and
+            # says why (a staff member's explicit choice is refused instead, with the reason).
+            if request.preferred or manager is None:
+                raise
+            log.warning("owner.unstaffed", deal_id=request.deal_id, reason="roster_full", owner=manager.id)
+            return OwnerAssignment(
+                owner=manager, manager=manager, unstaffed=full.cause_text.removeprefix("journey_id: ")
+            )
         owner = roster.by_id(place.owner_id)
         assert owner is not None  # the roster workflow only picks among the candidates
         log.info(

@@ -16,7 +16,7 @@ from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
-from workflows.roster import OwnerRosterWorkflow, RosterInput, roster_task_queue, roster_workflow_id
+from workflows.roster import ROSTER_FULL, OwnerRosterWorkflow, RosterInput, roster_task_queue, roster_workflow_id
 
 # Temporal admits 10 in-flight updates per workflow and answers ResourceExhausted past
 # that; each sender keeps to this share, so two workers stay under it in a burst.
@@ -29,8 +29,16 @@ Out = TypeVar("Out")
 class RosterRefused(ApplicationError):
     """The roster refused the request (bad input, or no place left): retrying cannot help."""
 
+    def __init__(self, cause: str, kind: str = "RosterRefused") -> None:
+        super().__init__(f"owner roster refused: {cause}", type=kind, non_retryable=True)
+
+
+class RosterFull(RosterRefused):
+    """No place left: the roster carries as many places as one payload can hold."""
+
     def __init__(self, cause: str) -> None:
-        super().__init__(f"owner roster refused: {cause}", type="RosterRefused", non_retryable=True)
+        super().__init__(cause, kind=ROSTER_FULL)
+        self.cause_text = cause
 
 
 async def update_roster(
@@ -63,4 +71,7 @@ async def update_roster(
         )
         return await client.execute_update_with_start_workflow(update, request, start_workflow_operation=start)
     except WorkflowUpdateFailedError as err:
-        raise RosterRefused(getattr(err.cause, "message", None) or str(err.cause)) from None
+        cause = getattr(err.cause, "message", None) or str(err.cause)
+        if isinstance(err.cause, ApplicationError) and err.cause.type == ROSTER_FULL:
+            raise RosterFull(cause) from None
+        raise RosterRefused(cause) from None

@@ -34,6 +34,7 @@ from temporalio.worker import Replayer, Worker
 
 from activities import roster_client
 from activities.owners import AssignOwnerRequest, OwnerActivities, ReleaseOwnerRequest
+from activities.roster_client import RosterFull
 from activities.roster_sync import sync_roster
 from activities.settings import ActivitySettings
 from playbooks.roster import Roster
@@ -51,7 +52,7 @@ from tests.support import (
 from tests.versions import OwnerRosterWorkflowSharedQueue
 from worker import build_worker
 from workflows.models import OwnerAssignment
-from workflows.places import Places, Release
+from workflows.places import Allocate, Candidate, Places, Release
 from workflows.roster import OwnerRosterWorkflow, RosterInput, roster_task_queue, roster_workflow_id
 from workflows.sandbox import workflow_runner
 from workflows.search_attributes import OWNER_OVER_CAPACITY
@@ -295,6 +296,35 @@ async def test_everyone_out_of_office_goes_to_the_manager_unstaffed(server, tmp_
         got = await assign(client, task_queue, roster, "j-holiday")
         assert got.owner.id == "dana"
         assert got.unstaffed == "everyone serving segment 'smb' is out of office on 2026-11-24"
+
+
+async def test_a_full_roster_gives_the_journey_to_the_manager_unstaffed(server, tmp_path):
+    client = server.client
+    two = Places()  # what two places carry: the budget leaves no room for a third
+    for journey in ("j0", "j1"):
+        two.allocate(Allocate(journey_id=journey, candidates=[Candidate(owner_id=o, capacity=3) for o in "abc"]))
+    async with roster_workers(client, tmp_path, THREE) as task_queue:
+        await client.start_workflow(
+            OwnerRosterWorkflow.run,
+            RosterInput(carried_bytes=two.carried_bytes + 10),
+            id=roster_workflow_id(task_queue),
+            task_queue=roster_task_queue(task_queue),
+        )
+        got = [await assign(client, task_queue, THREE, f"j{i}") for i in range(2)]
+        assert [(a.owner.id, a.unstaffed) for a in got] == [("amy", ""), ("ben", "")]
+        full = await assign(client, task_queue, THREE, "j2")
+        assert (full.owner.id, full.manager.id, full.over_capacity) == ("dana", "dana", False)
+        assert full.unstaffed.startswith("no place left for 'j2': the roster is full (2 places, ")
+        assert (await places(client, task_queue)).holders == {"amy": ["j0"], "ben": ["j1"]}
+        # a staff member's explicit choice is refused with the reason, not given to the manager
+        with pytest.raises(RosterFull, match="the roster is full"):
+            await assign(client, task_queue, THREE, "j2", preferred="cai")
+        # a journey that holds a place is never refused; a freed place is taken again
+        assert (await assign(client, task_queue, THREE, "j1")).owner.id == "ben"
+        await release(client, task_queue, "j0")
+        again = await assign(client, task_queue, THREE, "j2")
+        assert (again.owner.id, again.unstaffed) == ("amy", "")
+        await assert_roster_replays(await roster_handle(client, task_queue).fetch_history())
 
 
 async def test_continue_as_new_keeps_every_place(server, tmp_path):

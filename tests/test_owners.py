@@ -10,7 +10,8 @@ from temporalio.exceptions import ApplicationError
 
 from activities.owners import AssignOwnerRequest, staffing
 from playbooks.roster import Roster
-from workflows.places import MAX_PLACES, Allocate, Candidate, Places
+from workflows.places import CARRIED_BYTES, Allocate, Candidate, Places
+from workflows.roster import RosterInput
 
 ROSTER = Roster.model_validate(
     {
@@ -178,16 +179,56 @@ def test_the_carried_state_is_rebuilt_exactly():
     assert again.owner_of("j10") == "ben" and again.allocate(ask("j10")).over_capacity
 
 
-def test_the_ledger_is_bounded():
-    full = Places(holders={"amy": [f"j{i}" for i in range(MAX_PLACES)]})
-    assert full.refusal(ask("one-more")) == (
-        f"journey_id: no place left for 'one-more': the roster holds {MAX_PLACES} places; "
+def test_the_ledger_is_bounded_by_the_bytes_it_carries_not_by_a_count():
+    # typical ids: far more than the 10,000 places a count once allowed
+    typical = Places(holders={"amy": [f"onboarding-D-{i:06d}" for i in range(60_000)]})
+    assert typical.refusal(ask("onboarding-D-one-more")) is None
+    roomy = [Candidate(owner_id=o, capacity=1_000_000) for o in ("amy", "ben", "cai")]
+    full = Places()
+    i = 0
+    while full.refusal(ask(f"onboarding-D-{i:06d}", roomy)) is None:
+        full.allocate(ask(f"onboarding-D-{i:06d}", roomy))
+        i += 1
+    assert 60_000 < full.total < 80_000 and not full.over_capacity
+    nxt = f"onboarding-D-{i:06d}"
+    assert full.refusal(ask(nxt)) == (
+        f"journey_id: no place left for '{nxt}': the roster is full ({full.total} places, "
+        f"{full.carried_bytes} of the {CARRIED_BYTES} bytes it can carry); "
         "release those of ended journeys (docs/owners.md)"
     )
-    assert full.refusal(ask("j7")) is None  # a journey that holds a place can always retry
-    # the largest state it can carry: MAX_PLACES ids of the longest length, under 2 MB
-    widest = Places(holders={"amy": [f"{i:0128d}" for i in range(MAX_PLACES)]})
-    assert len(widest.model_dump_json()) < 1.5 * 1024 * 1024
+    assert full.refusal(ask("onboarding-D-000007")) is None  # a journey that holds a place can always retry
+    assert full.refusal(ask("x"), budget=10 * CARRIED_BYTES) is None
+
+
+def test_the_longest_ids_all_over_capacity_still_fit_one_payload():
+    # the worst case: 128-character ids (non-ASCII, escaped characters) all over capacity,
+    # so each is listed twice; what continues as new stays under Temporal's 2 MB
+    tiny = [Candidate(owner_id="o" * 128, capacity=1), Candidate(owner_id="é\\" * 42 + "x", capacity=1)]
+    places = Places()
+    i = 0
+    while places.refusal(ask(f'{i:06d}"é' + "ü" * 120, tiny)) is None:
+        places.allocate(ask(f'{i:06d}"é' + "ü" * 120, tiny))
+        i += 1
+    assert places.total > 2_500 and len(places.over_capacity) == places.total - 2
+    carried = RosterInput(places=places).model_dump_json().encode()
+    assert len(carried) <= CARRIED_BYTES < 2 * 1024 * 1024
+    assert len(places.model_dump_json().encode()) <= places.carried_bytes
+
+
+def test_the_carried_size_is_kept_exactly_as_places_come_and_go():
+    places = Places()
+    for i in range(40):
+        places.allocate(ask(f"j{i}-" + "ł" * (i % 7)))
+    for i in range(0, 40, 3):
+        places.release(f"j{i}-" + "ł" * (i % 7))
+    places.allocate(ask("j1-ł", preferred="cai"))  # moved: its old place freed
+    for owner in ("amy", "ben", "cai"):
+        for journey in list(places.holders.get(owner, ())):
+            places.release(journey)
+        # the tally equals a recount of the same state, whatever came and went
+        assert places.carried_bytes == Places.model_validate_json(places.model_dump_json()).carried_bytes
+        assert len(places.model_dump_json().encode()) <= places.carried_bytes
+    assert places.total == 0 and places.carried_bytes == Places().carried_bytes
 
 
 @pytest.mark.parametrize(

@@ -7,12 +7,16 @@ roster file is the truth for it, and each request brings the candidates' current
 
 from __future__ import annotations
 
+import json
+
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
-# Bounds on what the roster carries across continue-as-new: 10,000 places of ids up to 128
-# characters is at most ~1.4 MB of JSON, under Temporal's 2 MB payload limit (a typical
-# `onboarding-D-12345` id makes it ~250 KB).
-MAX_PLACES = 10_000
+# The roster carries every place across continue-as-new in one payload, and Temporal refuses
+# a payload over 2 MB. So the bound is on the bytes carried, not on a count of places: about
+# 68,000 journeys with ids like `onboarding-D-123456`, 11,000 with ids of the longest kind
+# (128 characters); a place over capacity is listed twice, so it counts twice. The rest of the
+# 2 MB is headroom for the envelope and the codec.
+CARRIED_BYTES = 1_500_000
 ID_LENGTH = 128
 MAX_CANDIDATES = 1_000
 
@@ -60,19 +64,37 @@ class Released(BaseModel):
     owner_id: str | None = None  # None: the journey held no place (already released)
 
 
+def carried_size(value: str) -> int:
+    """Bytes `value` takes in the carried JSON: quoted, escaped, UTF-8, and a separator."""
+    return len(json.dumps(value, ensure_ascii=False).encode()) + 1
+
+
+# An owner's entry besides its journeys: its quoted id, the colon, the brackets.
+_OWNER_ENTRY = 3
+
+
 class Places(BaseModel):
     """Owner id -> the journey workflow ids holding a place with them, in the order given."""
 
     holders: dict[str, list[str]] = Field(default_factory=dict)
     over_capacity: list[str] = Field(default_factory=list)  # journeys placed beyond capacity
     _owner_of: dict[str, str] = PrivateAttr(default_factory=dict)
+    _carried: int = PrivateAttr(default=0)
 
     def model_post_init(self, _context: object) -> None:
         self._owner_of = {j: owner for owner, journeys in self.holders.items() for j in journeys}
+        self._carried = sum(carried_size(o) + _OWNER_ENTRY for o in self.holders) + sum(
+            carried_size(j) for j in (*self._owner_of, *self.over_capacity)
+        )
 
     @property
     def total(self) -> int:
         return len(self._owner_of)
+
+    @property
+    def carried_bytes(self) -> int:
+        """An upper bound of this state's JSON (`model_dump_json`) size, kept as places change."""
+        return self._carried + 40  # the two field names and the braces
 
     def owner_of(self, journey_id: str) -> str | None:
         return self._owner_of.get(journey_id)
@@ -83,12 +105,18 @@ class Places(BaseModel):
     def loads(self) -> dict[str, int]:
         return {owner: len(journeys) for owner, journeys in sorted(self.holders.items())}
 
-    def refusal(self, request: Allocate) -> str | None:
-        """Why this request cannot be served now, or None. Only a full ledger refuses."""
-        if self.owner_of(request.journey_id) is None and self.total >= MAX_PLACES:
+    def refusal(self, request: Allocate, budget: int = CARRIED_BYTES) -> str | None:
+        """Why this request cannot be served now, or None. Only a full ledger refuses: one
+        whose state, with this journey added (to a new owner's entry, over capacity), would
+        carry more than `budget` bytes."""
+        if self.owner_of(request.journey_id) is not None:
+            return None  # a journey that holds a place can always ask again
+        worst = 2 * carried_size(request.journey_id) + max(carried_size(c.owner_id) for c in request.candidates)
+        if self.carried_bytes + worst + _OWNER_ENTRY > budget:
             return (
-                f"journey_id: no place left for {request.journey_id!r}: the roster holds "
-                f"{MAX_PLACES} places; release those of ended journeys (docs/owners.md)"
+                f"journey_id: no place left for {request.journey_id!r}: the roster is full "
+                f"({self.total} places, {self.carried_bytes} of the {budget} bytes it can carry); "
+                "release those of ended journeys (docs/owners.md)"
             )
         return None
 
@@ -109,10 +137,14 @@ class Places(BaseModel):
             self.release(journey)
         chosen = self.choose(request)
         over = self.load(chosen.owner_id) >= chosen.capacity
+        if chosen.owner_id not in self.holders:
+            self._carried += carried_size(chosen.owner_id) + _OWNER_ENTRY
         self.holders.setdefault(chosen.owner_id, []).append(journey)
         self._owner_of[journey] = chosen.owner_id
+        self._carried += carried_size(journey)
         if over:
             self.over_capacity.append(journey)
+            self._carried += carried_size(journey)
         return Place(owner_id=chosen.owner_id, over_capacity=over, load=self.load(chosen.owner_id))
 
     def choose(self, request: Allocate) -> Candidate:
@@ -129,10 +161,13 @@ class Places(BaseModel):
         if owner is not None:
             journeys = self.holders[owner]
             journeys.remove(journey_id)
+            self._carried -= carried_size(journey_id)
             if not journeys:
                 del self.holders[owner]
+                self._carried -= carried_size(owner) + _OWNER_ENTRY
             if journey_id in self.over_capacity:
                 self.over_capacity.remove(journey_id)
+                self._carried -= carried_size(journey_id)
         return Released(journey_id=journey_id, owner_id=owner)
 
     def describe(self) -> str:

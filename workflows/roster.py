@@ -13,16 +13,21 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 from temporalio import workflow
+from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from workflows.models import TASK_QUEUE
-    from workflows.places import Allocate, Place, Places, Release, Released
+    from workflows.places import CARRIED_BYTES, Allocate, Place, Places, Release, Released
 
 ROSTER_WORKFLOW_ID = "owner-roster"
 # Updates handled per run before continuing as new even if the server does not suggest it
 # (Temporal caps updates per run at 2,000 by default).
 UPDATES_PER_RUN = 1_000
 
+
+# The type of the refusal a full roster gives (`Places.refusal`): the assignment then goes
+# to the manager, unstaffed, rather than failing the journey.
+ROSTER_FULL = "RosterFull"
 
 ROSTER_QUEUE_SUFFIX = "-roster"
 # Behind this patch a roster started on the journeys' task queue (before it had its own)
@@ -46,6 +51,8 @@ class RosterInput(BaseModel):
     places: Places = Field(default_factory=Places)
     continue_as_new_after: int = Field(default=UPDATES_PER_RUN, ge=1)
     runs: int = Field(default=1, ge=1)
+    # Bytes of places it may carry: lower only to see a full roster without filling one.
+    carried_bytes: int = Field(default=CARRIED_BYTES, ge=1, le=CARRIED_BYTES)
 
 
 @workflow.defn(name="OwnerRosterWorkflow")
@@ -55,6 +62,7 @@ class OwnerRosterWorkflow:
         # Handlers may run before `run` starts (update-with-start): the state exists here.
         self._places = input.places
         self._handled = 0
+        self._budget = input.carried_bytes
 
     @workflow.run
     async def run(self, input: RosterInput) -> None:
@@ -69,7 +77,12 @@ class OwnerRosterWorkflow:
         if queue != roster_task_queue(queue) and self._patched(OWN_QUEUE):
             moving_to = roster_task_queue(queue)  # a roster from before, off the journeys' queue
         workflow.continue_as_new(
-            RosterInput(places=self._places, continue_as_new_after=input.continue_as_new_after, runs=input.runs + 1),
+            RosterInput(
+                places=self._places,
+                continue_as_new_after=input.continue_as_new_after,
+                runs=input.runs + 1,
+                carried_bytes=self._budget,
+            ),
             task_queue=moving_to,
         )
 
@@ -88,8 +101,8 @@ class OwnerRosterWorkflow:
     # accepted (the refusal's cause names the field) instead of failing workflow tasks.
     @allocate.validator
     def _check_allocate(self, request: Allocate) -> None:
-        if refusal := self._places.refusal(request):
-            raise ValueError(refusal)
+        if refusal := self._places.refusal(request, self._budget):
+            raise ApplicationError(refusal, type=ROSTER_FULL, non_retryable=True)
 
     @workflow.update(description="Free a journey's place (it ended or moved on): {journey_id}.")
     def release(self, request: Release) -> Released:
