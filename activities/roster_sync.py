@@ -21,7 +21,7 @@ from typing import TypeVar
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.service import RPCError, RPCStatusCode
 
-from activities.roster_client import ROSTER_UPDATES_IN_FLIGHT, update_roster
+from activities.roster_client import ROSTER_UPDATES_IN_FLIGHT, RosterFull, update_roster
 from playbooks.roster import Roster
 from workflows.models import TASK_QUEUE, WORKFLOW_TYPE
 from workflows.places import Allocate, Candidate, Places, Release
@@ -105,7 +105,11 @@ async def sync_roster(
                     candidates=[Candidate(owner_id=owner.id, capacity=owner.capacity)],
                     preferred=owner.id,
                 )
-                await gated(lambda: update_roster(client, task_queue, OwnerRosterWorkflow.allocate, request))
+                try:
+                    await gated(lambda: update_roster(client, task_queue, OwnerRosterWorkflow.allocate, request))
+                except RosterFull as full:
+                    report.skipped[journey_id] = full.cause_text.removeprefix("journey_id: ")
+                    return
             report.added[journey_id] = owner.id
 
     async def release(journey_id: str, owner_id: str) -> None:
@@ -115,8 +119,9 @@ async def sync_roster(
                 await gated(lambda: update_roster(client, task_queue, OwnerRosterWorkflow.release, request))
             report.released[journey_id] = owner_id
 
+    # Frees first, so a full roster has room for the running journeys it did not count.
     await asyncio.gather(
-        *(add(j, owner) for j, owner in running.items() if places.owner_of(j) is None),
-        *(release(j, owner) for owner, journeys in places.holders.items() for j in journeys if j not in running),
+        *(release(j, owner) for owner, journeys in places.holders.items() for j in journeys if j not in running)
     )
+    await asyncio.gather(*(add(j, owner) for j, owner in running.items() if places.owner_of(j) is None))
     return report

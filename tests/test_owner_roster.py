@@ -520,6 +520,40 @@ async def test_roster_sync_counts_running_journeys_and_frees_places_of_ended_one
             await ended(client, a.id, b.id, c.id)
 
 
+async def test_roster_sync_on_a_full_roster_adds_what_fits_and_says_why_not_the_rest(dev_env, tmp_path):
+    client = dev_env.client
+    async with roster_workers(client, tmp_path, THREE) as task_queue:
+        journeys = [await start_journey(client, task_queue, make_deal()) for _ in range(3)]
+        try:
+            owners = [(await wait_for_status(j, lambda s: s.owner != "")).owner for j in journeys]
+            # a first deploy of a roster that can carry two of the three places
+            roster = roster_handle(client, task_queue)
+            await roster.terminate("as if it had never run")
+            two = Places()
+            for journey, owner_id in zip(journeys[:2], owners, strict=False):
+                two.allocate(Allocate(journey_id=journey.id, candidates=[Candidate(owner_id=owner_id, capacity=3)]))
+            await client.start_workflow(
+                OwnerRosterWorkflow.run,
+                # a refusal counts a new place at its worst (a new owner's entry, listed twice):
+                # 30 bytes over two places leaves room for the second's worst, not a third's
+                RosterInput(carried_bytes=two.carried_bytes + 30),
+                id=roster_workflow_id(task_queue),
+                task_queue=roster_task_queue(task_queue),
+            )
+            await visible(
+                client, f"TaskQueue = '{task_queue}' AND ExecutionStatus = 'Running' AND OnboardingOwner IS NOT NULL", 3
+            )
+            report = await sync_roster(client, THREE, task_queue)
+            assert len(report.added) == 2 and report.released == {}
+            ((left_out, why),) = report.skipped.items()
+            assert left_out not in report.added and why.startswith(
+                f"no place left for '{left_out}': the roster is full"
+            )
+            assert (await places(client, task_queue)).total == 2
+        finally:
+            await ended(client, *(j.id for j in journeys))
+
+
 async def visible(client: Client, query: str, count: int) -> None:
     """Visibility is eventually consistent: wait (bounded) until `query` counts `count`."""
     for _ in range(200):
