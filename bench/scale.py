@@ -61,6 +61,7 @@ from bench.webhook_start import (
     deal,
     free_port,
     lanes,
+    measured,
     raw_starts,
     start_raw,
     start_service,
@@ -568,7 +569,9 @@ async def webhook_vs_raw(
         for r in range(rounds):
             chunk = slice(r * size, (r + 1) * size)
             a = lambda: raw_starts(client, raw[chunk], concurrency, queue)  # noqa: E731
-            b = lambda: webhooks(port, bodies[chunk], concurrency, "(b) signed webhook -> journey", True)  # noqa: E731
+            b = lambda: measured(  # noqa: E731
+                service.pid, lambda: webhooks(port, bodies[chunk], concurrency, "(b) signed webhook -> journey", True)
+            )
             for key, path in (("a", a), ("b", b)) if r % 2 == 0 else (("b", b), ("a", a)):
                 parts[key].append(await path())
         a_row, b_row = combine(parts["a"]), combine(parts["b"])
@@ -581,6 +584,8 @@ async def webhook_vs_raw(
         "raw_p50_ms": round(a_row["p50_ms"], 1),
         "webhook_p50_ms": round(b_row["p50_ms"], 1),
         "ratio": round(b_row["per_second"] / a_row["per_second"], 3),
+        # the HTTP service's own CPU per webhook: what the webhook path adds on the machine
+        "service_cpu_ms_per_webhook": round(b_row["cpu_ms"], 2),
         "per_path": count,
         "rounds": rounds,
     }
@@ -765,7 +770,8 @@ def table(r: dict[str, Any]) -> str:
         wh = j["webhook"]
         lines.append(
             f"| signed webhook -> started journey vs raw `start_workflow`, worker running | **{wh['ratio']:.2f}** "
-            f"({wh['webhook_per_second']:.0f} vs {wh['raw_per_second']:.0f} starts/s, {wh['per_path']} per path) |"
+            f"({wh['webhook_per_second']:.0f} vs {wh['raw_per_second']:.0f} starts/s, {wh['per_path']} per path; "
+            f"the service's CPU {wh.get('service_cpu_ms_per_webhook', float('nan')):.2f} ms per webhook) |"
         )
     for name, why in r.get("failed", {}).items():
         lines.append(f"| {name} | **failed**: {why[:300]} |")
