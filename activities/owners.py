@@ -102,14 +102,7 @@ class OwnerActivities:
         manager = manager_person(roster.manager) if roster.manager else None
         staff = staffing(roster, request)
         if staff.unstaffed:
-            if manager is None:
-                raise ApplicationError(
-                    f"{staff.unstaffed}, and the roster names no manager to take the journey",
-                    type="Unstaffed",
-                    non_retryable=True,
-                )
-            log.warning("owner.unstaffed", deal_id=request.deal_id, reason=staff.unstaffed, owner=manager.id)
-            return OwnerAssignment(owner=manager, manager=manager, unstaffed=staff.unstaffed)
+            return self._unstaffed(request, manager, staff.unstaffed)
         try:
             place = await self._allocate(
                 Allocate(
@@ -121,12 +114,9 @@ class OwnerActivities:
         except RosterFull as full:
             # No place can be recorded: the journey still starts, owned by the manager, and
             # says why (a staff member's explicit choice is refused instead, with the reason).
-            if request.preferred or manager is None:
+            if request.preferred:
                 raise
-            log.warning("owner.unstaffed", deal_id=request.deal_id, reason="roster_full", owner=manager.id)
-            return OwnerAssignment(
-                owner=manager, manager=manager, unstaffed=full.cause_text.removeprefix("journey_id: ")
-            )
+            return self._unstaffed(request, manager, full.reason)
         owner = roster.by_id(place.owner_id)
         assert owner is not None  # the roster workflow only picks among the candidates
         log.info(
@@ -144,6 +134,16 @@ class OwnerActivities:
             manager=manager,
             over_capacity=place.over_capacity,
         )
+
+    @staticmethod
+    def _unstaffed(request: AssignOwnerRequest, manager: Person | None, reason: str) -> OwnerAssignment:
+        """Nobody on the roster can take the journey: the manager owns it, flagged with why."""
+        if manager is None:
+            raise ApplicationError(
+                f"{reason}, and the roster names no manager to take the journey", type="Unstaffed", non_retryable=True
+            )
+        log.warning("owner.unstaffed", deal_id=request.deal_id, reason=reason, owner=manager.id)
+        return OwnerAssignment(owner=manager, manager=manager, unstaffed=reason)
 
     @activity.defn
     async def release_owner(self, request: ReleaseOwnerRequest) -> Released:

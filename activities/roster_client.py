@@ -38,7 +38,8 @@ class RosterFull(RosterRefused):
 
     def __init__(self, cause: str) -> None:
         super().__init__(cause, kind=ROSTER_FULL)
-        self.cause_text = cause
+        # What the journey or `roster-sync` says: the refusal without the field it names.
+        self.reason = cause.removeprefix("journey_id: ")
 
 
 async def update_roster(

@@ -108,7 +108,7 @@ async def sync_roster(
                 try:
                     await gated(lambda: update_roster(client, task_queue, OwnerRosterWorkflow.allocate, request))
                 except RosterFull as full:
-                    report.skipped[journey_id] = full.cause_text.removeprefix("journey_id: ")
+                    report.skipped[journey_id] = full.reason
                     return
             report.added[journey_id] = owner.id
 

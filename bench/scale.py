@@ -771,7 +771,7 @@ def table(r: dict[str, Any]) -> str:
         lines.append(
             f"| signed webhook -> started journey vs raw `start_workflow`, worker running | **{wh['ratio']:.2f}** "
             f"({wh['webhook_per_second']:.0f} vs {wh['raw_per_second']:.0f} starts/s, {wh['per_path']} per path; "
-            f"the service's CPU {wh.get('service_cpu_ms_per_webhook', float('nan')):.2f} ms per webhook) |"
+            f"the service's CPU {wh['service_cpu_ms_per_webhook']:.2f} ms per webhook) |"
         )
     for name, why in r.get("failed", {}).items():
         lines.append(f"| {name} | **failed**: {why[:300]} |")
