@@ -4,7 +4,7 @@ ids and the times are kept (a few numbers per journey)."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import AsyncIterator, Callable, Collection
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from itertools import combinations
@@ -13,13 +13,13 @@ from pathlib import Path
 from playbooks import loader
 from report import stats
 from report.journeys import Journey
-from report.links import Links, all_of, equals, started
+from report.links import Links, equals
 from report.models import (
-    Cell,
     Filters,
     FunnelRow,
     Humans,
     OwnerRow,
+    PlaybookMilestones,
     Report,
     TimeToRow,
     TouchpointRow,
@@ -28,35 +28,22 @@ from report.models import (
     VariantRow,
     WaitingRow,
 )
+from report.sections.common import HOUR, CellMaker, cell_maker
 
-HOUR = 3600.0
 AGES = ((timedelta(days=1), "<1d"), (timedelta(days=3), "1-3d"), (timedelta(days=7), "3-7d"))
 SIGNIFICANCE = 0.05
 
 
-@dataclass(frozen=True)
-class Targets:
-    """A playbook's milestones in order with their windows (hours), from the playbook files."""
-
-    milestones: tuple[str, ...]
-    windows: tuple[float, ...]
-
-    def first_action(self) -> float | None:
-        return self.windows[0] if self.windows else None
-
-    def first_value(self) -> float | None:
-        """First value is the second milestone done; its target, the first two windows."""
-        return sum(self.windows[:2]) if len(self.windows) >= 2 else None
-
-
-def read_targets(directory: Path | None = None) -> dict[str, Targets]:
+def read_targets(directory: Path | None = None) -> dict[str, PlaybookMilestones]:
+    """Each playbook's milestones and windows, by name; none when the files do not load."""
     try:
         snapshots = loader.load_all(directory)
     except loader.PlaybookError:
         return {}
     return {
-        s.playbook.name: Targets(
-            tuple(m.key for m in s.playbook.milestones), tuple(m.window_hours for m in s.playbook.milestones)
+        s.playbook.name: PlaybookMilestones(
+            milestones=tuple(m.key for m in s.playbook.milestones),
+            windows=tuple(m.window_hours for m in s.playbook.milestones),
         )
         for s in snapshots
     }
@@ -101,32 +88,12 @@ def _age(age: timedelta) -> str:
     return "7d+"
 
 
-CellMaker = Callable[..., Cell]
-
-
-def cell_maker(links: Links, filters: Filters) -> CellMaker:
-    """A count and its link: the journeys by id, or their group (the filters as search
-    attributes, and the clauses given) when they are too many to name."""
-    base = all_of(
-        "WorkflowType = 'OnboardingWorkflow'",
-        started(filters.since, filters.until),
-        equals("Segment", filters.segment) if filters.segment else None,
-        equals("OnboardingOwner", filters.owner) if filters.owner else None,
-    )
-
-    def cell(ids: Collection[str], *clauses: str | None) -> Cell:
-        link, exact = links.journeys(ids, all_of(base, *clauses))
-        return Cell(n=len(ids), link=link, exact=exact)
-
-    return cell
-
-
 async def build(
     journeys: AsyncIterator[Journey],
     *,
     moments: int,
     filters: Filters,
-    targets: dict[str, Targets],
+    targets: dict[str, PlaybookMilestones],
     links: Links,
     now: datetime,
     levels: dict[tuple[str, int], int] | None = None,
@@ -162,13 +129,13 @@ async def build(
         fa = ttfa[j.segment]
         fa.ids.append(wid)
         if target and fa.target_hours is None:
-            fa.target_hours = target.first_action()
+            fa.target_hours = target.first_action_target()
         if j.first_action_at:
             fa.reached.append(((j.first_action_at - j.started_at).total_seconds(), wid))
         fv = ttfv[j.segment]
         fv.ids.append(wid)
         if target and fv.target_hours is None:
-            fv.target_hours = target.first_value()
+            fv.target_hours = target.first_value_target()
         if len(order) >= 2:
             outcome = j.outcomes.get(order[1])
             if outcome and outcome[0] == "milestone_completed":

@@ -1,11 +1,12 @@
 """The report as data: what `--json` writes and the HTML page draws. Every count is a Cell,
-the number and the Web UI list of the journeys behind it."""
+the number and the Web UI list of the journeys behind it. Also what the report is given:
+the filters, and each playbook's milestones with their windows (the targets)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 
 class Filters(BaseModel):
@@ -15,6 +16,24 @@ class Filters(BaseModel):
     product: str | None = None
     playbook: str | None = None
     owner: str | None = None  # journeys this owner held at any moment
+
+
+class PlaybookMilestones(BaseModel):
+    """A playbook's milestones in order with their windows (hours), from the playbook files:
+    the order the report lists milestones in and the targets it measures against. A playbook
+    without files is its journey's told milestones, without windows (no targets)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    milestones: tuple[str, ...]
+    windows: tuple[float, ...] = ()
+
+    def first_action_target(self) -> float | None:
+        return self.windows[0] if self.windows else None
+
+    def first_value_target(self) -> float | None:
+        """First value is the second milestone done; its target, the first two windows."""
+        return sum(self.windows[:2]) if len(self.windows) >= 2 else None
 
 
 class Cell(BaseModel):
@@ -109,6 +128,10 @@ class VariantComparison(BaseModel):
     ttfa_p_value: float | None  # Mann-Whitney U
     activation_p_value: float | None  # two-proportion z-test
     verdict: str  # in words, including "not yet significant"
+
+
+# The counts atop the page, top-level fields of Report (and of its JSON), in their order.
+OVERVIEW = ("journeys", "running", "activated", "closed")
 
 
 class Report(BaseModel):

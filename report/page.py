@@ -9,7 +9,8 @@ from collections import defaultdict
 import plotly.graph_objects as go
 from plotly.offline import get_plotlyjs
 
-from report.models import Cell, Report
+from report.models import Report
+from report.sections.markup import count, in_hours, percent, plot, table
 
 STYLE = """
 body{font-family:system-ui,sans-serif;margin:24px auto;max-width:1150px;color:#1f2933}
@@ -20,29 +21,6 @@ th{background:#f5f7fa}td:first-child,th:first-child{text-align:left}a{color:#0b6
 """
 
 
-def _a(cell: Cell) -> str:
-    return f'<a href="{html.escape(cell.link)}" target="_blank">{cell.n}</a>'
-
-
-def _h(hours: float | None) -> str:
-    return "–" if hours is None else f"{hours:.1f} h"
-
-
-def _pct(share: float | None) -> str:
-    return "–" if share is None else f"{share:.0%}"
-
-
-def _table(header: list[str], rows: list[list[str]]) -> str:
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
-    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
-    return f"<table><tr>{head}</tr>{body}</table>"
-
-
-def _plot(figure: go.Figure, name: str) -> str:
-    figure.update_layout(height=340, margin={"l": 50, "r": 20, "t": 40, "b": 40}, template="plotly_white")
-    return figure.to_html(full_html=False, include_plotlyjs=False, div_id=f"plot-{name}")
-
-
 def render(report: Report) -> str:
     esc = html.escape
     parts: list[str] = [
@@ -50,7 +28,7 @@ def render(report: Report) -> str:
         f" from {report.moments} moments; filters: {esc(_filters(report))}. Every number opens the journeys behind it in the Temporal Web UI.</p>",
         "<div>"
         + "".join(
-            f"<span class=kpi><b>{_a(c)}</b>{n}</span>"
+            f"<span class=kpi><b>{count(c)}</b>{n}</span>"
             for n, c in (
                 ("journeys", report.journeys),
                 ("running", report.running),
@@ -80,20 +58,20 @@ def render(report: Report) -> str:
             y=[r.target_hours for r in rows],
         )
         figure.update_layout(title=f"time to {title} (hours)", barmode="group")
-        parts.append(_plot(figure, name))
+        parts.append(plot(figure, name))
         parts.append(
-            _table(
+            table(
                 ["segment", "journeys", "reached", "median", "p90", "target", "inside target", "share inside"],
                 [
                     [
                         esc(r.segment),
-                        _a(r.journeys),
-                        _a(r.reached),
-                        _h(r.median_hours),
-                        _h(r.p90_hours),
-                        _h(r.target_hours),
-                        _a(r.inside),
-                        _pct(r.inside_share),
+                        count(r.journeys),
+                        count(r.reached),
+                        in_hours(r.median_hours),
+                        in_hours(r.p90_hours),
+                        in_hours(r.target_hours),
+                        count(r.inside),
+                        percent(r.inside_share),
                     ]
                     for r in rows
                 ],
@@ -111,11 +89,14 @@ def render(report: Report) -> str:
     for step in ("told", "acted", "next"):
         figure.add_bar(name=step, x=list(totals), y=[totals[m][step] for m in totals])
     figure.update_layout(title="told -> acted -> next, all weeks", barmode="group")
-    parts.append(_plot(figure, "funnel"))
+    parts.append(plot(figure, "funnel"))
     parts.append(
-        _table(
+        table(
             ["week", "milestone", "told", "acted", "skipped", "next"],
-            [[r.week, esc(r.milestone), _a(r.told), _a(r.acted), _a(r.skipped), _a(r.next)] for r in report.funnel],
+            [
+                [r.week, esc(r.milestone), count(r.told), count(r.acted), count(r.skipped), count(r.next)]
+                for r in report.funnel
+            ],
         )
     )
 
@@ -127,11 +108,11 @@ def render(report: Report) -> str:
         moved = [r for r in report.touchpoints if r.touchpoint == touchpoint]
         figure.add_bar(name=touchpoint, x=[r.milestone for r in moved], y=[r.completions.n for r in moved])
     figure.update_layout(title="completions by the touchpoint before them", barmode="stack")
-    parts.append(_plot(figure, "touchpoints"))
+    parts.append(plot(figure, "touchpoints"))
     parts.append(
-        _table(
+        table(
             ["milestone", "touchpoint", "completions", "share"],
-            [[esc(r.milestone), esc(r.touchpoint), _a(r.completions), _pct(r.share)] for r in report.touchpoints],
+            [[esc(r.milestone), esc(r.touchpoint), count(r.completions), percent(r.share)] for r in report.touchpoints],
         )
     )
 
@@ -146,18 +127,18 @@ def render(report: Report) -> str:
                 name=age, x=[f"{r.stage or 'kickoff'} / {r.state}" for r in waiting], y=[r.journeys.n for r in waiting]
             )
     figure.update_layout(title="running journeys by stage and age", barmode="stack")
-    parts.append(_plot(figure, "waiting"))
+    parts.append(plot(figure, "waiting"))
     parts.append(
-        _table(
+        table(
             ["stage", "state", "age", "journeys", "oldest", "median in stage"],
             [
                 [
                     esc(r.stage or "(before kickoff)"),
                     esc(r.state),
                     esc(r.age),
-                    _a(r.journeys),
-                    _h(r.oldest_hours),
-                    _h(r.in_stage_median_hours),
+                    count(r.journeys),
+                    in_hours(r.oldest_hours),
+                    in_hours(r.in_stage_median_hours),
                 ]
                 for r in report.waiting
             ],
@@ -167,18 +148,21 @@ def render(report: Report) -> str:
     h = report.humans
     parts.append(
         "<h2>Humans</h2>"
-        f"<p>{_a(h.escalated)} of {_a(h.journeys)} journeys escalated ({_pct(h.escalation_rate)}), {h.escalations} escalations; "
-        f"{_a(h.resolved)} resolved, median {_h(h.resolution_median_hours)}, p90 {_h(h.resolution_p90_hours)}.</p>"
+        f"<p>{count(h.escalated)} of {count(h.journeys)} journeys escalated ({percent(h.escalation_rate)}), {h.escalations} escalations; "
+        f"{count(h.resolved)} resolved, median {in_hours(h.resolution_median_hours)}, p90 {in_hours(h.resolution_p90_hours)}.</p>"
     )
     figure = go.Figure()
     figure.add_bar(x=[t.trigger for t in h.triggers], y=[t.escalations.n for t in h.triggers])
     figure.update_layout(title="escalations by trigger")
-    parts.append(_plot(figure, "triggers"))
-    parts.append(_table(["trigger", "escalations"], [[esc(t.trigger), _a(t.escalations)] for t in h.triggers]))
+    parts.append(plot(figure, "triggers"))
+    parts.append(table(["trigger", "escalations"], [[esc(t.trigger), count(t.escalations)] for t in h.triggers]))
     parts.append(
-        _table(
+        table(
             ["owner", "journeys", "escalations", "level-ups (SLA breaches)", "over capacity"],
-            [[esc(o.owner), _a(o.journeys), _a(o.escalations), _a(o.level_ups), _a(o.over_capacity)] for o in h.owners],
+            [
+                [esc(o.owner), count(o.journeys), count(o.escalations), count(o.level_ups), count(o.over_capacity)]
+                for o in h.owners
+            ],
         )
     )
 
@@ -207,13 +191,13 @@ def render(report: Report) -> str:
             },
         )
         figure.update_layout(title="median time to first action by variant (hours, 95% interval)")
-        parts.append(_plot(figure, "variants"))
+        parts.append(plot(figure, "variants"))
 
         def ci(pair: tuple[float, float] | None, fmt: str) -> str:
             return "–" if pair is None else f"{pair[0]:{fmt}} – {pair[1]:{fmt}}"
 
         parts.append(
-            _table(
+            table(
                 [
                     "playbook",
                     "variant",
@@ -229,12 +213,12 @@ def render(report: Report) -> str:
                     [
                         esc(v.playbook),
                         esc(v.variant),
-                        _a(v.journeys),
-                        _a(v.first_actions),
-                        _h(v.ttfa_median_hours),
+                        count(v.journeys),
+                        count(v.first_actions),
+                        in_hours(v.ttfa_median_hours),
                         ci(v.ttfa_median_ci_hours, ".1f"),
-                        _a(v.activated),
-                        _pct(v.activation_rate),
+                        count(v.activated),
+                        percent(v.activation_rate),
                         ci(v.activation_rate_ci, ".0%"),
                     ]
                     for v in report.variants
