@@ -7,11 +7,14 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from itertools import combinations
 
+import plotly.graph_objects as go
+
 from report import stats
 from report.journeys import Journey
 from report.links import equals
 from report.models import PlaybookMilestones, VariantComparison, VariantRow
 from report.sections.common import HOUR, CellMaker, hours
+from report.sections.markup import count, escape, in_hours, percent, plot, table
 
 SIGNIFICANCE = 0.05
 
@@ -110,3 +113,61 @@ def _activation_verdict(a: str, b: str, arm_a: _Arm, arm_b: _Arm, p: float | Non
     if p < SIGNIFICANCE:
         return f"activation: {a if arm_a.activation_rate() > arm_b.activation_rate() else b} activates more (p={p:.3f})"
     return f"activation: not yet significant (p={p:.2f})"
+
+
+def render(variants: list[VariantRow], comparisons: list[VariantComparison]) -> list[str]:
+    if not variants:  # no playbook declares variants: no section
+        return []
+    return [
+        "<h2>Playbook experiments</h2><p class=note>95% intervals: the median's from order statistics, the rate's Wilson. "
+        "Differences: Mann-Whitney U on time to first action, two-proportion z-test on activation; significant below p=0.05.</p>",
+        plot(_median_first_action_figure(variants), "variants"),
+        _arms_table(variants),
+        "<ul>"
+        + "".join(
+            f"<li><b>{escape(c.playbook)}: {escape(c.a)} vs {escape(c.b)}</b>: {escape(c.verdict)}</li>"
+            for c in comparisons
+        )
+        + "</ul>",
+    ]
+
+
+def _arms_table(variants: list[VariantRow]) -> str:
+    header = ["playbook", "variant", "journeys", "first actions", "median TTFA", "95% interval", "activated", "rate",
+              "95% interval"]  # fmt: skip
+    return table(
+        header,
+        [
+            [
+                escape(v.playbook),
+                escape(v.variant),
+                count(v.journeys),
+                count(v.first_actions),
+                in_hours(v.ttfa_median_hours),
+                _interval(v.ttfa_median_ci_hours, ".1f"),
+                count(v.activated),
+                percent(v.activation_rate),
+                _interval(v.activation_rate_ci, ".0%"),
+            ]
+            for v in variants
+        ],
+    )
+
+
+def _median_first_action_figure(variants: list[VariantRow]) -> go.Figure:
+    """Each arm's median time to first action, its 95% interval as error bars (0 without)."""
+    medians = [v.ttfa_median_hours or 0 for v in variants]
+    above = [(v.ttfa_median_ci_hours[1] - m) if v.ttfa_median_ci_hours else 0 for v, m in zip(variants, medians)]
+    below = [(m - v.ttfa_median_ci_hours[0]) if v.ttfa_median_ci_hours else 0 for v, m in zip(variants, medians)]
+    figure = go.Figure()
+    figure.add_bar(
+        x=[f"{v.playbook}/{v.variant}" for v in variants],
+        y=medians,
+        error_y={"type": "data", "symmetric": False, "array": above, "arrayminus": below},
+    )
+    figure.update_layout(title="median time to first action by variant (hours, 95% interval)")
+    return figure
+
+
+def _interval(pair: tuple[float, float] | None, fmt: str) -> str:
+    return "–" if pair is None else f"{pair[0]:{fmt}} – {pair[1]:{fmt}}"

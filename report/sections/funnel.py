@@ -8,9 +8,12 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+import plotly.graph_objects as go
+
 from report.journeys import Journey
 from report.models import FunnelRow, PlaybookMilestones
 from report.sections.common import CellMaker, MilestoneOrder
+from report.sections.markup import count, escape, plot, table
 
 
 @dataclass
@@ -19,6 +22,17 @@ class _Step:
     acted: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     next: list[str] = field(default_factory=list)
+
+    def row(self, week: str, milestone: str, cell: CellMaker) -> FunnelRow:
+        started_that_week = _week_query(week)
+        return FunnelRow(
+            week=week,
+            milestone=milestone,
+            told=cell(self.told, started_that_week),
+            acted=cell(self.acted, started_that_week),
+            skipped=cell(self.skipped, started_that_week),
+            next=cell(self.next, started_that_week),
+        )
 
 
 class Funnel:
@@ -48,14 +62,7 @@ class Funnel:
             return week, milestones.of(milestone, 99), milestone
 
         return [
-            FunnelRow(
-                week=week,
-                milestone=milestone,
-                told=cell(step.told, _week_query(week)),
-                acted=cell(step.acted, _week_query(week)),
-                skipped=cell(step.skipped, _week_query(week)),
-                next=cell(step.next, _week_query(week)),
-            )
+            step.row(week, milestone, cell)
             for (week, milestone), step in sorted(self.steps.items(), key=lambda kv: week_and_place(kv[0]))
         ]
 
@@ -68,3 +75,26 @@ def _week(at: datetime) -> str:
 def _week_query(week: str) -> str:
     monday = datetime.fromisoformat(week).replace(tzinfo=UTC)
     return f"StartTime >= '{monday.isoformat()}' AND StartTime < '{(monday + timedelta(days=7)).isoformat()}'"
+
+
+def render(rows: list[FunnelRow]) -> list[str]:
+    # The plot sums the weeks, milestones in the order the rows first name them.
+    totals: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for r in rows:
+        for step in ("told", "acted", "next"):
+            totals[r.milestone][step] += getattr(r, step).n
+    figure = go.Figure()
+    for step in ("told", "acted", "next"):
+        figure.add_bar(name=step, x=list(totals), y=[totals[m][step] for m in totals])
+    figure.update_layout(title="told -> acted -> next, all weeks", barmode="group")
+    return [
+        "<h2>Funnel per milestone</h2><p class=note>By the week the journeys started: told the milestone, did it, went on to the next (or activated after the last).</p>",
+        plot(figure, "funnel"),
+        table(
+            ["week", "milestone", "told", "acted", "skipped", "next"],
+            [
+                [r.week, escape(r.milestone), count(r.told), count(r.acted), count(r.skipped), count(r.next)]
+                for r in rows
+            ],
+        ),
+    ]

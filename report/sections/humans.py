@@ -6,11 +6,14 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+import plotly.graph_objects as go
+
 from report import stats
 from report.journeys import Journey
 from report.links import equals
 from report.models import Humans, OwnerRow, PlaybookMilestones, TriggerRow
 from report.sections.common import CellMaker, hours
+from report.sections.markup import count, escape, in_hours, percent, plot, table
 
 
 @dataclass
@@ -74,3 +77,23 @@ class HumanHelp:
             resolution_p90_hours=hours(stats.quantile(resolution, 0.9)),
             owners=[tally.row(name, cell) for name, tally in sorted(self.owners.items())],
         )
+
+
+def render(h: Humans) -> list[str]:
+    figure = go.Figure()
+    figure.add_bar(x=[t.trigger for t in h.triggers], y=[t.escalations.n for t in h.triggers])
+    figure.update_layout(title="escalations by trigger")
+    return [
+        "<h2>Humans</h2>"
+        f"<p>{count(h.escalated)} of {count(h.journeys)} journeys escalated ({percent(h.escalation_rate)}), {h.escalations} escalations; "
+        f"{count(h.resolved)} resolved, median {in_hours(h.resolution_median_hours)}, p90 {in_hours(h.resolution_p90_hours)}.</p>",
+        plot(figure, "triggers"),
+        table(["trigger", "escalations"], [[escape(t.trigger), count(t.escalations)] for t in h.triggers]),
+        table(
+            ["owner", "journeys", "escalations", "level-ups (SLA breaches)", "over capacity"],
+            [
+                [escape(o.owner), count(o.journeys), count(o.escalations), count(o.level_ups), count(o.over_capacity)]
+                for o in h.owners
+            ],
+        ),
+    ]

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from report.journeys import Journey
-from report.models import Cell, PlaybookMilestones
+from report.models import OVERVIEW, Cell, PlaybookMilestones, Report
 from report.sections.common import RUNNING, CellMaker
+from report.sections.markup import count
 
 
 class Overview:
@@ -27,3 +28,8 @@ class Overview:
             "activated": cell(self.activated, "ExecutionStatus = 'Completed'"),
             "closed": cell(self.closed, "ExecutionStatus != 'Running'"),
         }
+
+
+def render(report: Report) -> list[str]:
+    kpis = "".join(f"<span class=kpi><b>{count(getattr(report, name))}</b>{name}</span>" for name in OVERVIEW)
+    return [f"<div>{kpis}</div>"]

@@ -8,11 +8,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+import plotly.graph_objects as go
+
 from report import stats
 from report.journeys import Journey
 from report.links import equals
 from report.models import PlaybookMilestones, TimeToRow
 from report.sections.common import HOUR, CellMaker, hours
+from report.sections.markup import count, escape, in_hours, percent, plot, table
 
 
 @dataclass
@@ -79,3 +82,46 @@ def _first_value_at(journey: Journey, playbook: PlaybookMilestones) -> datetime 
         return None
     outcome = journey.outcomes.get(playbook.milestones[1])
     return outcome[1] if outcome and outcome[0] == "milestone_completed" else None
+
+
+def render(first_action: list[TimeToRow], first_value: list[TimeToRow]) -> list[str]:
+    return [
+        "<h2>Time to first action and to first value</h2><p class=note>Hours from the start of the journey, per segment; median and p90 over the journeys that got there; "
+        "the target is the playbook's first milestone window (first value: the first two windows); inside = share of all the segment's journeys that got there within it.</p>",
+        *_render_one("first action", first_action, "ttfa"),
+        *_render_one("first value", first_value, "ttfv"),
+    ]
+
+
+def _render_one(title: str, rows: list[TimeToRow], name: str) -> list[str]:
+    segments = [r.segment for r in rows]
+    figure = go.Figure()
+    figure.add_bar(name="median", x=segments, y=[r.median_hours for r in rows])
+    figure.add_bar(name="p90", x=segments, y=[r.p90_hours for r in rows])
+    figure.add_scatter(
+        name="target",
+        mode="markers",
+        marker={"symbol": "line-ew-open", "size": 40, "line": {"width": 3}},
+        x=segments,
+        y=[r.target_hours for r in rows],
+    )
+    figure.update_layout(title=f"time to {title} (hours)", barmode="group")
+    return [
+        plot(figure, name),
+        table(
+            ["segment", "journeys", "reached", "median", "p90", "target", "inside target", "share inside"],
+            [
+                [
+                    escape(r.segment),
+                    count(r.journeys),
+                    count(r.reached),
+                    in_hours(r.median_hours),
+                    in_hours(r.p90_hours),
+                    in_hours(r.target_hours),
+                    count(r.inside),
+                    percent(r.inside_share),
+                ]
+                for r in rows
+            ],
+        ),
+    ]

@@ -6,11 +6,14 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import datetime, timedelta
 
+import plotly.graph_objects as go
+
 from report import stats
 from report.journeys import Journey
 from report.links import equals
 from report.models import PlaybookMilestones, WaitingRow
 from report.sections.common import HOUR, RUNNING, CellMaker, MilestoneOrder
+from report.sections.markup import count, escape, in_hours, plot, table
 
 AGES = ((timedelta(days=1), "<1d"), (timedelta(days=3), "1-3d"), (timedelta(days=7), "3-7d"))
 AGE_NAMES = (*(name for _, name in AGES), "7d+")
@@ -60,4 +63,33 @@ def _age(age: timedelta) -> str:
     for limit, name in AGES:
         if age < limit:
             return name
-    return "7d+"
+    return AGE_NAMES[-1]
+
+
+def render(rows: list[WaitingRow]) -> list[str]:
+    figure = go.Figure()
+    for age in AGE_NAMES:
+        waiting = [r for r in rows if r.age == age]
+        if waiting:
+            figure.add_bar(
+                name=age, x=[f"{r.stage or 'kickoff'} / {r.state}" for r in waiting], y=[r.journeys.n for r in waiting]
+            )
+    figure.update_layout(title="running journeys by stage and age", barmode="stack")
+    return [
+        "<h2>Where customers wait now</h2><p class=note>Running journeys by the milestone they wait in, their state, and their age since start.</p>",
+        plot(figure, "waiting"),
+        table(
+            ["stage", "state", "age", "journeys", "oldest", "median in stage"],
+            [
+                [
+                    escape(r.stage or "(before kickoff)"),
+                    escape(r.state),
+                    escape(r.age),
+                    count(r.journeys),
+                    in_hours(r.oldest_hours),
+                    in_hours(r.in_stage_median_hours),
+                ]
+                for r in rows
+            ],
+        ),
+    ]
