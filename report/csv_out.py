@@ -7,11 +7,11 @@ import csv
 from collections.abc import Iterator
 from typing import Any, TextIO
 
-from report.models import Cell, Report
+from report.models import OVERVIEW, Cell, Report
 
 
 def rows(report: Report) -> Iterator[tuple[str, str, str, Any, str]]:
-    for name in ("journeys", "running", "activated", "closed"):
+    for name in OVERVIEW:
         cell: Cell = getattr(report, name)
         yield "overview", "", name, cell.n, cell.link
     sections: list[tuple[str, list[Any], tuple[str, ...]]] = [
