@@ -28,7 +28,7 @@ from records.database import Database
 from starters import journeys, unsubscribe, vendors
 from starters.delivery import deliver
 from starters.intake import parse_json, read_body, require_json, validate, validate_adapter
-from starters.logs import configure_logging, redact_access_log
+from starters.logs import configure_logging, redact_access_log, redact_path
 from starters.models import (
     DealAccepted,
     EventAccepted,
@@ -294,17 +294,23 @@ def _public_uri(request: Request, public_base_url: str | None) -> str:
     return public_base_url + request.url.path + (f"?{query}" if query else "")
 
 
+def _logged_path(request: Request) -> str:
+    """The request's path for a log line: an unsubscribe link's token is cut from it."""
+    path = request.url.path
+    return redact_path(path) if "/unsubscribe/" in path else path
+
+
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Problem)
     async def _problem(request: Request, exc: Problem) -> JSONResponse:
         # Problem details carry field names and reasons, never submitted values.
-        log.info("request_refused", path=request.url.path, status=exc.status, problem=exc.slug, reason=exc.detail)
+        log.info("request_refused", path=_logged_path(request), status=exc.status, problem=exc.slug, reason=exc.detail)
         return exc.response()
 
     @app.exception_handler(TemporalUnavailable)
     async def _unavailable(request: Request, exc: TemporalUnavailable) -> JSONResponse:
         service = _service(request)
-        log.warning("temporal_unavailable", path=request.url.path, reason=str(exc))
+        log.warning("temporal_unavailable", path=_logged_path(request), reason=str(exc))
         return Problem(
             503,
             "temporal-unavailable",
@@ -320,7 +326,7 @@ def _install_error_handlers(app: FastAPI) -> None:
         service = _service(request)
         log.error(
             "temporal_refused",
-            path=request.url.path,
+            path=_logged_path(request),
             status=exc.status.name if exc.status else None,
             message=exc.message,
         )
@@ -344,7 +350,7 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.error("unexpected_error", path=request.url.path, error=type(exc).__name__)
+        log.error("unexpected_error", path=_logged_path(request), error=type(exc).__name__)
         return Problem(500, "internal", "Internal error", "an unexpected error occurred").response()
 
 

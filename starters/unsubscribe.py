@@ -8,7 +8,8 @@
                                 record is honoured by any later journey for that contact.
 
 A forged, altered or malformed token gets 404 and nothing is recorded or signalled; an expired
-one 410. Refusals are problem details (RFC 9457), or a short page for a browser.
+one 410; a POST body over the service's limit 413. Refusals are problem details (RFC 9457), or
+a short page for a browser.
 Nothing about the contact is logged (the token is a capability: never logged either)."""
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ from temporalio.service import RPCError, RPCStatusCode
 from privacy.contacts import contact_hash
 from privacy.suppressions import Suppression, SuppressionList
 from privacy.unsubscribe import ExpiredToken, InvalidToken, UnsubscribeClaim
-from starters.problems import Problem
+from starters.intake import read_body
+from starters.problems import Problem, problem_responses
 from workflows.models import DealClosed, Unsubscribed
 
 log = structlog.get_logger("starters.unsubscribe")
@@ -103,16 +105,20 @@ async def confirm(request: Request, token: str) -> Response:
     status_code=204,
     summary="One-click unsubscribe (RFC 8058)",
     responses={
+        **problem_responses(413),
         404: {"description": "Unknown, forged, altered or malformed link"},
         410: {"description": "Expired link"},
         503: {"description": "Temporal unreachable; recorded, retry to tell the journey"},
     },
 )
 async def unsubscribe(request: Request, token: str) -> Response:
+    service = request.app.state.service
+    # The body (`List-Unsubscribe=One-Click`) is bounded like every other endpoint's, before
+    # anything is verified, recorded or signalled.
+    await read_body(request, service.settings.max_body_bytes)
     claim = _claim(request, token)
     if isinstance(claim, Response):
         return claim
-    service = request.app.state.service
     at = datetime.now(UTC)
     # Recorded first: kept even if the journey has ended, and honoured by every later one.
     new = await service.suppressions.add(

@@ -20,6 +20,7 @@ from urllib.parse import quote, unquote
 
 import httpx
 import pytest
+import structlog
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from temporalio.api.enums.v1 import EventType
@@ -233,6 +234,27 @@ async def test_malformed_tokens_are_404_problems_and_change_nothing(dev_env, tmp
             page = await http.get(f"/unsubscribe/{malformed[0]}", headers={"Accept": "text/html"})
             assert page.status_code == 404 and "Link not found" in page.text
             await assert_unchanged(handle, data)
+            await assert_one_click_works(http, handle, token, data)
+
+
+async def test_an_oversized_unsubscribe_body_is_413_and_changes_nothing(dev_env, tmp_path):
+    async with inert_journey(dev_env, tmp_path) as (base, handle, token, data):
+        path = f"/unsubscribe/{token}"
+        five_mb = ONE_CLICK + b"&x=" + b"x" * (5 * 1024 * 1024)
+
+        async def chunked():  # no Content-Length: the limit holds while the body arrives
+            yield ONE_CLICK
+            for _ in range(80):
+                yield b"x" * 65536
+
+        async with httpx.AsyncClient(base_url=base, timeout=60) as http:
+            with structlog.testing.capture_logs() as logs:
+                assert_problem(await http.post(path, content=five_mb, headers=FORM), 413)
+                assert_problem(await http.post(path, content=chunked(), headers=FORM), 413)
+            await assert_unchanged(handle, data)
+            # the refusal is logged without the link's token (a capability)
+            assert logs and all(token not in repr(entry) for entry in logs)
+            assert any(e.get("status") == 413 and e.get("path") == "/unsubscribe/<token>" for e in logs), logs
             await assert_one_click_works(http, handle, token, data)
 
 
