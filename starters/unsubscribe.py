@@ -61,11 +61,12 @@ def _refused(request: Request, problem: Problem, reason: str, page_title: str, p
 
 
 def _claim(request: Request, token: str) -> UnsubscribeClaim | Response:
-    signer = request.app.state.service.unsubscribe
+    service = request.app.state.service
+    signer = service.unsubscribe
     try:
         if signer is None:
             raise InvalidToken("no ONBOARDING_UNSUBSCRIBE_SECRET configured")
-        return signer.verify(token)
+        return signer.verify(token, now=datetime.fromtimestamp(service.clock(), UTC))
     except ExpiredToken:
         return _refused(
             request,

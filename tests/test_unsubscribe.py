@@ -11,6 +11,7 @@ import asyncio
 import base64
 import json
 import re
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
@@ -29,6 +30,7 @@ from devstack.smtp_sink import SmtpSink
 from privacy.contacts import contact_hash
 from privacy.suppressions import FileSuppressionList
 from privacy.unsubscribe import ExpiredToken, InvalidToken, UnsubscribeSigner
+from starters.signatures import Clock
 from tests.privacy_keys import CONVERTER, UNSUBSCRIBE_SECRET
 from tests.privacy_support import CONTACT_EMAIL, http_service, marked_deal
 from tests.starters_checks import assert_problem
@@ -40,15 +42,19 @@ from workflows.onboarding import OnboardingWorkflow
 LINK = re.compile(r"^<(?P<url>https?://[^>]+/unsubscribe/(?P<token>[^>]+))>$")
 
 
+# A fixed instant for expiry checks: links are verified against it, never against the real clock.
+NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+
+
 def signer() -> UnsubscribeSigner:
     return UnsubscribeSigner([UNSUBSCRIBE_SECRET.encode()])
 
 
 def test_tokens_verify_and_refuse_forgeries():
     s = signer()
-    later = datetime.now(UTC) + timedelta(days=30)
+    later = NOW + timedelta(days=30)
     token = s.token("onboarding-D-1", contact_hash("Ana@Acme.example "), later)
-    claim = s.verify(token)
+    claim = s.verify(token, now=NOW)
     assert claim.workflow_id == "onboarding-D-1" and claim.contact_hash == contact_hash("ana@acme.example")
     assert "ana" not in base64.urlsafe_b64decode(token.split(".")[0] + "==").decode()  # no address inside
     claims, signature = token.split(".")
@@ -68,12 +74,15 @@ def test_tokens_verify_and_refuse_forgeries():
         UnsubscribeSigner([b"another-secret-of-enough-length"]).token("onboarding-D-1", claim.contact_hash, later),
     ):
         with pytest.raises(InvalidToken):
-            s.verify(forged)
+            s.verify(forged, now=NOW)
+    # a link works up to its expiry second included, not one second after
+    expiring = s.token("onboarding-D-1", claim.contact_hash, NOW)
+    assert s.verify(expiring, now=NOW).expires_at == NOW
     with pytest.raises(ExpiredToken):
-        s.verify(s.token("onboarding-D-1", claim.contact_hash, datetime.now(UTC) - timedelta(seconds=1)))
+        s.verify(expiring, now=NOW + timedelta(seconds=1))
     # rotation: a link signed with the old secret still works while it is listed
     rotated = UnsubscribeSigner([b"the-new-unsubscribe-secret-0001", UNSUBSCRIBE_SECRET.encode()])
-    assert rotated.verify(token).workflow_id == "onboarding-D-1"
+    assert rotated.verify(token, now=NOW).workflow_id == "onboarding-D-1"
 
 
 def link_of(message) -> tuple[str, str]:
@@ -178,18 +187,22 @@ BASE64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 
 
 @asynccontextmanager
-async def inert_journey(dev_env, tmp_path) -> AsyncIterator[tuple[str, Any, str, Path]]:
-    """The HTTP service, a running journey no worker polls (its history shows every signal),
-    and a genuine unsubscribe token for it: (base URL, handle, token, data dir). On the dev
-    server: a workflow task nobody takes would hold the time-skipping server's clock."""
+async def inert_journey(
+    dev_env, tmp_path, *, expires_at: datetime | None = None, clock: Clock = time.time
+) -> AsyncIterator[tuple[str, Any, str, Path]]:
+    """The HTTP service (reading `clock`), a running journey no worker polls (its history
+    shows every signal), and a genuine unsubscribe token for it: (base URL, handle, token, data
+    dir). On the dev server: a workflow task nobody takes would hold the time-skipping server's
+    clock."""
     data = tmp_path / "data"
     task_queue = unique("inert")
     handle = await dev_env.client.start_workflow(
         "OnboardingWorkflow", {"deal_id": "inert"}, id=f"onboarding-{unique('D-EDGE')}", task_queue=task_queue
     )
-    token = signer().token(handle.id, contact_hash(CONTACT_EMAIL), datetime.now(UTC) + timedelta(days=30))
+    expires_at = expires_at or datetime.now(UTC) + timedelta(days=30)
+    token = signer().token(handle.id, contact_hash(CONTACT_EMAIL), expires_at)
     try:
-        async with http_service(dev_env, task_queue, data) as base:
+        async with http_service(dev_env, task_queue, data, clock=clock) as base:
             yield base, handle, token, data
     finally:
         await handle.terminate("test over")
@@ -207,6 +220,24 @@ async def assert_one_click_works(http: httpx.AsyncClient, handle, token: str, da
     assert done.status_code == 204, done.text
     assert [name for name, _ in await signals(handle)] == ["unsubscribed"]
     assert await FileSuppressionList.in_data_dir(data).find(contact_hash(CONTACT_EMAIL)) is not None
+
+
+async def test_a_link_expires_after_its_last_second(dev_env, tmp_path):
+    """The service's clock frozen at the link's expiry, then one second past it."""
+    now = [NOW]
+    frozen = inert_journey(dev_env, tmp_path, expires_at=NOW, clock=lambda: now[0].timestamp())
+    async with frozen as (base, handle, token, data):
+        async with httpx.AsyncClient(base_url=base) as http:
+            assert (await http.get(f"/unsubscribe/{token}")).status_code == 200
+            now[0] = NOW + timedelta(seconds=1)
+            for method in ("GET", "POST"):
+                response = await http.request(method, f"/unsubscribe/{token}", content=ONE_CLICK, headers=FORM)
+                assert_problem(response, 410)
+            page = await http.get(f"/unsubscribe/{token}", headers={"Accept": "text/html"})
+            assert page.status_code == 410 and "expired" in page.text
+            await assert_unchanged(handle, data)
+            now[0] = NOW
+            await assert_one_click_works(http, handle, token, data)
 
 
 async def test_malformed_tokens_are_404_problems_and_change_nothing(dev_env, tmp_path):
