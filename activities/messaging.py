@@ -12,7 +12,7 @@ import hashlib
 import os
 import re
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import datetime, timedelta, timezone
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
@@ -130,11 +130,19 @@ def current_attempt() -> Attempt:
 
 class MessagingActivities:
     def __init__(
-        self, settings: ActivitySettings, records: Database | None = None, suppressions: SuppressionList | None = None
+        self,
+        settings: ActivitySettings,
+        records: Database | None = None,
+        suppressions: SuppressionList | None = None,
+        *,
+        ledger_clock: Callable[[], datetime] | None = None,
     ) -> None:
+        """`ledger_clock`: what the delivery ledger's leases are stamped and checked with (the
+        real clock unless a test moves its own)."""
         self._settings = settings
         self._records = records or Database.from_settings(settings.database_url, settings.data_dir)
-        self._ledger = DeliveryLedger(self._records, timedelta(seconds=settings.delivery_lease_seconds))
+        lease = timedelta(seconds=settings.delivery_lease_seconds)
+        self._ledger = DeliveryLedger(self._records, lease, clock=ledger_clock)
         self._suppressions = suppressions or FileSuppressionList.in_data_dir(settings.data_dir)
         secrets = parse_secrets(settings.unsubscribe_secret)
         self._unsubscribe = UnsubscribeSigner(secrets) if secrets else None

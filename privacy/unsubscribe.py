@@ -22,6 +22,10 @@ MIN_SECRET_BYTES = 16
 # CAN-SPAM wants a link that works for 30 days; journey emails sit in inboxes far longer.
 DEFAULT_LIFETIME = timedelta(days=365)
 _CONTEXT = b"onboarding-unsubscribe:v1."
+MAX_TOKEN_CHARS = 2048
+# What the signer writes: two unpadded base64url parts. Anything else is refused before any
+# decoding or comparison (hmac.compare_digest refuses non-ASCII text with a TypeError).
+_TOKEN = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
 
 
 class InvalidToken(ValueError):
@@ -77,11 +81,11 @@ class UnsubscribeSigner:
         return f"{claims}.{self._sign(self._secrets[0], claims)}"
 
     def verify(self, token: str, now: datetime | None = None) -> UnsubscribeClaim:
-        claims, sep, signature = token.partition(".")
-        if not sep or not claims or not signature or len(token) > 2048:
+        if not isinstance(token, str) or len(token) > MAX_TOKEN_CHARS or not _TOKEN.fullmatch(token):
             raise InvalidToken("malformed token")
+        claims, _, signature = token.partition(".")
         # Every secret is tried, always: the time taken does not tell which one matched.
-        if not any([hmac.compare_digest(signature, self._sign(s, claims)) for s in self._secrets]):
+        if not any([hmac.compare_digest(signature.encode(), self._sign(s, claims).encode()) for s in self._secrets]):
             raise InvalidToken("signature does not match")
         try:
             body = json.loads(_unb64(claims))

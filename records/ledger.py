@@ -13,6 +13,7 @@ the sending attempt renews while it works."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import Enum
@@ -70,12 +71,18 @@ def _now() -> datetime:
 
 
 class DeliveryLedger:
-    def __init__(self, db: Database, lease: timedelta = timedelta(seconds=30)) -> None:
+    """`clock` stamps claims and leases and tells whether a lease has run out: the real clock
+    unless a test moves its own."""
+
+    def __init__(
+        self, db: Database, lease: timedelta = timedelta(seconds=30), *, clock: Callable[[], datetime] | None = None
+    ) -> None:
         self.db = db
         self.lease = lease
+        self._clock = clock or _now
 
     async def claim(self, key: str, attempt: Attempt, *, channel: str, message_id: str) -> Claim:
-        now = _now()
+        now = self._clock()
         owner = dict(
             workflow_id=attempt.workflow_id,
             activity_id=attempt.activity_id,
@@ -137,7 +144,7 @@ class DeliveryLedger:
                     .where(
                         deliveries.c.key == claim.key, deliveries.c.claim == claim.claim, deliveries.c.state == SENDING
                     )
-                    .values(lease_until=_now() + self.lease)
+                    .values(lease_until=self._clock() + self.lease)
                     .returning(deliveries.c.key)
                 )
             ).first()
@@ -146,7 +153,7 @@ class DeliveryLedger:
     async def sent(self, claim: Claim, channel: str) -> bool:
         """Record the delivery. False when the claim had been taken over meanwhile (this attempt
         outlived its lease): the row says sent all the same."""
-        now = _now()
+        now = self._clock()
         async with self.db.begin() as conn:
             ours = (
                 await conn.execute(

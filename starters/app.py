@@ -7,6 +7,7 @@ environment (starters.settings). OpenAPI at /docs.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -28,7 +29,7 @@ from records.database import Database
 from starters import journeys, unsubscribe, vendors
 from starters.delivery import deliver
 from starters.intake import parse_json, read_body, require_json, validate, validate_adapter
-from starters.logs import configure_logging, redact_access_log
+from starters.logs import configure_logging, redact_access_log, redact_path
 from starters.models import (
     DealAccepted,
     EventAccepted,
@@ -40,7 +41,7 @@ from starters.models import (
 )
 from starters.problems import Problem, problem_responses, validation_problem
 from starters.settings import StarterSettings
-from starters.signatures import SignatureError, StandardWebhookVerifier, verify_hubspot_v3
+from starters.signatures import Clock, SignatureError, StandardWebhookVerifier, verify_hubspot_v3
 from starters.temporal import TemporalGateway, TemporalUnavailable
 from workflows.models import DealClosed
 
@@ -48,10 +49,13 @@ log = structlog.get_logger("starters.app")
 
 
 class Service:
-    """Everything a request needs, built once from the settings."""
+    """Everything a request needs, built once from the settings. `clock` (Unix seconds) is
+    what signature windows and link expiries are checked against: the real one unless a test
+    freezes it."""
 
-    def __init__(self, settings: StarterSettings) -> None:
+    def __init__(self, settings: StarterSettings, clock: Clock = time.time) -> None:
         self.settings = settings
+        self.clock = clock
         # Encrypted payloads (privacy.keys); no key configured stops the service here.
         self.converter = data_converter_for(settings.codec_keys())
         self.temporal = TemporalGateway(settings, self.converter)
@@ -64,7 +68,9 @@ class Service:
         self.suppressions = FileSuppressionList.in_data_dir(settings.onboarding_data_dir)
         unsubscribe_secrets = parse_secrets([s.get_secret_value() for s in settings.onboarding_unsubscribe_secret])
         self.unsubscribe = UnsubscribeSigner(unsubscribe_secrets) if unsubscribe_secrets else None
-        self.verifier = StandardWebhookVerifier([s.get_secret_value() for s in settings.onboarding_webhook_secret])
+        self.verifier = StandardWebhookVerifier(
+            [s.get_secret_value() for s in settings.onboarding_webhook_secret], clock=clock
+        )
         self.hubspot_secret = (
             settings.hubspot_client_secret.get_secret_value() if settings.hubspot_client_secret else None
         )
@@ -88,15 +94,16 @@ def _unauthorized(err: SignatureError) -> Problem:
     return Problem(401, "invalid-signature", "Signature verification failed", err.reason)
 
 
-def create_app(settings: StarterSettings | None = None) -> FastAPI:
-    """Build the app. Without `settings`, they are read from the environment at startup."""
+def create_app(settings: StarterSettings | None = None, *, clock: Clock = time.time) -> FastAPI:
+    """Build the app. Without `settings`, they are read from the environment at startup.
+    `clock`: see Service."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_logging()
         redact_access_log()
         if getattr(app.state, "service", None) is None:
-            app.state.service = Service(StarterSettings())
+            app.state.service = Service(StarterSettings(), clock)
         service: Service = app.state.service
         if not service.settings.onboarding_webhook_secret:
             log.warning("no_webhook_secret", detail="ONBOARDING_WEBHOOK_SECRET is empty: signed endpoints answer 401")
@@ -136,7 +143,7 @@ def create_app(settings: StarterSettings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     if settings is not None:
-        app.state.service = Service(settings)
+        app.state.service = Service(settings, clock)
 
     _install_error_handlers(app)
     app.include_router(unsubscribe.router)
@@ -206,6 +213,7 @@ def create_app(settings: StarterSettings | None = None) -> FastAPI:
                 uri=_public_uri(request, service.settings.public_base_url),
                 body=body,
                 headers=request.headers,
+                now=service.clock(),
             )
         except SignatureError as err:
             raise _unauthorized(err) from None
@@ -294,17 +302,23 @@ def _public_uri(request: Request, public_base_url: str | None) -> str:
     return public_base_url + request.url.path + (f"?{query}" if query else "")
 
 
+def _logged_path(request: Request) -> str:
+    """The request's path for a log line: an unsubscribe link's token is cut from it."""
+    path = request.url.path
+    return redact_path(path) if "/unsubscribe/" in path else path
+
+
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Problem)
     async def _problem(request: Request, exc: Problem) -> JSONResponse:
         # Problem details carry field names and reasons, never submitted values.
-        log.info("request_refused", path=request.url.path, status=exc.status, problem=exc.slug, reason=exc.detail)
+        log.info("request_refused", path=_logged_path(request), status=exc.status, problem=exc.slug, reason=exc.detail)
         return exc.response()
 
     @app.exception_handler(TemporalUnavailable)
     async def _unavailable(request: Request, exc: TemporalUnavailable) -> JSONResponse:
         service = _service(request)
-        log.warning("temporal_unavailable", path=request.url.path, reason=str(exc))
+        log.warning("temporal_unavailable", path=_logged_path(request), reason=str(exc))
         return Problem(
             503,
             "temporal-unavailable",
@@ -320,7 +334,7 @@ def _install_error_handlers(app: FastAPI) -> None:
         service = _service(request)
         log.error(
             "temporal_refused",
-            path=request.url.path,
+            path=_logged_path(request),
             status=exc.status.name if exc.status else None,
             message=exc.message,
         )
@@ -344,7 +358,7 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.error("unexpected_error", path=request.url.path, error=type(exc).__name__)
+        log.error("unexpected_error", path=_logged_path(request), error=type(exc).__name__)
         return Problem(500, "internal", "Internal error", "an unexpected error occurred").response()
 
 

@@ -7,7 +7,9 @@
                                 for a browser); the same for a journey that has ended, whose
                                 record is honoured by any later journey for that contact.
 
-A forged or altered token gets 404 and nothing is recorded or signalled; an expired one 410.
+A forged, altered or malformed token gets 404 and nothing is recorded or signalled; an expired
+one 410; a POST body over the service's limit 413. Refusals are problem details (RFC 9457), or
+a short page for a browser.
 Nothing about the contact is logged (the token is a capability: never logged either)."""
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from temporalio.service import RPCError, RPCStatusCode
 from privacy.contacts import contact_hash
 from privacy.suppressions import Suppression, SuppressionList
 from privacy.unsubscribe import ExpiredToken, InvalidToken, UnsubscribeClaim
+from starters.intake import read_body
+from starters.problems import Problem, problem_responses
 from workflows.models import DealClosed, Unsubscribed
 
 log = structlog.get_logger("starters.unsubscribe")
@@ -43,20 +47,44 @@ def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
     )
 
 
-def _claim(request: Request, token: str) -> UnsubscribeClaim | HTMLResponse:
-    signer = request.app.state.service.unsubscribe
+def _wants_page(request: Request) -> bool:
+    """A person's browser (the link clicked, the button pressed) gets a page; anything else
+    the service's problem details."""
+    return "text/html" in request.headers.get("accept", "")
+
+
+def _refused(request: Request, problem: Problem, reason: str, page_title: str, page_body: str) -> Response:
+    log.info("unsubscribe.refused", status=problem.status, reason=reason)
+    if _wants_page(request):
+        return _page(page_title, page_body, problem.status)
+    return problem.response()
+
+
+def _claim(request: Request, token: str) -> UnsubscribeClaim | Response:
+    service = request.app.state.service
+    signer = service.unsubscribe
     try:
         if signer is None:
             raise InvalidToken("no ONBOARDING_UNSUBSCRIBE_SECRET configured")
-        return signer.verify(token)
+        return signer.verify(token, now=datetime.fromtimestamp(service.clock(), UTC))
     except ExpiredToken:
-        log.info("unsubscribe.refused", reason="expired")
-        return _page(
-            "This link has expired", "<p>Reply to any onboarding email and we will stop writing to you.</p>", 410
+        return _refused(
+            request,
+            Problem(410, "unsubscribe-link-expired", "Unsubscribe link expired", "this unsubscribe link has expired"),
+            "expired",
+            "This link has expired",
+            "<p>Reply to any onboarding email and we will stop writing to you.</p>",
         )
     except InvalidToken as err:
-        log.info("unsubscribe.refused", reason=str(err))
-        return _page("Link not found", "<p>This unsubscribe link is not valid.</p>", 404)
+        return _refused(
+            request,
+            Problem(
+                404, "unsubscribe-link-not-found", "Unsubscribe link not found", "this unsubscribe link is not valid"
+            ),
+            str(err),
+            "Link not found",
+            "<p>This unsubscribe link is not valid.</p>",
+        )
 
 
 @router.get("/unsubscribe/{token}", response_class=HTMLResponse, summary="Unsubscribe confirmation page")
@@ -78,16 +106,20 @@ async def confirm(request: Request, token: str) -> Response:
     status_code=204,
     summary="One-click unsubscribe (RFC 8058)",
     responses={
-        404: {"description": "Unknown, forged or altered link"},
+        **problem_responses(413),
+        404: {"description": "Unknown, forged, altered or malformed link"},
         410: {"description": "Expired link"},
         503: {"description": "Temporal unreachable; recorded, retry to tell the journey"},
     },
 )
 async def unsubscribe(request: Request, token: str) -> Response:
+    service = request.app.state.service
+    # The body (`List-Unsubscribe=One-Click`) is bounded like every other endpoint's, before
+    # anything is verified, recorded or signalled.
+    await read_body(request, service.settings.max_body_bytes)
     claim = _claim(request, token)
     if isinstance(claim, Response):
         return claim
-    service = request.app.state.service
     at = datetime.now(UTC)
     # Recorded first: kept even if the journey has ended, and honoured by every later one.
     new = await service.suppressions.add(

@@ -8,6 +8,7 @@ import base64
 import binascii
 import json
 import re
+import time
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -16,6 +17,7 @@ from typing import Any
 from temporalio.testing import WorkflowEnvironment
 
 from starters.app import create_app
+from starters.signatures import Clock
 from tests.starters_fixtures import serve, settings_for
 
 MARK = "zq7mark"
@@ -95,10 +97,11 @@ def ts_address(env: WorkflowEnvironment) -> str:
 
 @asynccontextmanager
 async def http_service(
-    env: WorkflowEnvironment, task_queue: str, data_dir: Path, **overrides: Any
+    env: WorkflowEnvironment, task_queue: str, data_dir: Path, *, clock: Clock = time.time, **overrides: Any
 ) -> AsyncIterator[str]:
     """The HTTP service (webhooks, unsubscribe, /codec) on this Temporal server and task queue,
-    with the worker's data dir (the suppression list is shared through it)."""
+    with the worker's data dir (the suppression list is shared through it), reading `clock`
+    for signature windows and link expiries."""
     settings = settings_for(
         ts_address(env),
         onboarding_task_queue=task_queue,
@@ -106,5 +109,5 @@ async def http_service(
         temporal_rpc_timeout_seconds=10.0,
         **overrides,
     )
-    async with serve(create_app(settings)) as base_url:
+    async with serve(create_app(settings, clock=clock)) as base_url:
         yield base_url

@@ -7,10 +7,11 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from pydantic import ValidationError
-from sqlalchemy import inspect, text
+from sqlalchemy import inspect, select, text
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
@@ -32,6 +33,7 @@ from records.models import (
     Touchpoint,
     moment_key,
 )
+from records.tables import deliveries
 from tests.postgres import create_database
 from workflows.models import Person
 
@@ -59,10 +61,12 @@ def attempt_env(activity_id: str = "1", attempt: int = 1, workflow_id: str = "on
     return env
 
 
-def worker_activities(tmp_path, db: Database, smtp_url: str | None, name: str = "a") -> MessagingActivities:
+def worker_activities(
+    tmp_path, db: Database, smtp_url: str | None, name: str = "a", *, ledger_clock=None, **settings: Any
+) -> MessagingActivities:
     """The messaging activities of one worker: its own data dir, the shared records database."""
-    settings = ActivitySettings(ONBOARDING_DATA_DIR=tmp_path / name, SMTP_URL=smtp_url)
-    return MessagingActivities(settings, Database(db.url))
+    values = ActivitySettings(ONBOARDING_DATA_DIR=tmp_path / name, SMTP_URL=smtp_url, **settings)
+    return MessagingActivities(values, Database(db.url), ledger_clock=ledger_clock)
 
 
 class GatedSink(SmtpSink):
@@ -169,40 +173,52 @@ async def test_a_refused_send_frees_the_key_without_an_unknown(records_db, tmp_p
 
 async def test_a_long_send_keeps_its_claim(records_db, tmp_path):
     """The sender renews its lease while the channel works: a send slower than the lease is
-    not taken over by a retry."""
+    not taken over by a retry. The ledgers read a clock only the test moves, so the first
+    lease runs out when the test says, however slowly the machine runs; the renewals keep
+    their real cadence (a third of the lease)."""
+    clock = MovedClock(AT)
+    lease = timedelta(seconds=0.3)
     async with GatedSink() as sink:
-        settings = ActivitySettings(
-            ONBOARDING_DATA_DIR=tmp_path, SMTP_URL=sink.url, ONBOARDING_DELIVERY_LEASE_SECONDS=0.3
+        slow = worker_activities(
+            tmp_path, records_db, sink.url, "slow", ONBOARDING_DELIVERY_LEASE_SECONDS=0.3, ledger_clock=clock
         )
-        slow = MessagingActivities(settings, Database(records_db.url))
         sending = asyncio.create_task(attempt_env("1", 1).run(slow.send_message, message()))
         await sink.arrived.wait()
-        renewed = await _lease_after_renewals(slow.ledger, records_db)
-        other = worker_activities(tmp_path, records_db, sink.url, "other")
+        assert await _lease_until(records_db) == AT + lease
+        clock.now = AT + timedelta(seconds=0.2)  # inside the first lease: the next renewal extends it
+        assert await _lease_reaches(records_db, clock.now + lease), "the lease was never renewed"
+        clock.now = AT + timedelta(seconds=0.4)  # past the first lease, inside the renewed one
+        other = worker_activities(tmp_path, records_db, sink.url, "other", ledger_clock=clock)
         with pytest.raises(ApplicationError, match="being sent by another attempt"):
             await attempt_env("1", 2).run(other.send_message, message())
         sink.gate.set()
         await sending
-        assert renewed and len(sink.messages) == 1
+        assert len(sink.messages) == 1
 
 
-async def _lease_after_renewals(ledger: DeliveryLedger, db: Database) -> bool:
-    """Wait (bounded) until the lease has been pushed past its first expiry twice over."""
+class MovedClock:
+    """A ledger clock that stands still until the test moves it."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+async def _lease_until(db: Database) -> datetime:
     async with db.begin() as conn:
-        first = (await conn.execute(text("SELECT lease_until FROM deliveries"))).scalar()
-    for _ in range(100):
-        async with db.begin() as conn:
-            now = (await conn.execute(text("SELECT lease_until FROM deliveries"))).scalar()
-        if str(now) > str(first) and await _expired_once(first):
-            return True
+        return (await conn.execute(select(deliveries.c.lease_until))).scalar_one()
+
+
+async def _lease_reaches(db: Database, moment: datetime, timeout: float = 10) -> bool:
+    """Wait (bounded, on real time: renewals run on it) until the lease lasts to `moment`."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while await _lease_until(db) < moment:
+        if asyncio.get_running_loop().time() > deadline:
+            return False
         await asyncio.sleep(0.05)
-    return False
-
-
-async def _expired_once(first: object) -> bool:
-    moment = first if isinstance(first, datetime) else datetime.fromisoformat(str(first))
-    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    return datetime.now(UTC) > moment
+    return True
 
 
 # --- migrations ------------------------------------------------------------------------------

@@ -56,6 +56,18 @@ async def http(base_url: str) -> Any:
         yield h
 
 
+# The instant the service below reads from its clock, whatever the time: signature windows are
+# checked at their exact edges there, so a second of scheduling cannot decide a test.
+FROZEN_NOW = 1_800_000_000
+
+
+@pytest_asyncio.fixture(scope="module")
+async def frozen_url(client: Client) -> Any:
+    settings = settings_for(client.service_client.config.target_host)
+    async with serve(create_app(settings, clock=lambda: float(FROZEN_NOW))) as url:
+        yield url
+
+
 # --- the generic deal-closed webhook -------------------------------------------------------------
 
 
@@ -129,11 +141,12 @@ def _tamper_cases() -> dict[str, Any]:
     def wrong_secret(deal: dict[str, Any]) -> tuple[bytes, dict[str, str]]:
         return signed(deal, other)
 
+    # An hour out, far from the 5-minute edge (tested with a frozen clock below).
     def stale(deal: dict[str, Any]) -> tuple[bytes, dict[str, str]]:
-        return signed(deal, timestamp=int(time.time()) - 301)
+        return signed(deal, timestamp=int(time.time()) - 3600)
 
     def future(deal: dict[str, Any]) -> tuple[bytes, dict[str, str]]:
-        return signed(deal, timestamp=int(time.time()) + 301)
+        return signed(deal, timestamp=int(time.time()) + 3600)
 
     def replayed_changed_body(deal: dict[str, Any]) -> tuple[bytes, dict[str, str]]:
         _, headers = signed(deal)
@@ -165,6 +178,29 @@ async def test_bad_signatures_are_401_and_start_nothing(
     response = await http.post(path, content=raw, headers=headers)
     assert_problem(response, 401)
     assert not await exists(client, f"onboarding-{deal_id}")
+
+
+@pytest.mark.parametrize("path", ["/webhooks/deal-closed", "/events"])
+@pytest.mark.parametrize(("offset", "accepted"), [(-301, False), (-300, True), (300, True), (301, False)])
+async def test_the_standard_webhooks_window_is_five_minutes_either_way(
+    frozen_url: str, client: Client, path: str, offset: int, accepted: bool
+) -> None:
+    deal_id = unique("D")
+    body = (
+        deal_body(deal_id)
+        if path == "/webhooks/deal-closed"
+        else {"event_id": unique("e"), "deal_id": deal_id, "type": "taken", "action": "dataset_uploaded"}
+    )
+    raw, headers = signed(body, timestamp=FROZEN_NOW + offset)
+    async with httpx.AsyncClient(base_url=frozen_url, timeout=30) as http:
+        response = await http.post(path, content=raw, headers=headers)
+    if accepted:
+        assert response.status_code == 202, response.text
+        assert await exists(client, f"onboarding-{deal_id}")
+    else:
+        problem = assert_problem(response, 401)
+        assert ("older than" if offset < 0 else "in the future") in problem["detail"]
+        assert not await exists(client, f"onboarding-{deal_id}")
 
 
 # --- bad input ---------------------------------------------------------------------------------
@@ -348,7 +384,9 @@ async def test_hubspot_bad_signatures_are_401(http: httpx.AsyncClient, client: C
     uri = f"{base_url}/webhooks/hubspot"
     now = int(time.time() * 1000)
     cases = {
-        "stale": sign_hubspot_v3(HUBSPOT_SECRET, "POST", uri, raw, now - 301_000),
+        # an hour out, far from the 5-minute edge (tested with a frozen clock below)
+        "stale": sign_hubspot_v3(HUBSPOT_SECRET, "POST", uri, raw, now - 3_600_000),
+        "future": sign_hubspot_v3(HUBSPOT_SECRET, "POST", uri, raw, now + 3_600_000),
         "wrong secret": sign_hubspot_v3("not-the-secret", "POST", uri, raw, now),
         "other uri": sign_hubspot_v3(HUBSPOT_SECRET, "POST", uri + "?x=1", raw, now),
         "missing": {},
@@ -369,6 +407,29 @@ async def test_hubspot_bad_signatures_are_401(http: httpx.AsyncClient, client: C
     )
     assert_problem(response, 401)
     assert not await exists(client, f"onboarding-{deal_id}")
+
+
+@pytest.mark.parametrize(
+    ("offset_ms", "accepted"), [(-300_001, False), (-300_000, True), (300_000, True), (300_001, False)]
+)
+async def test_the_hubspot_window_is_five_minutes_either_way(
+    frozen_url: str, client: Client, offset_ms: int, accepted: bool
+) -> None:
+    deal_id = random.randint(10**9, 10**12)
+    raw = json.dumps(hubspot_events(deal_id)[:1]).encode()
+    uri = f"{frozen_url}/webhooks/hubspot"
+    headers = sign_hubspot_v3(HUBSPOT_SECRET, "POST", uri, raw, FROZEN_NOW * 1000 + offset_ms)
+    async with httpx.AsyncClient(base_url=frozen_url, timeout=30) as http:
+        response = await http.post(
+            "/webhooks/hubspot", content=raw, headers={**headers, "content-type": "application/json"}
+        )
+    if accepted:
+        assert response.status_code == 202, response.text
+        assert await exists(client, f"onboarding-{deal_id}")
+    else:
+        problem = assert_problem(response, 401)
+        assert ("older than" if offset_ms < 0 else "in the future") in problem["detail"]
+        assert not await exists(client, f"onboarding-{deal_id}")
 
 
 async def test_hubspot_behind_proxy_uses_public_url(client: Client) -> None:

@@ -224,7 +224,9 @@ def iso(moment: datetime) -> str:
 def cases(j: Journeys) -> dict[str, list[tuple[dict[str, str], str]]]:
     """Per guide query: (the guide's example values -> real values, the expected journeys)."""
     now = datetime.now(timezone.utc)
-    monday = (now - timedelta(days=now.weekday())).replace(hour=0, minute=0, second=0, microsecond=0)
+    # The Monday of this run's start, not of now: a run across Monday 00:00 UTC would otherwise
+    # lose the journeys it closed before midnight from "this week".
+    monday = (j.started - timedelta(days=j.started.weekday())).replace(hour=0, minute=0, second=0, microsecond=0)
     return {
         "find-by-deal": [({"D-1001": j.deal("A")}, "A"), ({"D-1001": j.deal("T")}, "T")],
         "find-by-customer": [({"ACME-1": j.customer("X")}, "AF"), ({"ACME-1": j.customer("M")}, "M")],
