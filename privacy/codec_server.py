@@ -67,15 +67,20 @@ class CodecAccess:
         return any([hmac.compare_digest(candidate, t) for t in self._tokens])
 
     def new_session(self, presented: str, now: float | None = None) -> str:
-        expires = int((now or time.time()) + SESSION_SECONDS)
+        expires = int((time.time() if now is None else now) + SESSION_SECONDS)
         return f"{expires}.{self._mac(presented.encode(), expires)}"
 
     def session_ok(self, cookie: str, now: float | None = None) -> bool:
+        # A cookie is anyone's text: only ASCII digits and bytes are compared (a str with
+        # non-ASCII characters makes compare_digest raise; "²".isdigit() is True, int() fails).
         expires_text, _, mac = cookie.partition(".")
-        if not expires_text.isdigit() or int(expires_text) < (now or time.time()):
+        if not (expires_text.isascii() and expires_text.isdigit() and len(expires_text) <= 12):
             return False
         expires = int(expires_text)
-        return any([hmac.compare_digest(mac, self._mac(t, expires)) for t in self._tokens])
+        if expires < (time.time() if now is None else now):
+            return False
+        presented = mac.encode("utf-8", "surrogateescape")
+        return any([hmac.compare_digest(presented, self._mac(t, expires).encode()) for t in self._tokens])
 
     @staticmethod
     def _mac(token: bytes, expires: int) -> str:

@@ -115,3 +115,24 @@ async def test_a_signed_in_browser_decodes_with_its_session_cookie(codec_http):
     codec_http.cookies.clear()
     codec_http.cookies.set(SESSION_COOKIE, "9999999999.forged")
     assert (await codec_http.post("/codec/decode", json=encoded)).status_code == 401
+
+
+async def test_a_malformed_session_cookie_is_401_never_500(codec_http):
+    encoded = (await codec_http.post("/codec/encode", json={"payloads": [plain("x")]}, headers=AUTH)).json()
+    for cookie in ("9999999999.\u00e9", "\u00b2\u00b2.abc", "\u0661\u0662.abc", "9999999999.", ".", "x" * 5000):
+        raw = f"{SESSION_COOKIE}={cookie}".encode()  # as a browser may send it: UTF-8 bytes
+        refused = await codec_http.post(
+            "/codec/decode", json=encoded, headers={"X-Namespace": "default", "Cookie": raw}
+        )
+        assert refused.status_code == 401, (cookie[:20], refused.status_code)
+
+
+def test_session_cookies_expire_at_their_second_against_the_given_clock():
+    from privacy.codec_server import SESSION_SECONDS, CodecAccess
+
+    access = CodecAccess([CODEC_TOKEN])
+    cookie = access.new_session(CODEC_TOKEN, now=0.0)  # an explicit 0 is a time, not "now"
+    assert cookie.startswith(f"{SESSION_SECONDS}.")
+    assert access.session_ok(cookie, now=SESSION_SECONDS)
+    assert not access.session_ok(cookie, now=SESSION_SECONDS + 1)
+    assert not CodecAccess(["other"]).session_ok(cookie, now=0.0)
