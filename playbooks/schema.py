@@ -219,9 +219,39 @@ class BusinessHours(_Strict):
         return self
 
 
+def normalise(value: str) -> str:
+    """The one normalisation of a segment or product name, before any comparison (playbook
+    selection, the roster's `segments`): case-folded, surrounding whitespace dropped, and
+    every run of spaces, hyphens and underscores inside read as one hyphen. `Mid-Market`,
+    ` mid market ` and `MID_MARKET` are all `mid-market` (docs/playbooks.md)."""
+    return _SEPARATORS.sub("-", value.strip().casefold())
+
+
+_SEPARATORS = re.compile(r"[\s_-]+")
+
+
+def names_match(names: list[str], value: str) -> bool | None:
+    """True when `names` lists `value` (normalised), None when only `*` covers it, False otherwise."""
+    wanted = normalise(value)
+    if any(normalise(n) == wanted for n in names):
+        return True
+    return None if "*" in names else False
+
+
 class AppliesTo(_Strict):
+    """Which deals a playbook claims: `segments` and `products`, compared after `normalise`;
+    `"*"` matches anything."""
+
     segments: list[str] = Field(default_factory=lambda: ["*"], min_length=1)
     products: list[str] = Field(default_factory=lambda: ["*"], min_length=1)
+
+    def specificity(self, segment: str, product: str) -> int | None:
+        """How precisely these claims match a deal (higher wins; segment counts more than
+        product); None if they do not."""
+        seg, prod = names_match(self.segments, segment), names_match(self.products, product)
+        if seg is False or prod is False:
+            return None
+        return 2 * bool(seg) + bool(prod)
 
 
 class Channels(_Strict):
@@ -347,14 +377,9 @@ class Playbook(_Strict):
         return self
 
     def specificity(self, segment: str, product: str) -> int | None:
-        """How precisely this playbook matches a deal (higher wins); None if it does not."""
-        seg = segment in self.applies_to.segments
-        prod = product in self.applies_to.products
-        if not (seg or "*" in self.applies_to.segments):
-            return None
-        if not (prod or "*" in self.applies_to.products):
-            return None
-        return 2 * seg + prod
+        """How precisely this playbook matches a deal (higher wins); None if it does not.
+        Names are compared after `normalise` (case, surrounding space, `-`/`_`/space)."""
+        return self.applies_to.specificity(segment, product)
 
 
 class PlaybookSnapshot(BaseModel):
