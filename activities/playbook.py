@@ -11,6 +11,10 @@ from temporalio.exceptions import ApplicationError
 from playbooks import loader, variants
 from playbooks.schema import PlaybookSnapshot
 
+# The error type of a deal no playbook can run: non-retryable, its message the reason; the
+# journey takes it to a human (workflows/playbook_hold.py).
+NO_PLAYBOOK = "NoPlaybook"
+
 
 class SnapshotRequest(BaseModel):
     segment: str

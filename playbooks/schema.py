@@ -399,6 +399,10 @@ class PlaybookSnapshot(BaseModel):
     playbook: Playbook
     # The experiment's variant this journey runs (its overrides are already in `playbook`).
     variant: str | None = None
+    # Why the journey runs this playbook when it is not simply the one that claims the deal:
+    # the fallback (no playbook claims it), or the last good version of a file that is broken
+    # now. Empty otherwise (and in every snapshot taken before the field existed).
+    notice: str = ""
 
     @model_validator(mode="wrap")
     @classmethod
