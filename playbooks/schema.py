@@ -240,7 +240,7 @@ def names_match(names: list[str], value: str) -> bool | None:
 
 class AppliesTo(_Strict):
     """Which deals a playbook claims: `segments` and `products`, compared after `normalise`;
-    `"*"` matches anything."""
+    `"*"` matches anything, `""` a deal that names no product (a CRM without the field)."""
 
     segments: list[str] = Field(default_factory=lambda: ["*"], min_length=1)
     products: list[str] = Field(default_factory=lambda: ["*"], min_length=1)
@@ -316,6 +316,9 @@ class Playbook(_Strict):
     name: str = Field(min_length=1, max_length=64)
     description: str = ""
     applies_to: AppliesTo = AppliesTo()
+    # The playbook for deals no playbook claims (at most one per set; docs/playbooks.md).
+    # Without one, such a deal goes to a human with the reason, never to a silent default.
+    fallback: bool = False
     business_hours: BusinessHours = BusinessHours()
     channels: Channels = Channels()
     escalation: EscalationPolicy = EscalationPolicy()
