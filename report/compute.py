@@ -50,10 +50,8 @@ class Targets:
 
 
 def read_targets(directory: Path | None = None) -> dict[str, Targets]:
-    try:
-        snapshots = loader.load_all(directory)
-    except loader.PlaybookError:
-        return {}
+    """Each playbook's targets, as the worker serves them: a broken file leaves out only its own."""
+    snapshots = loader.load_set(directory, log_problems=False).serving()
     return {
         s.playbook.name: Targets(
             tuple(m.key for m in s.playbook.milestones), tuple(m.window_hours for m in s.playbook.milestones)

@@ -267,3 +267,11 @@ def test_the_worker_refuses_to_start_when_the_fallback_is_broken(tmp_path):
     with pytest.raises(PlaybookError) as err:
         worker.check_playbooks(tmp_path)
     assert "the fallback playbook (fallback: true) is broken" in str(err.value) and "general.yaml" in str(err.value)
+
+
+def test_the_friction_report_keeps_every_other_playbooks_targets_when_one_file_is_broken(tmp_path):
+    from report.compute import read_targets  # noqa: PLC0415
+
+    two_products(tmp_path)
+    write(tmp_path, "payroll.yaml", broken_payroll(playbook("payroll", ["mid-market"], ["payroll"])))
+    assert set(read_targets(tmp_path)) == {"analytics"}
