@@ -2,8 +2,10 @@
 and `onboarding-roster`, where the owner roster runs (workflows/roster.py).
 
 Configuration comes from the environment (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE and the
-SDK's own env config; SMTP_URL, SLACK_WEBHOOK_URL, ONBOARDING_DATA_DIR, ...). A bad
-playbook or roster stops it before it polls anything."""
+SDK's own env config; SMTP_URL, SLACK_WEBHOOK_URL, ONBOARDING_DATA_DIR, ...). A bad roster,
+no playbook that loads, or a broken fallback playbook stops it before it polls anything;
+any other broken playbook is logged (an error naming the file, field and reason) and the
+rest serve (docs/playbooks.md)."""
 
 from __future__ import annotations
 
@@ -31,7 +33,7 @@ from activities.moments import MomentActivities
 from activities.owners import OwnerActivities
 from activities.playbook import PlaybookActivities
 from activities.settings import ActivitySettings
-from playbooks.loader import load_all
+from playbooks.loader import PlaybookError, PlaybookSet, load_set
 from playbooks.roster import Roster, load_roster
 from privacy.converter import data_converter
 from privacy.keys import CodecConfigError
@@ -240,10 +242,22 @@ def deployment_from_env(env: Mapping[str, str] = os.environ) -> WorkerDeployment
     )
 
 
+def check_playbooks(directory: Path | None = None) -> PlaybookSet:
+    """Refuse to start only when no playbook loads or the fallback playbook is broken: then
+    no deal could be served as the playbooks say. Any other broken file is logged as an
+    error (file, field, reason) by `load_set`, and its deals go to a human while the other
+    playbooks serve: one product's mistake never stops another's journeys."""
+    playbooks = load_set(directory)
+    if problems := playbooks.startup_problems():
+        raise PlaybookError("\n".join(problems))
+    return playbooks
+
+
 def check_configuration() -> None:
-    """Refuse to start on a playbook or roster that does not validate, without a payload
-    encryption key, or without the secret that signs customer emails' unsubscribe links."""
-    load_all()
+    """Refuse to start on a roster that does not validate, on playbooks no deal could be
+    served by (`check_playbooks`), without a payload encryption key, or without the secret
+    that signs customer emails' unsubscribe links."""
+    check_playbooks()
     load_roster()
     cached_journeys_from_env()
     data_converter()

@@ -9,6 +9,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
 
 from playbooks.loader import PlaybookError, read_yaml_model
+from playbooks.schema import normalise
 
 DEFAULT_ROSTER = Path(__file__).parent / "roster" / "owners.yaml"
 
@@ -50,7 +51,10 @@ class RosterOwner(_Strict):
         return not any(off.start <= day <= off.end for off in self.out_of_office)
 
     def serves(self, segment: str) -> bool:
-        return "*" in self.segments or segment in self.segments
+        """Names compared as playbook selection compares them (`schema.normalise`): an owner
+        of `mid-market` serves a deal the CRM calls `Mid-Market`."""
+        wanted = normalise(segment)
+        return "*" in self.segments or any(normalise(s) == wanted for s in self.segments)
 
 
 class Roster(_Strict):

@@ -219,9 +219,39 @@ class BusinessHours(_Strict):
         return self
 
 
+def normalise(value: str) -> str:
+    """The one normalisation of a segment or product name, before any comparison (playbook
+    selection, the roster's `segments`): case-folded, surrounding whitespace dropped, and
+    every run of spaces, hyphens and underscores inside read as one hyphen. `Mid-Market`,
+    ` mid market ` and `MID_MARKET` are all `mid-market` (docs/playbooks.md)."""
+    return _SEPARATORS.sub("-", value.strip().casefold())
+
+
+_SEPARATORS = re.compile(r"[\s_-]+")
+
+
+def names_match(names: list[str], value: str) -> bool | None:
+    """True when `names` lists `value` (normalised), None when only `*` covers it, False otherwise."""
+    wanted = normalise(value)
+    if any(normalise(n) == wanted for n in names):
+        return True
+    return None if "*" in names else False
+
+
 class AppliesTo(_Strict):
+    """Which deals a playbook claims: `segments` and `products`, compared after `normalise`;
+    `"*"` matches anything, `""` a deal that names no product (a CRM without the field)."""
+
     segments: list[str] = Field(default_factory=lambda: ["*"], min_length=1)
     products: list[str] = Field(default_factory=lambda: ["*"], min_length=1)
+
+    def specificity(self, segment: str, product: str) -> int | None:
+        """How precisely these claims match a deal (higher wins; segment counts more than
+        product); None if they do not."""
+        seg, prod = names_match(self.segments, segment), names_match(self.products, product)
+        if seg is False or prod is False:
+            return None
+        return 2 * bool(seg) + bool(prod)
 
 
 class Channels(_Strict):
@@ -286,6 +316,9 @@ class Playbook(_Strict):
     name: str = Field(min_length=1, max_length=64)
     description: str = ""
     applies_to: AppliesTo = AppliesTo()
+    # The playbook for deals no playbook claims (at most one per set; docs/playbooks.md).
+    # Without one, such a deal goes to a human with the reason, never to a silent default.
+    fallback: bool = False
     business_hours: BusinessHours = BusinessHours()
     channels: Channels = Channels()
     escalation: EscalationPolicy = EscalationPolicy()
@@ -347,14 +380,9 @@ class Playbook(_Strict):
         return self
 
     def specificity(self, segment: str, product: str) -> int | None:
-        """How precisely this playbook matches a deal (higher wins); None if it does not."""
-        seg = segment in self.applies_to.segments
-        prod = product in self.applies_to.products
-        if not (seg or "*" in self.applies_to.segments):
-            return None
-        if not (prod or "*" in self.applies_to.products):
-            return None
-        return 2 * seg + prod
+        """How precisely this playbook matches a deal (higher wins); None if it does not.
+        Names are compared after `normalise` (case, surrounding space, `-`/`_`/space)."""
+        return self.applies_to.specificity(segment, product)
 
 
 class PlaybookSnapshot(BaseModel):
@@ -374,6 +402,10 @@ class PlaybookSnapshot(BaseModel):
     playbook: Playbook
     # The experiment's variant this journey runs (its overrides are already in `playbook`).
     variant: str | None = None
+    # Why the journey runs this playbook when it is not simply the one that claims the deal:
+    # the fallback (no playbook claims it), or the last good version of a file that is broken
+    # now. Empty otherwise (and in every snapshot taken before the field existed).
+    notice: str = ""
 
     @model_validator(mode="wrap")
     @classmethod

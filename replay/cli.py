@@ -26,6 +26,7 @@ from temporalio.envconfig import ClientConfig
 from temporalio.service import RPCError, RPCStatusCode
 
 from lab import cli as lab_cli
+from playbooks import cli as playbooks_cli
 from privacy.converter import data_converter
 from privacy.keys import CodecConfigError
 from records import cli as records_cli
@@ -236,6 +237,7 @@ def parser() -> argparse.ArgumentParser:
     sync.add_argument("--dry-run", action="store_true", help="report what would change, change nothing")
     lab_cli.add_simulate(commands)
     lab_cli.add_backtest(commands)
+    playbooks_cli.add_command(commands)
     return root
 
 
@@ -280,6 +282,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         exit_now(asyncio.run(report_cli.run(args)))
     if args.command == "roster-sync":
         exit_now(asyncio.run(roster_sync_command(args)))
+    if args.command == "playbooks":
+        exit_now(playbooks_cli.run(args))
     lab_cli.run(args)  # simulate, backtest
 
 

@@ -24,11 +24,9 @@ from report.sections.waiting import Waiting
 
 
 def read_targets(directory: Path | None = None) -> dict[str, PlaybookMilestones]:
-    """Each playbook's milestones and windows, by name; none when the files do not load."""
-    try:
-        snapshots = loader.load_all(directory)
-    except loader.PlaybookError:
-        return {}
+    """Each playbook's milestones and windows, as the worker serves them: a broken file
+    leaves out only its own."""
+    snapshots = loader.load_set(directory, log_problems=False).serving()
     return {
         s.playbook.name: PlaybookMilestones(
             milestones=tuple(m.key for m in s.playbook.milestones),

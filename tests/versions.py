@@ -34,7 +34,7 @@ class OnboardingWorkflowV2(OnboardingWorkflow):
         return await super().run(input)
 
     def _patched(self, patch_id: str) -> bool:
-        return patch_id != versions.V3 and workflow.patched(patch_id)
+        return patch_id not in (versions.V3, versions.PLAYBOOK_UNAVAILABLE) and workflow.patched(patch_id)
 
 
 @workflow.defn(name="OnboardingWorkflow")
@@ -46,7 +46,7 @@ class OnboardingWorkflowV31(OnboardingWorkflow):
         return await super().run(input)
 
     def _patched(self, patch_id: str) -> bool:
-        return patch_id != versions.FEWER_COMMANDS and workflow.patched(patch_id)
+        return patch_id not in (versions.FEWER_COMMANDS, versions.PLAYBOOK_UNAVAILABLE) and workflow.patched(patch_id)
 
 
 @workflow.defn(name="OwnerRosterWorkflow")

@@ -16,6 +16,7 @@ with workflow.unsafe.imports_passed_through():
     from records.models import MOMENTS_PER_CALL, MomentKind, MomentRequest, Touchpoint
     from workflows import business_hours, effects, moments, staffing
     from workflows import status as report
+    from workflows.details import hold_details
     from workflows.journal import Journal
     from workflows.models import (
         DealClosed,
@@ -25,9 +26,11 @@ with workflow.unsafe.imports_passed_through():
         MilestoneProgress,
         OnboardingState,
         OwnerAssignment,
+        PlaybookHold,
         ResolveEscalation,
         Status,
     )
+    from workflows.search_attributes import changed, hold_search_attributes
 
 
 class Outcome(str, Enum):
@@ -71,6 +74,8 @@ class JourneyBase:
     _rescheduled: bool
     _fewer_commands: bool  # v3.2: moments held and written per step, upserts only of changes
     _held_moments: list[MomentRequest]
+    _hold: PlaybookHold | None  # v3.3: no playbook can run the journey yet (workflows/playbook_hold.py)
+    _hold_problem: str
 
     async def _moment(
         self,
@@ -135,16 +140,40 @@ class JourneyBase:
 
     def _current_status(self) -> Status:
         s = self._s
+        if s is None and self._hold is not None:
+            return report.held_status(self._input.deal_id, self._hold, self._inbox)
         if s is None:
             return report.starting_status(self._input.deal_id, self._deal is not None, self._inbox)
         return report.status(s, self._milestone, self._inbox)
 
     def _transition(self, state: OnboardingState, reason: str, *, escalation_level: int = 0) -> None:
+        if self._s is None and self._hold is not None:
+            self._hold_transition(self._hold, state, reason)
+            return
         if self._s is None:  # closed before the journey really started
             self._journal.note(state.value, reason)
             return
         self._journal.transition(
             self._s, self._milestone, self._current_status, state, reason, escalation_level=escalation_level
+        )
+
+    def _hold_transition(self, hold: PlaybookHold, state: OnboardingState, reason: str) -> None:
+        """A transition (timeline, search attributes, current details, log line) of a journey
+        no playbook can run yet, so without a JourneyState (workflows/playbook_hold.py)."""
+        deal = self._deal
+        assert deal is not None
+        hold.state, hold.reason = state, reason
+        self._journal.note(state.value, reason)
+        status = self._current_status()
+        updates = hold_search_attributes(deal, hold, status)
+        if self._journal.upsert_changes_only:
+            updates = changed(updates, workflow.info().typed_search_attributes)
+        if updates:
+            workflow.upsert_search_attributes(updates)
+        workflow.set_current_details(hold_details(deal, hold, status))
+        workflow.logger.info(
+            "journey transition",
+            extra={"state": state.value, "stage": "", "escalation_level": status.escalation_level, "playbook": "none"},
         )
 
     def _patched(self, patch_id: str) -> bool:

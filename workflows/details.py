@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from playbooks.schema import Milestone
 from workflows import business_hours
-from workflows.models import JourneyState, Status
+from workflows.models import DealClosed, JourneyState, PlaybookHold, Status
 
 
 def _plural(count: int, word: str) -> str:
@@ -26,6 +26,8 @@ def current_details(state: JourneyState, milestone: Milestone | None, status: St
     ]
     if state.playbook.variant:
         lines.append(f"**Playbook:** {state.playbook.playbook.name} · variant `{state.playbook.variant}`")
+    if state.playbook.notice:
+        lines.append(f"**Playbook:** {state.playbook.playbook.name} — {state.playbook.notice}")
     if milestone is not None and status.next_action is not None:
         lines.append(f"**Milestone:** {milestone.title} (`{milestone.key}`)")
         due = status.next_action.due_at
@@ -66,3 +68,24 @@ def staffing_note(state: JourneyState) -> str:
     if state.owner.over_capacity:
         return " — **over capacity** (every eligible owner was full)"
     return ""
+
+
+def hold_details(deal: DealClosed, hold: PlaybookHold, status: Status) -> str:
+    """A journey no playbook can run yet. Its reason names playbook files, fields and the
+    deal's segment and product (the CRM's labels), never the customer's words: shown here."""
+    lines = [
+        f"**Deal** `{deal.deal_id}` · customer `{deal.account.id}` · {deal.segment} · product {deal.product or '(none)'}",
+        f"**State:** {hold.state.value} — **no playbook can run this journey**",
+        f"**Why:** {hold.problem}",
+        f"**Owner:** `{hold.owner.owner.id}`",
+    ]
+    if status.next_action is not None and status.next_action.due_at is not None:
+        when = business_hours.describe(status.next_action.due_at, deal.account.timezone)
+        lines.append(f"**Next action:** {status.next_action.title} — the journey looks again {when}")
+    if status.escalation_level:
+        lines.append(f"**Escalation level:** {status.escalation_level}")
+    if status.eligible_touchpoints:
+        lines.append(f"**Eligible touchpoints:** {', '.join(status.eligible_touchpoints)}")
+    lines.append(f"**Counts:** {_plural(hold.escalations, 'escalation')}")
+    lines.append("**Playbooks:** `onboarding playbooks` lists every file (ok or broken, with the reason)")
+    return "\n".join(lines)

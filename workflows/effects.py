@@ -19,7 +19,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.escalation import EscalationActivities, EscalationTaskRequest
     from activities.messaging import MessageRequest, MessagingActivities, SendReceipt
     from activities.owners import AssignOwnerRequest, OwnerActivities, ReleaseOwnerRequest
-    from activities.playbook import PlaybookActivities, SnapshotRequest
+    from activities.playbook import NO_PLAYBOOK, PlaybookActivities, SnapshotRequest
     from playbooks.schema import PlaybookSnapshot
     from records.models import CloseEscalationTask
     from workflows.models import DealClosed, OwnerAssignment
@@ -56,6 +56,15 @@ async def snapshot(deal: DealClosed) -> PlaybookSnapshot:
         summary=f"snapshot the playbook for {deal.segment}/{deal.product or '*'}",
         **QUICK,
     )
+
+
+def no_playbook(err: ActivityError) -> str | None:
+    """The reason no playbook can run the journey, when that is why the snapshot failed
+    (activities/playbook.py `NoPlaybook`, never retried); None for any other failure."""
+    cause = err.cause
+    if isinstance(cause, ApplicationError) and cause.type == NO_PLAYBOOK:
+        return cause.message
+    return None
 
 
 async def assign_owner(deal: DealClosed, today: date) -> OwnerAssignment:

@@ -125,6 +125,8 @@ class Handlers(JourneyBase):
     @workflow.update(description="Resolve an escalation: retry, skip, reassign (with owner) or close.")
     async def resolve_escalation(self, request: ResolveEscalation | JsonValue = None, *extra: JsonValue) -> Status:
         resolution = parse(ResolveEscalation, "resolve_escalation", request, extra)
+        if self._s is None:  # escalated before it started: no playbook can run it yet (retry or close)
+            return await self._decide_without_playbook(resolution)
         self._staff_busy = "resolve_escalation"
         escalation = self._state.escalations  # the escalation this decision is about
         try:
@@ -147,9 +149,32 @@ class Handlers(JourneyBase):
             )
         return self._current_status()
 
+    async def _decide_without_playbook(self, resolution: ResolveEscalation) -> Status:
+        self._staff_busy = "resolve_escalation"
+        try:
+            decision = self._decision = StaffDecision(resolution, None)
+            await workflow.wait_condition(lambda: decision.settled)
+        finally:
+            self._staff_busy = ""
+        if not decision.applied:
+            raise ApplicationError(
+                "not applied: the escalation ended before the decision (see the timeline)", non_retryable=True
+            )
+        return self._current_status()
+
     @resolve_escalation.validator
     def _validate_resolution(self, request: ResolveEscalation | JsonValue = None, *extra: JsonValue) -> None:
-        parse(ResolveEscalation, "resolve_escalation", request, extra)
+        resolution = parse(ResolveEscalation, "resolve_escalation", request, extra)
+        if self._s is None and (hold := self._hold) is not None:
+            self._require_free("resolve_escalation")
+            if hold.state is not OnboardingState.escalated:
+                raise ValueError(f"nothing is escalated: the journey is {hold.state.value}")
+            if resolution.decision not in (Decision.retry, Decision.close):
+                raise ValueError(
+                    f"decision: {resolution.decision.value!r} does not apply: no playbook can run this journey "
+                    f"yet ({hold.problem}); fix the playbooks and decide 'retry', or 'close'"
+                )
+            return
         s = self._require_active("resolve_escalation")
         if s.state is not OnboardingState.escalated:
             raise ValueError(f"nothing is escalated: the journey is {s.state.value}")
@@ -230,14 +255,25 @@ class Handlers(JourneyBase):
         """What every staff action needs: a journey under way, and no other staff action
         in flight (decisions are applied one at a time)."""
         s = self._s
+        if s is None and self._hold is not None and self._hold.state is OnboardingState.escalated:
+            raise ValueError(
+                f"{action}: no playbook can run this journey yet ({self._hold.problem}); "
+                "resolve_escalation: 'retry' once one can, or 'close'"
+            )
         if s is None:
             raise ValueError(f"{action}: the journey is still starting")
         if s.state in ENDED or self._inbox.cancel is not None:
             raise ValueError(f"{action}: the journey is {'closing' if s.state not in ENDED else s.state.value}")
+        self._require_free(action)
+        return s
+
+    def _require_free(self, action: str) -> None:
+        """No other staff action in flight, no cancel, no hand-over under way."""
+        if self._inbox.cancel is not None:
+            raise ValueError(f"{action}: the journey is closing")
         if self._staff_busy or self._decision is not None:
             raise ValueError(
                 f"{action}: another staff action ({self._staff_busy or 'resolve_escalation'}) is being applied; try again"
             )
         if self._handing_over:
             raise ValueError(f"{action}: the journey is moving to a new run; try again in a moment")
-        return s

@@ -103,6 +103,8 @@ class JourneyInput(BaseModel):
     # Continue as new after this many transitions even when the server does not suggest it
     # (keeps histories short for very long journeys; tests use it to exercise the path).
     continue_as_new_after: int | None = Field(default=None, ge=1)
+    # A journey no playbook could run yet, waiting on a human, carried over continue-as-new.
+    held: PlaybookHold | None = None
 
 
 # --- signals ---------------------------------------------------------------------------------
@@ -266,6 +268,10 @@ class Status(BaseModel):
     refused_inputs: int = 0
     unsubscribed: bool = False
     variant: str | None = None  # the playbook experiment's variant this journey runs
+    playbook: str = ""  # the name of the playbook the journey runs ("" while it has none)
+    # Why it runs that playbook when it is not simply the one claiming the deal (the fallback,
+    # the last good version of a broken file); "" otherwise.
+    playbook_notice: str = ""
 
 
 class MilestoneOutcome(BaseModel):
@@ -288,6 +294,21 @@ class JourneyResult(BaseModel):
 
 
 # --- state carried across continue-as-new ------------------------------------------------------
+
+
+class PlaybookHold(BaseModel):
+    """A journey no playbook can run (none claims the deal and no fallback is declared, or
+    the file that would is broken): it is escalated before it starts, owned but silent to the
+    customer, until a playbook can run it or a human closes it (workflows/playbook_hold.py)."""
+
+    problem: str  # why no playbook can run it (activities/playbook.py), latest first look
+    owner: OwnerAssignment
+    since: datetime  # the current task went out, or the journey last looked again
+    escalations: int = 0  # human tasks opened so far; the open one is the last
+    level: int = 1  # 1: the owner, 3: the manager (who gets it when the roster names one)
+    task_open: bool = False
+    state: OnboardingState = OnboardingState.escalated
+    reason: str = ""
 
 
 class MilestoneProgress(BaseModel):

@@ -15,6 +15,7 @@ acknowledgement), `steps` (direction, follow-ups, failures, pause: what each ste
 from __future__ import annotations
 
 from temporalio import workflow
+from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from playbooks.schema import Milestone
@@ -35,15 +36,17 @@ with workflow.unsafe.imports_passed_through():
         MilestoneOutcome,
         MilestoneProgress,
         OnboardingState,
+        OwnerAssignment,
         Status,
     )
+    from workflows.playbook_hold import PlaybookHoldPart
     from workflows.steps import Steps
     from workflows.waiting import Waiting
     from workflows.waits import Wake
 
 
 @workflow.defn(name="OnboardingWorkflow")
-class OnboardingWorkflow(Handlers, Steps, Escalation, Waiting, JourneyBase):
+class OnboardingWorkflow(Handlers, Steps, Escalation, PlaybookHoldPart, Waiting, JourneyBase):
     @workflow.init
     def __init__(self, input: JourneyInput) -> None:
         self._input = input
@@ -59,6 +62,8 @@ class OnboardingWorkflow(Handlers, Steps, Escalation, Waiting, JourneyBase):
         self._rescheduled = False
         self._fewer_commands = False
         self._held_moments = []
+        self._hold = input.held
+        self._hold_problem = ""
 
     # ------------------------------------------------------------------ the journey
 
@@ -86,11 +91,14 @@ class OnboardingWorkflow(Handlers, Steps, Escalation, Waiting, JourneyBase):
         except JourneyClosed as closed:
             self._transition(OnboardingState.closed, str(closed))
             await self._closed_midway(str(closed))
+            await self._hold_ended(str(closed))
         self._drop_decision("the journey ended")
         await workflow.wait_condition(workflow.all_handlers_finished)
         await self._record_held_moments()
         if self._v3 and self._s is not None:
             await effects.release_owner(self._s.deal, self._s.owner.owner.id)
+        elif self._hold is not None and self._deal is not None:  # ended while no playbook could run it
+            await effects.release_owner(self._deal, self._hold.owner.owner.id)
         return self._result()
 
     async def _start(self) -> None:
@@ -103,9 +111,16 @@ class OnboardingWorkflow(Handlers, Steps, Escalation, Waiting, JourneyBase):
             assert self._crm is not None
             self._deal = await effects.fetch_deal(self._crm, self._input.deal_id)
         deal = self._deal
-        snapshot = await effects.snapshot(deal)
+        held: OwnerAssignment | None = None  # the owner a journey without a playbook took (v3.3)
+        try:
+            snapshot = await effects.snapshot(deal) if self._hold is None else None
+        except ActivityError as err:
+            self._hold_on(err)  # no playbook can run it: a human decides (v3.3); else it fails as before
+            snapshot = None
+        if snapshot is None:
+            snapshot, held = await self._await_playbook(deal)
         self._raise_if_cancelled()
-        owners = await effects.assign_owner(deal, workflow.now().date())
+        owners = held or await effects.assign_owner(deal, workflow.now().date())
         now = workflow.now()
         self._s = JourneyState(
             deal=deal,
@@ -115,6 +130,11 @@ class OnboardingWorkflow(Handlers, Steps, Escalation, Waiting, JourneyBase):
             inbox=self._inbox,
             progress=MilestoneProgress(index=0, key=snapshot.playbook.milestones[0].key, started_at=now),
         )
+        if self._hold is not None:  # the human tasks it had count: the next escalation is a new one
+            self._s.escalations, self._hold = self._hold.escalations, None
+            self._drop_decision("a playbook can run the journey now")
+        if snapshot.notice:  # the fallback, or the last good version of a broken file
+            self._journal.note("playbook", snapshot.notice)
         self._transition(OnboardingState.awaiting_action, staffing.assigned_reason(owners))
         await self._moment(MomentKind.started, held=True)  # written with the kickoff's `told`
         await self._owner_assigned(previous=None, held=True)
@@ -244,4 +264,4 @@ class OnboardingWorkflow(Handlers, Steps, Escalation, Waiting, JourneyBase):
         return self._current_status()
 
     def _result(self) -> JourneyResult:
-        return report.result(self._s, self._input.deal_id, self._inbox)
+        return report.result(self._s, self._input.deal_id, self._inbox, self._hold)

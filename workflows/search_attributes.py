@@ -6,7 +6,7 @@ from __future__ import annotations
 from temporalio.common import SearchAttributeKey, SearchAttributePair, SearchAttributeUpdate, TypedSearchAttributes
 
 from playbooks.schema import Milestone
-from workflows.models import JourneyState
+from workflows.models import DealClosed, JourneyState, PlaybookHold, Status
 from workflows.status import next_action
 
 STAGE = SearchAttributeKey.for_keyword("OnboardingStage")
@@ -63,6 +63,23 @@ def journey_search_attributes(state: JourneyState, milestone: Milestone | None) 
         # a namespace must have it registered before this worker runs (docs/deploy.md).
         OWNER_OVER_CAPACITY.value_set(state.owner.over_capacity),
         *variant,
+    ]
+
+
+def hold_search_attributes(deal: DealClosed, hold: PlaybookHold, status: Status) -> list[SearchAttributeUpdate]:
+    """A journey no playbook can run yet (workflows/playbook_hold.py): escalated, findable
+    in lists by state, owner and escalation level like any other."""
+    due = status.next_action.due_at if status.next_action else None
+    return [
+        STAGE.value_set(""),
+        STATE.value_set(hold.state.value),
+        OWNER.value_set(hold.owner.owner.id),
+        DEAL_ID.value_set(deal.deal_id),
+        CUSTOMER_ID.value_set(deal.account.id),
+        SEGMENT.value_set(deal.segment),
+        NEXT_ACTION_DUE.value_set(due) if due else NEXT_ACTION_DUE.value_unset(),
+        ESCALATION_LEVEL.value_set(status.escalation_level),
+        OWNER_OVER_CAPACITY.value_set(hold.owner.over_capacity),
     ]
 
 

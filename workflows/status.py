@@ -13,11 +13,14 @@ from workflows.models import (
     JourneyState,
     NextAction,
     OnboardingState,
+    PlaybookHold,
     Status,
 )
 
 TIMELINE_SHOWN = 10
 ENDED = (OnboardingState.activated, OnboardingState.closed)
+# A journey no playbook can run looks again this often by itself (workflows/playbook_hold.py).
+PLAYBOOK_RECHECK = timedelta(hours=24)
 
 
 def next_action(s: JourneyState, m: Milestone | None) -> tuple[str, NextAction | None]:
@@ -63,6 +66,42 @@ def status(s: JourneyState, m: Milestone | None, box: Inbox) -> Status:
         refused_inputs=box.refused,
         unsubscribed=box.unsubscribed_at is not None,
         variant=s.playbook.variant,
+        playbook=s.playbook.playbook.name,
+        playbook_notice=s.playbook.notice,
+    )
+
+
+def hold_assignee(hold: PlaybookHold) -> tuple[str, str]:
+    """(level name, person's name) of whom a journey without a playbook waits on: the
+    roster's manager, or its owner when the roster names none."""
+    if hold.owner.manager is not None:
+        return "manager", hold.owner.manager.name
+    return "owner", hold.owner.owner.name
+
+
+def held_status(deal_id: str, hold: PlaybookHold, box: Inbox) -> Status:
+    """A journey no playbook can run yet: escalated to a human with the reason."""
+    open_ = hold.state is OnboardingState.escalated
+    level_name, name = hold_assignee(hold)
+    action = NextAction(
+        title=f"{name} ({level_name}) gets a playbook to run this journey, then resolves the escalation (retry), or closes it",
+        due_at=hold.since + PLAYBOOK_RECHECK,  # the journey looks again by itself then
+        events=[],
+    )
+    return Status(
+        deal_id=deal_id,
+        stage="",
+        state=hold.state,
+        owner=hold.owner.owner.id,
+        next_action=action if open_ else None,
+        reason=hold.reason or hold.problem,
+        eligible_touchpoints=["resolve_escalation"] if open_ else [],
+        timeline=box.timeline[-TIMELINE_SHOWN:],
+        escalation_level=hold.level if open_ else 0,
+        waiting_on="human" if open_ else "nobody",
+        owner_over_capacity=hold.owner.over_capacity,
+        refused_inputs=box.refused,
+        unsubscribed=box.unsubscribed_at is not None,
     )
 
 
@@ -81,7 +120,17 @@ def starting_status(deal_id: str, deal_known: bool, box: Inbox) -> Status:
     )
 
 
-def result(s: JourneyState | None, deal_id: str, box: Inbox) -> JourneyResult:
+def result(s: JourneyState | None, deal_id: str, box: Inbox, hold: PlaybookHold | None = None) -> JourneyResult:
+    if s is None and hold is not None:  # closed while no playbook could run it
+        return JourneyResult(
+            deal_id=deal_id,
+            state=hold.state,
+            reason=hold.reason or hold.problem,
+            owner=hold.owner.owner.id,
+            time_to_first_action_seconds=None,
+            milestones=[],
+            escalations=hold.escalations,
+        )
     if s is None:
         return JourneyResult(
             deal_id=deal_id,

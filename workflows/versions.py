@@ -13,6 +13,9 @@ journeys started on newer code carry in their history (see docs/versioning.md).
 - v3.2 `fewer-commands`: a step's moments are written by one `record_moments` local
   activity (not one `record_moment` each), and a transition upserts only the search
   attributes whose value changed (none: no upsert at all).
+- v3.3 `playbook-unavailable`: a journey no playbook can run (the snapshot activity's
+  `NoPlaybook` error) is escalated to a human with the reason, instead of failing; it
+  looks again every day and on the human's `retry`, or closes on `close`.
 """
 
 OWNER_ACKNOWLEDGEMENT = "owner-acknowledgement"
@@ -20,5 +23,6 @@ EXTEND_DURING_HOLD = "extend-deadline-during-hold"
 V3 = "journey-v3"
 OWNER_WAIT_ACROSS_RUNS = "owner-wait-across-runs"
 FEWER_COMMANDS = "fewer-commands"
+PLAYBOOK_UNAVAILABLE = "playbook-unavailable"
 
-ALL = (OWNER_ACKNOWLEDGEMENT, EXTEND_DURING_HOLD, V3, OWNER_WAIT_ACROSS_RUNS, FEWER_COMMANDS)
+ALL = (OWNER_ACKNOWLEDGEMENT, EXTEND_DURING_HOLD, V3, OWNER_WAIT_ACROSS_RUNS, FEWER_COMMANDS, PLAYBOOK_UNAVAILABLE)

@@ -145,6 +145,16 @@ class Waiting(JourneyBase):
         await workflow.wait_condition(workflow.all_handlers_finished)
         self._raise_if_cancelled()
         s, every = self._s, self._input.continue_as_new_after
+        if s is None and self._hold is not None:  # no playbook yet: the deal and the hold go along
+            workflow.continue_as_new(
+                JourneyInput(
+                    deal_id=self._input.deal_id,
+                    deal=self._deal,
+                    inbox=self._inbox,
+                    held=self._hold,
+                    continue_as_new_after=every,
+                )
+            )
         if s is None:
             workflow.continue_as_new(
                 JourneyInput(deal_id=self._input.deal_id, crm=self._crm, inbox=self._inbox, continue_as_new_after=every)
