@@ -37,6 +37,7 @@ from playbooks.loader import PlaybookError, PlaybookSet, load_set
 from playbooks.roster import Roster, load_roster
 from privacy.converter import data_converter
 from privacy.keys import CodecConfigError
+from privacy.undecodable import workflow_converter
 from privacy.unsubscribe import SECRET_VARIABLE as UNSUBSCRIBE_SECRET
 from privacy.unsubscribe import parse_secrets
 from records.config import describe
@@ -168,10 +169,11 @@ def build_worker(
         options["deployment_config"] = deployment
     shared = {k: options[k] for k in ("deployment_config", "identity") if k in options}
     options.setdefault("max_cached_workflows", cached_journeys_from_env())
-    runner = workflow_runner(client.data_converter)
+    polling = worker_client(client)
+    runner = workflow_runner(polling.data_converter)
     return JourneyWorker(
         Worker(
-            client,
+            polling,
             task_queue=task_queue,
             # OwnerRosterWorkflow too: a roster started here before it had a queue of its own
             # runs here until its next continue-as-new moves it.
@@ -181,8 +183,21 @@ def build_worker(
             **options,
         ),
         # uncached journeys, an uncached roster: nothing left on a stopped worker's sticky queue
-        roster_worker(client, task_queue, max_cached_workflows=min(10, options["max_cached_workflows"]), **shared),
+        roster_worker(polling, task_queue, max_cached_workflows=min(10, options["max_cached_workflows"]), **shared),
     )
+
+
+def worker_client(client: Client) -> Client:
+    """`client` on the same connection, reading as workers must (privacy.undecodable): a
+    payload that does not decode (a key this worker does not hold, bytes that are not JSON)
+    reaches the workflow as an input it refuses, instead of failing its workflow tasks for
+    good. The activities keep `client` itself: what they read from Temporal decodes or raises."""
+    converter = workflow_converter(client.data_converter)
+    if converter is client.data_converter:
+        return client
+    config = client.config()
+    config["data_converter"] = converter
+    return Client(**config)
 
 
 def roster_worker(client: Client, task_queue: str, **options: Any) -> Worker:
@@ -190,6 +205,7 @@ def roster_worker(client: Client, task_queue: str, **options: Any) -> Worker:
     task queue (`roster_task_queue`). `build_worker` includes it; a test that builds its own
     journeys' worker runs this beside it."""
     options.setdefault("max_cached_workflows", 10)  # one roster per journeys' task queue
+    client = worker_client(client)
     return Worker(
         client,
         task_queue=roster_task_queue(task_queue),

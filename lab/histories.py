@@ -1,6 +1,8 @@
 """Every run of a journey's history, first run first (a journey continues as new when its
 history grows long, so one journey may be several runs), with its payloads decrypted by the
-client's codec so the lab reads what the journey saw."""
+client's codec so the lab reads what the journey saw. A payload the codec cannot decrypt (an
+input the journey refused as undecodable, a key no longer configured) is read as the worker
+reads it (privacy.undecodable): a marker, shown as missing, instead of stopping the lab."""
 
 from __future__ import annotations
 
@@ -11,6 +13,8 @@ from temporalio.api.failure.v1 import Failure
 from temporalio.client import Client, WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import PayloadCodec
+
+from privacy.undecodable import GuardedCodec
 
 
 async def _decode_in_place(message: Message, codec: PayloadCodec) -> None:
@@ -35,7 +39,10 @@ async def _decode_in_place(message: Message, codec: PayloadCodec) -> None:
                 await _decode_in_place(item, codec)
     if isinstance(message, Failure) and message.HasField("encoded_attributes"):
         # the message and stack trace travel encrypted too (encoded failure attributes)
-        [attributes] = pydantic_data_converter.payload_converter.from_payloads([message.encoded_attributes])
+        try:
+            [attributes] = pydantic_data_converter.payload_converter.from_payloads([message.encoded_attributes])
+        except Exception:  # noqa: BLE001  (not decrypted: the message stays "Encoded failure")
+            attributes = None
         if isinstance(attributes, dict):
             message.message = str(attributes.get("message", message.message))
             message.stack_trace = str(attributes.get("stack_trace", message.stack_trace))
@@ -45,6 +52,7 @@ async def _fetch(client: Client, workflow_id: str, run_id: str | None) -> Workfl
     history = await client.get_workflow_handle(workflow_id, run_id=run_id).fetch_history()
     codec = client.data_converter.payload_codec
     if codec is not None:
+        codec = GuardedCodec(codec)
         for event in history.events:
             await _decode_in_place(event, codec)
     return history

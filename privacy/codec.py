@@ -9,7 +9,9 @@ id does not decrypt.
 Decoding passes payloads that are not `binary/encrypted` through untouched. That is what lets
 histories recorded before encryption (tests/histories/) replay, and input typed into the Web
 UI without the codec server still reach the journey; it never turns ciphertext into plain
-text by mistake, because an encrypted payload that cannot be decrypted raises."""
+text by mistake, because an encrypted payload that cannot be decrypted raises. Workers and
+replayers read through `privacy.undecodable`, which turns that error into an input the journey
+refuses instead of a workflow task that fails."""
 
 from __future__ import annotations
 
@@ -29,7 +31,14 @@ NONCE_BYTES = 12
 
 
 class PayloadDecryptionError(ValueError):
-    """An encrypted payload that cannot be decrypted: unknown key id or altered bytes."""
+    """An encrypted payload that cannot be decrypted: unknown key id or altered bytes.
+    `key_id` is the payload's own label (the sender's bytes, not checked); `unknown_key` tells
+    the two cases apart for privacy.undecodable."""
+
+    def __init__(self, message: str, *, key_id: bytes, unknown_key: bool) -> None:
+        super().__init__(message)
+        self.key_id = key_id
+        self.unknown_key = unknown_key
 
 
 class EncryptionCodec(PayloadCodec):
@@ -63,11 +72,15 @@ class EncryptionCodec(PayloadCodec):
         if cipher is None:
             raise PayloadDecryptionError(
                 f"payload encrypted with key {kid!r}, which is not configured (ONBOARDING_CODEC_KEYS "
-                f"has {sorted(self._ciphers)}): keep old keys listed until no history needs them"
+                f"has {sorted(self._ciphers)}): keep old keys listed until no history needs them",
+                key_id=label,
+                unknown_key=True,
             )
         data = payload.data
         try:
             plain = cipher.decrypt(data[:NONCE_BYTES], data[NONCE_BYTES:], label)
         except InvalidTag:
-            raise PayloadDecryptionError(f"payload under key {kid!r} does not decrypt: it was altered") from None
+            raise PayloadDecryptionError(
+                f"payload under key {kid!r} does not decrypt: it was altered", key_id=label, unknown_key=False
+            ) from None
         return Payload.FromString(plain)

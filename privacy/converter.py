@@ -3,7 +3,11 @@
 Worker, HTTP service, `onboarding replay`, the benchmarks and the tests all build it here, so
 what one writes the others read. Failure messages and stack traces go into the encoded
 attributes of a failure (and so through the codec too): an error text that quotes a customer
-is not left in plain text in history."""
+is not left in plain text in history.
+
+Workers and replayers read with `privacy.undecodable.workflow_converter` of it: a payload
+that does not decode reaches the workflow as something it can refuse, instead of failing
+its workflow tasks."""
 
 from __future__ import annotations
 

@@ -18,6 +18,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter
 from temporalio.worker import Replayer, WorkflowRunner
 
+from privacy.undecodable import workflow_converter
 from workflows.models import workflow_id_for
 from workflows.sandbox import workflow_runner
 
@@ -37,12 +38,13 @@ def replayer(
     """The Replayer every gate uses: the worker's converter and sandbox runner (another
     runner only to measure what the sandbox costs). `converter`: the one with the payload
     keys (privacy.converter) for encrypted histories; the recorded corpus is plain JSON,
-    which the encrypting converter reads as it is too."""
+    which the encrypting converter reads as it is too. Read as the worker reads it
+    (privacy.undecodable): a signal the worker refused as undecodable replays refused."""
     if workflows is None:
         from workflows.onboarding import OnboardingWorkflow  # noqa: PLC0415
 
         workflows = [OnboardingWorkflow]
-    converter = converter or pydantic_data_converter
+    converter = workflow_converter(converter or pydantic_data_converter)
     return Replayer(
         workflows=list(workflows),
         data_converter=converter,

@@ -21,6 +21,7 @@ from temporalio.worker import Replayer
 from activities.settings import ActivitySettings
 from playbooks.loader import DEFAULT_DIR
 from playbooks.roster import Roster, load_roster
+from privacy.undecodable import workflow_converter
 from replay.corpus import decided
 from worker import build_worker
 from workflows.models import (
@@ -183,7 +184,8 @@ async def assert_replays(handle: WorkflowHandle) -> None:
         return
     await Replayer(
         workflows=[OnboardingWorkflow],
-        data_converter=handle._client.data_converter,  # the test server's: encrypted payloads
+        # the test server's (encrypted payloads), read as the worker reads it
+        data_converter=workflow_converter(handle._client.data_converter),
         workflow_runner=workflow_runner(),
     ).replay_workflow(history)
 

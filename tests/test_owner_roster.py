@@ -41,7 +41,7 @@ from playbooks.roster import Roster
 from replay.cli import parser, roster_sync_command
 from replay.corpus import decided
 from replay.record import run_histories
-from tests.privacy_keys import CONVERTER
+from tests.privacy_keys import CONVERTER, KEY_A, KEY_B, converter
 from tests.support import (
     advance_until,
     make_deal,
@@ -449,6 +449,28 @@ async def test_bad_requests_are_refused_naming_the_field(server, tmp_path):
         # nothing was recorded, and the roster still answers
         assert (await handle.query(OwnerRosterWorkflow.places)).total == 0
         assert (await assign(client, task_queue, THREE, "j1")).owner.id == "amy"
+
+
+async def test_an_update_that_does_not_decode_is_refused_and_the_roster_goes_on(ts_env, tmp_path):
+    """Input under a key the worker does not hold is refused before it is accepted, with the
+    reason in its cause; it never fails the roster's workflow tasks (every journey's owner
+    assignment waits on them)."""
+    client = ts_env.client
+    config = client.config()
+    config["data_converter"] = converter(f"{KEY_B},{KEY_A}")
+    key_b = Client(**config)
+    async with roster_workers(client, tmp_path, THREE) as task_queue:
+        await client.start_workflow(
+            OwnerRosterWorkflow.run, RosterInput(), id=roster_workflow_id(task_queue), task_queue=task_queue
+        )
+        handle = key_b.get_workflow_handle(roster_workflow_id(task_queue))
+        request = Allocate(journey_id="j1", candidates=[Candidate(owner_id="amy", capacity=3)])
+        with pytest.raises(WorkflowUpdateFailedError) as err:
+            await asyncio.wait_for(handle.execute_update("allocate", request, result_type=dict), 30)
+        assert "payload could not be decrypted (key 'test-b' is not configured)" in failure_text(err.value)
+        assert (await assign(client, task_queue, THREE, "j1")).owner.id == "amy"
+        history = await handle.fetch_history()
+        assert not [e for e in history.events if e.HasField("workflow_task_failed_event_attributes")]
 
 
 # --- journeys, end to end --------------------------------------------------------------------

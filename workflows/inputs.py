@@ -7,6 +7,11 @@ decoding it into the model itself, which would drop a malformed signal with only
 line (or, with no input at all, fail the workflow task on a missing argument). Here every
 shape is accepted and judged: exactly one JSON object that validates, or a sentence a
 person can act on ("ignored cancel: reason: Input should be a valid string").
+
+So is every encoding: an input the worker could not decode (encrypted with a key it does not
+hold, bytes that are not JSON, an encoding it does not read) arrives as `Undecodable`
+(privacy.undecodable) and is refused with its reason, instead of failing workflow tasks or
+vanishing with a log line.
 """
 
 from __future__ import annotations
@@ -14,6 +19,8 @@ from __future__ import annotations
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
+
+from privacy.undecodable import Undecodable
 
 Model = TypeVar("Model", bound=BaseModel)
 
@@ -35,6 +42,8 @@ def parse(model: type[Model], name: str, request: Any, extra: tuple[Any, ...] = 
     sender's values (they may be customer text), only field names and reasons."""
     if extra:
         raise Refused(f"{name}: expected one input, got {1 + len(extra)}")
+    if isinstance(request, Undecodable):
+        raise Refused(f"{name}: {request.reason}")
     if request is None:
         raise Refused(f"{name}: no input; expected an object with {_fields(model)}")
     if isinstance(request, model):
