@@ -1,0 +1,1 @@
+"""One router per source of requests, composed in starters/app.py."""
