@@ -63,6 +63,7 @@ def outbound_message(
 
 @router.post(
     "/webhooks/salesforce",
+    response_class=SoapResponse,
     responses={
         200: {"description": "SOAP notificationsResponse: Ack true (all handled) or false (retry later)"},
         **problem_responses(400, 401, 413, 415, 422),
