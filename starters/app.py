@@ -3,8 +3,8 @@
 Run it with `uvicorn starters.app:app --port 8000`; configuration comes from the
 environment (starters.settings). OpenAPI at /docs.
 
-One router per source (starters/routes/), the dependencies they share in starters/deps.py,
-the problem+json answers in starters/handlers.py.
+One router per source (starters/routes/; the CRMs' are listed in starters/crms.py), the
+dependencies they share in starters/deps.py, the problem+json answers in starters/handlers.py.
 """
 
 from __future__ import annotations
@@ -18,11 +18,11 @@ import structlog
 from fastapi import APIRouter, FastAPI
 
 from records.database import Database
-from starters import openapi
+from starters import crms, openapi
 from starters.deps import Service
 from starters.handlers import install_error_handlers
 from starters.logs import configure_logging, redact_access_log
-from starters.routes import deals, events, health, hubspot, pipedrive, salesforce, segment, unsubscribe
+from starters.routes import deals, events, health, segment, unsubscribe
 from starters.settings import StarterSettings
 from starters.signatures import Clock
 
@@ -30,13 +30,11 @@ log = structlog.get_logger("starters.app")
 
 
 def routers() -> list[APIRouter]:
-    """Every source's router."""
+    """Every source's router; the CRMs' are those of the registry."""
     return [
         health.router,
         deals.router,
-        hubspot.router,
-        salesforce.router,
-        pipedrive.router,
+        *(crms.resolve(crm.routes).router for crm in crms.CRMS),
         events.router,
         segment.router,
         unsubscribe.router,
@@ -87,8 +85,8 @@ def warn_unconfigured(service: Service) -> None:
     settings = service.settings
     if not settings.onboarding_webhook_secret:
         log.warning("no_webhook_secret", detail="ONBOARDING_WEBHOOK_SECRET is empty: signed endpoints answer 401")
-    for crm in (hubspot, salesforce, pipedrive):
-        missing = crm.unconfigured(settings)
+    for crm in crms.CRMS:
+        missing = crms.resolve(crm.routes).unconfigured(service)
         if missing is not None:
             event, detail = missing
             log.warning(event, detail=detail)

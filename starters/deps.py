@@ -16,6 +16,7 @@ from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, Request
 from pydantic import BaseModel, TypeAdapter
+from pydantic_settings import BaseSettings
 
 from privacy.codec_server import create_codec_app
 from privacy.converter import data_converter_for
@@ -29,6 +30,7 @@ from starters.signatures import Clock, SignatureError, StandardWebhookVerifier
 from starters.temporal import TemporalGateway
 
 T = TypeVar("T")
+S = TypeVar("S", bound=BaseSettings)
 
 
 class Service:
@@ -55,6 +57,20 @@ class Service:
             [s.get_secret_value() for s in settings.onboarding_webhook_secret], clock=clock
         )
         self.target = journeys.Target(settings.onboarding_task_queue, self.temporal.rpc_timeout)
+        self._own_settings: dict[type[BaseSettings], BaseSettings] = {}
+
+    def settings_of(self, kind: type[S]) -> S:
+        """Settings a source declares for itself (a pydantic-settings class in its router module,
+        e.g. a CRM's webhook credentials), read from the environment on first use."""
+        found = self._own_settings.get(kind)
+        if found is None:
+            found = self._own_settings[kind] = kind()
+        return found  # type: ignore[return-value]
+
+    def configure(self, *own: BaseSettings) -> None:
+        """Give `settings_of` these instead of reading the environment (tests, embedding)."""
+        for settings in own:
+            self._own_settings[type(settings)] = settings
 
 
 # --- the service and its parts ----------------------------------------------------------------

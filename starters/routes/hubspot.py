@@ -14,15 +14,15 @@ from starters.deps import Service, SettingsDep, SignedJson, TargetDep, TemporalD
 from starters.models import HubSpotAccepted, HubSpotBatch, HubSpotEvent, HubSpotStart
 from starters.openapi import request_body
 from starters.problems import problem_responses
-from starters.settings import StarterSettings
 from starters.signatures import verify_hubspot_v3
 
 log = structlog.get_logger("starters.app")
 router = APIRouter()
 
 
-def unconfigured(settings: StarterSettings) -> tuple[str, str] | None:
-    if settings.hubspot_client_secret:
+def unconfigured(service: Service) -> tuple[str, str] | None:
+    """What is missing for this endpoint to accept anything (a warning at startup), or None."""
+    if service.settings.hubspot_client_secret:
         return None
     return "no_hubspot_secret", "HUBSPOT_CLIENT_SECRET is empty: /webhooks/hubspot answers 401"
 

@@ -15,13 +15,14 @@ from starters.intake import validate
 from starters.models import HubSpotStart, PipedriveAccepted
 from starters.pipedrive import REALM, PipedriveDeal, PipedriveEvent, verify_basic
 from starters.problems import problem_responses, validation_problem
-from starters.settings import StarterSettings
 
 log = structlog.get_logger("starters.vendors")
 router = APIRouter()
 
 
-def unconfigured(settings: StarterSettings) -> tuple[str, str] | None:
+def unconfigured(service: Service) -> tuple[str, str] | None:
+    """What is missing for this endpoint to accept anything (a warning at startup), or None."""
+    settings = service.settings
     if settings.pipedrive_webhook_user and settings.pipedrive_webhook_password:
         return None
     return "no_pipedrive_credentials", "PIPEDRIVE_WEBHOOK_USER/PASSWORD are empty: /webhooks/pipedrive answers 401"

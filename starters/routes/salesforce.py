@@ -18,7 +18,7 @@ from temporalio.service import RPCError
 
 from privacy.suppressions import SuppressionList
 from starters import journeys
-from starters.deps import Body, SettingsDep, SuppressionsDep, TargetDep, TemporalDep
+from starters.deps import Body, Service, SettingsDep, SuppressionsDep, TargetDep, TemporalDep
 from starters.problems import problem_responses
 from starters.salesforce import (
     ACK_FALSE,
@@ -30,7 +30,6 @@ from starters.salesforce import (
     require_xml,
     verify_organization,
 )
-from starters.settings import StarterSettings
 from starters.temporal import TemporalUnavailable
 from workflows.models import DealClosed
 
@@ -42,8 +41,9 @@ class SoapResponse(Response):
     media_type = "text/xml"  # sent as text/xml; charset=utf-8
 
 
-def unconfigured(settings: StarterSettings) -> tuple[str, str] | None:
-    if settings.salesforce_org_ids:
+def unconfigured(service: Service) -> tuple[str, str] | None:
+    """What is missing for this endpoint to accept anything (a warning at startup), or None."""
+    if service.settings.salesforce_org_ids:
         return None
     return "no_salesforce_org_ids", "SALESFORCE_ORG_IDS is empty: /webhooks/salesforce answers 401"
 
