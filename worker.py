@@ -42,6 +42,7 @@ from privacy.unsubscribe import SECRET_VARIABLE as UNSUBSCRIBE_SECRET
 from privacy.unsubscribe import parse_secrets
 from records.config import describe
 from records.database import Database
+from starters import crms
 from workflows.models import TASK_QUEUE
 from workflows.onboarding import OnboardingWorkflow
 from workflows.roster import OwnerRosterWorkflow, roster_task_queue
@@ -119,13 +120,18 @@ def moment_activities(recorder: MomentActivities) -> list[Any]:
 
 
 def extra_activities() -> list[Any]:
-    """Activities of optional integrations (CRM) that exist in this build."""
-    try:
-        from activities.hubspot import hubspot_activities  # noqa: PLC0415
-        from activities.pipedrive import pipedrive_activities  # noqa: PLC0415
-    except ImportError:
-        return []
-    return [*hubspot_activities(), *pipedrive_activities()]
+    """The activities that read a deal from a CRM (`fetch_<crm>_deal`), one for each CRM of the
+    registry (starters/crms.py) that has one and exists in this build."""
+    found: list[Any] = []
+    for crm in crms.CRMS:
+        if crm.fetch is None:
+            continue
+        try:
+            factory = crms.resolve(crm.fetch)
+        except ImportError:
+            continue
+        found.extend(factory())
+    return found
 
 
 class JourneyWorker:

@@ -27,6 +27,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from activities.messaging import render
 from lab.world import milestone_of
 from playbooks.schema import MessageTemplate, PlaybookSnapshot
+from starters.crms import CRMS
 
 CUSTOMER_SIGNALS = ("action_taken", "action_failed", "help_requested")
 FOLLOW_UPS = ("clarify", "simplify", "redirect")
@@ -45,7 +46,7 @@ _COMMANDS = (
 )
 
 # The activities that read a deal from a CRM (workflows/effects.py `fetch_deal`: fetch_<crm>_deal).
-CRM_FETCHES = ("fetch_hubspot_deal", "fetch_pipedrive_deal")
+CRM_FETCHES = tuple(crm.fetch_activity for crm in CRMS if crm.fetch_activity)
 
 
 class Touch(BaseModel):

@@ -33,6 +33,7 @@ from lab.script import Delivered, Delivery, Finish, Sighting, StartJourney
 from playbooks import loader
 from playbooks.roster import Roster
 from playbooks.schema import MessageTemplate, Playbook, PlaybookSnapshot
+from starters import crms
 from workflows.models import WORKFLOW_TYPE, DealClosed, OwnerAssignment
 
 
@@ -74,8 +75,7 @@ class World:
             self.assign_owner,
             self.send_message,
             self.create_escalation_task,
-            self.fetch_hubspot_deal,
-            self.fetch_pipedrive_deal,
+            *self.crm_fetches(),
             self.anything_else,
             self.lab_start_journey,
             self.lab_deliver,
@@ -171,16 +171,25 @@ class World:
         assignee = request.get("assignee") or {}
         return EscalationTask(task_id=request.get("key", ""), assignee=assignee.get("id", ""), level=level, path="")
 
-    @activity.defn(name="fetch_hubspot_deal")
-    async def fetch_hubspot_deal(self, request: dict[str, Any]) -> DealClosed:
+    def crm_fetches(self) -> list[Any]:
+        """`fetch_<crm>_deal` for every CRM a journey reads its deal from (starters/crms.py): the
+        registry's lab stub for that CRM, else the persona's deal, whichever CRM."""
+        return [self._crm_fetch(crm.fetch_activity, crm.lab_stub) for crm in crms.CRMS if crm.fetch_activity]
+
+    def _crm_fetch(self, name: str, lab_stub: str | None) -> Any:
+        stub = crms.resolve(lab_stub) if lab_stub else None
+
+        async def fetch(request: dict[str, Any]) -> DealClosed:
+            return await (stub(self, request) if stub else self.persona_deal(request))
+
+        return activity.defn(name=name)(fetch)
+
+    async def persona_deal(self, request: dict[str, Any]) -> DealClosed:
+        """What the lab's CRM answers: the deal the persona (or the recorded journey) has."""
         deal = self._setup().deal
         if deal is None:
             raise ApplicationError("the lab has no CRM: give the deal in the journey's input", non_retryable=True)
         return deal
-
-    @activity.defn(name="fetch_pipedrive_deal")
-    async def fetch_pipedrive_deal(self, request: dict[str, Any]) -> DealClosed:
-        return await self.fetch_hubspot_deal(request)  # the lab's CRM is the persona's deal, whichever CRM
 
     @activity.defn(dynamic=True)
     async def anything_else(self, args: Sequence[RawValue]) -> None:

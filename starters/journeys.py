@@ -24,14 +24,17 @@ from temporalio.common import (
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from privacy.contacts import contact_hash
+from privacy.suppressions import SuppressionList
 from workflows.metadata import static_details, static_summary
-from workflows.models import WORKFLOW_TYPE, Crm, DealClosed, DealInCrm, JourneyInput, workflow_id_for
+from workflows.models import WORKFLOW_TYPE, Crm, DealClosed, DealInCrm, JourneyInput, Unsubscribed, workflow_id_for
 from workflows.search_attributes import CUSTOMER_ID, DEAL_ID, STATE, start_search_attributes
 
 log = structlog.get_logger("starters.journeys")
 
 DEAL_CLOSED_SIGNAL = "deal_closed"
 DEAL_IN_CRM_SIGNAL = "deal_in_crm"
+UNSUBSCRIBED_SIGNAL = "unsubscribed"
 
 
 @dataclass(frozen=True)
@@ -108,6 +111,15 @@ async def start_with_deal(
     if _started(handle):
         return StartOutcome(workflow_id, created=True)
     return await _hand_to_waiting_journey(handle, DEAL_CLOSED_SIGNAL, deal, target)
+
+
+async def suppressed_at_start(suppressions: SuppressionList, deal: DealClosed) -> tuple[str, Unsubscribed] | None:
+    """A new journey whose customer contact unsubscribed before: it starts knowing it (the
+    `first_signal` of `start_with_deal`)."""
+    found = await suppressions.find(contact_hash(deal.champion.email))
+    if found is None:
+        return None
+    return UNSUBSCRIBED_SIGNAL, Unsubscribed(contact_hash=found.contact_hash, at=found.at)
 
 
 async def _hand_to_waiting_journey(

@@ -13,6 +13,8 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
 
+from starters import crms
+
 TASK_QUEUE = "onboarding"
 WORKFLOW_TYPE = "OnboardingWorkflow"
 
@@ -85,13 +87,14 @@ class DealClosed(_Strict):
         return next((c for c in self.contacts if c.role == "champion"), self.contacts[0])
 
 
-# CRMs the journey reads a deal from: the activity `fetch_<crm>_deal` (workflows/effects.py).
-Crm = Literal["hubspot", "pipedrive"]
+# CRMs the journey reads a deal from (the registry's CRMs with a `fetch`, starters/crms.py): the
+# activity `fetch_<crm>_deal` (workflows/effects.py). The values are in histories: never renamed.
+Crm = crms.Crm
 
 
 class JourneyInput(BaseModel):
     """What starts a journey. `deal` may be absent when the deal details come later:
-    fetched from the CRM (`crm="hubspot"` or `"pipedrive"`) or delivered by the `deal_closed` signal."""
+    fetched from the CRM (`crm`: e.g. "hubspot") or delivered by the `deal_closed` signal."""
 
     deal_id: str
     deal: DealClosed | None = None

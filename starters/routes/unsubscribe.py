@@ -16,22 +16,21 @@ from __future__ import annotations
 
 import html
 from datetime import UTC, datetime
+from typing import Annotated
 
 import structlog
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 from temporalio.service import RPCError, RPCStatusCode
 
-from privacy.contacts import contact_hash
-from privacy.suppressions import Suppression, SuppressionList
+from privacy.suppressions import Suppression
 from privacy.unsubscribe import ExpiredToken, InvalidToken, UnsubscribeClaim
-from starters.intake import read_body
+from starters.deps import Body, ClockDep, ServiceDep, SuppressionsDep, TemporalDep
+from starters.journeys import UNSUBSCRIBED_SIGNAL
 from starters.problems import Problem, problem_responses
-from workflows.models import DealClosed, Unsubscribed
+from workflows.models import Unsubscribed
 
 log = structlog.get_logger("starters.unsubscribe")
-
-UNSUBSCRIBED_SIGNAL = "unsubscribed"
 
 router = APIRouter(tags=["unsubscribe"])
 
@@ -60,13 +59,13 @@ def _refused(request: Request, problem: Problem, reason: str, page_title: str, p
     return problem.response()
 
 
-def _claim(request: Request, token: str) -> UnsubscribeClaim | Response:
-    service = request.app.state.service
+def _claim(request: Request, token: str, service: ServiceDep, clock: ClockDep) -> UnsubscribeClaim | Response:
+    """The link's claim; a refusal (404, 410) as the answer to give."""
     signer = service.unsubscribe
     try:
         if signer is None:
             raise InvalidToken("no ONBOARDING_UNSUBSCRIBE_SECRET configured")
-        return signer.verify(token, now=datetime.fromtimestamp(service.clock(), UTC))
+        return signer.verify(token, now=datetime.fromtimestamp(clock(), UTC))
     except ExpiredToken:
         return _refused(
             request,
@@ -87,9 +86,11 @@ def _claim(request: Request, token: str) -> UnsubscribeClaim | Response:
         )
 
 
+Claim = Annotated[UnsubscribeClaim | Response, Depends(_claim)]
+
+
 @router.get("/unsubscribe/{token}", response_class=HTMLResponse, summary="Unsubscribe confirmation page")
-async def confirm(request: Request, token: str) -> Response:
-    claim = _claim(request, token)
+async def confirm(claim: Claim) -> Response:
     if isinstance(claim, Response):
         return claim
     return _page(
@@ -112,26 +113,23 @@ async def confirm(request: Request, token: str) -> Response:
         503: {"description": "Temporal unreachable; recorded, retry to tell the journey"},
     },
 )
-async def unsubscribe(request: Request, token: str) -> Response:
-    service = request.app.state.service
-    # The body (`List-Unsubscribe=One-Click`) is bounded like every other endpoint's, before
-    # anything is verified, recorded or signalled.
-    await read_body(request, service.settings.max_body_bytes)
-    claim = _claim(request, token)
+async def unsubscribe(
+    request: Request, _body: Body, claim: Claim, suppressions: SuppressionsDep, temporal: TemporalDep
+) -> Response:
+    # The body (`List-Unsubscribe=One-Click`) is bounded like every other endpoint's (`_body`,
+    # read first), before anything is verified, recorded or signalled.
     if isinstance(claim, Response):
         return claim
     at = datetime.now(UTC)
     # Recorded first: kept even if the journey has ended, and honoured by every later one.
-    new = await service.suppressions.add(
-        Suppression(contact_hash=claim.contact_hash, at=at, workflow_id=claim.workflow_id)
-    )
+    new = await suppressions.add(Suppression(contact_hash=claim.contact_hash, at=at, workflow_id=claim.workflow_id))
     outcome = "signalled"
-    async with service.temporal.calls() as client:
+    async with temporal.calls() as client:
         try:
             await client.get_workflow_handle(claim.workflow_id).signal(
                 UNSUBSCRIBED_SIGNAL,
                 Unsubscribed(contact_hash=claim.contact_hash, at=at),
-                rpc_timeout=service.temporal.rpc_timeout,
+                rpc_timeout=temporal.rpc_timeout,
             )
         except RPCError as err:
             if err.status != RPCStatusCode.NOT_FOUND:
@@ -141,11 +139,3 @@ async def unsubscribe(request: Request, token: str) -> Response:
     if "text/html" in request.headers.get("accept", ""):
         return _page("You are unsubscribed", "<p>You will get no more onboarding emails about this account.</p>")
     return Response(status_code=204)
-
-
-async def suppressed_at_start(suppressions: SuppressionList, deal: DealClosed) -> tuple[str, Unsubscribed] | None:
-    """A new journey whose customer contact unsubscribed before: it starts knowing it."""
-    found = await suppressions.find(contact_hash(deal.champion.email))
-    if found is None:
-        return None
-    return UNSUBSCRIBED_SIGNAL, Unsubscribed(contact_hash=found.contact_hash, at=found.at)

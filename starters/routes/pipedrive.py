@@ -1,0 +1,81 @@
+"""`POST /webhooks/pipedrive`: Pipedrive webhooks v2 (HTTP basic auth). A deal whose status
+becomes `won` starts its journey, which reads the deal from Pipedrive (`fetch_pipedrive_deal`)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import structlog
+from fastapi import APIRouter, Depends, Request
+from pydantic import ValidationError
+
+from starters import journeys
+from starters.deps import Service, SignedJson, TargetDep, TemporalDep, Verified
+from starters.intake import validate
+from starters.models import HubSpotStart, PipedriveAccepted
+from starters.pipedrive import REALM, PipedriveDeal, PipedriveEvent, verify_basic
+from starters.problems import problem_responses, validation_problem
+
+log = structlog.get_logger("starters.vendors")
+router = APIRouter()
+
+
+def unconfigured(service: Service) -> tuple[str, str] | None:
+    """What is missing for this endpoint to accept anything (a warning at startup), or None."""
+    settings = service.settings
+    if settings.pipedrive_webhook_user and settings.pipedrive_webhook_password:
+        return None
+    return "no_pipedrive_credentials", "PIPEDRIVE_WEBHOOK_USER/PASSWORD are empty: /webhooks/pipedrive answers 401"
+
+
+def verify(request: Request, service: Service, body: bytes) -> None:
+    password = service.settings.pipedrive_webhook_password
+    verify_basic(
+        service.settings.pipedrive_webhook_user, password.get_secret_value() if password else None, request.headers
+    )
+
+
+def deal_change(data: Any) -> tuple[PipedriveEvent, PipedriveDeal | None]:
+    """The event, and its deal when it is a deal change (its `data` then names each bad field)."""
+    event = validate(PipedriveEvent, data)
+    try:
+        return event, event.deal()
+    except ValidationError as err:
+        errors = err.errors(include_input=False, include_url=False)
+        raise validation_problem([{**e, "loc": ("data", *e["loc"])} for e in errors]) from None
+
+
+Delivery = Annotated[
+    Verified[tuple[PipedriveEvent, PipedriveDeal | None]],
+    Depends(SignedJson(verify, deal_change, title="Sender verification failed", headers={"WWW-Authenticate": REALM})),
+]
+
+
+@router.post(
+    "/webhooks/pipedrive",
+    status_code=202,
+    responses=problem_responses(400, 401, 413, 415, 422, 503),
+    summary="Pipedrive webhook v2 (HTTP basic auth)",
+)
+async def pipedrive(delivery: Delivery, temporal: TemporalDep, target: TargetDep) -> PipedriveAccepted:
+    event, deal = delivery.value
+    outcomes: list[journeys.StartOutcome] = []
+    if deal is not None and event.becomes_won(deal):
+        async with temporal.calls() as client:
+            outcomes.append(await journeys.start_from_crm(client, str(deal.id), "pipedrive", target))
+    for outcome in outcomes:
+        log.info(
+            "pipedrive_deal_accepted",
+            delivery_id=event.meta.id,
+            attempt=event.meta.attempt,
+            workflow_id=outcome.workflow_id,
+            created=outcome.created,
+        )
+    if not outcomes:
+        log.info(
+            "pipedrive_event_ignored", delivery_id=event.meta.id, entity=event.meta.entity, action=event.meta.action
+        )
+    return PipedriveAccepted(
+        journeys=[HubSpotStart(workflow_id=o.workflow_id, created=o.created) for o in outcomes],
+        ignored=0 if outcomes else 1,
+    )

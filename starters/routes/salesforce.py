@@ -1,0 +1,124 @@
+"""`POST /webhooks/salesforce`: a Salesforce outbound message (SOAP, Opportunity). Each
+closed-won Opportunity starts its journey with the deal mapped from its fields; the answer is
+SOAP: Ack true when all are handled, Ack false (retry later) when Temporal cannot take them.
+
+The organization id is in the body, so the envelope is parsed (hardened, starters/salesforce.py)
+before the sender is verified: 415, 413, 400, 401, 422."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated
+
+import structlog
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+from temporalio.client import Client
+from temporalio.service import RPCError
+
+from privacy.suppressions import SuppressionList
+from starters import journeys
+from starters.deps import Body, Service, SettingsDep, SuppressionsDep, TargetDep, TemporalDep
+from starters.problems import problem_responses
+from starters.salesforce import (
+    ACK_FALSE,
+    ACK_TRUE,
+    OutboundMessage,
+    closed_won_deals,
+    parse_envelope,
+    read_message,
+    require_xml,
+    verify_organization,
+)
+from starters.temporal import TemporalUnavailable
+from workflows.models import DealClosed
+
+log = structlog.get_logger("starters.vendors")
+router = APIRouter()
+
+
+class SoapResponse(Response):
+    media_type = "text/xml"  # sent as text/xml; charset=utf-8
+
+
+def unconfigured(service: Service) -> tuple[str, str] | None:
+    """What is missing for this endpoint to accept anything (a warning at startup), or None."""
+    if service.settings.salesforce_org_ids:
+        return None
+    return "no_salesforce_org_ids", "SALESFORCE_ORG_IDS is empty: /webhooks/salesforce answers 401"
+
+
+def xml_content(request: Request) -> None:
+    require_xml(request.headers.get("content-type", ""))
+
+
+def outbound_message(
+    _xml: Annotated[None, Depends(xml_content)], body: Body, settings: SettingsDep
+) -> tuple[str, OutboundMessage]:
+    """The organization that sent the message (one of SALESFORCE_ORG_IDS), and the message."""
+    data = parse_envelope(body)
+    organization = verify_organization(data, settings.salesforce_org_ids)
+    return organization, read_message(data)
+
+
+@router.post(
+    "/webhooks/salesforce",
+    response_class=SoapResponse,
+    responses={
+        200: {"description": "SOAP notificationsResponse: Ack true (all handled) or false (retry later)"},
+        **problem_responses(400, 401, 413, 415, 422),
+    },
+    summary="Salesforce outbound message (SOAP, Opportunity)",
+)
+async def salesforce(
+    sent: Annotated[tuple[str, OutboundMessage], Depends(outbound_message)],
+    settings: SettingsDep,
+    suppressions: SuppressionsDep,
+    temporal: TemporalDep,
+    target: TargetDep,
+) -> SoapResponse:
+    organization, message = sent
+    deals, ignored = closed_won_deals(message, settings.salesforce_fields)
+    notification_ids = [n.Id for n in message.Notification]
+    try:
+        async with temporal.calls() as client:
+            outcomes = await _start_all(client, suppressions, target, deals)
+    except (TemporalUnavailable, RPCError) as err:
+        # Ack false: Salesforce keeps the message and delivers it again (for 24 hours); the
+        # journeys this attempt did start are found again then, not started twice.
+        log.warning(
+            "salesforce_not_acknowledged",
+            organization_id=organization,
+            notification_ids=notification_ids,
+            reason=type(err).__name__,
+        )
+        return SoapResponse(ACK_FALSE, headers={"Retry-After": str(settings.retry_after_seconds)})
+    # one line per message: the ids, never the fields
+    log.info(
+        "salesforce_acknowledged",
+        organization_id=organization,
+        action_id=message.ActionId,
+        notification_ids=notification_ids,
+        workflow_ids=[o.workflow_id for o in outcomes],
+        created=[o.created for o in outcomes],
+        ignored=ignored,
+    )
+    return SoapResponse(ACK_TRUE)
+
+
+async def _start_all(
+    client: Client, suppressions: SuppressionList, target: journeys.Target, deals: list[DealClosed]
+) -> list[journeys.StartOutcome]:
+    """Start every deal's journey; the first failure is raised once all have finished."""
+
+    async def start(deal: DealClosed) -> journeys.StartOutcome:
+        first_signal = await journeys.suppressed_at_start(suppressions, deal)
+        return await journeys.start_with_deal(client, deal, target, first_signal)
+
+    if len(deals) == 1:  # the usual message: one opportunity
+        return [await start(deals[0])]
+    results = await asyncio.gather(*(start(d) for d in deals), return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+    return [r for r in results if isinstance(r, journeys.StartOutcome)]
