@@ -39,10 +39,10 @@ from privacy.unsubscribe import SECRET_VARIABLE as UNSUBSCRIBE_SECRET
 from privacy.unsubscribe import parse_secrets
 from records.config import describe
 from records.database import Database
+from runtime.sandbox import workflow_runner
 from workflows.models import TASK_QUEUE
 from workflows.onboarding import OnboardingWorkflow
 from workflows.roster import OwnerRosterWorkflow, roster_task_queue
-from workflows.sandbox import workflow_runner
 
 
 def configure_logging(level: int = logging.INFO, stream: TextIO | None = None, *, cache: bool = True) -> None:

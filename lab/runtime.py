@@ -37,8 +37,8 @@ from lab.record import JourneyRecord, read_journey
 from lab.script import PersonaOutcome, Script
 from lab.world import JourneySetup, World
 from playbooks.roster import Roster
+from runtime.sandbox import workflow_runner
 from workflows.onboarding import OnboardingWorkflow
-from workflows.sandbox import workflow_runner
 from workflows.search_attributes import ALL
 
 # A walk takes a few seconds of real time; one that takes this long has stalled the test

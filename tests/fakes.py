@@ -26,11 +26,11 @@ from activities.owners import AssignOwnerRequest, ReleaseOwnerRequest, manager_p
 from activities.playbook import PlaybookActivities
 from playbooks.roster import Roster, load_roster
 from records.models import CloseEscalationTask, EscalationTaskRecord, MomentRecorded, MomentRequest, MomentsRequest
+from runtime.sandbox import workflow_runner
 from tests.support import _terminate_leftovers
 from workflows.models import OwnerAssignment
 from workflows.onboarding import OnboardingWorkflow
 from workflows.places import Released
-from workflows.sandbox import workflow_runner
 
 
 @dataclass

@@ -22,6 +22,7 @@ from activities.settings import ActivitySettings
 from playbooks.loader import DEFAULT_DIR
 from playbooks.roster import Roster, load_roster
 from replay.corpus import decided
+from runtime.sandbox import workflow_runner
 from worker import build_worker
 from workflows.models import (
     ActionTaken,
@@ -35,7 +36,6 @@ from workflows.models import (
 )
 from workflows.onboarding import OnboardingWorkflow
 from workflows.roster import roster_workflow_id
-from workflows.sandbox import workflow_runner
 
 
 def make_deal(deal_id: str | None = None, **overrides: Any) -> DealClosed:

@@ -14,6 +14,7 @@ from temporalio.worker import Worker
 from activities.settings import ActivitySettings
 from playbooks.roster import load_roster
 from playbooks.schema import BusinessHours
+from runtime.sandbox import workflow_runner
 from tests.support import (
     MINUTE,
     advance_until,
@@ -33,7 +34,6 @@ from workflows import acknowledgement, versions
 from workflows.models import ActionTaken, Cancel, OnboardingState, OwnerAcknowledged
 from workflows.onboarding import OnboardingWorkflow
 from workflows.roster import OwnerRosterWorkflow
-from workflows.sandbox import workflow_runner
 
 LISBON = ZoneInfo("Europe/Lisbon")  # leo's zone: the owner's business hours count
 

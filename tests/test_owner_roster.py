@@ -41,6 +41,7 @@ from playbooks.roster import Roster
 from replay.cli import parser, roster_sync_command
 from replay.corpus import decided
 from replay.record import run_histories
+from runtime.sandbox import workflow_runner
 from tests.privacy_keys import CONVERTER
 from tests.support import (
     advance_until,
@@ -54,7 +55,6 @@ from worker import build_worker
 from workflows.models import OwnerAssignment
 from workflows.places import Allocate, Candidate, Places, Release
 from workflows.roster import OwnerRosterWorkflow, RosterInput, roster_task_queue, roster_workflow_id
-from workflows.sandbox import workflow_runner
 from workflows.search_attributes import OWNER_OVER_CAPACITY
 
 TODAY = date(2026, 11, 24)

@@ -13,9 +13,9 @@ from activities.settings import ActivitySettings
 from playbooks import loader
 from records.database import Database
 from records.models import MomentKind
+from runtime.sandbox import workflow_runner
 from tests.moments_probe import MomentsProbe, ProbeInput
 from tests.support import make_deal
-from workflows.sandbox import workflow_runner
 
 
 def probe_worker(client, task_queue: str, db: Database, tmp_path) -> Worker:

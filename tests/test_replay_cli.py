@@ -15,6 +15,7 @@ from temporalio.worker import Worker
 
 from activities.settings import ActivitySettings
 from replay.cli import parser, replay_command
+from runtime.sandbox import workflow_runner
 from tests.support import (
     load_edited_copy,
     make_deal,
@@ -28,7 +29,6 @@ from worker import activities, roster_worker
 from workflows.models import OwnerAcknowledged
 from workflows.onboarding import OnboardingWorkflow
 from workflows.roster import OwnerRosterWorkflow
-from workflows.sandbox import workflow_runner
 from workflows.search_attributes import OWNER, STATE
 
 ROOT = Path(__file__).resolve().parent.parent

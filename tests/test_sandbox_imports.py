@@ -25,10 +25,10 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 import workflows
 import workflows.business_hours
 import workflows.decisions
+from runtime.context_free import ContextFreeRunner, context_free
+from runtime.sandbox import workflow_runner
 from tests import privacy_keys
-from workflows.context_free import ContextFreeRunner, context_free
 from workflows.onboarding import OnboardingWorkflow
-from workflows.sandbox import workflow_runner
 
 INFO = workflow.Info(
     attempt=1,

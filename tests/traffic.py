@@ -29,6 +29,7 @@ from activities.owners import AssignOwnerRequest, OwnerActivities
 from activities.settings import ActivitySettings
 from lab.histories import journey_runs
 from playbooks.roster import load_roster
+from runtime.sandbox import workflow_runner
 from tests.conftest import TEMPORAL_CLI
 from tests.privacy_keys import CONVERTER
 from tests.support import _terminate_leftovers
@@ -36,7 +37,6 @@ from worker import activities, records_database, roster_worker
 from workflows.models import OwnerAssignment
 from workflows.onboarding import OnboardingWorkflow
 from workflows.roster import OwnerRosterWorkflow
-from workflows.sandbox import workflow_runner
 from workflows.search_attributes import ALL
 
 ROOT = Path(__file__).resolve().parents[1]

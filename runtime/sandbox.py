@@ -26,7 +26,7 @@ from temporalio.converter import DataConverter
 from temporalio.worker import WorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
-from workflows.context_free import ContextFreeRunner, context_free
+from runtime.context_free import ContextFreeRunner, context_free
 
 # The packages whose modules the sandbox re-imports (the workflow modules and their package).
 SHARED_CODE_PACKAGES = frozenset({"workflows"})
@@ -35,7 +35,7 @@ SHARED_CODE_PACKAGES = frozenset({"workflows"})
 def workflow_runner(converter: DataConverter | None = None) -> WorkflowRunner:
     """The sandboxed runner. Given the converter the worker or replayer uses, and that
     converter ignores serialization context, the runner skips asking the sandbox for one
-    (workflows/context_free.py)."""
+    (runtime/context_free.py)."""
     share_compiled_code()
     # Playbook models validate their templates with Jinja2 when deserialised; it is pure,
     # so it passes through rather than being re-imported per workflow run.
