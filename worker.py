@@ -22,7 +22,6 @@ from sqlalchemy.exc import SQLAlchemyError
 from temporalio import workflow
 from temporalio.client import Client
 from temporalio.common import VersioningBehavior, WorkerDeploymentVersion
-from temporalio.envconfig import ClientConfig
 from temporalio.worker import Worker, WorkerDeploymentConfig
 
 from activities.escalation import EscalationActivities
@@ -39,6 +38,7 @@ from privacy.unsubscribe import SECRET_VARIABLE as UNSUBSCRIBE_SECRET
 from privacy.unsubscribe import parse_secrets
 from records.config import describe
 from records.database import Database
+from runtime.client import connect
 from runtime.sandbox import workflow_runner
 from workflows.models import TASK_QUEUE
 from workflows.onboarding import OnboardingWorkflow
@@ -252,13 +252,6 @@ def check_configuration() -> None:
             raise ValueError(f"{UNSUBSCRIBE_SECRET} is not set: customer emails need a signed unsubscribe link")
     except ValueError as err:
         raise CodecConfigError(str(err)) from None
-
-
-async def connect() -> Client:
-    config = ClientConfig.load_client_connect_config()
-    config.setdefault("target_host", "localhost:7233")
-    # Every payload encrypted (privacy.keys: ONBOARDING_CODEC_KEYS); checked before connecting.
-    return await Client.connect(**config, data_converter=data_converter())
 
 
 async def run() -> None:

@@ -138,7 +138,7 @@ async def backtest(
 
 async def backtest_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from lab.cli import _duration  # noqa: PLC0415
-    from replay.cli import connect  # noqa: PLC0415
+    from runtime.client import connect  # noqa: PLC0415
 
     try:
         tolerance = _duration(args.tolerance)

@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import importlib
 import os
 import sys
 import time
@@ -22,36 +21,18 @@ from collections.abc import AsyncIterator, Sequence
 from typing import TextIO
 
 from temporalio.client import Client, WorkflowHistory
-from temporalio.envconfig import ClientConfig
 from temporalio.service import RPCError, RPCStatusCode
 
 from lab import cli as lab_cli
-from privacy.converter import data_converter
 from privacy.keys import CodecConfigError
 from records import cli as records_cli
-from replay.corpus import GUIDE, ReplayProblem, explain, replay_all
+from replay.corpus import GUIDE, ReplayProblem, explain, load_workflow, replay_all
 from replay.parallel import JobConfig, JobFailed, replay_in_jobs
 from report import cli as report_cli
+from runtime.client import connect
 
 DEFAULT_QUERY = "WorkflowType = 'OnboardingWorkflow' AND ExecutionStatus = 'Running'"
 DEFAULT_WORKFLOW = "workflows.onboarding:OnboardingWorkflow"
-
-
-def load_workflow(spec: str) -> type:
-    """`module:Class`: the code to check (default: this checkout's workflow)."""
-    module, _, name = spec.partition(":")
-    return getattr(importlib.import_module(module), name or "OnboardingWorkflow")
-
-
-async def connect(address: str | None, namespace: str | None) -> Client:
-    config = ClientConfig.load_client_connect_config()  # TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, profiles
-    config.setdefault("target_host", "localhost:7233")
-    if address:
-        config["target_host"] = address
-    if namespace:
-        config["namespace"] = namespace
-    # The worker's payload keys (ONBOARDING_CODEC_KEYS): the histories are encrypted.
-    return await Client.connect(**config, data_converter=data_converter())
 
 
 async def histories(

@@ -5,6 +5,7 @@ Used by the corpus test in `make test`, by `onboarding replay` and by the benchm
 
 from __future__ import annotations
 
+import importlib
 import re
 from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
@@ -48,6 +49,12 @@ def replayer(
         data_converter=converter,
         workflow_runner=runner or workflow_runner(converter),
     )
+
+
+def load_workflow(spec: str) -> type:
+    """`module:Class`: the code to check (default: this checkout's workflow)."""
+    module, _, name = spec.partition(":")
+    return getattr(importlib.import_module(module), name or "OnboardingWorkflow")
 
 
 def corpus_files(root: Path = CORPUS) -> list[Path]:
