@@ -1,5 +1,5 @@
 """The onboarding worker: polls task queue `onboarding`, runs journeys and their activities,
-and `onboarding-roster`, where the owner roster runs (workflows/roster.py).
+and `onboarding-roster`, where the owner roster runs (owners/workflow.py).
 
 Configuration comes from the environment (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE and the
 SDK's own env config; SMTP_URL, SLACK_WEBHOOK_URL, ONBOARDING_DATA_DIR, ...). A bad
@@ -27,11 +27,12 @@ from temporalio.worker import Worker, WorkerDeploymentConfig
 from activities.escalation import EscalationActivities
 from activities.messaging import MessagingActivities
 from activities.moments import MomentActivities
-from activities.owners import OwnerActivities
 from activities.playbook import PlaybookActivities
 from activities.settings import ActivitySettings
+from owners.activities import OwnerActivities
+from owners.roster import Roster, load_roster
+from owners.workflow import OwnerRosterWorkflow, roster_task_queue
 from playbooks.loader import load_all
-from playbooks.roster import Roster, load_roster
 from privacy.converter import data_converter
 from privacy.keys import CodecConfigError
 from privacy.unsubscribe import SECRET_VARIABLE as UNSUBSCRIBE_SECRET
@@ -42,7 +43,6 @@ from runtime.client import connect
 from runtime.sandbox import workflow_runner
 from workflows.models import TASK_QUEUE
 from workflows.onboarding import OnboardingWorkflow
-from workflows.roster import OwnerRosterWorkflow, roster_task_queue
 
 
 def configure_logging(level: int = logging.INFO, stream: TextIO | None = None, *, cache: bool = True) -> None:

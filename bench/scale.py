@@ -70,8 +70,8 @@ from bench.webhook_start import (
 )
 from devstack.smtp_sink import SmtpSink
 from devstack.testing import connect, dev_server
+from owners.roster import DEFAULT_ROSTER
 from playbooks.loader import DEFAULT_DIR
-from playbooks.roster import DEFAULT_ROSTER
 from privacy.converter import data_converter
 from privacy.keys import new_key_spec
 from workflows.models import ActionTaken, DealClosed, workflow_id_for

@@ -33,8 +33,8 @@ from lab.errors import LabError
 from lab.histories import journey_runs
 from lab.record import read_journey
 from lab.runtime import Lab
+from owners.roster import Roster, load_roster
 from playbooks import loader
-from playbooks.roster import Roster, load_roster
 from playbooks.schema import PlaybookSnapshot
 
 Journey = tuple[str, list[WorkflowHistory]]

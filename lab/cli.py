@@ -63,9 +63,7 @@ def add_simulate(commands: argparse._SubParsersAction) -> None:  # type: ignore[
         type=Path,
         help="folder to select playbooks from (default: ONBOARDING_PLAYBOOKS_DIR or playbooks/)",
     )
-    sim.add_argument(
-        "--roster", type=Path, help="owner roster (default: ONBOARDING_ROSTER or playbooks/roster/owners.yaml)"
-    )
+    sim.add_argument("--roster", type=Path, help="owner roster (default: ONBOARDING_ROSTER or owners/owners.yaml)")
     sim.add_argument("--deal", type=Path, help="a deal (JSON or YAML, the deal-closed body) every persona starts from")
     sim.add_argument("--segment", help="the deal's segment")
     sim.add_argument("--product", help="the deal's product")
@@ -135,7 +133,7 @@ async def simulate_command(args: argparse.Namespace, out: TextIO, err: TextIO) -
     from lab.deals import DealFlags, read_deal  # noqa: PLC0415
     from lab.personas import load_personas  # noqa: PLC0415
     from lab.simulate import plan, simulate  # noqa: PLC0415
-    from playbooks.roster import load_roster  # noqa: PLC0415
+    from owners.roster import load_roster  # noqa: PLC0415
 
     try:
         personas = load_personas(args.personas or None)

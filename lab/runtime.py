@@ -36,7 +36,7 @@ from lab.persona_run import PersonaRun, persona_workflow_id
 from lab.record import JourneyRecord, read_journey
 from lab.script import PersonaOutcome, Script
 from lab.world import JourneySetup, World
-from playbooks.roster import Roster
+from owners.roster import Roster
 from runtime.sandbox import workflow_runner
 from workflows.onboarding import OnboardingWorkflow
 from workflows.search_attributes import ALL

@@ -22,8 +22,8 @@ from lab.runtime import Lab
 from lab.script import Note, Script, Send, StaffRule, StartRule, Step, Trigger
 from lab.verdicts import Verdict, judge
 from lab.world import JourneySetup
+from owners.roster import Roster
 from playbooks import loader, variants
-from playbooks.roster import Roster
 from playbooks.schema import BusinessHours, PlaybookSnapshot
 from workflows.metadata import static_details, static_summary
 from workflows.models import DealClosed, workflow_id_for

@@ -27,11 +27,11 @@ from temporalio.service import RPCError
 
 from activities.escalation import EscalationTask
 from activities.messaging import SendReceipt, message_id_for, render
-from activities.owners import AssignOwnerRequest, manager_person, person, staffing
 from lab.persona_run import persona_workflow_id
 from lab.script import Delivered, Delivery, Finish, Sighting, StartJourney
+from owners.activities import AssignOwnerRequest, manager_person, person, staffing
+from owners.roster import Roster
 from playbooks import loader
-from playbooks.roster import Roster
 from playbooks.schema import MessageTemplate, Playbook, PlaybookSnapshot
 from workflows.models import WORKFLOW_TYPE, DealClosed, OwnerAssignment
 

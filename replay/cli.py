@@ -221,14 +221,14 @@ def parser() -> argparse.ArgumentParser:
 
 
 def roster_sync_doc() -> str:
-    from activities import roster_sync  # noqa: PLC0415  (keeps `replay --help` fast)
+    from owners import sync as roster_sync  # noqa: PLC0415  (keeps `replay --help` fast)
 
     return roster_sync.__doc__ or ""
 
 
 async def roster_sync_command(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
-    from activities.roster_sync import sync_roster  # noqa: PLC0415
-    from playbooks.roster import PlaybookError, load_roster  # noqa: PLC0415
+    from owners.roster import PlaybookError, load_roster  # noqa: PLC0415
+    from owners.sync import sync_roster  # noqa: PLC0415
 
     try:
         roster = load_roster()

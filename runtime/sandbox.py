@@ -28,8 +28,9 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from runtime.context_free import ContextFreeRunner, context_free
 
-# The packages whose modules the sandbox re-imports (the workflow modules and their package).
-SHARED_CODE_PACKAGES = frozenset({"workflows"})
+# The packages whose modules the sandbox re-imports (the workflow modules and their package):
+# the journey's, and the owner roster's (owners/workflow.py).
+SHARED_CODE_PACKAGES = frozenset({"workflows", "owners"})
 
 
 def workflow_runner(converter: DataConverter | None = None) -> WorkflowRunner:

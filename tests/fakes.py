@@ -22,15 +22,15 @@ from temporalio.worker import Worker
 
 from activities.escalation import EscalationTask, EscalationTaskRequest
 from activities.messaging import MessageRequest, SendReceipt
-from activities.owners import AssignOwnerRequest, ReleaseOwnerRequest, manager_person, person, staffing
 from activities.playbook import PlaybookActivities
-from playbooks.roster import Roster, load_roster
+from owners.activities import AssignOwnerRequest, ReleaseOwnerRequest, manager_person, person, staffing
+from owners.places import Released
+from owners.roster import Roster, load_roster
 from records.models import CloseEscalationTask, EscalationTaskRecord, MomentRecorded, MomentRequest, MomentsRequest
 from runtime.sandbox import workflow_runner
 from tests.support import _terminate_leftovers
 from workflows.models import OwnerAssignment
 from workflows.onboarding import OnboardingWorkflow
-from workflows.places import Released
 
 
 @dataclass
@@ -56,7 +56,7 @@ class Effects:
 
     @activity.defn(name="assign_owner")
     async def assign_owner(self, request: AssignOwnerRequest) -> OwnerAssignment:
-        """The roster's rules (activities/owners.py `staffing`) without the roster workflow:
+        """The roster's rules (owners/activities.py `staffing`) without the roster workflow:
         the first eligible owner, capacity not counted."""
         staff = staffing(self.roster, request)
         manager = manager_person(self.roster.manager) if self.roster.manager else None

@@ -19,8 +19,9 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 
 from activities.settings import ActivitySettings
+from owners.roster import Roster, load_roster
+from owners.workflow import roster_workflow_id
 from playbooks.loader import DEFAULT_DIR
-from playbooks.roster import Roster, load_roster
 from replay.corpus import decided
 from runtime.sandbox import workflow_runner
 from worker import build_worker
@@ -35,7 +36,6 @@ from workflows.models import (
     workflow_id_for,
 )
 from workflows.onboarding import OnboardingWorkflow
-from workflows.roster import roster_workflow_id
 
 
 def make_deal(deal_id: str | None = None, **overrides: Any) -> DealClosed:
@@ -118,7 +118,7 @@ _STARTED: dict[str, list[WorkflowHandle]] = {}
 
 
 async def _terminate_leftovers(task_queue: str, client: Client | None = None) -> None:
-    if client is not None:  # the task queue's owner roster (workflows/roster.py) ends with it
+    if client is not None:  # the task queue's owner roster (owners/workflow.py) ends with it
         _STARTED.setdefault(task_queue, []).append(client.get_workflow_handle(roster_workflow_id(task_queue)))
     for handle in _STARTED.pop(task_queue, []):
         try:

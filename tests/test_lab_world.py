@@ -13,7 +13,7 @@ from temporalio.worker import Worker
 from lab.histories import journey_runs
 from lab.record import read_journey
 from lab.world import World
-from playbooks.roster import load_roster
+from owners.roster import load_roster
 
 NEWER_ACTIVITIES = ("release_owner", "record_moment", "close_escalation_task")
 

@@ -12,7 +12,8 @@ from zoneinfo import ZoneInfo
 from temporalio.worker import Worker
 
 from activities.settings import ActivitySettings
-from playbooks.roster import load_roster
+from owners.roster import load_roster
+from owners.workflow import OwnerRosterWorkflow
 from playbooks.schema import BusinessHours
 from runtime.sandbox import workflow_runner
 from tests.support import (
@@ -33,7 +34,6 @@ from worker import activities, roster_worker
 from workflows import acknowledgement, versions
 from workflows.models import ActionTaken, Cancel, OnboardingState, OwnerAcknowledged
 from workflows.onboarding import OnboardingWorkflow
-from workflows.roster import OwnerRosterWorkflow
 
 LISBON = ZoneInfo("Europe/Lisbon")  # leo's zone: the owner's business hours count
 

@@ -32,12 +32,14 @@ from temporalio.service import RPCError
 from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 from temporalio.worker import Replayer, Worker
 
-from activities import roster_client
-from activities.owners import AssignOwnerRequest, OwnerActivities, ReleaseOwnerRequest
-from activities.roster_client import RosterFull
-from activities.roster_sync import sync_roster
 from activities.settings import ActivitySettings
-from playbooks.roster import Roster
+from owners import client as roster_client
+from owners.activities import AssignOwnerRequest, OwnerActivities, ReleaseOwnerRequest
+from owners.client import RosterFull
+from owners.places import Allocate, Candidate, Places, Release
+from owners.roster import Roster
+from owners.sync import sync_roster
+from owners.workflow import OwnerRosterWorkflow, RosterInput, roster_task_queue, roster_workflow_id
 from replay.cli import parser, roster_sync_command
 from replay.corpus import decided
 from replay.record import run_histories
@@ -53,8 +55,6 @@ from tests.support import (
 from tests.versions import OwnerRosterWorkflowSharedQueue
 from worker import build_worker
 from workflows.models import OwnerAssignment
-from workflows.places import Allocate, Candidate, Places, Release
-from workflows.roster import OwnerRosterWorkflow, RosterInput, roster_task_queue, roster_workflow_id
 from workflows.search_attributes import OWNER_OVER_CAPACITY
 
 TODAY = date(2026, 11, 24)

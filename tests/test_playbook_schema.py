@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from owners.roster import load_roster
 from playbooks.loader import PlaybookError, load_all, select
-from playbooks.roster import load_roster
 from tests.support import default_playbook, write_playbook
 
 ROOT = Path(__file__).resolve().parents[1]

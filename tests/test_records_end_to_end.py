@@ -26,6 +26,7 @@ from temporalio.service import RPCError
 from temporalio.worker import Replayer
 
 from activities.settings import ActivitySettings
+from owners.workflow import roster_workflow_id
 from records.database import Database
 from records.models import EscalationTaskRecord, MomentKind, MomentRequest, TaskStatus, Touchpoint, moment_key, task_id
 from records.moments import MomentStore
@@ -35,7 +36,6 @@ from tests.support import always_open, make_deal, start_journey, status, told, w
 from worker import build_worker
 from workflows.models import OnboardingState
 from workflows.onboarding import OnboardingWorkflow
-from workflows.roster import roster_workflow_id
 
 ONBOARDING = Path(sysconfig.get_path("scripts")) / "onboarding"
 # The dev server and the test read the same machine clock; workflow time has millisecond resolution.

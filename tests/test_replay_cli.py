@@ -14,6 +14,7 @@ from pathlib import Path
 from temporalio.worker import Worker
 
 from activities.settings import ActivitySettings
+from owners.workflow import OwnerRosterWorkflow
 from replay.cli import parser, replay_command
 from runtime.sandbox import workflow_runner
 from tests.support import (
@@ -28,7 +29,6 @@ from tests.versions import OnboardingWorkflowV1, OnboardingWorkflowV2
 from worker import activities, roster_worker
 from workflows.models import OwnerAcknowledged
 from workflows.onboarding import OnboardingWorkflow
-from workflows.roster import OwnerRosterWorkflow
 from workflows.search_attributes import OWNER, STATE
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -18,8 +18,8 @@ from temporalio.exceptions import ActivityError, ApplicationError
 with workflow.unsafe.imports_passed_through():
     from activities.escalation import EscalationActivities, EscalationTaskRequest
     from activities.messaging import MessageRequest, MessagingActivities, SendReceipt
-    from activities.owners import AssignOwnerRequest, OwnerActivities, ReleaseOwnerRequest
     from activities.playbook import PlaybookActivities, SnapshotRequest
+    from owners.activities import AssignOwnerRequest, OwnerActivities, ReleaseOwnerRequest
     from playbooks.schema import PlaybookSnapshot
     from records.models import CloseEscalationTask
     from workflows.models import DealClosed, OwnerAssignment

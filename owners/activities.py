@@ -1,7 +1,7 @@
 """assign_owner and release_owner: one accountable person per journey, places counted exactly.
 
 The roster file says who is eligible (segment, time off, capacity); the owner-roster
-workflow (`workflows/roster.py`) says who holds which place, and hands them out one at a
+workflow (`owners/workflow.py`) says who holds which place, and hands them out one at a
 time. Nobody has room: the least-loaded eligible owner takes the journey over capacity,
 flagged. Nobody serves the segment, everyone is away, or the roster is full: the manager
 takes it, flagged unstaffed. A journey is never left without an owner (docs/owners.md).
@@ -19,12 +19,12 @@ from temporalio import activity, workflow
 from temporalio.client import Client
 from temporalio.exceptions import ApplicationError
 
-from activities.roster_client import ROSTER_UPDATES_IN_FLIGHT, In, Out, RosterFull, update_roster
+from owners.client import ROSTER_UPDATES_IN_FLIGHT, In, Out, RosterFull, update_roster
+from owners.places import Allocate, Candidate, Place, Release, Released
+from owners.roster import Manager, Roster, RosterOwner, load_roster
+from owners.workflow import OwnerRosterWorkflow
 from playbooks.loader import PlaybookError
-from playbooks.roster import Manager, Roster, RosterOwner, load_roster
 from workflows.models import OwnerAssignment, Person
-from workflows.places import Allocate, Candidate, Place, Release, Released
-from workflows.roster import OwnerRosterWorkflow
 
 log = structlog.get_logger(__name__)
 

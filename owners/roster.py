@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
 
 from playbooks.loader import PlaybookError, read_yaml_model
 
-DEFAULT_ROSTER = Path(__file__).parent / "roster" / "owners.yaml"
+DEFAULT_ROSTER = Path(__file__).parent / "owners.yaml"
 
 
 class _Strict(BaseModel):
