@@ -29,6 +29,7 @@ from activities.messaging import MessagingActivities
 from activities.moments import MomentActivities
 from activities.playbook import PlaybookActivities
 from activities.settings import ActivitySettings
+from contracts.journey import TASK_QUEUE
 from owners.activities import OwnerActivities
 from owners.roster import Roster, load_roster
 from owners.workflow import OwnerRosterWorkflow, roster_task_queue
@@ -41,7 +42,6 @@ from records.config import describe
 from records.database import Database
 from runtime.client import connect
 from runtime.sandbox import workflow_runner
-from workflows.models import TASK_QUEUE
 from workflows.onboarding import OnboardingWorkflow
 
 

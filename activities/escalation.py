@@ -14,11 +14,11 @@ from temporalio.exceptions import ApplicationError
 
 from activities.messaging import MessageRequest, MessagingActivities, Recipient
 from activities.settings import ActivitySettings
-from playbooks.schema import MessageTemplate
+from contracts.journey import Person
+from contracts.moments import CloseEscalationTask, EscalationTaskRecord, parse_task_key, task_id
+from contracts.playbook import MessageTemplate
 from records.database import Database
-from records.models import CloseEscalationTask, EscalationTaskRecord, parse_task_key, task_id
 from records.tasks import TaskNotFound, TaskOpening, TaskStore
-from workflows.models import Person
 
 log = structlog.get_logger(__name__)
 

@@ -29,13 +29,13 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.settings import ActivitySettings
-from playbooks.schema import MessageTemplate
+from contracts.journey import workflow_id_for
+from contracts.playbook import MessageTemplate
 from privacy.contacts import contact_hash
 from privacy.suppressions import FileSuppressionList, SuppressionList
 from privacy.unsubscribe import UnsubscribeSigner, list_unsubscribe_headers, parse_secrets
 from records.database import Database
 from records.ledger import Attempt, Claim, ClaimResult, DeliveryLedger
-from workflows.models import workflow_id_for
 
 log = structlog.get_logger(__name__)
 _ENV = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)

@@ -19,7 +19,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.hubspot import FetchDeal, _number, _parse_time, _retry_after, _zone
-from workflows.models import DealClosed
+from contracts.journey import DealClosed
 
 
 class PipedriveApiSettings(BaseSettings):

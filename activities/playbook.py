@@ -8,8 +8,8 @@ from pydantic import BaseModel
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from contracts.playbook import PlaybookSnapshot
 from playbooks import loader, variants
-from playbooks.schema import PlaybookSnapshot
 
 
 class SnapshotRequest(BaseModel):

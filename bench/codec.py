@@ -76,7 +76,7 @@ async def run_worker(args: argparse.Namespace) -> None:
 
 
 async def drive(client, task_queue: str, journeys: int) -> None:
-    from workflows.models import WORKFLOW_TYPE
+    from contracts.journey import WORKFLOW_TYPE
 
     async def one(n: int) -> None:
         deal_id = f"B-{uuid.uuid4().hex[:10]}"

@@ -31,9 +31,9 @@ from temporalio.testing import ActivityEnvironment
 from activities.messaging import MessageRequest, MessagingActivities, Recipient, render
 from activities.moments import MomentActivities
 from activities.settings import ActivitySettings
-from playbooks.schema import MessageTemplate
+from contracts.moments import MomentKind, MomentRequest, Touchpoint, moment_key
+from contracts.playbook import MessageTemplate
 from records.database import Database
-from records.models import MomentKind, MomentRequest, Touchpoint, moment_key
 
 TEMPLATE = MessageTemplate(subject="Hi {{ customer_name }}", body="Do it: {{ cta_url }}\n")
 

@@ -68,13 +68,13 @@ from bench.webhook_start import (
     wait_healthy,
     webhooks,
 )
+from contracts.journey import ActionTaken, DealClosed, workflow_id_for
 from devstack.smtp_sink import SmtpSink
 from devstack.testing import connect, dev_server
 from owners.roster import DEFAULT_ROSTER
 from playbooks.loader import DEFAULT_DIR
 from privacy.converter import data_converter
 from privacy.keys import new_key_spec
-from workflows.models import ActionTaken, DealClosed, workflow_id_for
 
 ROOT = Path(__file__).resolve().parent.parent
 TICK = os.sysconf("SC_CLK_TCK")

@@ -36,9 +36,9 @@ from temporalio.common import TypedSearchAttributes, WorkflowIDConflictPolicy, W
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
+from contracts.journey import WORKFLOW_TYPE, DealClosed, JourneyInput, workflow_id_for
+from contracts.metadata import static_details, static_summary
 from starters.signatures import sign_standard
-from workflows.metadata import static_details, static_summary
-from workflows.models import WORKFLOW_TYPE, DealClosed, JourneyInput, workflow_id_for
 from workflows.search_attributes import ALL, start_search_attributes
 
 ROOT = Path(__file__).resolve().parent.parent

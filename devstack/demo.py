@@ -33,11 +33,11 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.converter import DataConverter
 from temporalio.service import RPCError
 
-from playbooks.schema import BusinessHours
+from contracts.journey import TASK_QUEUE, WORKFLOW_TYPE, workflow_id_for
+from contracts.playbook import BusinessHours
 from privacy.converter import data_converter
 from privacy.keys import dev_keys
 from workflows.business_hours import describe, next_send_time
-from workflows.models import TASK_QUEUE, WORKFLOW_TYPE, workflow_id_for
 
 # Customers' time zones to choose from, so a demo usually runs inside business hours and the
 # kickoff email arrives at once instead of next morning.

@@ -27,6 +27,7 @@ from typing import TextIO
 from temporalio.client import Client, WorkflowHistory
 from temporalio.service import RPCError, RPCStatusCode
 
+from contracts.playbook import PlaybookSnapshot
 from lab.behaviour import behaviour_of
 from lab.compare import COUNTERFACTUAL, JourneyDiff, Totals, compare, describe
 from lab.errors import LabError
@@ -35,7 +36,6 @@ from lab.record import read_journey
 from lab.runtime import Lab
 from owners.roster import Roster, load_roster
 from playbooks import loader
-from playbooks.schema import PlaybookSnapshot
 
 Journey = tuple[str, list[WorkflowHistory]]
 

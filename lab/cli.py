@@ -18,8 +18,8 @@ from typing import TextIO
 
 from pydantic import TypeAdapter, ValidationError
 
+from contracts.expectations import Duration, calendar_only
 from lab.errors import LabError
-from playbooks.expectations import Duration, calendar_only
 from playbooks.loader import PlaybookError
 
 SIMULATE_HELP = """Walk personas through a playbook on the real journey workflow, in virtual time:

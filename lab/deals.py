@@ -11,10 +11,10 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from contracts.journey import DealClosed
 from lab.errors import LabError, describe
 from lab.personas import Persona
 from lab.script import StartRule
-from workflows.models import DealClosed
 
 SAMPLE_DEAL: dict[str, Any] = {
     "deal_id": "LAB-1",

@@ -23,8 +23,8 @@ from pydantic import (
     model_validator,
 )
 
+from contracts.expectations import PERSONA_NAME, Duration, Expectation, Weekday, calendar_only
 from lab.errors import LabError, read_yaml
-from playbooks.expectations import PERSONA_NAME, Duration, Expectation, Weekday, calendar_only
 from playbooks.loader import DEFAULT_DIR
 
 PERSONAS_DIR = DEFAULT_DIR / "personas"

@@ -25,8 +25,8 @@ from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 
 from activities.messaging import render
+from contracts.playbook import MessageTemplate, PlaybookSnapshot
 from lab.world import milestone_of
-from playbooks.schema import MessageTemplate, PlaybookSnapshot
 
 CUSTOMER_SIGNALS = ("action_taken", "action_failed", "help_requested")
 FOLLOW_UPS = ("clarify", "simplify", "redirect")

@@ -12,6 +12,9 @@ from typing import Any
 from pydantic import BaseModel, Field
 from temporalio.testing import WorkflowEnvironment
 
+from contracts.journey import DealClosed, workflow_id_for
+from contracts.metadata import static_details, static_summary
+from contracts.playbook import BusinessHours, PlaybookSnapshot
 from lab.calendar import shown
 from lab.deals import DealFlags, persona_deal
 from lab.errors import LabError
@@ -24,9 +27,6 @@ from lab.verdicts import Verdict, judge
 from lab.world import JourneySetup
 from owners.roster import Roster
 from playbooks import loader, variants
-from playbooks.schema import BusinessHours, PlaybookSnapshot
-from workflows.metadata import static_details, static_summary
-from workflows.models import DealClosed, workflow_id_for
 from workflows.search_attributes import start_search_attributes
 
 EVERY = "every"

@@ -27,13 +27,13 @@ from temporalio.service import RPCError
 
 from activities.escalation import EscalationTask
 from activities.messaging import SendReceipt, message_id_for, render
+from contracts.journey import WORKFLOW_TYPE, DealClosed, OwnerAssignment
+from contracts.playbook import MessageTemplate, Playbook, PlaybookSnapshot
 from lab.persona_run import persona_workflow_id
 from lab.script import Delivered, Delivery, Finish, Sighting, StartJourney
 from owners.activities import AssignOwnerRequest, manager_person, person, staffing
 from owners.roster import Roster
 from playbooks import loader
-from playbooks.schema import MessageTemplate, Playbook, PlaybookSnapshot
-from workflows.models import WORKFLOW_TYPE, DealClosed, OwnerAssignment
 
 
 @dataclass

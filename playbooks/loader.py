@@ -9,7 +9,7 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from playbooks.schema import Playbook, PlaybookSnapshot
+from contracts.playbook import Playbook, PlaybookSnapshot
 
 DEFAULT_DIR = Path(__file__).parent
 

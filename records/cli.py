@@ -21,11 +21,11 @@ from typing import TextIO
 import structlog
 from sqlalchemy.exc import SQLAlchemyError
 
+from contracts.moments import EscalationTaskRecord
 from records import migrate
 from records.config import DatabaseUrlError, describe
 from records.database import Database
 from records.ledger import DeliveryLedger
-from records.models import EscalationTaskRecord
 from records.tasks import TaskStore
 
 

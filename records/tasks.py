@@ -9,14 +9,9 @@ from datetime import UTC, datetime
 from pydantic import BaseModel
 from sqlalchemy import select, update
 
+from contracts.moments import CloseEscalationTask, EscalationTaskRecord, TaskStatus, task_id
 from records.database import Database
 from records.dialects import insert_new
-from records.models import (
-    CloseEscalationTask,
-    EscalationTaskRecord,
-    TaskStatus,
-    task_id,
-)
 from records.tables import escalation_task_events as events
 from records.tables import escalation_tasks as tasks
 

@@ -19,8 +19,8 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter
 from temporalio.worker import Replayer, WorkflowRunner
 
+from contracts.journey import workflow_id_for
 from runtime.sandbox import workflow_runner
-from workflows.models import workflow_id_for
 
 CORPUS = Path(__file__).resolve().parent.parent / "tests" / "histories"
 GUIDE = "docs/versioning.md"

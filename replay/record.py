@@ -38,8 +38,8 @@ from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
 from activities.settings import ActivitySettings
+from contracts.journey import JourneyInput, OnboardingState, Status, workflow_id_for
 from playbooks.loader import DEFAULT_DIR
-from workflows.models import JourneyInput, OnboardingState, Status, workflow_id_for
 from workflows.search_attributes import ALL
 
 CORPUS = Path(__file__).resolve().parent.parent / "tests" / "histories"

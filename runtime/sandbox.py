@@ -38,10 +38,13 @@ def workflow_runner(converter: DataConverter | None = None) -> WorkflowRunner:
     converter ignores serialization context, the runner skips asking the sandbox for one
     (runtime/context_free.py)."""
     share_compiled_code()
+    # The contracts are plain data: every journey and roster uses the worker's own modules.
     # Playbook models validate their templates with Jinja2 when deserialised; it is pure,
     # so it passes through rather than being re-imported per workflow run.
     restrictions = dataclasses.replace(
-        SandboxRestrictions.default.with_passthrough_modules("jinja2", "markupsafe", "email_validator", "dns", "idna"),
+        SandboxRestrictions.default.with_passthrough_modules(
+            "contracts", "jinja2", "markupsafe", "email_validator", "dns", "idna"
+        ),
         invalid_module_members=SandboxRestrictions.invalid_module_members_default.with_child_unrestricted(
             "zoneinfo", "ZoneInfo"
         ),

@@ -20,6 +20,7 @@ from pydantic.json_schema import models_json_schema
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from temporalio.service import RPCError
 
+from contracts.journey import DealClosed
 from privacy.codec_server import create_codec_app
 from privacy.converter import data_converter_for
 from privacy.suppressions import FileSuppressionList
@@ -42,7 +43,6 @@ from starters.problems import Problem, problem_responses, validation_problem
 from starters.settings import StarterSettings
 from starters.signatures import SignatureError, StandardWebhookVerifier, verify_hubspot_v3
 from starters.temporal import TemporalGateway, TemporalUnavailable
-from workflows.models import DealClosed
 
 log = structlog.get_logger("starters.app")
 

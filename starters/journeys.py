@@ -24,8 +24,8 @@ from temporalio.common import (
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from workflows.metadata import static_details, static_summary
-from workflows.models import WORKFLOW_TYPE, Crm, DealClosed, DealInCrm, JourneyInput, workflow_id_for
+from contracts.journey import WORKFLOW_TYPE, Crm, DealClosed, DealInCrm, JourneyInput, workflow_id_for
+from contracts.metadata import static_details, static_summary
 from workflows.search_attributes import CUSTOMER_ID, DEAL_ID, STATE, start_search_attributes
 
 log = structlog.get_logger("starters.journeys")

@@ -20,10 +20,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from temporalio.service import RPCError, RPCStatusCode
 
+from contracts.journey import DealClosed, Unsubscribed
 from privacy.contacts import contact_hash
 from privacy.suppressions import Suppression, SuppressionList
 from privacy.unsubscribe import ExpiredToken, InvalidToken, UnsubscribeClaim
-from workflows.models import DealClosed, Unsubscribed
 
 log = structlog.get_logger("starters.unsubscribe")
 

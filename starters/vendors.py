@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
 from temporalio.service import RPCError
 
+from contracts.journey import DealClosed
 from starters import journeys, unsubscribe
 from starters.delivery import deliver
 from starters.intake import parse_json, read_body, require_json, validate, validate_adapter
@@ -35,7 +36,6 @@ from starters.salesforce import (
 from starters.segment import SegmentBatch, SegmentCall, to_product_events, verify_segment
 from starters.signatures import SignatureError
 from starters.temporal import TemporalUnavailable
-from workflows.models import DealClosed
 
 log = structlog.get_logger("starters.vendors")
 router = APIRouter()

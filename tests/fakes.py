@@ -23,13 +23,13 @@ from temporalio.worker import Worker
 from activities.escalation import EscalationTask, EscalationTaskRequest
 from activities.messaging import MessageRequest, SendReceipt
 from activities.playbook import PlaybookActivities
+from contracts.journey import OwnerAssignment
+from contracts.moments import CloseEscalationTask, EscalationTaskRecord, MomentRecorded, MomentRequest, MomentsRequest
 from owners.activities import AssignOwnerRequest, ReleaseOwnerRequest, manager_person, person, staffing
 from owners.places import Released
 from owners.roster import Roster, load_roster
-from records.models import CloseEscalationTask, EscalationTaskRecord, MomentRecorded, MomentRequest, MomentsRequest
 from runtime.sandbox import workflow_runner
 from tests.support import _terminate_leftovers
-from workflows.models import OwnerAssignment
 from workflows.onboarding import OnboardingWorkflow
 
 

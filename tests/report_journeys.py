@@ -6,8 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from contracts.moments import MomentKind, MomentRequest, Touchpoint, moment_key
 from records.database import Database
-from records.models import MomentKind, MomentRequest, Touchpoint, moment_key
 from records.moments import MomentStore
 from records.tasks import TaskOpening, TaskStore
 

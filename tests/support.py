@@ -19,13 +19,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 
 from activities.settings import ActivitySettings
-from owners.roster import Roster, load_roster
-from owners.workflow import roster_workflow_id
-from playbooks.loader import DEFAULT_DIR
-from replay.corpus import decided
-from runtime.sandbox import workflow_runner
-from worker import build_worker
-from workflows.models import (
+from contracts.journey import (
     ActionTaken,
     Cancel,
     DealClosed,
@@ -35,6 +29,12 @@ from workflows.models import (
     Status,
     workflow_id_for,
 )
+from owners.roster import Roster, load_roster
+from owners.workflow import roster_workflow_id
+from playbooks.loader import DEFAULT_DIR
+from replay.corpus import decided
+from runtime.sandbox import workflow_runner
+from worker import build_worker
 from workflows.onboarding import OnboardingWorkflow
 
 

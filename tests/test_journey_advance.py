@@ -2,6 +2,7 @@
 
 from datetime import timedelta
 
+from contracts.journey import ActionTaken, JourneyResult, OnboardingState
 from tests.support import (
     advance_until,
     assert_replays,
@@ -11,7 +12,6 @@ from tests.support import (
     status,
     told,
 )
-from workflows.models import ActionTaken, JourneyResult, OnboardingState
 from workflows.onboarding import OnboardingWorkflow
 
 

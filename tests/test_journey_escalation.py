@@ -6,8 +6,9 @@ from datetime import timedelta
 import pytest
 from temporalio.client import WorkflowUpdateFailedError
 
+from contracts.journey import ActionTaken, Cancel, HelpRequested, OnboardingState, ResolveEscalation
+from contracts.moments import TaskStatus
 from records.database import Database
-from records.models import TaskStatus
 from records.tasks import TaskStore
 from tests.support import (
     MINUTE,
@@ -20,13 +21,6 @@ from tests.support import (
     start_journey,
     status,
     told,
-)
-from workflows.models import (
-    ActionTaken,
-    Cancel,
-    HelpRequested,
-    OnboardingState,
-    ResolveEscalation,
 )
 from workflows.onboarding import OnboardingWorkflow
 

@@ -6,6 +6,7 @@ tests in tests/test_journey_*.py."""
 
 from datetime import timedelta
 
+from contracts.journey import ActionFailed, Cancel, OnboardingState, ResolveEscalation
 from tests.fakes import fake_worker
 from tests.support import (
     MILESTONE_EVENTS,
@@ -19,7 +20,6 @@ from tests.support import (
     told,
     write_playbook,
 )
-from workflows.models import ActionFailed, Cancel, OnboardingState, ResolveEscalation
 from workflows.onboarding import OnboardingWorkflow
 
 MILESTONES = MILESTONE_EVENTS

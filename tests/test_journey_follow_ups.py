@@ -4,6 +4,7 @@ business hours; the frequency cap; cancel (time-skipping server)."""
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
+from contracts.journey import ActionTaken, Cancel, HelpRequested, OnboardingState, ResolveEscalation
 from tests.support import (
     advance_until,
     assert_replays,
@@ -17,13 +18,6 @@ from tests.support import (
     status,
     window_66h,
     write_playbook,
-)
-from workflows.models import (
-    ActionTaken,
-    Cancel,
-    HelpRequested,
-    OnboardingState,
-    ResolveEscalation,
 )
 from workflows.onboarding import OnboardingWorkflow
 

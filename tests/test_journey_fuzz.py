@@ -27,19 +27,7 @@ from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import WorkflowHandle, WorkflowQueryFailedError, WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 
-from tests.conftest import TEST_SERVER
-from tests.privacy_keys import CONVERTER
-from tests.support import (
-    advance_until,
-    journey_worker,
-    make_deal,
-    start_journey,
-    status,
-    wait_for_status,
-    write_playbook,
-)
-from tests.traffic import chain
-from workflows.models import (
+from contracts.journey import (
     ActionFailed,
     ActionTaken,
     Cancel,
@@ -56,6 +44,18 @@ from workflows.models import (
     Status,
     Unsubscribed,
 )
+from tests.conftest import TEST_SERVER
+from tests.privacy_keys import CONVERTER
+from tests.support import (
+    advance_until,
+    journey_worker,
+    make_deal,
+    start_journey,
+    status,
+    wait_for_status,
+    write_playbook,
+)
+from tests.traffic import chain
 from workflows.search_attributes import ALL
 
 SIGNALS: dict[str, type[BaseModel]] = {

@@ -7,6 +7,7 @@ from datetime import timedelta
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.sdk.v1 import WorkflowMetadata
 
+from contracts.journey import Cancel, HelpRequested, OnboardingState
 from tests.privacy_keys import CONVERTER
 from tests.support import (
     advance_until,
@@ -16,7 +17,6 @@ from tests.support import (
     sent,
     start_journey,
 )
-from workflows.models import Cancel, HelpRequested, OnboardingState
 from workflows.onboarding import OnboardingWorkflow
 
 

@@ -3,6 +3,15 @@ actions, and the deal details arriving after the journey (time-skipping server).
 
 from datetime import timedelta
 
+from contracts.journey import (
+    ActionFailed,
+    ActionTaken,
+    Cancel,
+    HelpRequested,
+    JourneyInput,
+    OnboardingState,
+    workflow_id_for,
+)
 from tests.support import (
     MINUTE,
     advance_until,
@@ -13,15 +22,6 @@ from tests.support import (
     start_journey,
     status,
     told,
-)
-from workflows.models import (
-    ActionFailed,
-    ActionTaken,
-    Cancel,
-    HelpRequested,
-    JourneyInput,
-    OnboardingState,
-    workflow_id_for,
 )
 from workflows.onboarding import OnboardingWorkflow
 

@@ -6,6 +6,16 @@ from zoneinfo import ZoneInfo
 
 from temporalio.api.enums.v1 import EventType
 
+from contracts.journey import (
+    Cancel,
+    ExtendDeadline,
+    HelpRequested,
+    OnboardingState,
+    Pause,
+    ReassignOwner,
+    ResolveEscalation,
+    Resume,
+)
 from tests.support import (
     MINUTE,
     advance_until,
@@ -23,16 +33,6 @@ from tests.support import (
     write_playbook,
 )
 from workflows import versions
-from workflows.models import (
-    Cancel,
-    ExtendDeadline,
-    HelpRequested,
-    OnboardingState,
-    Pause,
-    ReassignOwner,
-    ResolveEscalation,
-    Resume,
-)
 from workflows.onboarding import OnboardingWorkflow
 
 TOKYO = ZoneInfo("Asia/Tokyo")

@@ -7,6 +7,8 @@ from datetime import datetime
 from temporalio.api.sdk.v1 import WorkflowMetadata
 from temporalio.client import WorkflowHandle
 
+from contracts.journey import Cancel, HelpRequested, OnboardingState, ResolveEscalation
+from contracts.metadata import static_summary
 from tests.staff import start_described_journey
 from tests.support import (
     always_open,
@@ -17,8 +19,6 @@ from tests.support import (
     wait_for_status,
     write_playbook,
 )
-from workflows.metadata import static_summary
-from workflows.models import Cancel, HelpRequested, OnboardingState, ResolveEscalation
 from workflows.onboarding import OnboardingWorkflow
 from workflows.search_attributes import (
     CUSTOMER_ID,

@@ -15,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from contracts.journey import workflow_id_for
 from lab import report as text
 from lab.histories import journey_runs
 from lab.personas import PERSONAS_DIR, load_persona
@@ -23,7 +24,6 @@ from lab.simulate import PersonaReport, plan, simulate
 from owners.roster import load_roster
 from playbooks import loader, variants
 from playbooks.loader import DEFAULT_DIR
-from workflows.models import workflow_id_for
 from workflows.search_attributes import PLAYBOOK_VARIANT
 
 ONBOARDING = Path(sys.executable).parent / "onboarding"

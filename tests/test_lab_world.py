@@ -81,8 +81,8 @@ def test_the_lab_answers_every_crm_fetch_the_journey_can_call():
 
     from temporalio import activity
 
+    from contracts.journey import Crm
     from lab.world import World
-    from workflows.models import Crm
 
     names = {activity._Definition.must_from_callable(a).name for a in World(None, "lab", load_roster()).activities()}  # type: ignore[arg-type]
     assert {f"fetch_{crm}_deal" for crm in get_args(Crm)} <= names

@@ -13,8 +13,9 @@ from activities.messaging import (
     render,
 )
 from activities.settings import ActivitySettings
+from contracts.journey import Cancel
+from contracts.playbook import MessageTemplate
 from devstack.smtp_sink import SmtpSink
-from playbooks.schema import MessageTemplate
 from tests.http_peer import http_peer
 from tests.support import (
     advance_until,
@@ -23,7 +24,6 @@ from tests.support import (
     make_deal,
     start_journey,
 )
-from workflows.models import Cancel
 from workflows.onboarding import OnboardingWorkflow
 
 TEMPLATE = MessageTemplate(subject="Hi {{ customer_name }}", body="Do {{ action_title }}: {{ cta_url }}\n")

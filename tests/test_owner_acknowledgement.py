@@ -12,9 +12,10 @@ from zoneinfo import ZoneInfo
 from temporalio.worker import Worker
 
 from activities.settings import ActivitySettings
+from contracts.journey import ActionTaken, Cancel, OnboardingState, OwnerAcknowledged
+from contracts.playbook import BusinessHours
 from owners.roster import load_roster
 from owners.workflow import OwnerRosterWorkflow
-from playbooks.schema import BusinessHours
 from runtime.sandbox import workflow_runner
 from tests.support import (
     MINUTE,
@@ -32,7 +33,6 @@ from tests.support import (
 from tests.versions import OnboardingWorkflowV1
 from worker import activities, roster_worker
 from workflows import acknowledgement, versions
-from workflows.models import ActionTaken, Cancel, OnboardingState, OwnerAcknowledged
 from workflows.onboarding import OnboardingWorkflow
 
 LISBON = ZoneInfo("Europe/Lisbon")  # leo's zone: the owner's business hours count

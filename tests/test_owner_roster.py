@@ -33,6 +33,7 @@ from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 from temporalio.worker import Replayer, Worker
 
 from activities.settings import ActivitySettings
+from contracts.journey import OwnerAssignment
 from owners import client as roster_client
 from owners.activities import AssignOwnerRequest, OwnerActivities, ReleaseOwnerRequest
 from owners.client import RosterFull
@@ -54,7 +55,6 @@ from tests.support import (
 )
 from tests.versions import OwnerRosterWorkflowSharedQueue
 from worker import build_worker
-from workflows.models import OwnerAssignment
 from workflows.search_attributes import OWNER_OVER_CAPACITY
 
 TODAY = date(2026, 11, 24)

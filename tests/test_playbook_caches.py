@@ -13,8 +13,8 @@ import pytest
 import yaml
 
 from activities.messaging import compiled, render
+from contracts.playbook import Playbook, PlaybookSnapshot, _check_template
 from playbooks.loader import DEFAULT_DIR, PlaybookError, load_all, read_yaml_model
-from playbooks.schema import Playbook, PlaybookSnapshot, _check_template
 
 
 def write(path: Path, data: dict) -> None:

@@ -18,6 +18,7 @@ from temporalio.client import Client
 from temporalio.service import RPCError
 from temporalio.worker import Replayer
 
+from contracts.journey import OnboardingState
 from devstack.smtp_sink import SmtpSink
 from privacy.codec import PayloadDecryptionError
 from runtime.sandbox import workflow_runner
@@ -36,7 +37,6 @@ from tests.privacy_support import (
 )
 from tests.starters_fixtures import signed, unique
 from tests.support import advance_until, journey_worker, write_playbook
-from workflows.models import OnboardingState
 from workflows.onboarding import OnboardingWorkflow
 
 

@@ -18,12 +18,8 @@ from activities.escalation import EscalationActivities, EscalationTaskRequest
 from activities.messaging import MessageRequest, MessagingActivities, Recipient
 from activities.moments import MomentActivities
 from activities.settings import ActivitySettings
-from devstack.smtp_sink import SmtpSink
-from playbooks.schema import MessageTemplate
-from records import migrate
-from records.database import Database
-from records.ledger import Attempt, ClaimResult, DeliveryLedger
-from records.models import (
+from contracts.journey import Person
+from contracts.moments import (
     CloseEscalationTask,
     MomentKind,
     MomentRequest,
@@ -32,8 +28,12 @@ from records.models import (
     Touchpoint,
     moment_key,
 )
+from contracts.playbook import MessageTemplate
+from devstack.smtp_sink import SmtpSink
+from records import migrate
+from records.database import Database
+from records.ledger import Attempt, ClaimResult, DeliveryLedger
 from tests.postgres import create_database
-from workflows.models import Person
 
 TEMPLATE = MessageTemplate(subject="Hi {{ customer_name }}", body="Do it: {{ cta_url }}\n")
 KEY = "onboarding-D-1:first_action:direction:1"

@@ -10,9 +10,9 @@ import sysconfig
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from contracts.moments import CloseEscalationTask
 from records import migrate
 from records.database import Database
-from records.models import CloseEscalationTask
 from records.tasks import TaskOpening, TaskStore
 
 ONBOARDING = Path(sysconfig.get_path("scripts")) / "onboarding"

@@ -26,15 +26,23 @@ from temporalio.service import RPCError
 from temporalio.worker import Replayer
 
 from activities.settings import ActivitySettings
+from contracts.journey import OnboardingState
+from contracts.moments import (
+    EscalationTaskRecord,
+    MomentKind,
+    MomentRequest,
+    TaskStatus,
+    Touchpoint,
+    moment_key,
+    task_id,
+)
 from owners.workflow import roster_workflow_id
 from records.database import Database
-from records.models import EscalationTaskRecord, MomentKind, MomentRequest, TaskStatus, Touchpoint, moment_key, task_id
 from records.moments import MomentStore
 from records.tasks import TaskNotFound, TaskStore
 from runtime.sandbox import workflow_runner
 from tests.support import always_open, make_deal, start_journey, status, told, wait_for_status, write_playbook
 from worker import build_worker
-from workflows.models import OnboardingState
 from workflows.onboarding import OnboardingWorkflow
 
 ONBOARDING = Path(sysconfig.get_path("scripts")) / "onboarding"

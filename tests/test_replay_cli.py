@@ -14,6 +14,7 @@ from pathlib import Path
 from temporalio.worker import Worker
 
 from activities.settings import ActivitySettings
+from contracts.journey import OwnerAcknowledged
 from owners.workflow import OwnerRosterWorkflow
 from replay.cli import parser, replay_command
 from runtime.sandbox import workflow_runner
@@ -27,7 +28,6 @@ from tests.support import (
 )
 from tests.versions import OnboardingWorkflowV1, OnboardingWorkflowV2
 from worker import activities, roster_worker
-from workflows.models import OwnerAcknowledged
 from workflows.onboarding import OnboardingWorkflow
 from workflows.search_attributes import OWNER, STATE
 

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 
+from contracts.journey import Cancel, HelpRequested, OnboardingState, ResolveEscalation
 from playbooks import variants
 from playbooks.loader import load_all
 from records.database import Database
@@ -23,7 +24,6 @@ from records.tables import moments
 from replay import cli
 from report import cli as report_cli
 from tests.support import journey_worker, make_deal, start_journey, status, told, wait_for_status, write_playbook
-from workflows.models import Cancel, HelpRequested, OnboardingState, ResolveEscalation
 from workflows.onboarding import OnboardingWorkflow
 
 # The workflow clock and the client's are the same machine's; a moment is stamped when its

@@ -15,6 +15,7 @@ import pytest
 import pytest_asyncio
 from temporalio.client import Client, WorkflowHandle
 
+from contracts.journey import Cancel, OnboardingState, Status
 from starters.app import create_app
 from starters.signatures import sign_hubspot_v3
 from tests.starters_fixtures import (
@@ -46,7 +47,6 @@ from tests.vendor_fixtures import (
     segment_signed,
     segment_track,
 )
-from workflows.models import Cancel, OnboardingState, Status
 from workflows.onboarding import OnboardingWorkflow
 
 

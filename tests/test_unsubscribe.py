@@ -16,6 +16,7 @@ import httpx
 import pytest
 from temporalio.api.enums.v1 import EventType
 
+from contracts.journey import OnboardingState, Unsubscribed
 from devstack.smtp_sink import SmtpSink
 from privacy.contacts import contact_hash
 from privacy.suppressions import FileSuppressionList
@@ -24,7 +25,6 @@ from tests.privacy_keys import CONVERTER, UNSUBSCRIBE_SECRET
 from tests.privacy_support import CONTACT_EMAIL, http_service, marked_deal
 from tests.starters_fixtures import signed, unique
 from tests.support import advance_until, journey_worker
-from workflows.models import OnboardingState, Unsubscribed
 from workflows.onboarding import OnboardingWorkflow
 
 LINK = re.compile(r"^<(?P<url>https?://[^>]+/unsubscribe/(?P<token>[^>]+))>$")

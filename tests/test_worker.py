@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 import worker
+from contracts.journey import Cancel, HelpRequested, OnboardingState
 from tests.support import advance_until, journey_worker, make_deal, start_journey
-from workflows.models import Cancel, HelpRequested, OnboardingState
 from workflows.onboarding import OnboardingWorkflow
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -26,6 +26,7 @@ from temporalio.worker import Worker
 
 from activities.messaging import MessageRequest, MessagingActivities, SendReceipt
 from activities.settings import ActivitySettings
+from contracts.journey import OwnerAssignment
 from lab.histories import journey_runs
 from owners.activities import AssignOwnerRequest, OwnerActivities
 from owners.roster import load_roster
@@ -35,7 +36,6 @@ from tests.conftest import TEMPORAL_CLI
 from tests.privacy_keys import CONVERTER
 from tests.support import _terminate_leftovers
 from worker import activities, records_database, roster_worker
-from workflows.models import OwnerAssignment
 from workflows.onboarding import OnboardingWorkflow
 from workflows.search_attributes import ALL
 

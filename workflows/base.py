@@ -12,12 +12,7 @@ from typing import Any
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from playbooks.schema import Milestone, Playbook
-    from records.models import MOMENTS_PER_CALL, MomentKind, MomentRequest, Touchpoint
-    from workflows import business_hours, effects, moments, staffing
-    from workflows import status as report
-    from workflows.journal import Journal
-    from workflows.models import (
+    from contracts.journey import (
         DealClosed,
         Inbox,
         JourneyInput,
@@ -28,6 +23,11 @@ with workflow.unsafe.imports_passed_through():
         ResolveEscalation,
         Status,
     )
+    from contracts.moments import MOMENTS_PER_CALL, MomentKind, MomentRequest, Touchpoint
+    from contracts.playbook import Milestone, Playbook
+    from workflows import business_hours, effects, moments, staffing
+    from workflows import status as report
+    from workflows.journal import Journal
 
 
 class Outcome(str, Enum):

@@ -6,8 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from playbooks.schema import Action, EscalationPolicy, FollowUp, Milestone
-from workflows.models import (
+from contracts.journey import (
     EXTEND_AT_MOST_DAYS,
     DealClosed,
     Inbox,
@@ -17,6 +16,7 @@ from workflows.models import (
     OwnerAssignment,
     Person,
 )
+from contracts.playbook import Action, EscalationPolicy, FollowUp, Milestone
 
 
 def completing_event(milestone: Milestone, inbox: Inbox) -> str | None:

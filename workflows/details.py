@@ -8,9 +8,9 @@ through the codec server (docs/support.md)."""
 
 from __future__ import annotations
 
-from playbooks.schema import Milestone
+from contracts.journey import JourneyState, Status
+from contracts.playbook import Milestone
 from workflows import business_hours
-from workflows.models import JourneyState, Status
 
 
 def _plural(count: int, word: str) -> str:

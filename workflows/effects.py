@@ -19,10 +19,10 @@ with workflow.unsafe.imports_passed_through():
     from activities.escalation import EscalationActivities, EscalationTaskRequest
     from activities.messaging import MessageRequest, MessagingActivities, SendReceipt
     from activities.playbook import PlaybookActivities, SnapshotRequest
+    from contracts.journey import DealClosed, OwnerAssignment
+    from contracts.moments import CloseEscalationTask
+    from contracts.playbook import PlaybookSnapshot
     from owners.activities import AssignOwnerRequest, OwnerActivities, ReleaseOwnerRequest
-    from playbooks.schema import PlaybookSnapshot
-    from records.models import CloseEscalationTask
-    from workflows.models import DealClosed, OwnerAssignment
 
 QUICK: dict[str, Any] = dict(
     start_to_close_timeout=timedelta(seconds=30),

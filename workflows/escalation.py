@@ -9,15 +9,11 @@ from datetime import timedelta
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from playbooks.schema import Milestone
-    from records.models import CloseEscalationTask, MomentKind
+    from contracts.journey import Decision, OnboardingState, OpenEscalation
+    from contracts.moments import CloseEscalationTask, MomentKind
+    from contracts.playbook import Milestone
     from workflows import decisions, effects, inbox, messages
     from workflows.base import JourneyBase, JourneyClosed, Outcome, StaffDecision
-    from workflows.models import (
-        Decision,
-        OnboardingState,
-        OpenEscalation,
-    )
     from workflows.waiting import Waiting
     from workflows.waits import Wake
 

@@ -17,10 +17,7 @@ from temporalio.common import RawValue
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from workflows import acknowledgement, decisions, effects, inbox
-    from workflows.base import ENDED, JourneyBase, StaffDecision
-    from workflows.inputs import Refused, parse
-    from workflows.models import (
+    from contracts.journey import (
         ActionFailed,
         ActionTaken,
         Cancel,
@@ -39,6 +36,9 @@ with workflow.unsafe.imports_passed_through():
         Status,
         Unsubscribed,
     )
+    from workflows import acknowledgement, decisions, effects, inbox
+    from workflows.base import ENDED, JourneyBase, StaffDecision
+    from workflows.inputs import Refused, parse
 
 
 class Handlers(JourneyBase):

@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime, timedelta
 
-from workflows.models import ActionFailed, ActionTaken, FailureTally, HelpRequested, Inbox, TimelineEntry
+from contracts.journey import ActionFailed, ActionTaken, FailureTally, HelpRequested, Inbox, TimelineEntry
 
 SEEN_FOR = timedelta(days=7)
 SEEN_AT_MOST = 10_000

@@ -10,9 +10,9 @@ from temporalio import workflow
 
 from activities.escalation import EscalationTaskRequest
 from activities.messaging import MessageRequest, Recipient
-from playbooks.schema import Action, MessageTemplate, Milestone, Playbook
+from contracts.journey import JourneyState
+from contracts.playbook import Action, MessageTemplate, Milestone, Playbook
 from workflows import business_hours, decisions, staffing
-from workflows.models import JourneyState
 
 
 def customer_message(

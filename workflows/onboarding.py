@@ -17,15 +17,7 @@ from __future__ import annotations
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from playbooks.schema import Milestone
-    from records.models import MomentKind
-    from workflows import acknowledgement, decisions, effects, inbox, staffing, versions
-    from workflows import status as report
-    from workflows.base import HandOver, JourneyBase, JourneyClosed, Outcome, StaffDecision
-    from workflows.escalation import Escalation
-    from workflows.handlers import Handlers
-    from workflows.journal import Journal
-    from workflows.models import (
+    from contracts.journey import (
         AcknowledgementWait,
         DealClosed,
         Inbox,
@@ -37,6 +29,14 @@ with workflow.unsafe.imports_passed_through():
         OnboardingState,
         Status,
     )
+    from contracts.moments import MomentKind
+    from contracts.playbook import Milestone
+    from workflows import acknowledgement, decisions, effects, inbox, staffing, versions
+    from workflows import status as report
+    from workflows.base import HandOver, JourneyBase, JourneyClosed, Outcome, StaffDecision
+    from workflows.escalation import Escalation
+    from workflows.handlers import Handlers
+    from workflows.journal import Journal
     from workflows.steps import Steps
     from workflows.waiting import Waiting
     from workflows.waits import Wake

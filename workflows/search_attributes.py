@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from temporalio.common import SearchAttributeKey, SearchAttributePair, SearchAttributeUpdate, TypedSearchAttributes
 
-from playbooks.schema import Milestone
-from workflows.models import JourneyState
+from contracts.journey import JourneyState
+from contracts.playbook import Milestone
 from workflows.status import next_action
 
 STAGE = SearchAttributeKey.for_keyword("OnboardingStage")

@@ -8,7 +8,7 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from activities.escalation import EscalationTaskRequest
-    from workflows.models import DealClosed, OwnerAssignment
+    from contracts.journey import DealClosed, OwnerAssignment
 
 # The journey version that reads the roster's answer (over capacity, unstaffed) and
 # releases its place when it ends.

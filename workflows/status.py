@@ -5,16 +5,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from playbooks.schema import Milestone
+from contracts.journey import Inbox, JourneyResult, JourneyState, NextAction, OnboardingState, Status
+from contracts.playbook import Milestone
 from workflows import decisions
-from workflows.models import (
-    Inbox,
-    JourneyResult,
-    JourneyState,
-    NextAction,
-    OnboardingState,
-    Status,
-)
 
 TIMELINE_SHOWN = 10
 ENDED = (OnboardingState.activated, OnboardingState.closed)

@@ -11,12 +11,12 @@ from datetime import datetime, timedelta
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from playbooks.schema import Action, FollowUp, MessageTemplate, Milestone
-    from records.models import MomentKind
+    from contracts.journey import OnboardingState
+    from contracts.moments import MomentKind
+    from contracts.playbook import Action, FollowUp, MessageTemplate, Milestone
     from workflows import business_hours, decisions, effects, inbox, messages, versions
     from workflows.base import JourneyBase, Outcome
     from workflows.escalation import Escalation
-    from workflows.models import OnboardingState
     from workflows.waiting import Waiting
     from workflows.waits import CUSTOMER, Wake
 

@@ -30,7 +30,7 @@ from pydantic import (
     model_validator,
 )
 
-from playbooks.expectations import ExpectationBlock
+from contracts.expectations import ExpectationBlock
 
 # Variables a message template may use; anything else is a typo caught at load time.
 TEMPLATE_VARIABLES = frozenset(
@@ -297,7 +297,7 @@ class Playbook(_Strict):
     owner_acknowledgement: OwnerAcknowledgement | None = None
     milestones: list[Milestone] = Field(min_length=1)
     # What must hold when the journey lab walks this playbook with its personas (persona
-    # name or `every` -> expectations; see playbooks/expectations.py and docs/lab.md).
+    # name or `every` -> expectations; see contracts/expectations.py and docs/lab.md).
     # The journey itself never reads it.
     expectations: ExpectationBlock = Field(default_factory=dict)
     # An experiment: each journey runs one variant, chosen by its deal id (docs/report.md).

@@ -390,7 +390,7 @@ class JourneyState(BaseModel):
     assignments: int = 1  # owner assignments so far (the first, replacements, staff choices)
 
 
-from playbooks.schema import PlaybookSnapshot  # noqa: E402  (models reference each other)
+from contracts.playbook import PlaybookSnapshot  # noqa: E402  (models reference each other)
 
 JourneyState.model_rebuild()
 JourneyInput.model_rebuild()
