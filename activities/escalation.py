@@ -14,8 +14,8 @@ from temporalio.exceptions import ApplicationError
 
 from activities.messaging import MessageRequest, MessagingActivities, Recipient
 from activities.settings import ActivitySettings
-from contracts.journey import Person
 from contracts.moments import CloseEscalationTask, EscalationTaskRecord, parse_task_key, task_id
+from contracts.owners import Person
 from contracts.playbook import MessageTemplate
 from records.database import Database
 from records.tasks import TaskNotFound, TaskOpening, TaskStore

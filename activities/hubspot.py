@@ -20,7 +20,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from contracts.journey import DealClosed
+from contracts.deal import DealClosed
 
 DEAL_PROPERTIES = ["amount", "closedate", "dealname", "pipeline", "dealstage", "deal_currency_code"]
 COMPANY_PROPERTIES = ["name", "domain", "timezone", "hs_language"]

@@ -19,7 +19,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.hubspot import FetchDeal, _number, _parse_time, _retry_after, _zone
-from contracts.journey import DealClosed
+from contracts.deal import DealClosed
 
 
 class PipedriveApiSettings(BaseSettings):

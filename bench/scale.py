@@ -68,7 +68,9 @@ from bench.webhook_start import (
     wait_healthy,
     webhooks,
 )
-from contracts.journey import ActionTaken, DealClosed, workflow_id_for
+from contracts.deal import DealClosed
+from contracts.journey import workflow_id_for
+from contracts.signals import ActionTaken
 from devstack.smtp_sink import SmtpSink
 from devstack.testing import connect, dev_server
 from owners.roster import DEFAULT_ROSTER

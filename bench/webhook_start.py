@@ -36,7 +36,8 @@ from temporalio.common import TypedSearchAttributes, WorkflowIDConflictPolicy, W
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
-from contracts.journey import WORKFLOW_TYPE, DealClosed, JourneyInput, workflow_id_for
+from contracts.deal import DealClosed
+from contracts.journey import WORKFLOW_TYPE, JourneyInput, workflow_id_for
 from contracts.metadata import static_details, static_summary
 from starters.signatures import sign_standard
 from workflows.search_attributes import ALL, start_search_attributes

@@ -22,7 +22,8 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 
-from contracts.journey import DealClosed, OwnerAssignment
+from contracts.deal import DealClosed
+from contracts.owners import OwnerAssignment
 from contracts.playbook import PlaybookSnapshot
 from lab.record import CUSTOMER_SIGNALS, JourneyRecord
 from lab.script import Script, Send, StaffRule, StartRule, Step

@@ -11,7 +11,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from contracts.journey import DealClosed
+from contracts.deal import DealClosed
 from lab.errors import LabError, describe
 from lab.personas import Persona
 from lab.script import StartRule

@@ -12,7 +12,8 @@ from typing import Any
 from pydantic import BaseModel, Field
 from temporalio.testing import WorkflowEnvironment
 
-from contracts.journey import DealClosed, workflow_id_for
+from contracts.deal import DealClosed
+from contracts.journey import workflow_id_for
 from contracts.metadata import static_details, static_summary
 from contracts.playbook import BusinessHours, PlaybookSnapshot
 from lab.calendar import shown

@@ -27,7 +27,9 @@ from temporalio.service import RPCError
 
 from activities.escalation import EscalationTask
 from activities.messaging import SendReceipt, message_id_for, render
-from contracts.journey import WORKFLOW_TYPE, DealClosed, OwnerAssignment
+from contracts.deal import DealClosed
+from contracts.journey import WORKFLOW_TYPE
+from contracts.owners import OwnerAssignment
 from contracts.playbook import MessageTemplate, Playbook, PlaybookSnapshot
 from lab.persona_run import persona_workflow_id
 from lab.script import Delivered, Delivery, Finish, Sighting, StartJourney

@@ -19,7 +19,7 @@ from temporalio import activity, workflow
 from temporalio.client import Client
 from temporalio.exceptions import ApplicationError
 
-from contracts.journey import OwnerAssignment, Person
+from contracts.owners import OwnerAssignment, Person
 from owners.client import ROSTER_UPDATES_IN_FLIGHT, In, Out, RosterFull, update_roster
 from owners.places import Allocate, Candidate, Place, Release, Released
 from owners.roster import Manager, Roster, RosterOwner, load_roster

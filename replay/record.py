@@ -38,7 +38,8 @@ from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
 from activities.settings import ActivitySettings
-from contracts.journey import JourneyInput, OnboardingState, Status, workflow_id_for
+from contracts.journey import JourneyInput, workflow_id_for
+from contracts.status import OnboardingState, Status
 from playbooks.loader import DEFAULT_DIR
 from workflows.search_attributes import ALL
 

@@ -20,7 +20,7 @@ from pydantic.json_schema import models_json_schema
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from temporalio.service import RPCError
 
-from contracts.journey import DealClosed
+from contracts.deal import DealClosed
 from privacy.codec_server import create_codec_app
 from privacy.converter import data_converter_for
 from privacy.suppressions import FileSuppressionList

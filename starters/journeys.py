@@ -24,8 +24,10 @@ from temporalio.common import (
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from contracts.journey import WORKFLOW_TYPE, Crm, DealClosed, DealInCrm, JourneyInput, workflow_id_for
+from contracts.deal import Crm, DealClosed
+from contracts.journey import WORKFLOW_TYPE, JourneyInput, workflow_id_for
 from contracts.metadata import static_details, static_summary
+from contracts.signals import DealInCrm
 from workflows.search_attributes import CUSTOMER_ID, DEAL_ID, STATE, start_search_attributes
 
 log = structlog.get_logger("starters.journeys")

@@ -20,7 +20,7 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from contracts.journey import DealClosed
+from contracts.deal import DealClosed
 from starters.problems import FieldError, Problem, validation_problem
 
 SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"

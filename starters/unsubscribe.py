@@ -20,7 +20,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from temporalio.service import RPCError, RPCStatusCode
 
-from contracts.journey import DealClosed, Unsubscribed
+from contracts.deal import DealClosed
+from contracts.signals import Unsubscribed
 from privacy.contacts import contact_hash
 from privacy.suppressions import Suppression, SuppressionList
 from privacy.unsubscribe import ExpiredToken, InvalidToken, UnsubscribeClaim

@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
 from temporalio.service import RPCError
 
-from contracts.journey import DealClosed
+from contracts.deal import DealClosed
 from starters import journeys, unsubscribe
 from starters.delivery import deliver
 from starters.intake import parse_json, read_body, require_json, validate, validate_adapter

@@ -23,8 +23,8 @@ from temporalio.worker import Worker
 from activities.escalation import EscalationTask, EscalationTaskRequest
 from activities.messaging import MessageRequest, SendReceipt
 from activities.playbook import PlaybookActivities
-from contracts.journey import OwnerAssignment
 from contracts.moments import CloseEscalationTask, EscalationTaskRecord, MomentRecorded, MomentRequest, MomentsRequest
+from contracts.owners import OwnerAssignment
 from owners.activities import AssignOwnerRequest, ReleaseOwnerRequest, manager_person, person, staffing
 from owners.places import Released
 from owners.roster import Roster, load_roster

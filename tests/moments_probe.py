@@ -7,7 +7,7 @@ from pydantic import BaseModel
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from contracts.journey import DealClosed
+    from contracts.deal import DealClosed
     from contracts.moments import MomentKind, Touchpoint
     from contracts.playbook import PlaybookSnapshot
     from workflows import moments

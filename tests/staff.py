@@ -10,7 +10,8 @@ from pathlib import Path
 from temporalio.client import Client, WorkflowHandle
 from temporalio.common import TypedSearchAttributes
 
-from contracts.journey import DealClosed, JourneyInput, workflow_id_for
+from contracts.deal import DealClosed
+from contracts.journey import JourneyInput, workflow_id_for
 from contracts.metadata import static_details, static_summary
 from workflows.onboarding import OnboardingWorkflow
 from workflows.search_attributes import start_search_attributes

@@ -19,16 +19,10 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 
 from activities.settings import ActivitySettings
-from contracts.journey import (
-    ActionTaken,
-    Cancel,
-    DealClosed,
-    JourneyInput,
-    JourneyResult,
-    OnboardingState,
-    Status,
-    workflow_id_for,
-)
+from contracts.deal import DealClosed
+from contracts.journey import JourneyInput, JourneyResult, workflow_id_for
+from contracts.signals import ActionTaken, Cancel
+from contracts.status import OnboardingState, Status
 from owners.roster import Roster, load_roster
 from owners.workflow import roster_workflow_id
 from playbooks.loader import DEFAULT_DIR

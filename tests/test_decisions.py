@@ -1,7 +1,9 @@
 from datetime import datetime, timezone
 
-from contracts.journey import Inbox, MilestoneProgress, OnboardingState, OwnerAssignment, Person
+from contracts.journey import Inbox, MilestoneProgress
+from contracts.owners import OwnerAssignment, Person
 from contracts.playbook import EscalationPolicy
+from contracts.status import OnboardingState
 from playbooks.loader import load_all
 from tests.support import make_deal
 from workflows import decisions

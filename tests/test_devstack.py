@@ -120,7 +120,8 @@ async def test_rerun_adds_attributes_the_old_file_lacks(tmp_path: Path) -> None:
 def test_demo_deal_is_a_valid_deal_closed_body() -> None:
     from datetime import datetime
 
-    from contracts.journey import DealClosed, JourneyInput
+    from contracts.deal import DealClosed
+    from contracts.journey import JourneyInput
     from devstack.demo import default_deal_id, demo_deal
 
     now = datetime(2026, 11, 20, 15, 4, 5, tzinfo=UTC)

@@ -2,7 +2,9 @@
 
 from datetime import timedelta
 
-from contracts.journey import ActionTaken, JourneyResult, OnboardingState
+from contracts.journey import JourneyResult
+from contracts.signals import ActionTaken
+from contracts.status import OnboardingState
 from tests.support import (
     advance_until,
     assert_replays,

@@ -20,7 +20,8 @@ from temporalio.api.sdk.v1 import WorkflowMetadata
 from temporalio.client import WorkflowUpdateFailedError
 
 import worker
-from contracts.journey import JourneyInput, OnboardingState, Status
+from contracts.journey import JourneyInput
+from contracts.status import OnboardingState, Status
 from tests.support import (
     advance_until,
     always_open,
@@ -261,7 +262,8 @@ def test_unbounded_queues_the_largest_state_a_journey_can_carry():
     the journey state stays well under the server's 2 MB payload limit."""
     from datetime import datetime, timezone
 
-    from contracts.journey import ActionFailed, HelpRequested, Inbox
+    from contracts.journey import Inbox
+    from contracts.signals import ActionFailed, HelpRequested
     from workflows import inbox
 
     now = datetime(2026, 11, 20, tzinfo=timezone.utc)

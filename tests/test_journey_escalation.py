@@ -6,8 +6,10 @@ from datetime import timedelta
 import pytest
 from temporalio.client import WorkflowUpdateFailedError
 
-from contracts.journey import ActionTaken, Cancel, HelpRequested, OnboardingState, ResolveEscalation
 from contracts.moments import TaskStatus
+from contracts.signals import ActionTaken, Cancel, HelpRequested
+from contracts.staff import ResolveEscalation
+from contracts.status import OnboardingState
 from records.database import Database
 from records.tasks import TaskStore
 from tests.support import (

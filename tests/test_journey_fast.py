@@ -6,7 +6,9 @@ tests in tests/test_journey_*.py."""
 
 from datetime import timedelta
 
-from contracts.journey import ActionFailed, Cancel, OnboardingState, ResolveEscalation
+from contracts.signals import ActionFailed, Cancel
+from contracts.staff import ResolveEscalation
+from contracts.status import OnboardingState
 from tests.fakes import fake_worker
 from tests.support import (
     MILESTONE_EVENTS,

@@ -13,8 +13,9 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHandle
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 
-from contracts.journey import ActionTaken, OnboardingState
 from contracts.moments import MOMENTS_PER_CALL
+from contracts.signals import ActionTaken
+from contracts.status import OnboardingState
 from replay.record import run_histories
 from tests.fakes import fake_worker
 from tests.support import (

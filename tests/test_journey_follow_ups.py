@@ -4,7 +4,9 @@ business hours; the frequency cap; cancel (time-skipping server)."""
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
-from contracts.journey import ActionTaken, Cancel, HelpRequested, OnboardingState, ResolveEscalation
+from contracts.signals import ActionTaken, Cancel, HelpRequested
+from contracts.staff import ResolveEscalation
+from contracts.status import OnboardingState
 from tests.support import (
     advance_until,
     assert_replays,

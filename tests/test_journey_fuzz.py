@@ -27,23 +27,18 @@ from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import WorkflowHandle, WorkflowQueryFailedError, WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 
-from contracts.journey import (
+from contracts.deal import DealClosed
+from contracts.signals import (
     ActionFailed,
     ActionTaken,
     Cancel,
-    DealClosed,
     DealInCrm,
-    ExtendDeadline,
     HelpRequested,
-    OnboardingState,
     OwnerAcknowledged,
-    Pause,
-    ReassignOwner,
-    ResolveEscalation,
-    Resume,
-    Status,
     Unsubscribed,
 )
+from contracts.staff import ExtendDeadline, Pause, ReassignOwner, ResolveEscalation, Resume
+from contracts.status import OnboardingState, Status
 from tests.conftest import TEST_SERVER
 from tests.privacy_keys import CONVERTER
 from tests.support import (

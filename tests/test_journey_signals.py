@@ -3,15 +3,9 @@ actions, and the deal details arriving after the journey (time-skipping server).
 
 from datetime import timedelta
 
-from contracts.journey import (
-    ActionFailed,
-    ActionTaken,
-    Cancel,
-    HelpRequested,
-    JourneyInput,
-    OnboardingState,
-    workflow_id_for,
-)
+from contracts.journey import JourneyInput, workflow_id_for
+from contracts.signals import ActionFailed, ActionTaken, Cancel, HelpRequested
+from contracts.status import OnboardingState
 from tests.support import (
     MINUTE,
     advance_until,

@@ -6,16 +6,9 @@ from zoneinfo import ZoneInfo
 
 from temporalio.api.enums.v1 import EventType
 
-from contracts.journey import (
-    Cancel,
-    ExtendDeadline,
-    HelpRequested,
-    OnboardingState,
-    Pause,
-    ReassignOwner,
-    ResolveEscalation,
-    Resume,
-)
+from contracts.signals import Cancel, HelpRequested
+from contracts.staff import ExtendDeadline, Pause, ReassignOwner, ResolveEscalation, Resume
+from contracts.status import OnboardingState
 from tests.support import (
     MINUTE,
     advance_until,

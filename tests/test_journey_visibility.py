@@ -7,8 +7,10 @@ from datetime import datetime
 from temporalio.api.sdk.v1 import WorkflowMetadata
 from temporalio.client import WorkflowHandle
 
-from contracts.journey import Cancel, HelpRequested, OnboardingState, ResolveEscalation
 from contracts.metadata import static_summary
+from contracts.signals import Cancel, HelpRequested
+from contracts.staff import ResolveEscalation
+from contracts.status import OnboardingState
 from tests.staff import start_described_journey
 from tests.support import (
     always_open,

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from temporalio.testing import WorkflowEnvironment
 
-from contracts.journey import OnboardingState
+from contracts.status import OnboardingState
 from devstack.smtp_sink import SmtpSink
 from lab.personas import PERSONAS_DIR, load_persona
 from lab.simulate import PersonaReport, plan, simulate

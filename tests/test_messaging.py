@@ -13,8 +13,8 @@ from activities.messaging import (
     render,
 )
 from activities.settings import ActivitySettings
-from contracts.journey import Cancel
 from contracts.playbook import MessageTemplate
+from contracts.signals import Cancel
 from devstack.smtp_sink import SmtpSink
 from tests.http_peer import http_peer
 from tests.support import (

@@ -12,8 +12,9 @@ from zoneinfo import ZoneInfo
 from temporalio.worker import Worker
 
 from activities.settings import ActivitySettings
-from contracts.journey import ActionTaken, Cancel, OnboardingState, OwnerAcknowledged
 from contracts.playbook import BusinessHours
+from contracts.signals import ActionTaken, Cancel, OwnerAcknowledged
+from contracts.status import OnboardingState
 from owners.roster import load_roster
 from owners.workflow import OwnerRosterWorkflow
 from runtime.sandbox import workflow_runner

@@ -33,7 +33,7 @@ from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 from temporalio.worker import Replayer, Worker
 
 from activities.settings import ActivitySettings
-from contracts.journey import OwnerAssignment
+from contracts.owners import OwnerAssignment
 from owners import client as roster_client
 from owners.activities import AssignOwnerRequest, OwnerActivities, ReleaseOwnerRequest
 from owners.client import RosterFull

@@ -18,7 +18,7 @@ from temporalio.client import Client
 from temporalio.service import RPCError
 from temporalio.worker import Replayer
 
-from contracts.journey import OnboardingState
+from contracts.status import OnboardingState
 from devstack.smtp_sink import SmtpSink
 from privacy.codec import PayloadDecryptionError
 from runtime.sandbox import workflow_runner

@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 import worker
-from contracts.journey import OnboardingState
+from contracts.status import OnboardingState
 from devstack.smtp_sink import SmtpSink
 from tests.privacy_keys import CODEC_TOKEN
 from tests.privacy_support import (

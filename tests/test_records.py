@@ -18,7 +18,6 @@ from activities.escalation import EscalationActivities, EscalationTaskRequest
 from activities.messaging import MessageRequest, MessagingActivities, Recipient
 from activities.moments import MomentActivities
 from activities.settings import ActivitySettings
-from contracts.journey import Person
 from contracts.moments import (
     CloseEscalationTask,
     MomentKind,
@@ -28,6 +27,7 @@ from contracts.moments import (
     Touchpoint,
     moment_key,
 )
+from contracts.owners import Person
 from contracts.playbook import MessageTemplate
 from devstack.smtp_sink import SmtpSink
 from records import migrate

@@ -26,7 +26,6 @@ from temporalio.service import RPCError
 from temporalio.worker import Replayer
 
 from activities.settings import ActivitySettings
-from contracts.journey import OnboardingState
 from contracts.moments import (
     EscalationTaskRecord,
     MomentKind,
@@ -36,6 +35,7 @@ from contracts.moments import (
     moment_key,
     task_id,
 )
+from contracts.status import OnboardingState
 from owners.workflow import roster_workflow_id
 from records.database import Database
 from records.moments import MomentStore

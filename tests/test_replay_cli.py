@@ -14,7 +14,7 @@ from pathlib import Path
 from temporalio.worker import Worker
 
 from activities.settings import ActivitySettings
-from contracts.journey import OwnerAcknowledged
+from contracts.signals import OwnerAcknowledged
 from owners.workflow import OwnerRosterWorkflow
 from replay.cli import parser, replay_command
 from runtime.sandbox import workflow_runner

@@ -16,7 +16,9 @@ from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 
-from contracts.journey import Cancel, HelpRequested, OnboardingState, ResolveEscalation
+from contracts.signals import Cancel, HelpRequested
+from contracts.staff import ResolveEscalation
+from contracts.status import OnboardingState
 from playbooks import variants
 from playbooks.loader import load_all
 from records.database import Database

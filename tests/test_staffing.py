@@ -6,7 +6,7 @@ from temporalio.testing import ActivityEnvironment
 from activities.escalation import EscalationActivities
 from activities.messaging import MessagingActivities
 from activities.settings import ActivitySettings
-from contracts.journey import OwnerAssignment, Person
+from contracts.owners import OwnerAssignment, Person
 from tests.support import make_deal
 from workflows import staffing
 

@@ -16,7 +16,7 @@ import structlog
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.common import SearchAttributeKey
 
-from contracts.journey import DealClosed
+from contracts.deal import DealClosed
 from starters.app import create_app
 from starters.settings import StarterSettings
 from starters.signatures import sign_hubspot_v3

@@ -15,7 +15,8 @@ import pytest
 import pytest_asyncio
 from temporalio.client import Client, WorkflowHandle
 
-from contracts.journey import Cancel, OnboardingState, Status
+from contracts.signals import Cancel
+from contracts.status import OnboardingState, Status
 from starters.app import create_app
 from starters.signatures import sign_hubspot_v3
 from tests.starters_fixtures import (

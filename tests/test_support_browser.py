@@ -20,8 +20,8 @@ import pytest_asyncio
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
-from contracts.journey import OnboardingState
 from contracts.metadata import static_summary
+from contracts.status import OnboardingState
 from devstack.testing import free_port
 from tests.browser import CHROMIUM, CHROMIUM_FLAGS, UI_TIMEOUT_MS, VIEWPORT, require_browser, shots
 from tests.conftest import TEMPORAL_CLI

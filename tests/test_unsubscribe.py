@@ -16,7 +16,8 @@ import httpx
 import pytest
 from temporalio.api.enums.v1 import EventType
 
-from contracts.journey import OnboardingState, Unsubscribed
+from contracts.signals import Unsubscribed
+from contracts.status import OnboardingState
 from devstack.smtp_sink import SmtpSink
 from privacy.contacts import contact_hash
 from privacy.suppressions import FileSuppressionList

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 import worker
-from contracts.journey import Cancel, HelpRequested, OnboardingState
+from contracts.signals import Cancel, HelpRequested
+from contracts.status import OnboardingState
 from tests.support import advance_until, journey_worker, make_deal, start_journey
 from workflows.onboarding import OnboardingWorkflow
 

@@ -26,7 +26,7 @@ from temporalio.worker import Worker
 
 from activities.messaging import MessageRequest, MessagingActivities, SendReceipt
 from activities.settings import ActivitySettings
-from contracts.journey import OwnerAssignment
+from contracts.owners import OwnerAssignment
 from lab.histories import journey_runs
 from owners.activities import AssignOwnerRequest, OwnerActivities
 from owners.roster import load_roster

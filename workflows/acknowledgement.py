@@ -12,8 +12,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-from contracts.journey import OwnerAcknowledged, Person
+from contracts.owners import Person
 from contracts.playbook import WEEKDAYS, BusinessHours
+from contracts.signals import OwnerAcknowledged
 from workflows import business_hours, versions
 
 PATCH = versions.OWNER_ACKNOWLEDGEMENT

@@ -12,19 +12,13 @@ from typing import Any
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from contracts.journey import (
-        DealClosed,
-        Inbox,
-        JourneyInput,
-        JourneyState,
-        MilestoneProgress,
-        OnboardingState,
-        OwnerAssignment,
-        ResolveEscalation,
-        Status,
-    )
+    from contracts.deal import DealClosed
+    from contracts.journey import Inbox, JourneyInput, JourneyState, MilestoneProgress
     from contracts.moments import MOMENTS_PER_CALL, MomentKind, MomentRequest, Touchpoint
+    from contracts.owners import OwnerAssignment
     from contracts.playbook import Milestone, Playbook
+    from contracts.staff import ResolveEscalation
+    from contracts.status import OnboardingState, Status
     from workflows import business_hours, effects, moments, staffing
     from workflows import status as report
     from workflows.journal import Journal

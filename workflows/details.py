@@ -8,8 +8,9 @@ through the codec server (docs/support.md)."""
 
 from __future__ import annotations
 
-from contracts.journey import JourneyState, Status
+from contracts.journey import JourneyState
 from contracts.playbook import Milestone
+from contracts.status import Status
 from workflows import business_hours
 
 

@@ -19,8 +19,9 @@ with workflow.unsafe.imports_passed_through():
     from activities.escalation import EscalationActivities, EscalationTaskRequest
     from activities.messaging import MessageRequest, MessagingActivities, SendReceipt
     from activities.playbook import PlaybookActivities, SnapshotRequest
-    from contracts.journey import DealClosed, OwnerAssignment
+    from contracts.deal import DealClosed
     from contracts.moments import CloseEscalationTask
+    from contracts.owners import OwnerAssignment
     from contracts.playbook import PlaybookSnapshot
     from owners.activities import AssignOwnerRequest, OwnerActivities, ReleaseOwnerRequest
 

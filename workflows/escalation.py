@@ -9,9 +9,11 @@ from datetime import timedelta
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from contracts.journey import Decision, OnboardingState, OpenEscalation
+    from contracts.journey import OpenEscalation
     from contracts.moments import CloseEscalationTask, MomentKind
     from contracts.playbook import Milestone
+    from contracts.staff import Decision
+    from contracts.status import OnboardingState
     from workflows import decisions, effects, inbox, messages
     from workflows.base import JourneyBase, JourneyClosed, Outcome, StaffDecision
     from workflows.waiting import Waiting

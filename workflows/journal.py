@@ -13,8 +13,9 @@ from datetime import datetime
 
 from temporalio import workflow
 
-from contracts.journey import Inbox, JourneyState, OnboardingState, Status
+from contracts.journey import Inbox, JourneyState
 from contracts.playbook import Milestone
+from contracts.status import OnboardingState, Status
 from workflows import inbox
 from workflows.details import current_details
 from workflows.search_attributes import changed, journey_search_attributes

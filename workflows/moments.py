@@ -22,7 +22,7 @@ from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from activities.moments import MomentActivities
-    from contracts.journey import DealClosed
+    from contracts.deal import DealClosed
     from contracts.moments import MomentKind, MomentRequest, MomentsRequest, Touchpoint, moment_key
     from contracts.playbook import PlaybookSnapshot
 

@@ -17,20 +17,19 @@ from __future__ import annotations
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
+    from contracts.deal import DealClosed
     from contracts.journey import (
         AcknowledgementWait,
-        DealClosed,
         Inbox,
         JourneyInput,
         JourneyResult,
         JourneyState,
         MilestoneOutcome,
         MilestoneProgress,
-        OnboardingState,
-        Status,
     )
     from contracts.moments import MomentKind
     from contracts.playbook import Milestone
+    from contracts.status import OnboardingState, Status
     from workflows import acknowledgement, decisions, effects, inbox, staffing, versions
     from workflows import status as report
     from workflows.base import HandOver, JourneyBase, JourneyClosed, Outcome, StaffDecision

@@ -8,7 +8,8 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from activities.escalation import EscalationTaskRequest
-    from contracts.journey import DealClosed, OwnerAssignment
+    from contracts.deal import DealClosed
+    from contracts.owners import OwnerAssignment
 
 # The journey version that reads the roster's answer (over capacity, unstaffed) and
 # releases its place when it ends.

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from contracts.journey import Inbox, JourneyResult, JourneyState, NextAction, OnboardingState, Status
+from contracts.journey import Inbox, JourneyResult, JourneyState
 from contracts.playbook import Milestone
+from contracts.status import NextAction, OnboardingState, Status
 from workflows import decisions
 
 TIMELINE_SHOWN = 10

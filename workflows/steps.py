@@ -11,9 +11,9 @@ from datetime import datetime, timedelta
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from contracts.journey import OnboardingState
     from contracts.moments import MomentKind
     from contracts.playbook import Action, FollowUp, MessageTemplate, Milestone
+    from contracts.status import OnboardingState
     from workflows import business_hours, decisions, effects, inbox, messages, versions
     from workflows.base import JourneyBase, Outcome
     from workflows.escalation import Escalation
