@@ -31,6 +31,7 @@ from pydantic import (
 )
 
 from contracts.expectations import ExpectationBlock
+from contracts.strict import StrictFile
 
 # Variables a message template may use; anything else is a typo caught at load time.
 TEMPLATE_VARIABLES = frozenset(
@@ -54,11 +55,7 @@ _ENV = SandboxedEnvironment(autoescape=False)
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class MessageTemplate(_Strict):
+class MessageTemplate(StrictFile):
     """One customer-facing message. Direction, not content: exactly one call to action,
     the `{{ cta_url }}` placeholder, and no other link."""
 
@@ -100,7 +97,7 @@ def _check_template(source: str) -> None:
         raise ValueError(f"unknown template variable(s) {sorted(unknown)}; allowed: {sorted(TEMPLATE_VARIABLES)}")
 
 
-class Action(_Strict):
+class Action(StrictFile):
     """The ONE thing the customer should do, and the product events that prove it was done."""
 
     title: str = Field(min_length=1, max_length=120)
@@ -125,7 +122,7 @@ class FollowUpKind(str, Enum):
 _KIND_ORDER = {FollowUpKind.clarify: 0, FollowUpKind.simplify: 1, FollowUpKind.redirect: 2}
 
 
-class FollowUp(_Strict):
+class FollowUp(StrictFile):
     kind: FollowUpKind
     wait_hours: float = Field(gt=0, le=24 * 30)
     message: MessageTemplate
@@ -141,7 +138,7 @@ class FollowUp(_Strict):
         return self
 
 
-class Milestone(_Strict):
+class Milestone(StrictFile):
     key: str = Field(min_length=1, max_length=64, pattern=r"^[a-z][a-z0-9_]*$")
     title: str = Field(min_length=1, max_length=120)
     action: Action
@@ -176,7 +173,7 @@ EscalationLevel = Literal["owner", "backup", "manager"]
 ESCALATION_LEVELS: tuple[EscalationLevel, ...] = ("owner", "backup", "manager")
 
 
-class EscalationPolicy(_Strict):
+class EscalationPolicy(StrictFile):
     after_follow_ups: bool = True
     after_failed_attempts: int = Field(default=3, ge=1, le=20)
     on_help_request: bool = True
@@ -197,7 +194,7 @@ class EscalationPolicy(_Strict):
         return value
 
 
-class BusinessHours(_Strict):
+class BusinessHours(StrictFile):
     start: time = time(9, 0)
     end: time = time(17, 0)
     days: list[str] = Field(default_factory=lambda: list(WEEKDAYS[:5]), min_length=1)
@@ -219,17 +216,17 @@ class BusinessHours(_Strict):
         return self
 
 
-class AppliesTo(_Strict):
+class AppliesTo(StrictFile):
     segments: list[str] = Field(default_factory=lambda: ["*"], min_length=1)
     products: list[str] = Field(default_factory=lambda: ["*"], min_length=1)
 
 
-class Channels(_Strict):
+class Channels(StrictFile):
     customer: Literal["email", "slack", "console"] = "email"
     owner: Literal["email", "slack", "console"] = "email"
 
 
-class OwnerAcknowledgement(_Strict):
+class OwnerAcknowledgement(StrictFile):
     """The assigned owner confirms within `hours` business hours (their zone), or the next
     eligible owner takes over. By default the kickoff goes out at once, naming the owner,
     and the acknowledgement runs beside it; `before_kickoff` holds the kickoff until the
@@ -239,7 +236,7 @@ class OwnerAcknowledgement(_Strict):
     before_kickoff: bool = False
 
 
-class VariantOverrides(_Strict):
+class VariantOverrides(StrictFile):
     """What a variant changes in the playbook; everything else stays as written."""
 
     # The first milestone's action (what the kickoff asks for), e.g. a sample dataset instead of an upload.
@@ -248,7 +245,7 @@ class VariantOverrides(_Strict):
     follow_up_wait_hours: float | None = Field(default=None, gt=0, le=24 * 30)
 
 
-class Variant(_Strict):
+class Variant(StrictFile):
     """One arm of a playbook experiment; a journey gets one by its deal id, weighted."""
 
     name: str = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9_-]*$")
@@ -282,7 +279,7 @@ def _problem(error: Any) -> str:
     return f"{where}: {message}" if where else message
 
 
-class Playbook(_Strict):
+class Playbook(StrictFile):
     name: str = Field(min_length=1, max_length=64)
     description: str = ""
     applies_to: AppliesTo = AppliesTo()

@@ -14,7 +14,6 @@ from typing import Annotated, Literal, Union
 from pydantic import (
     AfterValidator,
     BaseModel,
-    ConfigDict,
     Discriminator,
     EmailStr,
     Field,
@@ -24,6 +23,7 @@ from pydantic import (
 )
 
 from contracts.expectations import PERSONA_NAME, Duration, Expectation, Weekday, calendar_only
+from contracts.strict import StrictFile
 from lab.errors import LabError, read_yaml
 from playbooks.loader import DEFAULT_DIR
 
@@ -33,11 +33,7 @@ CalendarDuration = Annotated[Duration, AfterValidator(calendar_only)]
 TOUCHPOINTS = ("direction", "clarify", "simplify", "redirect", "help", "escalation")
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Trigger(_Strict):
+class Trigger(StrictFile):
     """`simplify` (the first simplify of any milestone) or `first_value.direction`."""
 
     touchpoint: Literal["direction", "clarify", "simplify", "redirect", "help", "escalation"]
@@ -56,7 +52,7 @@ class Trigger(_Strict):
         return f"{self.milestone}.{self.touchpoint}" if self.milestone else self.touchpoint
 
 
-class CustomerStep(_Strict):
+class CustomerStep(StrictFile):
     """One thing the customer (or the CRM) does: `{at: 2h, do: taken, action: dataset_uploaded}`."""
 
     at: CalendarDuration
@@ -90,7 +86,7 @@ class CustomerStep(_Strict):
         return Trigger.parse(self.after) if self.after else None
 
 
-class OwnerBehaviour(_Strict):
+class OwnerBehaviour(StrictFile):
     """`acknowledges_after: 1h` (each owner the journey assigns) or `never`."""
 
     acknowledges_after: Annotated[
@@ -99,7 +95,7 @@ class OwnerBehaviour(_Strict):
     ] = "never"
 
 
-class StaffDecision(_Strict):
+class StaffDecision(StrictFile):
     """How a human answers an escalation: `{resolve: retry, after: 5h}`, counted from the
     escalation's opening."""
 
@@ -116,27 +112,27 @@ class StaffDecision(_Strict):
         return self
 
 
-class Closes(_Strict):
+class Closes(StrictFile):
     """When the deal closes, in the customer's time zone: the next such moment in the lab."""
 
     day: Weekday
     at: time
 
 
-class AccountSpec(_Strict):
+class AccountSpec(StrictFile):
     id: str | None = None
     name: str | None = None
     timezone: str | None = None
     locale: str | None = None
 
 
-class ContactSpec(_Strict):
+class ContactSpec(StrictFile):
     email: EmailStr
     name: str = ""
     role: str = ""
 
 
-class DealSpec(_Strict):
+class DealSpec(StrictFile):
     """What this persona's deal looks like, over the lab's sample deal (or `--deal`)."""
 
     segment: str | None = None
@@ -148,7 +144,7 @@ class DealSpec(_Strict):
     closes: Closes | None = None
 
 
-class Persona(_Strict):
+class Persona(StrictFile):
     name: str = Field(pattern=PERSONA_NAME, max_length=64)
     description: str = ""
     deal: DealSpec = DealSpec()

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
+from pydantic import BaseModel, Field, PrivateAttr, model_validator
+
+from contracts.strict import Strict
 
 # The roster carries every place across continue-as-new in one payload, and Temporal refuses
 # a payload over 2 MB. So the bound is on the bytes carried, not on a count of places: about
@@ -21,16 +23,12 @@ ID_LENGTH = 128
 MAX_CANDIDATES = 1_000
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-
-class Candidate(_Strict):
+class Candidate(Strict):
     owner_id: str = Field(min_length=1, max_length=ID_LENGTH)
     capacity: int = Field(ge=1)
 
 
-class Allocate(_Strict):
+class Allocate(Strict):
     """Give `journey_id` a place with one of `candidates` (eligible owners, in preference
     order), or with `preferred` whatever its load (a staff member's explicit choice)."""
 
@@ -55,7 +53,7 @@ class Place(BaseModel):
     load: int  # places the owner holds, this one included
 
 
-class Release(_Strict):
+class Release(Strict):
     journey_id: str = Field(min_length=1, max_length=ID_LENGTH)
 
 

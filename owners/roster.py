@@ -6,18 +6,15 @@ import os
 from datetime import date
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
+from pydantic import EmailStr, Field, model_validator
 
+from contracts.strict import StrictFile
 from playbooks.loader import PlaybookError, read_yaml_model
 
 DEFAULT_ROSTER = Path(__file__).parent / "owners.yaml"
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class TimeOff(_Strict):
+class TimeOff(StrictFile):
     start: date
     end: date
 
@@ -28,14 +25,14 @@ class TimeOff(_Strict):
         return self
 
 
-class Manager(_Strict):
+class Manager(StrictFile):
     id: str = Field(min_length=1)
     name: str = Field(min_length=1)
     email: EmailStr
     slack: str = ""
 
 
-class RosterOwner(_Strict):
+class RosterOwner(StrictFile):
     id: str = Field(min_length=1, pattern=r"^[a-z0-9._-]+$")
     name: str = Field(min_length=1)
     email: EmailStr
@@ -53,7 +50,7 @@ class RosterOwner(_Strict):
         return "*" in self.segments or segment in self.segments
 
 
-class Roster(_Strict):
+class Roster(StrictFile):
     manager: Manager | None = None
     owners: list[RosterOwner] = Field(min_length=1)
 
