@@ -29,11 +29,11 @@ from activities.escalation import EscalationTask
 from activities.messaging import SendReceipt, message_id_for, render
 from contracts.deal import DealClosed
 from contracts.journey import WORKFLOW_TYPE
-from contracts.owners import OwnerAssignment
+from contracts.owners import AssignOwnerRequest, OwnerAssignment
 from contracts.playbook import MessageTemplate, Playbook, PlaybookSnapshot
 from lab.persona_run import persona_workflow_id
 from lab.script import Delivered, Delivery, Finish, Sighting, StartJourney
-from owners.activities import AssignOwnerRequest, manager_person, person, staffing
+from owners.activities import manager_person, person, staffing
 from owners.roster import Roster
 from playbooks import loader
 

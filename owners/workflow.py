@@ -17,7 +17,8 @@ from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from contracts.journey import TASK_QUEUE
-    from owners.places import CARRIED_BYTES, Allocate, Place, Places, Release, Released
+    from contracts.owners import CARRIED_BYTES, Allocate, Place, Release, Released
+    from owners.places import Places
 
 ROSTER_WORKFLOW_ID = "owner-roster"
 # Updates handled per run before continuing as new even if the server does not suggest it

@@ -24,9 +24,8 @@ from activities.escalation import EscalationTask, EscalationTaskRequest
 from activities.messaging import MessageRequest, SendReceipt
 from activities.playbook import PlaybookActivities
 from contracts.moments import CloseEscalationTask, EscalationTaskRecord, MomentRecorded, MomentRequest, MomentsRequest
-from contracts.owners import OwnerAssignment
-from owners.activities import AssignOwnerRequest, ReleaseOwnerRequest, manager_person, person, staffing
-from owners.places import Released
+from contracts.owners import AssignOwnerRequest, OwnerAssignment, Released, ReleaseOwnerRequest
+from owners.activities import manager_person, person, staffing
 from owners.roster import Roster, load_roster
 from runtime.sandbox import workflow_runner
 from tests.support import _terminate_leftovers

@@ -33,11 +33,11 @@ from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 from temporalio.worker import Replayer, Worker
 
 from activities.settings import ActivitySettings
-from contracts.owners import OwnerAssignment
+from contracts.owners import Allocate, AssignOwnerRequest, Candidate, OwnerAssignment, Release, ReleaseOwnerRequest
 from owners import client as roster_client
-from owners.activities import AssignOwnerRequest, OwnerActivities, ReleaseOwnerRequest
+from owners.activities import OwnerActivities
 from owners.client import RosterFull
-from owners.places import Allocate, Candidate, Places, Release
+from owners.places import Places
 from owners.roster import Roster
 from owners.sync import sync_roster
 from owners.workflow import OwnerRosterWorkflow, RosterInput, roster_task_queue, roster_workflow_id

@@ -8,8 +8,9 @@ import pytest
 from pydantic import ValidationError
 from temporalio.exceptions import ApplicationError
 
-from owners.activities import AssignOwnerRequest, staffing
-from owners.places import CARRIED_BYTES, Allocate, Candidate, Places
+from contracts.owners import CARRIED_BYTES, Allocate, AssignOwnerRequest, Candidate
+from owners.activities import staffing
+from owners.places import Places
 from owners.roster import Roster
 from owners.workflow import RosterInput
 

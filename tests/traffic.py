@@ -26,9 +26,9 @@ from temporalio.worker import Worker
 
 from activities.messaging import MessageRequest, MessagingActivities, SendReceipt
 from activities.settings import ActivitySettings
-from contracts.owners import OwnerAssignment
+from contracts.owners import AssignOwnerRequest, OwnerAssignment
 from lab.histories import journey_runs
-from owners.activities import AssignOwnerRequest, OwnerActivities
+from owners.activities import OwnerActivities
 from owners.roster import load_roster
 from owners.workflow import OwnerRosterWorkflow
 from runtime.sandbox import workflow_runner

@@ -21,9 +21,9 @@ with workflow.unsafe.imports_passed_through():
     from activities.playbook import PlaybookActivities, SnapshotRequest
     from contracts.deal import DealClosed
     from contracts.moments import CloseEscalationTask
-    from contracts.owners import OwnerAssignment
+    from contracts.owners import AssignOwnerRequest, OwnerAssignment, ReleaseOwnerRequest
     from contracts.playbook import PlaybookSnapshot
-    from owners.activities import AssignOwnerRequest, OwnerActivities, ReleaseOwnerRequest
+    from owners.activities import OwnerActivities
 
 QUICK: dict[str, Any] = dict(
     start_to_close_timeout=timedelta(seconds=30),
