@@ -12,11 +12,11 @@ from pydantic import AwareDatetime, BaseModel
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.messaging import MessageRequest, MessagingActivities, Recipient
+from activities.messaging import MessagingActivities
 from activities.settings import ActivitySettings
+from contracts.messages import MessageRequest, MessageTemplate, Recipient
 from contracts.moments import CloseEscalationTask, EscalationTaskRecord, parse_task_key, task_id
 from contracts.owners import Person
-from contracts.playbook import MessageTemplate
 from records.database import Database
 from records.tasks import TaskNotFound, TaskOpening, TaskStore
 

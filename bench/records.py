@@ -28,11 +28,11 @@ import structlog
 from temporalio import activity
 from temporalio.testing import ActivityEnvironment
 
-from activities.messaging import MessageRequest, MessagingActivities, Recipient, render
+from activities.messaging import MessagingActivities, render
 from activities.moments import MomentActivities
 from activities.settings import ActivitySettings
+from contracts.messages import MessageRequest, MessageTemplate, Recipient
 from contracts.moments import MomentKind, MomentRequest, Touchpoint, moment_key
-from contracts.playbook import MessageTemplate
 from records.database import Database
 
 TEMPLATE = MessageTemplate(subject="Hi {{ customer_name }}", body="Do it: {{ cta_url }}\n")

@@ -6,7 +6,6 @@ snapshot of it at start, so editing a YAML file never changes a running journey.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import re
@@ -16,8 +15,6 @@ from datetime import time
 from enum import Enum
 from typing import Any, Literal
 
-from jinja2 import TemplateSyntaxError, meta
-from jinja2.sandbox import SandboxedEnvironment
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -31,70 +28,10 @@ from pydantic import (
 )
 
 from contracts.expectations import ExpectationBlock
+from contracts.messages import Channel, MessageTemplate
 from contracts.strict import StrictFile
 
-# Variables a message template may use; anything else is a typo caught at load time.
-TEMPLATE_VARIABLES = frozenset(
-    {
-        "customer_name",
-        "account_name",
-        "action_title",
-        "action_instruction",
-        "cta_url",
-        "owner_name",
-        "owner_email",
-        "due_local",
-        "milestone_title",
-        "reason",
-    }
-)
-_CTA = re.compile(r"\{\{\s*cta_url\s*\}\}")
-_URL = re.compile(r"(https?://|www\.)", re.IGNORECASE)
-_ENV = SandboxedEnvironment(autoescape=False)
-
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-
-
-class MessageTemplate(StrictFile):
-    """One customer-facing message. Direction, not content: exactly one call to action,
-    the `{{ cta_url }}` placeholder, and no other link."""
-
-    subject: str = Field(min_length=1, max_length=200)
-    body: str = Field(min_length=1, max_length=5000)
-
-    @field_validator("subject")
-    @classmethod
-    def _subject(cls, value: str) -> str:
-        _check_template(value)
-        if _URL.search(value) or _CTA.search(value):
-            raise ValueError("the subject may not contain a link; the call to action goes in the body")
-        return value
-
-    @field_validator("body")
-    @classmethod
-    def _one_call_to_action(cls, value: str) -> str:
-        _check_template(value)
-        count = len(_CTA.findall(value))
-        if count != 1:
-            raise ValueError(f"must contain exactly one call to action ({{{{ cta_url }}}}), found {count}")
-        if _URL.search(value):
-            raise ValueError("must not contain links other than {{ cta_url }} (one call to action)")
-        return value
-
-
-@functools.lru_cache(maxsize=1024)
-def _check_template(source: str) -> None:
-    """Parse a template and check its variables. Memoized by the text (it is pure): every
-    journey decodes the same snapshot, in the workflow and in each `send_message` input,
-    which otherwise parsed some 30 templates with Jinja2 each time. A bad template raises,
-    and a raise is not cached."""
-    try:
-        parsed = _ENV.parse(source)
-    except TemplateSyntaxError as err:
-        raise ValueError(f"template syntax error on line {err.lineno}: {err.message}") from err
-    unknown = meta.find_undeclared_variables(parsed) - TEMPLATE_VARIABLES
-    if unknown:
-        raise ValueError(f"unknown template variable(s) {sorted(unknown)}; allowed: {sorted(TEMPLATE_VARIABLES)}")
 
 
 class Action(StrictFile):
@@ -222,8 +159,8 @@ class AppliesTo(StrictFile):
 
 
 class Channels(StrictFile):
-    customer: Literal["email", "slack", "console"] = "email"
-    owner: Literal["email", "slack", "console"] = "email"
+    customer: Channel = "email"
+    owner: Channel = "email"
 
 
 class OwnerAcknowledgement(StrictFile):

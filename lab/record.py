@@ -25,7 +25,8 @@ from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 
 from activities.messaging import render
-from contracts.playbook import MessageTemplate, PlaybookSnapshot
+from contracts.messages import MessageTemplate
+from contracts.playbook import PlaybookSnapshot
 from lab.world import milestone_of
 
 CUSTOMER_SIGNALS = ("action_taken", "action_failed", "help_requested")

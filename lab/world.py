@@ -26,11 +26,12 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 
 from activities.escalation import EscalationTask
-from activities.messaging import SendReceipt, message_id_for, render
+from activities.messaging import message_id_for, render
 from contracts.deal import DealClosed
 from contracts.journey import WORKFLOW_TYPE
+from contracts.messages import MessageTemplate, SendReceipt
 from contracts.owners import AssignOwnerRequest, OwnerAssignment
-from contracts.playbook import MessageTemplate, Playbook, PlaybookSnapshot
+from contracts.playbook import Playbook, PlaybookSnapshot
 from lab.persona_run import persona_workflow_id
 from lab.script import Delivered, Delivery, Finish, Sighting, StartJourney
 from owners.activities import manager_person, person, staffing

@@ -21,8 +21,8 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.escalation import EscalationTask, EscalationTaskRequest
-from activities.messaging import MessageRequest, SendReceipt
 from activities.playbook import PlaybookActivities
+from contracts.messages import MessageRequest, SendReceipt
 from contracts.moments import CloseEscalationTask, EscalationTaskRecord, MomentRecorded, MomentRequest, MomentsRequest
 from contracts.owners import AssignOwnerRequest, OwnerAssignment, Released, ReleaseOwnerRequest
 from owners.activities import manager_person, person, staffing

@@ -5,15 +5,9 @@ import pytest
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
-from activities.messaging import (
-    MessageRequest,
-    MessagingActivities,
-    Recipient,
-    message_id_for,
-    render,
-)
+from activities.messaging import MessagingActivities, message_id_for, render
 from activities.settings import ActivitySettings
-from contracts.playbook import MessageTemplate
+from contracts.messages import MessageRequest, MessageTemplate, Recipient
 from contracts.signals import Cancel
 from devstack.smtp_sink import SmtpSink
 from tests.http_peer import http_peer

@@ -15,9 +15,10 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
 from activities.escalation import EscalationActivities, EscalationTaskRequest
-from activities.messaging import MessageRequest, MessagingActivities, Recipient
+from activities.messaging import MessagingActivities
 from activities.moments import MomentActivities
 from activities.settings import ActivitySettings
+from contracts.messages import MessageRequest, MessageTemplate, Recipient
 from contracts.moments import (
     CloseEscalationTask,
     MomentKind,
@@ -28,7 +29,6 @@ from contracts.moments import (
     moment_key,
 )
 from contracts.owners import Person
-from contracts.playbook import MessageTemplate
 from devstack.smtp_sink import SmtpSink
 from records import migrate
 from records.database import Database

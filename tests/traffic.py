@@ -24,8 +24,9 @@ from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from activities.messaging import MessageRequest, MessagingActivities, SendReceipt
+from activities.messaging import MessagingActivities
 from activities.settings import ActivitySettings
+from contracts.messages import MessageRequest, SendReceipt
 from contracts.owners import AssignOwnerRequest, OwnerAssignment
 from lab.histories import journey_runs
 from owners.activities import OwnerActivities

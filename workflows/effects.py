@@ -17,9 +17,10 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.escalation import EscalationActivities, EscalationTaskRequest
-    from activities.messaging import MessageRequest, MessagingActivities, SendReceipt
+    from activities.messaging import MessagingActivities
     from activities.playbook import PlaybookActivities, SnapshotRequest
     from contracts.deal import DealClosed
+    from contracts.messages import MessageRequest, SendReceipt
     from contracts.moments import CloseEscalationTask
     from contracts.owners import AssignOwnerRequest, OwnerAssignment, ReleaseOwnerRequest
     from contracts.playbook import PlaybookSnapshot

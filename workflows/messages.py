@@ -9,9 +9,9 @@ from datetime import datetime
 from temporalio import workflow
 
 from activities.escalation import EscalationTaskRequest
-from activities.messaging import MessageRequest, Recipient
 from contracts.journey import JourneyState
-from contracts.playbook import Action, MessageTemplate, Milestone, Playbook
+from contracts.messages import MessageRequest, MessageTemplate, Recipient
+from contracts.playbook import Action, Milestone, Playbook
 from workflows import business_hours, decisions, staffing
 
 

@@ -11,8 +11,9 @@ from datetime import datetime, timedelta
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
+    from contracts.messages import MessageTemplate
     from contracts.moments import MomentKind
-    from contracts.playbook import Action, FollowUp, MessageTemplate, Milestone
+    from contracts.playbook import Action, FollowUp, Milestone
     from contracts.status import OnboardingState
     from workflows import business_hours, decisions, effects, inbox, messages, versions
     from workflows.base import JourneyBase, Outcome
