@@ -25,9 +25,9 @@ from temporalio.common import RawValue, SearchAttributeKey, SearchAttributePair,
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 
-from activities.escalation import EscalationTask
 from activities.messaging import message_id_for, render
 from contracts.deal import DealClosed
+from contracts.escalations import EscalationTask
 from contracts.journey import WORKFLOW_TYPE
 from contracts.messages import MessageTemplate, SendReceipt
 from contracts.owners import AssignOwnerRequest, OwnerAssignment

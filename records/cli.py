@@ -21,7 +21,7 @@ from typing import TextIO
 import structlog
 from sqlalchemy.exc import SQLAlchemyError
 
-from contracts.moments import EscalationTaskRecord
+from contracts.escalations import EscalationTaskRecord
 from records import migrate
 from records.config import DatabaseUrlError, describe
 from records.database import Database

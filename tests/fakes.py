@@ -20,10 +20,10 @@ from temporalio import activity
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from activities.escalation import EscalationTask, EscalationTaskRequest
 from activities.playbook import PlaybookActivities
+from contracts.escalations import CloseEscalationTask, EscalationTask, EscalationTaskRecord, EscalationTaskRequest
 from contracts.messages import MessageRequest, SendReceipt
-from contracts.moments import CloseEscalationTask, EscalationTaskRecord, MomentRecorded, MomentRequest, MomentsRequest
+from contracts.moments import MomentRecorded, MomentRequest, MomentsRequest
 from contracts.owners import AssignOwnerRequest, OwnerAssignment, Released, ReleaseOwnerRequest
 from owners.activities import manager_person, person, staffing
 from owners.roster import Roster, load_roster

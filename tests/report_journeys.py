@@ -6,10 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from contracts.escalations import TaskOpening
 from contracts.moments import MomentKind, MomentRequest, Touchpoint, moment_key
 from records.database import Database
 from records.moments import MomentStore
-from records.tasks import TaskOpening, TaskStore
+from records.tasks import TaskStore
 
 MILESTONES = ("first_action", "first_value", "expansion_check")  # playbooks/default.yaml
 

@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from temporalio.client import WorkflowUpdateFailedError
 
-from contracts.moments import TaskStatus
+from contracts.escalations import TaskStatus
 from contracts.signals import ActionTaken, Cancel, HelpRequested
 from contracts.staff import ResolveEscalation
 from contracts.status import OnboardingState

@@ -14,20 +14,13 @@ from sqlalchemy import inspect, text
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
-from activities.escalation import EscalationActivities, EscalationTaskRequest
+from activities.escalation import EscalationActivities
 from activities.messaging import MessagingActivities
 from activities.moments import MomentActivities
 from activities.settings import ActivitySettings
+from contracts.escalations import CloseEscalationTask, EscalationTaskRequest, TaskStatus
 from contracts.messages import MessageRequest, MessageTemplate, Recipient
-from contracts.moments import (
-    CloseEscalationTask,
-    MomentKind,
-    MomentRequest,
-    MomentsRequest,
-    TaskStatus,
-    Touchpoint,
-    moment_key,
-)
+from contracts.moments import MomentKind, MomentRequest, MomentsRequest, Touchpoint, moment_key
 from contracts.owners import Person
 from devstack.smtp_sink import SmtpSink
 from records import migrate

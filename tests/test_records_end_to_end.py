@@ -26,15 +26,8 @@ from temporalio.service import RPCError
 from temporalio.worker import Replayer
 
 from activities.settings import ActivitySettings
-from contracts.moments import (
-    EscalationTaskRecord,
-    MomentKind,
-    MomentRequest,
-    TaskStatus,
-    Touchpoint,
-    moment_key,
-    task_id,
-)
+from contracts.escalations import EscalationTaskRecord, TaskStatus, task_id
+from contracts.moments import MomentKind, MomentRequest, Touchpoint, moment_key
 from contracts.status import OnboardingState
 from owners.workflow import roster_workflow_id
 from records.database import Database

@@ -16,12 +16,12 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.escalation import EscalationActivities, EscalationTaskRequest
+    from activities.escalation import EscalationActivities
     from activities.messaging import MessagingActivities
     from activities.playbook import PlaybookActivities, SnapshotRequest
     from contracts.deal import DealClosed
+    from contracts.escalations import CloseEscalationTask, EscalationTaskRequest
     from contracts.messages import MessageRequest, SendReceipt
-    from contracts.moments import CloseEscalationTask
     from contracts.owners import AssignOwnerRequest, OwnerAssignment, ReleaseOwnerRequest
     from contracts.playbook import PlaybookSnapshot
     from owners.activities import OwnerActivities

@@ -9,8 +9,9 @@ from datetime import timedelta
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
+    from contracts.escalations import CloseEscalationTask
     from contracts.journey import OpenEscalation
-    from contracts.moments import CloseEscalationTask, MomentKind
+    from contracts.moments import MomentKind
     from contracts.playbook import Milestone
     from contracts.staff import Decision
     from contracts.status import OnboardingState

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from temporalio import workflow
 
-from activities.escalation import EscalationTaskRequest
+from contracts.escalations import EscalationTaskRequest
 from contracts.journey import JourneyState
 from contracts.messages import MessageRequest, MessageTemplate, Recipient
 from contracts.playbook import Action, Milestone, Playbook
