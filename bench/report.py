@@ -23,6 +23,7 @@ from pathlib import Path
 import structlog
 from sqlalchemy import insert
 
+from contracts.moments import FOLLOW_UPS, Touchpoint
 from records.database import Database
 from records.tables import moments as moments_table
 from report.cli import build
@@ -30,6 +31,9 @@ from report.links import Links
 from report.models import Filters
 from report.page import render
 from tests.report_journeys import Script, moments
+
+# what a moment names as the last touchpoint before a customer moved
+LAST_TOUCHPOINTS = tuple(t.value for t in (Touchpoint.direction, *FOLLOW_UPS, Touchpoint.human))
 
 SEGMENTS = ("smb", "mid_market", "enterprise")
 START = datetime(2026, 9, 7, 9, 0, tzinfo=UTC)
@@ -45,7 +49,7 @@ def script(i: int, rng: random.Random) -> Script:
         else (hours[0], hours[0] + hours[1], None) if roll < 0.7
         else (hours[0], hours[0] + hours[1], hours[0] + hours[1] + hours[2])
     )  # fmt: skip
-    touchpoints = tuple(rng.choice(("direction", "clarify", "simplify", "redirect", "human")) for _ in range(3))
+    touchpoints = tuple(rng.choice(LAST_TOUCHPOINTS) for _ in range(3))
     escalated = rng.random() < 0.2
     return Script(
         f"B{i:06d}", rng.choice(SEGMENTS), start, owner=f"owner{rng.randrange(12)}", variant=rng.choice(("a", "b")),

@@ -74,7 +74,8 @@ class MilestoneProgress(BaseModel):
     due_at: datetime | None = None
     follow_ups_sent: int = 0
     failures: int = 0
-    # The last touchpoint before the milestone ended: direction, clarify, simplify, redirect, human.
+    # The last touchpoint before the milestone ended (contracts.moments.Touchpoint): direction,
+    # clarify, simplify, redirect, human.
     last_touchpoint: str = ""
 
 

@@ -91,7 +91,9 @@ class Recipient(BaseModel):
 class MessageRequest(BaseModel):
     key: str
     deal_id: str
-    kind: str  # direction | clarify | simplify | redirect | help | escalation
+    kind: (
+        str  # a Touchpoint (contracts.moments.MESSAGES): direction | clarify | simplify | redirect | help | escalation
+    )
     audience: Literal["customer", "owner"]
     channel: Channel
     to: Recipient

@@ -26,13 +26,24 @@ class MomentKind(str, Enum):
 
 
 class Touchpoint(str, Enum):
-    """The last thing the journey did before the customer (or a human) moved it."""
+    """What the journey does to move a customer on: the one vocabulary of the messages it
+    sends (`MessageRequest.kind`, the lab's triggers), of the follow-ups a playbook lists
+    (`FollowUpKind` is `FOLLOW_UPS`), and of a moment's touchpoint: the last thing the
+    journey did before the customer (or a human) moved it."""
 
     direction = "direction"
     clarify = "clarify"
     simplify = "simplify"
     redirect = "redirect"
-    human = "human"
+    help = "help"  # the reply to a customer's help request
+    escalation = "escalation"  # the notice to the person who has to decide
+    human = "human"  # a person decided (resolve_escalation)
+
+
+# The follow-ups a playbook may list, in the order they run.
+FOLLOW_UPS = (Touchpoint.clarify, Touchpoint.simplify, Touchpoint.redirect)
+# What goes out as a message: every touchpoint but a person's decision.
+MESSAGES = tuple(t for t in Touchpoint if t is not Touchpoint.human)
 
 
 class MomentRequest(BaseModel):

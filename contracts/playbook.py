@@ -29,6 +29,7 @@ from pydantic import (
 
 from contracts.expectations import ExpectationBlock
 from contracts.messages import Channel, MessageTemplate
+from contracts.moments import Touchpoint
 from contracts.strict import StrictFile
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -51,9 +52,11 @@ class Action(StrictFile):
 
 
 class FollowUpKind(str, Enum):
-    clarify = "clarify"
-    simplify = "simplify"
-    redirect = "redirect"
+    """The follow-ups a playbook may list: the journey's follow-up touchpoints."""
+
+    clarify = Touchpoint.clarify.value
+    simplify = Touchpoint.simplify.value
+    redirect = Touchpoint.redirect.value
 
 
 _KIND_ORDER = {FollowUpKind.clarify: 0, FollowUpKind.simplify: 1, FollowUpKind.redirect: 2}

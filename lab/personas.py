@@ -23,6 +23,7 @@ from pydantic import (
 )
 
 from contracts.expectations import PERSONA_NAME, Duration, Expectation, Weekday, calendar_only
+from contracts.moments import MESSAGES
 from contracts.strict import StrictFile
 from lab.errors import LabError, read_yaml
 from playbooks.loader import DEFAULT_DIR
@@ -30,13 +31,13 @@ from playbooks.loader import DEFAULT_DIR
 PERSONAS_DIR = DEFAULT_DIR / "personas"
 
 CalendarDuration = Annotated[Duration, AfterValidator(calendar_only)]
-TOUCHPOINTS = ("direction", "clarify", "simplify", "redirect", "help", "escalation")
+TOUCHPOINTS = tuple(t.value for t in MESSAGES)  # the journey's messages (contracts.moments)
 
 
 class Trigger(StrictFile):
     """`simplify` (the first simplify of any milestone) or `first_value.direction`."""
 
-    touchpoint: Literal["direction", "clarify", "simplify", "redirect", "help", "escalation"]
+    touchpoint: Literal[TOUCHPOINTS]  # type: ignore[valid-type]
     milestone: str | None = None
 
     @classmethod
