@@ -4,20 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from contracts.playbook import PlaybookSnapshot
+from contracts.playbook import PlaybookSnapshot, SnapshotRequest
 from playbooks import loader, variants
-
-
-class SnapshotRequest(BaseModel):
-    segment: str
-    product: str
-    # Chooses the experiment's variant; unset, the deal id comes from the journey's
-    # workflow id (`onboarding-<deal id>`).
-    deal_id: str | None = None
 
 
 class PlaybookActivities:

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import EmailStr, Field, field_validator
+from pydantic import BaseModel, EmailStr, Field, field_validator
 
 from contracts.strict import Strict
 
@@ -61,3 +61,9 @@ class DealClosed(Strict):
 
 # CRMs the journey reads a deal from: the activity `fetch_<crm>_deal` (workflows/effects.py).
 Crm = Literal["hubspot", "pipedrive"]
+
+
+class FetchDeal(BaseModel):
+    """What `fetch_<crm>_deal` is asked: the CRM's id of the deal."""
+
+    deal_id: str

@@ -339,3 +339,13 @@ class PlaybookSnapshot(BaseModel):
 INTERN_LIMIT = 256
 _INTERNED: OrderedDict[bytes, PlaybookSnapshot] = OrderedDict()
 _INTERN_LOCK = threading.Lock()
+
+
+class SnapshotRequest(BaseModel):
+    """What the journey asks `snapshot_playbook` at its start."""
+
+    segment: str
+    product: str
+    # Chooses the experiment's variant; unset, the deal id comes from the journey's
+    # workflow id (`onboarding-<deal id>`).
+    deal_id: str | None = None

@@ -11,7 +11,8 @@ import pytest
 from temporalio.api.sdk.v1 import WorkflowMetadata
 from temporalio.testing import ActivityEnvironment
 
-from activities.playbook import PlaybookActivities, SnapshotRequest
+from activities.playbook import PlaybookActivities
+from contracts.playbook import SnapshotRequest
 from playbooks import variants
 from playbooks.loader import PlaybookError, load_all
 from records.database import Database

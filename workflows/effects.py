@@ -18,12 +18,12 @@ from temporalio.exceptions import ActivityError, ApplicationError
 with workflow.unsafe.imports_passed_through():
     from activities.escalation import EscalationActivities
     from activities.messaging import MessagingActivities
-    from activities.playbook import PlaybookActivities, SnapshotRequest
+    from activities.playbook import PlaybookActivities
     from contracts.deal import DealClosed
     from contracts.escalations import CloseEscalationTask, EscalationTaskRequest
     from contracts.messages import MessageRequest, SendReceipt
     from contracts.owners import AssignOwnerRequest, OwnerAssignment, ReleaseOwnerRequest
-    from contracts.playbook import PlaybookSnapshot
+    from contracts.playbook import PlaybookSnapshot, SnapshotRequest
     from owners.activities import OwnerActivities
 
 QUICK: dict[str, Any] = dict(
