@@ -105,8 +105,8 @@ async def bench(journeys: int, rounds: int) -> dict[str, float]:
     from temporalio.client import Client
     from temporalio.testing import WorkflowEnvironment
 
+    from contracts.search_attributes import ALL
     from devstack.__main__ import temporal_binary
-    from workflows.search_attributes import ALL
 
     keys = new_key_spec("bench")
     env = await WorkflowEnvironment.start_local(

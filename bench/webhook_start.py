@@ -39,8 +39,8 @@ from temporalio.testing import WorkflowEnvironment
 from contracts.deal import DealClosed
 from contracts.journey import WORKFLOW_TYPE, JourneyInput, workflow_id_for
 from contracts.metadata import static_details, static_summary
+from contracts.search_attributes import ALL, start_search_attributes
 from starters.signatures import sign_standard
-from workflows.search_attributes import ALL, start_search_attributes
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "whsec_" + base64.b64encode(b"benchmark-only-secret-0123456789").decode()

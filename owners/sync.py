@@ -23,11 +23,11 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from contracts.journey import TASK_QUEUE, WORKFLOW_TYPE
 from contracts.owners import Allocate, Candidate, Release
+from contracts.search_attributes import OWNER
 from owners.client import ROSTER_UPDATES_IN_FLIGHT, RosterFull, update_roster
 from owners.places import Places
 from owners.roster import Roster
 from owners.workflow import OwnerRosterWorkflow, roster_workflow_id
-from workflows.search_attributes import OWNER
 
 T = TypeVar("T")
 

@@ -39,9 +39,9 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.settings import ActivitySettings
 from contracts.journey import JourneyInput, workflow_id_for
+from contracts.search_attributes import ALL
 from contracts.status import OnboardingState, Status
 from playbooks.loader import DEFAULT_DIR
-from workflows.search_attributes import ALL
 
 CORPUS = Path(__file__).resolve().parent.parent / "tests" / "histories"
 # The corpus folder new recordings go to. Bump it with every new workflow version (patch).

@@ -24,11 +24,11 @@ from fastapi.responses import JSONResponse
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
+from contracts.search_attributes import ALL
 from starters.settings import StarterSettings
 from starters.signatures import sign_standard
 from tests.privacy_keys import CONVERTER
 from tests.vendor_fixtures import vendor_settings
-from workflows.search_attributes import ALL
 
 T = TypeVar("T")
 

@@ -28,6 +28,7 @@ from temporalio.client import WorkflowHandle, WorkflowQueryFailedError, Workflow
 from temporalio.testing import WorkflowEnvironment
 
 from contracts.deal import DealClosed
+from contracts.search_attributes import ALL
 from contracts.signals import (
     ActionFailed,
     ActionTaken,
@@ -51,7 +52,6 @@ from tests.support import (
     write_playbook,
 )
 from tests.traffic import chain
-from workflows.search_attributes import ALL
 
 SIGNALS: dict[str, type[BaseModel]] = {
     "deal_closed": DealClosed,

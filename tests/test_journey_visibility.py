@@ -8,6 +8,16 @@ from temporalio.api.sdk.v1 import WorkflowMetadata
 from temporalio.client import WorkflowHandle
 
 from contracts.metadata import static_summary
+from contracts.search_attributes import (
+    CUSTOMER_ID,
+    DEAL_ID,
+    ESCALATION_LEVEL,
+    NEXT_ACTION_DUE,
+    OWNER,
+    SEGMENT,
+    STAGE,
+    STATE,
+)
 from contracts.signals import Cancel, HelpRequested
 from contracts.staff import ResolveEscalation
 from contracts.status import OnboardingState
@@ -22,16 +32,6 @@ from tests.support import (
     write_playbook,
 )
 from workflows.onboarding import OnboardingWorkflow
-from workflows.search_attributes import (
-    CUSTOMER_ID,
-    DEAL_ID,
-    ESCALATION_LEVEL,
-    NEXT_ACTION_DUE,
-    OWNER,
-    SEGMENT,
-    STAGE,
-    STATE,
-)
 
 
 def short_window(playbook):

@@ -34,6 +34,7 @@ from temporalio.worker import Replayer, Worker
 
 from activities.settings import ActivitySettings
 from contracts.owners import Allocate, AssignOwnerRequest, Candidate, OwnerAssignment, Release, ReleaseOwnerRequest
+from contracts.search_attributes import OWNER_OVER_CAPACITY
 from owners import client as roster_client
 from owners.activities import OwnerActivities
 from owners.client import RosterFull
@@ -55,7 +56,6 @@ from tests.support import (
 )
 from tests.versions import OwnerRosterWorkflowSharedQueue
 from worker import build_worker
-from workflows.search_attributes import OWNER_OVER_CAPACITY
 
 TODAY = date(2026, 11, 24)
 MANAGER = {"id": "dana", "name": "Dana Okafor", "email": "dana@vendor.example", "slack": "@dana"}

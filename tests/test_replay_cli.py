@@ -14,6 +14,7 @@ from pathlib import Path
 from temporalio.worker import Worker
 
 from activities.settings import ActivitySettings
+from contracts.search_attributes import OWNER, STATE
 from contracts.signals import OwnerAcknowledged
 from owners.workflow import OwnerRosterWorkflow
 from replay.cli import parser, replay_command
@@ -29,7 +30,6 @@ from tests.support import (
 from tests.versions import OnboardingWorkflowV1, OnboardingWorkflowV2
 from worker import activities, roster_worker
 from workflows.onboarding import OnboardingWorkflow
-from workflows.search_attributes import OWNER, STATE
 
 ROOT = Path(__file__).resolve().parent.parent
 

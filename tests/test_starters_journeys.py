@@ -224,7 +224,7 @@ async def test_hubspot_closed_won_journey_reads_the_deal_from_the_crm(stack: Sta
     assert state.deal_id == str(object_id) and state.owner
     assert stack.hubspot["calls"]["deal"] >= 1 and stack.hubspot["calls"]["contacts"] >= 1
     desc = await handle.describe()
-    from workflows.search_attributes import CUSTOMER_ID, SEGMENT
+    from contracts.search_attributes import CUSTOMER_ID, SEGMENT
 
     # the workflow upserts what the CRM said once it has read the deal
     assert desc.typed_search_attributes.get(CUSTOMER_ID) == "501"
@@ -269,7 +269,7 @@ async def test_pipedrive_won_deal_journey_reads_the_deal_from_pipedrive(stack: S
     state = await wait_for_status(handle, told("first_action"))
     assert state.deal_id == str(deal) and state.owner
     assert stack.pipedrive["calls"]["deal"] >= 1 and stack.pipedrive["calls"]["person"] >= 1
-    from workflows.search_attributes import CUSTOMER_ID, SEGMENT
+    from contracts.search_attributes import CUSTOMER_ID, SEGMENT
 
     desc = await handle.describe()
     assert desc.typed_search_attributes.get(CUSTOMER_ID) == "77"

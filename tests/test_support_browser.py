@@ -21,6 +21,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from contracts.metadata import static_summary
+from contracts.search_attributes import ALL
 from contracts.status import OnboardingState
 from devstack.testing import free_port
 from tests.browser import CHROMIUM, CHROMIUM_FLAGS, UI_TIMEOUT_MS, VIEWPORT, require_browser, shots
@@ -36,7 +37,6 @@ from tests.support import (
     write_playbook,
 )
 from workflows.onboarding import OnboardingWorkflow
-from workflows.search_attributes import ALL
 
 playwright_api = require_browser()
 

@@ -28,6 +28,7 @@ from activities.messaging import MessagingActivities
 from activities.settings import ActivitySettings
 from contracts.messages import MessageRequest, SendReceipt
 from contracts.owners import AssignOwnerRequest, OwnerAssignment
+from contracts.search_attributes import ALL
 from lab.histories import journey_runs
 from owners.activities import OwnerActivities
 from owners.roster import load_roster
@@ -38,7 +39,6 @@ from tests.privacy_keys import CONVERTER
 from tests.support import _terminate_leftovers
 from worker import activities, records_database, roster_worker
 from workflows.onboarding import OnboardingWorkflow
-from workflows.search_attributes import ALL
 
 ROOT = Path(__file__).resolve().parents[1]
 SUGGEST_CONTINUE_AS_NEW = "limit.historyCount.suggestContinueAsNew"
