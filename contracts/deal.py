@@ -3,8 +3,11 @@
 
 from __future__ import annotations
 
+import functools
+import json
 from datetime import datetime
-from typing import Literal
+from pathlib import Path
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, EmailStr, Field, field_validator
@@ -67,3 +70,24 @@ class FetchDeal(BaseModel):
     """What `fetch_<crm>_deal` is asked: the CRM's id of the deal."""
 
     deal_id: str
+
+
+# The sample deal: the deal-closed body of DESIGN.md section 4, in one file. The demo, the lab,
+# the history recorder, the benchmarks and the tests start from it, changing what they need.
+SAMPLE_DEAL_FILE = Path(__file__).resolve().parent.parent / "examples" / "deal-closed.json"
+
+
+@functools.cache
+def _sample_text() -> str:
+    return SAMPLE_DEAL_FILE.read_text()
+
+
+def sample_deal_body(**changes: Any) -> dict[str, Any]:
+    """The sample deal-closed body (examples/deal-closed.json), a fresh copy, with `changes`
+    applied; `account` changes are merged into the sample's account."""
+    body: dict[str, Any] = json.loads(_sample_text())
+    account = changes.pop("account", None)
+    if account:
+        body["account"].update(account)
+    body.update(changes)
+    return body

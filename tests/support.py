@@ -19,7 +19,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 
 from activities.settings import ActivitySettings
-from contracts.deal import DealClosed
+from contracts.deal import DealClosed, sample_deal_body
 from contracts.journey import JourneyInput, JourneyResult, workflow_id_for
 from contracts.signals import ActionTaken, Cancel
 from contracts.status import OnboardingState, Status
@@ -33,20 +33,7 @@ from workflows.onboarding import OnboardingWorkflow
 
 
 def make_deal(deal_id: str | None = None, **overrides: Any) -> DealClosed:
-    body: dict[str, Any] = {
-        "deal_id": deal_id or f"D-{uuid.uuid4().hex[:8]}",
-        "closed_at": "2026-11-20T15:04:05Z",
-        "amount": 24000,
-        "currency": "USD",
-        "segment": "smb",
-        "product": "analytics",
-        "account": {"id": "ACME-1", "name": "Acme Corp", "timezone": "America/Chicago", "locale": "en-US"},
-        "contacts": [{"email": "ana@acme.example", "name": "Ana Ruiz", "role": "champion"}],
-    }
-    account = overrides.pop("account", {})
-    body["account"].update(account)
-    body.update(overrides)
-    return DealClosed.model_validate(body)
+    return DealClosed.model_validate(sample_deal_body(deal_id=deal_id or f"D-{uuid.uuid4().hex[:8]}", **overrides))
 
 
 def default_playbook() -> dict[str, Any]:
@@ -122,6 +109,9 @@ async def _terminate_leftovers(task_queue: str, client: Client | None = None) ->
 
 
 async def start_journey(client: Client, task_queue: str, deal: DealClosed, **input_fields: Any) -> WorkflowHandle:
+    """A bare start (id and task queue only): the journey's first upsert sets every search
+    attribute. A start as the starters make it: `contracts.search_attributes.start_options`
+    (tests/staff.py)."""
     handle = await client.start_workflow(
         OnboardingWorkflow.run,
         JourneyInput(deal_id=deal.deal_id, deal=deal, **input_fields),
