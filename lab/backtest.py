@@ -28,6 +28,7 @@ from temporalio.client import Client, WorkflowHistory
 from temporalio.service import RPCError, RPCStatusCode
 
 from contracts.playbook import PlaybookSnapshot
+from lab.arguments import duration
 from lab.behaviour import behaviour_of
 from lab.compare import COUNTERFACTUAL, JourneyDiff, Totals, compare, describe
 from lab.errors import LabError
@@ -137,11 +138,10 @@ async def backtest(
 
 
 async def backtest_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from lab.cli import _duration  # noqa: PLC0415
     from runtime.client import connect  # noqa: PLC0415
 
     try:
-        tolerance = _duration(args.tolerance)
+        tolerance = duration(args.tolerance)
         candidate = loader.load_playbook(args.playbook) if args.playbook else None
         roster = load_roster(args.roster)
         if args.jobs < 1:

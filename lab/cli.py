@@ -12,13 +12,12 @@ import json
 import logging
 import os
 import sys
-from datetime import datetime
 from pathlib import Path
 from typing import TextIO
 
-from pydantic import TypeAdapter, ValidationError
+from pydantic import ValidationError
 
-from contracts.expectations import Duration, calendar_only
+from lab.arguments import duration, moment
 from lab.errors import LabError
 from playbooks.loader import PlaybookError
 
@@ -26,23 +25,6 @@ SIMULATE_HELP = """Walk personas through a playbook on the real journey workflow
 each persona's timeline (every message with its subject, its one call to action and its
 recipient; owner tasks; escalations and their level; state changes) in the customer's
 local time and UTC, its outcome, and its expectations. Nothing is sent to anyone."""
-
-
-def _duration(text: str) -> float:
-    try:
-        return calendar_only(TypeAdapter(Duration).validate_python(text)).seconds
-    except (ValidationError, ValueError) as err:
-        raise argparse.ArgumentTypeError(str(err).splitlines()[-1].strip()) from None
-
-
-def _moment(text: str) -> datetime:
-    try:
-        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an ISO 8601 time with offset, got {text!r}") from None
-    if value.tzinfo is None:
-        raise argparse.ArgumentTypeError("needs a time zone offset, e.g. 2026-11-27T17:30:00+11:00")
-    return value
 
 
 def add_simulate(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -71,7 +53,7 @@ def add_simulate(commands: argparse._SubParsersAction) -> None:  # type: ignore[
     sim.add_argument("--timezone", help="the customer's IANA time zone")
     sim.add_argument(
         "--closed-at",
-        type=_moment,
+        type=moment,
         help="when the deal closes (ISO 8601 with offset; its weekday and local time are kept)",
     )
     sim.add_argument(
@@ -81,7 +63,7 @@ def add_simulate(commands: argparse._SubParsersAction) -> None:  # type: ignore[
         help="walk this variant of the playbook's experiment (repeat for several; 'all': every variant); "
         "default: every variant side by side, or the playbook as written when it declares none",
     )
-    sim.add_argument("--horizon", type=_duration, help="how long to follow each journey (default: the persona's, 30d)")
+    sim.add_argument("--horizon", type=duration, help="how long to follow each journey (default: the persona's, 30d)")
     sim.add_argument(
         "--check",
         action="store_true",
