@@ -526,7 +526,7 @@ async def replay(
 ) -> dict[str, Any]:
     """`onboarding replay` (by default over every running journey), as an engineer runs it
     before a deploy: the real command in its own process, with its default jobs."""
-    cmd = [sys.executable, "-m", "replay.cli", "replay", "--address", address]
+    cmd = [sys.executable, "-m", "cli", "replay", "--address", address]
     cmd += ["--query", query] if query else []
     cmd += ["--workflow", workflow] if workflow else []
     began = time.perf_counter()

@@ -10,7 +10,6 @@ import argparse
 import asyncio
 import json
 import logging
-import os
 import sys
 from pathlib import Path
 from typing import TextIO
@@ -170,16 +169,15 @@ async def simulate_command(args: argparse.Namespace, out: TextIO, err: TextIO) -
     return 0
 
 
+def add_command(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    add_simulate(commands)
+    add_backtest(commands)
+
+
 def run(args: argparse.Namespace) -> int:
     logging.getLogger("temporalio").setLevel(logging.ERROR)
     if args.command == "simulate":
-        code = asyncio.run(simulate_command(args, sys.stdout, sys.stderr))
-    else:
-        from lab.backtest import backtest_command  # noqa: PLC0415
+        return asyncio.run(simulate_command(args, sys.stdout, sys.stderr))
+    from lab.backtest import backtest_command  # noqa: PLC0415
 
-        code = asyncio.run(backtest_command(args, sys.stdout, sys.stderr))
-    sys.stdout.flush()
-    sys.stderr.flush()
-    # Skip interpreter teardown: the SDK's native threads can crash it at exit
-    # (temporalio/sdk-python#300); the test server and worker are shut down already.
-    os._exit(code)
+    return asyncio.run(backtest_command(args, sys.stdout, sys.stderr))

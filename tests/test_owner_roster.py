@@ -33,16 +33,17 @@ from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 from temporalio.worker import Replayer, Worker
 
 from activities.settings import ActivitySettings
+from cli.main import parser
 from contracts.owners import Allocate, AssignOwnerRequest, Candidate, OwnerAssignment, Release, ReleaseOwnerRequest
 from contracts.search_attributes import OWNER_OVER_CAPACITY
 from owners import client as roster_client
 from owners.activities import OwnerActivities
+from owners.cli import roster_sync_command
 from owners.client import RosterFull
 from owners.places import Places
 from owners.roster import Roster
 from owners.sync import sync_roster
 from owners.workflow import OwnerRosterWorkflow, RosterInput, roster_task_queue, roster_workflow_id
-from replay.cli import parser, roster_sync_command
 from replay.corpus import decided
 from replay.record import run_histories
 from runtime.sandbox import workflow_runner
