@@ -7,10 +7,11 @@ one restriction keeps the workflow deterministic.
 The sandbox re-imports the workflow module for every journey it loads (a new module, so no
 state leaks between journeys). Python would compile it again from source each time where no
 .pyc can be written (PYTHONDONTWRITEBYTECODE, as in the Docker image), and every cached
-journey would hold its own fresh code objects. Code objects are immutable, so this package's
-modules share one compiled copy per process; each journey still executes it into its own
-fresh module. The pure helpers (decisions, inbox, status, ...) are passed through as the
-workflow asks (`workflows/__init__.py` makes `from workflows import x` honour that)."""
+journey would hold its own fresh code objects. Code objects are immutable, so the workflow
+packages' modules (the journey's `workflows`, the owner roster's `owners`) share one compiled
+copy per process; each run still executes it into its own fresh module. The pure helpers
+(decisions, inbox, status, places, ...) are passed through as the workflow asks (each
+package's `__init__.py` makes `from package import x` honour that), and `contracts` always is."""
 
 from __future__ import annotations
 
