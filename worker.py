@@ -1,5 +1,5 @@
 """The onboarding worker: polls task queue `onboarding`, runs journeys and their activities,
-and `onboarding-roster`, where the owner roster runs (workflows/roster.py).
+and `onboarding-roster`, where the owner roster runs (owners/workflow.py).
 
 Configuration comes from the environment (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE and the
 SDK's own env config; SMTP_URL, SLACK_WEBHOOK_URL, ONBOARDING_DATA_DIR, ...). A bad roster,
@@ -24,17 +24,19 @@ from sqlalchemy.exc import SQLAlchemyError
 from temporalio import workflow
 from temporalio.client import Client
 from temporalio.common import VersioningBehavior, WorkerDeploymentVersion
-from temporalio.envconfig import ClientConfig
 from temporalio.worker import Worker, WorkerDeploymentConfig
 
 from activities.escalation import EscalationActivities
 from activities.messaging import MessagingActivities
 from activities.moments import MomentActivities
-from activities.owners import OwnerActivities
 from activities.playbook import PlaybookActivities
 from activities.settings import ActivitySettings
+from contracts import crms
+from contracts.journey import TASK_QUEUE
+from owners.activities import OwnerActivities
+from owners.roster import Roster, load_roster
+from owners.workflow import OwnerRosterWorkflow, roster_task_queue
 from playbooks.loader import PlaybookError, PlaybookSet, load_set
-from playbooks.roster import Roster, load_roster
 from privacy.converter import data_converter
 from privacy.keys import CodecConfigError
 from privacy.undecodable import workflow_converter
@@ -42,11 +44,9 @@ from privacy.unsubscribe import SECRET_VARIABLE as UNSUBSCRIBE_SECRET
 from privacy.unsubscribe import parse_secrets
 from records.config import describe
 from records.database import Database
-from starters import crms
-from workflows.models import TASK_QUEUE
+from runtime.client import connect
+from runtime.sandbox import workflow_runner
 from workflows.onboarding import OnboardingWorkflow
-from workflows.roster import OwnerRosterWorkflow, roster_task_queue
-from workflows.sandbox import workflow_runner
 
 
 def configure_logging(level: int = logging.INFO, stream: TextIO | None = None, *, cache: bool = True) -> None:
@@ -121,7 +121,7 @@ def moment_activities(recorder: MomentActivities) -> list[Any]:
 
 def extra_activities() -> list[Any]:
     """The activities that read a deal from a CRM (`fetch_<crm>_deal`), one for each CRM of the
-    registry (starters/crms.py) that has one and exists in this build."""
+    registry (contracts/crms.py) that has one and exists in this build."""
     found: list[Any] = []
     for crm in crms.CRMS:
         if crm.fetch is None:
@@ -288,13 +288,6 @@ def check_configuration() -> None:
             raise ValueError(f"{UNSUBSCRIBE_SECRET} is not set: customer emails need a signed unsubscribe link")
     except ValueError as err:
         raise CodecConfigError(str(err)) from None
-
-
-async def connect() -> Client:
-    config = ClientConfig.load_client_connect_config()
-    config.setdefault("target_host", "localhost:7233")
-    # Every payload encrypted (privacy.keys: ONBOARDING_CODEC_KEYS); checked before connecting.
-    return await Client.connect(**config, data_converter=data_converter())
 
 
 async def run() -> None:

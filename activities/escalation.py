@@ -8,43 +8,25 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 import structlog
-from pydantic import AwareDatetime, BaseModel
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.messaging import MessageRequest, MessagingActivities, Recipient
+from activities.messaging import MessagingActivities
 from activities.settings import ActivitySettings
-from playbooks.schema import MessageTemplate
+from contracts.escalations import (
+    CloseEscalationTask,
+    EscalationTask,
+    EscalationTaskRecord,
+    EscalationTaskRequest,
+    TaskOpening,
+    parse_task_key,
+    task_id,
+)
+from contracts.messages import CHANNELS, MessageRequest, MessageTemplate, Recipient
 from records.database import Database
-from records.models import CloseEscalationTask, EscalationTaskRecord, parse_task_key, task_id
-from records.tasks import TaskNotFound, TaskOpening, TaskStore
-from workflows.models import Person
+from records.tasks import TaskNotFound, TaskStore
 
 log = structlog.get_logger(__name__)
-
-
-class EscalationTaskRequest(BaseModel):
-    key: str
-    workflow_id: str
-    deal_id: str
-    account_name: str
-    milestone: str
-    level: int
-    level_name: str
-    assignee: Person
-    reason: str
-    channel: str = "email"
-    # Optional (journeys that predate them leave them out): which escalation of the journey
-    # this is (else read from the key) and when it happened (else the activity's clock).
-    escalation: int | None = None
-    at: AwareDatetime | None = None
-
-
-class EscalationTask(BaseModel):
-    task_id: str
-    assignee: str
-    level: int
-    status: str = "open"
 
 
 _TEMPLATE = MessageTemplate(
@@ -77,22 +59,16 @@ class EscalationActivities:
         ident = task_id(request.workflow_id, escalation) if escalation else request.key
         record = await self._tasks.open(
             TaskOpening(
-                workflow_id=request.workflow_id,
+                **request.task_fields(),
                 escalation=escalation,
-                deal_id=request.deal_id,
-                account_name=request.account_name,
-                milestone=request.milestone,
-                level=request.level,
-                level_name=request.level_name,
                 assignee=request.assignee.id,
                 assignee_name=request.assignee.name,
-                reason=request.reason,
                 at=request.at or datetime.now(timezone.utc),
             ),
             id=ident,
         )
         link = f"{self._settings.ui_url}/namespaces/{self._settings.namespace}/workflows/{request.workflow_id}"
-        channel = request.channel if request.channel in ("email", "slack", "console") else "email"
+        channel = request.channel if request.channel in CHANNELS else "email"
         await self._messaging.send_message(
             MessageRequest(
                 key=f"{request.key}:notice",

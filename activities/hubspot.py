@@ -15,12 +15,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
-from pydantic import BaseModel, Field, SecretStr, ValidationError
+from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from workflows.models import DealClosed
+from contracts.deal import DealClosed, FetchDeal
 
 DEAL_PROPERTIES = ["amount", "closedate", "dealname", "pipeline", "dealstage", "deal_currency_code"]
 COMPANY_PROPERTIES = ["name", "domain", "timezone", "hs_language"]
@@ -38,10 +38,6 @@ class HubSpotApiSettings(BaseSettings):
     hubspot_default_segment: str = "smb"
     hubspot_default_currency: str = "USD"
     hubspot_timeout_seconds: float = Field(default=10.0, gt=0)
-
-
-class FetchDeal(BaseModel):
-    deal_id: str
 
 
 class HubSpotActivities:

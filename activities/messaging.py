@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator, Callable
 from datetime import datetime, timedelta, timezone
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
-from typing import Any, Literal
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import aiosmtplib
@@ -29,49 +29,20 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.settings import ActivitySettings
-from playbooks.schema import MessageTemplate
+from contracts.journey import workflow_id_for
+from contracts.messages import CHANNELS, Channel, MessageRequest, MessageTemplate, SendReceipt
 from privacy.contacts import contact_hash
 from privacy.suppressions import FileSuppressionList, SuppressionList
 from privacy.unsubscribe import UnsubscribeSigner, list_unsubscribe_headers, parse_secrets
 from records.database import Database
 from records.ledger import Attempt, Claim, ClaimResult, DeliveryLedger
-from workflows.models import workflow_id_for
 
 log = structlog.get_logger(__name__)
 _ENV = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
 _URL = re.compile(r"https?://\S+")
 
-Channel = Literal["email", "slack", "console"]
-
 # The channel may have the message: the connection broke after it was handed over.
 OUTCOME_UNKNOWN = "DeliveryOutcomeUnknown"
-
-
-class Recipient(BaseModel):
-    name: str = ""
-    email: str = ""
-    slack: str = ""
-
-
-class MessageRequest(BaseModel):
-    key: str
-    deal_id: str
-    kind: str  # direction | clarify | simplify | redirect | help | escalation
-    audience: Literal["customer", "owner"]
-    channel: Channel
-    to: Recipient
-    template: MessageTemplate
-    context: dict[str, str]
-
-
-class SendReceipt(BaseModel):
-    key: str
-    channel: Channel
-    message_id: str
-    duplicate: bool = False
-    # Not sent: the contact unsubscribed (privacy.suppressions). The journey treats it as an
-    # `unsubscribed` signal.
-    suppressed: bool = False
 
 
 class RenderedMessage(BaseModel):
@@ -166,7 +137,7 @@ class MessagingActivities:
         claim = await self._ledger.claim(request.key, current_attempt(), channel=channel, message_id=message_id)
         if claim.result is ClaimResult.already_sent:
             log.info("message.duplicate_skipped", key=request.key, kind=request.kind)
-            recorded = claim.channel if claim.channel in ("email", "slack", "console") else channel
+            recorded = claim.channel if claim.channel in CHANNELS else channel
             return SendReceipt(key=request.key, channel=recorded, message_id=message_id, duplicate=True)  # type: ignore[arg-type]
         if claim.result is ClaimResult.busy:
             raise ApplicationError(

@@ -8,8 +8,8 @@ import structlog
 from temporalio import activity
 
 from activities.settings import ActivitySettings
+from contracts.moments import MomentRecorded, MomentRequest, MomentsRequest
 from records.database import Database
-from records.models import MomentRecorded, MomentRequest, MomentsRequest
 from records.moments import MomentStore
 
 log = structlog.get_logger(__name__)

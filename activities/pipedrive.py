@@ -18,8 +18,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.hubspot import FetchDeal, _number, _parse_time, _retry_after, _zone
-from workflows.models import DealClosed
+from activities.hubspot import _number, _parse_time, _retry_after, _zone
+from contracts.deal import DealClosed, FetchDeal
 
 
 class PipedriveApiSettings(BaseSettings):

@@ -13,25 +13,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import structlog
-from pydantic import BaseModel
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from contracts.playbook import PlaybookSnapshot, SnapshotRequest
 from playbooks import loader, variants
-from playbooks.schema import PlaybookSnapshot
 
 log = structlog.get_logger(__name__)
 
 # The error type of a deal no playbook can run: non-retryable, its message the reason.
 NO_PLAYBOOK = "NoPlaybook"
-
-
-class SnapshotRequest(BaseModel):
-    segment: str
-    product: str
-    # Chooses the experiment's variant; unset, the deal id comes from the journey's
-    # workflow id (`onboarding-<deal id>`).
-    deal_id: str | None = None
 
 
 class PlaybookActivities:

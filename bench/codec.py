@@ -28,6 +28,7 @@ from pathlib import Path
 
 import yaml
 
+from contracts.deal import sample_deal_body
 from privacy.converter import data_converter_for
 from privacy.keys import new_key_spec, parse_keys
 
@@ -76,19 +77,11 @@ async def run_worker(args: argparse.Namespace) -> None:
 
 
 async def drive(client, task_queue: str, journeys: int) -> None:
-    from workflows.models import WORKFLOW_TYPE
+    from contracts.journey import WORKFLOW_TYPE
 
     async def one(n: int) -> None:
         deal_id = f"B-{uuid.uuid4().hex[:10]}"
-        deal = {
-            "deal_id": deal_id,
-            "closed_at": "2026-11-20T15:04:05Z",
-            "amount": 24000,
-            "segment": "smb",
-            "product": "analytics",
-            "account": {"id": f"ACC-{n}", "name": "Acme Corp", "timezone": "UTC"},
-            "contacts": [{"email": "ana@acme.example", "name": "Ana Ruiz", "role": "champion"}],
-        }
+        deal = sample_deal_body(deal_id=deal_id, account={"id": f"ACC-{n}", "timezone": "UTC"})
         handle = await client.start_workflow(
             WORKFLOW_TYPE, {"deal_id": deal_id, "deal": deal}, id=f"onboarding-{deal_id}", task_queue=task_queue
         )
@@ -105,8 +98,8 @@ async def bench(journeys: int, rounds: int) -> dict[str, float]:
     from temporalio.client import Client
     from temporalio.testing import WorkflowEnvironment
 
+    from contracts.search_attributes import ALL
     from devstack.__main__ import temporal_binary
-    from workflows.search_attributes import ALL
 
     keys = new_key_spec("bench")
     env = await WorkflowEnvironment.start_local(

@@ -35,7 +35,7 @@ from temporalio.client import WorkflowHistory
 from lab.backtest import backtest
 from lab.compare import JourneyDiff
 from lab.runtime import Lab
-from playbooks.roster import load_roster
+from owners.roster import load_roster
 from replay.corpus import corpus_files, load_history, replay_all
 
 ONBOARDING = Path(sys.executable).parent / "onboarding"

@@ -28,12 +28,12 @@ import structlog
 from temporalio import activity
 from temporalio.testing import ActivityEnvironment
 
-from activities.messaging import MessageRequest, MessagingActivities, Recipient, render
+from activities.messaging import MessagingActivities, render
 from activities.moments import MomentActivities
 from activities.settings import ActivitySettings
-from playbooks.schema import MessageTemplate
+from contracts.messages import MessageRequest, MessageTemplate, Recipient
+from contracts.moments import MomentKind, MomentRequest, Touchpoint, moment_key
 from records.database import Database
-from records.models import MomentKind, MomentRequest, Touchpoint, moment_key
 
 TEMPLATE = MessageTemplate(subject="Hi {{ customer_name }}", body="Do it: {{ cta_url }}\n")
 

@@ -17,7 +17,7 @@ import os
 import random
 import tempfile
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import structlog
@@ -29,31 +29,7 @@ from report.cli import build
 from report.links import Links
 from report.models import Filters
 from report.page import render
-from tests.report_journeys import Script, moments
-
-SEGMENTS = ("smb", "mid_market", "enterprise")
-START = datetime(2026, 9, 7, 9, 0, tzinfo=UTC)
-
-
-def script(i: int, rng: random.Random) -> Script:
-    start = START + timedelta(minutes=rng.randrange(60 * 24 * 70))
-    roll = rng.random()
-    hours = tuple(rng.uniform(1, 150) for _ in range(3))
-    done: tuple[float | None, ...] = (
-        (None, None, None) if roll < 0.1
-        else (hours[0], None, None) if roll < 0.4
-        else (hours[0], hours[0] + hours[1], None) if roll < 0.7
-        else (hours[0], hours[0] + hours[1], hours[0] + hours[1] + hours[2])
-    )  # fmt: skip
-    touchpoints = tuple(rng.choice(("direction", "clarify", "simplify", "redirect", "human")) for _ in range(3))
-    escalated = rng.random() < 0.2
-    return Script(
-        f"B{i:06d}", rng.choice(SEGMENTS), start, owner=f"owner{rng.randrange(12)}", variant=rng.choice(("a", "b")),
-        over_capacity=rng.random() < 0.05, done_after=done, touchpoints=touchpoints,
-        escalate_after=rng.uniform(1, 100) if escalated else None, trigger=rng.choice(("help", "failures", "follow_ups")),
-        resolved_after=rng.uniform(1, 48) if escalated and rng.random() < 0.8 else None, level=rng.choice((1, 1, 2)),
-        closed_after=200 if roll < 0.05 else None,
-    )  # fmt: skip
+from tests.report_journeys import moments, script
 
 
 async def seed(db: Database, count: int) -> int:

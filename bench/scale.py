@@ -68,13 +68,15 @@ from bench.webhook_start import (
     wait_healthy,
     webhooks,
 )
+from contracts.deal import DealClosed
+from contracts.journey import workflow_id_for
+from contracts.signals import ActionTaken
 from devstack.smtp_sink import SmtpSink
 from devstack.testing import connect, dev_server
+from owners.roster import DEFAULT_ROSTER
 from playbooks.loader import DEFAULT_DIR
-from playbooks.roster import DEFAULT_ROSTER
 from privacy.converter import data_converter
 from privacy.keys import new_key_spec
-from workflows.models import ActionTaken, DealClosed, workflow_id_for
 
 ROOT = Path(__file__).resolve().parent.parent
 TICK = os.sysconf("SC_CLK_TCK")
@@ -524,7 +526,7 @@ async def replay(
 ) -> dict[str, Any]:
     """`onboarding replay` (by default over every running journey), as an engineer runs it
     before a deploy: the real command in its own process, with its default jobs."""
-    cmd = [sys.executable, "-m", "replay.cli", "replay", "--address", address]
+    cmd = [sys.executable, "-m", "cli", "replay", "--address", address]
     cmd += ["--query", query] if query else []
     cmd += ["--workflow", workflow] if workflow else []
     began = time.perf_counter()

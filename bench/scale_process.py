@@ -75,7 +75,7 @@ async def build(client: Client, spec: WorkerSpec) -> Worker:
         options["max_cached_workflows"] = spec.max_cached_workflows
     if spec.kind == "journeys":
         from activities.settings import ActivitySettings  # noqa: PLC0415
-        from playbooks.roster import load_roster  # noqa: PLC0415
+        from owners.roster import load_roster  # noqa: PLC0415
         from worker import build_worker, records_database  # noqa: PLC0415
 
         settings = ActivitySettings(SMTP_URL=spec.smtp_url or None, ONBOARDING_DATA_DIR=spec.data_dir)

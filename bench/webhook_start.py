@@ -32,14 +32,13 @@ from typing import Any
 
 import httpx
 from temporalio.client import Client
-from temporalio.common import TypedSearchAttributes, WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
+from contracts.deal import DealClosed, sample_deal_body
+from contracts.journey import WORKFLOW_TYPE, JourneyInput
+from contracts.search_attributes import ALL, start_options
 from starters.signatures import sign_standard
-from workflows.metadata import static_details, static_summary
-from workflows.models import WORKFLOW_TYPE, DealClosed, JourneyInput, workflow_id_for
-from workflows.search_attributes import ALL, start_search_attributes
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "whsec_" + base64.b64encode(b"benchmark-only-secret-0123456789").decode()
@@ -50,16 +49,7 @@ FIXTURE_OPPORTUNITY = b"0065e00000AbCdEAAZ"
 
 
 def deal(deal_id: str) -> dict[str, Any]:
-    return {
-        "deal_id": deal_id,
-        "closed_at": "2026-11-20T15:04:05Z",
-        "amount": 24000,
-        "currency": "USD",
-        "segment": "smb",
-        "product": "analytics",
-        "account": {"id": f"ACME-{deal_id}", "name": "Acme Corp", "timezone": "America/Chicago", "locale": "en-US"},
-        "contacts": [{"email": "ana@acme.example", "name": "Ana Ruiz", "role": "champion"}],
-    }
+    return sample_deal_body(deal_id=deal_id, account={"id": f"ACME-{deal_id}"})
 
 
 def free_port() -> int:
@@ -118,15 +108,7 @@ async def lanes(count: int, concurrency: int, one: Any) -> tuple[float, list[flo
 async def start_raw(client: Client, d: DealClosed, queue: str) -> None:
     """A journey started the way the HTTP starters start one, straight through the client."""
     await client.start_workflow(
-        WORKFLOW_TYPE,
-        JourneyInput(deal_id=d.deal_id, deal=d),
-        id=workflow_id_for(d.deal_id),
-        task_queue=queue,
-        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-        search_attributes=TypedSearchAttributes(start_search_attributes(d.deal_id, d.account.id, d.segment)),
-        static_summary=static_summary(d),
-        static_details=static_details(d),
+        WORKFLOW_TYPE, JourneyInput(deal_id=d.deal_id, deal=d), **start_options(d, task_queue=queue)
     )
 
 

@@ -29,15 +29,16 @@ from typing import Any
 from urllib.parse import quote
 
 from temporalio.client import Client, WorkflowHandle, WorkflowQueryFailedError
-from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.converter import DataConverter
 from temporalio.service import RPCError
 
-from playbooks.schema import BusinessHours
+from contracts.deal import DealClosed, sample_deal_body
+from contracts.journey import WORKFLOW_TYPE, JourneyInput, workflow_id_for
+from contracts.playbook import BusinessHours
+from contracts.search_attributes import start_options
 from privacy.converter import data_converter
 from privacy.keys import dev_keys
 from workflows.business_hours import describe, next_send_time
-from workflows.models import TASK_QUEUE, WORKFLOW_TYPE, workflow_id_for
 
 # Customers' time zones to choose from, so a demo usually runs inside business hours and the
 # kickoff email arrives at once instead of next morning.
@@ -69,21 +70,11 @@ def demo_zone(now: datetime) -> str:
 
 def demo_deal(deal_id: str, closed_at: datetime, zone: str = "America/Chicago") -> dict[str, Any]:
     """The deal-closed body of DESIGN.md section 4, closed now so the 72 h window is live."""
-    return {
-        "deal_id": deal_id,
-        "closed_at": closed_at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
-        "amount": 24000,
-        "currency": "USD",
-        "segment": "smb",
-        "product": "analytics",
-        "account": {
-            "id": "ACME-1",
-            "name": "Acme Corp",
-            "timezone": zone,
-            "locale": "en-US",
-        },
-        "contacts": [{"email": "ana@acme.example", "name": "Ana Ruiz", "role": "champion"}],
-    }
+    return sample_deal_body(
+        deal_id=deal_id,
+        closed_at=closed_at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+        account={"timezone": zone},
+    )
 
 
 def local_converter(data_dir: Path | None = None) -> DataConverter:
@@ -110,14 +101,8 @@ async def start_demo(
 ) -> tuple[str, str, str | None]:
     client = await Client.connect(address, namespace=namespace, data_converter=converter or local_converter())
     workflow_id = workflow_id_for(deal_id)
-    handle = await client.start_workflow(
-        WORKFLOW_TYPE,
-        {"deal_id": deal_id, "deal": demo_deal(deal_id, datetime.now(UTC), zone)},
-        id=workflow_id,
-        task_queue=TASK_QUEUE,
-        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-    )
+    deal = DealClosed.model_validate(demo_deal(deal_id, datetime.now(UTC), zone))
+    handle = await client.start_workflow(WORKFLOW_TYPE, JourneyInput(deal_id=deal_id, deal=deal), **start_options(deal))
     link = f"{ui_url.rstrip('/')}/namespaces/{quote(namespace)}/workflows/{quote(workflow_id)}"
     owner = await acknowledge_as_owner(handle, acknowledge_within)
     return handle.id, link, owner

@@ -13,7 +13,7 @@ from temporalio.api.operatorservice.v1 import (
 )
 from temporalio.client import Client
 
-from workflows.search_attributes import ALL, cli_type
+from contracts.search_attributes import ALL, cli_type
 
 # (name, kind), kind spelled as the Temporal CLI accepts it; derived from the workflow's
 # own definition so the two can never disagree.

@@ -27,15 +27,16 @@ from typing import TextIO
 from temporalio.client import Client, WorkflowHistory
 from temporalio.service import RPCError, RPCStatusCode
 
+from contracts.playbook import PlaybookSnapshot
+from lab.arguments import duration
 from lab.behaviour import behaviour_of
 from lab.compare import COUNTERFACTUAL, JourneyDiff, Totals, compare, describe
 from lab.errors import LabError
 from lab.histories import journey_runs
 from lab.record import read_journey
 from lab.runtime import Lab
+from owners.roster import Roster, load_roster
 from playbooks import loader
-from playbooks.roster import Roster, load_roster
-from playbooks.schema import PlaybookSnapshot
 
 Journey = tuple[str, list[WorkflowHistory]]
 
@@ -137,11 +138,10 @@ async def backtest(
 
 
 async def backtest_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from lab.cli import _duration  # noqa: PLC0415
-    from replay.cli import connect  # noqa: PLC0415
+    from runtime.client import connect  # noqa: PLC0415
 
     try:
-        tolerance = _duration(args.tolerance)
+        tolerance = duration(args.tolerance)
         candidate = loader.load_playbook(args.playbook) if args.playbook else None
         roster = load_roster(args.roster)
         if args.jobs < 1:

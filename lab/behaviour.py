@@ -22,11 +22,12 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 
+from contracts.deal import DealClosed
+from contracts.owners import OwnerAssignment
+from contracts.playbook import PlaybookSnapshot
 from lab.record import CUSTOMER_SIGNALS, JourneyRecord
 from lab.script import Script, Send, StaffRule, StartRule, Step
 from lab.world import JourneySetup
-from playbooks.schema import PlaybookSnapshot
-from workflows.models import DealClosed, OwnerAssignment
 
 KNOWN_SIGNALS = (*CUSTOMER_SIGNALS, "cancel", "owner_acknowledged", "deal_closed", "deal_in_crm")
 KNOWN_UPDATES = ("resolve_escalation", "reassign_owner", "extend_deadline", "pause", "resume")

@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-from playbooks.expectations import WEEKDAY_NAMES, Duration
-from playbooks.schema import BusinessHours
+from contracts.expectations import WEEKDAY_NAMES, Duration
+from contracts.playbook import BusinessHours
 
 
 def local(moment: datetime, tz: str) -> datetime:

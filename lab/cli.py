@@ -10,39 +10,20 @@ import argparse
 import asyncio
 import json
 import logging
-import os
 import sys
-from datetime import datetime
 from pathlib import Path
 from typing import TextIO
 
-from pydantic import TypeAdapter, ValidationError
+from pydantic import ValidationError
 
+from lab.arguments import duration, moment
 from lab.errors import LabError
-from playbooks.expectations import Duration, calendar_only
 from playbooks.loader import PlaybookError
 
 SIMULATE_HELP = """Walk personas through a playbook on the real journey workflow, in virtual time:
 each persona's timeline (every message with its subject, its one call to action and its
 recipient; owner tasks; escalations and their level; state changes) in the customer's
 local time and UTC, its outcome, and its expectations. Nothing is sent to anyone."""
-
-
-def _duration(text: str) -> float:
-    try:
-        return calendar_only(TypeAdapter(Duration).validate_python(text)).seconds
-    except (ValidationError, ValueError) as err:
-        raise argparse.ArgumentTypeError(str(err).splitlines()[-1].strip()) from None
-
-
-def _moment(text: str) -> datetime:
-    try:
-        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an ISO 8601 time with offset, got {text!r}") from None
-    if value.tzinfo is None:
-        raise argparse.ArgumentTypeError("needs a time zone offset, e.g. 2026-11-27T17:30:00+11:00")
-    return value
 
 
 def add_simulate(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -63,9 +44,7 @@ def add_simulate(commands: argparse._SubParsersAction) -> None:  # type: ignore[
         type=Path,
         help="folder to select playbooks from (default: ONBOARDING_PLAYBOOKS_DIR or playbooks/)",
     )
-    sim.add_argument(
-        "--roster", type=Path, help="owner roster (default: ONBOARDING_ROSTER or playbooks/roster/owners.yaml)"
-    )
+    sim.add_argument("--roster", type=Path, help="owner roster (default: ONBOARDING_ROSTER or owners/owners.yaml)")
     sim.add_argument("--deal", type=Path, help="a deal (JSON or YAML, the deal-closed body) every persona starts from")
     sim.add_argument("--segment", help="the deal's segment")
     sim.add_argument("--product", help="the deal's product")
@@ -73,7 +52,7 @@ def add_simulate(commands: argparse._SubParsersAction) -> None:  # type: ignore[
     sim.add_argument("--timezone", help="the customer's IANA time zone")
     sim.add_argument(
         "--closed-at",
-        type=_moment,
+        type=moment,
         help="when the deal closes (ISO 8601 with offset; its weekday and local time are kept)",
     )
     sim.add_argument(
@@ -83,7 +62,7 @@ def add_simulate(commands: argparse._SubParsersAction) -> None:  # type: ignore[
         help="walk this variant of the playbook's experiment (repeat for several; 'all': every variant); "
         "default: every variant side by side, or the playbook as written when it declares none",
     )
-    sim.add_argument("--horizon", type=_duration, help="how long to follow each journey (default: the persona's, 30d)")
+    sim.add_argument("--horizon", type=duration, help="how long to follow each journey (default: the persona's, 30d)")
     sim.add_argument(
         "--check",
         action="store_true",
@@ -135,7 +114,7 @@ async def simulate_command(args: argparse.Namespace, out: TextIO, err: TextIO) -
     from lab.deals import DealFlags, read_deal  # noqa: PLC0415
     from lab.personas import load_personas  # noqa: PLC0415
     from lab.simulate import plan, simulate  # noqa: PLC0415
-    from playbooks.roster import load_roster  # noqa: PLC0415
+    from owners.roster import load_roster  # noqa: PLC0415
 
     try:
         personas = load_personas(args.personas or None)
@@ -190,16 +169,15 @@ async def simulate_command(args: argparse.Namespace, out: TextIO, err: TextIO) -
     return 0
 
 
+def add_command(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    add_simulate(commands)
+    add_backtest(commands)
+
+
 def run(args: argparse.Namespace) -> int:
     logging.getLogger("temporalio").setLevel(logging.ERROR)
     if args.command == "simulate":
-        code = asyncio.run(simulate_command(args, sys.stdout, sys.stderr))
-    else:
-        from lab.backtest import backtest_command  # noqa: PLC0415
+        return asyncio.run(simulate_command(args, sys.stdout, sys.stderr))
+    from lab.backtest import backtest_command  # noqa: PLC0415
 
-        code = asyncio.run(backtest_command(args, sys.stdout, sys.stderr))
-    sys.stdout.flush()
-    sys.stderr.flush()
-    # Skip interpreter teardown: the SDK's native threads can crash it at exit
-    # (temporalio/sdk-python#300); the test server and worker are shut down already.
-    os._exit(code)
+    return asyncio.run(backtest_command(args, sys.stdout, sys.stderr))

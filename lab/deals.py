@@ -11,21 +11,12 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from contracts.deal import DealClosed, sample_deal_body
 from lab.errors import LabError, describe
 from lab.personas import Persona
 from lab.script import StartRule
-from workflows.models import DealClosed
 
-SAMPLE_DEAL: dict[str, Any] = {
-    "deal_id": "LAB-1",
-    "closed_at": "2026-11-24T16:00:00Z",
-    "amount": 24000,
-    "currency": "USD",
-    "segment": "smb",
-    "product": "analytics",
-    "account": {"id": "ACME-1", "name": "Acme Corp", "timezone": "America/Chicago", "locale": "en-US"},
-    "contacts": [{"email": "ana@acme.example", "name": "Ana Ruiz", "role": "champion"}],
-}
+SAMPLE_DEAL: dict[str, Any] = sample_deal_body(deal_id="LAB-1", closed_at="2026-11-24T16:00:00Z")
 # A deal with no close of its own closes on a Tuesday morning: an ordinary working day.
 DEFAULT_CLOSE = (("tue"), time(10, 0))
 

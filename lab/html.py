@@ -11,9 +11,9 @@ from pathlib import Path
 
 import plotly.graph_objects as go
 
+from contracts.expectations import WEEKDAY_NAMES
 from lab.calendar import local, spoken
 from lab.simulate import LabReport, PersonaReport, Row
-from playbooks.expectations import WEEKDAY_NAMES
 
 LANES = ["system", "owner", "customer"]  # bottom to top
 _STYLE = {  # what -> (marker symbol, colour)

@@ -14,7 +14,6 @@ from typing import Annotated, Literal, Union
 from pydantic import (
     AfterValidator,
     BaseModel,
-    ConfigDict,
     Discriminator,
     EmailStr,
     Field,
@@ -23,24 +22,22 @@ from pydantic import (
     model_validator,
 )
 
+from contracts.expectations import PERSONA_NAME, Duration, Expectation, Weekday, calendar_only
+from contracts.moments import MESSAGES
+from contracts.strict import StrictFile
 from lab.errors import LabError, read_yaml
-from playbooks.expectations import PERSONA_NAME, Duration, Expectation, Weekday, calendar_only
 from playbooks.loader import DEFAULT_DIR
 
 PERSONAS_DIR = DEFAULT_DIR / "personas"
 
 CalendarDuration = Annotated[Duration, AfterValidator(calendar_only)]
-TOUCHPOINTS = ("direction", "clarify", "simplify", "redirect", "help", "escalation")
+TOUCHPOINTS = tuple(t.value for t in MESSAGES)  # the journey's messages (contracts.moments)
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Trigger(_Strict):
+class Trigger(StrictFile):
     """`simplify` (the first simplify of any milestone) or `first_value.direction`."""
 
-    touchpoint: Literal["direction", "clarify", "simplify", "redirect", "help", "escalation"]
+    touchpoint: Literal[TOUCHPOINTS]  # type: ignore[valid-type]
     milestone: str | None = None
 
     @classmethod
@@ -56,7 +53,7 @@ class Trigger(_Strict):
         return f"{self.milestone}.{self.touchpoint}" if self.milestone else self.touchpoint
 
 
-class CustomerStep(_Strict):
+class CustomerStep(StrictFile):
     """One thing the customer (or the CRM) does: `{at: 2h, do: taken, action: dataset_uploaded}`."""
 
     at: CalendarDuration
@@ -90,7 +87,7 @@ class CustomerStep(_Strict):
         return Trigger.parse(self.after) if self.after else None
 
 
-class OwnerBehaviour(_Strict):
+class OwnerBehaviour(StrictFile):
     """`acknowledges_after: 1h` (each owner the journey assigns) or `never`."""
 
     acknowledges_after: Annotated[
@@ -99,7 +96,7 @@ class OwnerBehaviour(_Strict):
     ] = "never"
 
 
-class StaffDecision(_Strict):
+class StaffDecision(StrictFile):
     """How a human answers an escalation: `{resolve: retry, after: 5h}`, counted from the
     escalation's opening."""
 
@@ -116,27 +113,27 @@ class StaffDecision(_Strict):
         return self
 
 
-class Closes(_Strict):
+class Closes(StrictFile):
     """When the deal closes, in the customer's time zone: the next such moment in the lab."""
 
     day: Weekday
     at: time
 
 
-class AccountSpec(_Strict):
+class AccountSpec(StrictFile):
     id: str | None = None
     name: str | None = None
     timezone: str | None = None
     locale: str | None = None
 
 
-class ContactSpec(_Strict):
+class ContactSpec(StrictFile):
     email: EmailStr
     name: str = ""
     role: str = ""
 
 
-class DealSpec(_Strict):
+class DealSpec(StrictFile):
     """What this persona's deal looks like, over the lab's sample deal (or `--deal`)."""
 
     segment: str | None = None
@@ -148,7 +145,7 @@ class DealSpec(_Strict):
     closes: Closes | None = None
 
 
-class Persona(_Strict):
+class Persona(StrictFile):
     name: str = Field(pattern=PERSONA_NAME, max_length=64)
     description: str = ""
     deal: DealSpec = DealSpec()

@@ -25,12 +25,14 @@ from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 
 from activities.messaging import render
+from contracts import moments
+from contracts.crms import CRMS
+from contracts.messages import MessageTemplate
+from contracts.playbook import PlaybookSnapshot
 from lab.world import milestone_of
-from playbooks.schema import MessageTemplate, PlaybookSnapshot
-from starters.crms import CRMS
 
 CUSTOMER_SIGNALS = ("action_taken", "action_failed", "help_requested")
-FOLLOW_UPS = ("clarify", "simplify", "redirect")
+FOLLOW_UPS = tuple(t.value for t in moments.FOLLOW_UPS)
 _URL = re.compile(r"https?://\S+")
 # Plain ints: the protobuf enum wrapper's attribute lookup is slow in a loop over events.
 _E = SimpleNamespace(**dict(EventType.items()))

@@ -30,16 +30,16 @@ from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from contracts.search_attributes import ALL
 from lab.errors import LabError
 from lab.histories import journey_runs
 from lab.persona_run import PersonaRun, persona_workflow_id
 from lab.record import JourneyRecord, read_journey
 from lab.script import PersonaOutcome, Script
 from lab.world import JourneySetup, World
-from playbooks.roster import Roster
+from owners.roster import Roster
+from runtime.sandbox import workflow_runner
 from workflows.onboarding import OnboardingWorkflow
-from workflows.sandbox import workflow_runner
-from workflows.search_attributes import ALL
 
 # A walk takes a few seconds of real time; one that takes this long has stalled the test
 # server's clock (seen once in a thousand walks on a loaded machine: a workflow task the

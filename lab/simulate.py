@@ -12,6 +12,9 @@ from typing import Any
 from pydantic import BaseModel, Field
 from temporalio.testing import WorkflowEnvironment
 
+from contracts.deal import DealClosed
+from contracts.playbook import BusinessHours, PlaybookSnapshot
+from contracts.search_attributes import start_options
 from lab.calendar import shown
 from lab.deals import DealFlags, persona_deal
 from lab.errors import LabError
@@ -22,12 +25,8 @@ from lab.runtime import Lab
 from lab.script import Note, Script, Send, StaffRule, StartRule, Step, Trigger
 from lab.verdicts import Verdict, judge
 from lab.world import JourneySetup
+from owners.roster import Roster
 from playbooks import loader, variants
-from playbooks.roster import Roster
-from playbooks.schema import BusinessHours, PlaybookSnapshot
-from workflows.metadata import static_details, static_summary
-from workflows.models import DealClosed, workflow_id_for
-from workflows.search_attributes import start_search_attributes
 
 EVERY = "every"
 # `--variant all`: every variant of the playbook, side by side (also what no --variant does).
@@ -247,15 +246,15 @@ def persona_script(
         )
     decisions, repeat = persona.decisions
     ack = persona.owner.acknowledges_after
+    # started as the starters start a journey (its id, summary, details, search attributes)
+    options = start_options(deal, playbook_name=snapshot.playbook.name)
     return Script(
         label=walk_label(persona.name, snapshot.variant),
-        workflow_id=workflow_id_for(deal.deal_id),
+        workflow_id=options["id"],
         journey_input={"deal_id": deal.deal_id, "deal": deal.model_dump(mode="json")},
-        summary=static_summary(deal),
-        details=static_details(deal, playbook_name=snapshot.playbook.name),
-        search_attributes={
-            p.key.name: str(p.value) for p in start_search_attributes(deal.deal_id, deal.account.id, deal.segment)
-        },
+        summary=options["static_summary"],
+        details=options["static_details"],
+        search_attributes={p.key.name: str(p.value) for p in options["search_attributes"].search_attributes},
         start=start,
         horizon_seconds=horizon or persona.horizon.seconds,
         steps=steps,

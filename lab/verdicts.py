@@ -7,10 +7,7 @@ from datetime import datetime
 
 from pydantic import BaseModel
 
-from lab.calendar import business_day, deadline, in_business_hours, local, shown, spoken
-from lab.outcome import Outcome
-from lab.record import FOLLOW_UPS, JourneyRecord
-from playbooks.expectations import (
+from contracts.expectations import (
     WEEKDAY_NAMES,
     BusinessHoursOnly,
     CompletesMilestone,
@@ -23,7 +20,10 @@ from playbooks.expectations import (
     ProactivePerBusinessDay,
     ReachesState,
 )
-from playbooks.schema import BusinessHours
+from contracts.playbook import BusinessHours
+from lab.calendar import business_day, deadline, in_business_hours, local, shown, spoken
+from lab.outcome import Outcome
+from lab.record import FOLLOW_UPS, JourneyRecord
 
 
 class Verdict(BaseModel):

@@ -25,16 +25,19 @@ from temporalio.common import RawValue, SearchAttributeKey, SearchAttributePair,
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 
-from activities.escalation import EscalationTask
-from activities.messaging import SendReceipt, message_id_for, render
-from activities.owners import AssignOwnerRequest, manager_person, person, staffing
+from activities.messaging import message_id_for, render
+from contracts import crms
+from contracts.deal import DealClosed
+from contracts.escalations import EscalationTask
+from contracts.journey import WORKFLOW_TYPE
+from contracts.messages import MessageTemplate, SendReceipt
+from contracts.owners import AssignOwnerRequest, OwnerAssignment
+from contracts.playbook import Playbook, PlaybookSnapshot
 from lab.persona_run import persona_workflow_id
 from lab.script import Delivered, Delivery, Finish, Sighting, StartJourney
+from owners.activities import manager_person, person, staffing
+from owners.roster import Roster
 from playbooks import loader
-from playbooks.roster import Roster
-from playbooks.schema import MessageTemplate, Playbook, PlaybookSnapshot
-from starters import crms
-from workflows.models import WORKFLOW_TYPE, DealClosed, OwnerAssignment
 
 
 @dataclass
@@ -172,7 +175,7 @@ class World:
         return EscalationTask(task_id=request.get("key", ""), assignee=assignee.get("id", ""), level=level, path="")
 
     def crm_fetches(self) -> list[Any]:
-        """`fetch_<crm>_deal` for every CRM a journey reads its deal from (starters/crms.py): the
+        """`fetch_<crm>_deal` for every CRM a journey reads its deal from (contracts/crms.py): the
         registry's lab stub for that CRM, else the persona's deal, whichever CRM."""
         return [self._crm_fetch(crm.fetch_activity, crm.lab_stub) for crm in crms.CRMS if crm.fetch_activity]
 

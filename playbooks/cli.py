@@ -20,9 +20,9 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
+from contracts.playbook import AppliesTo, normalise
+from owners.roster import PlaybookError, load_roster, roster_path
 from playbooks import loader
-from playbooks.roster import PlaybookError, load_roster, roster_path
-from playbooks.schema import AppliesTo, normalise
 
 OTHER = "\0"  # a segment and product nobody names: only `*` or the fallback takes them
 

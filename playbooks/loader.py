@@ -23,7 +23,7 @@ import structlog
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from playbooks.schema import AppliesTo, Playbook, PlaybookSnapshot
+from contracts.playbook import AppliesTo, Playbook, PlaybookSnapshot
 
 DEFAULT_DIR = Path(__file__).parent
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import hashlib
 
-from playbooks.schema import PlaybookSnapshot
+from contracts.playbook import PlaybookSnapshot
 
 
 def pick(snapshot: PlaybookSnapshot, deal_id: str) -> str | None:

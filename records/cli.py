@@ -21,15 +21,15 @@ from typing import TextIO
 import structlog
 from sqlalchemy.exc import SQLAlchemyError
 
+from contracts.escalations import EscalationTaskRecord
 from records import migrate
 from records.config import DatabaseUrlError, describe
 from records.database import Database
 from records.ledger import DeliveryLedger
-from records.models import EscalationTaskRecord
 from records.tasks import TaskStore
 
 
-def add_commands(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_command(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     def database_options(parser: argparse.ArgumentParser) -> None:
         parser.add_argument(
             "--database-url",
@@ -67,7 +67,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:  # type: ignore[
     database_options(tasks)
 
 
-def _database(args: argparse.Namespace) -> Database:
+def database_for(args: argparse.Namespace) -> Database:
     url = args.database_url if args.database_url is not None else os.environ.get("ONBOARDING_DATABASE_URL")
     data_dir = args.data_dir or Path(os.environ.get("ONBOARDING_DATA_DIR") or ".data")
     return Database.from_settings(url, data_dir)
@@ -77,7 +77,7 @@ async def run(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = 
     # The command's output is the answer; the records' own info lines would only clutter it.
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     try:
-        db = _database(args)
+        db = database_for(args)
     except DatabaseUrlError as exc:
         print(f"error: {exc}", file=err)
         return 2

@@ -8,9 +8,9 @@ from typing import Any
 
 from sqlalchemy import select
 
+from contracts.moments import MomentRequest
 from records.database import Database
 from records.dialects import insert_new
-from records.models import MomentRequest
 from records.tables import moments
 
 

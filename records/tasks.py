@@ -9,34 +9,15 @@ from datetime import UTC, datetime
 from pydantic import BaseModel
 from sqlalchemy import select, update
 
+from contracts.escalations import CloseEscalationTask, EscalationTaskRecord, TaskOpening, TaskStatus, task_id
 from records.database import Database
 from records.dialects import insert_new
-from records.models import (
-    CloseEscalationTask,
-    EscalationTaskRecord,
-    TaskStatus,
-    task_id,
-)
 from records.tables import escalation_task_events as events
 from records.tables import escalation_tasks as tasks
 
 
 class TaskNotFound(LookupError):
     pass
-
-
-class TaskOpening(BaseModel):
-    workflow_id: str
-    escalation: int
-    deal_id: str
-    account_name: str
-    milestone: str
-    level: int
-    level_name: str
-    assignee: str
-    assignee_name: str
-    reason: str
-    at: datetime
 
 
 class TaskEvent(BaseModel):

@@ -14,45 +14,22 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import importlib
 import os
 import sys
 import time
-from collections.abc import AsyncIterator, Sequence
-from typing import TextIO
+from collections.abc import AsyncIterator, Coroutine
+from typing import Any, TextIO
 
 from temporalio.client import Client, WorkflowHistory
-from temporalio.envconfig import ClientConfig
 from temporalio.service import RPCError, RPCStatusCode
 
-from lab import cli as lab_cli
-from playbooks import cli as playbooks_cli
-from privacy.converter import data_converter
 from privacy.keys import CodecConfigError
-from records import cli as records_cli
-from replay.corpus import GUIDE, ReplayProblem, explain, replay_all
+from replay.corpus import GUIDE, ReplayProblem, explain, load_workflow, replay_all
 from replay.parallel import JobConfig, JobFailed, replay_in_jobs
-from report import cli as report_cli
+from runtime.client import connect
 
 DEFAULT_QUERY = "WorkflowType = 'OnboardingWorkflow' AND ExecutionStatus = 'Running'"
 DEFAULT_WORKFLOW = "workflows.onboarding:OnboardingWorkflow"
-
-
-def load_workflow(spec: str) -> type:
-    """`module:Class`: the code to check (default: this checkout's workflow)."""
-    module, _, name = spec.partition(":")
-    return getattr(importlib.import_module(module), name or "OnboardingWorkflow")
-
-
-async def connect(address: str | None, namespace: str | None) -> Client:
-    config = ClientConfig.load_client_connect_config()  # TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, profiles
-    config.setdefault("target_host", "localhost:7233")
-    if address:
-        config["target_host"] = address
-    if namespace:
-        config["namespace"] = namespace
-    # The worker's payload keys (ONBOARDING_CODEC_KEYS): the histories are encrypted.
-    return await Client.connect(**config, data_converter=data_converter())
 
 
 async def histories(
@@ -185,9 +162,7 @@ async def replay_command(args: argparse.Namespace, out: TextIO = sys.stdout, err
     return 0
 
 
-def parser() -> argparse.ArgumentParser:
-    root = argparse.ArgumentParser(prog="onboarding", description="Onboarding engine tools.")
-    commands = root.add_subparsers(dest="command", required=True)
+def add_command(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     replay = commands.add_parser(
         "replay",
         help="replay journeys' histories against the local workflow code",
@@ -221,79 +196,7 @@ def parser() -> argparse.ArgumentParser:
     replay.add_argument(
         "--progress-every", type=float, default=2.0, help="seconds between progress lines on stderr (default 2)"
     )
-    records_cli.add_commands(commands)
-    report_cli.add_command(commands)
-    sync = commands.add_parser(
-        "roster-sync",
-        help="count running journeys in the owner roster, free places of ended ones",
-        description=roster_sync_doc(),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    sync.add_argument(
-        "--address", default=None, help="Temporal frontend host:port (default: TEMPORAL_ADDRESS or localhost:7233)"
-    )
-    sync.add_argument("--namespace", default=None, help="namespace (default: TEMPORAL_NAMESPACE or default)")
-    sync.add_argument("--task-queue", default="onboarding", help="the journeys' task queue (default: onboarding)")
-    sync.add_argument("--dry-run", action="store_true", help="report what would change, change nothing")
-    lab_cli.add_simulate(commands)
-    lab_cli.add_backtest(commands)
-    playbooks_cli.add_command(commands)
-    return root
 
 
-def roster_sync_doc() -> str:
-    from activities import roster_sync  # noqa: PLC0415  (keeps `replay --help` fast)
-
-    return roster_sync.__doc__ or ""
-
-
-async def roster_sync_command(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
-    from activities.roster_sync import sync_roster  # noqa: PLC0415
-    from playbooks.roster import PlaybookError, load_roster  # noqa: PLC0415
-
-    try:
-        roster = load_roster()
-    except PlaybookError as exc:
-        print(f"cannot read the roster: {exc}", file=err)
-        return 2
-    try:
-        client = await connect(args.address, args.namespace)
-    except Exception as exc:  # noqa: BLE001  (any connection problem is reported the same way)
-        print(f"cannot connect to Temporal: {exc}", file=err)
-        return 2
-    report = await sync_roster(client, roster, args.task_queue, dry_run=args.dry_run)
-    for journey_id, owner in sorted(report.added.items()):
-        print(f"added     {journey_id} -> {owner}", file=out)
-    for journey_id, owner in sorted(report.released.items()):
-        print(f"released  {journey_id} (was {owner})", file=out)
-    for journey_id, why in sorted(report.skipped.items()):
-        print(f"skipped   {journey_id}: {why}", file=out)
-    print(("dry run, nothing changed: " if args.dry_run else "") + report.summary(), file=out)
-    return 0
-
-
-def main(argv: Sequence[str] | None = None) -> None:
-    args = parser().parse_args(argv)
-    if args.command == "replay":
-        exit_now(asyncio.run(replay_command(args)))
-    if args.command in ("db", "tasks"):
-        exit_now(asyncio.run(records_cli.run(args)))
-    if args.command == "report":
-        exit_now(asyncio.run(report_cli.run(args)))
-    if args.command == "roster-sync":
-        exit_now(asyncio.run(roster_sync_command(args)))
-    if args.command == "playbooks":
-        exit_now(playbooks_cli.run(args))
-    lab_cli.run(args)  # simulate, backtest
-
-
-def exit_now(code: int) -> None:
-    """Exit without interpreter teardown: the SDK's native threads can abort it at exit
-    (temporalio/sdk-python#300), which would turn a clean exit code into a crash."""
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)
-
-
-if __name__ == "__main__":
-    main()
+def run(args: argparse.Namespace) -> Coroutine[Any, Any, int]:
+    return replay_command(args)

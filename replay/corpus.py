@@ -5,6 +5,7 @@ Used by the corpus test in `make test`, by `onboarding replay` and by the benchm
 
 from __future__ import annotations
 
+import importlib
 import re
 from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
@@ -18,9 +19,9 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter
 from temporalio.worker import Replayer, WorkflowRunner
 
+from contracts.journey import workflow_id_for
 from privacy.undecodable import workflow_converter
-from workflows.models import workflow_id_for
-from workflows.sandbox import workflow_runner
+from runtime.sandbox import workflow_runner
 
 CORPUS = Path(__file__).resolve().parent.parent / "tests" / "histories"
 GUIDE = "docs/versioning.md"
@@ -50,6 +51,12 @@ def replayer(
         data_converter=converter,
         workflow_runner=runner or workflow_runner(converter),
     )
+
+
+def load_workflow(spec: str) -> type:
+    """`module:Class`: the code to check (default: this checkout's workflow)."""
+    module, _, name = spec.partition(":")
+    return getattr(importlib.import_module(module), name or "OnboardingWorkflow")
 
 
 def corpus_files(root: Path = CORPUS) -> list[Path]:

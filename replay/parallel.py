@@ -9,7 +9,7 @@ the verdict. Memory stays bounded: at most `4 x jobs` ids wait in the queue and 
 holds `ahead` histories.
 
 Each job reads the histories through the same codec as the parent (its client is built by
-`replay.cli.connect`, from the same environment: ONBOARDING_CODEC_KEYS), so encrypted
+`runtime.client.connect`, from the same environment: ONBOARDING_CODEC_KEYS), so encrypted
 payloads decode in the job. Jobs are started with "spawn": forking a process that already
 runs the SDK's native threads is not safe."""
 
@@ -62,8 +62,9 @@ def run_job(config: JobConfig, todo: Any, verdicts: Any) -> None:
 
 
 async def _job(config: JobConfig, todo: Any, verdicts: Any) -> None:
-    from replay.cli import connect, load_workflow  # noqa: PLC0415  (the job imports what the parent names)
-    from replay.corpus import decided, mismatch_text, replayer  # noqa: PLC0415
+    # the job imports what the parent names
+    from replay.corpus import decided, load_workflow, mismatch_text, replayer  # noqa: PLC0415
+    from runtime.client import connect  # noqa: PLC0415
 
     workflow = load_workflow(config.workflow)
     client = await connect(config.address, config.namespace)

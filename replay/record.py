@@ -38,9 +38,11 @@ from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
 from activities.settings import ActivitySettings
+from contracts.deal import sample_deal_body
+from contracts.journey import JourneyInput, workflow_id_for
+from contracts.search_attributes import ALL
+from contracts.status import OnboardingState, Status
 from playbooks.loader import DEFAULT_DIR
-from workflows.models import JourneyInput, OnboardingState, Status, workflow_id_for
-from workflows.search_attributes import ALL
 
 CORPUS = Path(__file__).resolve().parent.parent / "tests" / "histories"
 # The corpus folder new recordings go to. Bump it with every new workflow version (patch).
@@ -69,16 +71,7 @@ def recording_playbook(change: Change | None = None) -> dict[str, Any]:
 
 
 def deal_body(deal_id: str, **overrides: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "deal_id": deal_id,
-        "closed_at": "2026-11-20T15:04:05Z",
-        "amount": 24000,
-        "currency": "USD",
-        "segment": "smb",
-        "product": "analytics",
-        "account": {"id": "ACME-1", "name": "Acme Corp", "timezone": "America/Chicago", "locale": "en-US"},
-        "contacts": [{"email": "ana@acme.example", "name": "Ana Ruiz", "role": "champion"}],
-    }
+    body = sample_deal_body(deal_id=deal_id)
     body.update(overrides)
     return body
 

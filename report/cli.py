@@ -25,7 +25,7 @@ import structlog
 from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 
-from records.cli import _database
+from records.cli import database_for
 from records.config import DatabaseUrlError, describe
 from records.database import Database
 from report import compute, csv_out, page, query
@@ -129,7 +129,7 @@ async def run(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = 
             owner=args.owner,
         )
         now = _when(args.now, "now") or datetime.now(UTC)
-        db = _database(args)
+        db = database_for(args)
     except (ValueError, ValidationError, DatabaseUrlError) as exc:
         print(f"error: {exc}", file=err)
         return 2

@@ -3,7 +3,7 @@
 Run it with `uvicorn starters.app:app --port 8000`; configuration comes from the
 environment (starters.settings). OpenAPI at /docs.
 
-One router per source (starters/routes/; the CRMs' are listed in starters/crms.py), the
+One router per source (starters/routes/; the CRMs' are listed in contracts/crms.py), the
 dependencies they share in starters/deps.py, the problem+json answers in starters/handlers.py.
 """
 
@@ -17,8 +17,9 @@ from typing import Any
 import structlog
 from fastapi import APIRouter, FastAPI
 
+from contracts import crms
 from records.database import Database
-from starters import crms, openapi
+from starters import openapi
 from starters.deps import Service
 from starters.handlers import install_error_handlers
 from starters.logs import configure_logging, redact_access_log

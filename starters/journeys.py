@@ -1,9 +1,9 @@
 """Starting journeys and delivering events to them, idempotently.
 
 Every start is on `onboarding-<deal_id>` with conflict policy USE_EXISTING and reuse policy
-REJECT_DUPLICATE, so a redelivered webhook never makes a second journey. A product event
-uses signal-with-start: when it arrives before its deal, it creates the journey, which
-waits for its deal with the event already in its history.
+REJECT_DUPLICATE (contracts.search_attributes.start_options), so a redelivered webhook never
+makes a second journey. A product event uses signal-with-start: when it arrives before its
+deal, it creates the journey, which waits for its deal with the event already in its history.
 """
 
 from __future__ import annotations
@@ -15,20 +15,15 @@ from typing import Any, Literal
 import structlog
 from pydantic import BaseModel
 from temporalio.client import Client, WorkflowHandle
-from temporalio.common import (
-    SearchAttributePair,
-    TypedSearchAttributes,
-    WorkflowIDConflictPolicy,
-    WorkflowIDReusePolicy,
-)
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from contracts.deal import Crm, DealClosed
+from contracts.journey import WORKFLOW_TYPE, JourneyInput, workflow_id_for
+from contracts.search_attributes import CUSTOMER_ID, start_options
+from contracts.signals import DealInCrm, Unsubscribed
 from privacy.contacts import contact_hash
 from privacy.suppressions import SuppressionList
-from workflows.metadata import static_details, static_summary
-from workflows.models import WORKFLOW_TYPE, Crm, DealClosed, DealInCrm, JourneyInput, Unsubscribed, workflow_id_for
-from workflows.search_attributes import CUSTOMER_ID, DEAL_ID, STATE, start_search_attributes
 
 log = structlog.get_logger("starters.journeys")
 
@@ -66,16 +61,6 @@ class Target:
     rpc_timeout: timedelta
 
 
-def _start_kwargs(workflow_id: str, target: Target) -> dict[str, Any]:
-    return {
-        "id": workflow_id,
-        "task_queue": target.task_queue,
-        "id_conflict_policy": WorkflowIDConflictPolicy.USE_EXISTING,
-        "id_reuse_policy": WorkflowIDReusePolicy.REJECT_DUPLICATE,
-        "rpc_timeout": target.rpc_timeout,
-    }
-
-
 async def start_with_deal(
     client: Client, deal: DealClosed, target: Target, first_signal: tuple[str, BaseModel] | None = None
 ) -> StartOutcome:
@@ -99,12 +84,8 @@ async def start_with_deal(
             WORKFLOW_TYPE,
             JourneyInput(deal_id=deal.deal_id, deal=deal),
             **extra,
-            search_attributes=TypedSearchAttributes(
-                start_search_attributes(deal.deal_id, deal.account.id, deal.segment)
-            ),
-            static_summary=static_summary(deal),
-            static_details=static_details(deal),
-            **_start_kwargs(workflow_id, target),
+            **start_options(deal, task_queue=target.task_queue),
+            rpc_timeout=target.rpc_timeout,
         )
     except WorkflowAlreadyStartedError:
         return StartOutcome(workflow_id, created=False, running=False)
@@ -146,14 +127,8 @@ async def start_from_crm(client: Client, deal_id: str, crm: Crm, target: Target)
         handle = await client.start_workflow(
             WORKFLOW_TYPE,
             JourneyInput(deal_id=deal_id, crm=crm),
-            search_attributes=TypedSearchAttributes(
-                [
-                    SearchAttributePair(DEAL_ID, deal_id),
-                    SearchAttributePair(STATE, "awaiting_action"),
-                ]
-            ),
-            static_summary=f"{crm} deal {deal_id} · details fetched from the CRM",
-            **_start_kwargs(workflow_id, target),
+            **start_options(deal_id, crm=crm, task_queue=target.task_queue),
+            rpc_timeout=target.rpc_timeout,
         )
     except WorkflowAlreadyStartedError:
         return StartOutcome(workflow_id, created=False, running=False)
@@ -181,9 +156,8 @@ async def signal_deal(client: Client, deal_id: str, signal: str, payload: BaseMo
             JourneyInput(deal_id=deal_id),
             start_signal=signal,
             start_signal_args=[payload],
-            search_attributes=TypedSearchAttributes([SearchAttributePair(DEAL_ID, deal_id)]),
-            static_summary=f"{deal_id} · waiting for the deal-closed webhook",
-            **_start_kwargs(workflow_id, target),
+            **start_options(deal_id, task_queue=target.task_queue),
+            rpc_timeout=target.rpc_timeout,
         )
     except WorkflowAlreadyStartedError:
         return EventDelivery(workflow_id, "journey_closed")

@@ -1,4 +1,4 @@
-"""Bodies the HTTP starters accept and answer (the deal body is workflows.models.DealClosed)."""
+"""Bodies the HTTP starters accept and answer (the deal body is contracts.deal.DealClosed)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationInfo, field_validator
 
-from workflows.models import ActionFailed, ActionTaken, HelpRequested
+from contracts.signals import ActionFailed, ActionTaken, HelpRequested
 
 
 class ProductEvent(BaseModel):

@@ -20,8 +20,8 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from contracts.deal import DealClosed
 from starters.problems import FieldError, Problem, validation_problem
-from workflows.models import DealClosed
 
 SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
 OUTBOUND = "http://soap.sforce.com/2005/09/outbound"

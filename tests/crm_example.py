@@ -13,14 +13,14 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from temporalio import activity
 
+from contracts.crms import CrmEntry
+from contracts.deal import Account, Contact, DealClosed
 from starters import journeys
-from starters.crms import CrmEntry
 from starters.deps import Service, SignedJson, TargetDep, TemporalDep, Verified
 from starters.models import DealAccepted
 from starters.openapi import request_body
 from starters.problems import problem_responses
 from starters.signatures import SignatureError
-from workflows.models import Account, Contact, DealClosed
 
 ENTRY = CrmEntry("acme", routes="tests.crm_example", fetch="tests.crm_example:acme_activities")
 

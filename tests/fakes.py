@@ -20,17 +20,16 @@ from temporalio import activity
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from activities.escalation import EscalationTask, EscalationTaskRequest
-from activities.messaging import MessageRequest, SendReceipt
-from activities.owners import AssignOwnerRequest, ReleaseOwnerRequest, manager_person, person, staffing
 from activities.playbook import PlaybookActivities
-from playbooks.roster import Roster, load_roster
-from records.models import CloseEscalationTask, EscalationTaskRecord, MomentRecorded, MomentRequest, MomentsRequest
+from contracts.escalations import CloseEscalationTask, EscalationTask, EscalationTaskRecord, EscalationTaskRequest
+from contracts.messages import MessageRequest, SendReceipt
+from contracts.moments import MomentRecorded, MomentRequest, MomentsRequest
+from contracts.owners import AssignOwnerRequest, OwnerAssignment, Released, ReleaseOwnerRequest
+from owners.activities import manager_person, person, staffing
+from owners.roster import Roster, load_roster
+from runtime.sandbox import workflow_runner
 from tests.support import _terminate_leftovers
-from workflows.models import OwnerAssignment
 from workflows.onboarding import OnboardingWorkflow
-from workflows.places import Released
-from workflows.sandbox import workflow_runner
 
 
 @dataclass
@@ -56,7 +55,7 @@ class Effects:
 
     @activity.defn(name="assign_owner")
     async def assign_owner(self, request: AssignOwnerRequest) -> OwnerAssignment:
-        """The roster's rules (activities/owners.py `staffing`) without the roster workflow:
+        """The roster's rules (owners/activities.py `staffing`) without the roster workflow:
         the first eligible owner, capacity not counted."""
         staff = staffing(self.roster, request)
         manager = manager_person(self.roster.manager) if self.roster.manager else None

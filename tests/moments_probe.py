@@ -7,10 +7,10 @@ from pydantic import BaseModel
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from playbooks.schema import PlaybookSnapshot
-    from records.models import MomentKind, Touchpoint
+    from contracts.deal import DealClosed
+    from contracts.moments import MomentKind, Touchpoint
+    from contracts.playbook import PlaybookSnapshot
     from workflows import moments
-    from workflows.models import DealClosed
 
 
 class ProbeInput(BaseModel):

@@ -3,13 +3,15 @@ report's exact-figure tests and its benchmark."""
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
+from contracts.escalations import TaskOpening
+from contracts.moments import FOLLOW_UPS, MomentKind, MomentRequest, Touchpoint, moment_key
 from records.database import Database
-from records.models import MomentKind, MomentRequest, Touchpoint, moment_key
 from records.moments import MomentStore
-from records.tasks import TaskOpening, TaskStore
+from records.tasks import TaskStore
 
 MILESTONES = ("first_action", "first_value", "expansion_check")  # playbooks/default.yaml
 
@@ -107,3 +109,33 @@ async def seed(db: Database, scripts: list[Script]) -> None:
                     level=level, level_name=["owner", "backup", "manager"][level - 1], assignee=s.owner, assignee_name="",
                     reason="", at=s.start + timedelta(hours=s.escalate_after + 24 * (level - 1)),
                 ))  # fmt: skip
+
+
+# --- journeys at random, for the benchmark (bench/report.py) and the page's browser test -----
+
+# what a moment names as the last touchpoint before a customer moved
+LAST_TOUCHPOINTS = tuple(t.value for t in (Touchpoint.direction, *FOLLOW_UPS, Touchpoint.human))
+
+SEGMENTS = ("smb", "mid_market", "enterprise")
+START = datetime(2026, 9, 7, 9, 0, tzinfo=UTC)
+
+
+def script(i: int, rng: random.Random) -> Script:
+    start = START + timedelta(minutes=rng.randrange(60 * 24 * 70))
+    roll = rng.random()
+    hours = tuple(rng.uniform(1, 150) for _ in range(3))
+    done: tuple[float | None, ...] = (
+        (None, None, None) if roll < 0.1
+        else (hours[0], None, None) if roll < 0.4
+        else (hours[0], hours[0] + hours[1], None) if roll < 0.7
+        else (hours[0], hours[0] + hours[1], hours[0] + hours[1] + hours[2])
+    )  # fmt: skip
+    touchpoints = tuple(rng.choice(LAST_TOUCHPOINTS) for _ in range(3))
+    escalated = rng.random() < 0.2
+    return Script(
+        f"B{i:06d}", rng.choice(SEGMENTS), start, owner=f"owner{rng.randrange(12)}", variant=rng.choice(("a", "b")),
+        over_capacity=rng.random() < 0.05, done_after=done, touchpoints=touchpoints,
+        escalate_after=rng.uniform(1, 100) if escalated else None, trigger=rng.choice(("help", "failures", "follow_ups")),
+        resolved_after=rng.uniform(1, 48) if escalated and rng.random() < 0.8 else None, level=rng.choice((1, 1, 2)),
+        closed_after=200 if roll < 0.05 else None,
+    )  # fmt: skip

@@ -8,12 +8,11 @@ import re
 from pathlib import Path
 
 from temporalio.client import Client, WorkflowHandle
-from temporalio.common import TypedSearchAttributes
 
-from workflows.metadata import static_details, static_summary
-from workflows.models import DealClosed, JourneyInput, workflow_id_for
+from contracts.deal import DealClosed
+from contracts.journey import JourneyInput
+from contracts.search_attributes import start_options
 from workflows.onboarding import OnboardingWorkflow
-from workflows.search_attributes import start_search_attributes
 
 GUIDE = Path(__file__).resolve().parent.parent / "docs" / "support.md"
 
@@ -63,9 +62,5 @@ async def start_described_journey(
     return await client.start_workflow(
         OnboardingWorkflow.run,
         JourneyInput(deal_id=deal.deal_id, deal=deal),
-        id=workflow_id_for(deal.deal_id),
-        task_queue=task_queue,
-        static_summary=static_summary(deal),
-        static_details=static_details(deal, playbook_name=playbook_name, owner=owner),
-        search_attributes=TypedSearchAttributes(start_search_attributes(deal.deal_id, deal.account.id, deal.segment)),
+        **start_options(deal, task_queue=task_queue, playbook_name=playbook_name, owner=owner),
     )

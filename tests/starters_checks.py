@@ -11,8 +11,8 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
+from contracts.journey import JourneyInput
 from tests.privacy_keys import CONVERTER
-from workflows.models import JourneyInput
 
 PROBLEM = "application/problem+json"
 

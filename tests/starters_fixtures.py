@@ -24,11 +24,12 @@ from fastapi.responses import JSONResponse
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
+from contracts.deal import sample_deal_body
+from contracts.search_attributes import ALL
 from starters.settings import StarterSettings
 from starters.signatures import sign_standard
 from tests.privacy_keys import CONVERTER
 from tests.vendor_fixtures import vendor_settings
-from workflows.search_attributes import ALL
 
 T = TypeVar("T")
 
@@ -138,16 +139,7 @@ def unique(prefix: str) -> str:
 
 
 def deal_body(deal_id: str, **overrides: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "deal_id": deal_id,
-        "closed_at": "2026-11-20T15:04:05Z",
-        "amount": 24000,
-        "currency": "USD",
-        "segment": "smb",
-        "product": "analytics",
-        "account": {"id": f"ACME-{deal_id}", "name": "Acme Corp", "timezone": "America/Chicago", "locale": "en-US"},
-        "contacts": [{"email": "ana@acme.example", "name": "Ana Ruiz", "role": "champion"}],
-    }
+    body = sample_deal_body(deal_id=deal_id, account={"id": f"ACME-{deal_id}"})
     body.update(overrides)
     return body
 

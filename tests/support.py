@@ -19,41 +19,22 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 
 from activities.settings import ActivitySettings
+from contracts.deal import DealClosed, sample_deal_body
+from contracts.journey import JourneyInput, JourneyResult, workflow_id_for
+from contracts.signals import ActionTaken, Cancel
+from contracts.status import OnboardingState, Status
+from owners.roster import Roster, load_roster
+from owners.workflow import roster_workflow_id
 from playbooks.loader import DEFAULT_DIR
-from playbooks.roster import Roster, load_roster
 from privacy.undecodable import workflow_converter
 from replay.corpus import decided
+from runtime.sandbox import workflow_runner
 from worker import build_worker
-from workflows.models import (
-    ActionTaken,
-    Cancel,
-    DealClosed,
-    JourneyInput,
-    JourneyResult,
-    OnboardingState,
-    Status,
-    workflow_id_for,
-)
 from workflows.onboarding import OnboardingWorkflow
-from workflows.roster import roster_workflow_id
-from workflows.sandbox import workflow_runner
 
 
 def make_deal(deal_id: str | None = None, **overrides: Any) -> DealClosed:
-    body: dict[str, Any] = {
-        "deal_id": deal_id or f"D-{uuid.uuid4().hex[:8]}",
-        "closed_at": "2026-11-20T15:04:05Z",
-        "amount": 24000,
-        "currency": "USD",
-        "segment": "smb",
-        "product": "analytics",
-        "account": {"id": "ACME-1", "name": "Acme Corp", "timezone": "America/Chicago", "locale": "en-US"},
-        "contacts": [{"email": "ana@acme.example", "name": "Ana Ruiz", "role": "champion"}],
-    }
-    account = overrides.pop("account", {})
-    body["account"].update(account)
-    body.update(overrides)
-    return DealClosed.model_validate(body)
+    return DealClosed.model_validate(sample_deal_body(deal_id=deal_id or f"D-{uuid.uuid4().hex[:8]}", **overrides))
 
 
 def default_playbook() -> dict[str, Any]:
@@ -119,7 +100,7 @@ _STARTED: dict[str, list[WorkflowHandle]] = {}
 
 
 async def _terminate_leftovers(task_queue: str, client: Client | None = None) -> None:
-    if client is not None:  # the task queue's owner roster (workflows/roster.py) ends with it
+    if client is not None:  # the task queue's owner roster (owners/workflow.py) ends with it
         _STARTED.setdefault(task_queue, []).append(client.get_workflow_handle(roster_workflow_id(task_queue)))
     for handle in _STARTED.pop(task_queue, []):
         try:
@@ -129,6 +110,9 @@ async def _terminate_leftovers(task_queue: str, client: Client | None = None) ->
 
 
 async def start_journey(client: Client, task_queue: str, deal: DealClosed, **input_fields: Any) -> WorkflowHandle:
+    """A bare start (id and task queue only): the journey's first upsert sets every search
+    attribute. A start as the starters make it: `contracts.search_attributes.start_options`
+    (tests/staff.py)."""
     handle = await client.start_workflow(
         OnboardingWorkflow.run,
         JourneyInput(deal_id=deal.deal_id, deal=deal, **input_fields),

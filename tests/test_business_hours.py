@@ -1,7 +1,7 @@
 from datetime import date, datetime, time, timezone
 from zoneinfo import ZoneInfo
 
-from playbooks.schema import BusinessHours
+from contracts.playbook import BusinessHours
 from workflows.business_hours import describe, next_send_time
 
 TOKYO = ZoneInfo("Asia/Tokyo")

@@ -1,16 +1,12 @@
 from datetime import datetime, timezone
 
+from contracts.journey import Inbox, MilestoneProgress
+from contracts.owners import OwnerAssignment, Person
+from contracts.playbook import EscalationPolicy
+from contracts.status import OnboardingState
 from playbooks.loader import load_all
-from playbooks.schema import EscalationPolicy
 from tests.support import make_deal
 from workflows import decisions
-from workflows.models import (
-    Inbox,
-    MilestoneProgress,
-    OnboardingState,
-    OwnerAssignment,
-    Person,
-)
 
 PLAYBOOK = load_all()[0].playbook
 FIRST = PLAYBOOK.milestones[0]

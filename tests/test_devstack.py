@@ -120,8 +120,9 @@ async def test_rerun_adds_attributes_the_old_file_lacks(tmp_path: Path) -> None:
 def test_demo_deal_is_a_valid_deal_closed_body() -> None:
     from datetime import datetime
 
+    from contracts.deal import DealClosed
+    from contracts.journey import JourneyInput
     from devstack.demo import default_deal_id, demo_deal
-    from workflows.models import DealClosed, JourneyInput
 
     now = datetime(2026, 11, 20, 15, 4, 5, tzinfo=UTC)
     deal_id = default_deal_id(now)
@@ -132,9 +133,9 @@ def test_demo_deal_is_a_valid_deal_closed_body() -> None:
 
 
 async def test_demo_starts_one_journey_idempotently(tmp_path: Path) -> None:
+    from contracts.journey import JourneyInput
     from devstack.demo import start_demo
     from tests.privacy_keys import CONVERTER
-    from workflows.models import JourneyInput
 
     with dev_server(tmp_path / "temporal.db") as address:
         await connect(address)

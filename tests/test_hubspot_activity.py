@@ -8,12 +8,8 @@ import pytest
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
-from activities.hubspot import (
-    FetchDeal,
-    HubSpotActivities,
-    HubSpotApiSettings,
-    hubspot_activities,
-)
+from activities.hubspot import HubSpotActivities, HubSpotApiSettings, hubspot_activities
+from contracts.deal import FetchDeal
 from tests.starters_fixtures import HUBSPOT_TOKEN as TOKEN
 from tests.starters_fixtures import fake_hubspot, serve
 

@@ -2,6 +2,9 @@
 
 from datetime import timedelta
 
+from contracts.journey import JourneyResult
+from contracts.signals import ActionTaken
+from contracts.status import OnboardingState
 from tests.support import (
     advance_until,
     assert_replays,
@@ -11,7 +14,6 @@ from tests.support import (
     status,
     told,
 )
-from workflows.models import ActionTaken, JourneyResult, OnboardingState
 from workflows.onboarding import OnboardingWorkflow
 
 

@@ -20,6 +20,8 @@ from temporalio.api.sdk.v1 import WorkflowMetadata
 from temporalio.client import WorkflowUpdateFailedError
 
 import worker
+from contracts.journey import JourneyInput
+from contracts.status import OnboardingState, Status
 from tests.support import (
     advance_until,
     always_open,
@@ -33,7 +35,6 @@ from tests.support import (
 )
 from tests.traffic import chain, dev_server, held_worker, paced, send_all
 from workflows.inbox import SEEN_AT_MOST
-from workflows.models import JourneyInput, OnboardingState, Status
 from workflows.onboarding import OnboardingWorkflow
 
 MINUTE = timedelta(minutes=1)
@@ -261,8 +262,9 @@ def test_unbounded_queues_the_largest_state_a_journey_can_carry():
     the journey state stays well under the server's 2 MB payload limit."""
     from datetime import datetime, timezone
 
+    from contracts.journey import Inbox
+    from contracts.signals import ActionFailed, HelpRequested
     from workflows import inbox
-    from workflows.models import ActionFailed, HelpRequested, Inbox
 
     now = datetime(2026, 11, 20, tzinfo=timezone.utc)
     box = Inbox()

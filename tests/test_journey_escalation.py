@@ -6,8 +6,11 @@ from datetime import timedelta
 import pytest
 from temporalio.client import WorkflowUpdateFailedError
 
+from contracts.escalations import TaskStatus
+from contracts.signals import ActionTaken, Cancel, HelpRequested
+from contracts.staff import ResolveEscalation
+from contracts.status import OnboardingState
 from records.database import Database
-from records.models import TaskStatus
 from records.tasks import TaskStore
 from tests.support import (
     MINUTE,
@@ -20,13 +23,6 @@ from tests.support import (
     start_journey,
     status,
     told,
-)
-from workflows.models import (
-    ActionTaken,
-    Cancel,
-    HelpRequested,
-    OnboardingState,
-    ResolveEscalation,
 )
 from workflows.onboarding import OnboardingWorkflow
 

@@ -6,6 +6,9 @@ tests in tests/test_journey_*.py."""
 
 from datetime import timedelta
 
+from contracts.signals import ActionFailed, Cancel
+from contracts.staff import ResolveEscalation
+from contracts.status import OnboardingState
 from tests.fakes import fake_worker
 from tests.support import (
     MILESTONE_EVENTS,
@@ -19,7 +22,6 @@ from tests.support import (
     told,
     write_playbook,
 )
-from workflows.models import ActionFailed, Cancel, OnboardingState, ResolveEscalation
 from workflows.onboarding import OnboardingWorkflow
 
 MILESTONES = MILESTONE_EVENTS

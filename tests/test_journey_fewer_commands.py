@@ -13,7 +13,10 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHandle
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 
-from records.models import MOMENTS_PER_CALL
+from contracts import search_attributes as sa
+from contracts.moments import MOMENTS_PER_CALL
+from contracts.signals import ActionTaken
+from contracts.status import OnboardingState
 from replay.record import run_histories
 from tests.fakes import fake_worker
 from tests.support import (
@@ -28,8 +31,6 @@ from tests.support import (
     write_playbook,
 )
 from tests.versions import OnboardingWorkflowV31
-from workflows import search_attributes as sa
-from workflows.models import ActionTaken, OnboardingState
 from workflows.onboarding import OnboardingWorkflow
 from workflows.search_attributes import changed
 

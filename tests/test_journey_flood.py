@@ -26,9 +26,10 @@ import yaml
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHandle
 
+from contracts.journey import TASK_QUEUE, JourneyInput, workflow_id_for
+from contracts.status import OnboardingState, Status
 from tests.support import default_playbook, make_deal, status, wait_for_status
 from tests.traffic import Signal, WorkerProcess, chain, dev_server, paced
-from workflows.models import TASK_QUEUE, JourneyInput, OnboardingState, Status, workflow_id_for
 from workflows.onboarding import OnboardingWorkflow
 
 pytestmark = pytest.mark.soak  # `make soak`: minutes of heavy traffic, run by CI after `make test`

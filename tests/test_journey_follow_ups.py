@@ -4,6 +4,9 @@ business hours; the frequency cap; cancel (time-skipping server)."""
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
+from contracts.signals import ActionTaken, Cancel, HelpRequested
+from contracts.staff import ResolveEscalation
+from contracts.status import OnboardingState
 from tests.support import (
     advance_until,
     assert_replays,
@@ -17,13 +20,6 @@ from tests.support import (
     status,
     window_66h,
     write_playbook,
-)
-from workflows.models import (
-    ActionTaken,
-    Cancel,
-    HelpRequested,
-    OnboardingState,
-    ResolveEscalation,
 )
 from workflows.onboarding import OnboardingWorkflow
 

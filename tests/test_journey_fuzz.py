@@ -28,6 +28,19 @@ from temporalio.client import WorkflowHandle, WorkflowQueryFailedError, Workflow
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
+from contracts.deal import DealClosed
+from contracts.search_attributes import ALL
+from contracts.signals import (
+    ActionFailed,
+    ActionTaken,
+    Cancel,
+    DealInCrm,
+    HelpRequested,
+    OwnerAcknowledged,
+    Unsubscribed,
+)
+from contracts.staff import ExtendDeadline, Pause, ReassignOwner, ResolveEscalation, Resume
+from contracts.status import OnboardingState, Status
 from tests.conftest import TEST_SERVER
 from tests.privacy_keys import CONVERTER
 from tests.support import (
@@ -40,24 +53,6 @@ from tests.support import (
     write_playbook,
 )
 from tests.traffic import chain
-from workflows.models import (
-    ActionFailed,
-    ActionTaken,
-    Cancel,
-    DealClosed,
-    DealInCrm,
-    ExtendDeadline,
-    HelpRequested,
-    OnboardingState,
-    OwnerAcknowledged,
-    Pause,
-    ReassignOwner,
-    ResolveEscalation,
-    Resume,
-    Status,
-    Unsubscribed,
-)
-from workflows.search_attributes import ALL
 
 SIGNALS: dict[str, type[BaseModel]] = {
     "deal_closed": DealClosed,

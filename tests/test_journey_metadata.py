@@ -7,6 +7,8 @@ from datetime import timedelta
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.sdk.v1 import WorkflowMetadata
 
+from contracts.signals import Cancel, HelpRequested
+from contracts.status import OnboardingState
 from tests.privacy_keys import CONVERTER
 from tests.support import (
     advance_until,
@@ -16,7 +18,6 @@ from tests.support import (
     sent,
     start_journey,
 )
-from workflows.models import Cancel, HelpRequested, OnboardingState
 from workflows.onboarding import OnboardingWorkflow
 
 

@@ -3,6 +3,10 @@ actions, and the deal details arriving after the journey (time-skipping server).
 
 from datetime import timedelta
 
+from contracts.journey import JourneyInput
+from contracts.search_attributes import start_options
+from contracts.signals import ActionFailed, ActionTaken, Cancel, HelpRequested
+from contracts.status import OnboardingState
 from tests.support import (
     MINUTE,
     advance_until,
@@ -13,15 +17,6 @@ from tests.support import (
     start_journey,
     status,
     told,
-)
-from workflows.models import (
-    ActionFailed,
-    ActionTaken,
-    Cancel,
-    HelpRequested,
-    JourneyInput,
-    OnboardingState,
-    workflow_id_for,
 )
 from workflows.onboarding import OnboardingWorkflow
 
@@ -118,8 +113,7 @@ async def test_journey_started_before_its_deal_details_waits_for_them(ts_env, tm
         handle = await client.start_workflow(
             OnboardingWorkflow.run,
             JourneyInput(deal_id=deal.deal_id),
-            id=workflow_id_for(deal.deal_id),
-            task_queue=task_queue,
+            **start_options(deal.deal_id, task_queue=task_queue),
             start_signal="action_taken",
             start_signal_args=[{"action": "dataset_uploaded", "event_id": "early-1"}],
         )

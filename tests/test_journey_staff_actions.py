@@ -6,6 +6,9 @@ from zoneinfo import ZoneInfo
 
 from temporalio.api.enums.v1 import EventType
 
+from contracts.signals import Cancel, HelpRequested
+from contracts.staff import ExtendDeadline, Pause, ReassignOwner, ResolveEscalation, Resume
+from contracts.status import OnboardingState
 from tests.support import (
     MINUTE,
     advance_until,
@@ -23,16 +26,6 @@ from tests.support import (
     write_playbook,
 )
 from workflows import versions
-from workflows.models import (
-    Cancel,
-    ExtendDeadline,
-    HelpRequested,
-    OnboardingState,
-    Pause,
-    ReassignOwner,
-    ResolveEscalation,
-    Resume,
-)
 from workflows.onboarding import OnboardingWorkflow
 
 TOKYO = ZoneInfo("Asia/Tokyo")

@@ -24,6 +24,10 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter
 
 from activities.settings import ActivitySettings
+from contracts.journey import JourneyInput, workflow_id_for
+from contracts.signals import ActionTaken, Cancel
+from contracts.staff import Pause
+from contracts.status import OnboardingState, Status
 from lab.histories import journey_runs
 from tests.conftest import TEMPORAL_CLI
 from tests.privacy_keys import KEY_A, KEY_B, converter
@@ -41,7 +45,6 @@ from tests.support import (
     write_playbook,
 )
 from worker import build_worker
-from workflows.models import ActionTaken, Cancel, JourneyInput, OnboardingState, Pause, Status, workflow_id_for
 from workflows.onboarding import OnboardingWorkflow
 
 MINUTE = timedelta(minutes=1)

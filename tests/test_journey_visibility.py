@@ -7,6 +7,20 @@ from datetime import datetime
 from temporalio.api.sdk.v1 import WorkflowMetadata
 from temporalio.client import WorkflowHandle
 
+from contracts.metadata import static_summary
+from contracts.search_attributes import (
+    CUSTOMER_ID,
+    DEAL_ID,
+    ESCALATION_LEVEL,
+    NEXT_ACTION_DUE,
+    OWNER,
+    SEGMENT,
+    STAGE,
+    STATE,
+)
+from contracts.signals import Cancel, HelpRequested
+from contracts.staff import ResolveEscalation
+from contracts.status import OnboardingState
 from tests.staff import start_described_journey
 from tests.support import (
     always_open,
@@ -17,19 +31,7 @@ from tests.support import (
     wait_for_status,
     write_playbook,
 )
-from workflows.metadata import static_summary
-from workflows.models import Cancel, HelpRequested, OnboardingState, ResolveEscalation
 from workflows.onboarding import OnboardingWorkflow
-from workflows.search_attributes import (
-    CUSTOMER_ID,
-    DEAL_ID,
-    ESCALATION_LEVEL,
-    NEXT_ACTION_DUE,
-    OWNER,
-    SEGMENT,
-    STAGE,
-    STATE,
-)
 
 
 def short_window(playbook):

@@ -14,13 +14,13 @@ from zoneinfo import ZoneInfo
 
 from temporalio.testing import WorkflowEnvironment
 
+from contracts.status import OnboardingState
 from devstack.smtp_sink import SmtpSink
 from lab.personas import PERSONAS_DIR, load_persona
 from lab.simulate import PersonaReport, plan, simulate
+from owners.roster import load_roster
 from playbooks.loader import DEFAULT_DIR
-from playbooks.roster import load_roster
 from tests.support import advance_until, assert_replays, journey_worker, start_journey
-from workflows.models import OnboardingState
 
 SYDNEY = ZoneInfo("Australia/Sydney")
 CHICAGO = ZoneInfo("America/Chicago")

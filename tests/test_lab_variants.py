@@ -15,16 +15,16 @@ from typing import Any
 
 import yaml
 
+from contracts.journey import workflow_id_for
+from contracts.search_attributes import PLAYBOOK_VARIANT
 from lab import report as text
 from lab.histories import journey_runs
 from lab.personas import PERSONAS_DIR, load_persona
 from lab.record import read_journey
 from lab.simulate import PersonaReport, plan, simulate
+from owners.roster import load_roster
 from playbooks import loader, variants
 from playbooks.loader import DEFAULT_DIR
-from playbooks.roster import load_roster
-from workflows.models import workflow_id_for
-from workflows.search_attributes import PLAYBOOK_VARIANT
 
 ONBOARDING = Path(sys.executable).parent / "onboarding"
 SILENT = PERSONAS_DIR / "silent.yaml"

@@ -13,7 +13,7 @@ from temporalio.worker import Worker
 from lab.histories import journey_runs
 from lab.record import read_journey
 from lab.world import World
-from playbooks.roster import load_roster
+from owners.roster import load_roster
 
 NEWER_ACTIVITIES = ("release_owner", "record_moment", "close_escalation_task")
 
@@ -81,8 +81,8 @@ def test_the_lab_answers_every_crm_fetch_the_journey_can_call():
 
     from temporalio import activity
 
+    from contracts.deal import Crm
     from lab.world import World
-    from workflows.models import Crm
 
     names = {activity._Definition.must_from_callable(a).name for a in World(None, "lab", load_roster()).activities()}  # type: ignore[arg-type]
     assert {f"fetch_{crm}_deal" for crm in get_args(Crm)} <= names

@@ -5,16 +5,11 @@ import pytest
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
-from activities.messaging import (
-    MessageRequest,
-    MessagingActivities,
-    Recipient,
-    message_id_for,
-    render,
-)
+from activities.messaging import MessagingActivities, message_id_for, render
 from activities.settings import ActivitySettings
+from contracts.messages import MessageRequest, MessageTemplate, Recipient
+from contracts.signals import Cancel
 from devstack.smtp_sink import SmtpSink
-from playbooks.schema import MessageTemplate
 from tests.http_peer import http_peer
 from tests.support import (
     advance_until,
@@ -23,7 +18,6 @@ from tests.support import (
     make_deal,
     start_journey,
 )
-from workflows.models import Cancel
 from workflows.onboarding import OnboardingWorkflow
 
 TEMPLATE = MessageTemplate(subject="Hi {{ customer_name }}", body="Do {{ action_title }}: {{ cta_url }}\n")

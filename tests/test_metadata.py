@@ -1,8 +1,8 @@
 """Static summary and details: short, readable, and free of personal data (ids, roles and
 counts: no names, no emails)."""
 
+from contracts.metadata import SUMMARY_LIMIT, money, static_details, static_summary
 from tests.support import make_deal
-from workflows.metadata import SUMMARY_LIMIT, money, static_details, static_summary
 
 
 def test_summary_reads_deal_customer_segment_amount():

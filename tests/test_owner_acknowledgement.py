@@ -12,8 +12,12 @@ from zoneinfo import ZoneInfo
 from temporalio.worker import Worker
 
 from activities.settings import ActivitySettings
-from playbooks.roster import load_roster
-from playbooks.schema import BusinessHours
+from contracts.playbook import BusinessHours
+from contracts.signals import ActionTaken, Cancel, OwnerAcknowledged
+from contracts.status import OnboardingState
+from owners.roster import load_roster
+from owners.workflow import OwnerRosterWorkflow
+from runtime.sandbox import workflow_runner
 from tests.support import (
     MINUTE,
     advance_until,
@@ -30,10 +34,7 @@ from tests.support import (
 from tests.versions import OnboardingWorkflowV1
 from worker import activities, roster_worker
 from workflows import acknowledgement, versions
-from workflows.models import ActionTaken, Cancel, OnboardingState, OwnerAcknowledged
 from workflows.onboarding import OnboardingWorkflow
-from workflows.roster import OwnerRosterWorkflow
-from workflows.sandbox import workflow_runner
 
 LISBON = ZoneInfo("Europe/Lisbon")  # leo's zone: the owner's business hours count
 

@@ -32,15 +32,21 @@ from temporalio.service import RPCError
 from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 from temporalio.worker import Replayer, Worker
 
-from activities import roster_client
-from activities.owners import AssignOwnerRequest, OwnerActivities, ReleaseOwnerRequest
-from activities.roster_client import RosterFull
-from activities.roster_sync import sync_roster
 from activities.settings import ActivitySettings
-from playbooks.roster import Roster
-from replay.cli import parser, roster_sync_command
+from cli.main import parser
+from contracts.owners import Allocate, AssignOwnerRequest, Candidate, OwnerAssignment, Release, ReleaseOwnerRequest
+from contracts.search_attributes import OWNER_OVER_CAPACITY
+from owners import client as roster_client
+from owners.activities import OwnerActivities
+from owners.cli import roster_sync_command
+from owners.client import RosterFull
+from owners.places import Places
+from owners.roster import Roster
+from owners.sync import sync_roster
+from owners.workflow import OwnerRosterWorkflow, RosterInput, roster_task_queue, roster_workflow_id
 from replay.corpus import decided
 from replay.record import run_histories
+from runtime.sandbox import workflow_runner
 from tests.privacy_keys import CONVERTER, KEY_A, KEY_B, converter
 from tests.support import (
     advance_until,
@@ -51,11 +57,6 @@ from tests.support import (
 )
 from tests.versions import OwnerRosterWorkflowSharedQueue
 from worker import build_worker
-from workflows.models import OwnerAssignment
-from workflows.places import Allocate, Candidate, Places, Release
-from workflows.roster import OwnerRosterWorkflow, RosterInput, roster_task_queue, roster_workflow_id
-from workflows.sandbox import workflow_runner
-from workflows.search_attributes import OWNER_OVER_CAPACITY
 
 TODAY = date(2026, 11, 24)
 MANAGER = {"id": "dana", "name": "Dana Okafor", "email": "dana@vendor.example", "slack": "@dana"}

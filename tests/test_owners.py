@@ -8,10 +8,11 @@ import pytest
 from pydantic import ValidationError
 from temporalio.exceptions import ApplicationError
 
-from activities.owners import AssignOwnerRequest, staffing
-from playbooks.roster import Roster
-from workflows.places import CARRIED_BYTES, Allocate, Candidate, Places
-from workflows.roster import RosterInput
+from contracts.owners import CARRIED_BYTES, Allocate, AssignOwnerRequest, Candidate
+from owners.activities import staffing
+from owners.places import Places
+from owners.roster import Roster
+from owners.workflow import RosterInput
 
 ROSTER = Roster.model_validate(
     {

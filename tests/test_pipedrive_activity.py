@@ -8,8 +8,8 @@ import pytest
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
-from activities.hubspot import FetchDeal
 from activities.pipedrive import PipedriveActivities, PipedriveApiSettings, pipedrive_activities
+from contracts.deal import FetchDeal
 from tests.starters_fixtures import free_port, serve
 from tests.vendor_fixtures import (
     PIPEDRIVE_PRODUCT_FIELD,

@@ -13,8 +13,9 @@ import pytest
 import yaml
 
 from activities.messaging import compiled, render
+from contracts.messages import check_template
+from contracts.playbook import Playbook, PlaybookSnapshot
 from playbooks.loader import DEFAULT_DIR, PlaybookError, load_all, read_yaml_model
-from playbooks.schema import Playbook, PlaybookSnapshot, _check_template
 
 
 def write(path: Path, data: dict) -> None:
@@ -47,10 +48,10 @@ def test_unchanged_file_is_not_parsed_again_and_an_edit_counts_at_once(tmp_path)
 def test_template_checks_are_memoized_by_text(tmp_path):
     write(tmp_path / "p.yaml", default_data())
     load_all(tmp_path)
-    before = _check_template.cache_info().hits
+    before = check_template.cache_info().hits
     write(tmp_path / "p.yaml", {**default_data(), "name": "renamed"})  # new bytes, same templates
     load_all(tmp_path)
-    assert _check_template.cache_info().hits > before
+    assert check_template.cache_info().hits > before
 
 
 def test_a_bad_playbook_is_refused_every_time(tmp_path):

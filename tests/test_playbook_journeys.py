@@ -23,9 +23,14 @@ from temporalio.worker import Worker
 
 import worker
 from activities.settings import ActivitySettings
+from contracts.escalations import TaskStatus
+from contracts.search_attributes import ESCALATION_LEVEL, STATE
+from contracts.signals import Cancel
+from contracts.staff import ResolveEscalation
+from contracts.status import OnboardingState
 from records.database import Database
-from records.models import TaskStatus
 from records.tasks import TaskStore
+from runtime.sandbox import workflow_runner
 from tests.support import (
     MINUTE,
     _terminate_leftovers,
@@ -42,10 +47,7 @@ from tests.support import (
     told,
 )
 from workflows import versions
-from workflows.models import Cancel, OnboardingState, ResolveEscalation
 from workflows.onboarding import OnboardingWorkflow
-from workflows.sandbox import workflow_runner
-from workflows.search_attributes import ESCALATION_LEVEL, STATE
 
 PAYROLL_ACTION = "Run your first payroll"
 SOON = timedelta(hours=1)  # everything here happens at once (business hours open around the clock)

@@ -9,8 +9,10 @@ from pathlib import Path
 import pytest
 import yaml
 
+from contracts.moments import FOLLOW_UPS, MESSAGES, Touchpoint
+from contracts.playbook import FollowUpKind
+from owners.roster import load_roster
 from playbooks.loader import PlaybookError, load_all, select
-from playbooks.roster import load_roster
 from tests.support import default_playbook, write_playbook
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -121,3 +123,9 @@ def test_worker_refuses_to_start_with_a_bad_playbook(tmp_path):
 def test_an_escalation_that_cannot_be_turned_off_is_refused_not_ignored(tmp_path, option):
     message = load_changed(tmp_path, lambda d: d["escalation"].update({option: False}))
     assert "test.yaml" in message and f"escalation.{option}" in message and "only true is supported" in message
+
+
+def test_follow_up_kinds_are_the_journeys_follow_up_touchpoints():
+    # one vocabulary: what a playbook may list is what the journey sends and the moments name
+    assert [k.value for k in FollowUpKind] == [t.value for t in FOLLOW_UPS]
+    assert set(FOLLOW_UPS) <= set(MESSAGES) <= set(Touchpoint)

@@ -21,13 +21,15 @@ from temporalio.testing import ActivityEnvironment
 
 import worker
 from activities import playbook as snapshot_activity
-from activities.playbook import PlaybookActivities, SnapshotRequest
+from activities.playbook import PlaybookActivities
+from contracts import playbook as schema
+from contracts.deal import DealClosed
+from contracts.playbook import SnapshotRequest
 from lab.deals import SAMPLE_DEAL
-from playbooks import loader, schema
+from owners.roster import load_roster
+from playbooks import loader
 from playbooks.loader import PlaybookError, select
-from playbooks.roster import load_roster
 from tests.support import default_playbook
-from workflows.models import DealClosed
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -11,7 +11,9 @@ import pytest
 from temporalio.api.sdk.v1 import WorkflowMetadata
 from temporalio.testing import ActivityEnvironment
 
-from activities.playbook import PlaybookActivities, SnapshotRequest
+from activities.playbook import PlaybookActivities
+from contracts.playbook import SnapshotRequest
+from contracts.search_attributes import PLAYBOOK_VARIANT
 from playbooks import variants
 from playbooks.loader import PlaybookError, load_all
 from records.database import Database
@@ -25,7 +27,6 @@ from tests.support import (
     wait_for_status,
     write_playbook,
 )
-from workflows.search_attributes import PLAYBOOK_VARIANT
 
 SAMPLE = {"title": "Load the sample dataset", "instruction": "Load the sample dataset with one click.",
           "link": "https://app.example.com/datasets/sample", "events": ["sample_loaded_first"]}  # fmt: skip

@@ -92,7 +92,7 @@ def test_the_console_script_runs_it(tmp_path):
     write(tmp_path, "analytics.yaml", playbook("analytics", ["*"], ["analytics"]))
     env = dict(os.environ, ONBOARDING_PLAYBOOKS_DIR=str(tmp_path))
     proc = subprocess.run(
-        [sys.executable, "-m", "replay.cli", "playbooks"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "cli", "playbooks"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
     )
     assert proc.returncode == 0, proc.stderr
     assert "ok      analytics.yaml" in proc.stdout and "any other segment / product -> a human" in proc.stdout

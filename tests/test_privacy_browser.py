@@ -12,6 +12,7 @@ import httpx
 import pytest_asyncio
 from temporalio.testing import WorkflowEnvironment
 
+from contracts.search_attributes import ALL
 from devstack.testing import free_port
 from starters.app import create_app
 from tests.browser import CHROMIUM, CHROMIUM_FLAGS, UI_TIMEOUT_MS, VIEWPORT, require_browser, shots
@@ -20,7 +21,6 @@ from tests.privacy_keys import CODEC_TOKEN, CONVERTER
 from tests.starters_fixtures import deal_body, serve, settings_for, signed, unique
 from tests.support import always_open, journey_worker, wait_for_status, write_playbook
 from workflows.onboarding import OnboardingWorkflow
-from workflows.search_attributes import ALL
 
 playwright_api = require_browser()
 

@@ -6,13 +6,13 @@ import base64
 import pytest
 from temporalio.api.common.v1 import Payload
 
+from contracts.journey import JourneyInput
 from privacy.codec import ENCODING, KEY_ID, EncryptionCodec, PayloadDecryptionError
 from privacy.converter import data_converter, data_converter_for
 from privacy.keys import CodecConfigError, load_keys, new_key_spec, parse_keys
 from replay.corpus import corpus_files, replay_files
 from tests.privacy_keys import CONVERTER, KEY_A, KEY_B
 from tests.support import make_deal
-from workflows.models import JourneyInput
 
 
 def codec(spec: str) -> EncryptionCodec:

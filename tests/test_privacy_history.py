@@ -18,8 +18,10 @@ from temporalio.client import Client
 from temporalio.service import RPCError
 from temporalio.worker import Replayer
 
+from contracts.status import OnboardingState
 from devstack.smtp_sink import SmtpSink
 from privacy.codec import PayloadDecryptionError
+from runtime.sandbox import workflow_runner
 from tests.conftest import TEMPORAL_CLI
 from tests.privacy_keys import CODEC_TOKEN, KEY_A, KEY_B, converter
 from tests.privacy_support import (
@@ -35,9 +37,7 @@ from tests.privacy_support import (
 )
 from tests.starters_fixtures import signed, unique
 from tests.support import advance_until, journey_worker, write_playbook
-from workflows.models import OnboardingState
 from workflows.onboarding import OnboardingWorkflow
-from workflows.sandbox import workflow_runner
 
 
 async def cli_show(address: str, workflow_id: str, *extra: str) -> tuple[int, str, str]:

@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 import worker
+from contracts.status import OnboardingState
 from devstack.smtp_sink import SmtpSink
 from tests.privacy_keys import CODEC_TOKEN
 from tests.privacy_support import (
@@ -29,7 +30,6 @@ from tests.privacy_support import (
 )
 from tests.starters_fixtures import signed, unique
 from tests.support import advance_until, journey_worker
-from workflows.models import OnboardingState
 from workflows.onboarding import OnboardingWorkflow
 
 

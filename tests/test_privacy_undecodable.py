@@ -15,6 +15,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DefaultPayloadConverter
 from temporalio.exceptions import ApplicationError
 
+from contracts.signals import Cancel
 from privacy.undecodable import (
     ENCODING,
     GuardedCodec,
@@ -23,9 +24,8 @@ from privacy.undecodable import (
     WorkflowPayloadConverter,
     workflow_converter,
 )
+from runtime.context_free import context_free
 from tests.privacy_keys import CONVERTER, KEY_B, converter
-from workflows.context_free import context_free
-from workflows.models import Cancel
 
 WORKER = workflow_converter(CONVERTER)
 CUSTOMER = b"Ana Ruiz ana@acme.example"
@@ -93,7 +93,7 @@ async def test_the_guard_hands_back_what_the_codec_decodes_and_writes_what_it_wr
     # what the worker writes, a client reads: the same keys, the same converter
     written = await WORKER.encode([Cancel(reason="c")])
     assert await CONVERTER.decode(written, [Cancel]) == [Cancel(reason="c")]
-    # the worker's converter still lets the sandbox skip serialization contexts (workflows/context_free.py)
+    # the worker's converter still lets the sandbox skip serialization contexts (runtime/context_free.py)
     assert context_free(WORKER) and context_free(workflow_converter(pydantic_data_converter))
     assert workflow_converter(WORKER) is WORKER
 

@@ -15,27 +15,20 @@ from sqlalchemy import inspect, select, text
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
-from activities.escalation import EscalationActivities, EscalationTaskRequest
-from activities.messaging import MessageRequest, MessagingActivities, Recipient
+from activities.escalation import EscalationActivities
+from activities.messaging import MessagingActivities
 from activities.moments import MomentActivities
 from activities.settings import ActivitySettings
+from contracts.escalations import CloseEscalationTask, EscalationTaskRequest, TaskStatus
+from contracts.messages import MessageRequest, MessageTemplate, Recipient
+from contracts.moments import MomentKind, MomentRequest, MomentsRequest, Touchpoint, moment_key
+from contracts.owners import Person
 from devstack.smtp_sink import SmtpSink
-from playbooks.schema import MessageTemplate
 from records import migrate
 from records.database import Database
 from records.ledger import Attempt, ClaimResult, DeliveryLedger
-from records.models import (
-    CloseEscalationTask,
-    MomentKind,
-    MomentRequest,
-    MomentsRequest,
-    TaskStatus,
-    Touchpoint,
-    moment_key,
-)
 from records.tables import deliveries
 from tests.postgres import create_database
-from workflows.models import Person
 
 TEMPLATE = MessageTemplate(subject="Hi {{ customer_name }}", body="Do it: {{ cta_url }}\n")
 KEY = "onboarding-D-1:first_action:direction:1"

@@ -10,10 +10,10 @@ import sysconfig
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from contracts.escalations import CloseEscalationTask, TaskOpening
 from records import migrate
 from records.database import Database
-from records.models import CloseEscalationTask
-from records.tasks import TaskOpening, TaskStore
+from records.tasks import TaskStore
 
 ONBOARDING = Path(sysconfig.get_path("scripts")) / "onboarding"
 AT = datetime(2026, 11, 20, 15, 4, 5, tzinfo=UTC)

@@ -21,13 +21,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from contracts.journey import TASK_QUEUE, JourneyInput, workflow_id_for
 from devstack.smtp_sink import SmtpSink
 from devstack.testing import connect, dev_server
 from records.database import Database
 from records.tables import deliveries
 from tests.postgres import create_database
 from tests.support import make_deal, write_playbook
-from workflows.models import TASK_QUEUE, JourneyInput, workflow_id_for
 from workflows.onboarding import OnboardingWorkflow
 
 pytestmark = pytest.mark.soak  # `make soak`: minutes of heavy traffic, run by CI after `make test`

@@ -26,16 +26,17 @@ from temporalio.service import RPCError
 from temporalio.worker import Replayer
 
 from activities.settings import ActivitySettings
+from contracts.escalations import EscalationTaskRecord, TaskStatus, task_id
+from contracts.moments import MomentKind, MomentRequest, Touchpoint, moment_key
+from contracts.status import OnboardingState
+from owners.workflow import roster_workflow_id
 from records.database import Database
-from records.models import EscalationTaskRecord, MomentKind, MomentRequest, TaskStatus, Touchpoint, moment_key, task_id
 from records.moments import MomentStore
 from records.tasks import TaskNotFound, TaskStore
+from runtime.sandbox import workflow_runner
 from tests.support import always_open, make_deal, start_journey, status, told, wait_for_status, write_playbook
 from worker import build_worker
-from workflows.models import OnboardingState
 from workflows.onboarding import OnboardingWorkflow
-from workflows.roster import roster_workflow_id
-from workflows.sandbox import workflow_runner
 
 ONBOARDING = Path(sysconfig.get_path("scripts")) / "onboarding"
 # The dev server and the test read the same machine clock; workflow time has millisecond resolution.

@@ -14,7 +14,12 @@ from pathlib import Path
 from temporalio.worker import Worker
 
 from activities.settings import ActivitySettings
-from replay.cli import parser, replay_command
+from cli.main import parser
+from contracts.search_attributes import OWNER, STATE
+from contracts.signals import OwnerAcknowledged
+from owners.workflow import OwnerRosterWorkflow
+from replay.cli import replay_command
+from runtime.sandbox import workflow_runner
 from tests.support import (
     load_edited_copy,
     make_deal,
@@ -25,11 +30,7 @@ from tests.support import (
 )
 from tests.versions import OnboardingWorkflowV1, OnboardingWorkflowV2
 from worker import activities, roster_worker
-from workflows.models import OwnerAcknowledged
 from workflows.onboarding import OnboardingWorkflow
-from workflows.roster import OwnerRosterWorkflow
-from workflows.sandbox import workflow_runner
-from workflows.search_attributes import OWNER, STATE
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -131,11 +132,11 @@ async def test_replay_reports_running_v1_and_v2_journeys_compatible_and_names_br
 
 def test_console_script_help_and_bad_address():
     help_text = subprocess.run(
-        [sys.executable, "-m", "replay.cli", "replay", "--help"], cwd=ROOT, capture_output=True, text=True, check=True
+        [sys.executable, "-m", "cli", "replay", "--help"], cwd=ROOT, capture_output=True, text=True, check=True
     ).stdout
     assert "ExecutionStatus = 'Running'" in help_text and "--query" in help_text
     failed = subprocess.run(
-        [sys.executable, "-m", "replay.cli", "replay", "--address", "127.0.0.1:1"],
+        [sys.executable, "-m", "cli", "replay", "--address", "127.0.0.1:1"],
         cwd=ROOT,
         capture_output=True,
         text=True,

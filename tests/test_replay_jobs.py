@@ -9,7 +9,8 @@ import asyncio
 import io
 import uuid
 
-from replay.cli import parser, replay_command
+from cli.main import parser
+from replay.cli import replay_command
 from tests.support import always_open, journey_worker, make_deal, start_journey, told, wait_for_status, write_playbook
 
 INCOMPATIBLE = '''

@@ -10,7 +10,7 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from replay import cli
+from cli.main import parser
 from report import cli as report_cli
 from report.cli import build
 from report.links import Links
@@ -138,7 +138,7 @@ async def test_every_count_links_to_its_journeys_in_the_web_ui(seeded):
 
 async def onboarding(*argv: str) -> tuple[int, str]:
     err = io.StringIO()
-    code = await report_cli.run(cli.parser().parse_args(argv), out=io.StringIO(), err=err)
+    code = await report_cli.run(parser().parse_args(argv), out=io.StringIO(), err=err)
     return code, err.getvalue()
 
 

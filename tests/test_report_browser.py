@@ -14,13 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from bench.report import script
 from report.cli import build
 from report.links import Links
 from report.models import Filters
 from report.page import render
 from tests.browser import CHROMIUM, CHROMIUM_FLAGS, IMG, require_browser
-from tests.report_journeys import seed
+from tests.report_journeys import script, seed
 
 playwright_api = require_browser()
 

@@ -23,9 +23,9 @@ import pytest
 from plotly.offline import get_plotlyjs
 
 from bench.report import script as bench_script
+from contracts.moments import MomentKind, MomentRequest, moment_key
 from playbooks.loader import DEFAULT_DIR
 from records.database import Database
-from records.models import MomentKind, MomentRequest, moment_key
 from records.moments import MomentStore
 from replay import cli
 from report import cli as report_cli

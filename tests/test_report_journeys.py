@@ -16,14 +16,16 @@ from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 
+from cli.main import parser
+from contracts.signals import Cancel, HelpRequested
+from contracts.staff import ResolveEscalation
+from contracts.status import OnboardingState
 from playbooks import variants
 from playbooks.loader import load_all
 from records.database import Database
 from records.tables import moments
-from replay import cli
 from report import cli as report_cli
 from tests.support import journey_worker, make_deal, start_journey, status, told, wait_for_status, write_playbook
-from workflows.models import Cancel, HelpRequested, OnboardingState, ResolveEscalation
 from workflows.onboarding import OnboardingWorkflow
 
 # The workflow clock and the client's are the same machine's; a moment is stamped when its
@@ -144,7 +146,7 @@ async def test_the_report_tells_what_was_driven(dev_env, tmp_path):
             d.owner, d.over_capacity, d.escalated = s.owner, s.owner_over_capacity, int(d.behaviour.startswith("help"))
 
         out = tmp_path / "report.json"
-        code = await report_cli.run(cli.parser().parse_args(
+        code = await report_cli.run(parser().parse_args(
             ["report", "--data-dir", str(tmp_path / "data"), "--playbooks-dir", str(playbooks), "--out", str(tmp_path / "r.html"),
              "--json", str(out), "--now", datetime.now(UTC).isoformat()]))  # fmt: skip
         assert code == 0

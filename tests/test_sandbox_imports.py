@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from types import ModuleType
@@ -22,13 +23,19 @@ from temporalio.converter import DataConverter, PayloadCodec, SerializationConte
 from temporalio.worker import WorkflowInstance, WorkflowInstanceDetails
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
+import contracts.journey
+import contracts.owners
+import contracts.status
+import owners.places
+import owners.workflow
 import workflows
 import workflows.business_hours
 import workflows.decisions
+from owners.workflow import OwnerRosterWorkflow
+from runtime.context_free import ContextFreeRunner, context_free
+from runtime.sandbox import workflow_runner
 from tests import privacy_keys
-from workflows.context_free import ContextFreeRunner, context_free
 from workflows.onboarding import OnboardingWorkflow
-from workflows.sandbox import workflow_runner
 
 INFO = workflow.Info(
     attempt=1,
@@ -62,12 +69,12 @@ def new_journey_instance() -> WorkflowInstance:
     return workflow_runner().create_instance(journey_details())
 
 
-def journey_details() -> WorkflowInstanceDetails:
+def journey_details(workflow_class: type = OnboardingWorkflow) -> WorkflowInstanceDetails:
     return WorkflowInstanceDetails(
         payload_converter_factory=DataConverter.default._new_payload_converter,
         failure_converter_class=DataConverter.default.failure_converter_class,
         interceptor_classes=[],
-        defn=workflow._Definition.must_from_class(OnboardingWorkflow),
+        defn=workflow._Definition.must_from_class(workflow_class),
         info=INFO,
         randomness_seed=1,
         extern_functions={},
@@ -79,10 +86,10 @@ def journey_details() -> WorkflowInstanceDetails:
     )
 
 
-def sandboxed_workflow_module(instance: WorkflowInstance) -> ModuleType:
+def sandboxed_workflow_module(instance: WorkflowInstance, name: str = "workflows.onboarding") -> ModuleType:
     # The sandbox keeps the modules it loaded on its importer (SDK internals: if this breaks
     # after an SDK upgrade, find the equivalent; the properties below must keep holding).
-    return instance.importer.new_modules["workflows.onboarding"]  # type: ignore[attr-defined]
+    return instance.importer.new_modules[name]  # type: ignore[attr-defined]
 
 
 async def test_each_journey_gets_its_own_workflow_module_with_shared_code_and_passed_through_helpers():
@@ -100,6 +107,29 @@ async def test_each_journey_gets_its_own_workflow_module_with_shared_code_and_pa
     # the worker's modules, not copies executed again for every journey
     assert one.decisions is workflows.decisions and two.decisions is workflows.decisions
     assert one.acknowledgement is workflows.acknowledgement
+
+
+async def test_the_contracts_and_the_rosters_helpers_are_the_workers_own_modules():
+    await asyncio.sleep(0)
+    journey = sandboxed_workflow_module(new_journey_instance())
+    # the contracts pass through as a whole: the journey's models are the worker's own
+    assert journey.JourneyState is contracts.journey.JourneyState and journey.Status is contracts.status.Status
+    assert journey_modules(new_journey_instance()) == {"workflows", "workflows.onboarding"}
+
+    # the owner roster (owners/workflow.py) is re-imported per run like the journey, its code
+    # shared, its places and requests passed through
+    first, second = (workflow_runner().create_instance(journey_details(OwnerRosterWorkflow)) for _ in range(2))
+    one, two = (sandboxed_workflow_module(i, "owners.workflow") for i in (first, second))
+    assert one is not two and one is not owners.workflow
+    assert one.OwnerRosterWorkflow.run.__code__ is two.OwnerRosterWorkflow.run.__code__
+    assert one.Places is owners.places.Places and one.Allocate is contracts.owners.Allocate
+    assert journey_modules(first) == {"owners", "owners.workflow"}
+
+
+def journey_modules(instance: WorkflowInstance) -> set[str]:
+    """The modules the sandbox executed afresh for this instance (not the worker's own)."""
+    loaded = instance.importer.new_modules  # type: ignore[attr-defined]
+    return {name for name, module in loaded.items() if sys.modules.get(name) is not module} - {"__main__"}
 
 
 def test_package_attribute_lookup_imports_submodules_only():

@@ -6,9 +6,9 @@ from temporalio.testing import ActivityEnvironment
 from activities.escalation import EscalationActivities
 from activities.messaging import MessagingActivities
 from activities.settings import ActivitySettings
+from contracts.owners import OwnerAssignment, Person
 from tests.support import make_deal
 from workflows import staffing
-from workflows.models import OwnerAssignment, Person
 
 MAYA = Person(id="maya", name="Maya Chen", email="maya@vendor.example")
 DANA = Person(id="dana", name="Dana Okafor", email="dana@vendor.example")

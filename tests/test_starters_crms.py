@@ -1,4 +1,4 @@
-"""The CRM registry (starters/crms.py): the names and activity names kept in histories, every
+"""The CRM registry (contracts/crms.py): the names and activity names kept in histories, every
 line resolving to its parts, and a CRM added by one registry line (tests/crm_example.py) being
 served, checked at startup, registered on the worker and faked by the lab. No server needed."""
 
@@ -13,13 +13,15 @@ from fastapi import APIRouter
 from temporalio import activity
 
 import worker
+from contracts import crms
+from contracts.deal import Crm
+from contracts.journey import JourneyInput
+from contracts.signals import DealInCrm
 from lab.world import World
-from starters import crms
 from starters.app import create_app, warn_unconfigured
 from tests import crm_example
 from tests.starters_checks import PROBLEM
 from tests.starters_fixtures import settings_for
-from workflows.models import Crm, DealInCrm, JourneyInput
 
 
 def activity_names(activities: Any) -> list[str]:

@@ -16,6 +16,7 @@ import structlog
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.common import SearchAttributeKey
 
+from contracts.deal import DealClosed
 from starters.app import create_app
 from starters.settings import StarterSettings
 from starters.signatures import sign_hubspot_v3
@@ -34,7 +35,6 @@ from tests.starters_fixtures import (
     start_dev_server,
     unique,
 )
-from workflows.models import DealClosed
 
 
 @pytest_asyncio.fixture(scope="module")

@@ -15,6 +15,8 @@ import pytest
 import pytest_asyncio
 from temporalio.client import Client, WorkflowHandle
 
+from contracts.signals import Cancel
+from contracts.status import OnboardingState, Status
 from starters.app import create_app
 from starters.signatures import sign_hubspot_v3
 from tests.starters_fixtures import (
@@ -46,7 +48,6 @@ from tests.vendor_fixtures import (
     segment_signed,
     segment_track,
 )
-from workflows.models import Cancel, OnboardingState, Status
 from workflows.onboarding import OnboardingWorkflow
 
 
@@ -223,7 +224,7 @@ async def test_hubspot_closed_won_journey_reads_the_deal_from_the_crm(stack: Sta
     assert state.deal_id == str(object_id) and state.owner
     assert stack.hubspot["calls"]["deal"] >= 1 and stack.hubspot["calls"]["contacts"] >= 1
     desc = await handle.describe()
-    from workflows.search_attributes import CUSTOMER_ID, SEGMENT
+    from contracts.search_attributes import CUSTOMER_ID, SEGMENT
 
     # the workflow upserts what the CRM said once it has read the deal
     assert desc.typed_search_attributes.get(CUSTOMER_ID) == "501"
@@ -268,7 +269,7 @@ async def test_pipedrive_won_deal_journey_reads_the_deal_from_pipedrive(stack: S
     state = await wait_for_status(handle, told("first_action"))
     assert state.deal_id == str(deal) and state.owner
     assert stack.pipedrive["calls"]["deal"] >= 1 and stack.pipedrive["calls"]["person"] >= 1
-    from workflows.search_attributes import CUSTOMER_ID, SEGMENT
+    from contracts.search_attributes import CUSTOMER_ID, SEGMENT
 
     desc = await handle.describe()
     assert desc.typed_search_attributes.get(CUSTOMER_ID) == "77"

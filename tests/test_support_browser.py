@@ -20,6 +20,9 @@ import pytest_asyncio
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
+from contracts.metadata import static_summary
+from contracts.search_attributes import ALL
+from contracts.status import OnboardingState
 from devstack.testing import free_port
 from tests.browser import CHROMIUM, CHROMIUM_FLAGS, UI_TIMEOUT_MS, VIEWPORT, require_browser, shots
 from tests.conftest import TEMPORAL_CLI
@@ -33,10 +36,7 @@ from tests.support import (
     wait_for_status,
     write_playbook,
 )
-from workflows.metadata import static_summary
-from workflows.models import OnboardingState
 from workflows.onboarding import OnboardingWorkflow
-from workflows.search_attributes import ALL
 
 playwright_api = require_browser()
 

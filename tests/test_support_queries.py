@@ -21,10 +21,13 @@ import pytest_asyncio
 import yaml
 from temporalio.client import Client, WorkflowHandle
 
-from playbooks.roster import Roster
+from contracts.journey import workflow_id_for
+from contracts.signals import Cancel, HelpRequested
+from contracts.staff import ReassignOwner
+from contracts.status import OnboardingState
+from owners.roster import Roster
 from tests.staff import fill, guide_queries, start_described_journey
 from tests.support import default_playbook, journey_worker, leo_takes_every_deal, make_deal, status, wait_for_status
-from workflows.models import Cancel, HelpRequested, OnboardingState, ReassignOwner, workflow_id_for
 from workflows.onboarding import OnboardingWorkflow
 
 ALWAYS_OPEN = {

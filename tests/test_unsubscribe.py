@@ -26,6 +26,8 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from temporalio.api.enums.v1 import EventType
 
+from contracts.signals import Unsubscribed
+from contracts.status import OnboardingState
 from devstack.smtp_sink import SmtpSink
 from privacy.contacts import contact_hash
 from privacy.suppressions import FileSuppressionList
@@ -36,7 +38,6 @@ from tests.privacy_support import CONTACT_EMAIL, http_service, marked_deal
 from tests.starters_checks import assert_problem
 from tests.starters_fixtures import signed, unique
 from tests.support import advance_until, journey_worker
-from workflows.models import OnboardingState, Unsubscribed
 from workflows.onboarding import OnboardingWorkflow
 
 LINK = re.compile(r"^<(?P<url>https?://[^>]+/unsubscribe/(?P<token>[^>]+))>$")

@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 
 import worker
+from contracts.signals import Cancel, HelpRequested
+from contracts.status import OnboardingState
 from tests.support import advance_until, journey_worker, make_deal, start_journey
-from workflows.models import Cancel, HelpRequested, OnboardingState
 from workflows.onboarding import OnboardingWorkflow
 
 ROOT = Path(__file__).resolve().parents[1]

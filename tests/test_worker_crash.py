@@ -25,10 +25,11 @@ import yaml
 from temporalio.client import WorkflowQueryFailedError, WorkflowQueryRejectedError
 from temporalio.service import RPCError
 
+from contracts.journey import TASK_QUEUE, JourneyInput, workflow_id_for
+from contracts.status import OnboardingState
 from devstack.smtp_sink import SmtpSink
 from tests.support import default_playbook, make_deal
 from tests.traffic import WorkerProcess, dev_server
-from workflows.models import TASK_QUEUE, JourneyInput, OnboardingState, workflow_id_for
 from workflows.onboarding import OnboardingWorkflow
 
 pytestmark = pytest.mark.soak  # `make soak`: minutes of heavy traffic, run by CI after `make test`

@@ -14,10 +14,10 @@ from temporalio.api.enums.v1 import VersioningBehavior as ApiVersioningBehavior
 from temporalio.common import VersioningBehavior
 
 from activities.settings import ActivitySettings
+from contracts.signals import ActionTaken, Cancel
 from tests.conftest import TEMPORAL_CLI
 from tests.support import always_open, make_deal, start_journey, wait_for_status, write_playbook
 from worker import build_worker, deployment_from_env
-from workflows.models import ActionTaken, Cancel
 from workflows.onboarding import OnboardingWorkflow
 
 

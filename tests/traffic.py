@@ -24,20 +24,21 @@ from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from activities.messaging import MessageRequest, MessagingActivities, SendReceipt
-from activities.owners import AssignOwnerRequest, OwnerActivities
+from activities.messaging import MessagingActivities
 from activities.settings import ActivitySettings
+from contracts.messages import MessageRequest, SendReceipt
+from contracts.owners import AssignOwnerRequest, OwnerAssignment
+from contracts.search_attributes import ALL
 from lab.histories import journey_runs
-from playbooks.roster import load_roster
+from owners.activities import OwnerActivities
+from owners.roster import load_roster
+from owners.workflow import OwnerRosterWorkflow
+from runtime.sandbox import workflow_runner
 from tests.conftest import TEMPORAL_CLI
 from tests.privacy_keys import CONVERTER
 from tests.support import _terminate_leftovers
 from worker import activities, records_database, roster_worker
-from workflows.models import OwnerAssignment
 from workflows.onboarding import OnboardingWorkflow
-from workflows.roster import OwnerRosterWorkflow
-from workflows.sandbox import workflow_runner
-from workflows.search_attributes import ALL
 
 ROOT = Path(__file__).resolve().parents[1]
 SUGGEST_CONTINUE_AS_NEW = "limit.historyCount.suggestContinueAsNew"

@@ -11,10 +11,10 @@ from __future__ import annotations
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
+    from contracts.journey import JourneyInput, JourneyResult
+    from owners.workflow import OwnerRosterWorkflow, RosterInput
     from workflows import versions
-    from workflows.models import JourneyInput, JourneyResult
     from workflows.onboarding import OnboardingWorkflow
-    from workflows.roster import OwnerRosterWorkflow, RosterInput
 
 
 @workflow.defn(name="OnboardingWorkflow")

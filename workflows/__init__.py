@@ -1,4 +1,5 @@
-"""Deterministic journey logic: the OnboardingWorkflow, its models and pure decisions."""
+"""Deterministic journey logic: the OnboardingWorkflow, its parts and pure decisions (the
+shapes it exchanges with the world: contracts/)."""
 
 from __future__ import annotations
 

@@ -12,9 +12,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-from playbooks.schema import WEEKDAYS, BusinessHours
+from contracts.owners import Person
+from contracts.playbook import WEEKDAYS, BusinessHours
+from contracts.signals import OwnerAcknowledged
 from workflows import business_hours, versions
-from workflows.models import OwnerAcknowledged, Person
 
 PATCH = versions.OWNER_ACKNOWLEDGEMENT
 

@@ -12,24 +12,17 @@ from typing import Any
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from playbooks.schema import Milestone, Playbook
-    from records.models import MOMENTS_PER_CALL, MomentKind, MomentRequest, Touchpoint
+    from contracts.deal import DealClosed
+    from contracts.journey import Inbox, JourneyInput, JourneyState, MilestoneProgress, PlaybookHold
+    from contracts.moments import MOMENTS_PER_CALL, MomentKind, MomentRequest, Touchpoint
+    from contracts.owners import OwnerAssignment
+    from contracts.playbook import Milestone, Playbook
+    from contracts.staff import ResolveEscalation
+    from contracts.status import OnboardingState, Status
     from workflows import business_hours, effects, moments, staffing
     from workflows import status as report
     from workflows.details import hold_details
     from workflows.journal import Journal
-    from workflows.models import (
-        DealClosed,
-        Inbox,
-        JourneyInput,
-        JourneyState,
-        MilestoneProgress,
-        OnboardingState,
-        OwnerAssignment,
-        PlaybookHold,
-        ResolveEscalation,
-        Status,
-    )
     from workflows.search_attributes import changed, hold_search_attributes
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from playbooks.schema import WEEKDAYS, BusinessHours
+from contracts.playbook import WEEKDAYS, BusinessHours
 
 
 def local_day(moment: datetime, tz: str) -> date:

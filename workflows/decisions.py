@@ -6,17 +6,12 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from playbooks.schema import Action, EscalationPolicy, FollowUp, Milestone
-from workflows.models import (
-    EXTEND_AT_MOST_DAYS,
-    DealClosed,
-    Inbox,
-    JourneyState,
-    MilestoneProgress,
-    OnboardingState,
-    OwnerAssignment,
-    Person,
-)
+from contracts.deal import DealClosed
+from contracts.journey import Inbox, JourneyState, MilestoneProgress
+from contracts.owners import OwnerAssignment, Person
+from contracts.playbook import Action, EscalationPolicy, FollowUp, Milestone
+from contracts.staff import EXTEND_AT_MOST_DAYS
+from contracts.status import OnboardingState
 
 
 def completing_event(milestone: Milestone, inbox: Inbox) -> str | None:

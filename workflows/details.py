@@ -8,9 +8,11 @@ through the codec server (docs/support.md)."""
 
 from __future__ import annotations
 
-from playbooks.schema import Milestone
+from contracts.deal import DealClosed
+from contracts.journey import JourneyState, PlaybookHold
+from contracts.playbook import Milestone
+from contracts.status import Status
 from workflows import business_hours
-from workflows.models import DealClosed, JourneyState, PlaybookHold, Status
 
 
 def _plural(count: int, word: str) -> str:

@@ -16,13 +16,15 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.escalation import EscalationActivities, EscalationTaskRequest
-    from activities.messaging import MessageRequest, MessagingActivities, SendReceipt
-    from activities.owners import AssignOwnerRequest, OwnerActivities, ReleaseOwnerRequest
-    from activities.playbook import NO_PLAYBOOK, PlaybookActivities, SnapshotRequest
-    from playbooks.schema import PlaybookSnapshot
-    from records.models import CloseEscalationTask
-    from workflows.models import DealClosed, OwnerAssignment
+    from activities.escalation import EscalationActivities
+    from activities.messaging import MessagingActivities
+    from activities.playbook import NO_PLAYBOOK, PlaybookActivities
+    from contracts.deal import DealClosed
+    from contracts.escalations import CloseEscalationTask, EscalationTaskRequest
+    from contracts.messages import MessageRequest, SendReceipt
+    from contracts.owners import AssignOwnerRequest, OwnerAssignment, ReleaseOwnerRequest
+    from contracts.playbook import PlaybookSnapshot, SnapshotRequest
+    from owners.activities import OwnerActivities
 
 QUICK: dict[str, Any] = dict(
     start_to_close_timeout=timedelta(seconds=30),

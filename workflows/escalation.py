@@ -9,15 +9,14 @@ from datetime import timedelta
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from playbooks.schema import Milestone
-    from records.models import CloseEscalationTask, MomentKind
+    from contracts.escalations import CloseEscalationTask
+    from contracts.journey import OpenEscalation
+    from contracts.moments import MomentKind
+    from contracts.playbook import Milestone
+    from contracts.staff import Decision
+    from contracts.status import OnboardingState
     from workflows import decisions, effects, inbox, messages
     from workflows.base import JourneyBase, JourneyClosed, Outcome, StaffDecision
-    from workflows.models import (
-        Decision,
-        OnboardingState,
-        OpenEscalation,
-    )
     from workflows.waiting import Waiting
     from workflows.waits import Wake
 

@@ -17,28 +17,22 @@ from temporalio.common import RawValue
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from workflows import acknowledgement, decisions, effects, inbox
-    from workflows.base import ENDED, JourneyBase, StaffDecision
-    from workflows.inputs import Refused, parse
-    from workflows.models import (
+    from contracts.deal import DealClosed
+    from contracts.journey import JourneyState
+    from contracts.signals import (
         ActionFailed,
         ActionTaken,
         Cancel,
-        DealClosed,
         DealInCrm,
-        Decision,
-        ExtendDeadline,
         HelpRequested,
-        JourneyState,
-        OnboardingState,
         OwnerAcknowledged,
-        Pause,
-        ReassignOwner,
-        ResolveEscalation,
-        Resume,
-        Status,
         Unsubscribed,
     )
+    from contracts.staff import Decision, ExtendDeadline, Pause, ReassignOwner, ResolveEscalation, Resume
+    from contracts.status import OnboardingState, Status
+    from workflows import acknowledgement, decisions, effects, inbox
+    from workflows.base import ENDED, JourneyBase, StaffDecision
+    from workflows.inputs import Refused, parse
 
 
 class Handlers(JourneyBase):

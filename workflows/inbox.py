@@ -17,7 +17,9 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime, timedelta
 
-from workflows.models import ActionFailed, ActionTaken, FailureTally, HelpRequested, Inbox, TimelineEntry
+from contracts.journey import FailureTally, Inbox
+from contracts.signals import ActionFailed, ActionTaken, HelpRequested
+from contracts.status import TimelineEntry
 
 SEEN_FOR = timedelta(days=7)
 SEEN_AT_MOST = 10_000

@@ -13,10 +13,11 @@ from datetime import datetime
 
 from temporalio import workflow
 
-from playbooks.schema import Milestone
+from contracts.journey import Inbox, JourneyState
+from contracts.playbook import Milestone
+from contracts.status import OnboardingState, Status
 from workflows import inbox
 from workflows.details import current_details
-from workflows.models import Inbox, JourneyState, OnboardingState, Status
 from workflows.search_attributes import changed, journey_search_attributes
 
 

@@ -8,11 +8,11 @@ from datetime import datetime
 
 from temporalio import workflow
 
-from activities.escalation import EscalationTaskRequest
-from activities.messaging import MessageRequest, Recipient
-from playbooks.schema import Action, MessageTemplate, Milestone, Playbook
+from contracts.escalations import EscalationTaskRequest
+from contracts.journey import JourneyState
+from contracts.messages import MessageRequest, MessageTemplate, Recipient
+from contracts.playbook import Action, Milestone, Playbook
 from workflows import business_hours, decisions, staffing
-from workflows.models import JourneyState
 
 
 def customer_message(

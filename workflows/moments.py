@@ -22,9 +22,9 @@ from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from activities.moments import MomentActivities
-    from playbooks.schema import PlaybookSnapshot
-    from records.models import MomentKind, MomentRequest, MomentsRequest, Touchpoint, moment_key
-    from workflows.models import DealClosed
+    from contracts.deal import DealClosed
+    from contracts.moments import MomentKind, MomentRequest, MomentsRequest, Touchpoint, moment_key
+    from contracts.playbook import PlaybookSnapshot
 
 # Behind this patch id the journey records moments; histories from before it replay without.
 PATCH = "records-moments"

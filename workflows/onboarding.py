@@ -18,27 +18,26 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
-    from playbooks.schema import Milestone
-    from records.models import MomentKind
-    from workflows import acknowledgement, decisions, effects, inbox, staffing, versions
-    from workflows import status as report
-    from workflows.base import HandOver, JourneyBase, JourneyClosed, Outcome, StaffDecision
-    from workflows.escalation import Escalation
-    from workflows.handlers import Handlers
-    from workflows.journal import Journal
-    from workflows.models import (
+    from contracts.deal import DealClosed
+    from contracts.journey import (
         AcknowledgementWait,
-        DealClosed,
         Inbox,
         JourneyInput,
         JourneyResult,
         JourneyState,
         MilestoneOutcome,
         MilestoneProgress,
-        OnboardingState,
-        OwnerAssignment,
-        Status,
     )
+    from contracts.moments import MomentKind
+    from contracts.owners import OwnerAssignment
+    from contracts.playbook import Milestone
+    from contracts.status import OnboardingState, Status
+    from workflows import acknowledgement, decisions, effects, inbox, staffing, versions
+    from workflows import status as report
+    from workflows.base import HandOver, JourneyBase, JourneyClosed, Outcome, StaffDecision
+    from workflows.escalation import Escalation
+    from workflows.handlers import Handlers
+    from workflows.journal import Journal
     from workflows.playbook_hold import PlaybookHoldPart
     from workflows.steps import Steps
     from workflows.waiting import Waiting

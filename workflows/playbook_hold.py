@@ -21,13 +21,16 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.escalation import EscalationTaskRequest
-    from playbooks.schema import PlaybookSnapshot
-    from records.models import CloseEscalationTask
+    from contracts.deal import DealClosed
+    from contracts.escalations import CloseEscalationTask, EscalationTaskRequest
+    from contracts.journey import PlaybookHold
+    from contracts.owners import OwnerAssignment
+    from contracts.playbook import PlaybookSnapshot
+    from contracts.staff import Decision
+    from contracts.status import OnboardingState
     from workflows import effects, versions
     from workflows import status as report
     from workflows.base import JourneyBase, JourneyClosed
-    from workflows.models import DealClosed, Decision, OnboardingState, OwnerAssignment, PlaybookHold
     from workflows.waiting import Waiting
     from workflows.waits import Wake
 

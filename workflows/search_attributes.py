@@ -1,44 +1,26 @@
-"""The custom search attributes of DESIGN.md, defined once: what staff filter lists by in
-the Web UI. Every place that registers them (dev server, tests, compose) reads this list."""
+"""The search attributes a journey upserts as it moves (the keys: contracts/search_attributes.py)."""
 
 from __future__ import annotations
 
-from temporalio.common import SearchAttributeKey, SearchAttributePair, SearchAttributeUpdate, TypedSearchAttributes
+from temporalio.common import SearchAttributeUpdate, TypedSearchAttributes
 
-from playbooks.schema import Milestone
-from workflows.models import DealClosed, JourneyState, PlaybookHold, Status
-from workflows.status import next_action
-
-STAGE = SearchAttributeKey.for_keyword("OnboardingStage")
-STATE = SearchAttributeKey.for_keyword("OnboardingState")
-OWNER = SearchAttributeKey.for_keyword("OnboardingOwner")
-DEAL_ID = SearchAttributeKey.for_keyword("DealId")
-CUSTOMER_ID = SearchAttributeKey.for_keyword("CustomerId")
-SEGMENT = SearchAttributeKey.for_keyword("Segment")
-NEXT_ACTION_DUE = SearchAttributeKey.for_datetime("NextActionDue")
-ESCALATION_LEVEL = SearchAttributeKey.for_int("EscalationLevel")
-# Set by the journey when its owner took it beyond capacity (docs/owners.md).
-OWNER_OVER_CAPACITY = SearchAttributeKey.for_bool("OwnerOverCapacity")
-# The playbook experiment's variant the journey runs (docs/report.md); set only when it has one.
-PLAYBOOK_VARIANT = SearchAttributeKey.for_keyword("PlaybookVariant")
-
-ALL: tuple[SearchAttributeKey, ...] = (
-    STAGE,
-    STATE,
-    OWNER,
-    DEAL_ID,
+from contracts.deal import DealClosed
+from contracts.journey import JourneyState, PlaybookHold
+from contracts.playbook import Milestone
+from contracts.search_attributes import (
     CUSTOMER_ID,
-    SEGMENT,
-    NEXT_ACTION_DUE,
+    DEAL_ID,
     ESCALATION_LEVEL,
+    NEXT_ACTION_DUE,
+    OWNER,
     OWNER_OVER_CAPACITY,
     PLAYBOOK_VARIANT,
+    SEGMENT,
+    STAGE,
+    STATE,
 )
-
-
-def cli_type(key: SearchAttributeKey) -> str:
-    """Type name as `temporal operator search-attribute create --type` spells it."""
-    return {"KEYWORD": "Keyword", "DATETIME": "Datetime", "INT": "Int", "BOOL": "Bool"}[key.indexed_value_type.name]
+from contracts.status import Status
+from workflows.status import next_action
 
 
 def journey_search_attributes(state: JourneyState, milestone: Milestone | None) -> list[SearchAttributeUpdate]:
@@ -87,13 +69,3 @@ def changed(updates: list[SearchAttributeUpdate], current: TypedSearchAttributes
     """The updates that change something: a value set to what it is, or an absent one
     unset, is left out (`current` is the journey's own view, kept by the SDK as it upserts)."""
     return [u for u in updates if current.get(u.key) != u.value]
-
-
-def start_search_attributes(deal_id: str, customer_id: str, segment: str) -> list[SearchAttributePair]:
-    """What a starter sets at start, so a journey is findable before its first transition."""
-    return [
-        SearchAttributePair(DEAL_ID, deal_id),
-        SearchAttributePair(CUSTOMER_ID, customer_id),
-        SearchAttributePair(SEGMENT, segment),
-        SearchAttributePair(STATE, "awaiting_action"),
-    ]

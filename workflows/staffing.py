@@ -7,8 +7,9 @@ from __future__ import annotations
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from activities.escalation import EscalationTaskRequest
-    from workflows.models import DealClosed, OwnerAssignment
+    from contracts.deal import DealClosed
+    from contracts.escalations import EscalationTaskRequest
+    from contracts.owners import OwnerAssignment
 
 # The journey version that reads the roster's answer (over capacity, unstaffed) and
 # releases its place when it ends.

@@ -5,17 +5,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from playbooks.schema import Milestone
+from contracts.journey import Inbox, JourneyResult, JourneyState, PlaybookHold
+from contracts.playbook import Milestone
+from contracts.status import NextAction, OnboardingState, Status
 from workflows import decisions
-from workflows.models import (
-    Inbox,
-    JourneyResult,
-    JourneyState,
-    NextAction,
-    OnboardingState,
-    PlaybookHold,
-    Status,
-)
 
 TIMELINE_SHOWN = 10
 ENDED = (OnboardingState.activated, OnboardingState.closed)

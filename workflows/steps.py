@@ -11,12 +11,13 @@ from datetime import datetime, timedelta
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from playbooks.schema import Action, FollowUp, MessageTemplate, Milestone
-    from records.models import MomentKind
+    from contracts.messages import MessageTemplate
+    from contracts.moments import MomentKind
+    from contracts.playbook import Action, FollowUp, Milestone
+    from contracts.status import OnboardingState
     from workflows import business_hours, decisions, effects, inbox, messages, versions
     from workflows.base import JourneyBase, Outcome
     from workflows.escalation import Escalation
-    from workflows.models import OnboardingState
     from workflows.waiting import Waiting
     from workflows.waits import CUSTOMER, Wake
 

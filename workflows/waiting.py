@@ -10,12 +10,10 @@ from typing import NoReturn
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
+    from contracts.journey import JourneyInput
+    from contracts.status import OnboardingState
     from workflows import acknowledgement, business_hours, effects
     from workflows.base import HandOver, JourneyBase
-    from workflows.models import (
-        JourneyInput,
-        OnboardingState,
-    )
     from workflows.waits import Wake, pending
 
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from enum import Enum
 
-from playbooks.schema import Milestone
+from contracts.journey import Inbox, JourneyState
+from contracts.playbook import Milestone
 from workflows import decisions, inbox
-from workflows.models import Inbox, JourneyState
 
 
 class Wake(Enum):

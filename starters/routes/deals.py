@@ -8,12 +8,12 @@ from typing import Annotated
 import structlog
 from fastapi import APIRouter, Depends
 
+from contracts.deal import DealClosed
 from starters import journeys
 from starters.deps import SignedJson, SuppressionsDep, TargetDep, TemporalDep, Verified, standard_webhook
 from starters.models import DealAccepted
 from starters.openapi import request_body
 from starters.problems import problem_responses
-from workflows.models import DealClosed
 
 log = structlog.get_logger("starters.app")
 router = APIRouter()

@@ -16,6 +16,7 @@ from fastapi.responses import Response
 from temporalio.client import Client
 from temporalio.service import RPCError
 
+from contracts.deal import DealClosed
 from privacy.suppressions import SuppressionList
 from starters import journeys
 from starters.deps import Body, Service, SettingsDep, SuppressionsDep, TargetDep, TemporalDep
@@ -31,7 +32,6 @@ from starters.salesforce import (
     verify_organization,
 )
 from starters.temporal import TemporalUnavailable
-from workflows.models import DealClosed
 
 log = structlog.get_logger("starters.vendors")
 router = APIRouter()

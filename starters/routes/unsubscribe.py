@@ -23,12 +23,12 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 from temporalio.service import RPCError, RPCStatusCode
 
+from contracts.signals import Unsubscribed
 from privacy.suppressions import Suppression
 from privacy.unsubscribe import ExpiredToken, InvalidToken, UnsubscribeClaim
 from starters.deps import Body, ClockDep, ServiceDep, SuppressionsDep, TemporalDep
 from starters.journeys import UNSUBSCRIBED_SIGNAL
 from starters.problems import Problem, problem_responses
-from workflows.models import Unsubscribed
 
 log = structlog.get_logger("starters.unsubscribe")
 

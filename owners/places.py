@@ -9,59 +9,9 @@ from __future__ import annotations
 
 import json
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
+from pydantic import BaseModel, Field, PrivateAttr
 
-# The roster carries every place across continue-as-new in one payload, and Temporal refuses
-# a payload over 2 MB. So the bound is on the bytes carried, not on a count of places: about
-# 68,000 journeys with ids like `onboarding-D-123456`, 11,000 with ids of the longest kind
-# (128 characters); a place over capacity is listed twice, so it counts twice. The rest of the
-# 2 MB is headroom for the envelope and the codec.
-CARRIED_BYTES = 1_500_000
-ID_LENGTH = 128
-MAX_CANDIDATES = 1_000
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-
-class Candidate(_Strict):
-    owner_id: str = Field(min_length=1, max_length=ID_LENGTH)
-    capacity: int = Field(ge=1)
-
-
-class Allocate(_Strict):
-    """Give `journey_id` a place with one of `candidates` (eligible owners, in preference
-    order), or with `preferred` whatever its load (a staff member's explicit choice)."""
-
-    journey_id: str = Field(min_length=1, max_length=ID_LENGTH)
-    candidates: list[Candidate] = Field(min_length=1, max_length=MAX_CANDIDATES)
-    preferred: str | None = Field(default=None, min_length=1, max_length=ID_LENGTH)
-
-    @model_validator(mode="after")
-    def _consistent(self) -> Allocate:
-        ids = [c.owner_id for c in self.candidates]
-        dupes = sorted({i for i in ids if ids.count(i) > 1})
-        if dupes:
-            raise ValueError(f"candidates: owner id(s) listed twice {dupes}")
-        if self.preferred is not None and self.preferred not in ids:
-            raise ValueError(f"preferred: {self.preferred!r} is not among the candidates")
-        return self
-
-
-class Place(BaseModel):
-    owner_id: str
-    over_capacity: bool = False  # the owner was full when the place was given
-    load: int  # places the owner holds, this one included
-
-
-class Release(_Strict):
-    journey_id: str = Field(min_length=1, max_length=ID_LENGTH)
-
-
-class Released(BaseModel):
-    journey_id: str
-    owner_id: str | None = None  # None: the journey held no place (already released)
+from contracts.owners import CARRIED_BYTES, Allocate, Candidate, Place, Released
 
 
 def carried_size(value: str) -> int:

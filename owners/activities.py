@@ -1,7 +1,7 @@
 """assign_owner and release_owner: one accountable person per journey, places counted exactly.
 
 The roster file says who is eligible (segment, time off, capacity); the owner-roster
-workflow (`workflows/roster.py`) says who holds which place, and hands them out one at a
+workflow (`owners/workflow.py`) says who holds which place, and hands them out one at a
 time. Nobody has room: the least-loaded eligible owner takes the journey over capacity,
 flagged. Nobody serves the segment, everyone is away, or the roster is full: the manager
 takes it, flagged unstaffed. A journey is never left without an owner (docs/owners.md).
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from datetime import date
 
 import structlog
 from pydantic import BaseModel
@@ -19,29 +18,23 @@ from temporalio import activity, workflow
 from temporalio.client import Client
 from temporalio.exceptions import ApplicationError
 
-from activities.roster_client import ROSTER_UPDATES_IN_FLIGHT, In, Out, RosterFull, update_roster
+from contracts.owners import (
+    Allocate,
+    AssignOwnerRequest,
+    Candidate,
+    OwnerAssignment,
+    Person,
+    Place,
+    Release,
+    Released,
+    ReleaseOwnerRequest,
+)
+from owners.client import ROSTER_UPDATES_IN_FLIGHT, In, Out, RosterFull, update_roster
+from owners.roster import Manager, Roster, RosterOwner, load_roster
+from owners.workflow import OwnerRosterWorkflow
 from playbooks.loader import PlaybookError
-from playbooks.roster import Manager, Roster, RosterOwner, load_roster
-from workflows.models import OwnerAssignment, Person
-from workflows.places import Allocate, Candidate, Place, Release, Released
-from workflows.roster import OwnerRosterWorkflow
 
 log = structlog.get_logger(__name__)
-
-
-class AssignOwnerRequest(BaseModel):
-    deal_id: str
-    segment: str
-    as_of: date  # the journey's today (workflow time), for out-of-office checks
-    preferred: str | None = None  # a staff member's explicit choice (reassign)
-    exclude: list[str] = []
-    # The journey holding the place; empty means the workflow calling the activity.
-    journey_id: str = ""
-
-
-class ReleaseOwnerRequest(BaseModel):
-    deal_id: str = ""  # for the log line only
-    journey_id: str = ""  # empty means the workflow calling the activity
 
 
 class Staffing(BaseModel):

@@ -5,7 +5,7 @@ own (`roster_task_queue`): its few workflow tasks never wait behind a burst of j
 (10,000 kickoffs on one queue held each allocation past its activity's timeout). Its update handlers are synchronous,
 so each allocation runs to completion inside one workflow task: Temporal serializes
 them, whichever worker (or how many) runs the workflow, and a burst is counted exactly.
-`activities/owners.py` reaches it with update-with-start; docs/owners.md says why this
+`owners/activities.py` reaches it with update-with-start; docs/owners.md says why this
 rather than visibility counts or a database lock.
 """
 
@@ -16,8 +16,9 @@ from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from workflows.models import TASK_QUEUE
-    from workflows.places import CARRIED_BYTES, Allocate, Place, Places, Release, Released
+    from contracts.journey import TASK_QUEUE
+    from contracts.owners import CARRIED_BYTES, Allocate, Place, Release, Released
+    from owners.places import Places
 
 ROSTER_WORKFLOW_ID = "owner-roster"
 # Updates handled per run before continuing as new even if the server does not suggest it

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from datetime import timezone
 
-from workflows.models import DealClosed
+from contracts.deal import DealClosed
 
 SUMMARY_LIMIT = 200  # the server keeps summaries short; a line, not a paragraph
 CONTACTS_SHOWN = 5

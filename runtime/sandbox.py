@@ -7,10 +7,11 @@ one restriction keeps the workflow deterministic.
 The sandbox re-imports the workflow module for every journey it loads (a new module, so no
 state leaks between journeys). Python would compile it again from source each time where no
 .pyc can be written (PYTHONDONTWRITEBYTECODE, as in the Docker image), and every cached
-journey would hold its own fresh code objects. Code objects are immutable, so this package's
-modules share one compiled copy per process; each journey still executes it into its own
-fresh module. The pure helpers (decisions, inbox, status, ...) are passed through as the
-workflow asks (`workflows/__init__.py` makes `from workflows import x` honour that)."""
+journey would hold its own fresh code objects. Code objects are immutable, so the workflow
+packages' modules (the journey's `workflows`, the owner roster's `owners`) share one compiled
+copy per process; each run still executes it into its own fresh module. The pure helpers
+(decisions, inbox, status, places, ...) are passed through as the workflow asks (each
+package's `__init__.py` makes `from package import x` honour that), and `contracts` always is."""
 
 from __future__ import annotations
 
@@ -26,21 +27,25 @@ from temporalio.converter import DataConverter
 from temporalio.worker import WorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
-from workflows.context_free import ContextFreeRunner, context_free
+from runtime.context_free import ContextFreeRunner, context_free
 
-# The packages whose modules the sandbox re-imports (the workflow modules and their package).
-SHARED_CODE_PACKAGES = frozenset({"workflows"})
+# The packages whose modules the sandbox re-imports (the workflow modules and their package):
+# the journey's, and the owner roster's (owners/workflow.py).
+SHARED_CODE_PACKAGES = frozenset({"workflows", "owners"})
 
 
 def workflow_runner(converter: DataConverter | None = None) -> WorkflowRunner:
     """The sandboxed runner. Given the converter the worker or replayer uses, and that
     converter ignores serialization context, the runner skips asking the sandbox for one
-    (workflows/context_free.py)."""
+    (runtime/context_free.py)."""
     share_compiled_code()
+    # The contracts are plain data: every journey and roster uses the worker's own modules.
     # Playbook models validate their templates with Jinja2 when deserialised; it is pure,
     # so it passes through rather than being re-imported per workflow run.
     restrictions = dataclasses.replace(
-        SandboxRestrictions.default.with_passthrough_modules("jinja2", "markupsafe", "email_validator", "dns", "idna"),
+        SandboxRestrictions.default.with_passthrough_modules(
+            "contracts", "jinja2", "markupsafe", "email_validator", "dns", "idna"
+        ),
         invalid_module_members=SandboxRestrictions.invalid_module_members_default.with_child_unrestricted(
             "zoneinfo", "ZoneInfo"
         ),

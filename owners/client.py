@@ -16,7 +16,7 @@ from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
-from workflows.roster import ROSTER_FULL, OwnerRosterWorkflow, RosterInput, roster_task_queue, roster_workflow_id
+from owners.workflow import ROSTER_FULL, OwnerRosterWorkflow, RosterInput, roster_task_queue, roster_workflow_id
 
 # Temporal admits 10 in-flight updates per workflow and answers ResourceExhausted past
 # that; each sender keeps to this share, so two workers stay under it in a burst.

@@ -26,7 +26,6 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import (
     BaseModel,
-    ConfigDict,
     Discriminator,
     Field,
     StringConstraints,
@@ -34,6 +33,8 @@ from pydantic import (
     model_serializer,
     model_validator,
 )
+
+from contracts.strict import StrictFile
 
 WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -46,11 +47,7 @@ _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 DURATION_HELP = "a duration like 30m, 2h, 3d, 1w, '4 business hours' or '6 business days'"
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Duration(_Strict):
+class Duration(StrictFile):
     """`2h` (calendar) or `6 business days` (the playbook's business calendar). Written and
     read back as that text."""
 
@@ -91,11 +88,11 @@ def calendar_only(value: Duration) -> Duration:
 # --- the values ---------------------------------------------------------------------------
 
 
-class Within(_Strict):
+class Within(StrictFile):
     within: Duration
 
 
-class Count(_Strict):
+class Count(StrictFile):
     at_most: int | None = Field(default=None, ge=0)
     at_least: int | None = Field(default=None, ge=0)
 
@@ -117,7 +114,7 @@ class Count(_Strict):
         return (self.at_most is None or n <= self.at_most) and (self.at_least is None or n >= self.at_least)
 
 
-class KickoffWhen(_Strict):
+class KickoffWhen(StrictFile):
     """`{day: mon, at: "09:00"}` (the customer's local weekday and time) or `{within: 2h}`.
     (`day`, not `on`: YAML reads a bare `on` as true.)"""
 
@@ -135,12 +132,12 @@ class KickoffWhen(_Strict):
         return self
 
 
-class Reaches(_Strict):
+class Reaches(StrictFile):
     state: Literal["awaiting_action", "clarifying", "escalated", "activated", "closed"]
     within: Duration | None = None
 
 
-class Completes(_Strict):
+class Completes(StrictFile):
     milestone: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     within: Duration
 
@@ -148,7 +145,7 @@ class Completes(_Strict):
 # --- the expectations (one key each) ------------------------------------------------------
 
 
-class Kickoff(_Strict):
+class Kickoff(StrictFile):
     """The first direction to the customer: at a local weekday and time, or within a time of the close."""
 
     kickoff: KickoffWhen
@@ -160,7 +157,7 @@ class Kickoff(_Strict):
         return f"kickoff within {k.within}"
 
 
-class FollowUps(_Strict):
+class FollowUps(StrictFile):
     """Clarify, simplify and redirect messages, all milestones together."""
 
     follow_ups: Count
@@ -169,7 +166,7 @@ class FollowUps(_Strict):
         return "no follow-up" if self.follow_ups.at_most == 0 else f"{self.follow_ups.describe()} follow-up(s)"
 
 
-class Escalated(_Strict):
+class Escalated(StrictFile):
     """A human task opened (level 1) within a time of the close, or never."""
 
     escalated: Annotated[
@@ -181,7 +178,7 @@ class Escalated(_Strict):
         return "never escalated" if self.escalated == "never" else f"escalated within {self.escalated.within}"  # type: ignore[union-attr]
 
 
-class ReachesState(_Strict):
+class ReachesState(StrictFile):
     reaches: Reaches
 
     def describe(self) -> str:
@@ -189,14 +186,14 @@ class ReachesState(_Strict):
         return f"reaches {r.state}" + (f" within {r.within}" if r.within else "")
 
 
-class CompletesMilestone(_Strict):
+class CompletesMilestone(StrictFile):
     completes: Completes
 
     def describe(self) -> str:
         return f"completes {self.completes.milestone} within {self.completes.within}"
 
 
-class Messages(_Strict):
+class Messages(StrictFile):
     """Every message to the customer (proactive and replies)."""
 
     messages: Count
@@ -205,7 +202,7 @@ class Messages(_Strict):
         return f"{self.messages.describe()} customer message(s)"
 
 
-class Humans(_Strict):
+class Humans(StrictFile):
     """Escalations opened: how often a human was needed."""
 
     humans: Count
@@ -214,7 +211,7 @@ class Humans(_Strict):
         return f"{self.humans.describe()} escalation(s)"
 
 
-class BusinessHoursOnly(_Strict):
+class BusinessHoursOnly(StrictFile):
     """No proactive customer message (or no customer message at all, with `all`) outside
     the playbook's business hours in the customer's time zone. Replies to the customer's
     own action go out at once by design, so `proactive` is the usual choice."""
@@ -226,14 +223,14 @@ class BusinessHoursOnly(_Strict):
         return f"no {which} outside business hours"
 
 
-class ProactivePerBusinessDay(_Strict):
+class ProactivePerBusinessDay(StrictFile):
     proactive_per_business_day: Count
 
     def describe(self) -> str:
         return f"{self.proactive_per_business_day.describe()} proactive message(s) per business day"
 
 
-_KINDS: dict[str, type[_Strict]] = {
+_KINDS: dict[str, type[StrictFile]] = {
     "kickoff": Kickoff,
     "follow_ups": FollowUps,
     "escalated": Escalated,

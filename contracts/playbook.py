@@ -6,7 +6,6 @@ snapshot of it at start, so editing a YAML file never changes a running journey.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import re
@@ -16,8 +15,6 @@ from datetime import time
 from enum import Enum
 from typing import Any, Literal
 
-from jinja2 import TemplateSyntaxError, meta
-from jinja2.sandbox import SandboxedEnvironment
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -30,77 +27,15 @@ from pydantic import (
     model_validator,
 )
 
-from playbooks.expectations import ExpectationBlock
-
-# Variables a message template may use; anything else is a typo caught at load time.
-TEMPLATE_VARIABLES = frozenset(
-    {
-        "customer_name",
-        "account_name",
-        "action_title",
-        "action_instruction",
-        "cta_url",
-        "owner_name",
-        "owner_email",
-        "due_local",
-        "milestone_title",
-        "reason",
-    }
-)
-_CTA = re.compile(r"\{\{\s*cta_url\s*\}\}")
-_URL = re.compile(r"(https?://|www\.)", re.IGNORECASE)
-_ENV = SandboxedEnvironment(autoescape=False)
+from contracts.expectations import ExpectationBlock
+from contracts.messages import Channel, MessageTemplate
+from contracts.moments import Touchpoint
+from contracts.strict import StrictFile
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class MessageTemplate(_Strict):
-    """One customer-facing message. Direction, not content: exactly one call to action,
-    the `{{ cta_url }}` placeholder, and no other link."""
-
-    subject: str = Field(min_length=1, max_length=200)
-    body: str = Field(min_length=1, max_length=5000)
-
-    @field_validator("subject")
-    @classmethod
-    def _subject(cls, value: str) -> str:
-        _check_template(value)
-        if _URL.search(value) or _CTA.search(value):
-            raise ValueError("the subject may not contain a link; the call to action goes in the body")
-        return value
-
-    @field_validator("body")
-    @classmethod
-    def _one_call_to_action(cls, value: str) -> str:
-        _check_template(value)
-        count = len(_CTA.findall(value))
-        if count != 1:
-            raise ValueError(f"must contain exactly one call to action ({{{{ cta_url }}}}), found {count}")
-        if _URL.search(value):
-            raise ValueError("must not contain links other than {{ cta_url }} (one call to action)")
-        return value
-
-
-@functools.lru_cache(maxsize=1024)
-def _check_template(source: str) -> None:
-    """Parse a template and check its variables. Memoized by the text (it is pure): every
-    journey decodes the same snapshot, in the workflow and in each `send_message` input,
-    which otherwise parsed some 30 templates with Jinja2 each time. A bad template raises,
-    and a raise is not cached."""
-    try:
-        parsed = _ENV.parse(source)
-    except TemplateSyntaxError as err:
-        raise ValueError(f"template syntax error on line {err.lineno}: {err.message}") from err
-    unknown = meta.find_undeclared_variables(parsed) - TEMPLATE_VARIABLES
-    if unknown:
-        raise ValueError(f"unknown template variable(s) {sorted(unknown)}; allowed: {sorted(TEMPLATE_VARIABLES)}")
-
-
-class Action(_Strict):
+class Action(StrictFile):
     """The ONE thing the customer should do, and the product events that prove it was done."""
 
     title: str = Field(min_length=1, max_length=120)
@@ -117,15 +52,17 @@ class Action(_Strict):
 
 
 class FollowUpKind(str, Enum):
-    clarify = "clarify"
-    simplify = "simplify"
-    redirect = "redirect"
+    """The follow-ups a playbook may list: the journey's follow-up touchpoints."""
+
+    clarify = Touchpoint.clarify.value
+    simplify = Touchpoint.simplify.value
+    redirect = Touchpoint.redirect.value
 
 
 _KIND_ORDER = {FollowUpKind.clarify: 0, FollowUpKind.simplify: 1, FollowUpKind.redirect: 2}
 
 
-class FollowUp(_Strict):
+class FollowUp(StrictFile):
     kind: FollowUpKind
     wait_hours: float = Field(gt=0, le=24 * 30)
     message: MessageTemplate
@@ -141,7 +78,7 @@ class FollowUp(_Strict):
         return self
 
 
-class Milestone(_Strict):
+class Milestone(StrictFile):
     key: str = Field(min_length=1, max_length=64, pattern=r"^[a-z][a-z0-9_]*$")
     title: str = Field(min_length=1, max_length=120)
     action: Action
@@ -176,7 +113,7 @@ EscalationLevel = Literal["owner", "backup", "manager"]
 ESCALATION_LEVELS: tuple[EscalationLevel, ...] = ("owner", "backup", "manager")
 
 
-class EscalationPolicy(_Strict):
+class EscalationPolicy(StrictFile):
     after_follow_ups: bool = True
     after_failed_attempts: int = Field(default=3, ge=1, le=20)
     on_help_request: bool = True
@@ -197,7 +134,7 @@ class EscalationPolicy(_Strict):
         return value
 
 
-class BusinessHours(_Strict):
+class BusinessHours(StrictFile):
     start: time = time(9, 0)
     end: time = time(17, 0)
     days: list[str] = Field(default_factory=lambda: list(WEEKDAYS[:5]), min_length=1)
@@ -238,7 +175,7 @@ def names_match(names: list[str], value: str) -> bool | None:
     return None if "*" in names else False
 
 
-class AppliesTo(_Strict):
+class AppliesTo(StrictFile):
     """Which deals a playbook claims: `segments` and `products`, compared after `normalise`;
     `"*"` matches anything, `""` a deal that names no product (a CRM without the field)."""
 
@@ -254,12 +191,12 @@ class AppliesTo(_Strict):
         return 2 * bool(seg) + bool(prod)
 
 
-class Channels(_Strict):
-    customer: Literal["email", "slack", "console"] = "email"
-    owner: Literal["email", "slack", "console"] = "email"
+class Channels(StrictFile):
+    customer: Channel = "email"
+    owner: Channel = "email"
 
 
-class OwnerAcknowledgement(_Strict):
+class OwnerAcknowledgement(StrictFile):
     """The assigned owner confirms within `hours` business hours (their zone), or the next
     eligible owner takes over. By default the kickoff goes out at once, naming the owner,
     and the acknowledgement runs beside it; `before_kickoff` holds the kickoff until the
@@ -269,7 +206,7 @@ class OwnerAcknowledgement(_Strict):
     before_kickoff: bool = False
 
 
-class VariantOverrides(_Strict):
+class VariantOverrides(StrictFile):
     """What a variant changes in the playbook; everything else stays as written."""
 
     # The first milestone's action (what the kickoff asks for), e.g. a sample dataset instead of an upload.
@@ -278,7 +215,7 @@ class VariantOverrides(_Strict):
     follow_up_wait_hours: float | None = Field(default=None, gt=0, le=24 * 30)
 
 
-class Variant(_Strict):
+class Variant(StrictFile):
     """One arm of a playbook experiment; a journey gets one by its deal id, weighted."""
 
     name: str = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9_-]*$")
@@ -312,7 +249,7 @@ def _problem(error: Any) -> str:
     return f"{where}: {message}" if where else message
 
 
-class Playbook(_Strict):
+class Playbook(StrictFile):
     name: str = Field(min_length=1, max_length=64)
     description: str = ""
     applies_to: AppliesTo = AppliesTo()
@@ -330,7 +267,7 @@ class Playbook(_Strict):
     owner_acknowledgement: OwnerAcknowledgement | None = None
     milestones: list[Milestone] = Field(min_length=1)
     # What must hold when the journey lab walks this playbook with its personas (persona
-    # name or `every` -> expectations; see playbooks/expectations.py and docs/lab.md).
+    # name or `every` -> expectations; see contracts/expectations.py and docs/lab.md).
     # The journey itself never reads it.
     expectations: ExpectationBlock = Field(default_factory=dict)
     # An experiment: each journey runs one variant, chosen by its deal id (docs/report.md).
@@ -434,3 +371,13 @@ class PlaybookSnapshot(BaseModel):
 INTERN_LIMIT = 256
 _INTERNED: OrderedDict[bytes, PlaybookSnapshot] = OrderedDict()
 _INTERN_LOCK = threading.Lock()
+
+
+class SnapshotRequest(BaseModel):
+    """What the journey asks `snapshot_playbook` at its start."""
+
+    segment: str
+    product: str
+    # Chooses the experiment's variant; unset, the deal id comes from the journey's
+    # workflow id (`onboarding-<deal id>`).
+    deal_id: str | None = None

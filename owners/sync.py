@@ -21,12 +21,13 @@ from typing import TypeVar
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.service import RPCError, RPCStatusCode
 
-from activities.roster_client import ROSTER_UPDATES_IN_FLIGHT, RosterFull, update_roster
-from playbooks.roster import Roster
-from workflows.models import TASK_QUEUE, WORKFLOW_TYPE
-from workflows.places import Allocate, Candidate, Places, Release
-from workflows.roster import OwnerRosterWorkflow, roster_workflow_id
-from workflows.search_attributes import OWNER
+from contracts.journey import TASK_QUEUE, WORKFLOW_TYPE
+from contracts.owners import Allocate, Candidate, Release
+from contracts.search_attributes import OWNER
+from owners.client import ROSTER_UPDATES_IN_FLIGHT, RosterFull, update_roster
+from owners.places import Places
+from owners.roster import Roster
+from owners.workflow import OwnerRosterWorkflow, roster_workflow_id
 
 T = TypeVar("T")
 

@@ -6,19 +6,16 @@ import os
 from datetime import date
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
+from pydantic import EmailStr, Field, model_validator
 
+from contracts.playbook import normalise
+from contracts.strict import StrictFile
 from playbooks.loader import PlaybookError, read_yaml_model
-from playbooks.schema import normalise
 
-DEFAULT_ROSTER = Path(__file__).parent / "roster" / "owners.yaml"
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+DEFAULT_ROSTER = Path(__file__).parent / "owners.yaml"
 
 
-class TimeOff(_Strict):
+class TimeOff(StrictFile):
     start: date
     end: date
 
@@ -29,14 +26,14 @@ class TimeOff(_Strict):
         return self
 
 
-class Manager(_Strict):
+class Manager(StrictFile):
     id: str = Field(min_length=1)
     name: str = Field(min_length=1)
     email: EmailStr
     slack: str = ""
 
 
-class RosterOwner(_Strict):
+class RosterOwner(StrictFile):
     id: str = Field(min_length=1, pattern=r"^[a-z0-9._-]+$")
     name: str = Field(min_length=1)
     email: EmailStr
@@ -57,7 +54,7 @@ class RosterOwner(_Strict):
         return "*" in self.segments or any(normalise(s) == wanted for s in self.segments)
 
 
-class Roster(_Strict):
+class Roster(StrictFile):
     manager: Manager | None = None
     owners: list[RosterOwner] = Field(min_length=1)
 

@@ -1,0 +1,1 @@
+"""The `onboarding` command (main.py): one front door for the engine's tools."""
