@@ -16,9 +16,9 @@ import os
 import sys
 from collections.abc import Sequence
 
+from cli import playbooks as playbooks_cli
 from lab import cli as lab_cli
 from owners import cli as owners_cli
-from playbooks import cli as playbooks_cli
 from records import cli as records_cli
 from replay import cli as replay_cli
 from report import cli as report_cli

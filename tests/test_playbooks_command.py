@@ -13,7 +13,8 @@ from typing import Any
 
 import yaml
 
-from replay import cli
+from cli import main as onboarding
+from cli import playbooks as playbooks_cli
 from tests.support import default_playbook
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -37,8 +38,7 @@ def broken(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def playbooks_command(*argv: str) -> tuple[int, str]:
-    args = cli.parser().parse_args(["playbooks", *argv])
-    from playbooks import cli as playbooks_cli  # noqa: PLC0415  (the command's own module)
+    args = onboarding.parser().parse_args(["playbooks", *argv])
 
     out = io.StringIO()
     return playbooks_cli.run(args, out, io.StringIO()), out.getvalue()

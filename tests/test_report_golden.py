@@ -22,14 +22,14 @@ from pathlib import Path
 import pytest
 from plotly.offline import get_plotlyjs
 
-from bench.report import script as bench_script
+from cli import main as onboarding
 from contracts.moments import MomentKind, MomentRequest, moment_key
 from playbooks.loader import DEFAULT_DIR
 from records.database import Database
 from records.moments import MomentStore
-from replay import cli
 from report import cli as report_cli
 from tests.report_journeys import Script, moments, seed
+from tests.report_journeys import script as bench_script
 
 FIXTURES = Path(__file__).parent / "fixtures" / "report"
 UPDATE = bool(os.environ.get("UPDATE_GOLDEN"))
@@ -149,7 +149,7 @@ async def seed_dataset(db: Database, name: str) -> None:
 
 async def run_report(records_url: str, options: list[str]) -> tuple[int, str, str]:
     out, err = io.StringIO(), io.StringIO()
-    args = cli.parser().parse_args([
+    args = onboarding.parser().parse_args([
         "report", "--database-url", records_url, "--playbooks-dir", str(DEFAULT_DIR),
         "--ui-url", "http://ui.test", "--namespace", "onboarding",
         "--json", "-", "--csv", "report.csv", "--out", "report.html", *options,
