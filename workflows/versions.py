@@ -13,6 +13,11 @@ journeys started on newer code carry in their history (see docs/versioning.md).
 - v3.2 `fewer-commands`: a step's moments are written by one `record_moments` local
   activity (not one `record_moment` each), and a transition upserts only the search
   attributes whose value changed (none: no upsert at all).
+- v3.3 `inbox-before-due`: once a due time has passed, the customer's input waiting in the
+  inbox (their action, a failed attempt, a help request, an unsubscribe) is answered before
+  the follow-up that fell due. Before, the follow-up came first, and when it had to wait
+  for business hours or the daily cap the same input dropped it at once, again and again
+  without waiting: the workflow task spun until the SDK's deadlock detector stopped it.
 """
 
 OWNER_ACKNOWLEDGEMENT = "owner-acknowledgement"
@@ -20,5 +25,6 @@ EXTEND_DURING_HOLD = "extend-deadline-during-hold"
 V3 = "journey-v3"
 OWNER_WAIT_ACROSS_RUNS = "owner-wait-across-runs"
 FEWER_COMMANDS = "fewer-commands"
+INBOX_BEFORE_DUE = "inbox-before-due"
 
-ALL = (OWNER_ACKNOWLEDGEMENT, EXTEND_DURING_HOLD, V3, OWNER_WAIT_ACROSS_RUNS, FEWER_COMMANDS)
+ALL = (OWNER_ACKNOWLEDGEMENT, EXTEND_DURING_HOLD, V3, OWNER_WAIT_ACROSS_RUNS, FEWER_COMMANDS, INBOX_BEFORE_DUE)
