@@ -31,6 +31,7 @@ from typing import Any
 
 import structlog
 import yaml
+from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHandle, WorkflowHistory, WorkflowUpdateFailedError
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter
@@ -145,6 +146,18 @@ class Journey:
                 raise RuntimeError(f"{self.scenario}: the journey never continued as new")
             await asyncio.sleep(0.05)
         self.runs.add(run_id)
+
+    async def timers(self, count: int, what: str) -> None:
+        """Wait (bounded) until the journey has started `count` timers (history events)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + WAIT_SECONDS
+        while True:
+            history = await self.handle.fetch_history()
+            if sum(e.event_type == EventType.EVENT_TYPE_TIMER_STARTED for e in history.events) >= count:
+                return
+            if loop.time() > deadline:
+                raise RuntimeError(f"{self.scenario}: never reached '{what}'")
+            await asyncio.sleep(0.05)
 
     async def seen(self, event: str, count: int = 1) -> Status:
         return await self.wait(lambda s: sum(e.event == event for e in s.timeline) >= count, f"{count}x {event}")
@@ -390,6 +403,36 @@ async def _owner_silent(j: Journey) -> None:
     await j.cancel()
 
 
+def _clarify_held_for_tomorrow(data: dict[str, Any]) -> None:
+    """A window of seconds and one proactive message a day: the clarify falls due at once and
+    waits for the customer's next day (the kickoff used today's). Recorded near midnight in
+    Chicago the clarify would go out instead: record at any other time."""
+    _short_first_milestone(data)
+    data["business_hours"]["proactive_per_day"] = 1
+
+
+async def _clarify_held(j: Journey) -> None:
+    await j.told("first_action")
+    await j.timers(2, "the clarify held for the next day")  # the window's timer, then the hold's
+
+
+async def _failure_during_hold(j: Journey) -> None:
+    """v3.4: a failure while the clarify waits gets its help at once; the clarify waits on."""
+    await _clarify_held(j)
+    await j.signal("action_failed", {"action": "dataset_uploaded", "reason": "CSV has no header", "event_id": "f-1"})
+    await j.seen("sent help")
+    await j.timers(3, "the clarify held again")
+    await j.cancel()
+
+
+async def _help_during_hold(j: Journey) -> None:
+    """v3.4: a help request while the clarify waits escalates at once."""
+    await _clarify_held(j)
+    await j.signal("help_requested", {"message": "stuck on SSO", "event_id": "h-1"})
+    await j.escalated()
+    await j.cancel()
+
+
 NOISE = 60  # product events for nothing the journey waits on: enough to pass the suggestion below
 
 
@@ -448,6 +491,9 @@ SCENARIOS: list[Scenario] = [
         playbook=_acknowledgement_hours(1),
         suggest_continue_as_new_after=50,
     ),
+    # v3.4: the customer's input while a follow-up waits (here for the daily cap) is answered first
+    Scenario("failure-during-hold", _failure_during_hold, playbook=_clarify_held_for_tomorrow),
+    Scenario("help-during-hold", _help_during_hold, playbook=_clarify_held_for_tomorrow),
 ]
 
 

@@ -44,6 +44,9 @@ class Effects:
     released: list[str] = field(default_factory=list)
     # the moments of each recording call, in order: one kind for `record_moment`, a step's for `record_moments`
     moment_calls: list[list[str]] = field(default_factory=list)
+    # what reached the customer or a human, at the journey's (virtual) time: each customer
+    # message by kind, each escalation task as "escalation <level>"
+    touches: list[tuple[str, datetime]] = field(default_factory=list)
 
     def kinds(self, audience: str = "customer") -> list[str]:
         return [m.kind for m in self.messages if m.audience == audience]
@@ -78,6 +81,8 @@ class Effects:
         duplicate = any(m.key == request.key for m in self.messages)
         if not duplicate:
             self.messages.append(request)
+            if request.audience == "customer":
+                self.touches.append((request.kind, activity.info().current_attempt_scheduled_time))
         return SendReceipt(
             key=request.key, channel=request.channel, message_id=f"<{request.key}@fake>", duplicate=duplicate
         )
@@ -87,6 +92,7 @@ class Effects:
         workflow_id = activity.info().workflow_id
         number = request.escalation or 1
         now = datetime.now(timezone.utc)
+        self.touches.append((f"escalation {request.level}", activity.info().current_attempt_scheduled_time))
         self.tasks[(workflow_id, number)] = EscalationTaskRecord(
             id=request.key,
             workflow_id=workflow_id,

@@ -1,12 +1,13 @@
 from datetime import datetime, timezone
 
-from contracts.journey import Inbox, MilestoneProgress
+from contracts.journey import FailureTally, HelpTally, Inbox, JourneyState, MilestoneProgress
 from contracts.owners import OwnerAssignment, Person
 from contracts.playbook import EscalationPolicy
 from contracts.status import OnboardingState
 from playbooks.loader import load_all
 from tests.support import make_deal
-from workflows import decisions
+from workflows import decisions, waits
+from workflows.waits import Wake
 
 PLAYBOOK = load_all()[0].playbook
 FIRST = PLAYBOOK.milestones[0]
@@ -83,3 +84,44 @@ def test_message_keys_never_use_the_run_id():
     assert (
         decisions.message_key("onboarding-D-1", "first_action", "clarify", 3) == "onboarding-D-1:first_action:clarify:3"
     )
+
+
+def test_once_overdue_the_customers_input_comes_before_the_follow_up():
+    """v3.4 (patch `inbox-before-due`): the due time has passed and the customer acted,
+    failed, asked for help or unsubscribed meanwhile: that is answered first, the follow-up
+    after (each answer takes its input out of the inbox)."""
+    owner = OwnerAssignment(owner=Person(id="leo", name="Leo", email="l@v.example"))
+    state = JourneyState(deal=make_deal(), playbook=load_all()[0], owner=owner, started_at=NOW, progress=progress())
+
+    def first(box: Inbox, *, inbox_first: bool = True, spins: bool = False) -> Wake:
+        waiting = waits.pending(waits.CUSTOMER, box, state, FIRST)
+        return waits.overdue(waiting, inbox_first=inbox_first, spins_otherwise=spins)
+
+    failed = Inbox(failures={"dataset_uploaded": FailureTally(count=1, reason="bad header")})
+    helped = Inbox(help=HelpTally(count=1, message="?"))
+    assert first(Inbox()) is Wake.due
+    assert first(failed) is Wake.failed
+    assert first(helped) is Wake.help
+    assert first(Inbox(unsubscribed_at=NOW)) is Wake.unsubscribed
+    assert first(Inbox(taken={"sample_dataset_loaded": NOW}, help=helped.help)) is Wake.acted  # acted wins
+    assert first(Inbox(failures={"dashboard_shared": FailureTally(count=1)})) is Wake.failed  # another step's: dropped
+    # a run that replayed the older order (the patch reads as absent): the follow-up first,
+    # except where that spun
+    assert first(failed, inbox_first=False) is Wake.due
+    assert first(failed, inbox_first=False, spins=True) is Wake.failed
+    assert first(Inbox(), inbox_first=False, spins=True) is Wake.due
+
+
+def test_the_older_order_spun_only_when_a_held_follow_up_gave_way_to_unanswered_input():
+    def spins(waiting: Wake | None, **changes: bool) -> bool:
+        facts = dict(follow_up_left=True, held=True, unsubscribed=False, paused=False, cancelled=False)
+        return waits.spins_before_v3_4(waiting, **{**facts, **changes})
+
+    assert spins(Wake.failed) and spins(Wake.help)  # the hold gives way, and the journey comes straight back
+    assert not spins(None)  # nothing pending: the hold waits
+    assert not spins(Wake.acted)  # the milestone completes
+    assert not spins(Wake.unsubscribed, unsubscribed=True)  # noted as not emailed, never held
+    assert not spins(Wake.failed, held=False)  # sent at once, then the failure is answered
+    assert not spins(Wake.failed, follow_up_left=False)  # escalated after every follow-up
+    assert not spins(Wake.failed, paused=True)  # the journey waits for the resume
+    assert not spins(Wake.help, cancelled=True)  # the journey closes

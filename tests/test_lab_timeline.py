@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import shutil
 from datetime import datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from temporalio.testing import WorkflowEnvironment
@@ -174,6 +175,29 @@ async def test_silent_persona_follow_ups_fall_inside_business_hours(ts_env):
     simplify = follow_ups[1].at.astimezone(CHICAGO)
     assert (simplify.strftime("%a"), simplify.hour, simplify.minute) == ("Mon", 9, 0)
     assert report.outcome.state == "escalated" and report.outcome.escalations == 1
+
+
+FIXTURE_PERSONAS = Path(__file__).resolve().parent / "fixtures" / "personas"
+
+
+async def test_a_failure_while_the_simplify_waits_for_monday_is_answered_and_the_walk_goes_on(ts_env):
+    """Journey v3.4: the help goes out at once on Saturday, the held simplify still waits for
+    Monday 09:00, then the redirect and the human. Before, the journey spun in one workflow
+    task from the failure on, and the walk stalled until the lab abandoned it."""
+    plans = plan([load_persona(FIXTURE_PERSONAS / "fails-on-the-weekend.yaml")], all_personas=False)
+    report = (await simulate(plans, load_roster(), env=ts_env)).personas[0]
+    seen = [
+        (t.kind if t.what == "message" else t.what, t.at.astimezone(CHICAGO))
+        for t in report.touches
+        if (t.what == "message" and t.lane == "customer") or (t.what == "escalation" and t.level == 1)
+    ]
+    assert [what for what, _ in seen] == ["direction", "clarify", "help", "simplify", "redirect", "escalation"]
+    shown = [(at.strftime("%a"), at.hour, at.minute) for _, at in seen]
+    assert shown == [("Tue", 10, 0), ("Fri", 10, 0), ("Sat", 12, 0), ("Mon", 9, 0), ("Tue", 9, 0), ("Wed", 9, 0)]
+    help_message = next(t for t in report.touches if t.what == "message" and t.kind == "help")
+    assert help_message.proactive is False  # a reply to the failure
+    assert report.outcome.state == "escalated"
+    assert report.verdicts and all(v.held for v in report.verdicts), [v for v in report.verdicts if not v.held]
 
 
 async def test_deal_flags_override_the_persona_deal(ts_env):

@@ -12,9 +12,11 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from contracts.journey import JourneyInput, JourneyResult
+    from contracts.playbook import Milestone
     from owners.workflow import OwnerRosterWorkflow, RosterInput
     from workflows import versions
     from workflows.onboarding import OnboardingWorkflow
+    from workflows.waits import Wake
 
 
 @workflow.defn(name="OnboardingWorkflow")
@@ -47,6 +49,34 @@ class OnboardingWorkflowV31(OnboardingWorkflow):
 
     def _patched(self, patch_id: str) -> bool:
         return patch_id not in (versions.FEWER_COMMANDS, versions.PLAYBOOK_UNAVAILABLE) and workflow.patched(patch_id)
+
+
+@workflow.defn(name="OnboardingWorkflow")
+class OnboardingWorkflowV32(OnboardingWorkflow):
+    """v3.2: once a due time has passed, the follow-up that fell due comes before the
+    customer's input waiting in the inbox. (Where that follow-up had to wait, the v3.2 worker
+    spun without end: no history holds that path, and every worker now answers the input
+    there first; see `Steps._overdue`.)"""
+
+    @workflow.run
+    async def run(self, input: JourneyInput) -> JourneyResult:
+        return await super().run(input)
+
+    def _patched(self, patch_id: str) -> bool:
+        return patch_id != versions.INBOX_BEFORE_DUE and workflow.patched(patch_id)
+
+
+@workflow.defn(name="OnboardingWorkflow")
+class OnboardingWorkflowV32Spinning(OnboardingWorkflowV32):
+    """The v3.2 worker exactly, its spin included: an overdue follow-up always comes first,
+    even where its wait gives way at once to the input waiting (a journey stuck on v3.2)."""
+
+    @workflow.run
+    async def run(self, input: JourneyInput) -> JourneyResult:
+        return await super().run(input)
+
+    def _overdue(self, m: Milestone) -> Wake:
+        return Wake.due
 
 
 @workflow.defn(name="OwnerRosterWorkflow")

@@ -15,7 +15,7 @@ with workflow.unsafe.imports_passed_through():
     from contracts.moments import MomentKind
     from contracts.playbook import Action, FollowUp, Milestone
     from contracts.status import OnboardingState
-    from workflows import business_hours, decisions, effects, inbox, messages, versions
+    from workflows import business_hours, decisions, effects, inbox, messages, versions, waits
     from workflows.base import JourneyBase, Outcome
     from workflows.escalation import Escalation
     from workflows.waiting import Waiting
@@ -59,7 +59,7 @@ class Steps(Escalation, Waiting, JourneyBase):
     async def _await_customer(self, m: Milestone) -> Wake:
         p = self._progress
         if p.due_at is not None and p.due_at <= workflow.now():
-            return Wake.due
+            return self._overdue(m)
         self._rescheduled = False
         title = decisions.current_action(m, p).title
         return await self._wait(
@@ -67,6 +67,31 @@ class Steps(Escalation, Waiting, JourneyBase):
             until=p.due_at,
             summary=f"wait for '{title}' until {self._describe(p.due_at)}" if p.due_at else None,
         )
+
+    def _overdue(self, m: Milestone) -> Wake:
+        """The due time has passed: the customer's input waiting in the inbox (their action, a
+        failed attempt, a help request, an unsubscribe) is answered first, then the follow-up
+        (v3.4, `waits.overdue`). Each answer takes its input out of the inbox, so the journey
+        comes back here to the follow-up, which may then wait for business hours or the cap."""
+        s, p, box = self._state, self._progress, self._inbox
+        waiting = waits.pending(CUSTOMER, box, s, m)
+        if waiting is None:
+            return Wake.due  # no marker: the patch is asked only where the order can differ
+        spins = waits.spins_before_v3_4(
+            waiting,
+            follow_up_left=decisions.next_follow_up(m, p) is not None,
+            held=self._proactive_send_time() > workflow.now(),
+            unsubscribed=box.unsubscribed_at is not None,
+            paused=s.pause is not None,
+            cancelled=box.cancel is not None,
+        )
+        return waits.overdue(waiting, inbox_first=self._patched(versions.INBOX_BEFORE_DUE), spins_otherwise=spins)
+
+    def _proactive_send_time(self) -> datetime:
+        """The earliest moment a proactive message may go out: business hours, daily cap."""
+        s, hours = self._state, self._playbook.business_hours
+        full = s.proactive_day if s.proactive_count >= hours.proactive_per_day else None
+        return business_hours.next_send_time(workflow.now(), s.deal.account.timezone, hours, full)
 
     async def _hold_while_paused(self) -> None:
         """While staff hold the journey nothing is sent and the window stands still; on
@@ -105,16 +130,15 @@ class Steps(Escalation, Waiting, JourneyBase):
         self, m: Milestone, step: str, template: MessageTemplate, action: Action, *, proactive: bool, reason: str = ""
     ) -> datetime | None:
         """Send one customer message; returns when it was sent. A proactive one waits for
-        business hours and the daily cap, and is dropped (None) if the customer acts or
-        fails meanwhile: the journey reconsiders what to say."""
+        business hours and the daily cap, and is dropped (None) if the customer acts, fails,
+        asks for help or unsubscribes meanwhile: the journey answers that first (`_overdue`)
+        and then comes back to this message."""
         s = self._state
         if self._inbox.unsubscribed_at is not None:  # no email; the owner is the touchpoint
             self._journal.note(f"{step} not emailed: the customer unsubscribed", action.title)
             return workflow.now()
-        tz, hours = s.deal.account.timezone, self._playbook.business_hours
         if proactive:
-            full = s.proactive_day if s.proactive_count >= hours.proactive_per_day else None
-            send_at = business_hours.next_send_time(workflow.now(), tz, hours, full)
+            send_at = self._proactive_send_time()
             if send_at > workflow.now():
                 wake = await self._wait(
                     CUSTOMER | {Wake.paused},
@@ -126,7 +150,7 @@ class Steps(Escalation, Waiting, JourneyBase):
                 # Staff moved the due time while this message waited: the new due time rules.
                 if self._rescheduled and (self._v3 or self._patched(versions.EXTEND_DURING_HOLD)):
                     return None
-            today = business_hours.local_day(workflow.now(), tz)
+            today = business_hours.local_day(workflow.now(), s.deal.account.timezone)
             s.proactive_count = s.proactive_count + 1 if s.proactive_day == today else 1
             s.proactive_day = today
         self._raise_if_cancelled()

@@ -16,6 +16,11 @@ journeys started on newer code carry in their history (see docs/versioning.md).
 - v3.3 `playbook-unavailable`: a journey no playbook can run (the snapshot activity's
   `NoPlaybook` error) is escalated to a human with the reason, instead of failing; it
   looks again every day and on the human's `retry`, or closes on `close`.
+- v3.4 `inbox-before-due`: once a due time has passed, the customer's input waiting in the
+  inbox (their action, a failed attempt, a help request, an unsubscribe) is answered before
+  the follow-up that fell due. Before, the follow-up came first, and when it had to wait
+  for business hours or the daily cap the same input dropped it at once, again and again
+  without waiting: the workflow task spun until the SDK's deadlock detector stopped it.
 """
 
 OWNER_ACKNOWLEDGEMENT = "owner-acknowledgement"
@@ -24,5 +29,14 @@ V3 = "journey-v3"
 OWNER_WAIT_ACROSS_RUNS = "owner-wait-across-runs"
 FEWER_COMMANDS = "fewer-commands"
 PLAYBOOK_UNAVAILABLE = "playbook-unavailable"
+INBOX_BEFORE_DUE = "inbox-before-due"
 
-ALL = (OWNER_ACKNOWLEDGEMENT, EXTEND_DURING_HOLD, V3, OWNER_WAIT_ACROSS_RUNS, FEWER_COMMANDS, PLAYBOOK_UNAVAILABLE)
+ALL = (
+    OWNER_ACKNOWLEDGEMENT,
+    EXTEND_DURING_HOLD,
+    V3,
+    OWNER_WAIT_ACROSS_RUNS,
+    FEWER_COMMANDS,
+    PLAYBOOK_UNAVAILABLE,
+    INBOX_BEFORE_DUE,
+)

@@ -60,3 +60,30 @@ def pending(
 
 
 CUSTOMER = frozenset({Wake.acted, Wake.failed, Wake.help, Wake.unsubscribed})
+
+
+def overdue(waiting: Wake | None, *, inbox_first: bool, spins_otherwise: bool) -> Wake:
+    """What a journey whose due time has passed answers first: the customer's input `waiting`
+    in the inbox (`pending(CUSTOMER, ...)`), then, with the inbox answered, the follow-up that
+    fell due (`Wake.due`).
+
+    The input first is v3.4 (`inbox_first`: patch `inbox-before-due`); older runs answered the
+    follow-up first. Where that spun (`spins_otherwise`, see `spins_before_v3_4`) no run ever
+    got past the point, so the input goes first there on every worker: a run that replayed the
+    older order elsewhere (the patch then reads as absent for the rest of the run) never spins.
+    """
+    if waiting is None:
+        return Wake.due
+    return waiting if inbox_first or spins_otherwise else Wake.due
+
+
+def spins_before_v3_4(
+    waiting: Wake | None, *, follow_up_left: bool, held: bool, unsubscribed: bool, paused: bool, cancelled: bool
+) -> bool:
+    """Whether the follow-up first would spin: a follow-up is left, it would wait (`held`:
+    business hours, the daily cap) and a failed attempt or a help request is waiting. Its wait
+    gives way at once to that input, which is not answered there, and the journey comes
+    straight back to the same due follow-up, never waiting (the SDK stops the task as a
+    deadlock). Not so when the customer unsubscribed (the follow-up is noted, not held), when
+    paused (the journey then waits for the resume) or cancelled (the journey closes)."""
+    return waiting in (Wake.failed, Wake.help) and follow_up_left and held and not (unsubscribed or paused or cancelled)
