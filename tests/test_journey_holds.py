@@ -93,10 +93,17 @@ def assert_touches(effects: Effects, expected: list[tuple[str, datetime]]) -> No
     assert all(timedelta(0) <= d < MINUTE for d in late), (actual, expected)
 
 
-async def until(env: WorkflowEnvironment, handle: WorkflowHandle, done: Callable[[], bool], step=HOUR) -> Status:
-    """Move virtual time until `done()`, asking the journey's `status` at every step (it must
-    answer: a spinning journey's query fails), bounded in real time."""
-    return await asyncio.wait_for(advance_until(env, handle, lambda _: done(), step=step), BOUND)
+async def until(env: WorkflowEnvironment, handle: WorkflowHandle, done: Callable[[Status], bool], step=HOUR) -> Status:
+    """Move virtual time until `done(status)`, asking the journey's `status` at every step (it must
+    answer: a spinning journey's query fails), bounded in real time. A spinning journey also
+    holds the test server's clock, so a time-skipping sleep then runs at real speed and does
+    not heed a cancel: it is left behind, not awaited (the test's teardown ends the journey)."""
+    moving = asyncio.ensure_future(advance_until(env, handle, done, step=step))
+    finished, _ = await asyncio.wait({moving}, timeout=BOUND)
+    if not finished:
+        moving.cancel()
+        raise AssertionError(f"not there after {BOUND} s of real time: the journey holds the clock")
+    return moving.result()
 
 
 def escalated(s: Status) -> bool:
@@ -152,9 +159,9 @@ async def test_a_failure_while_the_simplify_waits_for_monday_gets_help_at_once(t
         assert kinds(effects) == ["direction", "clarify"]  # the simplify waits for Monday
 
         await handle.signal(OnboardingWorkflow.action_failed, failed())
-        answered = await until(ts_env, handle, lambda: "help" in kinds(effects), step=TEN_MINUTES)
+        answered = await until(ts_env, handle, lambda _: "help" in kinds(effects), step=TEN_MINUTES)
         assert answered.state is OnboardingState.clarifying
-        await until(ts_env, handle, lambda: "escalation 1" in kinds(effects))
+        await until(ts_env, handle, lambda _: "escalation 1" in kinds(effects))
         assert_touches(
             effects,
             [
@@ -181,7 +188,7 @@ async def test_a_help_request_while_the_simplify_waits_for_monday_escalates_at_o
         saturday = local(tue, 4, 12)
         await sleep_until(ts_env, saturday)
         await handle.signal(OnboardingWorkflow.help_requested, helped())
-        human = await until(ts_env, handle, lambda: "escalation 1" in kinds(effects), step=TEN_MINUTES)
+        human = await until(ts_env, handle, lambda _: "escalation 1" in kinds(effects), step=TEN_MINUTES)
         assert escalated(human) and human.reason.startswith("customer asked for help: our export has two")
 
         # the owner answers an hour later: the conversation starts over, inside business hours
@@ -189,7 +196,7 @@ async def test_a_help_request_while_the_simplify_waits_for_monday_escalates_at_o
         await handle.execute_update(
             OnboardingWorkflow.resolve_escalation, ResolveEscalation(decision="retry", by="maya", note="called them")
         )
-        await until(ts_env, handle, lambda: kinds(effects).count("direction") == 2)
+        await until(ts_env, handle, lambda _: kinds(effects).count("direction") == 2)
         assert_touches(
             effects,
             [
@@ -215,7 +222,7 @@ async def test_an_unsubscribe_while_the_simplify_waits_goes_to_the_owner_before_
         await sleep_until(ts_env, saturday)
         unsubscribe = Unsubscribed(contact_hash="0123456789abcdef", at=utc(saturday))
         await handle.signal(OnboardingWorkflow.unsubscribed, unsubscribe)
-        human = await until(ts_env, handle, lambda: "escalation 1" in kinds(effects), step=TEN_MINUTES)
+        human = await until(ts_env, handle, lambda _: "escalation 1" in kinds(effects), step=TEN_MINUTES)
         assert human.reason == "customer unsubscribed from onboarding emails: reach them directly"
         assert human.unsubscribed
         assert not [e for e in human.timeline if "not emailed" in e.event]  # no follow-up counted first
@@ -239,7 +246,7 @@ async def test_a_failure_while_the_simplify_waits_for_tomorrows_quota_gets_help_
         assert kinds(effects) == ["direction", "clarify"]
 
         await handle.signal(OnboardingWorkflow.action_failed, failed())
-        await until(ts_env, handle, lambda: "escalation 1" in kinds(effects))
+        await until(ts_env, handle, lambda _: "escalation 1" in kinds(effects))
         assert_touches(
             effects,
             [
@@ -284,7 +291,7 @@ async def test_input_while_paused_with_the_window_used_up_is_answered_at_a_resum
         # query, which `until` asks at once, fails sooner
         resume = asyncio.create_task(handle.execute_update(OnboardingWorkflow.resume, Resume(by="maya")))
         if signal == "action_failed":
-            await until(ts_env, handle, lambda: "escalation 1" in kinds(effects))
+            await until(ts_env, handle, lambda _: "escalation 1" in kinds(effects))
             assert_touches(
                 effects,
                 [
@@ -297,7 +304,7 @@ async def test_input_while_paused_with_the_window_used_up_is_answered_at_a_resum
                 ],
             )
         else:
-            human = await until(ts_env, handle, lambda: "escalation 1" in kinds(effects), step=TEN_MINUTES)
+            human = await until(ts_env, handle, lambda _: "escalation 1" in kinds(effects), step=TEN_MINUTES)
             assert human.reason.startswith("customer asked for help")
             assert_touches(effects, [("direction", tue), ("clarify", local(tue, 3, 10)), ("escalation 1", resumed_at)])
         assert not (await asyncio.wait_for(resume, BOUND)).paused
@@ -329,14 +336,12 @@ async def test_a_failure_while_the_clarify_waits_beside_the_owners_acknowledgeme
         await sleep_until(ts_env, local(tue, 0, 13))
         first_owner = (await status(handle)).owner
         await handle.signal(OnboardingWorkflow.action_failed, failed())
-        answered = await until(ts_env, handle, lambda: "help" in kinds(effects), step=TEN_MINUTES)
+        answered = await until(ts_env, handle, lambda _: "help" in kinds(effects), step=TEN_MINUTES)
         assert answered.owner == first_owner  # still within the owner's 4 hours
 
-        replaced = await asyncio.wait_for(
-            advance_until(ts_env, handle, lambda s: s.owner != first_owner, step=TEN_MINUTES), BOUND
-        )
+        replaced = await until(ts_env, handle, lambda s: s.owner != first_owner, step=TEN_MINUTES)
         assert "did not acknowledge within 4 business hours" in replaced.reason
-        await until(ts_env, handle, lambda: "clarify" in kinds(effects))
+        await until(ts_env, handle, lambda _: "clarify" in kinds(effects))
         assert_touches(effects, [("direction", tue), ("help", local(tue, 0, 13)), ("clarify", local(tue, 1, 0))])
         assert await has_marker(handle)
         await close_and_replay(handle)
@@ -358,7 +363,7 @@ async def test_a_journey_held_on_the_previous_worker_is_answered_on_the_new_one(
     async with fake_worker(client, playbooks, task_queue=queue) as (_, new):
         await sleep_until(ts_env, local(tue, 4, 12))
         await handle.signal(OnboardingWorkflow.action_failed, failed())
-        await until(ts_env, handle, lambda: "simplify" in kinds(new))
+        await until(ts_env, handle, lambda _: "simplify" in kinds(new))
         assert_touches(new, [("help", local(tue, 4, 12)), ("simplify", local(tue, 6, 9))])
         assert await has_marker(handle)
         await close_and_replay(handle)
@@ -384,7 +389,7 @@ async def test_a_journey_that_took_the_previous_order_replays_and_never_spins_on
         monday = local(tue, 6, 10)
         await sleep_until(ts_env, monday)
         await handle.execute_update(OnboardingWorkflow.resume, Resume(by="maya"))
-        await until(ts_env, handle, lambda: "help" in kinds(old), step=TEN_MINUTES)
+        await until(ts_env, handle, lambda _: "help" in kinds(old), step=TEN_MINUTES)
         assert_touches(
             old, [("direction", tue), ("clarify", local(tue, 3, 10)), ("simplify", monday), ("help", monday)]
         )  # v3.2's order
@@ -393,7 +398,7 @@ async def test_a_journey_that_took_the_previous_order_replays_and_never_spins_on
     async with fake_worker(client, playbooks, task_queue=queue) as (_, new):
         await sleep_until(ts_env, local(tue, 6, 20))
         await handle.signal(OnboardingWorkflow.help_requested, helped())
-        human = await until(ts_env, handle, lambda: "escalation 1" in kinds(new), step=TEN_MINUTES)
+        human = await until(ts_env, handle, lambda _: "escalation 1" in kinds(new), step=TEN_MINUTES)
         assert human.reason.startswith("customer asked for help")
         assert_touches(new, [("escalation 1", local(tue, 6, 20))])  # nothing sent twice on the way
         assert not await has_marker(handle)  # the run keeps the previous order where it differs
@@ -418,7 +423,7 @@ async def test_a_journey_spinning_on_the_previous_worker_recovers_on_the_new_one
         assert kinds(old) == ["direction", "clarify"]
 
     async with fake_worker(client, playbooks, task_queue=queue) as (_, new):
-        await until(ts_env, handle, lambda: "simplify" in kinds(new), step=TEN_MINUTES)
+        await until(ts_env, handle, lambda _: "simplify" in kinds(new), step=TEN_MINUTES)
         assert kinds(new) == ["help", "simplify"] and at(new, "simplify") == local(tue, 6, 9)
         assert await has_marker(handle)
         await close_and_replay(handle)
