@@ -125,3 +125,22 @@ def test_the_older_order_spun_only_when_a_held_follow_up_gave_way_to_unanswered_
     assert not spins(Wake.failed, follow_up_left=False)  # escalated after every follow-up
     assert not spins(Wake.failed, paused=True)  # the journey waits for the resume
     assert not spins(Wake.help, cancelled=True)  # the journey closes
+
+
+def test_a_due_time_can_only_move_into_the_future():
+    """While a follow-up waits for business hours the current due time may be past: a new
+    one between it and now is refused, naming `until`."""
+    owner = OwnerAssignment(owner=Person(id="o", name="O", email="o@x.example"))
+    due = datetime(2026, 12, 5, 10, 0, tzinfo=timezone.utc)  # Saturday 10:00, passed
+    now = datetime(2026, 12, 5, 12, 0, tzinfo=timezone.utc)
+    state = JourneyState(
+        deal=make_deal(),
+        playbook=load_all()[0],
+        owner=owner,
+        started_at=now,
+        state=OnboardingState.clarifying,
+        progress=MilestoneProgress(index=0, key="first_action", started_at=now, due_at=due),
+    )
+    refused = decisions.extension_problem(state, due.replace(hour=11), now)
+    assert refused is not None and refused.startswith("until: must be in the future")
+    assert decisions.extension_problem(state, now.replace(hour=13), now) is None

@@ -105,6 +105,10 @@ def extension_problem(state: JourneyState, until: datetime, now: datetime) -> st
         return "extend_deadline: no due time yet (the direction has not gone out)"
     if until <= due:
         return f"until: must be later than the current due time {due.isoformat()}"
+    # A due time already past while a follow-up waits for business hours: a new one between
+    # it and now would be spent before it took effect (and leave the move pending).
+    if until <= now:
+        return f"until: must be in the future (it is {now.isoformat()} now)"
     if until > now + timedelta(days=EXTEND_AT_MOST_DAYS):
         return f"until: at most {EXTEND_AT_MOST_DAYS} days from now"
     return None
