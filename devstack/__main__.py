@@ -418,7 +418,7 @@ async def run(cfg: Config) -> int:
         rc = 1
     except Interrupted:
         _say(f"{sup.stop_reason} during startup: stopping")
-    except Exception as err:  # noqa: BLE001 - report any startup failure, then clean up
+    except Exception as err:  # report any startup failure, then clean up
         _say(f"startup failed: {err}")
         rc = 1
     finally:

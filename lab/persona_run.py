@@ -9,7 +9,7 @@ through the Temporal client, in activities (lab/world.py)."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine, Sized
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -31,6 +31,11 @@ with workflow.unsafe.imports_passed_through():
     )
 
 _CALL = dict(start_to_close_timeout=timedelta(seconds=60), retry_policy=RetryPolicy(maximum_attempts=3))
+
+
+def _grown(items: Callable[[], Sized], beyond: int) -> Callable[[], bool]:
+    """A wait condition: `items()` holds more than `beyond` entries."""
+    return lambda: len(items()) > beyond
 
 
 def persona_workflow_id(journey_workflow_id: str) -> str:
@@ -124,7 +129,7 @@ class PersonaRun:
             return
         handled = 0
         while True:
-            await workflow.wait_condition(lambda: len(self._owner_sightings()) > handled)
+            await workflow.wait_condition(_grown(self._owner_sightings, handled))
             sighting = self._owner_sightings()[handled]
             handled += 1
             self._spawn(self._acknowledge(sighting, after))
@@ -143,7 +148,7 @@ class PersonaRun:
         """Each escalation that opens is answered by the persona's staff rule for it."""
         handled = 0
         while True:
-            await workflow.wait_condition(lambda: len(self._openings()) > handled)
+            await workflow.wait_condition(_grown(self._openings, handled))
             opening, index = self._openings()[handled], handled
             handled += 1
             rule = self._script.staff_rule(index)

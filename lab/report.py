@@ -91,7 +91,7 @@ def write_variants(report: LabReport, out: TextIO) -> None:
 def _table(header: tuple[str, ...], rows: list[tuple[str, ...]], out: TextIO) -> None:
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
     for r in [header, tuple("-" * w for w in widths), *rows]:
-        print("  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip(), file=out)
+        print("  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip(), file=out)
 
 
 def write_failures(report: LabReport, out: TextIO) -> None:

@@ -43,7 +43,7 @@ class _Walk:
         here, utc = shown(moment, self.tz)
         return f"{here} {self.tz} ({utc}), {spoken((moment - self.start).total_seconds())} after the close"
 
-    def by(self, duration) -> datetime:  # noqa: ANN001
+    def by(self, duration) -> datetime:
         return deadline(self.start, duration, self.tz, self.hours)
 
 

@@ -122,7 +122,7 @@ COLUMNS = [
 def table(tasks: Sequence[EscalationTaskRecord]) -> str:
     rows = [[name for name, _ in COLUMNS]] + [[str(get(t)) for _, get in COLUMNS] for t in tasks]
     widths = [max(len(row[i]) for row in rows) for i in range(len(COLUMNS))]
-    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows)
+    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows)
 
 
 async def _tasks(db: Database, args: argparse.Namespace, out: TextIO) -> None:
