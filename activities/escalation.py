@@ -75,7 +75,7 @@ class EscalationActivities:
                 deal_id=request.deal_id,
                 kind="escalation",
                 audience="owner",
-                channel=channel,  # type: ignore[arg-type]
+                channel=channel,
                 to=Recipient(name=request.assignee.name, email=request.assignee.email, slack=request.assignee.slack),
                 template=_TEMPLATE,
                 context={

@@ -141,7 +141,7 @@ class MessagingActivities:
         if claim.result is ClaimResult.already_sent:
             log.info("message.duplicate_skipped", key=request.key, kind=request.kind)
             recorded = claim.channel if claim.channel in CHANNELS else channel
-            return SendReceipt(key=request.key, channel=recorded, message_id=message_id, duplicate=True)  # type: ignore[arg-type]
+            return SendReceipt(key=request.key, channel=recorded, message_id=message_id, duplicate=True)
         if claim.result is ClaimResult.busy:
             raise ApplicationError(
                 f"message {request.key} is being sent by another attempt ({claim.holder}); retrying later",

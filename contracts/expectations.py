@@ -175,7 +175,7 @@ class Escalated(StrictFile):
     ]
 
     def describe(self) -> str:
-        return "never escalated" if self.escalated == "never" else f"escalated within {self.escalated.within}"  # type: ignore[union-attr]
+        return "never escalated" if self.escalated == "never" else f"escalated within {self.escalated.within}"
 
 
 class ReachesState(StrictFile):

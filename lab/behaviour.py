@@ -85,8 +85,8 @@ def behaviour_of(
                     openings.append(_at(e))
                     staff.append(None)
             elif t == _E.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED:
-                a = e.workflow_execution_signaled_event_attributes
-                name, body = a.signal_name, _args(a.input)
+                signal = e.workflow_execution_signaled_event_attributes
+                name, body = signal.signal_name, _args(signal.input)
                 if name not in KNOWN_SIGNALS:
                     unplaced.append(f"signal {name}")
                 elif name in ("action_taken", "action_failed") and body.get("action") not in events:

@@ -26,7 +26,7 @@ recipient; owner tasks; escalations and their level; state changes) in the custo
 local time and UTC, its outcome, and its expectations. Nothing is sent to anyone."""
 
 
-def add_simulate(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_simulate(commands: argparse._SubParsersAction) -> None:
     sim = commands.add_parser(
         "simulate",
         help="walk personas through a playbook in virtual time (the journey lab)",
@@ -82,7 +82,7 @@ Without --playbook each journey replays on the playbook it really ran (no differ
 expected: a check of the lab itself)."""
 
 
-def add_backtest(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_backtest(commands: argparse._SubParsersAction) -> None:
     bt = commands.add_parser(
         "backtest",
         help="replay real journeys' behaviour through a candidate playbook (the journey lab)",
@@ -169,7 +169,7 @@ async def simulate_command(args: argparse.Namespace, out: TextIO, err: TextIO) -
     return 0
 
 
-def add_command(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_command(commands: argparse._SubParsersAction) -> None:
     add_simulate(commands)
     add_backtest(commands)
 

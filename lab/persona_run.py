@@ -30,7 +30,9 @@ with workflow.unsafe.imports_passed_through():
         Step,
     )
 
-_CALL = dict(start_to_close_timeout=timedelta(seconds=60), retry_policy=RetryPolicy(maximum_attempts=3))
+# every lab activity call: a minute each, three tries
+_TIMEOUT = timedelta(seconds=60)
+_RETRY = RetryPolicy(maximum_attempts=3)
 
 
 def _grown(items: Callable[[], Sized], beyond: int) -> Callable[[], bool]:
@@ -76,7 +78,8 @@ class PersonaRun:
                 details=script.details,
                 search_attributes=script.search_attributes,
             ),
-            **_CALL,
+            start_to_close_timeout=_TIMEOUT,
+            retry_policy=_RETRY,
         )
         # The persona's clock starts with the journey (the start itself takes a moment).
         self._start = start = workflow.now()
@@ -90,7 +93,9 @@ class PersonaRun:
         for actor in self._actors:  # the horizon: whatever has not happened will not
             actor.cancel()
         await asyncio.gather(*self._actors, return_exceptions=True)
-        await workflow.execute_activity("lab_finish", Finish(workflow_id=script.workflow_id), **_CALL)
+        await workflow.execute_activity(
+            "lab_finish", Finish(workflow_id=script.workflow_id), start_to_close_timeout=_TIMEOUT, retry_policy=_RETRY
+        )
         return PersonaOutcome(
             label=script.label,
             workflow_id=script.workflow_id,
@@ -193,9 +198,10 @@ class PersonaRun:
     async def _send(self, lane: str, kind: str, name: str, payload: dict, label: str) -> None:
         done: Delivered = await workflow.execute_activity(
             "lab_deliver",
-            Delivery(workflow_id=self._script.workflow_id, kind=kind, name=name, payload=payload),  # type: ignore[arg-type]
+            Delivery(workflow_id=self._script.workflow_id, kind=kind, name=name, payload=payload),
             result_type=Delivered,
-            **_CALL,
+            start_to_close_timeout=_TIMEOUT,
+            retry_policy=_RETRY,
         )
         text = label if done.ok else f"{label}: not applied ({done.problem})"
-        self._notes.append(Note(at=workflow.now(), lane=lane, text=text, done=done.ok))  # type: ignore[arg-type]
+        self._notes.append(Note(at=workflow.now(), lane=lane, text=text, done=done.ok))

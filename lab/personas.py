@@ -47,7 +47,7 @@ class Trigger(StrictFile):
             raise ValueError(
                 f"{text!r}: expected one of {', '.join(TOUCHPOINTS)}, optionally after a milestone key (first_value.direction)"
             )
-        return cls(touchpoint=touchpoint, milestone=milestone or None)  # type: ignore[arg-type]
+        return cls(touchpoint=touchpoint, milestone=milestone or None)
 
     def __str__(self) -> str:
         return f"{self.milestone}.{self.touchpoint}" if self.milestone else self.touchpoint

@@ -203,12 +203,12 @@ class _Reader:
             a = e.activity_task_completed_event_attributes
             self.completed(a.scheduled_event_id, _first(a.result), at)
         elif t in (_E.EVENT_TYPE_ACTIVITY_TASK_FAILED, _E.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT):
-            a = (
+            ended = (
                 e.activity_task_failed_event_attributes
                 if t == _E.EVENT_TYPE_ACTIVITY_TASK_FAILED
                 else e.activity_task_timed_out_event_attributes
             )
-            self.failed(a.scheduled_event_id, _root_cause(a.failure), at)
+            self.failed(ended.scheduled_event_id, _root_cause(ended.failure), at)
         elif t == _E.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES:
             self.commands += 1
             self.attributes_changed(e.upsert_workflow_search_attributes_event_attributes.search_attributes, at)

@@ -14,7 +14,7 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import TextIO
 
@@ -82,9 +82,9 @@ async def run(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = 
         print(f"error: {exc}", file=err)
         return 2
     try:
-        command: Callable[[Database, argparse.Namespace, TextIO], object]
-        command = {"db": _db, "tasks": _tasks}[args.command]  # type: ignore[assignment]
-        await command(db, args, out)  # type: ignore[misc]
+        command: Callable[[Database, argparse.Namespace, TextIO], Awaitable[None]]
+        command = {"db": _db, "tasks": _tasks}[args.command]
+        await command(db, args, out)
         return 0
     except (OSError, SQLAlchemyError) as exc:
         print(f"error: the records database {describe(db.url)} is not usable: {exc}", file=err)
@@ -108,7 +108,7 @@ async def _db(db: Database, args: argparse.Namespace, out: TextIO) -> None:
         print("deliveries: " + ", ".join(f"{k} {v}" for k, v in counts.model_dump().items()), file=out)
 
 
-COLUMNS = [
+COLUMNS: list[tuple[str, Callable[[EscalationTaskRecord], object]]] = [
     ("task", lambda t: t.id), ("deal", lambda t: t.deal_id), ("account", lambda t: t.account_name),
     ("milestone", lambda t: t.milestone), ("level", lambda t: f"{t.level} {t.level_name}"),
     ("assignee", lambda t: t.assignee), ("status", lambda t: t.status.value),

@@ -162,7 +162,7 @@ async def replay_command(args: argparse.Namespace, out: TextIO = sys.stdout, err
     return 0
 
 
-def add_command(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_command(commands: argparse._SubParsersAction) -> None:
     replay = commands.add_parser(
         "replay",
         help="replay journeys' histories against the local workflow code",

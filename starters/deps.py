@@ -77,7 +77,7 @@ class Service:
 
 
 def get_service(request: Request) -> Service:
-    return request.app.state.service  # type: ignore[no-any-return]
+    return request.app.state.service
 
 
 ServiceDep = Annotated[Service, Depends(get_service)]
