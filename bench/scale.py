@@ -46,6 +46,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime
 from email.parser import BytesHeaderParser
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -568,9 +569,11 @@ async def webhook_vs_raw(
         size = -(-count // rounds)
         for r in range(rounds):
             chunk = slice(r * size, (r + 1) * size)
-            a = lambda chunk=chunk: raw_starts(client, raw[chunk], concurrency, queue)
-            b = lambda chunk=chunk: measured(
-                service.pid, lambda: webhooks(port, bodies[chunk], concurrency, "(b) signed webhook -> journey", True)
+            a = partial(raw_starts, client, raw[chunk], concurrency, queue)
+            b = partial(
+                measured,
+                service.pid,
+                partial(webhooks, port, bodies[chunk], concurrency, "(b) signed webhook -> journey", True),
             )
             for key, path in (("a", a), ("b", b)) if r % 2 == 0 else (("b", b), ("a", a)):
                 parts[key].append(await path())

@@ -27,6 +27,7 @@ import sysconfig
 import tempfile
 import time
 import uuid
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -274,17 +275,15 @@ async def main(journeys: int, concurrency: int, sqlite: bool, rounds: int) -> No
             size = -(-journeys // rounds)
             for r in range(rounds):
                 chunk = slice(r * size, (r + 1) * size)
-                a = lambda chunk=chunk: raw_starts(env.client, raw_deals[chunk], concurrency, queue)
-                b = lambda chunk=chunk: webhooks(
-                    port, bodies[chunk], concurrency, "(b) signed webhook -> journey", True
-                )
-                d = lambda chunk=chunk: salesforce_messages(port, opportunities[chunk], concurrency)
+                a = partial(raw_starts, env.client, raw_deals[chunk], concurrency, queue)
+                b = partial(webhooks, port, bodies[chunk], concurrency, "(b) signed webhook -> journey", True)
+                d = partial(salesforce_messages, port, opportunities[chunk], concurrency)
                 order = [("a", a), ("b", b), ("d", d)]
                 for key, run_path in order[r % 3 :] + order[: r % 3]:  # each path goes first in turn
                     parts[key].append(await measured(service.pid, run_path))
             for r in range(rounds):
                 chunk = slice(r * size, (r + 1) * size)
-                c = lambda chunk=chunk: webhooks(port, bodies[chunk], concurrency, "(c) duplicate delivery", False)
+                c = partial(webhooks, port, bodies[chunk], concurrency, "(c) duplicate delivery", False)
                 parts["c"].append(await measured(service.pid, c))
             rows = [combine(parts[k]) for k in ("a", "b", "c", "d")]
         finally:
