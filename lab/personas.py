@@ -37,6 +37,7 @@ TOUCHPOINTS = tuple(t.value for t in MESSAGES)  # the journey's messages (contra
 class Trigger(StrictFile):
     """`simplify` (the first simplify of any milestone) or `first_value.direction`."""
 
+    # built from contracts.moments at import: pydantic validates it, mypy cannot read it
     touchpoint: Literal[TOUCHPOINTS]  # type: ignore[valid-type]
     milestone: str | None = None
 

@@ -12,7 +12,7 @@ from playbooks.loader import PlaybookError
 from runtime.client import connect
 
 
-def add_command(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     sync = commands.add_parser(
         "roster-sync",
         help="count running journeys in the owner roster, free places of ended ones",

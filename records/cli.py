@@ -29,7 +29,7 @@ from records.ledger import DeliveryLedger
 from records.tasks import TaskStore
 
 
-def add_command(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     def database_options(parser: argparse.ArgumentParser) -> None:
         parser.add_argument(
             "--database-url",
