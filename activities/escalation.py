@@ -5,7 +5,7 @@ the journey was cancelled. Both idempotent: a retry changes nothing and notifies
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import structlog
 from temporalio import activity
@@ -63,7 +63,7 @@ class EscalationActivities:
                 escalation=escalation,
                 assignee=request.assignee.id,
                 assignee_name=request.assignee.name,
-                at=request.at or datetime.now(timezone.utc),
+                at=request.at or datetime.now(UTC),
             ),
             id=ident,
         )
@@ -75,7 +75,7 @@ class EscalationActivities:
                 deal_id=request.deal_id,
                 kind="escalation",
                 audience="owner",
-                channel=channel,  # type: ignore[arg-type]
+                channel=channel,
                 to=Recipient(name=request.assignee.name, email=request.assignee.email, slack=request.assignee.slack),
                 template=_TEMPLATE,
                 context={

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -69,7 +69,7 @@ class HubSpotActivities:
             f"/crm/v3/objects/deals/{request.deal_id}",
             what=f"deal {request.deal_id}",
             params={
-                "properties": ",".join(DEAL_PROPERTIES + [s.hubspot_segment_property, s.hubspot_product_property]),
+                "properties": ",".join([*DEAL_PROPERTIES, s.hubspot_segment_property, s.hubspot_product_property]),
                 "associations": "companies,contacts",
             },
         )
@@ -198,12 +198,12 @@ def _parse_time(value: Any) -> datetime | None:
         return None
     text = str(value)
     if text.isdigit():  # some HubSpot payloads carry epoch milliseconds
-        return datetime.fromtimestamp(int(text) / 1000, tz=timezone.utc)
+        return datetime.fromtimestamp(int(text) / 1000, tz=UTC)
     try:
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _number(value: Any) -> float:

@@ -13,7 +13,7 @@ import os
 import re
 import uuid
 from collections.abc import AsyncIterator, Callable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
 from typing import Any
@@ -126,10 +126,13 @@ class MessagingActivities:
     @activity.defn
     async def send_message(self, request: MessageRequest) -> SendReceipt:
         message_id = message_id_for(request.key, self._settings.mail_domain)
-        if request.audience == "customer" and request.to.email:
-            if await self._suppressions.find(contact_hash(request.to.email)) is not None:
-                log.info("message.suppressed", key=request.key, kind=request.kind, to=mask_email(request.to.email))
-                return SendReceipt(key=request.key, channel=request.channel, message_id=message_id, suppressed=True)
+        if (
+            request.audience == "customer"
+            and request.to.email
+            and await self._suppressions.find(contact_hash(request.to.email)) is not None
+        ):
+            log.info("message.suppressed", key=request.key, kind=request.kind, to=mask_email(request.to.email))
+            return SendReceipt(key=request.key, channel=request.channel, message_id=message_id, suppressed=True)
         rendered = render(request.template, request.context, request.audience)
         channel: Channel = request.channel
         if channel == "email" and not self._settings.smtp_url:
@@ -138,7 +141,7 @@ class MessagingActivities:
         if claim.result is ClaimResult.already_sent:
             log.info("message.duplicate_skipped", key=request.key, kind=request.kind)
             recorded = claim.channel if claim.channel in CHANNELS else channel
-            return SendReceipt(key=request.key, channel=recorded, message_id=message_id, duplicate=True)  # type: ignore[arg-type]
+            return SendReceipt(key=request.key, channel=recorded, message_id=message_id, duplicate=True)
         if claim.result is ClaimResult.busy:
             raise ApplicationError(
                 f"message {request.key} is being sent by another attempt ({claim.holder}); retrying later",
@@ -211,7 +214,7 @@ class MessagingActivities:
     async def _end(self, claim: Claim, record: Any, error: str) -> None:
         try:
             await record(claim, error)
-        except Exception as err:  # noqa: BLE001  the lease runs out instead; the next claim counts it
+        except Exception as err:  # the lease runs out instead; the next claim counts it
             log.warning("message.ledger_unavailable", key=claim.key, error=type(err).__name__)
 
     async def _send_email(self, request: MessageRequest, rendered: RenderedMessage, message_id: str) -> None:
@@ -220,7 +223,7 @@ class MessagingActivities:
         headers = {
             "Subject": rendered.subject,
             "Message-ID": message_id,
-            "Date": format_datetime(datetime.now(timezone.utc)),
+            "Date": format_datetime(datetime.now(UTC)),
             "X-Onboarding-Deal": request.deal_id,
             "X-Onboarding-Kind": request.kind,
         }
@@ -237,7 +240,7 @@ class MessagingActivities:
                 non_retryable=True,
             )
         workflow_id = activity.info().workflow_id if activity.in_activity() else workflow_id_for(request.deal_id)
-        expires = datetime.now(timezone.utc) + timedelta(days=self._settings.unsubscribe_link_days)
+        expires = datetime.now(UTC) + timedelta(days=self._settings.unsubscribe_link_days)
         token = self._unsubscribe.token(workflow_id or "", contact_hash(request.to.email), expires)
         return list_unsubscribe_headers(self._settings.public_url, token)
 
@@ -298,7 +301,7 @@ async def send_email(smtp_url: str, msg: EmailMessage) -> None:
         username=unquote(url.username) if url.username else None,
         password=unquote(url.password) if url.password else None,
         use_tls=url.scheme == "smtps",
-        start_tls=True if url.scheme == "smtp+starttls" else False,
+        start_tls=url.scheme == "smtp+starttls",
         timeout=20,
     )
     try:

@@ -46,6 +46,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime
 from email.parser import BytesHeaderParser
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -493,17 +494,15 @@ async def journeys(
         rss_before = worker.rss()
 
         batch, started, signalled = deals(f"J-{run}", n), {}, {}
-        with profiled(worker.pid, profile / "kickoff.txt" if profile else None, native):
-            with Phase(worker, n) as kick:
-                await kickoff(batch, started)
-                kick.observed()
-                kicked = await kick.finish()
+        with profiled(worker.pid, profile / "kickoff.txt" if profile else None, native), Phase(worker, n) as kick:
+            await kickoff(batch, started)
+            kick.observed()
+            kicked = await kick.finish()
         rss_waiting = worker.rss()
-        with profiled(worker.pid, profile / "signal.txt" if profile else None, native):
-            with Phase(worker, n) as moving:
-                await move(batch, signalled)
-                moving.observed()
-                moved = await moving.finish()
+        with profiled(worker.pid, profile / "signal.txt" if profile else None, native), Phase(worker, n) as moving:
+            await move(batch, signalled)
+            moving.observed()
+            moved = await moving.finish()
         rss_moved = worker.rss()
         kicked["latency_seconds"] = percentiles([mailbox.directions[d][0] - started[d] for d in started])
         moved["latency_seconds"] = percentiles([mailbox.directions[d][1] - signalled[d] for d in signalled])
@@ -570,9 +569,11 @@ async def webhook_vs_raw(
         size = -(-count // rounds)
         for r in range(rounds):
             chunk = slice(r * size, (r + 1) * size)
-            a = lambda: raw_starts(client, raw[chunk], concurrency, queue)  # noqa: E731
-            b = lambda: measured(  # noqa: E731
-                service.pid, lambda: webhooks(port, bodies[chunk], concurrency, "(b) signed webhook -> journey", True)
+            a = partial(raw_starts, client, raw[chunk], concurrency, queue)
+            b = partial(
+                measured,
+                service.pid,
+                partial(webhooks, port, bodies[chunk], concurrency, "(b) signed webhook -> journey", True),
             )
             for key, path in (("a", a), ("b", b)) if r % 2 == 0 else (("b", b), ("a", a)):
                 parts[key].append(await path())
@@ -673,7 +674,7 @@ async def run_phases(
                 **extra,
             )
 
-        phase = lambda name: print(f"[{time.strftime('%H:%M:%S')}] {name}", file=sys.stderr, flush=True)  # noqa: E731
+        phase = lambda name: print(f"[{time.strftime('%H:%M:%S')}] {name}", file=sys.stderr, flush=True)
         if "floor" not in args.skip:
             phase(f"floor, sandboxed: {args.n} bare workflows")
             with_replay = (

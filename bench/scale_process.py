@@ -74,9 +74,9 @@ async def build(client: Client, spec: WorkerSpec) -> Worker:
     if spec.max_cached_workflows is not None:
         options["max_cached_workflows"] = spec.max_cached_workflows
     if spec.kind == "journeys":
-        from activities.settings import ActivitySettings  # noqa: PLC0415
-        from owners.roster import load_roster  # noqa: PLC0415
-        from worker import build_worker, records_database  # noqa: PLC0415
+        from activities.settings import ActivitySettings
+        from owners.roster import load_roster
+        from worker import build_worker, records_database
 
         settings = ActivitySettings(SMTP_URL=spec.smtp_url or None, ONBOARDING_DATA_DIR=spec.data_dir)
         records = records_database(settings)  # SQLite in the data dir, as `make run`
@@ -91,7 +91,7 @@ async def build(client: Client, spec: WorkerSpec) -> Worker:
             records=records,
             **options,
         )
-    from bench.floor import BareWorkflow, Noop  # noqa: PLC0415
+    from bench.floor import BareWorkflow, Noop
 
     assert spec.counter is not None
     done = SharedCounter(spec.counter)
@@ -126,7 +126,7 @@ SPEC_VARIABLE = "BENCH_SCALE_SPEC"
 
 def main() -> None:
     """`BENCH_SCALE_SPEC=... python -m bench.scale_process`: logs as the real worker does, to a file."""
-    from worker import configure_logging  # noqa: PLC0415
+    from worker import configure_logging
 
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     spec = WorkerSpec.from_json(os.environ[SPEC_VARIABLE])

@@ -27,6 +27,7 @@ import sysconfig
 import tempfile
 import time
 import uuid
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -194,8 +195,19 @@ async def salesforce_messages(port: int, opportunities: list[str], concurrency: 
 def start_service(port: int, address: str, namespace: str, queue: str, **env: str) -> subprocess.Popen[bytes]:
     """The HTTP starters as production runs them: their own uvicorn process."""
     return subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "starters.app:app", "--host", "127.0.0.1", "--port", str(port)]
-        + ["--log-level", "warning", "--no-access-log"],
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "starters.app:app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ],
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
         env={
@@ -263,15 +275,15 @@ async def main(journeys: int, concurrency: int, sqlite: bool, rounds: int) -> No
             size = -(-journeys // rounds)
             for r in range(rounds):
                 chunk = slice(r * size, (r + 1) * size)
-                a = lambda: raw_starts(env.client, raw_deals[chunk], concurrency, queue)  # noqa: E731
-                b = lambda: webhooks(port, bodies[chunk], concurrency, "(b) signed webhook -> journey", True)  # noqa: E731
-                d = lambda: salesforce_messages(port, opportunities[chunk], concurrency)  # noqa: E731
+                a = partial(raw_starts, env.client, raw_deals[chunk], concurrency, queue)
+                b = partial(webhooks, port, bodies[chunk], concurrency, "(b) signed webhook -> journey", True)
+                d = partial(salesforce_messages, port, opportunities[chunk], concurrency)
                 order = [("a", a), ("b", b), ("d", d)]
                 for key, run_path in order[r % 3 :] + order[: r % 3]:  # each path goes first in turn
                     parts[key].append(await measured(service.pid, run_path))
             for r in range(rounds):
                 chunk = slice(r * size, (r + 1) * size)
-                c = lambda: webhooks(port, bodies[chunk], concurrency, "(c) duplicate delivery", False)  # noqa: E731
+                c = partial(webhooks, port, bodies[chunk], concurrency, "(c) duplicate delivery", False)
                 parts["c"].append(await measured(service.pid, c))
             rows = [combine(parts[k]) for k in ("a", "b", "c", "d")]
         finally:

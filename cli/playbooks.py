@@ -27,7 +27,7 @@ from playbooks import loader
 OTHER = "\0"  # a segment and product nobody names: only `*` or the fallback takes them
 
 
-def add_command(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_command(commands: argparse._SubParsersAction) -> None:
     cmd = commands.add_parser(
         "playbooks",
         help="list the playbook files (ok or broken) and which playbook each segment / product selects",

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import re
 from datetime import time
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -170,12 +170,12 @@ class Escalated(StrictFile):
     """A human task opened (level 1) within a time of the close, or never."""
 
     escalated: Annotated[
-        Union[Annotated[Within, Tag("within")], Annotated[Literal["never"], Tag("never")]],
+        Annotated[Within, Tag("within")] | Annotated[Literal["never"], Tag("never")],
         Discriminator(lambda v: "never" if isinstance(v, str) else "within"),
     ]
 
     def describe(self) -> str:
-        return "never escalated" if self.escalated == "never" else f"escalated within {self.escalated.within}"  # type: ignore[union-attr]
+        return "never escalated" if self.escalated == "never" else f"escalated within {self.escalated.within}"
 
 
 class ReachesState(StrictFile):
@@ -253,7 +253,16 @@ def _kind(value: Any) -> str | None:
 
 
 Expectation = Annotated[
-    Union[tuple(Annotated[model, Tag(key)] for key, model in _KINDS.items())],  # type: ignore[valid-type]
+    # one arm per _KINDS entry, in its order (written out so that type checkers see the union)
+    Annotated[Kickoff, Tag("kickoff")]
+    | Annotated[FollowUps, Tag("follow_ups")]
+    | Annotated[Escalated, Tag("escalated")]
+    | Annotated[ReachesState, Tag("reaches")]
+    | Annotated[CompletesMilestone, Tag("completes")]
+    | Annotated[Messages, Tag("messages")]
+    | Annotated[Humans, Tag("humans")]
+    | Annotated[BusinessHoursOnly, Tag("business_hours_only")]
+    | Annotated[ProactivePerBusinessDay, Tag("proactive_per_business_day")],
     Discriminator(
         _kind,
         custom_error_type="expectation",
@@ -265,10 +274,10 @@ Expectation = Annotated[
 ExpectationBlock = dict[PersonaName, list[Expectation]]
 
 __all__ = [
+    "WEEKDAY_NAMES",
     "Duration",
     "Expectation",
     "ExpectationBlock",
     "PersonaName",
-    "WEEKDAY_NAMES",
     "calendar_only",
 ]

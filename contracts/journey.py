@@ -152,7 +152,7 @@ class JourneyState(BaseModel):
     """Everything a journey knows. Carried whole into the next run on continue-as-new."""
 
     deal: DealClosed
-    playbook: "PlaybookSnapshot"
+    playbook: PlaybookSnapshot
     owner: OwnerAssignment
     state: OnboardingState = OnboardingState.awaiting_action
     reason: str = "journey started"

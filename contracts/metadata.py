@@ -13,7 +13,7 @@ screenshot or a support ticket never carries any.
 
 from __future__ import annotations
 
-from datetime import timezone
+from datetime import UTC
 
 from contracts.deal import DealClosed
 
@@ -40,7 +40,7 @@ def static_details(deal: DealClosed, playbook_name: str | None = None, owner: st
     product = f" · {deal.product}" if deal.product else ""
     lines = [
         f"**Customer:** `{account.id}` · {account.timezone} · {account.locale}",
-        f"**Deal:** `{deal.deal_id}` · closed {deal.closed_at.astimezone(timezone.utc):%Y-%m-%d %H:%M} UTC · "
+        f"**Deal:** `{deal.deal_id}` · closed {deal.closed_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC · "
         f"{money(deal.amount, deal.currency)} · {deal.segment}{product}",
     ]
     roles = [c.role or "no role" for c in deal.contacts[:CONTACTS_SHOWN]]

@@ -32,7 +32,7 @@ OWNER_OVER_CAPACITY = SearchAttributeKey.for_bool("OwnerOverCapacity")
 # The playbook experiment's variant the journey runs (docs/report.md); set only when it has one.
 PLAYBOOK_VARIANT = SearchAttributeKey.for_keyword("PlaybookVariant")
 
-ALL: tuple[SearchAttributeKey, ...] = (
+ALL: tuple[SearchAttributeKey[Any], ...] = (
     STAGE,
     STATE,
     OWNER,
@@ -46,12 +46,12 @@ ALL: tuple[SearchAttributeKey, ...] = (
 )
 
 
-def cli_type(key: SearchAttributeKey) -> str:
+def cli_type(key: SearchAttributeKey[Any]) -> str:
     """Type name as `temporal operator search-attribute create --type` spells it."""
     return {"KEYWORD": "Keyword", "DATETIME": "Datetime", "INT": "Int", "BOOL": "Bool"}[key.indexed_value_type.name]
 
 
-def start_search_attributes(deal_id: str, customer_id: str, segment: str) -> list[SearchAttributePair]:
+def start_search_attributes(deal_id: str, customer_id: str, segment: str) -> list[SearchAttributePair[Any]]:
     """What a starter sets at start, so a journey is findable before its first transition."""
     return [
         SearchAttributePair(DEAL_ID, deal_id),

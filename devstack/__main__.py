@@ -27,6 +27,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import BinaryIO
 
 from devstack import DEV_WEBHOOK_SECRET
 from devstack.search_attributes import dev_server_flags, ensure_registered
@@ -172,14 +173,14 @@ class Child:
             label = f"\033[{color}m{label}\033[0m"
         self._pump = asyncio.create_task(self._copy_output(log, label.encode()))
 
-    async def _copy_output(self, log: object, label: bytes) -> None:
+    async def _copy_output(self, log: BinaryIO, label: bytes) -> None:
         assert self.proc is not None and self.proc.stdout is not None
         out = sys.stdout.buffer
         pending = b""
         try:
             while chunk := await self.proc.stdout.read(65536):
-                log.write(chunk)  # type: ignore[attr-defined]
-                log.flush()  # type: ignore[attr-defined]
+                log.write(chunk)
+                log.flush()
                 *lines, pending = (pending + chunk).split(b"\n")
                 for line in lines:
                     out.write(label + b" " + line + b"\n")
@@ -188,7 +189,7 @@ class Child:
                 out.write(label + b" " + pending + b"\n")
                 out.flush()
         finally:
-            log.close()  # type: ignore[attr-defined]
+            log.close()
 
     @property
     def running(self) -> bool:
@@ -418,7 +419,7 @@ async def run(cfg: Config) -> int:
         rc = 1
     except Interrupted:
         _say(f"{sup.stop_reason} during startup: stopping")
-    except Exception as err:  # noqa: BLE001 - report any startup failure, then clean up
+    except Exception as err:  # report any startup failure, then clean up
         _say(f"startup failed: {err}")
         rc = 1
     finally:

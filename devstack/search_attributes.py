@@ -19,7 +19,7 @@ from contracts.search_attributes import ALL, cli_type
 # own definition so the two can never disagree.
 SEARCH_ATTRIBUTES: tuple[tuple[str, str], ...] = tuple((key.name, cli_type(key)) for key in ALL)
 
-_INDEXED_TYPES: dict[str, "IndexedValueType.ValueType"] = {
+_INDEXED_TYPES: dict[str, IndexedValueType.ValueType] = {
     "Text": IndexedValueType.INDEXED_VALUE_TYPE_TEXT,
     "Keyword": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
     "Int": IndexedValueType.INDEXED_VALUE_TYPE_INT,

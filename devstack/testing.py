@@ -9,6 +9,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from temporalio.client import Client
 
@@ -50,12 +51,12 @@ def dev_server(db_file: Path, *, drop: tuple[str, ...] = ()) -> Iterator[str]:
                 proc.wait()
 
 
-async def connect(address: str, timeout: float = 20.0, **kwargs: object) -> Client:
+async def connect(address: str, timeout: float = 20.0, **kwargs: Any) -> Client:
     """Connect once the server accepts connections (bounded retries)."""
     deadline = time.monotonic() + timeout
     while True:
         try:
-            return await asyncio.wait_for(Client.connect(address, **kwargs), 3)  # type: ignore[arg-type]
+            return await asyncio.wait_for(Client.connect(address, **kwargs), 3)
         except Exception:
             if time.monotonic() > deadline:
                 raise

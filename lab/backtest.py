@@ -20,7 +20,7 @@ import contextlib
 import json
 import time
 from collections.abc import AsyncIterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TextIO
 
@@ -42,7 +42,7 @@ Journey = tuple[str, list[WorkflowHistory]]
 
 
 def default_query(now: datetime | None = None, days: int = 90) -> str:
-    since = (now or datetime.now(timezone.utc)) - timedelta(days=days)
+    since = (now or datetime.now(UTC)) - timedelta(days=days)
     return f"WorkflowType = 'OnboardingWorkflow' AND StartTime > '{since:%Y-%m-%dT%H:%M:%SZ}'"
 
 
@@ -93,19 +93,19 @@ async def backtest(
     jobs: int = 4,
     tolerance_seconds: float = 60.0,
     observed_at: datetime | None = None,
-    on_diff=None,  # noqa: ANN001  (called with each JourneyDiff as it is ready)
+    on_diff=None,  # called with each JourneyDiff as it is ready
     lab: Lab | None = None,
 ) -> Totals:
     """Replay every journey through the candidate; `jobs` walk at once on one lab."""
     totals = Totals()
-    observed_at = observed_at or datetime.now(timezone.utc)
+    observed_at = observed_at or datetime.now(UTC)
 
     async def one(lab: Lab, workflow_id: str, runs: list[WorkflowHistory]) -> JourneyDiff:
         try:
             before = read_journey(workflow_id, runs)
             behaviour = behaviour_of(before, runs, candidate=candidate, observed_at=observed_at)
             walked = await lab.walk(behaviour.script, behaviour.setup)
-        except Exception as err:  # noqa: BLE001  (one journey that cannot replay does not stop the rest)
+        except Exception as err:  # one journey that cannot replay does not stop the rest
             return JourneyDiff(workflow_id=workflow_id, problem=f"{type(err).__name__}: {err}")
         return compare(workflow_id, before, walked.record, tolerance_seconds, behaviour.unplaced)
 
@@ -138,7 +138,7 @@ async def backtest(
 
 
 async def backtest_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from runtime.client import connect  # noqa: PLC0415
+    from runtime.client import connect
 
     try:
         tolerance = duration(args.tolerance)
@@ -151,7 +151,7 @@ async def backtest_command(args: argparse.Namespace, out: TextIO, err: TextIO) -
         return 2
     try:
         client = await connect(args.address, args.namespace)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         print(f"backtest: cannot connect to Temporal: {exc}", file=err)
         return 2
     query = args.query or default_query()

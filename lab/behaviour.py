@@ -12,7 +12,8 @@ and turned into a script the lab can play against another playbook.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from contextlib import suppress
+from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -46,13 +47,13 @@ class Behaviour(BaseModel):
 def _args(payloads: Any) -> dict[str, Any]:
     try:
         values = pydantic_data_converter.payload_converter.from_payloads(list(payloads.payloads))
-    except Exception:  # noqa: BLE001
+    except Exception:
         return {}
     return values[0] if values and isinstance(values[0], dict) else {}
 
 
 def _at(event: Any) -> datetime:
-    return event.event_time.ToDatetime().replace(tzinfo=timezone.utc)
+    return event.event_time.ToDatetime().replace(tzinfo=UTC)
 
 
 def behaviour_of(
@@ -84,8 +85,8 @@ def behaviour_of(
                     openings.append(_at(e))
                     staff.append(None)
             elif t == _E.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED:
-                a = e.workflow_execution_signaled_event_attributes
-                name, body = a.signal_name, _args(a.input)
+                signal = e.workflow_execution_signaled_event_attributes
+                name, body = signal.signal_name, _args(signal.input)
                 if name not in KNOWN_SIGNALS:
                     unplaced.append(f"signal {name}")
                 elif name in ("action_taken", "action_failed") and body.get("action") not in events:
@@ -135,10 +136,8 @@ def behaviour_of(
             deal = None
     owners = []
     for result in record.owners:
-        try:
+        with suppress(ValidationError):
             owners.append(OwnerAssignment.model_validate(result))
-        except ValidationError:
-            pass
     script = Script(
         label=record.workflow_id,
         workflow_id=record.workflow_id,
@@ -152,6 +151,6 @@ def behaviour_of(
 
 
 def _load(path: Path) -> PlaybookSnapshot:
-    from playbooks.loader import load_playbook  # noqa: PLC0415
+    from playbooks.loader import load_playbook
 
     return load_playbook(path)

@@ -3,7 +3,7 @@ as `escalated: {within: 6 business days}` and for showing local times."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from contracts.expectations import WEEKDAY_NAMES, Duration
@@ -16,7 +16,7 @@ def local(moment: datetime, tz: str) -> datetime:
 
 def shown(moment: datetime, tz: str) -> tuple[str, str]:
     """('Fri 20 Nov 17:30', 'Fri 06:30 UTC'): a moment in the customer's zone and in UTC."""
-    return f"{local(moment, tz):%a %d %b %H:%M}", f"{moment.astimezone(timezone.utc):%a %d %b %H:%M} UTC"
+    return f"{local(moment, tz):%a %d %b %H:%M}", f"{moment.astimezone(UTC):%a %d %b %H:%M} UTC"
 
 
 def in_business_hours(moment: datetime, tz: str, hours: BusinessHours) -> bool:
@@ -41,9 +41,9 @@ def deadline(start: datetime, duration: Duration, tz: str, hours: BusinessHours)
         day = here.date() + timedelta(days=offset)
         if WEEKDAY_NAMES[day.weekday()] not in hours.days:
             continue
-        opens = datetime.combine(day, hours.start, tzinfo=zone).astimezone(timezone.utc)
-        closes = datetime.combine(day, hours.end, tzinfo=zone).astimezone(timezone.utc)
-        begin = max(opens, start.astimezone(timezone.utc))
+        opens = datetime.combine(day, hours.start, tzinfo=zone).astimezone(UTC)
+        closes = datetime.combine(day, hours.end, tzinfo=zone).astimezone(UTC)
+        begin = max(opens, start.astimezone(UTC))
         if begin >= closes:
             continue
         if remaining <= closes - begin:

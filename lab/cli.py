@@ -26,7 +26,7 @@ recipient; owner tasks; escalations and their level; state changes) in the custo
 local time and UTC, its outcome, and its expectations. Nothing is sent to anyone."""
 
 
-def add_simulate(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_simulate(commands: argparse._SubParsersAction) -> None:
     sim = commands.add_parser(
         "simulate",
         help="walk personas through a playbook in virtual time (the journey lab)",
@@ -82,7 +82,7 @@ Without --playbook each journey replays on the playbook it really ran (no differ
 expected: a check of the lab itself)."""
 
 
-def add_backtest(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_backtest(commands: argparse._SubParsersAction) -> None:
     bt = commands.add_parser(
         "backtest",
         help="replay real journeys' behaviour through a candidate playbook (the journey lab)",
@@ -110,11 +110,11 @@ def add_backtest(commands: argparse._SubParsersAction) -> None:  # type: ignore[
 
 
 async def simulate_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from lab import report as text  # noqa: PLC0415  (the lab's heavier imports load only when used)
-    from lab.deals import DealFlags, read_deal  # noqa: PLC0415
-    from lab.personas import load_personas  # noqa: PLC0415
-    from lab.simulate import plan, simulate  # noqa: PLC0415
-    from owners.roster import load_roster  # noqa: PLC0415
+    from lab import report as text  # the lab's heavier imports load only when used
+    from lab.deals import DealFlags, read_deal
+    from lab.personas import load_personas
+    from lab.simulate import plan, simulate
+    from owners.roster import load_roster
 
     try:
         personas = load_personas(args.personas or None)
@@ -156,7 +156,7 @@ async def simulate_command(args: argparse.Namespace, out: TextIO, err: TextIO) -
                 text.write_persona(persona, out)
         text.write_summary(report, out)
     if args.html:
-        from lab import html  # noqa: PLC0415
+        from lab import html
 
         html.write(report, args.html)
         print(f"wrote {args.html}", file=err)
@@ -169,7 +169,7 @@ async def simulate_command(args: argparse.Namespace, out: TextIO, err: TextIO) -
     return 0
 
 
-def add_command(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_command(commands: argparse._SubParsersAction) -> None:
     add_simulate(commands)
     add_backtest(commands)
 
@@ -178,6 +178,6 @@ def run(args: argparse.Namespace) -> int:
     logging.getLogger("temporalio").setLevel(logging.ERROR)
     if args.command == "simulate":
         return asyncio.run(simulate_command(args, sys.stdout, sys.stderr))
-    from lab.backtest import backtest_command  # noqa: PLC0415
+    from lab.backtest import backtest_command
 
     return asyncio.run(backtest_command(args, sys.stdout, sys.stderr))

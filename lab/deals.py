@@ -77,5 +77,5 @@ def persona_deal(
     elif base_is_file:
         start = StartRule.of(deal.closed_at, tz)
     else:
-        start = StartRule(on=DEFAULT_CLOSE[0], at=DEFAULT_CLOSE[1], timezone=tz)  # type: ignore[arg-type]
+        start = StartRule(on=DEFAULT_CLOSE[0], at=DEFAULT_CLOSE[1], timezone=tz)
     return deal, start

@@ -41,7 +41,7 @@ async def _decode_in_place(message: Message, codec: PayloadCodec) -> None:
         # the message and stack trace travel encrypted too (encoded failure attributes)
         try:
             [attributes] = pydantic_data_converter.payload_converter.from_payloads([message.encoded_attributes])
-        except Exception:  # noqa: BLE001  (not decrypted: the message stays "Encoded failure")
+        except Exception:  # not decrypted: the message stays "Encoded failure"
             attributes = None
         if isinstance(attributes, dict):
             message.message = str(attributes.get("message", message.message))

@@ -108,7 +108,7 @@ def page(report: LabReport, title: str = "Journey lab") -> str:
             f"<p>{html.escape(p.description)}<br><span class='note'>deal {html.escape(p.deal_id)} · {html.escape(p.segment)} · "
             f"{p.amount:,.0f} · playbook {html.escape(p.playbook)}{variant} · closed {html.escape(p.closed_local)} ({html.escape(p.closed_utc)})</span></p>"
         )
-        parts.append(figure(p).to_html(full_html=False, include_plotlyjs=True if first else False))
+        parts.append(figure(p).to_html(full_html=False, include_plotlyjs=first))
         first = False
         parts.append(_verdicts(p))
     parts.append("</body></html>")

@@ -40,11 +40,11 @@ def outcome_of(record: JourneyRecord, status: dict | None = None) -> Outcome:
         after = (touch.at - start).total_seconds()
         how = {"customer": "completed", "staff": "skipped"}.get(touch.cause, "unknown")
         if stage and touch.milestone != stage and all(r.key != stage for r in reached):
-            reached.append(MilestoneReached(key=stage, after_seconds=after, how=how))  # type: ignore[arg-type]
+            reached.append(MilestoneReached(key=stage, after_seconds=after, how=how))
         if touch.kind == "activated" and state != "activated":
             activated_at = after
             if all(r.key != touch.milestone for r in reached):
-                reached.append(MilestoneReached(key=touch.milestone, after_seconds=after, how=how))  # type: ignore[arg-type]
+                reached.append(MilestoneReached(key=touch.milestone, after_seconds=after, how=how))
         stage, state = touch.milestone, touch.kind
     messages = [m for m in record.customer_messages if m.ok]
     kinds = Counter(m.kind for m in messages)

@@ -9,7 +9,7 @@ through the Temporal client, in activities (lab/world.py)."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine, Sized
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -30,7 +30,14 @@ with workflow.unsafe.imports_passed_through():
         Step,
     )
 
-_CALL = dict(start_to_close_timeout=timedelta(seconds=60), retry_policy=RetryPolicy(maximum_attempts=3))
+# every lab activity call: a minute each, three tries
+_TIMEOUT = timedelta(seconds=60)
+_RETRY = RetryPolicy(maximum_attempts=3)
+
+
+def _grown(items: Callable[[], Sized], beyond: int) -> Callable[[], bool]:
+    """A wait condition: `items()` holds more than `beyond` entries."""
+    return lambda: len(items()) > beyond
 
 
 def persona_workflow_id(journey_workflow_id: str) -> str:
@@ -71,7 +78,8 @@ class PersonaRun:
                 details=script.details,
                 search_attributes=script.search_attributes,
             ),
-            **_CALL,
+            start_to_close_timeout=_TIMEOUT,
+            retry_policy=_RETRY,
         )
         # The persona's clock starts with the journey (the start itself takes a moment).
         self._start = start = workflow.now()
@@ -85,7 +93,9 @@ class PersonaRun:
         for actor in self._actors:  # the horizon: whatever has not happened will not
             actor.cancel()
         await asyncio.gather(*self._actors, return_exceptions=True)
-        await workflow.execute_activity("lab_finish", Finish(workflow_id=script.workflow_id), **_CALL)
+        await workflow.execute_activity(
+            "lab_finish", Finish(workflow_id=script.workflow_id), start_to_close_timeout=_TIMEOUT, retry_policy=_RETRY
+        )
         return PersonaOutcome(
             label=script.label,
             workflow_id=script.workflow_id,
@@ -124,7 +134,7 @@ class PersonaRun:
             return
         handled = 0
         while True:
-            await workflow.wait_condition(lambda: len(self._owner_sightings()) > handled)
+            await workflow.wait_condition(_grown(self._owner_sightings, handled))
             sighting = self._owner_sightings()[handled]
             handled += 1
             self._spawn(self._acknowledge(sighting, after))
@@ -143,7 +153,7 @@ class PersonaRun:
         """Each escalation that opens is answered by the persona's staff rule for it."""
         handled = 0
         while True:
-            await workflow.wait_condition(lambda: len(self._openings()) > handled)
+            await workflow.wait_condition(_grown(self._openings, handled))
             opening, index = self._openings()[handled], handled
             handled += 1
             rule = self._script.staff_rule(index)
@@ -188,9 +198,10 @@ class PersonaRun:
     async def _send(self, lane: str, kind: str, name: str, payload: dict, label: str) -> None:
         done: Delivered = await workflow.execute_activity(
             "lab_deliver",
-            Delivery(workflow_id=self._script.workflow_id, kind=kind, name=name, payload=payload),  # type: ignore[arg-type]
+            Delivery(workflow_id=self._script.workflow_id, kind=kind, name=name, payload=payload),
             result_type=Delivered,
-            **_CALL,
+            start_to_close_timeout=_TIMEOUT,
+            retry_policy=_RETRY,
         )
         text = label if done.ok else f"{label}: not applied ({done.problem})"
-        self._notes.append(Note(at=workflow.now(), lane=lane, text=text, done=done.ok))  # type: ignore[arg-type]
+        self._notes.append(Note(at=workflow.now(), lane=lane, text=text, done=done.ok))

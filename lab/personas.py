@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import time
 from pathlib import Path
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 
 from pydantic import (
     AfterValidator,
@@ -37,6 +37,7 @@ TOUCHPOINTS = tuple(t.value for t in MESSAGES)  # the journey's messages (contra
 class Trigger(StrictFile):
     """`simplify` (the first simplify of any milestone) or `first_value.direction`."""
 
+    # built from contracts.moments at import: pydantic validates it, mypy cannot read it
     touchpoint: Literal[TOUCHPOINTS]  # type: ignore[valid-type]
     milestone: str | None = None
 
@@ -47,7 +48,7 @@ class Trigger(StrictFile):
             raise ValueError(
                 f"{text!r}: expected one of {', '.join(TOUCHPOINTS)}, optionally after a milestone key (first_value.direction)"
             )
-        return cls(touchpoint=touchpoint, milestone=milestone or None)  # type: ignore[arg-type]
+        return cls(touchpoint=touchpoint, milestone=milestone or None)
 
     def __str__(self) -> str:
         return f"{self.milestone}.{self.touchpoint}" if self.milestone else self.touchpoint
@@ -91,7 +92,7 @@ class OwnerBehaviour(StrictFile):
     """`acknowledges_after: 1h` (each owner the journey assigns) or `never`."""
 
     acknowledges_after: Annotated[
-        Union[Annotated[CalendarDuration, Tag("After")], Annotated[Literal["never"], Tag("Never")]],
+        Annotated[CalendarDuration, Tag("After")] | Annotated[Literal["never"], Tag("Never")],
         Discriminator(lambda v: "Never" if v == "never" else "After"),
     ] = "never"
 
@@ -150,18 +151,16 @@ class Persona(StrictFile):
     description: str = ""
     deal: DealSpec = DealSpec()
     customer: Annotated[
-        Union[Annotated[list[CustomerStep], Tag("Steps")], Annotated[Literal["never"], Tag("Never")]],
+        Annotated[list[CustomerStep], Tag("Steps")] | Annotated[Literal["never"], Tag("Never")],
         Discriminator(lambda v: "Never" if isinstance(v, str) else "Steps"),
     ] = "never"
     owner: OwnerBehaviour = OwnerBehaviour()
     # One decision for every escalation, one per escalation in order (later ones go
     # unanswered), or nobody answers.
     staff: Annotated[
-        Union[
-            Annotated[StaffDecision, Tag("One")],
-            Annotated[list[StaffDecision], Tag("Each")],
-            Annotated[Literal["never"], Tag("Never")],
-        ],
+        Annotated[StaffDecision, Tag("One")]
+        | Annotated[list[StaffDecision], Tag("Each")]
+        | Annotated[Literal["never"], Tag("Never")],
         Discriminator(lambda v: "Never" if isinstance(v, str) else "Each" if isinstance(v, list) else "One"),
     ] = "never"
     horizon: CalendarDuration = Duration.model_validate("30d")

@@ -14,7 +14,7 @@ import functools
 import json
 import re
 from collections.abc import Iterable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any, Literal
 
@@ -36,7 +36,7 @@ FOLLOW_UPS = tuple(t.value for t in moments.FOLLOW_UPS)
 _URL = re.compile(r"https?://\S+")
 # Plain ints: the protobuf enum wrapper's attribute lookup is slow in a loop over events.
 _E = SimpleNamespace(**dict(EventType.items()))
-_UTC = timezone.utc
+_UTC = UTC
 # Events a workflow task's commands write (besides activities and search attributes).
 _COMMANDS = (
     _E.EVENT_TYPE_TIMER_STARTED,
@@ -96,7 +96,7 @@ class JourneyRecord(BaseModel):
 def _decode(payloads: Any) -> list[Any]:
     try:
         return list(pydantic_data_converter.payload_converter.from_payloads(list(payloads.payloads)))
-    except Exception:  # noqa: BLE001  (an undecodable payload is shown as missing, not fatal)
+    except Exception:  # an undecodable payload is shown as missing, not fatal
         return []
 
 
@@ -203,12 +203,12 @@ class _Reader:
             a = e.activity_task_completed_event_attributes
             self.completed(a.scheduled_event_id, _first(a.result), at)
         elif t in (_E.EVENT_TYPE_ACTIVITY_TASK_FAILED, _E.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT):
-            a = (
+            ended = (
                 e.activity_task_failed_event_attributes
                 if t == _E.EVENT_TYPE_ACTIVITY_TASK_FAILED
                 else e.activity_task_timed_out_event_attributes
             )
-            self.failed(a.scheduled_event_id, _root_cause(a.failure), at)
+            self.failed(ended.scheduled_event_id, _root_cause(ended.failure), at)
         elif t == _E.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES:
             self.commands += 1
             self.attributes_changed(e.upsert_workflow_search_attributes_event_attributes.search_attributes, at)
@@ -305,7 +305,7 @@ class _Reader:
             subject = rendered.subject
             links = _URL.findall(rendered.body)
             cta = links[0] if len(links) == 1 else ""
-        except (ValidationError, Exception) as err:  # noqa: BLE001  (shown, and counted as not sent)
+        except (ValidationError, Exception) as err:  # shown, and counted as not sent
             subject, ok = f"(cannot render: {_short(getattr(err, 'message', err), 80)})", False
         playbook = self.record.playbook.playbook if self.record.playbook else None
         milestone = milestone_of(str(body.get("key", "")), str(context.get("milestone_title", "")), playbook)

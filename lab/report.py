@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import statistics
+from collections.abc import Sequence
 from typing import TextIO
 
 from lab.calendar import spoken
@@ -88,10 +89,10 @@ def write_variants(report: LabReport, out: TextIO) -> None:
     _table(header, rows, out)
 
 
-def _table(header: tuple[str, ...], rows: list[tuple[str, ...]], out: TextIO) -> None:
+def _table(header: tuple[str, ...], rows: Sequence[tuple[str, ...]], out: TextIO) -> None:
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
     for r in [header, tuple("-" * w for w in widths), *rows]:
-        print("  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip(), file=out)
+        print("  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip(), file=out)
 
 
 def write_failures(report: LabReport, out: TextIO) -> None:

@@ -15,7 +15,7 @@ import shutil
 import sysconfig
 import uuid
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from datetime import timedelta
 from pathlib import Path
 
@@ -151,13 +151,11 @@ class Lab:
     async def _status(self, workflow_id: str) -> dict | None:
         try:
             return await self.client.get_workflow_handle(workflow_id).query("status", rpc_timeout=timedelta(seconds=10))
-        except Exception:  # noqa: BLE001  (a failed journey cannot answer; its history says why)
+        except Exception:  # a failed journey cannot answer; its history says why
             return None
 
     async def _abandon(self, *workflow_ids: str) -> None:
         """A stuck walk holds the shared clock for every other one: end it."""
         for workflow_id in workflow_ids:
-            try:
+            with suppress(RPCError):
                 await self.client.get_workflow_handle(workflow_id).terminate("journey lab: stalled")
-            except RPCError:
-                pass

@@ -36,7 +36,7 @@ class StartRule(BaseModel):
     @classmethod
     def of(cls, moment: datetime, timezone: str) -> StartRule:
         local = moment.astimezone(ZoneInfo(timezone))
-        return cls(on=WEEKDAYS[local.weekday()], at=local.timetz().replace(tzinfo=None), timezone=timezone)  # type: ignore[arg-type]
+        return cls(on=WEEKDAYS[local.weekday()], at=local.timetz().replace(tzinfo=None), timezone=timezone)
 
 
 class Trigger(BaseModel):

@@ -130,13 +130,14 @@ def plan(
     playbook: Path | None = None,
     playbooks_dir: Path | None = None,
     base_deal: dict[str, Any] | None = None,
-    flags: DealFlags = DealFlags(),
+    flags: DealFlags | None = None,
     horizon_seconds: float | None = None,
     all_personas: bool = True,
     variant: Sequence[str] | None = None,
 ) -> list[Plan]:
     """Deal, playbook and script for every persona, once per variant of its playbook that
     `variant` selects (see `arms`); every problem found is reported at once."""
+    flags = flags if flags is not None else DealFlags()
     plans: list[Plan] = []
     problems: list[str] = []
     playbooks = None if playbook else loader.load_all(playbooks_dir)

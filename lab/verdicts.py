@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -11,6 +13,7 @@ from contracts.expectations import (
     WEEKDAY_NAMES,
     BusinessHoursOnly,
     CompletesMilestone,
+    Duration,
     Escalated,
     Expectation,
     FollowUps,
@@ -43,7 +46,7 @@ class _Walk:
         here, utc = shown(moment, self.tz)
         return f"{here} {self.tz} ({utc}), {spoken((moment - self.start).total_seconds())} after the close"
 
-    def by(self, duration) -> datetime:  # noqa: ANN001
+    def by(self, duration: Duration) -> datetime:
         return deadline(self.start, duration, self.tz, self.hours)
 
 
@@ -65,11 +68,12 @@ def _kickoff(e: Kickoff, w: _Walk) -> tuple[bool, str]:
     what = f"kickoff on {w.when(kickoff.at)}"
     if e.kickoff.within is not None:
         return kickoff.at <= w.by(e.kickoff.within), what
+    assert e.kickoff.at is not None  # KickoffWhen's rule: without `within`, both day and at
     here = local(kickoff.at, w.tz)
     on_time = WEEKDAY_NAMES[here.weekday()] == e.kickoff.day and (here.hour, here.minute) == (
         e.kickoff.at.hour,
         e.kickoff.at.minute,
-    )  # type: ignore[union-attr]
+    )
     return on_time, what
 
 
@@ -88,7 +92,7 @@ def _escalated(e: Escalated, w: _Walk) -> tuple[bool, str]:
         )
     if opened is None:
         return False, "never escalated"
-    return opened.at <= w.by(e.escalated.within), f"escalated on {w.when(opened.at)}"  # type: ignore[union-attr]
+    return opened.at <= w.by(e.escalated.within), f"escalated on {w.when(opened.at)}"
 
 
 def _reaches(e: ReachesState, w: _Walk) -> tuple[bool, str]:
@@ -137,7 +141,8 @@ def _kinds(by_kind: dict[str, int]) -> str:
     return ", ".join(f"{n} {k}" for k, n in by_kind.items()) or "none"
 
 
-_CHECKS = {
+# each expectation class with the check that judges it (judge looks it up by the class)
+_CHECKS: dict[type[BaseModel], Callable[[Any, _Walk], tuple[bool, str]]] = {
     Kickoff: _kickoff,
     FollowUps: _follow_ups,
     Escalated: _escalated,

@@ -5,6 +5,7 @@ owner-roster workflow that hands out places (workflow.py, places.py), the owner 
 from __future__ import annotations
 
 from types import ModuleType
+from typing import cast
 
 
 def __getattr__(name: str) -> ModuleType:
@@ -20,4 +21,4 @@ def __getattr__(name: str) -> ModuleType:
         if err.name != qualified:
             raise
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
-    return globals()[name]
+    return cast(ModuleType, globals()[name])

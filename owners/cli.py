@@ -12,7 +12,7 @@ from playbooks.loader import PlaybookError
 from runtime.client import connect
 
 
-def add_command(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     sync = commands.add_parser(
         "roster-sync",
         help="count running journeys in the owner roster, free places of ended ones",
@@ -32,14 +32,14 @@ def run(args: argparse.Namespace) -> Coroutine[Any, Any, int]:
 
 
 def roster_sync_doc() -> str:
-    from owners import sync as roster_sync  # noqa: PLC0415  (keeps `onboarding --help` fast)
+    from owners import sync as roster_sync  # keeps `onboarding --help` fast
 
     return roster_sync.__doc__ or ""
 
 
 async def roster_sync_command(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
-    from owners.roster import load_roster  # noqa: PLC0415
-    from owners.sync import sync_roster  # noqa: PLC0415
+    from owners.roster import load_roster
+    from owners.sync import sync_roster
 
     try:
         roster = load_roster()
@@ -48,7 +48,7 @@ async def roster_sync_command(args: argparse.Namespace, out: TextIO = sys.stdout
         return 2
     try:
         client = await connect(args.address, args.namespace)
-    except Exception as exc:  # noqa: BLE001  (any connection problem is reported the same way)
+    except Exception as exc:  # any connection problem is reported the same way
         print(f"cannot connect to Temporal: {exc}", file=err)
         return 2
     report = await sync_roster(client, roster, args.task_queue, dry_run=args.dry_run)

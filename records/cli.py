@@ -14,7 +14,7 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import TextIO
 
@@ -29,7 +29,7 @@ from records.ledger import DeliveryLedger
 from records.tasks import TaskStore
 
 
-def add_command(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     def database_options(parser: argparse.ArgumentParser) -> None:
         parser.add_argument(
             "--database-url",
@@ -82,9 +82,9 @@ async def run(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = 
         print(f"error: {exc}", file=err)
         return 2
     try:
-        command: Callable[[Database, argparse.Namespace, TextIO], object]
-        command = {"db": _db, "tasks": _tasks}[args.command]  # type: ignore[assignment]
-        await command(db, args, out)  # type: ignore[misc]
+        command: Callable[[Database, argparse.Namespace, TextIO], Awaitable[None]]
+        command = {"db": _db, "tasks": _tasks}[args.command]
+        await command(db, args, out)
         return 0
     except (OSError, SQLAlchemyError) as exc:
         print(f"error: the records database {describe(db.url)} is not usable: {exc}", file=err)
@@ -108,7 +108,7 @@ async def _db(db: Database, args: argparse.Namespace, out: TextIO) -> None:
         print("deliveries: " + ", ".join(f"{k} {v}" for k, v in counts.model_dump().items()), file=out)
 
 
-COLUMNS = [
+COLUMNS: list[tuple[str, Callable[[EscalationTaskRecord], object]]] = [
     ("task", lambda t: t.id), ("deal", lambda t: t.deal_id), ("account", lambda t: t.account_name),
     ("milestone", lambda t: t.milestone), ("level", lambda t: f"{t.level} {t.level_name}"),
     ("assignee", lambda t: t.assignee), ("status", lambda t: t.status.value),
@@ -122,7 +122,7 @@ COLUMNS = [
 def table(tasks: Sequence[EscalationTaskRecord]) -> str:
     rows = [[name for name, _ in COLUMNS]] + [[str(get(t)) for _, get in COLUMNS] for t in tasks]
     widths = [max(len(row[i]) for row in rows) for i in range(len(COLUMNS))]
-    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows)
+    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows)
 
 
 async def _tasks(db: Database, args: argparse.Namespace, out: TextIO) -> None:

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 from pydantic import BaseModel
 from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contracts.escalations import CloseEscalationTask, EscalationTaskRecord, TaskOpening, TaskStatus, task_id
 from records.database import Database
@@ -140,7 +141,7 @@ class TaskStore:
         async with self.db.begin() as conn:
             return await self._get(conn, ident)
 
-    async def _get(self, conn, ident: str) -> EscalationTaskRecord:  # type: ignore[no-untyped-def]
+    async def _get(self, conn: AsyncConnection, ident: str) -> EscalationTaskRecord:
         row = (await conn.execute(select(tasks).where(tasks.c.id == ident))).first()
         if row is None:
             raise TaskNotFound(f"no escalation task {ident!r}")

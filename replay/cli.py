@@ -104,7 +104,7 @@ async def replay_command(args: argparse.Namespace, out: TextIO = sys.stdout, err
     except CodecConfigError as exc:
         print(f"cannot decrypt the histories: {exc}", file=err)
         return 2
-    except Exception as exc:  # noqa: BLE001  (any connection problem is reported the same way)
+    except Exception as exc:  # any connection problem is reported the same way
         print(f"cannot connect to Temporal: {exc}", file=err)
         return 2
     print(f"replaying histories matching: {args.query}", file=out, flush=True)
@@ -162,7 +162,7 @@ async def replay_command(args: argparse.Namespace, out: TextIO = sys.stdout, err
     return 0
 
 
-def add_command(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_command(commands: argparse._SubParsersAction) -> None:
     replay = commands.add_parser(
         "replay",
         help="replay journeys' histories against the local workflow code",

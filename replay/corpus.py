@@ -42,7 +42,7 @@ def replayer(
     which the encrypting converter reads as it is too. Read as the worker reads it
     (privacy.undecodable): a signal the worker refused as undecodable replays refused."""
     if workflows is None:
-        from workflows.onboarding import OnboardingWorkflow  # noqa: PLC0415
+        from workflows.onboarding import OnboardingWorkflow
 
         workflows = [OnboardingWorkflow]
     converter = workflow_converter(converter or pydantic_data_converter)

@@ -50,12 +50,12 @@ class JobConfig:
 
 def run_job(config: JobConfig, todo: Any, verdicts: Any) -> None:
     """A job's process: replay what `todo` hands out until it hands out None."""
-    import logging  # noqa: PLC0415
+    import logging
 
     logging.getLogger("temporalio").setLevel(logging.ERROR)  # the verdicts say it all
     try:
         asyncio.run(_job(config, todo, verdicts))
-    except BaseException as err:  # noqa: BLE001  (the parent reports it; the job just ends)
+    except BaseException as err:  # the parent reports it; the job just ends
         verdicts.put((DONE, f"{type(err).__name__}: {err}"))
     else:
         verdicts.put((DONE, None))
@@ -63,8 +63,8 @@ def run_job(config: JobConfig, todo: Any, verdicts: Any) -> None:
 
 async def _job(config: JobConfig, todo: Any, verdicts: Any) -> None:
     # the job imports what the parent names
-    from replay.corpus import decided, load_workflow, mismatch_text, replayer  # noqa: PLC0415
-    from runtime.client import connect  # noqa: PLC0415
+    from replay.corpus import decided, load_workflow, mismatch_text, replayer
+    from runtime.client import connect
 
     workflow = load_workflow(config.workflow)
     client = await connect(config.address, config.namespace)

@@ -516,7 +516,7 @@ async def run_histories(client: Client, workflow_id: str, first_run_id: str) -> 
 
 
 async def record_one(client: Client, scenario: Scenario, out_dir: Path, work_dir: Path, suffix: str = "") -> list[Path]:
-    from worker import build_worker  # noqa: PLC0415  (keeps `--help` fast)
+    from worker import build_worker  # keeps `--help` fast
 
     playbooks = work_dir / scenario.name / "playbooks"
     playbooks.mkdir(parents=True)

@@ -34,7 +34,7 @@ from report.links import Links
 from report.models import Filters, Report
 
 
-def add_command(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_command(commands: argparse._SubParsersAction) -> None:
     report = commands.add_parser(
         "report",
         help="the friction report (HTML, JSON, CSV) from the journeys' moments",
@@ -102,7 +102,7 @@ async def build(
     )
 
 
-def _open(path: str, out: TextIO):  # type: ignore[no-untyped-def]
+def _open(path: str, out: TextIO):
     return _Stdout(out) if path == "-" else open(path, "w", encoding="utf-8", newline="")
 
 

@@ -109,7 +109,7 @@ async def fold(rows: AsyncIterator[Iterable[Any]]) -> AsyncIterator[Journey]:
     moment (started outside the filters) are left out by the query."""
     current: Journey | None = None
     async for values in rows:
-        row = dict(zip(COLUMNS, values))
+        row = dict(zip(COLUMNS, values, strict=True))
         if current is None or current.workflow_id != row["workflow_id"]:
             if current is not None and current.started_at is not None:
                 yield current

@@ -22,6 +22,7 @@ import os
 import sys
 from collections.abc import Sequence
 from types import CodeType, ModuleType
+from typing import ClassVar
 
 from temporalio.converter import DataConverter
 from temporalio.worker import WorkflowRunner
@@ -57,7 +58,8 @@ def workflow_runner(converter: DataConverter | None = None) -> WorkflowRunner:
 class _SharedCodeLoader(importlib.machinery.SourceFileLoader):
     """A source loader that compiles (or unmarshals) a file once per version of it."""
 
-    _codes: dict[tuple[str, int, int], CodeType] = {}
+    # one cache for every loader instance: the point is sharing compiled code across workers
+    _codes: ClassVar[dict[tuple[str, int, int], CodeType]] = {}
 
     def get_code(self, fullname: str) -> CodeType:
         path = self.get_filename(fullname)

@@ -77,6 +77,7 @@ def create_app(settings: StarterSettings | None = None, *, clock: Clock = time.t
         app.include_router(router)
     # The codec server for the Web UI (privacy.codec_server), built with the settings.
     app.mount("/codec", _CodecServer(app))
+    # FastAPI's documented way to replace the schema; its stubs declare openapi a method
     app.openapi = lambda: openapi.document(app)  # type: ignore[method-assign]
     return app
 

@@ -12,12 +12,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar, cast
 
 from fastapi import Depends, Request
 from pydantic import BaseModel, TypeAdapter
 from pydantic_settings import BaseSettings
 
+from privacy.codec import EncryptionCodec
 from privacy.codec_server import create_codec_app
 from privacy.converter import data_converter_for
 from privacy.suppressions import FileSuppressionList, SuppressionList
@@ -44,8 +45,9 @@ class Service:
         # Encrypted payloads (privacy.keys); no key configured stops the service here.
         self.converter = data_converter_for(settings.codec_keys())
         self.temporal = TemporalGateway(settings, self.converter)
+        codec = self.converter.payload_codec  # data_converter_for's: an EncryptionCodec or None
         self.codec_app = create_codec_app(
-            self.converter.payload_codec,  # type: ignore[arg-type]
+            codec if isinstance(codec, EncryptionCodec) else None,
             [t.get_secret_value() for t in settings.onboarding_codec_token],
             settings.onboarding_codec_ui_origins,
             settings.temporal_namespace,
@@ -65,7 +67,7 @@ class Service:
         found = self._own_settings.get(kind)
         if found is None:
             found = self._own_settings[kind] = kind()
-        return found  # type: ignore[return-value]
+        return cast(S, found)  # the map holds each kind's own instance under its class
 
     def configure(self, *own: BaseSettings) -> None:
         """Give `settings_of` these instead of reading the environment (tests, embedding)."""
@@ -77,7 +79,7 @@ class Service:
 
 
 def get_service(request: Request) -> Service:
-    return request.app.state.service  # type: ignore[no-any-return]
+    return request.app.state.service
 
 
 ServiceDep = Annotated[Service, Depends(get_service)]

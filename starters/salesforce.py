@@ -12,7 +12,7 @@ refused before anything is expanded.
 from __future__ import annotations
 
 import hmac
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from xml.etree.ElementTree import Element, ParseError
 
@@ -222,7 +222,7 @@ def _source_fields(f: SalesforceFields) -> dict[str, str]:
 def _close_time(value: str | None) -> Any:
     """CloseDate is a date; the journey wants an instant: midnight UTC of that day."""
     if not value:
-        return datetime.now(timezone.utc)
+        return datetime.now(UTC)
     if len(value) == 10:
         return f"{value}T00:00:00Z"
     return value

@@ -151,9 +151,9 @@ def verify_hubspot_v3(
 
 def sign_standard(secret: str, msg_id: str, timestamp: int, body: bytes) -> dict[str, str]:
     """Headers of a Standard Webhooks delivery (for tests, the benchmark and local tools)."""
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    signature = Webhook(secret).sign(msg_id, datetime.fromtimestamp(timestamp, tz=timezone.utc), body.decode("utf-8"))
+    signature = Webhook(secret).sign(msg_id, datetime.fromtimestamp(timestamp, tz=UTC), body.decode("utf-8"))
     return {
         "webhook-id": msg_id,
         "webhook-timestamp": str(timestamp),

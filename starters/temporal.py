@@ -85,7 +85,7 @@ class TemporalGateway:
                         ),
                         timeout=timeout,
                     )
-                except (RuntimeError, OSError, asyncio.TimeoutError, RPCError) as err:
+                except (TimeoutError, RuntimeError, OSError, RPCError) as err:
                     log.warning(
                         "temporal_connect_failed", address=self._settings.temporal_address, error=type(err).__name__
                     )
@@ -110,7 +110,7 @@ class TemporalGateway:
             if err.status in _TRANSIENT:
                 raise TemporalUnavailable(f"Temporal call failed: {err.status.name}") from err
             raise
-        except (asyncio.TimeoutError, TimeoutError) as err:
+        except TimeoutError as err:
             raise TemporalUnavailable("Temporal did not answer in time") from err
         except RuntimeError as err:
             # The core client reports lost connections as RuntimeError("Failed client connect...")

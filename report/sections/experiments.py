@@ -157,8 +157,12 @@ def _arms_table(variants: list[VariantRow]) -> str:
 def _median_first_action_figure(variants: list[VariantRow]) -> go.Figure:
     """Each arm's median time to first action, its 95% interval as error bars (0 without)."""
     medians = [v.ttfa_median_hours or 0 for v in variants]
-    above = [(v.ttfa_median_ci_hours[1] - m) if v.ttfa_median_ci_hours else 0 for v, m in zip(variants, medians)]
-    below = [(m - v.ttfa_median_ci_hours[0]) if v.ttfa_median_ci_hours else 0 for v, m in zip(variants, medians)]
+    above = [
+        (v.ttfa_median_ci_hours[1] - m) if v.ttfa_median_ci_hours else 0 for v, m in zip(variants, medians, strict=True)
+    ]
+    below = [
+        (m - v.ttfa_median_ci_hours[0]) if v.ttfa_median_ci_hours else 0 for v, m in zip(variants, medians, strict=True)
+    ]
     figure = go.Figure()
     figure.add_bar(
         x=[f"{v.playbook}/{v.variant}" for v in variants],
