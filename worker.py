@@ -121,16 +121,12 @@ def moment_activities(recorder: MomentActivities) -> list[Any]:
 
 def extra_activities() -> list[Any]:
     """The activities that read a deal from a CRM (`fetch_<crm>_deal`), one for each CRM of the
-    registry (contracts/crms.py) that has one and exists in this build."""
+    registry (contracts/crms.py) that has one."""
     found: list[Any] = []
     for crm in crms.CRMS:
         if crm.fetch is None:
             continue
-        try:
-            factory = crms.resolve(crm.fetch)
-        except ImportError:
-            continue
-        found.extend(factory())
+        found.extend(crms.resolve(crm.fetch)())
     return found
 
 

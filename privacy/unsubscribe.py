@@ -13,7 +13,7 @@ import hashlib
 import hmac
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -45,10 +45,6 @@ def parse_secrets(value: str | Sequence[str], *, source: str = SECRET_VARIABLE) 
             raise ValueError(f"{source}: secret #{index + 1} must be at least {MIN_SECRET_BYTES} characters")
         out.append(raw)
     return out
-
-
-def secrets_from_env(env: Mapping[str, str]) -> list[bytes]:
-    return parse_secrets(env.get(SECRET_VARIABLE, ""))
 
 
 @dataclass(frozen=True)

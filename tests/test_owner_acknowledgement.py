@@ -1,23 +1,15 @@
 """Workflow v2 (patch `owner-acknowledgement`): the owner acknowledges before the kickoff, a
-silent owner is replaced; journeys started on v1 keep v1 behaviour on the v2 worker
-(time-skipping server)."""
+silent owner is replaced (time-skipping server). v1 is retired: no journey starts on it."""
 
 from __future__ import annotations
 
-import uuid
-from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from temporalio.worker import Worker
-
-from activities.settings import ActivitySettings
 from contracts.playbook import BusinessHours
-from contracts.signals import ActionTaken, Cancel, OwnerAcknowledged
+from contracts.signals import Cancel, OwnerAcknowledged
 from contracts.status import OnboardingState
 from owners.roster import load_roster
-from owners.workflow import OwnerRosterWorkflow
-from runtime.sandbox import workflow_runner
 from tests.support import (
     MINUTE,
     advance_until,
@@ -31,8 +23,6 @@ from tests.support import (
     told,
     write_playbook,
 )
-from tests.versions import OnboardingWorkflowV1
-from worker import activities, roster_worker
 from workflows import acknowledgement, versions
 from workflows.onboarding import OnboardingWorkflow
 
@@ -127,73 +117,6 @@ async def test_silent_owner_is_replaced_and_the_kickoff_goes_out(ts_env, tmp_pat
         result = await handle.result()
         assert result.owner == "maya"
         await assert_replays(handle)
-
-
-@asynccontextmanager
-async def v1_worker(client, tmp_path, task_queue, playbooks):
-    """A worker still running the v1 code (before the patch), as before a deploy."""
-    settings = ActivitySettings(SMTP_URL=None, ONBOARDING_DATA_DIR=tmp_path / "data")
-    async with (
-        Worker(
-            client,
-            task_queue=task_queue,
-            workflows=[OnboardingWorkflowV1, OwnerRosterWorkflow],
-            activities=activities(client, settings, playbooks=playbooks),
-            workflow_runner=workflow_runner(),
-            # no sticky queue left behind: the time-skipping server does not hand a stopped
-            # worker's sticky tasks (queries included) back to the shared queue
-            max_cached_workflows=0,
-        ),
-        roster_worker(client, task_queue, max_cached_workflows=0),
-    ):
-        yield
-
-
-async def test_journey_in_flight_on_v1_finishes_with_v1_behaviour_on_the_v2_worker(ts_env, tmp_path):
-    client = ts_env.client
-    # the same playbook on both sides: v2 code would make this owner acknowledge first
-    playbooks = write_playbook(tmp_path / "playbooks", ack_hours(4))
-    task_queue = f"test-{uuid.uuid4().hex[:8]}"
-    async with v1_worker(client, tmp_path, task_queue, playbooks):
-        handle = await start_journey(client, task_queue, make_deal())
-        before = await advance_until(ts_env, handle, told("first_action"))
-        assert not any(waiting_entry(e) for e in before.timeline)
-
-    # deploy: the v2 worker takes over the same task queue with an empty cache, so its next
-    # workflow task replays the v1 history through the new code
-    async with (
-        Worker(
-            client,
-            task_queue=task_queue,
-            workflows=[OnboardingWorkflow, OwnerRosterWorkflow],
-            activities=activities(
-                client, ActivitySettings(SMTP_URL=None, ONBOARDING_DATA_DIR=tmp_path / "data"), playbooks=playbooks
-            ),
-            workflow_runner=workflow_runner(),
-        ),
-        roster_worker(client, task_queue),
-    ):
-        await handle.signal(OnboardingWorkflow.action_taken, ActionTaken(action="dataset_uploaded", event_id="e-1"))
-        second = await advance_until(
-            ts_env, handle, lambda s: s.stage == "first_value" and s.next_action.due_at is not None, step=MINUTE
-        )
-        assert second.owner == "leo" and not any(waiting_entry(e) for e in second.timeline)
-        await handle.signal(OnboardingWorkflow.cancel, Cancel(reason="test over"))
-        result = await handle.result()
-    assert [m.key for m in result.milestones] == ["first_action"]
-    assert not await has_patch_marker(handle)
-    await assert_replays(handle)  # the whole history, v1 part and v2-worker part, on v2 code
-
-    # and a journey started now on the v2 worker does wait for its owner
-    async with journey_worker(client, tmp_path, playbooks=playbooks) as new_queue:
-        fresh = await start_journey(client, new_queue, make_deal())
-        assert waiting(await advance_until(ts_env, fresh, waiting, step=MINUTE))
-        await fresh.signal(OnboardingWorkflow.cancel, Cancel(reason="test over"))
-        await fresh.result()
-
-
-def waiting_entry(entry) -> bool:
-    return entry.detail.startswith("waiting for owner acknowledgement")
 
 
 async def test_silent_owner_stays_when_nobody_else_is_eligible(ts_env, tmp_path):

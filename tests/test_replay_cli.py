@@ -1,6 +1,6 @@
-"""`onboarding replay` against the dev server: running v1 and v2 journeys all replay on the
-current code; code that drops v1 support too early is reported with the journeys it would
-break."""
+"""`onboarding replay` against the dev server: running v3.1 and current journeys all replay on
+the current code; code that deprecates a patch (v3.2 `fewer-commands`) while v3.1 journeys
+still run is reported with the journeys it would break."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ from tests.support import (
     wait_for_status,
     write_playbook,
 )
-from tests.versions import OnboardingWorkflowV1, OnboardingWorkflowV2
+from tests.versions import OnboardingWorkflowV31
 from worker import activities, roster_worker
 from workflows.onboarding import OnboardingWorkflow
 
@@ -46,10 +46,16 @@ def always_open_with_acknowledgement(playbook):
 
 
 def patch_deprecated_too_early(source: str) -> str:
-    """Step 4 of the recipe done while v1 journeys still run: v2 journeys replay, v1 do not."""
-    guard = "        elif self._patched(versions.OWNER_ACKNOWLEDGEMENT):\n"
+    """Deprecating `fewer-commands` while v3.1 journeys still run: the current ones replay,
+    the v3.1 ones do not (docs/versioning.md, "Retiring a version")."""
+    guard = "        run.versions = Versions.read(self._patched)\n"
     assert guard in source
-    return source.replace(guard, "        elif workflow.deprecate_patch(versions.OWNER_ACKNOWLEDGEMENT) or True:\n")
+    deprecated = (
+        "        run.versions = Versions.read(\n"
+        "            lambda p: workflow.deprecate_patch(p) or True if p == 'fewer-commands' else self._patched(p)\n"
+        "        )\n"
+    )
+    return source.replace(guard, deprecated)
 
 
 async def run_cli(*argv: str) -> tuple[int, str]:
@@ -66,17 +72,17 @@ async def visible(client, query: str, count: int) -> None:
         await asyncio.sleep(0.1)
 
 
-async def test_replay_reports_running_v1_and_v2_journeys_compatible_and_names_broken_ones(dev_env, tmp_path):
+async def test_replay_reports_running_v31_and_current_journeys_compatible_and_names_broken_ones(dev_env, tmp_path):
     client = dev_env.client
     playbooks = write_playbook(tmp_path / "playbooks", always_open_with_acknowledgement)
     task_queue = f"replay-cli-{uuid.uuid4().hex[:6]}"
-    v1_ids, v2_ids = [], []
+    v31_ids, current_ids = [], []
     settings = ActivitySettings(SMTP_URL=None, ONBOARDING_DATA_DIR=tmp_path / "data")
     async with (
         Worker(
             client,
             task_queue=task_queue,
-            workflows=[OnboardingWorkflowV1, OwnerRosterWorkflow],
+            workflows=[OnboardingWorkflowV31, OwnerRosterWorkflow],
             activities=activities(client, settings, playbooks=playbooks),
             workflow_runner=workflow_runner(),
         ),
@@ -84,13 +90,13 @@ async def test_replay_reports_running_v1_and_v2_journeys_compatible_and_names_br
     ):
         for _ in range(2):
             handle = await start_journey(client, task_queue, make_deal())
-            await wait_for_status(handle, told("first_action"))  # v1: straight to the kickoff
-            v1_ids.append(handle.id)
+            await wait_for_status(handle, lambda s: s.reason.startswith("waiting for owner acknowledgement"))
+            v31_ids.append(handle.id)
     async with (
         Worker(
             client,
             task_queue=task_queue,
-            workflows=[OnboardingWorkflowV2, OwnerRosterWorkflow],
+            workflows=[OnboardingWorkflow, OwnerRosterWorkflow],
             activities=activities(client, settings, playbooks=playbooks),
             workflow_runner=workflow_runner(),
         ),
@@ -106,7 +112,7 @@ async def test_replay_reports_running_v1_and_v2_journeys_compatible_and_names_br
         # places are counted: the earlier journeys on this task queue hold leo's and maya's
         await acknowledged.signal(OnboardingWorkflow.owner_acknowledged, OwnerAcknowledged(by=ack.owner))
         await wait_for_status(acknowledged, told("first_action"))
-        v2_ids += [waiting.id, acknowledged.id]
+        current_ids += [waiting.id, acknowledged.id]
 
     query = f"WorkflowType = 'OnboardingWorkflow' AND ExecutionStatus = 'Running' AND TaskQueue = '{task_queue}'"
     await visible(client, query, 4)
@@ -123,10 +129,12 @@ async def test_replay_reports_running_v1_and_v2_journeys_compatible_and_names_br
         assert code == 1, output
         assert "4 histories replayed: 2 compatible, 2 incompatible" in output
         listed = output.split("Incompatible with this code:")[1]
-        assert all(i in listed for i in v1_ids) and not any(i in listed for i in v2_ids), output
-        assert "Nondeterminism" in output and "at event" in output and "docs/versioning.md" in output
+        assert all(i in listed for i in v31_ids) and not any(i in listed for i in current_ids), output
+        # the first difference: a transition's upsert, all attributes (v3.1) vs only the changed ones
+        assert "at event" in output and "UPSERT_WORKFLOW_SEARCH_ATTRIBUTES" in output, output
+        assert "docs/versioning.md" in output
     finally:
-        for workflow_id in v1_ids + v2_ids:
+        for workflow_id in v31_ids + current_ids:
             await client.get_workflow_handle(workflow_id).terminate("test over")
 
 

@@ -22,8 +22,8 @@ ONBOARDING = Path(__file__).resolve().parent.parent / "workflows" / "onboarding.
 
 def test_every_version_has_a_corpus():
     versions = {p.parent.name for p in corpus_files()}
-    assert {"v1", record.VERSION} <= versions
-    assert {p.stem for p in (CORPUS / "v1").glob("*.json")} >= {
+    assert {"v3", record.VERSION} <= versions
+    assert {p.stem for p in (CORPUS / "v3").glob("*.json")} >= {
         "advance-to-activated",
         "clarify-chain",
         "escalation-retry",
@@ -63,19 +63,19 @@ def swap_first_two_activities(source: str) -> str:
 
 def longer_kickoff_window(source: str) -> str:
     """A 'harmless' change of a wait: every direction now waits an hour before it goes out."""
-    anchor = "                await self._direct(m)\n"
+    anchor = "                await steps.direct(m)\n"
     assert anchor in source
     return source.replace(anchor, "                await workflow.sleep(3600)\n" + anchor)
 
 
 async def test_gate_names_file_event_and_mismatch_for_reordered_activities(tmp_path):
     broken = load_edited_copy(tmp_path, swap_first_two_activities)
-    target = CORPUS / "v1" / "advance-to-activated.json"
+    target = CORPUS / "v3" / "advance-to-activated.json"
     problems = await replay_files([target], [broken])
     assert len(problems) == 1
     message = problems[0].message()
     assert str(target) in message
-    assert "at event 5 ACTIVITY_TASK_SCHEDULED activity 'snapshot_playbook'" in message
+    assert "at event 7 ACTIVITY_TASK_SCHEDULED activity 'snapshot_playbook'" in message
     assert (
         "Activity type of scheduled event 'snapshot_playbook' does not match activity type of activity command 'assign_owner'"
         in message
@@ -85,7 +85,7 @@ async def test_gate_names_file_event_and_mismatch_for_reordered_activities(tmp_p
 
 async def test_gate_catches_a_changed_wait(tmp_path):
     broken = load_edited_copy(tmp_path, longer_kickoff_window)
-    target = CORPUS / "v1" / "cancel.json"
+    target = CORPUS / "v3" / "cancel.json"
     [problem] = await replay_files([target], [broken])
     assert str(target) in problem.message() and "docs/versioning.md" in problem.message()
     # the history sent the kickoff where the edited code starts a timer

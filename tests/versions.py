@@ -3,8 +3,8 @@
 Each is the current workflow with the later patches read as absent, exactly as a worker of
 that version ran it: `workflow.patched()` is the only switch between versions, so a subclass
 that answers it differently is that version (the SDK's own patch tests work the same way).
-The replay corpus (tests/histories/v1, v2) proves the old paths still match what the old
-code recorded."""
+The replay corpus (tests/histories/v3, v3.2) proves the old paths still match what the old
+code recorded. v1 and v2 are retired (docs/versioning.md): no stand-in starts a journey on them."""
 
 from __future__ import annotations
 
@@ -16,27 +16,8 @@ with workflow.unsafe.imports_passed_through():
     from owners.workflow import OwnerRosterWorkflow, RosterInput
     from workflows import versions
     from workflows.onboarding import OnboardingWorkflow
+    from workflows.steps import Steps
     from workflows.waits import Wake
-
-
-@workflow.defn(name="OnboardingWorkflow")
-class OnboardingWorkflowV1(OnboardingWorkflow):
-    @workflow.run
-    async def run(self, input: JourneyInput) -> JourneyResult:
-        return await super().run(input)
-
-    def _patched(self, patch_id: str) -> bool:
-        return False
-
-
-@workflow.defn(name="OnboardingWorkflow")
-class OnboardingWorkflowV2(OnboardingWorkflow):
-    @workflow.run
-    async def run(self, input: JourneyInput) -> JourneyResult:
-        return await super().run(input)
-
-    def _patched(self, patch_id: str) -> bool:
-        return patch_id not in (versions.V3, versions.PLAYBOOK_UNAVAILABLE) and workflow.patched(patch_id)
 
 
 @workflow.defn(name="OnboardingWorkflow")
@@ -56,7 +37,7 @@ class OnboardingWorkflowV32(OnboardingWorkflow):
     """v3.2: once a due time has passed, the follow-up that fell due comes before the
     customer's input waiting in the inbox. (Where that follow-up had to wait, the v3.2 worker
     spun without end: no history holds that path, and every worker now answers the input
-    there first; see `Steps._overdue`.)"""
+    there first; see `Steps.overdue`.)"""
 
     @workflow.run
     async def run(self, input: JourneyInput) -> JourneyResult:
@@ -73,9 +54,12 @@ class OnboardingWorkflowV32Spinning(OnboardingWorkflowV32):
 
     @workflow.run
     async def run(self, input: JourneyInput) -> JourneyResult:
+        self.steps = SpinningSteps(self.journey, self.books, self.waiting)
         return await super().run(input)
 
-    def _overdue(self, m: Milestone) -> Wake:
+
+class SpinningSteps(Steps):
+    def overdue(self, m: Milestone) -> Wake:
         return Wake.due
 
 

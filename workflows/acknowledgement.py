@@ -1,10 +1,10 @@
-"""Owner acknowledgement (since workflow v2, patch `owner-acknowledgement`).
+"""Owner acknowledgement (since workflow v2).
 
 After assignment the owner confirms, with the `owner_acknowledged` signal, that they own
 the journey, within the playbook's `owner_acknowledgement.hours` business hours in the
 owner's time zone; an owner who stays silent is replaced by the next eligible one. From v3
 on the kickoff goes out at once and the acknowledgement runs beside it, unless the playbook
-says `before_kickoff: true` (v2 always held the kickoff). Pure helpers, safe inside the
+says `before_kickoff: true`. Pure helpers, safe inside the
 workflow."""
 
 from __future__ import annotations
@@ -15,11 +15,9 @@ from zoneinfo import ZoneInfo
 from contracts.owners import Person
 from contracts.playbook import WEEKDAYS, BusinessHours
 from contracts.signals import OwnerAcknowledged
-from workflows import business_hours, versions
+from workflows import business_hours
 
-PATCH = versions.OWNER_ACKNOWLEDGEMENT
-
-__all__ = ["PATCH", "OwnerAcknowledged", "acknowledged", "acknowledges", "deadline"]
+__all__ = ["OwnerAcknowledged", "acknowledged", "acknowledges", "deadline"]
 
 
 def deadline(start: datetime, tz: str, hours: BusinessHours, amount_hours: float) -> datetime:

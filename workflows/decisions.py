@@ -44,10 +44,6 @@ def failures_exhausted(policy: EscalationPolicy, failures: int) -> bool:
     return failures >= policy.after_failed_attempts
 
 
-def concerns_milestone(milestone: Milestone, action: str) -> bool:
-    return action in milestone.events()
-
-
 def escalation_assignee(policy: EscalationPolicy, level: int, owners: OwnerAssignment) -> tuple[str, Person]:
     """Who gets the human task at this escalation level (1-based). A level with nobody
     behind it (no backup, no manager) falls back to the nearest level below that has one."""

@@ -40,16 +40,13 @@ def current_details(state: JourneyState, milestone: Milestone | None, status: St
     if status.eligible_touchpoints:
         lines.append(f"**Eligible touchpoints:** {', '.join(status.eligible_touchpoints)}")
     progress = state.progress
-    inbox = state.inbox
     counts = [_plural(state.messages, "message") + " sent"]
     if progress is not None:
         counts.append(_plural(progress.follow_ups_sent, "follow-up") + " in this milestone")
         counts.append(_plural(progress.failures, "failed attempt"))
-    if inbox.pending_help:
-        counts.append(_plural(len(inbox.pending_help), "help request") + " waiting")
     counts.append(_plural(state.escalations, "escalation"))
     lines.append(f"**Counts:** {' · '.join(counts)}")
-    recent = inbox.timeline[-5:]
+    recent = state.inbox.timeline[-5:]
     if recent:
         lines.append("**Recent:**")
         lines += [f"- {e.at:%Y-%m-%d %H:%M} UTC {e.event}{_refusal(e.event, e.detail)}" for e in recent]

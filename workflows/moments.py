@@ -26,8 +26,6 @@ with workflow.unsafe.imports_passed_through():
     from contracts.moments import MomentKind, MomentRequest, MomentsRequest, Touchpoint, moment_key
     from contracts.playbook import PlaybookSnapshot
 
-# Behind this patch id the journey records moments; histories from before it replay without.
-PATCH = "records-moments"
 RECORD_FOR = timedelta(minutes=10)
 # how each recording local activity runs (one moment or a step's)
 _LOCAL: dict[str, Any] = {

@@ -4,24 +4,30 @@ Reads top to bottom like the product: assign one owner, tell the customer the ON
 action, wait on what they do. Action taken: advance. Not taken: clarify, simplify,
 redirect. Stuck, failing or asking for help: escalate to a human, who resolves it.
 
-Decisions are pure functions (`decisions`, `waits`, `inbox`), effects are activities
-(`effects`), what staff see is the `journal`. All state lives in one `JourneyState`
-carried whole into the next run. Around this file: `handlers` (signals record, updates
-decide, one at a time), `waiting` (the one wait, continue-as-new, the owner's
-acknowledgement), `steps` (direction, follow-ups, failures, pause: what each step does),
-`escalation` (human tasks and decisions), `base` (shared bookkeeping).
+This class is the table of contents: the run, the milestone loop and every signal, update
+and query. Its parts are plain objects, each in its own module, sharing one `JourneyRun`
+(`run.py`: input, state, inbox, journal, deal, versions): `books` (bookkeeping.py:
+transitions, status, moments), `waiting` (waiting.py: the one wait, continue-as-new),
+`steps` (steps.py: direction, follow-ups, failures, pause), `escalations` (escalations.py:
+human tasks and decisions), `playbook_hold` (playbook_hold.py: no playbook can run it yet),
+`staff` (staff.py: the staff actions). Decisions are pure functions (`decisions`, `waits`,
+`inbox`, `status`), effects are activities (`effects`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
+from pydantic import JsonValue
 from temporalio import workflow
+from temporalio.common import RawValue
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from contracts.deal import DealClosed
     from contracts.journey import (
         AcknowledgementWait,
-        Inbox,
         JourneyInput,
         JourneyResult,
         JourneyState,
@@ -31,203 +37,209 @@ with workflow.unsafe.imports_passed_through():
     from contracts.moments import MomentKind
     from contracts.owners import OwnerAssignment
     from contracts.playbook import Milestone
+    from contracts.signals import (
+        ActionFailed,
+        ActionTaken,
+        Cancel,
+        DealInCrm,
+        HelpRequested,
+        OwnerAcknowledged,
+        Unsubscribed,
+    )
+    from contracts.staff import ExtendDeadline, Pause, ReassignOwner, ResolveEscalation, Resume
     from contracts.status import OnboardingState, Status
-    from workflows import acknowledgement, decisions, effects, inbox, staffing, versions
+    from workflows import acknowledgement, decisions, effects, inbox, staffing
     from workflows import status as report
-    from workflows.base import HandOver, JourneyBase, JourneyClosed, Outcome, StaffDecision
-    from workflows.escalation import Escalation
-    from workflows.handlers import Handlers
-    from workflows.journal import Journal
-    from workflows.playbook_hold import PlaybookHoldPart
+    from workflows.bookkeeping import Bookkeeping
+    from workflows.escalations import Escalations
+    from workflows.inputs import Refused, parse
+    from workflows.playbook_hold import PlaybookWait
+    from workflows.run import HandOver, JourneyClosed, JourneyRun, Outcome
+    from workflows.staff import Staff
     from workflows.steps import Steps
+    from workflows.versions import Versions
     from workflows.waiting import Waiting
     from workflows.waits import Wake
 
 
 @workflow.defn(name="OnboardingWorkflow")
-class OnboardingWorkflow(Handlers, Steps, Escalation, PlaybookHoldPart, Waiting, JourneyBase):
+class OnboardingWorkflow:
     @workflow.init
     def __init__(self, input: JourneyInput) -> None:
-        self._input = input
-        self._s: JourneyState | None = input.carried
-        self._deal: DealClosed | None = input.deal or (input.carried.deal if input.carried else None)
-        self._crm = input.crm
-        self._inbox = inbox.upgrade(input.carried.inbox if input.carried else input.inbox or Inbox(), workflow.now())
-        self._journal = Journal(lambda: self._inbox)
-        self._v3 = False
-        self._decision: StaffDecision | None = None
-        self._staff_busy = ""  # the staff update being applied; the next one is refused meanwhile
-        self._handing_over = False
-        self._rescheduled = False
-        self._fewer_commands = False
-        self._held_moments = []
-        self._hold = input.held
-        self._hold_problem = ""
+        self.journey = run = JourneyRun(input, Versions(self._patched))
+        self.books = Bookkeeping(run)
+        self.waiting = Waiting(run, self.books)
+        self.escalations = Escalations(run, self.books, self.waiting)
+        self.steps = Steps(run, self.books, self.waiting)
+        self.playbook_hold = PlaybookWait(run, self.books, self.waiting)
+        self.staff = Staff(run, self.books)
+
+    def _patched(self, patch_id: str) -> bool:
+        """The one seam between versions: tests stand in for an older worker by answering
+        it differently (tests/versions.py)."""
+        return workflow.patched(patch_id)
 
     # ------------------------------------------------------------------ the journey
 
     @workflow.run
     async def run(self, input: JourneyInput) -> JourneyResult:
-        self._v3 = self._patched(versions.V3)
-        self._fewer_commands = self._v3 and self._patched(versions.FEWER_COMMANDS)
-        self._journal.upsert_changes_only = self._fewer_commands
-        if self._s is not None:  # a continued run: the Web UI shows its details from the start
-            self._journal.show(self._s, self._milestone, self._current_status())
+        run = self.journey
+        run.versions = Versions.read(self._patched)
+        run.journal.upsert_changes_only = run.versions.fewer_commands
+        self.books.show()  # a continued run: the Web UI shows its details from the start
         try:
             try:
-                if self._s is None:
+                if not run.started:
                     await self._start()
-                elif self._owner_before_kickoff() and self._patched(versions.OWNER_WAIT_ACROSS_RUNS):
+                elif self._owner_before_kickoff() and run.versions.owner_wait_across_runs():
                     await self._await_owner()  # this run took over while the kickoff waited for the owner
-                milestones = self._playbook.milestones
-                while (index := self._progress.index) < len(milestones):
+                milestones = run.playbook.milestones
+                while (index := run.progress.index) < len(milestones):
                     outcome = await self._run_milestone(milestones[index])
                     await self._finish_milestone(milestones, outcome)
-                self._transition(OnboardingState.activated, "every milestone is done")
-                await self._moment(MomentKind.activated)
+                self.books.transition(OnboardingState.activated, "every milestone is done")
+                await self.books.moment(MomentKind.activated)
             except HandOver:
-                await self._continue_as_new()
+                await self.waiting.continue_as_new()
         except JourneyClosed as closed:
-            self._transition(OnboardingState.closed, str(closed))
+            self.books.transition(OnboardingState.closed, str(closed))
             await self._closed_midway(str(closed))
-            await self._hold_ended(str(closed))
-        self._drop_decision("the journey ended")
+            await self.playbook_hold.ended(str(closed))
+        self.escalations.drop_decision("the journey ended")
         await workflow.wait_condition(workflow.all_handlers_finished)
-        await self._record_held_moments()
-        if self._v3 and self._s is not None:
-            await effects.release_owner(self._s.deal, self._s.owner.owner.id)
-        elif self._hold is not None and self._deal is not None:  # ended while no playbook could run it
-            await effects.release_owner(self._deal, self._hold.owner.owner.id)
-        return self._result()
+        await self.books.record_held_moments()
+        if run.started:
+            await effects.release_owner(run.state.deal, run.state.owner.owner.id)
+        elif run.hold is not None and run.deal is not None:  # ended while no playbook could run it
+            await effects.release_owner(run.deal, run.hold.owner.owner.id)
+        return report.result(run.state if run.started else None, run.input.deal_id, run.inbox, run.hold)
 
     async def _start(self) -> None:
         """Deal details, playbook snapshot, one owner."""
-        if self._deal is None and self._crm is None:
+        run = self.journey
+        if run.deal is None and run.crm is None:
             # Started by an early product event: wait for the deal, or word that the CRM has it.
             workflow.set_current_details("Waiting for the deal details (`deal_closed` or `deal_in_crm`).")
-            await self._wait({Wake.deal})
-        if self._deal is None:
-            assert self._crm is not None
-            self._deal = await effects.fetch_deal(self._crm, self._input.deal_id)
-        deal = self._deal
+            await self.waiting.wait({Wake.deal})
+        if run.deal is None:
+            assert run.crm is not None
+            run.deal = await effects.fetch_deal(run.crm, run.input.deal_id)
+        deal = run.deal
         held: OwnerAssignment | None = None  # the owner a journey without a playbook took (v3.3)
         try:
-            snapshot = await effects.snapshot(deal) if self._hold is None else None
+            snapshot = await effects.snapshot(deal) if run.hold is None else None
         except ActivityError as err:
-            self._hold_on(err)  # no playbook can run it: a human decides (v3.3); else it fails as before
+            self.playbook_hold.hold_on(err)  # no playbook can run it: a human decides (v3.3); else it fails as before
             snapshot = None
         if snapshot is None:
-            snapshot, held = await self._await_playbook(deal)
-        self._raise_if_cancelled()
+            snapshot, held = await self.playbook_hold.wait_for_playbook(deal)
+        run.raise_if_cancelled()
         owners = held or await effects.assign_owner(deal, workflow.now().date())
         now = workflow.now()
-        self._s = JourneyState(
+        run.state = s = JourneyState(
             deal=deal,
             playbook=snapshot,
             owner=owners,
             started_at=now,
-            inbox=self._inbox,
+            inbox=run.inbox,
             progress=MilestoneProgress(index=0, key=snapshot.playbook.milestones[0].key, started_at=now),
         )
-        if self._hold is not None:  # the human tasks it had count: the next escalation is a new one
-            self._s.escalations, self._hold = self._hold.escalations, None
-            self._drop_decision("a playbook can run the journey now")
+        if run.hold is not None:  # the human tasks it had count: the next escalation is a new one
+            s.escalations, run.hold = run.hold.escalations, None
+            self.escalations.drop_decision("a playbook can run the journey now")
         if snapshot.notice:  # the fallback, or the last good version of a broken file
-            self._journal.note("playbook", snapshot.notice)
-        self._transition(OnboardingState.awaiting_action, staffing.assigned_reason(owners))
-        await self._moment(MomentKind.started, held=True)  # written with the kickoff's `told`
-        await self._owner_assigned(previous=None, held=True)
-        if self._v3:
-            await self._after_assignment()
-        elif self._patched(versions.OWNER_ACKNOWLEDGEMENT):
-            await self._acknowledgement_before_kickoff_v2()
+            run.journal.note("playbook", snapshot.notice)
+        self.books.transition(OnboardingState.awaiting_action, staffing.assigned_reason(owners))
+        await self.books.moment(MomentKind.started, held=True)  # written with the kickoff's `told`
+        await self.books.owner_assigned(previous=None, held=True)
+        await self._after_assignment()
 
     async def _after_assignment(self) -> None:
         """Over capacity: the manager is told. Then the owner's acknowledgement: beside the
         kickoff by default, before it when the playbook says so."""
-        s = self._state
-        await self._tell_manager_if_short()
-        policy = self._playbook.acknowledgement()
+        run = self.journey
+        s = run.state
+        await self.books.tell_manager_if_short()
+        policy = run.playbook.acknowledgement()
         if not policy.hours or s.owner.unstaffed:
             return
         owner = s.owner.owner
-        until = acknowledgement.deadline(workflow.now(), owner.timezone, self._playbook.business_hours, policy.hours)
+        until = acknowledgement.deadline(workflow.now(), owner.timezone, run.playbook.business_hours, policy.hours)
         s.acknowledgement = AcknowledgementWait(owner_id=owner.id, until=until, before_kickoff=policy.before_kickoff)
         if policy.before_kickoff:
-            self._transition(OnboardingState.awaiting_action, acknowledgement.waiting_reason(owner, until))
+            self.books.transition(OnboardingState.awaiting_action, acknowledgement.waiting_reason(owner, until))
             await self._await_owner()
 
     def _owner_before_kickoff(self) -> bool:
-        s = self._state
-        return (
-            self._v3
-            and s.acknowledgement is not None
-            and s.acknowledgement.before_kickoff
-            and self._progress.direction_sent_at is None
-        )
+        run = self.journey
+        ack = run.state.acknowledgement
+        return ack is not None and ack.before_kickoff and run.progress.direction_sent_at is None
 
     async def _await_owner(self) -> None:
         """The kickoff waits for the owner's acknowledgement (or the customer acting first)."""
-        s = self._state
-        await self._wait({Wake.acknowledged, Wake.acted})
-        if acknowledgement.acknowledged(self._inbox.acknowledged_by, s.owner.owner):
-            self._transition(OnboardingState.awaiting_action, f"owner {s.owner.owner.name} acknowledged")
+        run = self.journey
+        await self.waiting.wait({Wake.acknowledged, Wake.acted})
+        if acknowledgement.acknowledged(run.inbox.acknowledged_by, run.state.owner.owner):
+            self.books.transition(OnboardingState.awaiting_action, f"owner {run.state.owner.owner.name} acknowledged")
 
     async def _run_milestone(self, m: Milestone) -> Outcome:
         """direct -> await action -> advance | follow up | escalate."""
-        s, p = self._state, self._progress
+        run = self.journey
+        s, p, steps, escalations = run.state, run.progress, self.steps, self.escalations
         while True:
-            await self._hold_while_paused()
+            await steps.hold_while_paused()
             if s.escalation is not None:  # an escalation carried over from the previous run
-                if outcome := await self._await_decision(m):
+                if outcome := await escalations.await_decision(m):
                     return outcome
                 continue
-            if decisions.completing_event(m, self._inbox):
+            if decisions.completing_event(m, run.inbox):
                 return Outcome.completed
             if p.direction_sent_at is None:
                 if p.index == 0 and not s.high_risk_checked:
                     s.high_risk_checked = True
-                    if decisions.is_high_risk(self._playbook.escalation, s.deal):
-                        if outcome := await self._escalate(
+                    if decisions.is_high_risk(run.playbook.escalation, s.deal):
+                        if outcome := await escalations.escalate(
                             m, "high-value deal: a human reviews the kickoff", "high_value"
                         ):
                             return outcome
                         continue
-                await self._direct(m)
-                if self._v3 and s.owner.unstaffed and not s.unstaffed_escalated and p.direction_sent_at:
+                await steps.direct(m)
+                if s.owner.unstaffed and not s.unstaffed_escalated and p.direction_sent_at:
                     s.unstaffed_escalated = True
-                    if outcome := await self._escalate(
+                    if outcome := await escalations.escalate(
                         m, f"nobody can own this journey: {s.owner.unstaffed}", "unstaffed"
                     ):
                         return outcome
                     continue
-            self._maybe_continue_as_new()
-            wake = await self._await_customer(m)
+            self.waiting.maybe_continue_as_new()
+            wake = await steps.await_customer(m)
             if wake is Wake.acted:
                 return Outcome.completed
             if wake is Wake.failed:
-                outcome = await self._on_failure(m)
+                too_many = await steps.answer_failure(m)
+                outcome = await escalations.escalate(m, too_many, "failures") if too_many else None
             elif wake is Wake.help:
-                count, message = inbox.take_help(self._inbox)
+                count, message = inbox.take_help(run.inbox)
                 more = f" ({count} requests)" if count > 1 else ""
-                outcome = await self._escalate(m, f"customer asked for help{more}: {message[:200]}", "help")
+                outcome = await escalations.escalate(m, f"customer asked for help{more}: {message[:200]}", "help")
             elif wake is Wake.unsubscribed:
                 s.unsubscribe_escalated = True
-                outcome = await self._escalate(
+                outcome = await escalations.escalate(
                     m, "customer unsubscribed from onboarding emails: reach them directly", "unsubscribed"
                 )
             elif wake is Wake.due:
                 if (follow_up := decisions.next_follow_up(m, p)) is not None:
-                    await self._follow_up(m, follow_up)
+                    await steps.follow_up(m, follow_up)
                     continue
-                outcome = await self._escalate(m, f"no '{m.action.title}' after every follow-up", "follow_ups")
+                outcome = await escalations.escalate(m, f"no '{m.action.title}' after every follow-up", "follow_ups")
             else:  # paused or rescheduled: look again
                 continue
             if outcome:
                 return outcome
 
     async def _finish_milestone(self, milestones: list[Milestone], outcome: Outcome) -> None:
-        s, p, now = self._state, self._progress, workflow.now()
+        run = self.journey
+        s, p, now = run.state, run.progress, workflow.now()
         s.outcomes.append(
             MilestoneOutcome(
                 key=p.key,
@@ -240,27 +252,163 @@ class OnboardingWorkflow(Handlers, Steps, Escalation, PlaybookHoldPart, Waiting,
         first_action = outcome is Outcome.completed and s.first_action_at is None and p.index == 0
         if first_action:
             s.first_action_at = now
-        self._journal.note(f"milestone {outcome.value}", p.key)
+        run.journal.note(f"milestone {outcome.value}", p.key)
         s.arrived_by_action = outcome is Outcome.completed
         nxt = p.index + 1
         key = milestones[nxt].key if nxt < len(milestones) else p.key
         s.progress = MilestoneProgress(index=nxt, key=key, started_at=now)
         if nxt < len(milestones):
-            self._transition(
+            self.books.transition(
                 OnboardingState.awaiting_action, f"'{p.key}' {outcome.value}; next: {milestones[nxt].title}"
             )
         # the moments after the state moved on: a staff update waiting on this step sees the new
         # stage. Held (v3.2): written with the next milestone's `told`, or before the next wait.
         if first_action:
-            await self._moment(MomentKind.first_action, milestone=p.key, held=True)
+            await self.books.moment(MomentKind.first_action, milestone=p.key, held=True)
         kind = MomentKind.milestone_completed if outcome is Outcome.completed else MomentKind.milestone_skipped
-        await self._moment(kind, milestone=p.key, touchpoint=p.last_touchpoint or None, held=True)
+        await self.books.moment(kind, milestone=p.key, touchpoint=p.last_touchpoint or None, held=True)
+
+    async def _closed_midway(self, why: str) -> None:
+        """A journey closed before activation: its open task and its milestone end with it."""
+        run = self.journey
+        if not run.started:
+            return
+        if run.state.escalation is not None:
+            await self.escalations.close_task("cancelled", note=why)
+        if run.milestone is not None:
+            await self.books.moment(MomentKind.milestone_closed, milestone=run.milestone.key)
+        await self.books.moment(MomentKind.closed)
+
+    # ------------------------------------------------------------------ signals: they only record
+    # Input that cannot be used is refused visibly on the journey (timeline "ignored ...",
+    # `status.refused_inputs`), never by failing a workflow task. See `workflows/inputs.py`
+    # for why the handlers take `Model | JsonValue`.
+
+    def _accept(self, model: type[Any], name: str, request: object, extra: tuple[object, ...]) -> Any:
+        try:
+            return parse(model, name, request, extra)
+        except Refused as refusal:
+            self.journey.journal.refused(str(refusal))
+            self.books.show()
+            return None
+
+    def _first_time(self, event_id: str) -> bool:
+        if inbox.first_time(self.journey.inbox, event_id, workflow.now()):
+            return True
+        self.journey.journal.note("duplicate event ignored", event_id)
+        return False
+
+    @workflow.signal
+    def deal_closed(self, deal: DealClosed | JsonValue = None, *extra: JsonValue) -> None:
+        run = self.journey
+        if (event := self._accept(DealClosed, "deal_closed", deal, extra)) and run.deal is None:
+            run.deal = event
+            run.journal.note("deal details received", event.deal_id)
+
+    @workflow.signal
+    def deal_in_crm(self, notice: DealInCrm | JsonValue = None, *extra: JsonValue) -> None:
+        """The CRM has the deal: a journey started by an early event fetches it from there."""
+        run = self.journey
+        if (event := self._accept(DealInCrm, "deal_in_crm", notice, extra)) and run.deal is None and run.crm is None:
+            run.crm = event.crm
+            run.journal.note("deal is in the CRM", event.crm)
+
+    @workflow.signal
+    def action_taken(self, event: ActionTaken | JsonValue = None, *extra: JsonValue) -> None:
+        if (taken := self._accept(ActionTaken, "action_taken", event, extra)) and self._first_time(taken.event_id):
+            if inbox.record_taken(self.journey.inbox, taken, workflow.now()):
+                self.journey.journal.note("action taken", taken.action)
+
+    @workflow.signal
+    def action_failed(self, event: ActionFailed | JsonValue = None, *extra: JsonValue) -> None:
+        if (failed := self._accept(ActionFailed, "action_failed", event, extra)) and self._first_time(failed.event_id):
+            if inbox.record_failure(self.journey.inbox, failed):
+                self.journey.journal.note("action failed", failed.action)
+
+    @workflow.signal
+    def help_requested(self, event: HelpRequested | JsonValue = None, *extra: JsonValue) -> None:
+        if (request := self._accept(HelpRequested, "help_requested", event, extra)) and self._first_time(
+            request.event_id
+        ):
+            inbox.record_help(self.journey.inbox, request)
+            self.journey.journal.note("help requested")
+
+    @workflow.signal(description='The owner confirms they own the journey: {"by": "<owner id or email>"}.')
+    def owner_acknowledged(self, ack: OwnerAcknowledged | JsonValue = None, *extra: JsonValue) -> None:
+        if not (event := self._accept(OwnerAcknowledged, "owner_acknowledged", ack, extra)):
+            return
+        run = self.journey
+        run.inbox.acknowledged_by = [*run.inbox.acknowledged_by, event.by][-10:]
+        run.journal.note("owner acknowledged", event.by)
+        if run.started and (s := run.state).acknowledgement is not None:
+            if acknowledgement.acknowledges(event.by, s.owner.owner):
+                s.acknowledgement = None
+
+    @workflow.signal
+    def cancel(self, event: Cancel | JsonValue = None, *extra: JsonValue) -> None:
+        run = self.journey
+        if (cancel := self._accept(Cancel, "cancel", event, extra)) and run.inbox.cancel is None:
+            run.inbox.cancel = cancel
+            run.journal.note("cancel", cancel.reason)
+
+    @workflow.signal(description="The contact used the one-click unsubscribe link: no more customer email.")
+    def unsubscribed(self, event: Unsubscribed | JsonValue = None, *extra: JsonValue) -> None:
+        run = self.journey
+        if (notice := self._accept(Unsubscribed, "unsubscribed", event, extra)) and run.inbox.unsubscribed_at is None:
+            run.inbox.unsubscribed_at = notice.at
+            run.journal.note("unsubscribed", "no more customer email; the owner takes over")
+
+    @workflow.signal(dynamic=True)
+    def unknown_signal(self, name: str, args: Sequence[RawValue]) -> None:
+        self.journey.journal.refused(f"{name[:60]}: no such signal (see the journey's signal list)")
+        self.books.show()  # staff see it where they look, as for any refused input
+
+    # ------------------------------------------------------------------ staff updates: decisions (staff.py)
+
+    @workflow.update(description="Resolve an escalation: retry, skip, reassign (with owner) or close.")
+    async def resolve_escalation(self, request: ResolveEscalation | JsonValue = None, *extra: JsonValue) -> Status:
+        return await self.staff.resolve(parse(ResolveEscalation, "resolve_escalation", request, extra))
+
+    @resolve_escalation.validator
+    def _validate_resolution(self, request: ResolveEscalation | JsonValue = None, *extra: JsonValue) -> None:
+        self.staff.validate_resolution(parse(ResolveEscalation, "resolve_escalation", request, extra))
+
+    @workflow.update(description="Give the journey to another owner: {owner, by, note}.")
+    async def reassign_owner(self, request: ReassignOwner | JsonValue = None, *extra: JsonValue) -> Status:
+        return await self.staff.reassign(parse(ReassignOwner, "reassign_owner", request, extra))
+
+    @reassign_owner.validator
+    def _validate_reassign(self, request: ReassignOwner | JsonValue = None, *extra: JsonValue) -> None:
+        self.staff.validate_reassign(parse(ReassignOwner, "reassign_owner", request, extra))
+
+    @workflow.update(description="Move the current due time later: {until (ISO 8601 with offset), by, note}.")
+    def extend_deadline(self, request: ExtendDeadline | JsonValue = None, *extra: JsonValue) -> Status:
+        return self.staff.extend(parse(ExtendDeadline, "extend_deadline", request, extra))
+
+    @extend_deadline.validator
+    def _validate_extend(self, request: ExtendDeadline | JsonValue = None, *extra: JsonValue) -> None:
+        self.staff.validate_extend(parse(ExtendDeadline, "extend_deadline", request, extra))
+
+    @workflow.update(description="Hold the journey: no messages, windows stop. {by, reason}.")
+    def pause(self, request: Pause | JsonValue = None, *extra: JsonValue) -> Status:
+        return self.staff.pause(parse(Pause, "pause", request, extra))
+
+    @pause.validator
+    def _validate_pause(self, request: Pause | JsonValue = None, *extra: JsonValue) -> None:
+        parse(Pause, "pause", request, extra)
+        self.staff.validate_pause()
+
+    @workflow.update(description="Let a paused journey go on where it stopped. {by, note}.")
+    def resume(self, request: Resume | JsonValue = None, *extra: JsonValue) -> Status:
+        return self.staff.resume(parse(Resume, "resume", request, extra))
+
+    @resume.validator
+    def _validate_resume(self, request: Resume | JsonValue = None, *extra: JsonValue) -> None:
+        parse(Resume, "resume", request, extra)
+        self.staff.validate_resume()
 
     # ------------------------------------------------------------------ query
 
     @workflow.query
     def status(self) -> Status:
-        return self._current_status()
-
-    def _result(self) -> JourneyResult:
-        return report.result(self._s, self._input.deal_id, self._inbox, self._hold)
+        return self.books.status()

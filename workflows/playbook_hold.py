@@ -28,44 +28,50 @@ with workflow.unsafe.imports_passed_through():
     from contracts.playbook import PlaybookSnapshot
     from contracts.staff import Decision
     from contracts.status import OnboardingState
-    from workflows import effects, versions
+    from workflows import effects
     from workflows import status as report
-    from workflows.base import JourneyBase, JourneyClosed
+    from workflows.bookkeeping import Bookkeeping
+    from workflows.run import JourneyClosed, JourneyRun
     from workflows.waiting import Waiting
     from workflows.waits import Wake
 
 
-class PlaybookHoldPart(Waiting, JourneyBase):
-    def _hold_on(self, err: ActivityError) -> None:
-        """The snapshot failed: `NoPlaybook` on v3.3 holds the journey for a human (the
-        reason kept for `_await_playbook`); anything else fails the journey as before."""
-        problem = effects.no_playbook(err)
-        if problem is None or not self._patched(versions.PLAYBOOK_UNAVAILABLE):
-            raise err
-        self._hold_problem = problem
+class PlaybookWait:
+    """The journey's wait for a playbook that can run it (nothing else runs meanwhile)."""
 
-    async def _await_playbook(self, deal: DealClosed) -> tuple[PlaybookSnapshot, OwnerAssignment]:
+    def __init__(self, run: JourneyRun, books: Bookkeeping, waiting: Waiting) -> None:
+        self.run, self.books, self.waiting = run, books, waiting
+
+    def hold_on(self, err: ActivityError) -> None:
+        """The snapshot failed: `NoPlaybook` on v3.3 holds the journey for a human (the
+        reason kept for `wait_for_playbook`); anything else fails the journey as before."""
+        problem = effects.no_playbook(err)
+        if problem is None or not self.run.versions.playbook_unavailable():
+            raise err
+        self.run.hold_problem = problem
+
+    async def wait_for_playbook(self, deal: DealClosed) -> tuple[PlaybookSnapshot, OwnerAssignment]:
         """Escalated until a playbook can run the journey; returns it with the owner the
         journey holds. A `close` from the human raises JourneyClosed."""
-        if self._hold is None:
-            self._raise_if_cancelled()
+        if self.run.hold is None:
+            self.run.raise_if_cancelled()
             owners = await effects.assign_owner(deal, workflow.now().date())
-            self._hold = PlaybookHold(problem=self._hold_problem, owner=owners, since=workflow.now())
+            self.run.hold = PlaybookHold(problem=self.run.hold_problem, owner=owners, since=workflow.now())
             await self._open_hold_task(deal)
-        hold = self._hold
+        hold = self.run.hold
         while True:
-            wake = await self._wait(
+            wake = await self.waiting.wait(
                 {Wake.decided},
                 until=hold.since + report.PLAYBOOK_RECHECK,
                 summary="no playbook: look again (or on a staff decision)",
             )
-            decision = self._decision if wake is Wake.decided else None
+            decision = self.run.decision if wake is Wake.decided else None
             try:
                 if decision is not None:
                     decision.applied = True
                     resolution = decision.resolution
                     await self._close_hold_task(deal, resolution.decision.value, resolution.by, resolution.note)
-                    self._journal.note(
+                    self.run.journal.note(
                         f"escalation resolved: {resolution.decision.value} by {resolution.by}", resolution.note
                     )
                     if resolution.decision is Decision.close:
@@ -74,16 +80,16 @@ class PlaybookHoldPart(Waiting, JourneyBase):
                 if snapshot is not None:
                     if hold.task_open:
                         await self._close_hold_task(deal, "retry", "onboarding", "a playbook can run the journey now")
-                    self._journal.note("playbook found", f"{snapshot.playbook.name} ({snapshot.source})")
+                    self.run.journal.note("playbook found", f"{snapshot.playbook.name} ({snapshot.source})")
                     return snapshot, hold.owner
                 if decision is not None:  # the human's retry found none: a new task, with the reason now
                     await self._open_hold_task(deal)
                 else:
                     hold.since = workflow.now()
-                    self._transition(OnboardingState.escalated, hold.problem)
+                    self.books.transition(OnboardingState.escalated, hold.problem)
             finally:
                 if decision is not None:  # the staff member's update answers once this is shown
-                    decision.settled, self._decision = True, None
+                    decision.settled, self.run.decision = True, None
 
     async def _snapshot_again(self, deal: DealClosed, hold: PlaybookHold) -> PlaybookSnapshot | None:
         try:
@@ -95,14 +101,14 @@ class PlaybookHoldPart(Waiting, JourneyBase):
             return None
 
     async def _open_hold_task(self, deal: DealClosed) -> None:
-        hold = self._hold
+        hold = self.run.hold
         assert hold is not None
         hold.escalations += 1
         hold.since = workflow.now()
         assignee = hold.owner.manager or hold.owner.owner
         hold.level = 3 if hold.owner.manager is not None else 1
         level_name, _ = report.hold_assignee(hold)
-        self._transition(OnboardingState.escalated, hold.problem)
+        self.books.transition(OnboardingState.escalated, hold.problem)
         workflow_id = workflow.info().workflow_id
         hours = report.PLAYBOOK_RECHECK.total_seconds() / 3600
         await effects.create_task(
@@ -129,7 +135,7 @@ class PlaybookHoldPart(Waiting, JourneyBase):
     async def _close_hold_task(
         self, deal: DealClosed, decision: str | None, by: str | None, note: str = "", outcome: str = "resolved"
     ) -> None:
-        hold = self._hold
+        hold = self.run.hold
         if hold is None or not hold.task_open:
             return
         hold.task_open = False
@@ -145,7 +151,7 @@ class PlaybookHoldPart(Waiting, JourneyBase):
             )
         )
 
-    async def _hold_ended(self, why: str) -> None:
+    async def ended(self, why: str) -> None:
         """Cancelled or closed while no playbook could run it: its open task ends with it."""
-        if self._hold is not None and self._deal is not None:
-            await self._close_hold_task(self._deal, None, None, note=why, outcome="cancelled")
+        if self.run.hold is not None and self.run.deal is not None:
+            await self._close_hold_task(self.run.deal, None, None, note=why, outcome="cancelled")

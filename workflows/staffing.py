@@ -11,10 +11,6 @@ with workflow.unsafe.imports_passed_through():
     from contracts.escalations import EscalationTaskRequest
     from contracts.owners import OwnerAssignment
 
-# The journey version that reads the roster's answer (over capacity, unstaffed) and
-# releases its place when it ends.
-PATCH = "owner-roster"
-
 
 def assigned_reason(assignment: OwnerAssignment) -> str:
     """The journey's reason (status, timeline, current details) right after assignment."""

@@ -1,8 +1,8 @@
 """The steps of a milestone: tell the customer the one action (direction), follow up
 (clarify, simplify, redirect), wait for them, answer a failed attempt, hold while staff
-pause; and how a journey closed midway ends its task and milestone. Each step is effects
-(activities via `effects`) around decisions made by pure functions (`decisions`, `inbox`,
-`business_hours`); the order of steps is `OnboardingWorkflow._run_milestone`."""
+pause. Each step is effects (activities via `effects`) around decisions made by pure
+functions (`decisions`, `inbox`, `waits`, `business_hours`); the order of steps is
+`OnboardingWorkflow._run_milestone`."""
 
 from __future__ import annotations
 
@@ -15,65 +15,71 @@ with workflow.unsafe.imports_passed_through():
     from contracts.moments import MomentKind
     from contracts.playbook import Action, FollowUp, Milestone
     from contracts.status import OnboardingState
-    from workflows import business_hours, decisions, effects, inbox, messages, versions, waits
-    from workflows.base import JourneyBase, Outcome
-    from workflows.escalation import Escalation
+    from workflows import business_hours, decisions, effects, inbox, messages, waits
+    from workflows.bookkeeping import Bookkeeping
+    from workflows.run import JourneyRun
     from workflows.waiting import Waiting
     from workflows.waits import CUSTOMER, Wake
 
 
-class Steps(Escalation, Waiting, JourneyBase):
-    async def _direct(self, m: Milestone) -> None:
+class Steps:
+    def __init__(self, run: JourneyRun, books: Bookkeeping, waiting: Waiting) -> None:
+        self.run, self.books, self.waiting = run, books, waiting
+
+    async def direct(self, m: Milestone) -> None:
         """Tell the customer the ONE next action. Right after their own action it is a reply
         (immediate); otherwise it is proactive (business hours, one per day)."""
+        run = self.run
         sent_at = await self._send_customer(
-            m, "direction", m.direction, m.action, proactive=not self._state.arrived_by_action
+            m, "direction", m.direction, m.action, proactive=not run.state.arrived_by_action
         )
         if sent_at is None:
             return
         # Recorded first: what staff (and tests) see, the due time with its "told" reason, is
         # set in one go after the record, never half of it while the record is written.
-        await self._moment(MomentKind.told, milestone=m.key, touchpoint="direction", occurrence=self._state.messages)
-        p = self._progress
+        await self.books.moment(MomentKind.told, milestone=m.key, touchpoint="direction", occurrence=run.state.messages)
+        p = run.progress
         p.direction_sent_at, p.due_at = sent_at, sent_at + timedelta(hours=m.window_hours)
         p.last_touchpoint = "direction"
         told = f"told to '{m.action.title}'"
-        if self._inbox.unsubscribed_at is not None:
+        if run.inbox.unsubscribed_at is not None:
             told = f"customer unsubscribed: the owner brings up '{m.action.title}'"
-        self._transition(OnboardingState.awaiting_action, told)
+        self.books.transition(OnboardingState.awaiting_action, told)
 
-    async def _follow_up(self, m: Milestone, follow_up: FollowUp) -> None:
-        action = follow_up.alternate or decisions.current_action(m, self._progress)
+    async def follow_up(self, m: Milestone, follow_up: FollowUp) -> None:
+        action = follow_up.alternate or decisions.current_action(m, self.run.progress)
         sent_at = await self._send_customer(m, follow_up.kind.value, follow_up.message, action, proactive=True)
         if sent_at is None:
             return
-        p = self._progress
+        p = self.run.progress
         p.follow_ups_sent += 1
         p.last_touchpoint = follow_up.kind.value
         p.due_at = sent_at + timedelta(hours=follow_up.wait_hours)
-        self._transition(
+        self.books.transition(
             OnboardingState.clarifying,
             f"no '{m.action.title}' by its due time: sent {follow_up.kind.value} ({p.follow_ups_sent}/{len(m.follow_ups)})",
         )
 
-    async def _await_customer(self, m: Milestone) -> Wake:
-        p = self._progress
+    async def await_customer(self, m: Milestone) -> Wake:
+        run = self.run
+        p = run.progress
         if p.due_at is not None and p.due_at <= workflow.now():
-            return self._overdue(m)
-        self._rescheduled = False
+            return self.overdue(m)
+        run.rescheduled = False
         title = decisions.current_action(m, p).title
-        return await self._wait(
+        return await self.waiting.wait(
             CUSTOMER | {Wake.paused, Wake.rescheduled},
             until=p.due_at,
-            summary=f"wait for '{title}' until {self._describe(p.due_at)}" if p.due_at else None,
+            summary=f"wait for '{title}' until {run.describe(p.due_at)}" if p.due_at else None,
         )
 
-    def _overdue(self, m: Milestone) -> Wake:
+    def overdue(self, m: Milestone) -> Wake:
         """The due time has passed: the customer's input waiting in the inbox (their action, a
         failed attempt, a help request, an unsubscribe) is answered first, then the follow-up
         (v3.4, `waits.overdue`). Each answer takes its input out of the inbox, so the journey
         comes back here to the follow-up, which may then wait for business hours or the cap."""
-        s, p, box = self._state, self._progress, self._inbox
+        run = self.run
+        s, p, box = run.state, run.progress, run.inbox
         waiting = waits.pending(CUSTOMER, box, s, m)
         if waiting is None:
             return Wake.due  # no marker: the patch is asked only where the order can differ
@@ -85,45 +91,45 @@ class Steps(Escalation, Waiting, JourneyBase):
             paused=s.pause is not None,
             cancelled=box.cancel is not None,
         )
-        return waits.overdue(waiting, inbox_first=self._patched(versions.INBOX_BEFORE_DUE), spins_otherwise=spins)
+        return waits.overdue(waiting, inbox_first=run.versions.inbox_before_due(), spins_otherwise=spins)
 
     def _proactive_send_time(self) -> datetime:
         """The earliest moment a proactive message may go out: business hours, daily cap."""
-        s, hours = self._state, self._playbook.business_hours
+        s, hours = self.run.state, self.run.playbook.business_hours
         full = s.proactive_day if s.proactive_count >= hours.proactive_per_day else None
         return business_hours.next_send_time(workflow.now(), s.deal.account.timezone, hours, full)
 
-    async def _hold_while_paused(self) -> None:
+    async def hold_while_paused(self) -> None:
         """While staff hold the journey nothing is sent and the window stands still; on
         resume it runs on for the time it had left (kept in the state: a paused journey
         may continue as new)."""
-        s, p = self._state, self._progress
+        s, p = self.run.state, self.run.progress
         if s.pause is None:
             return
         if p.due_at is not None:
             s.paused_left_seconds = max((p.due_at - workflow.now()).total_seconds(), 0.0)
             p.due_at = None
-        self._transition(s.state, f"paused by {s.pause.by}" + (f": {s.pause.reason}" if s.pause.reason else ""))
-        await self._wait({Wake.resumed})
+        self.books.transition(s.state, f"paused by {s.pause.by}" + (f": {s.pause.reason}" if s.pause.reason else ""))
+        await self.waiting.wait({Wake.resumed})
         if s.paused_left_seconds is not None:
             p.due_at, s.paused_left_seconds = workflow.now() + timedelta(seconds=s.paused_left_seconds), None
-        self._transition(s.state, "resumed")
+        self.books.transition(s.state, "resumed")
 
-    async def _on_failure(self, m: Milestone) -> Outcome | None:
-        """A failed attempt gets contextual help at once; repeated failures escalate. A
-        burst of failures is answered once."""
-        taken = inbox.take_failures(self._inbox, m.events())
+    async def answer_failure(self, m: Milestone) -> str | None:
+        """A failed attempt gets contextual help at once; a burst of failures is answered
+        once. Returns why to escalate when the failures are too many, else None."""
+        taken = inbox.take_failures(self.run.inbox, m.events())
         if taken is None:
-            self._journal.note("failure for another step ignored")
+            self.run.journal.note("failure for another step ignored")
             return None
         count, action, reason = taken
-        p = self._progress
+        p = self.run.progress
         p.failures += count
         await self._send_customer(
             m, "help", m.help, decisions.current_action(m, p), proactive=False, reason=reason or "unknown error"
         )
-        if decisions.failures_exhausted(self._playbook.escalation, p.failures):
-            return await self._escalate(m, f"{p.failures} failed attempts at '{action}'", "failures")
+        if decisions.failures_exhausted(self.run.playbook.escalation, p.failures):
+            return f"{p.failures} failed attempts at '{action}'"
         return None
 
     async def _send_customer(
@@ -131,52 +137,41 @@ class Steps(Escalation, Waiting, JourneyBase):
     ) -> datetime | None:
         """Send one customer message; returns when it was sent. A proactive one waits for
         business hours and the daily cap, and is dropped (None) if the customer acts, fails,
-        asks for help or unsubscribes meanwhile: the journey answers that first (`_overdue`)
+        asks for help or unsubscribes meanwhile: the journey answers that first (`overdue`)
         and then comes back to this message."""
-        s = self._state
-        if self._inbox.unsubscribed_at is not None:  # no email; the owner is the touchpoint
-            self._journal.note(f"{step} not emailed: the customer unsubscribed", action.title)
+        run = self.run
+        s, box = run.state, run.inbox
+        if box.unsubscribed_at is not None:  # no email; the owner is the touchpoint
+            run.journal.note(f"{step} not emailed: the customer unsubscribed", action.title)
             return workflow.now()
         if proactive:
             send_at = self._proactive_send_time()
             if send_at > workflow.now():
-                wake = await self._wait(
+                wake = await self.waiting.wait(
                     CUSTOMER | {Wake.paused},
                     until=send_at,
-                    summary=f"hold the {step} for business hours: {self._describe(send_at)}",
+                    summary=f"hold the {step} for business hours: {run.describe(send_at)}",
                 )
                 if wake is not Wake.due:
                     return None
-                # Staff moved the due time while this message waited: the new due time rules.
-                if self._rescheduled and (self._v3 or self._patched(versions.EXTEND_DURING_HOLD)):
+                if run.rescheduled:  # staff moved the due time while this waited: the new one rules
                     return None
             today = business_hours.local_day(workflow.now(), s.deal.account.timezone)
             s.proactive_count = s.proactive_count + 1 if s.proactive_day == today else 1
             s.proactive_day = today
-        self._raise_if_cancelled()
+        run.raise_if_cancelled()
         if s.pause is not None:
             return None  # held: the journey says it again, if still relevant, after resume
         s.messages += 1
         sent_at = workflow.now()
-        due = self._progress.due_at or (sent_at + timedelta(hours=m.window_hours))
-        request = messages.customer_message(s, self._playbook, m, step, template, action, due, reason)
+        due = run.progress.due_at or (sent_at + timedelta(hours=m.window_hours))
+        request = messages.customer_message(s, run.playbook, m, step, template, action, due, reason)
         receipt = await effects.send(
-            request, f"{self._playbook.channels.customer} {step} '{action.title}' to the customer"
+            request, f"{run.playbook.channels.customer} {step} '{action.title}' to the customer"
         )
         if receipt.suppressed:  # unsubscribed earlier (another journey's link): as if signalled
-            self._inbox.unsubscribed_at = self._inbox.unsubscribed_at or workflow.now()
-            self._journal.note(f"{step} not emailed: the customer unsubscribed", action.title)
+            box.unsubscribed_at = box.unsubscribed_at or workflow.now()
+            run.journal.note(f"{step} not emailed: the customer unsubscribed", action.title)
             return sent_at
-        self._journal.note(f"sent {step}", action.title, at=sent_at)
+        run.journal.note(f"sent {step}", action.title, at=sent_at)
         return sent_at
-
-    async def _closed_midway(self, why: str) -> None:
-        """A journey closed before activation: its open task and its milestone end with it."""
-        s = self._s
-        if s is None:
-            return
-        if s.escalation is not None:
-            await self._close_task("cancelled", note=why)
-        if self._milestone is not None:
-            await self._moment(MomentKind.milestone_closed, milestone=self._milestone.key)
-        await self._moment(MomentKind.closed)

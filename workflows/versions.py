@@ -1,13 +1,21 @@
 """The journey's versions, newest last: each id is a `workflow.patched()` marker that
-journeys started on newer code carry in their history (see docs/versioning.md).
+journeys started on newer code carry in their history (see docs/versioning.md), and the
+one object a run asks which of them it takes (`Versions`).
+
+Retired (their journeys no longer replay on this code; docs/versioning.md, "Retiring v1
+and v2"):
 
 - v1: no marker.
 - v2 `owner-acknowledgement`: the owner acknowledges before the kickoff.
 - v2.1 `extend-deadline-during-hold`: a due time moved while a follow-up waits for
-  business hours drops that follow-up.
-- v3 `journey-v3`: continue-as-new from every long wait, acknowledgement beside the
-  kickoff by default (`owner_acknowledgement.before_kickoff`), owner places from the
-  roster (over capacity flagged, unstaffed escalated), places released at the end.
+  business hours drops that follow-up (every v3 journey does).
+
+Current:
+
+- v3 `journey-v3` (deprecated: every run takes it, and the marker it records is flagged
+  deprecated): continue-as-new from every long wait, acknowledgement beside the kickoff by
+  default (`owner_acknowledgement.before_kickoff`), owner places from the roster (over
+  capacity flagged, unstaffed escalated), places released at the end.
 - v3.1 `owner-wait-across-runs`: a run that takes over while the kickoff waits for the
   owner (`before_kickoff: true`) waits on instead of sending the kickoff unacknowledged.
 - v3.2 `fewer-commands`: a step's moments are written by one `record_moments` local
@@ -23,20 +31,48 @@ journeys started on newer code carry in their history (see docs/versioning.md).
   without waiting: the workflow task spun until the SDK's deadlock detector stopped it.
 """
 
-OWNER_ACKNOWLEDGEMENT = "owner-acknowledgement"
-EXTEND_DURING_HOLD = "extend-deadline-during-hold"
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from temporalio import workflow
+
 V3 = "journey-v3"
 OWNER_WAIT_ACROSS_RUNS = "owner-wait-across-runs"
 FEWER_COMMANDS = "fewer-commands"
 PLAYBOOK_UNAVAILABLE = "playbook-unavailable"
 INBOX_BEFORE_DUE = "inbox-before-due"
 
-ALL = (
-    OWNER_ACKNOWLEDGEMENT,
-    EXTEND_DURING_HOLD,
-    V3,
-    OWNER_WAIT_ACROSS_RUNS,
-    FEWER_COMMANDS,
-    PLAYBOOK_UNAVAILABLE,
-    INBOX_BEFORE_DUE,
-)
+ALL = (V3, OWNER_WAIT_ACROSS_RUNS, FEWER_COMMANDS, PLAYBOOK_UNAVAILABLE, INBOX_BEFORE_DUE)
+
+
+class Versions:
+    """Which versions this run takes. Read once at the start of each run (`read`): v3 is
+    deprecated (every run takes it) and v3.2 (`fewer_commands`) holds for the whole run.
+    The others are asked where their path first differs, and only there, so a journey that
+    never reaches that point carries no marker: a marker written earlier than the history
+    has it would not replay (`workflow.patched` remembers each answer for the run).
+
+    `patched` is the workflow's `_patched` seam: a test stands in for an older worker by
+    answering it differently (tests/versions.py)."""
+
+    def __init__(self, patched: Callable[[str], bool], *, fewer_commands: bool = False) -> None:
+        self._patched = patched
+        self.fewer_commands = fewer_commands
+
+    @classmethod
+    def read(cls, patched: Callable[[str], bool]) -> Versions:
+        workflow.deprecate_patch(V3)  # v1/v2 retired: every run is v3
+        return cls(patched, fewer_commands=patched(FEWER_COMMANDS))
+
+    def owner_wait_across_runs(self) -> bool:
+        """v3.1: asked by a continued run whose kickoff waits for the owner."""
+        return self._patched(OWNER_WAIT_ACROSS_RUNS)
+
+    def playbook_unavailable(self) -> bool:
+        """v3.3: asked when the snapshot says no playbook can run the journey."""
+        return self._patched(PLAYBOOK_UNAVAILABLE)
+
+    def inbox_before_due(self) -> bool:
+        """v3.4: asked where the customer's input waits at an overdue follow-up."""
+        return self._patched(INBOX_BEFORE_DUE)

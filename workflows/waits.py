@@ -1,7 +1,7 @@
 """Why a waiting journey wakes up: one enum, and the pure rule that picks the reason.
 
 Every wait of the journey names what it listens for; the cancel is always heard and so,
-on v3, is the server's suggestion to continue as new (see `OnboardingWorkflow._wait`).
+so is the server's suggestion to continue as new (see `Waiting.wait`).
 When several things are pending, a staff decision already taken comes first, then the
 customer, then the rest.
 """
@@ -28,7 +28,7 @@ class Wake(Enum):
     deal = "deal"  # the deal details (or word that the CRM has them) arrived
     due = "due"  # the time ran out
     cancelled = "cancelled"  # the deal is lost: the journey closes (heard by every wait)
-    hand_over = "hand_over"  # the server suggests continuing as new (heard by every wait, v3)
+    hand_over = "hand_over"  # the server suggests continuing as new (heard by every wait)
 
 
 def pending(

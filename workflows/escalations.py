@@ -16,30 +16,37 @@ with workflow.unsafe.imports_passed_through():
     from contracts.staff import Decision
     from contracts.status import OnboardingState
     from workflows import decisions, effects, inbox, messages
-    from workflows.base import JourneyBase, JourneyClosed, Outcome, StaffDecision
+    from workflows.bookkeeping import Bookkeeping
+    from workflows.run import JourneyClosed, JourneyRun, Outcome, StaffDecision
     from workflows.waiting import Waiting
     from workflows.waits import Wake
 
 
-class Escalation(Waiting, JourneyBase):
-    async def _escalate(self, m: Milestone, reason: str, trigger: str) -> Outcome | None:
+class Escalations:
+    def __init__(self, run: JourneyRun, books: Bookkeeping, waiting: Waiting) -> None:
+        self.run, self.books, self.waiting = run, books, waiting
+
+    async def escalate(self, m: Milestone, reason: str, trigger: str) -> Outcome | None:
         """A human task for the owner; unanswered past the SLA it moves a level up. Returns
         the milestone outcome decided by the human (or the customer), None to carry on."""
-        s = self._state
+        s = self.run.state
         s.escalations += 1
-        self._transition(OnboardingState.escalated, reason, escalation_level=1)
+        self.books.transition(OnboardingState.escalated, reason, escalation_level=1)
         await self._create_task(m, 1, reason)
         s.escalation = OpenEscalation(number=s.escalations, level=1, reason=reason, since=workflow.now())
         # the trigger, never the reason: a reason may quote the customer
-        await self._moment(MomentKind.escalated, milestone=m.key, occurrence=s.escalations, detail={"trigger": trigger})
-        return await self._await_decision(m)
+        await self.books.moment(
+            MomentKind.escalated, milestone=m.key, occurrence=s.escalations, detail={"trigger": trigger}
+        )
+        return await self.await_decision(m)
 
-    async def _await_decision(self, m: Milestone) -> Outcome | None:
-        s, policy = self._state, self._playbook.escalation
+    async def await_decision(self, m: Milestone) -> Outcome | None:
+        run = self.run
+        s, policy = run.state, run.playbook.escalation
         while (open_ := s.escalation) is not None:
             sla = timedelta(hours=policy.sla_hours)
             until = open_.since + sla if decisions.has_next_level(policy, open_.level) else None
-            wake = await self._wait(
+            wake = await self.waiting.wait(
                 {Wake.decided, Wake.acted},
                 until=until,
                 summary=f"escalation level {open_.level}: wait up to {policy.sla_hours:g}h for a decision"
@@ -49,7 +56,7 @@ class Escalation(Waiting, JourneyBase):
             if wake is Wake.due:
                 open_.level += 1
                 who, _ = decisions.escalation_assignee(policy, open_.level, s.owner)
-                self._transition(
+                self.books.transition(
                     OnboardingState.escalated,
                     f"{open_.reason}; unanswered for {policy.sla_hours:g}h, moved to {who}",
                     escalation_level=open_.level,
@@ -58,32 +65,32 @@ class Escalation(Waiting, JourneyBase):
                 open_.since = workflow.now()
                 continue
             if wake is Wake.acted:
-                await self._close_task("ended_by_customer")
+                await self.close_task("ended_by_customer")
                 s.escalation, s.escalation_level = None, 0
-                self._drop_decision("the customer acted first")
-                self._journal.note("escalation ended by the customer's action", m.key)
+                self.drop_decision("the customer acted first")
+                run.journal.note("escalation ended by the customer's action", m.key)
                 return Outcome.completed
-            # v3: what came in meanwhile was the person's to decide on (v1/v2 queued it)
-            if self._v3 and (handled := inbox.settle(self._inbox)):
-                self._journal.note("handled with the escalation", handled)
+            # what came in meanwhile was the person's to decide on
+            if handled := inbox.settle(run.inbox):
+                run.journal.note("handled with the escalation", handled)
             return await self._apply_decision()
         return None
 
     async def _apply_decision(self) -> Outcome | None:
-        decision = self._decision
+        decision = self.run.decision
         assert decision is not None
         try:
             decision.applied = True
             return await self._apply(decision)
         finally:  # the staff member's update answers once the journey shows the decision
-            decision.settled, self._decision = True, None
+            decision.settled, self.run.decision = True, None
 
     async def _apply(self, decision: StaffDecision) -> Outcome | None:
-        resolution, s, p = decision.resolution, self._state, self._progress
-        await self._close_task("resolved", resolution.decision.value, resolution.by, resolution.note)
+        resolution, s, p = decision.resolution, self.run.state, self.run.progress
+        await self.close_task("resolved", resolution.decision.value, resolution.by, resolution.note)
         s.escalation, s.escalation_level = None, 0
         p.last_touchpoint = "human"
-        self._journal.note(f"escalation resolved: {resolution.decision.value} by {resolution.by}", resolution.note)
+        self.run.journal.note(f"escalation resolved: {resolution.decision.value} by {resolution.by}", resolution.note)
         if resolution.decision is Decision.close:
             raise JourneyClosed(f"closed by {resolution.by}: {resolution.note or 'no note'}")
         if resolution.decision is Decision.skip:
@@ -91,27 +98,25 @@ class Escalation(Waiting, JourneyBase):
         if decision.owner is not None:
             previous, s.owner = s.owner.owner.id, decision.owner
             s.assignments += 1
-            if self._v3:
-                await self._tell_manager_if_short()
-            await self._owner_assigned(previous)
+            await self.books.tell_manager_if_short()
+            await self.books.owner_assigned(previous)
         # retry / reassign: start the milestone's conversation over, from the direction.
         p.direction_sent_at, p.due_at, p.follow_ups_sent, p.failures = None, None, 0, 0
         s.arrived_by_action = False
-        self._transition(OnboardingState.awaiting_action, f"{resolution.decision.value} by {resolution.by}")
+        self.books.transition(OnboardingState.awaiting_action, f"{resolution.decision.value} by {resolution.by}")
         return None
 
-    def _drop_decision(self, why: str) -> None:
-        if self._decision is not None:
-            self._journal.note("staff decision not applied", why)
-            self._decision.settled, self._decision = True, None
+    def drop_decision(self, why: str) -> None:
+        if self.run.decision is not None:
+            self.run.journal.note("staff decision not applied", why)
+            self.run.decision.settled, self.run.decision = True, None
 
-    async def _close_task(
+    async def close_task(
         self, outcome: str, decision: str | None = None, by: str | None = None, note: str = ""
     ) -> None:
-        """The open escalation's task in the records ends with it (v3; older journeys' tasks
-        stay as they were written)."""
-        s = self._state
-        if not self._v3 or s.escalation is None:
+        """The open escalation's task in the records ends with it."""
+        s = self.run.state
+        if s.escalation is None:
             return
         await effects.close_task(
             CloseEscalationTask(
@@ -124,14 +129,14 @@ class Escalation(Waiting, JourneyBase):
                 at=workflow.now(),
             )
         )
-        await self._moment(
+        await self.books.moment(
             MomentKind.resolved,
-            milestone=self._progress.key,
+            milestone=self.run.progress.key,
             touchpoint="human",
             occurrence=s.escalation.number,
             detail={"outcome": outcome, "decision": decision},
         )
 
     async def _create_task(self, m: Milestone, level: int, reason: str) -> None:
-        s = self._state
-        await effects.create_task(messages.task_request(s, self._playbook, m, level, reason))
+        s = self.run.state
+        await effects.create_task(messages.task_request(s, self.run.playbook, m, level, reason))

@@ -1,0 +1,130 @@
+"""The run's bookkeeping: transitions (the journal: timeline, search attributes, current
+details, log line), the status staff query, the business moments, and what an owner
+assignment tells the records and the manager."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from contracts.journey import PlaybookHold
+    from contracts.moments import MOMENTS_PER_CALL, MomentKind, MomentRequest, Touchpoint
+    from contracts.status import OnboardingState, Status
+    from workflows import effects, moments, staffing
+    from workflows import status as report
+    from workflows.details import hold_details
+    from workflows.run import JourneyRun
+    from workflows.search_attributes import changed, hold_search_attributes
+
+JOURNEY_VERSION = "v3"
+
+
+class Bookkeeping:
+    def __init__(self, run: JourneyRun) -> None:
+        self.run = run
+        self._held_moments: list[MomentRequest] = []
+
+    def status(self) -> Status:
+        run = self.run
+        if not run.started and run.hold is not None:
+            return report.held_status(run.input.deal_id, run.hold, run.inbox)
+        if not run.started:
+            return report.starting_status(run.input.deal_id, run.deal is not None, run.inbox)
+        return report.status(run.state, run.milestone, run.inbox)
+
+    def transition(self, state: OnboardingState, reason: str, *, escalation_level: int = 0) -> None:
+        run = self.run
+        if not run.started and run.hold is not None:
+            self._hold_transition(run.hold, state, reason)
+            return
+        if not run.started:  # closed before the journey really started
+            run.journal.note(state.value, reason)
+            return
+        run.journal.transition(run.state, run.milestone, self.status, state, reason, escalation_level=escalation_level)
+
+    def show(self) -> None:
+        """The current details again (after a refused input: staff see it where they look)."""
+        if self.run.started:
+            self.run.journal.show(self.run.state, self.run.milestone, self.status())
+
+    def _hold_transition(self, hold: PlaybookHold, state: OnboardingState, reason: str) -> None:
+        """A transition (timeline, search attributes, current details, log line) of a journey
+        no playbook can run yet, so without a JourneyState (workflows/playbook_hold.py)."""
+        deal, journal = self.run.deal, self.run.journal
+        assert deal is not None
+        hold.state, hold.reason = state, reason
+        journal.note(state.value, reason)
+        status = self.status()
+        updates = hold_search_attributes(deal, hold, status)
+        if journal.upsert_changes_only:
+            updates = changed(updates, workflow.info().typed_search_attributes)
+        if updates:
+            workflow.upsert_search_attributes(updates)
+        workflow.set_current_details(hold_details(deal, hold, status))
+        workflow.logger.info(
+            "journey transition",
+            extra={"state": state.value, "stage": "", "escalation_level": status.escalation_level, "playbook": "none"},
+        )
+
+    async def moment(
+        self,
+        kind: MomentKind,
+        *,
+        milestone: str | None = None,
+        touchpoint: str | None = None,
+        occurrence: int | str | None = None,
+        detail: dict[str, Any] | None = None,
+        held: bool = False,
+    ) -> None:
+        """Record a business moment (docs/records.md) for the friction report. On v3.2 a
+        `held` moment waits for the step's next one (or its next wait, or the run's end) and
+        they are written by one local activity."""
+        if not self.run.started:
+            return
+        s = self.run.state
+        request = moments.moment(
+            kind,
+            s.deal,
+            s.playbook,
+            journey_version=JOURNEY_VERSION,
+            owner=s.owner.owner.id,
+            milestone=milestone,
+            touchpoint=Touchpoint(touchpoint) if touchpoint else None,
+            occurrence=occurrence,
+            variant=s.playbook.variant,
+            detail=detail,
+        )
+        if not self.run.versions.fewer_commands:
+            await moments.record(request)
+            return
+        self._held_moments.append(request)
+        # A full batch goes at once: one call takes at most MOMENTS_PER_CALL (a batch of up to
+        # that many is written exactly as before, so recorded histories replay unchanged).
+        if not held or len(self._held_moments) >= MOMENTS_PER_CALL:
+            await self.record_held_moments()
+
+    async def record_held_moments(self) -> None:
+        """Write the moments held so far (before any wait, hand-over or end: none is lost)."""
+        if self._held_moments:
+            batch, self._held_moments = self._held_moments, []
+            await moments.record_all(batch)
+
+    async def tell_manager_if_short(self) -> None:
+        """An owner who took the journey over capacity: the manager gets a task to rebalance
+        (keyed by the owner, so a retry or replay never tells twice)."""
+        s = self.run.state
+        if not s.owner.over_capacity:
+            return
+        milestone = s.progress.key if s.progress else ""
+        task = staffing.manager_task(
+            workflow.info().workflow_id, s.deal, milestone, s.owner, self.run.playbook.channels.owner
+        )
+        if task is not None:
+            await effects.create_task(task)
+
+    async def owner_assigned(self, previous: str | None, *, held: bool = False) -> None:
+        s = self.run.state
+        detail = {"over_capacity": s.owner.over_capacity, "unstaffed": bool(s.owner.unstaffed), "previous": previous}
+        await self.moment(MomentKind.owner_assigned, occurrence=s.assignments, detail=detail, held=held)

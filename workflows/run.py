@@ -1,0 +1,106 @@
+"""What every part of a journey's run shares: one `JourneyRun` (its input, the state, the
+inbox, the journal, the deal, the versions, the staff decision in flight), and the words
+for how a step ends. The parts (`waiting`, `steps`, `escalations`, `playbook_hold`,
+`staff`, `bookkeeping`) each get the run, and each other only as they need them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from contracts.deal import DealClosed
+    from contracts.journey import Inbox, JourneyInput, JourneyState, MilestoneProgress, PlaybookHold
+    from contracts.owners import OwnerAssignment
+    from contracts.playbook import Milestone, Playbook
+    from contracts.staff import ResolveEscalation
+    from contracts.status import OnboardingState
+    from workflows import business_hours, inbox
+    from workflows.journal import Journal
+    from workflows.versions import Versions
+
+
+class Outcome(str, Enum):
+    """How a milestone ends."""
+
+    completed = "completed"
+    skipped = "skipped"
+
+
+class JourneyClosed(Exception):
+    """Ends the journey at once (cancel, or an escalation closed by staff)."""
+
+
+class HandOver(Exception):
+    """Continue as new: the state is whole, the next run picks up where this one waits."""
+
+
+class StaffDecision:
+    """A resolution accepted by `resolve_escalation`, waiting for the journey to apply it."""
+
+    def __init__(self, resolution: ResolveEscalation, owner: OwnerAssignment | None) -> None:
+        self.resolution, self.owner = resolution, owner
+        self.applied = self.settled = False
+
+
+ENDED = (OnboardingState.activated, OnboardingState.closed)
+
+
+class JourneyRun:
+    """One run of a journey: what it was given and what it knows so far. `state` is the
+    journey's `JourneyState` once it has started (a continued run: from the start), carried
+    whole into the next run; before that, `started` is False."""
+
+    def __init__(self, input: JourneyInput, versions: Versions) -> None:
+        self.input = input
+        self.versions = versions  # read again at the start of the run (`Versions.read`)
+        self._state: JourneyState | None = input.carried
+        self.deal: DealClosed | None = input.deal or (input.carried.deal if input.carried else None)
+        self.crm = input.crm
+        self.inbox = inbox.upgrade(input.carried.inbox if input.carried else input.inbox or Inbox(), workflow.now())
+        self.journal = Journal(lambda: self.inbox)
+        self.decision: StaffDecision | None = None  # a staff decision waiting to be applied
+        self.staff_busy = ""  # the staff update being applied; the next one is refused meanwhile
+        self.handing_over = False
+        self.rescheduled = False  # staff moved the due time: the waiting timer is replaced
+        self.hold: PlaybookHold | None = input.held  # v3.3: no playbook can run the journey yet
+        self.hold_problem = ""
+
+    @property
+    def started(self) -> bool:
+        return self._state is not None
+
+    @property
+    def state(self) -> JourneyState:
+        assert self._state is not None, "the journey has not started"
+        return self._state
+
+    @state.setter
+    def state(self, state: JourneyState) -> None:
+        self._state = state
+
+    @property
+    def progress(self) -> MilestoneProgress:
+        assert self.state.progress is not None
+        return self.state.progress
+
+    @property
+    def playbook(self) -> Playbook:
+        return self.state.playbook.playbook
+
+    @property
+    def milestone(self) -> Milestone | None:
+        """The milestone under way (None before the start and after the last one)."""
+        s = self._state
+        if s is None or s.progress is None or s.progress.index >= len(s.playbook.playbook.milestones):
+            return None
+        return s.playbook.playbook.milestones[s.progress.index]
+
+    def raise_if_cancelled(self) -> None:
+        if self.inbox.cancel is not None:
+            raise JourneyClosed(f"cancelled: {self.inbox.cancel.reason}")
+
+    def describe(self, moment: datetime) -> str:
+        return business_hours.describe(moment, self.state.deal.account.timezone)
