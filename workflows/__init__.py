@@ -24,4 +24,5 @@ def __getattr__(name: str) -> ModuleType:
         if err.name != qualified:
             raise
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
-    return globals()[name]
+    module: ModuleType = globals()[name]
+    return module

@@ -9,7 +9,7 @@ workflow."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from contracts.owners import Person
@@ -35,7 +35,7 @@ def deadline(start: datetime, tz: str, hours: BusinessHours, amount_hours: float
         closes = datetime.combine(day, hours.end, tzinfo=zone)
         begin = max(opens, local) if offset == 0 else opens
         # in UTC: subtracting two times of one zone would ignore a DST change
-        begin_utc, closes_utc = begin.astimezone(timezone.utc), closes.astimezone(timezone.utc)
+        begin_utc, closes_utc = begin.astimezone(UTC), closes.astimezone(UTC)
         if begin_utc >= closes_utc:
             continue
         if remaining <= closes_utc - begin_utc:

@@ -42,13 +42,14 @@ STAFF_CHOICE: dict[str, Any] = dict(
 
 
 async def fetch_deal(crm: str, deal_id: str) -> DealClosed:
-    return await workflow.execute_activity(
+    deal: DealClosed = await workflow.execute_activity(
         f"fetch_{crm}_deal",
         {"deal_id": deal_id},
         result_type=DealClosed,
         summary=f"read deal {deal_id} from {crm}",
         **DELIVERY,
     )
+    return deal
 
 
 async def snapshot(deal: DealClosed) -> PlaybookSnapshot:

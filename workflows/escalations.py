@@ -122,7 +122,7 @@ class Escalations:
             CloseEscalationTask(
                 workflow_id=workflow.info().workflow_id,
                 escalation=s.escalation.number,
-                outcome=outcome,  # type: ignore[arg-type]
+                outcome=outcome,
                 decision=decision,
                 by=by,
                 note=note[:2000],

@@ -315,15 +315,15 @@ class OnboardingWorkflow:
 
     @workflow.signal
     def action_taken(self, event: ActionTaken | JsonValue = None, *extra: JsonValue) -> None:
-        if (taken := self._accept(ActionTaken, "action_taken", event, extra)) and self._first_time(taken.event_id):
-            if inbox.record_taken(self.journey.inbox, taken, workflow.now()):
-                self.journey.journal.note("action taken", taken.action)
+        taken = self._accept(ActionTaken, "action_taken", event, extra)
+        if taken and self._first_time(taken.event_id) and inbox.record_taken(self.journey.inbox, taken, workflow.now()):
+            self.journey.journal.note("action taken", taken.action)
 
     @workflow.signal
     def action_failed(self, event: ActionFailed | JsonValue = None, *extra: JsonValue) -> None:
-        if (failed := self._accept(ActionFailed, "action_failed", event, extra)) and self._first_time(failed.event_id):
-            if inbox.record_failure(self.journey.inbox, failed):
-                self.journey.journal.note("action failed", failed.action)
+        failed = self._accept(ActionFailed, "action_failed", event, extra)
+        if failed and self._first_time(failed.event_id) and inbox.record_failure(self.journey.inbox, failed):
+            self.journey.journal.note("action failed", failed.action)
 
     @workflow.signal
     def help_requested(self, event: HelpRequested | JsonValue = None, *extra: JsonValue) -> None:
@@ -340,9 +340,9 @@ class OnboardingWorkflow:
         run = self.journey
         run.inbox.acknowledged_by = [*run.inbox.acknowledged_by, event.by][-10:]
         run.journal.note("owner acknowledged", event.by)
-        if run.started and (s := run.state).acknowledgement is not None:
-            if acknowledgement.acknowledges(event.by, s.owner.owner):
-                s.acknowledgement = None
+        s = run.state if run.started else None
+        if s is not None and s.acknowledgement is not None and acknowledgement.acknowledges(event.by, s.owner.owner):
+            s.acknowledgement = None
 
     @workflow.signal
     def cancel(self, event: Cancel | JsonValue = None, *extra: JsonValue) -> None:

@@ -143,7 +143,7 @@ class PlaybookWait:
             CloseEscalationTask(
                 workflow_id=workflow.info().workflow_id,
                 escalation=hold.escalations,
-                outcome=outcome,  # type: ignore[arg-type]
+                outcome=outcome,
                 decision=decision,
                 by=by,
                 note=note[:2000],

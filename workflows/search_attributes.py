@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from temporalio.common import SearchAttributeUpdate, TypedSearchAttributes
 
 from contracts.deal import DealClosed
@@ -23,7 +25,7 @@ from contracts.status import Status
 from workflows.status import next_action
 
 
-def journey_search_attributes(state: JourneyState, milestone: Milestone | None) -> list[SearchAttributeUpdate]:
+def journey_search_attributes(state: JourneyState, milestone: Milestone | None) -> list[SearchAttributeUpdate[Any]]:
     """`NextActionDue` is the due time of whatever the journey waits on: the customer's
     action, the owner's acknowledgement or a human's decision (status.next_action)."""
     progress = state.progress
@@ -48,7 +50,7 @@ def journey_search_attributes(state: JourneyState, milestone: Milestone | None) 
     ]
 
 
-def hold_search_attributes(deal: DealClosed, hold: PlaybookHold, status: Status) -> list[SearchAttributeUpdate]:
+def hold_search_attributes(deal: DealClosed, hold: PlaybookHold, status: Status) -> list[SearchAttributeUpdate[Any]]:
     """A journey no playbook can run yet (workflows/playbook_hold.py): escalated, findable
     in lists by state, owner and escalation level like any other."""
     due = status.next_action.due_at if status.next_action else None
@@ -65,7 +67,9 @@ def hold_search_attributes(deal: DealClosed, hold: PlaybookHold, status: Status)
     ]
 
 
-def changed(updates: list[SearchAttributeUpdate], current: TypedSearchAttributes) -> list[SearchAttributeUpdate]:
+def changed(
+    updates: list[SearchAttributeUpdate[Any]], current: TypedSearchAttributes
+) -> list[SearchAttributeUpdate[Any]]:
     """The updates that change something: a value set to what it is, or an absent one
     unset, is left out (`current` is the journey's own view, kept by the SDK as it upserts)."""
     return [u for u in updates if current.get(u.key) != u.value]
