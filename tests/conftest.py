@@ -17,8 +17,8 @@ from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.testing import WorkflowEnvironment
 
 from contracts.search_attributes import ALL
-from tests import privacy_keys
-from tests.postgres import postgres, records_db, records_url  # noqa: F401  (fixtures)
+from tests.harness import privacy_keys
+from tests.harness.postgres import postgres, records_db, records_url  # noqa: F401  (fixtures)
 
 # Every worker, HTTP service and subprocess the suite starts encrypts payloads with the test
 # key and signs unsubscribe links with the test secret, as a configured deployment does.

@@ -1,0 +1,181 @@
+"""Activities replaced by name, for fast workflow tests: the journey's own code on a real
+(time-skipping) server, with every effect kept in memory instead of SMTP, the records
+database and the owner-roster workflow. What the journey asked for is what the tests read.
+
+The real activities keep their integration tests (tests/test_journey_*.py, test_records*,
+test_messaging, test_owner_roster); these fakes only answer in the shapes the real ones
+return, so a journey cannot tell the difference."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from temporalio import activity
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities.playbook import PlaybookActivities
+from contracts.escalations import CloseEscalationTask, EscalationTask, EscalationTaskRecord, EscalationTaskRequest
+from contracts.messages import MessageRequest, SendReceipt
+from contracts.moments import MomentRecorded, MomentRequest, MomentsRequest
+from contracts.owners import AssignOwnerRequest, OwnerAssignment, Released, ReleaseOwnerRequest
+from owners.activities import manager_person, person, staffing
+from owners.roster import Roster, load_roster
+from runtime.sandbox import workflow_runner
+from tests.harness.support import _terminate_leftovers
+from workflows.onboarding import OnboardingWorkflow
+
+
+@dataclass
+class Effects:
+    """Everything the journey asked the outside world for, in order."""
+
+    roster: Roster = field(default_factory=load_roster)
+    messages: list[MessageRequest] = field(default_factory=list)
+    moments: list[MomentRequest] = field(default_factory=list)
+    tasks: dict[tuple[str, int], EscalationTaskRecord] = field(default_factory=dict)
+    owners: dict[str, str] = field(default_factory=dict)  # journey -> owner holding its place
+    released: list[str] = field(default_factory=list)
+    # the moments of each recording call, in order: one kind for `record_moment`, a step's for `record_moments`
+    moment_calls: list[list[str]] = field(default_factory=list)
+
+    def kinds(self, audience: str = "customer") -> list[str]:
+        return [m.kind for m in self.messages if m.audience == audience]
+
+    def moment_kinds(self) -> list[str]:
+        return [m.kind.value for m in self.moments]
+
+    # ---------------------------------------------------------------- the activities, by name
+
+    @activity.defn(name="assign_owner")
+    async def assign_owner(self, request: AssignOwnerRequest) -> OwnerAssignment:
+        """The roster's rules (owners/activities.py `staffing`) without the roster workflow:
+        the first eligible owner, capacity not counted."""
+        staff = staffing(self.roster, request)
+        manager = manager_person(self.roster.manager) if self.roster.manager else None
+        if staff.unstaffed:
+            assert manager is not None
+            return OwnerAssignment(owner=manager, manager=manager, unstaffed=staff.unstaffed)
+        owner = staff.candidates[0]
+        self.owners[request.journey_id or activity.info().workflow_id] = owner.id
+        backup = self.roster.by_id(owner.backup) if owner.backup else None
+        return OwnerAssignment(owner=person(owner), backup=person(backup) if backup else None, manager=manager)
+
+    @activity.defn(name="release_owner")
+    async def release_owner(self, request: ReleaseOwnerRequest) -> Released:
+        journey = request.journey_id or activity.info().workflow_id
+        self.released.append(journey)
+        return Released(journey_id=journey, owner_id=self.owners.pop(journey, None))
+
+    @activity.defn(name="send_message")
+    async def send_message(self, request: MessageRequest) -> SendReceipt:
+        duplicate = any(m.key == request.key for m in self.messages)
+        if not duplicate:
+            self.messages.append(request)
+        return SendReceipt(
+            key=request.key, channel=request.channel, message_id=f"<{request.key}@fake>", duplicate=duplicate
+        )
+
+    @activity.defn(name="create_escalation_task")
+    async def create_escalation_task(self, request: EscalationTaskRequest) -> EscalationTask:
+        workflow_id = activity.info().workflow_id
+        number = request.escalation or 1
+        now = datetime.now(timezone.utc)
+        self.tasks[(workflow_id, number)] = EscalationTaskRecord(
+            id=request.key,
+            workflow_id=workflow_id,
+            escalation=number,
+            deal_id=request.deal_id,
+            account_name=request.account_name,
+            milestone=request.milestone,
+            level=request.level,
+            level_name=request.level_name,
+            assignee=request.assignee.id,
+            assignee_name=request.assignee.name,
+            reason=request.reason,
+            status="open",
+            created_at=now,
+            updated_at=now,
+        )
+        return EscalationTask(task_id=request.key, assignee=request.assignee.id, level=request.level)
+
+    @activity.defn(name="close_escalation_task")
+    async def close_escalation_task(self, request: CloseEscalationTask) -> EscalationTaskRecord:
+        task = self.tasks[request.task()]
+        closed = task.model_copy(
+            update={
+                "status": request.outcome,
+                "decision": request.decision,
+                "closed_by": request.by,
+                "note": request.note,
+                "closed_at": request.at or datetime.now(timezone.utc),
+            }
+        )
+        self.tasks[request.task()] = closed
+        return closed
+
+    @activity.defn(name="record_moment")
+    async def record_moment(self, request: MomentRequest) -> MomentRecorded:
+        self.moment_calls.append([request.kind.value])
+        return self._moment(request)
+
+    @activity.defn(name="record_moments")
+    async def record_moments(self, request: MomentsRequest) -> list[MomentRecorded]:
+        self.moment_calls.append([m.kind.value for m in request.moments])
+        return [self._moment(m) for m in request.moments]
+
+    def _moment(self, request: MomentRequest) -> MomentRecorded:
+        fresh = all(m.key != request.key for m in self.moments)
+        if fresh:
+            self.moments.append(request)
+        return MomentRecorded(key=request.key, recorded=fresh)
+
+    def activities(self, playbooks: Path) -> list[Any]:
+        return [
+            PlaybookActivities(playbooks).snapshot_playbook,  # reads the playbook files: no I/O beyond them
+            self.assign_owner,
+            self.release_owner,
+            self.send_message,
+            self.create_escalation_task,
+            self.close_escalation_task,
+            self.record_moment,
+            self.record_moments,
+        ]
+
+
+@asynccontextmanager
+async def fake_worker(
+    client: Client,
+    playbooks: Path,
+    effects: Effects | None = None,
+    *,
+    journey: type = OnboardingWorkflow,
+    task_queue: str | None = None,
+    keep_journeys: bool = False,
+) -> AsyncIterator[tuple[str, Effects]]:
+    """The journey on its own task queue with every effect in memory; yields (task queue, effects).
+    A deploy mid-journey: start them on an earlier version (`journey`, tests/versions.py) with
+    `keep_journeys`, then finish them on a worker given that `task_queue`."""
+    effects = effects or Effects()
+    task_queue = task_queue or f"fast-{uuid.uuid4().hex[:8]}"
+    try:
+        async with Worker(
+            client,
+            task_queue=task_queue,
+            workflows=[journey],
+            activities=effects.activities(playbooks),
+            workflow_runner=workflow_runner(),
+            # journeys handed to a later worker leave no sticky queue behind: the time-skipping
+            # server does not hand a stopped worker's sticky tasks (queries included) back
+            **({"max_cached_workflows": 0} if keep_journeys else {}),
+        ):
+            yield task_queue, effects
+    finally:
+        if not keep_journeys:
+            await _terminate_leftovers(task_queue)

@@ -1,0 +1,316 @@
+"""Helpers for the tests that try a journey the way real traffic does: a dev server that
+suggests continue-as-new early, floods of signals sent concurrently, and readers of a
+journey's whole history (every run of its chain) for the things those tests count."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from temporalio import activity
+from temporalio.api.enums.v1 import EventType, WorkflowTaskFailedCause
+from temporalio.client import Client, WorkflowHandle, WorkflowHistory
+from temporalio.service import RPCError, RPCStatusCode
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from activities.messaging import MessagingActivities
+from activities.settings import ActivitySettings
+from contracts.messages import MessageRequest, SendReceipt
+from contracts.owners import AssignOwnerRequest, OwnerAssignment
+from contracts.search_attributes import ALL
+from lab.histories import journey_runs
+from owners.activities import OwnerActivities
+from owners.roster import load_roster
+from owners.workflow import OwnerRosterWorkflow
+from runtime.sandbox import workflow_runner
+from tests.conftest import TEMPORAL_CLI
+from tests.harness.privacy_keys import CONVERTER
+from tests.harness.support import _terminate_leftovers
+from worker import activities, records_database, roster_worker
+from workflows.onboarding import OnboardingWorkflow
+
+ROOT = Path(__file__).resolve().parents[2]
+SUGGEST_CONTINUE_AS_NEW = "limit.historyCount.suggestContinueAsNew"
+SERVER_CAUSED = ("WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND", "WORKFLOW_TASK_FAILED_CAUSE_FORCE_CLOSE_COMMAND")
+
+
+@asynccontextmanager
+async def dev_server(suggest_continue_as_new_after: int) -> AsyncIterator[WorkflowEnvironment]:
+    """A Temporal dev server (in memory) that suggests continue-as-new once a run's history
+    has this many events (production's default is 4,096 on a 51,200-event limit)."""
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=str(TEMPORAL_CLI),
+        search_attributes=list(ALL),
+        data_converter=CONVERTER,
+        dev_server_extra_args=[
+            "--dynamic-config-value",
+            "frontend.enableUpdateWorkflowExecution=true",
+            "--dynamic-config-value",
+            f"{SUGGEST_CONTINUE_AS_NEW}={suggest_continue_as_new_after}",
+        ],
+    )
+    try:
+        yield env
+    finally:
+        await env.shutdown()
+
+
+Signal = tuple[str, Sequence[Any]]  # a signal name and its raw arguments, as a CLI would send them
+
+
+SENDER_ATTEMPTS = 20
+
+
+async def signal_patiently(handle: WorkflowHandle, name: str, args: Sequence[Any]) -> None:
+    """Signal as a well-behaved producer does: while the journey hands over to a new run the
+    server answers RESOURCE_EXHAUSTED ("workflow is closing"; our HTTP service turns it into
+    503), and the producer tries again shortly, a bounded number of times."""
+    for attempt in range(1, SENDER_ATTEMPTS + 1):
+        try:
+            await handle.signal(name, args=list(args))
+            return
+        except RPCError as err:
+            if err.status is not RPCStatusCode.RESOURCE_EXHAUSTED or attempt == SENDER_ATTEMPTS:
+                raise
+            await asyncio.sleep(0.05 * attempt)  # back-off of a retrying sender, not a synchronisation
+
+
+async def send_all(handle: WorkflowHandle, signals: Iterable[Signal], *, concurrency: int = 32) -> int:
+    """Send every signal, `concurrency` at a time (as many producers would); returns how many."""
+    gate = asyncio.Semaphore(concurrency)
+    sent = 0
+
+    async def one(name: str, args: Sequence[Any]) -> None:
+        nonlocal sent
+        async with gate:
+            await signal_patiently(handle, name, args)
+            sent += 1
+
+    pending: set[asyncio.Task[None]] = set()
+    for name, args in signals:
+        if len(pending) >= concurrency * 4:  # bounded memory for very long floods
+            done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                task.result()
+        pending.add(asyncio.create_task(one(name, args)))
+    for task in asyncio.as_completed(pending):
+        await task
+    return sent
+
+
+async def paced(
+    handle: WorkflowHandle, signals: Sequence[Signal], *, batch: int = 80, answer_within: float = 30.0
+) -> float:
+    """Send in batches, asking the journey's `status` after each (so fewer signals than the
+    100 the server buffers during one workflow task pile up); returns the slowest answer in
+    seconds. A query that is not answered within `answer_within` fails the caller."""
+    slowest = 0.0
+    for start in range(0, len(signals), batch):
+        await send_all(handle, signals[start : start + batch], concurrency=16)
+        asked = asyncio.get_running_loop().time()
+        await asyncio.wait_for(handle.query(OnboardingWorkflow.status), answer_within)
+        slowest = max(slowest, asyncio.get_running_loop().time() - asked)
+    return slowest
+
+
+@dataclass
+class Chain:
+    """Every run of one journey, first to last."""
+
+    runs: list[WorkflowHistory]
+
+    @property
+    def events(self) -> list[Any]:
+        return [e for run in self.runs for e in run.events]
+
+    def task_failures(self) -> list[str]:
+        """Every failed workflow task, as "<cause>: <message>" (a journey must never have one)."""
+        return [
+            f"{WorkflowTaskFailedCause.Name(a.cause)}: {a.failure.message}"
+            for e in self.events
+            if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED
+            for a in [e.workflow_task_failed_event_attributes]
+        ]
+
+    def worker_task_failures(self) -> list[str]:
+        """Failed workflow tasks other than the two the server causes under a flood of signals
+        and retries at once: `UNHANDLED_COMMAND` (the journey closed or continued as new while
+        new signals arrived) and `FORCE_CLOSE_COMMAND` (more signals buffered during one task
+        than the server holds). Anything else is the journey's code failing."""
+        return [f for f in self.task_failures() if not f.startswith(SERVER_CAUSED)]
+
+    def carried_sizes(self) -> list[int]:
+        """Bytes of the JourneyInput (JSON) each run handed to the next."""
+        return [
+            sum(len(p.data) for p in e.workflow_execution_continued_as_new_event_attributes.input.payloads)
+            for e in self.events
+            if e.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW
+        ]
+
+    def carried(self) -> list[dict[str, Any]]:
+        return [
+            json.loads(e.workflow_execution_continued_as_new_event_attributes.input.payloads[0].data)
+            for e in self.events
+            if e.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW
+        ]
+
+    def messages(self) -> list[dict[str, Any]]:
+        """The input of every `send_message` the journey scheduled (one per message; retries
+        of an activity are not new events)."""
+        found = []
+        for e in self.events:
+            if e.event_type != EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+                continue
+            attrs = e.activity_task_scheduled_event_attributes
+            if attrs.activity_type.name == "send_message":
+                found.append(json.loads(attrs.input.payloads[0].data))
+        return found
+
+    def customer_messages(self) -> list[str]:
+        """The kinds (direction, clarify, help, ...) of the customer messages, in order."""
+        return [m["kind"] for m in self.messages() if m["audience"] == "customer"]
+
+    def escalation_tasks(self) -> int:
+        return sum(
+            1
+            for e in self.events
+            if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
+            and e.activity_task_scheduled_event_attributes.activity_type.name == "create_escalation_task"
+        )
+
+    def signal_names(self) -> list[str]:
+        return [
+            e.workflow_execution_signaled_event_attributes.signal_name
+            for e in self.events
+            if e.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED
+        ]
+
+
+async def chain(client: Client, handle: WorkflowHandle) -> Chain:
+    """Every run of the journey `handle` names, first to last, its payloads decrypted with the
+    client's codec (lab/histories.py) so the tests read what the journey carried and sent."""
+    return Chain(await journey_runs(client, handle.id))
+
+
+class Held:
+    """One activity replaced by name with the real one behind a door the test opens and
+    closes, so a signal or update can be sent exactly while the journey awaits it."""
+
+    def __init__(self) -> None:
+        self._open = asyncio.Event()
+        self._open.set()
+        self.waiting = asyncio.Event()  # set while a call waits behind the closed door
+        self.calls: list[Any] = []
+
+    def close(self) -> None:
+        self._open.clear()
+        self.waiting.clear()
+
+    def open(self) -> None:
+        self._open.set()
+
+    async def _through(self, request: Any) -> None:
+        self.calls.append(request)
+        if not self._open.is_set():
+            self.waiting.set()
+            await self._open.wait()
+
+
+class HeldSend(Held):
+    def __init__(self, real: MessagingActivities) -> None:
+        super().__init__()
+        self._real = real
+
+    @activity.defn(name="send_message")
+    async def send_message(self, request: MessageRequest) -> SendReceipt:
+        await self._through(request)
+        return await self._real.send_message(request)
+
+
+class HeldAssign(Held):
+    """`assign_owner` held only for a staff member's explicit choice (reassign)."""
+
+    def __init__(self, real: OwnerActivities) -> None:
+        super().__init__()
+        self._real = real
+
+    @activity.defn(name="assign_owner")
+    async def assign_owner(self, request: AssignOwnerRequest) -> OwnerAssignment:
+        if request.preferred:
+            await self._through(request)
+        return await self._real.assign_owner(request)
+
+
+@asynccontextmanager
+async def held_worker(
+    client: Client, tmp_path: Path, playbooks: Path, *, smtp_url: str | None = None
+) -> AsyncIterator[tuple[str, HeldSend, HeldAssign]]:
+    """A journey worker (own task queue) whose `send_message` and `assign_owner` can be held."""
+    settings = ActivitySettings(SMTP_URL=smtp_url, ONBOARDING_DATA_DIR=tmp_path / "data")
+    records = records_database(settings)
+    send = HeldSend(MessagingActivities(settings, records))
+    assign = HeldAssign(OwnerActivities(client, load_roster))
+    replaced = {"send_message", "assign_owner"}
+    task_queue = f"test-{uuid.uuid4().hex[:8]}"
+    try:
+        async with (
+            Worker(
+                client,
+                task_queue=task_queue,
+                workflows=[OnboardingWorkflow, OwnerRosterWorkflow],
+                activities=[
+                    *(
+                        a
+                        for a in activities(client, settings, playbooks=playbooks, records=records)
+                        if a.__name__ not in replaced
+                    ),
+                    send.send_message,
+                    assign.assign_owner,
+                ],
+                workflow_runner=workflow_runner(),
+            ),
+            roster_worker(client, task_queue),
+        ):
+            yield task_queue, send, assign
+    finally:
+        await _terminate_leftovers(task_queue, client)
+
+
+class WorkerProcess:
+    """`python -m worker` with its log in a file; started, waited for, SIGKILLed."""
+
+    def __init__(self, env: dict[str, str], log_dir: Path) -> None:
+        self._env, self._log_dir = env, log_dir
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.starts = self.kills = 0
+
+    async def start(self) -> None:
+        self.starts += 1
+        log = self._log_dir / f"worker-{self.starts}.log"
+        with open(log, "wb") as out:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "worker"], cwd=ROOT, env=self._env, stdout=out, stderr=out
+            )
+        deadline = time.monotonic() + 60
+        while b'"worker.started"' not in log.read_bytes():
+            assert self.proc.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, "the worker did not start within a minute"
+            await asyncio.sleep(0.05)
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait()
+            self.kills += 1
+        self.proc = None

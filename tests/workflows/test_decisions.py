@@ -1,0 +1,85 @@
+from datetime import datetime, timezone
+
+from contracts.journey import Inbox, MilestoneProgress
+from contracts.owners import OwnerAssignment, Person
+from contracts.playbook import EscalationPolicy
+from contracts.status import OnboardingState
+from playbooks.loader import load_all
+from tests.harness.support import make_deal
+from workflows import decisions
+
+PLAYBOOK = load_all()[0].playbook
+FIRST = PLAYBOOK.milestones[0]
+NOW = datetime(2026, 11, 24, tzinfo=timezone.utc)
+
+
+def progress(**kw):
+    return MilestoneProgress(index=0, key=FIRST.key, started_at=NOW, **kw)
+
+
+def test_action_or_any_alternate_completes_the_milestone():
+    assert decisions.completing_event(FIRST, Inbox()) is None
+    assert decisions.completing_event(FIRST, Inbox(taken={"dataset_uploaded": NOW})) == "dataset_uploaded"
+    assert decisions.completing_event(FIRST, Inbox(taken={"setup_call_booked": NOW})) == "setup_call_booked"
+    # an event of a later milestone does not complete this one
+    assert decisions.completing_event(FIRST, Inbox(taken={"dashboard_shared": NOW})) is None
+
+
+def test_follow_ups_run_clarify_simplify_redirect_then_none():
+    kinds = [decisions.next_follow_up(FIRST, progress(follow_ups_sent=n)) for n in range(4)]
+    assert [k.kind.value if k else None for k in kinds] == ["clarify", "simplify", "redirect", None]
+
+
+def test_current_action_is_the_latest_alternate_offered():
+    assert decisions.current_action(FIRST, progress()).title == "Upload your first dataset"
+    assert decisions.current_action(FIRST, progress(follow_ups_sent=1)).title == "Upload your first dataset"
+    assert decisions.current_action(FIRST, progress(follow_ups_sent=2)).title == "Load the sample dataset"
+    assert decisions.current_action(FIRST, progress(follow_ups_sent=3)).title == "Book a 15-minute setup call"
+
+
+def test_high_risk_and_failure_thresholds():
+    policy = EscalationPolicy(kickoff_amount_above=100_000, after_failed_attempts=2)
+    assert decisions.is_high_risk(policy, make_deal(amount=150_000))
+    assert not decisions.is_high_risk(policy, make_deal(amount=100_000))
+    assert not decisions.is_high_risk(EscalationPolicy(), make_deal(amount=10**9))
+    assert not decisions.failures_exhausted(policy, 1)
+    assert decisions.failures_exhausted(policy, 2)
+
+
+def test_escalation_moves_up_and_falls_back_when_a_level_is_empty():
+    owner = Person(id="maya", name="Maya", email="m@v.example")
+    backup = Person(id="leo", name="Leo", email="l@v.example")
+    manager = Person(id="dana", name="Dana", email="d@v.example")
+    policy = EscalationPolicy(levels=["owner", "backup", "manager"])
+    full = OwnerAssignment(owner=owner, backup=backup, manager=manager)
+    assert [decisions.escalation_assignee(policy, n, full)[1].id for n in (1, 2, 3, 4)] == [
+        "maya",
+        "leo",
+        "dana",
+        "dana",
+    ]
+    no_backup = OwnerAssignment(owner=owner, manager=None)
+    assert decisions.escalation_assignee(policy, 2, no_backup) == ("owner", owner)
+    assert decisions.has_next_level(policy, 2) and not decisions.has_next_level(policy, 3)
+
+
+def test_eligible_touchpoints_explain_what_can_happen_next():
+    policy = PLAYBOOK.escalation
+    assert decisions.eligible_touchpoints(OnboardingState.awaiting_action, FIRST, progress(), policy) == [
+        "direction",
+        "clarify",
+        "simplify",
+        "redirect",
+        "help (on a failed attempt)",
+        "escalation",
+    ]
+    sent = progress(direction_sent_at=NOW, follow_ups_sent=2)
+    assert decisions.eligible_touchpoints(OnboardingState.clarifying, FIRST, sent, policy)[:1] == ["redirect"]
+    assert decisions.eligible_touchpoints(OnboardingState.escalated, FIRST, sent, policy) == ["resolve_escalation"]
+    assert decisions.eligible_touchpoints(OnboardingState.closed, FIRST, sent, policy) == []
+
+
+def test_message_keys_never_use_the_run_id():
+    assert (
+        decisions.message_key("onboarding-D-1", "first_action", "clarify", 3) == "onboarding-D-1:first_action:clarify:3"
+    )
