@@ -1,4 +1,4 @@
-"""A CRM added the way docs/http.md ("Adding a CRM") says, for tests/test_starters_crms.py:
+"""A CRM added the way docs/http.md ("Adding a CRM") says, for tests/starters/test_starters_crms.py:
 its router module and its deal-reading activity (kept in one file here), and the registry line
 that test adds. Acme's webhook proves itself with a shared token header."""
 

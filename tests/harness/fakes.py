@@ -2,7 +2,7 @@
 (time-skipping) server, with every effect kept in memory instead of SMTP, the records
 database and the owner-roster workflow. What the journey asked for is what the tests read.
 
-The real activities keep their integration tests (tests/test_journey_*.py, test_records*,
+The real activities keep their integration tests (tests/workflows/test_journey_*.py, test_records*,
 test_messaging, test_owner_roster); these fakes only answer in the shapes the real ones
 return, so a journey cannot tell the difference."""
 
@@ -160,7 +160,7 @@ async def fake_worker(
     keep_journeys: bool = False,
 ) -> AsyncIterator[tuple[str, Effects]]:
     """The journey on its own task queue with every effect in memory; yields (task queue, effects).
-    A deploy mid-journey: start them on an earlier version (`journey`, tests/versions.py) with
+    A deploy mid-journey: start them on an earlier version (`journey`, tests/harness/versions.py) with
     `keep_journeys`, then finish them on a worker given that `task_queue`."""
     effects = effects or Effects()
     task_queue = task_queue or f"fast-{uuid.uuid4().hex[:8]}"

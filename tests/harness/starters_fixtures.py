@@ -76,7 +76,7 @@ def settings_for(address: str, **overrides: Any) -> StarterSettings:
         "onboarding_task_queue": unique("starters"),
         # The service migrates its records at start: keep them out of the checkout.
         "onboarding_data_dir": Path(tempfile.gettempdir()) / "onboarding-starters-tests",
-        # Salesforce, Pipedrive and Segment (tests/vendor_fixtures.py)
+        # Salesforce, Pipedrive and Segment (tests/harness/vendor_fixtures.py)
         **vendor_settings(),
     }
     values.update(overrides)

@@ -39,7 +39,7 @@ def make_deal(deal_id: str | None = None, **overrides: Any) -> DealClosed:
 
 def default_playbook() -> dict[str, Any]:
     """The default playbook as journey tests use it: without the owner-acknowledgement wait,
-    since they time the kickoff (tests/test_owner_acknowledgement.py turns it on)."""
+    since they time the kickoff (tests/owners/test_owner_acknowledgement.py turns it on)."""
     data = yaml.safe_load((DEFAULT_DIR / "default.yaml").read_text())
     data["owner_acknowledgement"] = {"hours": 0}
     return data
@@ -112,7 +112,7 @@ async def _terminate_leftovers(task_queue: str, client: Client | None = None) ->
 async def start_journey(client: Client, task_queue: str, deal: DealClosed, **input_fields: Any) -> WorkflowHandle:
     """A bare start (id and task queue only): the journey's first upsert sets every search
     attribute. A start as the starters make it: `contracts.search_attributes.start_options`
-    (tests/staff.py)."""
+    (tests/harness/staff.py)."""
     handle = await client.start_workflow(
         OnboardingWorkflow.run,
         JourneyInput(deal_id=deal.deal_id, deal=deal, **input_fields),

@@ -1,5 +1,5 @@
 """Who may own a journey (pure `staffing`) and how places are handed out (pure `Places`):
-every rule of docs/owners.md, without a server. tests/test_owner_roster.py runs them
+every rule of docs/owners.md, without a server. tests/owners/test_owner_roster.py runs them
 through the roster workflow on real servers."""
 
 from datetime import date

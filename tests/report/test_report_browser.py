@@ -1,7 +1,7 @@
 """The report's page in headless Chromium: opened from disk (no server), every section's
 plot drawn by the inlined plotly.js, and a count's link pointing at the Web UI list.
 
-Needs Debian's `chromium` and the `playwright` package (tests/test_support_browser.py says
+Needs Debian's `chromium` and the `playwright` package (tests/workflows/test_support_browser.py says
 how); the screenshot in docs/img/report.png comes from this test: run it with
 UPDATE_SCREENSHOTS=1 to rewrite it (otherwise it goes under pytest's tmp_path)."""
 

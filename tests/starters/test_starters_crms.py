@@ -1,5 +1,5 @@
 """The CRM registry (contracts/crms.py): the names and activity names kept in histories, every
-line resolving to its parts, and a CRM added by one registry line (tests/crm_example.py) being
+line resolving to its parts, and a CRM added by one registry line (tests/harness/crm_example.py) being
 served, checked at startup, registered on the worker and faked by the lab. No server needed."""
 
 from __future__ import annotations

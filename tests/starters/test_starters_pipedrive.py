@@ -48,7 +48,7 @@ async def test_deal_becoming_won_starts_a_journey_that_reads_pipedrive(http: htt
 
     # Pipedrive redelivers (attempt 2, 3): the same journey. With no worker here the journey
     # has not read its deal yet (no CustomerId), so it is told again where its deal is,
-    # which it ignores once it knows (tests/test_starters_journeys.py runs a worker).
+    # which it ignores once it knows (tests/starters/test_starters_journeys.py runs a worker).
     run_id = (await client.get_workflow_handle(f"onboarding-{deal}").describe()).run_id
     again = await http.post(PATH, content=raw, headers=headers)
     assert again.json() == {"journeys": [{"workflow_id": f"onboarding-{deal}", "created": False}], "ignored": 0}

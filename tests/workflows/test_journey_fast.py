@@ -1,8 +1,8 @@
 """The journey's own decisions, fast: the workflow on the time-skipping server with its
-activities replaced by name (tests/fakes.py), so a whole journey of weeks runs in about a
+activities replaced by name (tests/harness/fakes.py), so a whole journey of weeks runs in about a
 second and the test reads exactly what the journey asked the outside world for. The same
 paths with the real activities (SMTP, records, the roster workflow) are the integration
-tests in tests/test_journey_*.py."""
+tests in tests/workflows/test_journey_*.py."""
 
 from datetime import timedelta
 

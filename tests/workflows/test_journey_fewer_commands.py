@@ -1,7 +1,7 @@
 """v3.2 (`fewer-commands`): a step's moments are written by one local activity, and a
 transition upserts only the search attributes that changed. Journeys started earlier keep
 their one call per moment until their next run. The workflow runs on the time-skipping
-server with its activities replaced by name (tests/fakes.py)."""
+server with its activities replaced by name (tests/harness/fakes.py)."""
 
 import asyncio
 import copy
