@@ -4,10 +4,13 @@ Both come from PyPI packages; nothing is downloaded at test time."""
 
 from __future__ import annotations
 
+import functools
 import os
 import sysconfig
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
+from typing import Any
 
 import pytest
 import pytest_asyncio
@@ -19,6 +22,7 @@ from temporalio.testing import WorkflowEnvironment
 from contracts.search_attributes import ALL
 from tests.harness import privacy_keys
 from tests.harness.postgres import postgres, records_db, records_url  # noqa: F401  (fixtures)
+from tests.harness.support import journey_worker
 
 # Every worker, HTTP service and subprocess the suite starts encrypts payloads with the test
 # key and signs unsubscribe links with the test secret, as a configured deployment does.
@@ -58,6 +62,15 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
         yield env
     finally:
         await env.shutdown()
+
+
+@pytest.fixture
+def journeys(tmp_path: Path) -> Callable[..., AbstractAsyncContextManager[Any]]:
+    """The one way to run journeys in a test, on a worker of its own task queue:
+    `async with journeys(client) as task_queue` (the worker's real effects) or
+    `async with journeys(client, effects="fake") as (task_queue, effects)` (the fake world,
+    lab/fakes.py). Options: tests/harness/support.py `journey_worker`."""
+    return functools.partial(journey_worker, tmp_path=tmp_path)
 
 
 @pytest.fixture(autouse=True)

@@ -10,19 +10,20 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from temporalio.client import Client, WorkflowHandle
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Replayer
+from temporalio.worker import Replayer, Worker
 
 from activities.settings import ActivitySettings
 from contracts.deal import DealClosed, sample_deal_body
 from contracts.journey import JourneyInput, JourneyResult, workflow_id_for
 from contracts.signals import ActionTaken, Cancel
 from contracts.status import OnboardingState, Status
+from lab.fakes import FakeEffects
 from owners.roster import Roster, load_roster
 from owners.workflow import roster_workflow_id
 from playbooks.loader import DEFAULT_DIR
@@ -76,21 +77,69 @@ async def journey_worker(
     client: Client,
     tmp_path: Path,
     *,
+    effects: Literal["real", "fake"] = "real",
     playbooks: Path | None = None,
     smtp_url: str | None = None,
     roster=load_roster,
-) -> AsyncIterator[str]:
-    """A worker on its own task queue; yields the task queue name."""
-    task_queue = f"test-{uuid.uuid4().hex[:8]}"
-    settings = ActivitySettings(SMTP_URL=smtp_url, ONBOARDING_DATA_DIR=tmp_path / "data")
+    fake: FakeEffects | None = None,
+    journey: type = OnboardingWorkflow,
+    task_queue: str | None = None,
+    keep_journeys: bool = False,
+) -> AsyncIterator[Any]:
+    """The one way a test runs journeys: a worker on its own task queue (the `journeys`
+    fixture binds `tmp_path`), the default playbook unless `playbooks` is given.
+
+    - `effects="real"` (the worker's own activities: SMTP at `smtp_url`, the records in
+      `tmp_path`, the owner-roster workflow over `roster`) yields the task queue;
+    - `effects="fake"` (the fake world, lab/fakes.py: every effect kept in memory, in `fake`
+      if given) yields (task queue, the FakeEffects). A deploy mid-journey: start them on an
+      earlier version (`journey`, tests/harness/versions.py) with `keep_journeys`, then
+      finish them on a worker given that `task_queue`."""
     if playbooks is None:
         playbooks = write_playbook(tmp_path / "playbooks-default")
+    if effects == "fake":
+        async with _fake_worker(
+            client, playbooks, fake, journey=journey, task_queue=task_queue, keep_journeys=keep_journeys
+        ) as running:
+            yield running
+        return
+    task_queue = f"test-{uuid.uuid4().hex[:8]}"
+    settings = ActivitySettings(SMTP_URL=smtp_url, ONBOARDING_DATA_DIR=tmp_path / "data")
     worker = build_worker(client, settings, task_queue=task_queue, roster=roster, playbooks=playbooks)
     try:
         async with worker:
             yield task_queue
     finally:
         await _terminate_leftovers(task_queue, client)
+
+
+@asynccontextmanager
+async def _fake_worker(
+    client: Client,
+    playbooks: Path,
+    effects: FakeEffects | None = None,
+    *,
+    journey: type = OnboardingWorkflow,
+    task_queue: str | None = None,
+    keep_journeys: bool = False,
+) -> AsyncIterator[tuple[str, FakeEffects]]:
+    effects = effects or FakeEffects()
+    task_queue = task_queue or f"fast-{uuid.uuid4().hex[:8]}"
+    try:
+        async with Worker(
+            client,
+            task_queue=task_queue,
+            workflows=[journey],
+            activities=effects.activities(playbooks),
+            workflow_runner=workflow_runner(),
+            # journeys handed to a later worker leave no sticky queue behind: the time-skipping
+            # server does not hand a stopped worker's sticky tasks (queries included) back
+            **({"max_cached_workflows": 0} if keep_journeys else {}),
+        ):
+            yield task_queue, effects
+    finally:
+        if not keep_journeys:
+            await _terminate_leftovers(task_queue)
 
 
 # Journeys started by start_journey, per task queue. A test that fails midway leaves its

@@ -1,6 +1,6 @@
 """The journey's own decisions, fast: the workflow on the time-skipping server with its
-activities replaced by name (tests/harness/fakes.py), so a whole journey of weeks runs in about a
-second and the test reads exactly what the journey asked the outside world for. The same
+activities replaced by name (the fake world, lab/fakes.py: the `journeys` fixture with
+effects="fake"), so a whole journey of weeks runs in about a second and the test reads exactly what the journey asked the outside world for. The same
 paths with the real activities (SMTP, records, the roster workflow) are the integration
 tests in tests/workflows/test_journey_*.py."""
 
@@ -9,7 +9,6 @@ from datetime import timedelta
 from contracts.signals import ActionFailed, Cancel
 from contracts.staff import ResolveEscalation
 from contracts.status import OnboardingState
-from tests.harness.fakes import fake_worker
 from tests.harness.support import (
     MILESTONE_EVENTS,
     MINUTE,
@@ -27,9 +26,9 @@ from workflows.onboarding import OnboardingWorkflow
 MILESTONES = MILESTONE_EVENTS
 
 
-async def test_every_milestone_done_activates_with_one_direction_each(ts_env, tmp_path):
+async def test_every_milestone_done_activates_with_one_direction_each(ts_env, tmp_path, journeys):
     client = ts_env.client
-    async with fake_worker(client, write_playbook(tmp_path / "pb")) as (task_queue, effects):
+    async with journeys(client, effects="fake", playbooks=write_playbook(tmp_path / "pb")) as (task_queue, effects):
         handle = await start_journey(client, task_queue, make_deal())
         result = await take_every_action(ts_env, handle)
 
@@ -44,9 +43,9 @@ async def test_every_milestone_done_activates_with_one_direction_each(ts_env, tm
     await assert_replays(handle)
 
 
-async def test_silence_follows_up_then_escalates_and_a_decision_closes_the_task(ts_env, tmp_path):
+async def test_silence_follows_up_then_escalates_and_a_decision_closes_the_task(ts_env, tmp_path, journeys):
     client = ts_env.client
-    async with fake_worker(client, write_playbook(tmp_path / "pb")) as (task_queue, effects):
+    async with journeys(client, effects="fake", playbooks=write_playbook(tmp_path / "pb")) as (task_queue, effects):
         handle = await start_journey(client, task_queue, make_deal())
         await advance_until(ts_env, handle, escalated, step=timedelta(hours=1))
         assert effects.kinds() == ["direction", "clarify", "simplify", "redirect"]
@@ -70,9 +69,9 @@ async def test_silence_follows_up_then_escalates_and_a_decision_closes_the_task(
     await assert_replays(handle)
 
 
-async def test_repeated_failures_escalate_after_the_playbooks_count(ts_env, tmp_path):
+async def test_repeated_failures_escalate_after_the_playbooks_count(ts_env, tmp_path, journeys):
     client = ts_env.client
-    async with fake_worker(client, write_playbook(tmp_path / "pb")) as (task_queue, effects):
+    async with journeys(client, effects="fake", playbooks=write_playbook(tmp_path / "pb")) as (task_queue, effects):
         handle = await start_journey(client, task_queue, make_deal())
         await advance_until(ts_env, handle, told("first_action"), step=MINUTE)
         for n in (1, 2):
@@ -91,9 +90,9 @@ async def test_repeated_failures_escalate_after_the_playbooks_count(ts_env, tmp_
     await assert_replays(handle)
 
 
-async def test_cancel_while_waiting_sends_nothing_more(ts_env, tmp_path):
+async def test_cancel_while_waiting_sends_nothing_more(ts_env, tmp_path, journeys):
     client = ts_env.client
-    async with fake_worker(client, write_playbook(tmp_path / "pb")) as (task_queue, effects):
+    async with journeys(client, effects="fake", playbooks=write_playbook(tmp_path / "pb")) as (task_queue, effects):
         handle = await start_journey(client, task_queue, make_deal())
         await advance_until(ts_env, handle, told("first_action"), step=MINUTE)
         await handle.signal(OnboardingWorkflow.cancel, Cancel(reason="deal lost"))

@@ -1,7 +1,8 @@
 """v3.2 (`fewer-commands`): a step's moments are written by one local activity, and a
 transition upserts only the search attributes that changed. Journeys started earlier keep
 their one call per moment until their next run. The workflow runs on the time-skipping
-server with its activities replaced by name (tests/harness/fakes.py)."""
+server with its activities replaced by name (the fake world, lab/fakes.py: the `journeys`
+fixture with effects="fake")."""
 
 import asyncio
 import copy
@@ -18,7 +19,6 @@ from contracts.moments import MOMENTS_PER_CALL
 from contracts.signals import ActionTaken
 from contracts.status import OnboardingState
 from replay.record import run_histories
-from tests.harness.fakes import fake_worker
 from tests.harness.support import (
     MINUTE,
     advance_until,
@@ -57,9 +57,12 @@ async def upserted(handle: WorkflowHandle) -> list[dict[str, object]]:
     return out
 
 
-async def test_a_step_writes_its_moments_in_one_call_and_upserts_only_what_changed(ts_env, tmp_path):
+async def test_a_step_writes_its_moments_in_one_call_and_upserts_only_what_changed(ts_env, tmp_path, journeys):
     client = ts_env.client
-    async with fake_worker(client, write_playbook(tmp_path / "pb", always_open)) as (task_queue, effects):
+    async with journeys(client, effects="fake", playbooks=write_playbook(tmp_path / "pb", always_open)) as (
+        task_queue,
+        effects,
+    ):
         handle = await start_journey(client, task_queue, make_deal())
         result = await take_every_action(ts_env, handle)
 
@@ -84,18 +87,20 @@ async def test_a_step_writes_its_moments_in_one_call_and_upserts_only_what_chang
     await assert_replays(handle)
 
 
-async def test_a_journey_started_on_v3_1_keeps_its_calls_until_its_next_run(ts_env, tmp_path):
+async def test_a_journey_started_on_v3_1_keeps_its_calls_until_its_next_run(ts_env, tmp_path, journeys):
     """Deployed mid-journey: the running v3.1 run replays and goes on with one call per
     moment; the run it continues as new writes per step. Every moment once across both."""
     client, playbooks = ts_env.client, write_playbook(tmp_path / "pb", always_open)
-    async with fake_worker(client, playbooks, journey=OnboardingWorkflowV31, keep_journeys=True) as (queue, old):
+    async with journeys(
+        client, effects="fake", playbooks=playbooks, journey=OnboardingWorkflowV31, keep_journeys=True
+    ) as (queue, old):
         handle = await start_journey(client, queue, make_deal(), continue_as_new_after=6)
         await advance_until(ts_env, handle, told("first_action"), step=MINUTE)
     first_run = handle.first_execution_run_id
     assert first_run is not None
     assert await local_activities(handle, first_run) == {"record_moment": 3}
 
-    async with fake_worker(client, playbooks, task_queue=queue) as (_, new):
+    async with journeys(client, effects="fake", playbooks=playbooks, task_queue=queue) as (_, new):
         await take_every_action(ts_env, handle)
 
     histories = await run_histories(client, handle.id, first_run)
@@ -123,12 +128,15 @@ def many_milestones(playbook: dict[str, Any]) -> None:
         playbook["milestones"].append(extra)
 
 
-async def test_moments_held_past_one_calls_worth_are_written_in_full_batches(ts_env, tmp_path):
+async def test_moments_held_past_one_calls_worth_are_written_in_full_batches(ts_env, tmp_path, journeys):
     """Every later milestone's event arrives before the first is done: the journey goes
     through all of them in one step, holding a `milestone_completed` each. The batch is
     written whenever it is full, never grown past what one call takes (that failed the task)."""
     client = ts_env.client
-    async with fake_worker(client, write_playbook(tmp_path / "pb", many_milestones)) as (task_queue, effects):
+    async with journeys(client, effects="fake", playbooks=write_playbook(tmp_path / "pb", many_milestones)) as (
+        task_queue,
+        effects,
+    ):
         handle = await start_journey(client, task_queue, make_deal())
         await advance_until(ts_env, handle, told("first_action"), step=MINUTE)
         later = [f"step_{i}_done" for i in range(MANY - 3)] + ["teammates_invited", "dashboard_shared"]

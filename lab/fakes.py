@@ -1,24 +1,22 @@
-"""Activities replaced by name, for fast workflow tests: the journey's own code on a real
-(time-skipping) server, with every effect kept in memory instead of SMTP, the records
-database and the owner-roster workflow. What the journey asked for is what the tests read.
+"""The fake world: the journey's activities replaced by name, every effect kept in memory
+instead of SMTP, the records database and the owner-roster workflow. What the journey asked
+for is what the caller reads. One world for every place that runs a journey without the
+outside world: the fast tests and the soak tests (tests/harness/journeys.py) and the lab,
+whose world (lab/world.py) chooses owners by the same rule (`first_eligible`).
 
-The real activities keep their integration tests (tests/workflows/test_journey_*.py, test_records*,
-test_messaging, test_owner_roster); these fakes only answer in the shapes the real ones
-return, so a journey cannot tell the difference."""
+The real activities keep their integration tests (tests/workflows/test_journey_*.py,
+tests/records/, tests/activities/test_messaging.py, tests/owners/test_owner_roster.py);
+these fakes only answer in the shapes the real ones return, so a journey cannot tell the
+difference."""
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from temporalio import activity
-from temporalio.client import Client
-from temporalio.worker import Worker
 
 from activities.playbook import PlaybookActivities
 from contracts.escalations import CloseEscalationTask, EscalationTask, EscalationTaskRecord, EscalationTaskRequest
@@ -27,13 +25,23 @@ from contracts.moments import MomentRecorded, MomentRequest, MomentsRequest
 from contracts.owners import AssignOwnerRequest, OwnerAssignment, Released, ReleaseOwnerRequest
 from owners.activities import manager_person, person, staffing
 from owners.roster import Roster, load_roster
-from runtime.sandbox import workflow_runner
-from tests.harness.support import _terminate_leftovers
-from workflows.onboarding import OnboardingWorkflow
+
+
+def first_eligible(roster: Roster, request: AssignOwnerRequest) -> OwnerAssignment:
+    """The roster's rules (owners/activities.py `staffing`) without the roster workflow: the
+    first eligible owner, loads not counted, or the manager when nobody can take the journey
+    (as the roster workflow answers unstaffed)."""
+    staff = staffing(roster, request)
+    manager = manager_person(roster.manager) if roster.manager else None
+    if staff.unstaffed and manager is not None:
+        return OwnerAssignment(owner=manager, manager=manager, unstaffed=staff.unstaffed)
+    owner = staff.candidates[0]
+    backup = roster.by_id(owner.backup) if owner.backup else None
+    return OwnerAssignment(owner=person(owner), backup=person(backup) if backup else None, manager=manager)
 
 
 @dataclass
-class Effects:
+class FakeEffects:
     """Everything the journey asked the outside world for, in order."""
 
     roster: Roster = field(default_factory=load_roster)
@@ -55,17 +63,11 @@ class Effects:
 
     @activity.defn(name="assign_owner")
     async def assign_owner(self, request: AssignOwnerRequest) -> OwnerAssignment:
-        """The roster's rules (owners/activities.py `staffing`) without the roster workflow:
-        the first eligible owner, capacity not counted."""
-        staff = staffing(self.roster, request)
-        manager = manager_person(self.roster.manager) if self.roster.manager else None
-        if staff.unstaffed:
-            assert manager is not None
-            return OwnerAssignment(owner=manager, manager=manager, unstaffed=staff.unstaffed)
-        owner = staff.candidates[0]
-        self.owners[request.journey_id or activity.info().workflow_id] = owner.id
-        backup = self.roster.by_id(owner.backup) if owner.backup else None
-        return OwnerAssignment(owner=person(owner), backup=person(backup) if backup else None, manager=manager)
+        """The roster's rules without the roster workflow (`first_eligible`)."""
+        assignment = first_eligible(self.roster, request)
+        if not assignment.unstaffed:
+            self.owners[request.journey_id or activity.info().workflow_id] = assignment.owner.id
+        return assignment
 
     @activity.defn(name="release_owner")
     async def release_owner(self, request: ReleaseOwnerRequest) -> Released:
@@ -147,35 +149,3 @@ class Effects:
             self.record_moment,
             self.record_moments,
         ]
-
-
-@asynccontextmanager
-async def fake_worker(
-    client: Client,
-    playbooks: Path,
-    effects: Effects | None = None,
-    *,
-    journey: type = OnboardingWorkflow,
-    task_queue: str | None = None,
-    keep_journeys: bool = False,
-) -> AsyncIterator[tuple[str, Effects]]:
-    """The journey on its own task queue with every effect in memory; yields (task queue, effects).
-    A deploy mid-journey: start them on an earlier version (`journey`, tests/harness/versions.py) with
-    `keep_journeys`, then finish them on a worker given that `task_queue`."""
-    effects = effects or Effects()
-    task_queue = task_queue or f"fast-{uuid.uuid4().hex[:8]}"
-    try:
-        async with Worker(
-            client,
-            task_queue=task_queue,
-            workflows=[journey],
-            activities=effects.activities(playbooks),
-            workflow_runner=workflow_runner(),
-            # journeys handed to a later worker leave no sticky queue behind: the time-skipping
-            # server does not hand a stopped worker's sticky tasks (queries included) back
-            **({"max_cached_workflows": 0} if keep_journeys else {}),
-        ):
-            yield task_queue, effects
-    finally:
-        if not keep_journeys:
-            await _terminate_leftovers(task_queue)
