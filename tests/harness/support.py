@@ -1,5 +1,6 @@
-"""Shared test helpers: deals, playbooks on disk, a worker per test, virtual-time advance,
-and the replay check every journey test ends with."""
+"""Shared test helpers: deals, playbooks on disk, the one way to run a test's journeys
+(`journey_worker`, the `journeys` fixture), the drive helpers of lab/drive.py (start, wait,
+advance virtual time, take every action), and the replay check every journey test ends with."""
 
 from __future__ import annotations
 
@@ -20,9 +21,17 @@ from temporalio.worker import Replayer, Worker
 
 from activities.settings import ActivitySettings
 from contracts.deal import DealClosed, sample_deal_body
-from contracts.journey import JourneyInput, JourneyResult, workflow_id_for
-from contracts.signals import ActionTaken, Cancel
-from contracts.status import OnboardingState, Status
+from contracts.journey import JourneyInput, workflow_id_for
+from contracts.signals import Cancel
+from contracts.status import Status
+from lab.drive import MILESTONE_EVENTS as MILESTONE_EVENTS
+from lab.drive import MINUTE as MINUTE
+from lab.drive import advance_until as advance_until
+from lab.drive import escalated as escalated
+from lab.drive import status as status
+from lab.drive import take_every_action as take_every_action
+from lab.drive import told as told
+from lab.drive import wait_until
 from lab.fakes import FakeEffects
 from owners.roster import Roster, load_roster
 from owners.workflow import roster_workflow_id
@@ -172,44 +181,6 @@ async def start_journey(client: Client, task_queue: str, deal: DealClosed, **inp
     return handle
 
 
-async def status(handle: WorkflowHandle) -> Status:
-    return await handle.query(OnboardingWorkflow.status)
-
-
-async def advance_until(
-    env: WorkflowEnvironment,
-    handle: WorkflowHandle,
-    done: Callable[[Status], bool],
-    *,
-    step: timedelta = timedelta(minutes=30),
-    limit: timedelta = timedelta(days=30),
-) -> Status:
-    """Move virtual time forward in steps until the journey's status satisfies `done`."""
-    waited = timedelta(0)
-    while True:
-        current = await status(handle)
-        if done(current):
-            return current
-        if waited >= limit:
-            raise AssertionError(f"journey never reached the expected status; last: {current}")
-        await env.sleep(step)
-        waited += step
-
-
-async def wait_for_status(handle: WorkflowHandle, done: Callable[[Status], bool], *, seconds: float = 20.0) -> Status:
-    """Real-time servers: re-query until `done`, bounded (the journey reacts asynchronously)."""
-    import asyncio
-
-    deadline = asyncio.get_running_loop().time() + seconds
-    while True:
-        current = await status(handle)
-        if done(current):
-            return current
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"journey never reached the expected status; last: {current}")
-        await asyncio.sleep(0.05)
-
-
 async def assert_replays(handle: WorkflowHandle) -> None:
     """The history this test produced replays cleanly against the current code."""
     history = await handle.fetch_history()
@@ -230,7 +201,8 @@ async def close_and_replay(handle: WorkflowHandle) -> None:
     await assert_replays(handle)
 
 
-MINUTE = timedelta(minutes=1)
+# The drive helpers (lab/drive.py, shared with the corpus recorder) under the names the tests use.
+wait_for_status = wait_until
 
 
 def always_open(playbook: dict[str, Any]) -> None:
@@ -242,39 +214,6 @@ def always_open(playbook: dict[str, Any]) -> None:
         "days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
         "proactive_per_day": 10,
     }
-
-
-# the default playbook's milestones and the product event that completes each
-MILESTONE_EVENTS = {
-    "first_action": "dataset_uploaded",
-    "first_value": "dashboard_shared",
-    "expansion_check": "teammates_invited",
-}
-
-
-async def take_every_action(env: WorkflowEnvironment, handle: WorkflowHandle) -> JourneyResult:
-    """The customer does each milestone's action once told it; the journey's result."""
-    for stage, event in MILESTONE_EVENTS.items():
-        await advance_until(env, handle, told(stage), step=MINUTE)
-        await handle.signal(OnboardingWorkflow.action_taken, ActionTaken(action=event, event_id=f"e-{stage}"))
-    return await handle.result()
-
-
-# ------------------------------------------------------------------ reading a journey's status
-
-
-def told(stage: str) -> Callable[[Status], bool]:
-    """The customer has been told this stage's one action and the journey waits on them."""
-    return lambda s: (
-        s.stage == stage
-        and s.waiting_on == "customer"
-        and s.next_action is not None
-        and s.next_action.due_at is not None
-    )
-
-
-def escalated(s: Status) -> bool:
-    return s.state is OnboardingState.escalated
 
 
 def sent(s: Status, step: str = "direction") -> list[datetime]:

@@ -20,7 +20,6 @@ from typing import Any
 from temporalio import activity
 from temporalio.api.enums.v1 import EventType, WorkflowTaskFailedCause
 from temporalio.client import Client, WorkflowHandle, WorkflowHistory
-from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -29,6 +28,7 @@ from activities.settings import ActivitySettings
 from contracts.messages import MessageRequest, SendReceipt
 from contracts.owners import AssignOwnerRequest, OwnerAssignment
 from contracts.search_attributes import ALL
+from lab.drive import signal_patiently
 from lab.histories import journey_runs
 from owners.activities import OwnerActivities
 from owners.roster import load_roster
@@ -67,23 +67,6 @@ async def dev_server(suggest_continue_as_new_after: int) -> AsyncIterator[Workfl
 
 
 Signal = tuple[str, Sequence[Any]]  # a signal name and its raw arguments, as a CLI would send them
-
-
-SENDER_ATTEMPTS = 20
-
-
-async def signal_patiently(handle: WorkflowHandle, name: str, args: Sequence[Any]) -> None:
-    """Signal as a well-behaved producer does: while the journey hands over to a new run the
-    server answers RESOURCE_EXHAUSTED ("workflow is closing"; our HTTP service turns it into
-    503), and the producer tries again shortly, a bounded number of times."""
-    for attempt in range(1, SENDER_ATTEMPTS + 1):
-        try:
-            await handle.signal(name, args=list(args))
-            return
-        except RPCError as err:
-            if err.status is not RPCStatusCode.RESOURCE_EXHAUSTED or attempt == SENDER_ATTEMPTS:
-                raise
-            await asyncio.sleep(0.05 * attempt)  # back-off of a retrying sender, not a synchronisation
 
 
 async def send_all(handle: WorkflowHandle, signals: Iterable[Signal], *, concurrency: int = 32) -> int:

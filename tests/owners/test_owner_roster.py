@@ -36,6 +36,7 @@ from activities.settings import ActivitySettings
 from cli.main import parser
 from contracts.owners import Allocate, AssignOwnerRequest, Candidate, OwnerAssignment, Release, ReleaseOwnerRequest
 from contracts.search_attributes import OWNER_OVER_CAPACITY
+from lab.drive import run_histories
 from owners import client as roster_client
 from owners.activities import OwnerActivities
 from owners.cli import roster_sync_command
@@ -45,7 +46,6 @@ from owners.roster import Roster
 from owners.sync import sync_roster
 from owners.workflow import OwnerRosterWorkflow, RosterInput, roster_task_queue, roster_workflow_id
 from replay.corpus import decided
-from replay.record import run_histories
 from runtime.sandbox import workflow_runner
 from tests.harness.privacy_keys import CONVERTER, KEY_A, KEY_B, converter
 from tests.harness.support import (

@@ -18,7 +18,7 @@ from contracts import search_attributes as sa
 from contracts.moments import MOMENTS_PER_CALL
 from contracts.signals import ActionTaken
 from contracts.status import OnboardingState
-from replay.record import run_histories
+from lab.drive import run_histories
 from tests.harness.support import (
     MINUTE,
     advance_until,
