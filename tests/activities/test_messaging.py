@@ -14,7 +14,6 @@ from tests.harness.http_peer import http_peer
 from tests.harness.support import (
     advance_until,
     assert_replays,
-    journey_worker,
     make_deal,
     start_journey,
 )
@@ -46,11 +45,11 @@ def activities(tmp_path, **settings) -> MessagingActivities:
     return MessagingActivities(ActivitySettings(ONBOARDING_DATA_DIR=tmp_path, **settings))
 
 
-async def test_kickoff_email_reaches_a_real_smtp_server_with_a_deterministic_message_id(ts_env, tmp_path):
+async def test_kickoff_email_reaches_a_real_smtp_server_with_a_deterministic_message_id(ts_env, tmp_path, journeys):
     client = ts_env.client
     deal = make_deal()
     async with SmtpSink() as sink:
-        async with journey_worker(client, tmp_path, smtp_url=sink.url) as task_queue:
+        async with journeys(client, smtp_url=sink.url) as task_queue:
             handle = await start_journey(client, task_queue, deal)
             await advance_until(
                 ts_env, handle, lambda s: s.next_action is not None and s.next_action.due_at is not None

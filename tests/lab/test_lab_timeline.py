@@ -20,7 +20,7 @@ from lab.personas import PERSONAS_DIR, load_persona
 from lab.simulate import PersonaReport, plan, simulate
 from owners.roster import load_roster
 from playbooks.loader import DEFAULT_DIR
-from tests.harness.support import advance_until, assert_replays, journey_worker, start_journey
+from tests.harness.support import advance_until, assert_replays, start_journey
 
 SYDNEY = ZoneInfo("Australia/Sydney")
 CHICAGO = ZoneInfo("America/Chicago")
@@ -80,7 +80,7 @@ def smtp_view(sink: StampedSink, close: datetime) -> list[tuple]:
     return seen
 
 
-async def test_lab_timeline_equals_the_real_system_with_smtp(ts_env, tmp_path):
+async def test_lab_timeline_equals_the_real_system_with_smtp(ts_env, tmp_path, journeys):
     lab = await walk(ts_env, "fails-then-help")
     owner = next(t.detail for t in lab.touches if t.what == "owner" and t.kind == "assigned")
     owner_id = owner.split("(")[1].rstrip(")")
@@ -93,7 +93,7 @@ async def test_lab_timeline_equals_the_real_system_with_smtp(ts_env, tmp_path):
     client = ts_env.client
     async with (
         StampedSink(ts_env) as sink,
-        journey_worker(client, tmp_path, playbooks=playbooks, smtp_url=sink.url) as task_queue,
+        journeys(client, playbooks=playbooks, smtp_url=sink.url) as task_queue,
     ):
         close = p.start.next_after(await ts_env.get_current_time())
         await sleep_until(ts_env, close)

@@ -22,7 +22,6 @@ from tests.harness.support import (
     MINUTE,
     advance_until,
     assert_replays,
-    journey_worker,
     make_deal,
     move_to_next_monday,
     sent,
@@ -73,10 +72,10 @@ def test_deadline_counts_business_hours_in_the_owner_zone():
     )
 
 
-async def test_new_journey_waits_for_the_owner_then_kicks_off(ts_env, tmp_path):
+async def test_new_journey_waits_for_the_owner_then_kicks_off(ts_env, tmp_path, journeys):
     client = ts_env.client
     playbooks = write_playbook(tmp_path / "playbooks", ack_hours(4))
-    async with journey_worker(client, tmp_path, playbooks=playbooks) as task_queue:
+    async with journeys(client, playbooks=playbooks) as task_queue:
         await move_to_next_monday(ts_env, hour=10, tz="Europe/Lisbon")
         handle = await start_journey(client, task_queue, make_deal(account={"timezone": "Europe/Lisbon"}))
         waits = await advance_until(ts_env, handle, waiting, step=MINUTE)
@@ -101,10 +100,10 @@ async def test_new_journey_waits_for_the_owner_then_kicks_off(ts_env, tmp_path):
         await assert_replays(handle)
 
 
-async def test_silent_owner_is_replaced_and_the_kickoff_goes_out(ts_env, tmp_path):
+async def test_silent_owner_is_replaced_and_the_kickoff_goes_out(ts_env, tmp_path, journeys):
     client = ts_env.client
     playbooks = write_playbook(tmp_path / "playbooks", ack_hours(4))
-    async with journey_worker(client, tmp_path, playbooks=playbooks) as task_queue:
+    async with journeys(client, playbooks=playbooks) as task_queue:
         # Friday 15:00 Lisbon: two business hours today, two on Monday
         monday = await move_to_next_monday(ts_env, hour=15, tz="Europe/Lisbon")
         await ts_env.sleep(timedelta(days=4))
@@ -149,7 +148,7 @@ async def v1_worker(client, tmp_path, task_queue, playbooks):
         yield
 
 
-async def test_journey_in_flight_on_v1_finishes_with_v1_behaviour_on_the_v2_worker(ts_env, tmp_path):
+async def test_journey_in_flight_on_v1_finishes_with_v1_behaviour_on_the_v2_worker(ts_env, tmp_path, journeys):
     client = ts_env.client
     # the same playbook on both sides: v2 code would make this owner acknowledge first
     playbooks = write_playbook(tmp_path / "playbooks", ack_hours(4))
@@ -185,7 +184,7 @@ async def test_journey_in_flight_on_v1_finishes_with_v1_behaviour_on_the_v2_work
     await assert_replays(handle)  # the whole history, v1 part and v2-worker part, on v2 code
 
     # and a journey started now on the v2 worker does wait for its owner
-    async with journey_worker(client, tmp_path, playbooks=playbooks) as new_queue:
+    async with journeys(client, playbooks=playbooks) as new_queue:
         fresh = await start_journey(client, new_queue, make_deal())
         assert waiting(await advance_until(ts_env, fresh, waiting, step=MINUTE))
         await fresh.signal(OnboardingWorkflow.cancel, Cancel(reason="test over"))
@@ -196,12 +195,12 @@ def waiting_entry(entry) -> bool:
     return entry.detail.startswith("waiting for owner acknowledgement")
 
 
-async def test_silent_owner_stays_when_nobody_else_is_eligible(ts_env, tmp_path):
+async def test_silent_owner_stays_when_nobody_else_is_eligible(ts_env, tmp_path, journeys):
     client = ts_env.client
     playbooks = write_playbook(tmp_path / "playbooks", ack_hours(4))
     roster = load_roster()
     only_leo = roster.model_copy(update={"owners": [o for o in roster.owners if o.id == "leo"]})
-    async with journey_worker(client, tmp_path, playbooks=playbooks, roster=lambda: only_leo) as task_queue:
+    async with journeys(client, playbooks=playbooks, roster=lambda: only_leo) as task_queue:
         handle = await start_journey(client, task_queue, make_deal())
         await advance_until(ts_env, handle, waiting, step=MINUTE)
         kicked = await advance_until(

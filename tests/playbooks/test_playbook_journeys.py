@@ -40,7 +40,6 @@ from tests.harness.support import (
     close_and_replay,
     default_playbook,
     escalated,
-    journey_worker,
     make_deal,
     refused,
     start_journey,
@@ -110,10 +109,10 @@ def json_logs():
         root.setLevel(level)
 
 
-async def test_a_broken_product_playbook_stops_only_its_own_journeys(ts_env, tmp_path, json_logs):
+async def test_a_broken_product_playbook_stops_only_its_own_journeys(ts_env, tmp_path, json_logs, journeys):
     client = ts_env.client
     playbooks = two_products(tmp_path / "playbooks", broken=True)
-    async with journey_worker(client, tmp_path, playbooks=playbooks) as task_queue:
+    async with journeys(client, playbooks=playbooks) as task_queue:
         analytics = await start_journey(client, task_queue, make_deal(product="analytics"))
         stuck = await start_journey(client, task_queue, make_deal(segment="Mid-Market", product="Payroll"))
 
@@ -169,9 +168,9 @@ async def test_a_broken_product_playbook_stops_only_its_own_journeys(ts_env, tmp
         assert text not in out
 
 
-async def test_a_capitalised_crm_deal_gets_its_products_playbook_and_an_owner(ts_env, tmp_path):
+async def test_a_capitalised_crm_deal_gets_its_products_playbook_and_an_owner(ts_env, tmp_path, journeys):
     client = ts_env.client
-    async with journey_worker(client, tmp_path, playbooks=two_products(tmp_path / "playbooks")) as task_queue:
+    async with journeys(client, playbooks=two_products(tmp_path / "playbooks")) as task_queue:
         handle = await start_journey(client, task_queue, make_deal(segment="Mid-Market", product="Payroll"))
         state = await advance_until(ts_env, handle, told("first_action"), step=MINUTE, limit=SOON)
         assert state.playbook == "payroll" and state.next_action.title == PAYROLL_ACTION
@@ -181,9 +180,9 @@ async def test_a_capitalised_crm_deal_gets_its_products_playbook_and_an_owner(ts
         await close_and_replay(handle)
 
 
-async def test_a_deal_no_playbook_claims_goes_to_a_human_without_a_fallback(ts_env, tmp_path):
+async def test_a_deal_no_playbook_claims_goes_to_a_human_without_a_fallback(ts_env, tmp_path, journeys):
     client = ts_env.client
-    async with journey_worker(client, tmp_path, playbooks=two_products(tmp_path / "playbooks")) as task_queue:
+    async with journeys(client, playbooks=two_products(tmp_path / "playbooks")) as task_queue:
         closed = await start_journey(client, task_queue, make_deal(product="HR"))
         lost = await start_journey(client, task_queue, make_deal(product="HR"))
         for handle in (closed, lost):
@@ -219,13 +218,13 @@ async def test_a_deal_no_playbook_claims_goes_to_a_human_without_a_fallback(ts_e
             await assert_replays(handle)
 
 
-async def test_a_declared_fallback_runs_unclaimed_deals_and_says_so(ts_env, tmp_path):
+async def test_a_declared_fallback_runs_unclaimed_deals_and_says_so(ts_env, tmp_path, journeys):
     client = ts_env.client
     playbooks = two_products(tmp_path / "playbooks")
     general = playbook("general", ["*"], ["general"], fallback=True)
     general["milestones"][0]["action"]["title"] = "Open your workspace"
     write(playbooks, "general.yaml", general)
-    async with journey_worker(client, tmp_path, playbooks=playbooks) as task_queue:
+    async with journeys(client, playbooks=playbooks) as task_queue:
         handle = await start_journey(client, task_queue, make_deal(product="HR"))
         state = await advance_until(ts_env, handle, told("first_action"), step=MINUTE, limit=SOON)
         notice = "no playbook for segment 'smb' / product 'HR': the fallback playbook 'general' (general.yaml) runs"

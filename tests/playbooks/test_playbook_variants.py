@@ -20,7 +20,6 @@ from records.database import Database
 from records.moments import MomentStore
 from tests.harness.support import (
     assert_replays,
-    journey_worker,
     make_deal,
     start_journey,
     told,
@@ -102,14 +101,14 @@ async def test_a_retried_snapshot_activity_picks_the_same_variant(tmp_path):
     assert first.variant is not None and first.variant == again.variant == named.variant
 
 
-async def test_the_journey_carries_its_variant_through_a_replay(dev_env, tmp_path):
+async def test_the_journey_carries_its_variant_through_a_replay(dev_env, tmp_path, journeys):
     client = dev_env.client
     playbooks = write_playbook(tmp_path / "playbooks", always_open_experiment)
     snapshot = load_all(playbooks)[0]
     deals = [make_deal(f"V-{i}") for i in range(6)]
     expected = {d.deal_id: variants.pick(snapshot, d.deal_id) for d in deals}
     assert set(expected.values()) == {"upload", "sample"}  # both arms among these deals
-    async with journey_worker(client, tmp_path, playbooks=playbooks) as task_queue:
+    async with journeys(client, playbooks=playbooks) as task_queue:
         handles = [await start_journey(client, task_queue, d) for d in deals]
         for deal, handle in zip(deals, handles):
             await wait_for_status(handle, told("first_action"), seconds=60)

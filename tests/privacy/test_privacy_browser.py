@@ -19,7 +19,7 @@ from tests.conftest import TEMPORAL_CLI
 from tests.harness.browser import CHROMIUM, CHROMIUM_FLAGS, UI_TIMEOUT_MS, VIEWPORT, require_browser, shots
 from tests.harness.privacy_keys import CODEC_TOKEN, CONVERTER
 from tests.harness.starters_fixtures import deal_body, serve, settings_for, signed, unique
-from tests.harness.support import always_open, journey_worker, wait_for_status, write_playbook
+from tests.harness.support import always_open, wait_for_status, write_playbook
 from workflows.onboarding import OnboardingWorkflow
 
 playwright_api = require_browser()
@@ -46,14 +46,14 @@ async def codec_ui():
         await env.shutdown()
 
 
-async def test_web_ui_shows_the_input_decrypted_only_to_a_signed_in_browser(codec_ui, tmp_path):
+async def test_web_ui_shows_the_input_decrypted_only_to_a_signed_in_browser(codec_ui, tmp_path, journeys):
     env, ui, http_port = codec_ui
     expect = playwright_api.expect
     expect.set_options(timeout=UI_TIMEOUT_MS)
     out = shots(tmp_path)
     client = env.client
     playbooks = write_playbook(tmp_path / "playbooks", always_open)
-    async with journey_worker(client, tmp_path, playbooks=playbooks) as task_queue:
+    async with journeys(client, playbooks=playbooks) as task_queue:
         settings = settings_for(
             client.service_client.config.target_host,
             onboarding_task_queue=task_queue,

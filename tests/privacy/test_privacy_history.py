@@ -36,7 +36,7 @@ from tests.harness.privacy_support import (
     ts_address,
 )
 from tests.harness.starters_fixtures import signed, unique
-from tests.harness.support import advance_until, journey_worker, write_playbook
+from tests.harness.support import advance_until, write_playbook
 from workflows.onboarding import OnboardingWorkflow
 
 
@@ -50,10 +50,12 @@ async def cli_show(address: str, workflow_id: str, *extra: str) -> tuple[int, st
     return proc.returncode or 0, out.decode(), err.decode()
 
 
-async def test_webhook_journey_history_is_unreadable_without_the_codec_server_and_readable_with_it(ts_env, tmp_path):
+async def test_webhook_journey_history_is_unreadable_without_the_codec_server_and_readable_with_it(
+    ts_env, tmp_path, journeys
+):
     client = ts_env.client
     deal_id = unique("D-PRIV")
-    async with SmtpSink() as sink, journey_worker(client, tmp_path, smtp_url=sink.url) as task_queue:
+    async with SmtpSink() as sink, journeys(client, smtp_url=sink.url) as task_queue:
         async with (
             http_service(ts_env, task_queue, tmp_path / "data") as base,
             httpx.AsyncClient(base_url=base) as http,

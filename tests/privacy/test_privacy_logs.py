@@ -29,7 +29,7 @@ from tests.harness.privacy_support import (
     marked_deal,
 )
 from tests.harness.starters_fixtures import signed, unique
-from tests.harness.support import advance_until, journey_worker
+from tests.harness.support import advance_until
 from workflows.onboarding import OnboardingWorkflow
 
 
@@ -46,10 +46,10 @@ def worker_logs():
         root.setLevel(level)
 
 
-async def test_marker_strings_never_reach_a_log_line(ts_env, tmp_path, worker_logs, capfd):
+async def test_marker_strings_never_reach_a_log_line(ts_env, tmp_path, worker_logs, capfd, journeys):
     client = ts_env.client
     deal_id = unique("D-LOG")
-    async with SmtpSink() as sink, journey_worker(client, tmp_path, smtp_url=sink.url) as task_queue:
+    async with SmtpSink() as sink, journeys(client, smtp_url=sink.url) as task_queue:
         async with (
             http_service(ts_env, task_queue, tmp_path / "data") as base,
             httpx.AsyncClient(base_url=base) as http,

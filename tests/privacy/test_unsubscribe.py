@@ -37,7 +37,7 @@ from tests.harness.privacy_keys import CONVERTER, UNSUBSCRIBE_SECRET
 from tests.harness.privacy_support import CONTACT_EMAIL, http_service, marked_deal
 from tests.harness.starters_checks import assert_problem
 from tests.harness.starters_fixtures import signed, unique
-from tests.harness.support import advance_until, journey_worker
+from tests.harness.support import advance_until
 from workflows.onboarding import OnboardingWorkflow
 
 LINK = re.compile(r"^<(?P<url>https?://[^>]+/unsubscribe/(?P<token>[^>]+))>$")
@@ -106,11 +106,11 @@ async def signals(handle) -> list[tuple[str, object]]:
     return out
 
 
-async def test_one_click_stops_every_later_customer_email_and_forgeries_change_nothing(ts_env, tmp_path):
+async def test_one_click_stops_every_later_customer_email_and_forgeries_change_nothing(ts_env, tmp_path, journeys):
     client = ts_env.client
     deal_id = unique("D-UNS")
     data = tmp_path / "data"
-    async with SmtpSink() as sink, journey_worker(client, tmp_path, smtp_url=sink.url) as task_queue:
+    async with SmtpSink() as sink, journeys(client, smtp_url=sink.url) as task_queue:
         async with http_service(ts_env, task_queue, data) as base, httpx.AsyncClient(base_url=base) as http:
             raw, headers = signed(marked_deal(deal_id))
             assert (await http.post("/webhooks/deal-closed", content=raw, headers=headers)).status_code == 202

@@ -13,7 +13,6 @@ from cli.main import parser
 from replay.cli import replay_command
 from tests.harness.support import (
     always_open,
-    journey_worker,
     make_deal,
     start_journey,
     told,
@@ -44,10 +43,10 @@ async def replay_cli(*argv: str) -> tuple[int, str, str]:
     return code, out.getvalue(), err.getvalue()
 
 
-async def test_jobs_give_the_same_verdicts_as_one_process(dev_env, tmp_path, monkeypatch):
+async def test_jobs_give_the_same_verdicts_as_one_process(dev_env, tmp_path, monkeypatch, journeys):
     client = dev_env.client
     playbooks = write_playbook(tmp_path / "playbooks", always_open)
-    async with journey_worker(client, tmp_path, playbooks=playbooks) as task_queue:
+    async with journeys(client, playbooks=playbooks) as task_queue:
         handles = [await start_journey(client, task_queue, make_deal()) for _ in range(5)]
         for handle in handles:
             await wait_for_status(handle, told("first_action"))

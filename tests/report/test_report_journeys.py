@@ -26,7 +26,6 @@ from records.database import Database
 from records.tables import moments
 from report import cli as report_cli
 from tests.harness.support import (
-    journey_worker,
     make_deal,
     start_journey,
     status,
@@ -111,10 +110,10 @@ async def behave(d: Driven) -> None:
         await d.handle.result()
 
 
-async def test_the_report_tells_what_was_driven(dev_env, tmp_path):
+async def test_the_report_tells_what_was_driven(dev_env, tmp_path, journeys):
     client = dev_env.client
     playbooks = write_playbook(tmp_path / "playbooks", always_open)
-    async with journey_worker(client, tmp_path, playbooks=playbooks) as task_queue:
+    async with journeys(client, playbooks=playbooks) as task_queue:
         driven: list[Driven] = []
         for segment in SEGMENTS:
             for behaviour, count in PLAN.items():

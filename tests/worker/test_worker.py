@@ -15,7 +15,7 @@ import pytest
 import worker
 from contracts.signals import Cancel, HelpRequested
 from contracts.status import OnboardingState
-from tests.harness.support import advance_until, journey_worker, make_deal, start_journey
+from tests.harness.support import advance_until, make_deal, start_journey
 from workflows.onboarding import OnboardingWorkflow
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,9 +34,9 @@ def json_logs():
         root.setLevel(level)
 
 
-async def test_logs_are_json_lines_without_contact_details(ts_env, tmp_path, json_logs):
+async def test_logs_are_json_lines_without_contact_details(ts_env, tmp_path, json_logs, journeys):
     client = ts_env.client
-    async with journey_worker(client, tmp_path) as task_queue:
+    async with journeys(client) as task_queue:
         handle = await start_journey(client, task_queue, make_deal())
         await advance_until(ts_env, handle, lambda s: s.next_action is not None and s.next_action.due_at is not None)
         secret_note = "call me on +1 555 0100 or ana.private@acme.example"

@@ -8,7 +8,6 @@ from contracts.status import OnboardingState
 from tests.harness.support import (
     advance_until,
     assert_replays,
-    journey_worker,
     make_deal,
     start_journey,
     status,
@@ -17,9 +16,9 @@ from tests.harness.support import (
 from workflows.onboarding import OnboardingWorkflow
 
 
-async def test_actions_advance_every_milestone_to_activated(ts_env, tmp_path):
+async def test_actions_advance_every_milestone_to_activated(ts_env, tmp_path, journeys):
     client = ts_env.client
-    async with journey_worker(client, tmp_path) as task_queue:
+    async with journeys(client) as task_queue:
         handle = await start_journey(client, task_queue, make_deal())
         first = await advance_until(ts_env, handle, told("first_action"))
         assert first.state is OnboardingState.awaiting_action
@@ -58,9 +57,9 @@ async def test_actions_advance_every_milestone_to_activated(ts_env, tmp_path):
         await assert_replays(handle)
 
 
-async def test_continue_as_new_loses_nothing(ts_env, tmp_path):
+async def test_continue_as_new_loses_nothing(ts_env, tmp_path, journeys):
     client = ts_env.client
-    async with journey_worker(client, tmp_path) as task_queue:
+    async with journeys(client) as task_queue:
         handle = await start_journey(client, task_queue, make_deal(), continue_as_new_after=2)
         await advance_until(ts_env, handle, told("first_action"))
         # an early action for a later milestone, and a duplicate, both carried across runs

@@ -26,7 +26,6 @@ from tests.harness.support import (
     advance_until,
     always_open,
     assert_replays,
-    journey_worker,
     make_deal,
     start_journey,
     status,
@@ -138,9 +137,9 @@ MALFORMED = [
 ]
 
 
-async def test_malformed_signal_never_fails_a_workflow_task_and_is_shown_refused(ts_env, tmp_path):
+async def test_malformed_signal_never_fails_a_workflow_task_and_is_shown_refused(ts_env, tmp_path, journeys):
     client = ts_env.client
-    async with journey_worker(client, tmp_path, playbooks=write_playbook(tmp_path / "pb", always_open)) as task_queue:
+    async with journeys(client, playbooks=write_playbook(tmp_path / "pb", always_open)) as task_queue:
         handle = await start_journey(client, task_queue, make_deal())
         await advance_until(ts_env, handle, told, step=MINUTE)
         for count, (name, args, shown) in enumerate(MALFORMED, start=1):
@@ -164,11 +163,11 @@ async def test_malformed_signal_never_fails_a_workflow_task_and_is_shown_refused
 # ------------------------------------------------------------------ 3. a chatty product
 
 
-async def test_chatty_product_does_not_make_the_journey_deaf(chatty_env, tmp_path):
+async def test_chatty_product_does_not_make_the_journey_deaf(chatty_env, tmp_path, journeys):
     """Thousands of duplicates and events for other steps: the journey continues as new
     whenever the server suggests it, keeps answering, and still hears the real action."""
     client = chatty_env.client
-    async with journey_worker(client, tmp_path, playbooks=write_playbook(tmp_path / "pb", always_open)) as task_queue:
+    async with journeys(client, playbooks=write_playbook(tmp_path / "pb", always_open)) as task_queue:
         handle = await start_journey(client, task_queue, make_deal())
         await wait_for_status(handle, told)
         duplicate = ("action_taken", [{"action": "dataset_previewed", "event_id": "dup-1"}])
@@ -194,11 +193,11 @@ async def test_chatty_product_does_not_make_the_journey_deaf(chatty_env, tmp_pat
 CARRIED_AT_MOST = 400_000  # bytes of JourneyInput a run hands to the next; see docs/support.md
 
 
-async def test_unbounded_queues_failure_flood_keeps_the_carried_state_small(chatty_env, tmp_path):
+async def test_unbounded_queues_failure_flood_keeps_the_carried_state_small(chatty_env, tmp_path, journeys):
     """5,000 failed attempts with 1 KB reasons: coalesced into one count with the latest
     reason, so what the journey carries into its next run stays small."""
     client = chatty_env.client
-    async with journey_worker(client, tmp_path, playbooks=write_playbook(tmp_path / "pb", always_open)) as task_queue:
+    async with journeys(client, playbooks=write_playbook(tmp_path / "pb", always_open)) as task_queue:
         handle = await start_journey(client, task_queue, make_deal())
         await wait_for_status(handle, told)
         failures = [
@@ -229,11 +228,11 @@ async def test_unbounded_queues_failure_flood_keeps_the_carried_state_small(chat
         assert not history.worker_task_failures()
 
 
-async def test_unbounded_queues_help_flood_gives_one_escalation(ts_env, tmp_path):
+async def test_unbounded_queues_help_flood_gives_one_escalation(ts_env, tmp_path, journeys):
     """1,100 help requests at once: one escalation; once staff resolve it, the requests that
     came in meanwhile do not open the next one."""
     client = ts_env.client
-    async with journey_worker(client, tmp_path, playbooks=write_playbook(tmp_path / "pb", always_open)) as task_queue:
+    async with journeys(client, playbooks=write_playbook(tmp_path / "pb", always_open)) as task_queue:
         handle = await start_journey(client, task_queue, make_deal())
         await advance_until(ts_env, handle, told, step=MINUTE)
         requests = [("help_requested", [{"message": f"help #{i}", "event_id": f"h-{i}"}]) for i in range(1_100)]
@@ -294,11 +293,11 @@ def test_unbounded_queues_the_largest_state_a_journey_can_carry():
 # ------------------------------------------------------------------ 5. dedupe after a flood
 
 
-async def test_dedupe_window_remembers_a_failure_redelivered_after_a_flood(ts_env, tmp_path):
+async def test_dedupe_window_remembers_a_failure_redelivered_after_a_flood(ts_env, tmp_path, journeys):
     """A failure redelivered hours later, after 1,500 other event ids: ignored (no second
     help email, no escalation from one real failure)."""
     client = ts_env.client
-    async with journey_worker(client, tmp_path, playbooks=write_playbook(tmp_path / "pb", always_open)) as task_queue:
+    async with journeys(client, playbooks=write_playbook(tmp_path / "pb", always_open)) as task_queue:
         handle = await start_journey(client, task_queue, make_deal())
         await advance_until(ts_env, handle, told, step=MINUTE)
         failure = {"action": "dataset_uploaded", "reason": "CSV has no header", "event_id": "f-1"}
@@ -373,11 +372,11 @@ async def test_two_staff_decisions_one_applies_while_the_other_is_refused(ts_env
         await assert_replays(handle)
 
 
-async def test_two_staff_decisions_sent_together_exactly_one_applies(ts_env, tmp_path):
+async def test_two_staff_decisions_sent_together_exactly_one_applies(ts_env, tmp_path, journeys):
     """A reassign and a close sent at the same moment: exactly one applies, the other is
     refused, and the journey ends (it never shows closed while still running)."""
     client = ts_env.client
-    async with journey_worker(client, tmp_path, playbooks=write_playbook(tmp_path / "pb", always_open)) as task_queue:
+    async with journeys(client, playbooks=write_playbook(tmp_path / "pb", always_open)) as task_queue:
         handle = await escalated_journey(ts_env, client, task_queue)
         outcomes = await asyncio.gather(
             handle.execute_update(
@@ -461,11 +460,9 @@ def acknowledgement(before_kickoff: bool):
     return change
 
 
-async def test_customer_action_counts_while_waiting_for_the_owner_acknowledgement(ts_env, tmp_path):
+async def test_customer_action_counts_while_waiting_for_the_owner_acknowledgement(ts_env, tmp_path, journeys):
     client = ts_env.client
-    async with journey_worker(
-        client, tmp_path, playbooks=write_playbook(tmp_path / "pb", acknowledgement(True))
-    ) as task_queue:
+    async with journeys(client, playbooks=write_playbook(tmp_path / "pb", acknowledgement(True))) as task_queue:
         handle = await start_journey(client, task_queue, make_deal())
         waiting = await advance_until(ts_env, handle, lambda s: s.waiting_on == "owner", step=MINUTE)
         assert waiting.reason.startswith("waiting for owner acknowledgement")
@@ -483,13 +480,11 @@ async def test_customer_action_counts_while_waiting_for_the_owner_acknowledgemen
         await assert_replays(handle)
 
 
-async def test_customer_is_told_at_once_while_the_owner_acknowledges_beside_it(ts_env, tmp_path):
+async def test_customer_is_told_at_once_while_the_owner_acknowledges_beside_it(ts_env, tmp_path, journeys):
     """Default: the kickoff goes out at once naming the owner; a silent owner is replaced
     after the acknowledgement hours without the customer being told twice."""
     client = ts_env.client
-    async with journey_worker(
-        client, tmp_path, playbooks=write_playbook(tmp_path / "pb", acknowledgement(False))
-    ) as task_queue:
+    async with journeys(client, playbooks=write_playbook(tmp_path / "pb", acknowledgement(False))) as task_queue:
         handle = await start_journey(client, task_queue, make_deal())
         kicked = await advance_until(ts_env, handle, told, step=MINUTE)
         started = next(e.at for e in kicked.timeline if e.detail.startswith("owner Leo Martins assigned"))
@@ -514,9 +509,9 @@ async def test_customer_is_told_at_once_while_the_owner_acknowledges_beside_it(t
 # ------------------------------------------------------------------ 9. smaller
 
 
-async def test_extend_deadline_to_year_9999_is_refused_naming_until(ts_env, tmp_path):
+async def test_extend_deadline_to_year_9999_is_refused_naming_until(ts_env, tmp_path, journeys):
     client = ts_env.client
-    async with journey_worker(client, tmp_path, playbooks=write_playbook(tmp_path / "pb", always_open)) as task_queue:
+    async with journeys(client, playbooks=write_playbook(tmp_path / "pb", always_open)) as task_queue:
         handle = await start_journey(client, task_queue, make_deal())
         before = await advance_until(ts_env, handle, told, step=MINUTE)
         for until in ("9999-12-31T23:59:59+00:00", "9999-12-31T00:00:00-12:00"):
@@ -532,7 +527,7 @@ async def test_extend_deadline_to_year_9999_is_refused_naming_until(ts_env, tmp_
         await assert_replays(handle)
 
 
-async def test_refused_signal_text_never_reaches_the_worker_log(ts_env, tmp_path):
+async def test_refused_signal_text_never_reaches_the_worker_log(ts_env, tmp_path, journeys):
     """A refused signal is logged (if at all) without what the sender wrote: customer text
     stays out of logs."""
     root = logging.getLogger()
@@ -542,9 +537,7 @@ async def test_refused_signal_text_never_reaches_the_worker_log(ts_env, tmp_path
     secret = "ana.private@acme.example +1 555 0100"
     try:
         client = ts_env.client
-        async with journey_worker(
-            client, tmp_path, playbooks=write_playbook(tmp_path / "pb", always_open)
-        ) as task_queue:
+        async with journeys(client, playbooks=write_playbook(tmp_path / "pb", always_open)) as task_queue:
             handle = await start_journey(client, task_queue, make_deal())
             await advance_until(ts_env, handle, told, step=MINUTE)
             await handle.signal("help_requested", {"message": secret, "event_id": 7})
@@ -560,13 +553,11 @@ async def test_refused_signal_text_never_reaches_the_worker_log(ts_env, tmp_path
     assert "ana.private" not in stream.getvalue() and "555 0100" not in stream.getvalue()
 
 
-async def test_chatty_product_while_the_kickoff_waits_for_the_owner_loses_nothing(chatty_env, tmp_path):
+async def test_chatty_product_while_the_kickoff_waits_for_the_owner_loses_nothing(chatty_env, tmp_path, journeys):
     """Continue-as-new while the kickoff waits for the owner (before_kickoff): the next run
     waits on for the owner instead of sending the kickoff unacknowledged."""
     client = chatty_env.client
-    async with journey_worker(
-        client, tmp_path, playbooks=write_playbook(tmp_path / "pb", acknowledgement(True))
-    ) as task_queue:
+    async with journeys(client, playbooks=write_playbook(tmp_path / "pb", acknowledgement(True))) as task_queue:
         handle = await start_journey(client, task_queue, make_deal())
         await wait_for_status(handle, lambda s: s.waiting_on == "owner")
         duplicate = ("action_taken", [{"action": "dataset_previewed", "event_id": "dup-1"}])

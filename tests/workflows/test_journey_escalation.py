@@ -18,7 +18,6 @@ from tests.harness.support import (
     assert_replays,
     close_and_replay,
     escalated,
-    journey_worker,
     make_deal,
     start_journey,
     status,
@@ -50,9 +49,9 @@ async def escalate_by_help(env, handle):
     return await advance_until(env, handle, escalated, step=MINUTE)
 
 
-async def test_exhausted_follow_ups_escalate_and_create_an_owner_task(ts_env, tmp_path):
+async def test_exhausted_follow_ups_escalate_and_create_an_owner_task(ts_env, tmp_path, journeys):
     client = ts_env.client
-    async with journey_worker(client, tmp_path) as task_queue:
+    async with journeys(client) as task_queue:
         handle = await start_journey(client, task_queue, make_deal())
         state = await advance_until(ts_env, handle, escalated, step=timedelta(hours=2))
         assert state.reason == "no 'Upload your first dataset' after every follow-up"
@@ -80,9 +79,9 @@ async def test_exhausted_follow_ups_escalate_and_create_an_owner_task(ts_env, tm
         await close_and_replay(handle)
 
 
-async def test_skip_moves_to_the_next_milestone(ts_env, tmp_path):
+async def test_skip_moves_to_the_next_milestone(ts_env, tmp_path, journeys):
     client = ts_env.client
-    async with journey_worker(client, tmp_path) as task_queue:
+    async with journeys(client) as task_queue:
         handle = await start_journey(client, task_queue, make_deal())
         await escalate_by_help(ts_env, handle)
         after = await handle.execute_update(
@@ -96,9 +95,9 @@ async def test_skip_moves_to_the_next_milestone(ts_env, tmp_path):
         await assert_replays(handle)
 
 
-async def test_reassign_changes_the_owner_and_unknown_owner_is_refused(ts_env, tmp_path):
+async def test_reassign_changes_the_owner_and_unknown_owner_is_refused(ts_env, tmp_path, journeys):
     client = ts_env.client
-    async with journey_worker(client, tmp_path) as task_queue:
+    async with journeys(client) as task_queue:
         handle = await start_journey(client, task_queue, make_deal())
         before = await escalate_by_help(ts_env, handle)
         assert before.owner == "leo"
@@ -118,9 +117,9 @@ async def test_reassign_changes_the_owner_and_unknown_owner_is_refused(ts_env, t
         await assert_replays(handle)
 
 
-async def test_close_ends_the_journey(ts_env, tmp_path):
+async def test_close_ends_the_journey(ts_env, tmp_path, journeys):
     client = ts_env.client
-    async with journey_worker(client, tmp_path) as task_queue:
+    async with journeys(client) as task_queue:
         handle = await start_journey(client, task_queue, make_deal())
         await escalate_by_help(ts_env, handle)
         after = await handle.execute_update(
@@ -132,9 +131,9 @@ async def test_close_ends_the_journey(ts_env, tmp_path):
         await assert_replays(handle)
 
 
-async def test_invalid_resolutions_are_rejected_with_a_clear_message(ts_env, tmp_path):
+async def test_invalid_resolutions_are_rejected_with_a_clear_message(ts_env, tmp_path, journeys):
     client = ts_env.client
-    async with journey_worker(client, tmp_path) as task_queue:
+    async with journeys(client) as task_queue:
         handle = await start_journey(client, task_queue, make_deal())
         await advance_until(ts_env, handle, told("first_action"))
         with pytest.raises(WorkflowUpdateFailedError) as nothing:
@@ -159,9 +158,9 @@ async def test_invalid_resolutions_are_rejected_with_a_clear_message(ts_env, tmp
         await close_and_replay(handle)
 
 
-async def test_unanswered_escalation_moves_a_level_up_after_its_sla(ts_env, tmp_path):
+async def test_unanswered_escalation_moves_a_level_up_after_its_sla(ts_env, tmp_path, journeys):
     client = ts_env.client
-    async with journey_worker(client, tmp_path) as task_queue:
+    async with journeys(client) as task_queue:
         handle = await start_journey(client, task_queue, make_deal())
         first = await escalate_by_help(ts_env, handle)
         escalated_at = next(e.at for e in reversed(first.timeline) if e.event == "escalated")
@@ -189,9 +188,9 @@ async def test_unanswered_escalation_moves_a_level_up_after_its_sla(ts_env, tmp_
         await close_and_replay(handle)
 
 
-async def test_high_value_deal_gets_a_human_at_kickoff(ts_env, tmp_path):
+async def test_high_value_deal_gets_a_human_at_kickoff(ts_env, tmp_path, journeys):
     client = ts_env.client
-    async with journey_worker(client, tmp_path) as task_queue:
+    async with journeys(client) as task_queue:
         handle = await start_journey(client, task_queue, make_deal(amount=300_000))
         state = await advance_until(ts_env, handle, escalated, step=MINUTE)
         assert state.reason.startswith("high-value deal")
@@ -204,9 +203,9 @@ async def test_high_value_deal_gets_a_human_at_kickoff(ts_env, tmp_path):
         await close_and_replay(handle)
 
 
-async def test_customer_action_during_escalation_advances(ts_env, tmp_path):
+async def test_customer_action_during_escalation_advances(ts_env, tmp_path, journeys):
     client = ts_env.client
-    async with journey_worker(client, tmp_path) as task_queue:
+    async with journeys(client) as task_queue:
         handle = await start_journey(client, task_queue, make_deal())
         await escalate_by_help(ts_env, handle)
         await handle.signal(OnboardingWorkflow.action_taken, ActionTaken(action="database_connected", event_id="e-9"))

@@ -11,7 +11,6 @@ from tests.harness.support import (
     advance_until,
     assert_replays,
     close_and_replay,
-    journey_worker,
     make_deal,
     move_to_next_monday,
     same_minute,
@@ -26,10 +25,10 @@ from workflows.onboarding import OnboardingWorkflow
 TOKYO = ZoneInfo("Asia/Tokyo")
 
 
-async def test_follow_ups_in_order_inside_tokyo_business_hours(ts_env, tmp_path):
+async def test_follow_ups_in_order_inside_tokyo_business_hours(ts_env, tmp_path, journeys):
     client = ts_env.client
     playbooks = write_playbook(tmp_path / "playbooks", window_66h)
-    async with journey_worker(client, tmp_path, playbooks=playbooks) as task_queue:
+    async with journeys(client, playbooks=playbooks) as task_queue:
         monday = await move_to_next_monday(ts_env, hour=8)
         deal = make_deal(account={"timezone": "Asia/Tokyo"})
         handle = await start_journey(client, task_queue, deal)
@@ -62,9 +61,9 @@ async def test_follow_ups_in_order_inside_tokyo_business_hours(ts_env, tmp_path)
         await close_and_replay(handle)
 
 
-async def test_at_most_one_proactive_message_per_business_day(ts_env, tmp_path):
+async def test_at_most_one_proactive_message_per_business_day(ts_env, tmp_path, journeys):
     client = ts_env.client
-    async with journey_worker(client, tmp_path) as task_queue:
+    async with journeys(client) as task_queue:
         monday = await move_to_next_monday(ts_env, hour=8)
         handle = await start_journey(client, task_queue, make_deal(account={"timezone": "Asia/Tokyo"}))
         await advance_until(ts_env, handle, lambda s: bool(sent(s, "direction")))
@@ -87,9 +86,9 @@ async def test_at_most_one_proactive_message_per_business_day(ts_env, tmp_path):
         await close_and_replay(handle)
 
 
-async def test_cancel_closes_at_once_and_nothing_is_sent_afterwards(ts_env, tmp_path):
+async def test_cancel_closes_at_once_and_nothing_is_sent_afterwards(ts_env, tmp_path, journeys):
     client = ts_env.client
-    async with journey_worker(client, tmp_path) as task_queue:
+    async with journeys(client) as task_queue:
         monday = await move_to_next_monday(ts_env, hour=8)
         handle = await start_journey(client, task_queue, make_deal(account={"timezone": "Asia/Tokyo"}))
         told = await advance_until(ts_env, handle, lambda s: bool(sent(s, "direction")))
@@ -108,9 +107,9 @@ async def test_cancel_closes_at_once_and_nothing_is_sent_afterwards(ts_env, tmp_
         await assert_replays(handle)
 
 
-async def test_cancel_while_a_message_waits_for_business_hours(ts_env, tmp_path):
+async def test_cancel_while_a_message_waits_for_business_hours(ts_env, tmp_path, journeys):
     client = ts_env.client
-    async with journey_worker(client, tmp_path) as task_queue:
+    async with journeys(client) as task_queue:
         await move_to_next_monday(ts_env, hour=2)  # the kickoff is held until 09:00
         handle = await start_journey(client, task_queue, make_deal(account={"timezone": "Asia/Tokyo"}))
         await advance_until(ts_env, handle, lambda s: s.stage == "first_action", step=timedelta(minutes=1))

@@ -12,7 +12,6 @@ from contracts.status import OnboardingState
 from tests.harness.privacy_keys import CONVERTER
 from tests.harness.support import (
     advance_until,
-    journey_worker,
     make_deal,
     move_to_next_monday,
     sent,
@@ -34,9 +33,9 @@ async def current_details(handle) -> str:
     return (await handle.query("__temporal_workflow_metadata", result_type=WorkflowMetadata)).current_details
 
 
-async def test_activities_and_timers_have_summaries_and_details_follow_the_state(ts_env, tmp_path):
+async def test_activities_and_timers_have_summaries_and_details_follow_the_state(ts_env, tmp_path, journeys):
     client = ts_env.client
-    async with journey_worker(client, tmp_path) as task_queue:
+    async with journeys(client) as task_queue:
         await move_to_next_monday(ts_env, hour=8)
         handle = await start_journey(client, task_queue, make_deal(account={"timezone": "Asia/Tokyo"}))
         await advance_until(ts_env, handle, lambda s: bool(sent(s, "clarify")))

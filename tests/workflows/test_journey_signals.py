@@ -12,7 +12,6 @@ from tests.harness.support import (
     advance_until,
     assert_replays,
     close_and_replay,
-    journey_worker,
     make_deal,
     start_journey,
     status,
@@ -25,9 +24,9 @@ def events(s, name):
     return [e for e in s.timeline if e.event == name]
 
 
-async def test_failed_attempt_gets_help_at_once_and_repeated_failures_escalate(ts_env, tmp_path):
+async def test_failed_attempt_gets_help_at_once_and_repeated_failures_escalate(ts_env, tmp_path, journeys):
     client = ts_env.client
-    async with journey_worker(client, tmp_path) as task_queue:
+    async with journeys(client) as task_queue:
         handle = await start_journey(client, task_queue, make_deal())
         await advance_until(ts_env, handle, told("first_action"))
         await ts_env.sleep(timedelta(hours=3))
@@ -50,9 +49,9 @@ async def test_failed_attempt_gets_help_at_once_and_repeated_failures_escalate(t
         await close_and_replay(handle)
 
 
-async def test_help_request_escalates(ts_env, tmp_path):
+async def test_help_request_escalates(ts_env, tmp_path, journeys):
     client = ts_env.client
-    async with journey_worker(client, tmp_path) as task_queue:
+    async with journeys(client) as task_queue:
         handle = await start_journey(client, task_queue, make_deal())
         await advance_until(ts_env, handle, told("first_action"))
         await handle.signal(
@@ -64,9 +63,9 @@ async def test_help_request_escalates(ts_env, tmp_path):
         await close_and_replay(handle)
 
 
-async def test_duplicate_event_ids_have_no_second_effect(ts_env, tmp_path):
+async def test_duplicate_event_ids_have_no_second_effect(ts_env, tmp_path, journeys):
     client = ts_env.client
-    async with journey_worker(client, tmp_path) as task_queue:
+    async with journeys(client) as task_queue:
         handle = await start_journey(client, task_queue, make_deal())
         await advance_until(ts_env, handle, told("first_action"))
         failure = {"action": "dataset_uploaded", "reason": "timeout", "event_id": "f-1"}
@@ -86,9 +85,9 @@ async def test_duplicate_event_ids_have_no_second_effect(ts_env, tmp_path):
         await close_and_replay(handle)
 
 
-async def test_early_action_for_a_later_milestone_counts_when_it_starts(ts_env, tmp_path):
+async def test_early_action_for_a_later_milestone_counts_when_it_starts(ts_env, tmp_path, journeys):
     client = ts_env.client
-    async with journey_worker(client, tmp_path) as task_queue:
+    async with journeys(client) as task_queue:
         handle = await start_journey(client, task_queue, make_deal())
         await advance_until(ts_env, handle, told("first_action"))
         await handle.signal(OnboardingWorkflow.action_taken, ActionTaken(action="dashboard_shared", event_id="e-2"))
@@ -106,10 +105,10 @@ async def test_early_action_for_a_later_milestone_counts_when_it_starts(ts_env, 
         await assert_replays(handle)
 
 
-async def test_journey_started_before_its_deal_details_waits_for_them(ts_env, tmp_path):
+async def test_journey_started_before_its_deal_details_waits_for_them(ts_env, tmp_path, journeys):
     client = ts_env.client
     deal = make_deal()
-    async with journey_worker(client, tmp_path) as task_queue:
+    async with journeys(client) as task_queue:
         handle = await client.start_workflow(
             OnboardingWorkflow.run,
             JourneyInput(deal_id=deal.deal_id),

@@ -14,7 +14,6 @@ from tests.harness.support import (
     advance_until,
     assert_replays,
     close_and_replay,
-    journey_worker,
     make_deal,
     move_to_next_monday,
     refused,
@@ -38,9 +37,9 @@ async def told_journey(ts_env, client, task_queue):
     return monday, handle
 
 
-async def test_extend_deadline_moves_the_follow_up_exactly_and_replaces_the_timer(ts_env, tmp_path):
+async def test_extend_deadline_moves_the_follow_up_exactly_and_replaces_the_timer(ts_env, tmp_path, journeys):
     client = ts_env.client
-    async with journey_worker(client, tmp_path) as task_queue:
+    async with journeys(client) as task_queue:
         monday, handle = await told_journey(ts_env, client, task_queue)
         new_due = monday + timedelta(days=4, hours=10, minutes=30)  # Friday 10:30 Tokyo
         after = await handle.execute_update(
@@ -60,9 +59,9 @@ async def test_extend_deadline_moves_the_follow_up_exactly_and_replaces_the_time
         await close_and_replay(handle)
 
 
-async def test_extend_deadline_refuses_bad_input(ts_env, tmp_path):
+async def test_extend_deadline_refuses_bad_input(ts_env, tmp_path, journeys):
     client = ts_env.client
-    async with journey_worker(client, tmp_path) as task_queue:
+    async with journeys(client) as task_queue:
         monday, handle = await told_journey(ts_env, client, task_queue)
         due = (await status(handle)).next_action.due_at
         assert "until: must be later than the current due time" in await refused(
@@ -78,9 +77,9 @@ async def test_extend_deadline_refuses_bad_input(ts_env, tmp_path):
         await close_and_replay(handle)
 
 
-async def test_pause_holds_messages_and_the_window_resumes_where_it_stopped(ts_env, tmp_path):
+async def test_pause_holds_messages_and_the_window_resumes_where_it_stopped(ts_env, tmp_path, journeys):
     client = ts_env.client
-    async with journey_worker(client, tmp_path) as task_queue:
+    async with journeys(client) as task_queue:
         monday, handle = await told_journey(ts_env, client, task_queue)
         await ts_env.sleep(monday + timedelta(hours=10) - await ts_env.get_current_time())  # Mon 10:00, 71 h left
         paused = await handle.execute_update(OnboardingWorkflow.pause, Pause(by="maya", reason="contract review"))
@@ -109,9 +108,9 @@ async def test_pause_holds_messages_and_the_window_resumes_where_it_stopped(ts_e
         await close_and_replay(handle)
 
 
-async def test_pause_refused_while_escalated(ts_env, tmp_path):
+async def test_pause_refused_while_escalated(ts_env, tmp_path, journeys):
     client = ts_env.client
-    async with journey_worker(client, tmp_path) as task_queue:
+    async with journeys(client) as task_queue:
         _, handle = await told_journey(ts_env, client, task_queue)
         await handle.signal(OnboardingWorkflow.help_requested, HelpRequested(message="?", event_id="h-1"))
         await advance_until(ts_env, handle, lambda s: s.state is OnboardingState.escalated, step=MINUTE)
@@ -123,9 +122,9 @@ async def test_pause_refused_while_escalated(ts_env, tmp_path):
         await assert_replays(handle)
 
 
-async def test_reassign_owner_at_any_waiting_point(ts_env, tmp_path):
+async def test_reassign_owner_at_any_waiting_point(ts_env, tmp_path, journeys):
     client = ts_env.client
-    async with journey_worker(client, tmp_path) as task_queue:
+    async with journeys(client) as task_queue:
         _, handle = await told_journey(ts_env, client, task_queue)
         assert (await status(handle)).owner == "leo"
         assert "'leo' already owns this journey" in await refused(
@@ -145,10 +144,10 @@ async def test_reassign_owner_at_any_waiting_point(ts_env, tmp_path):
         await assert_replays(handle)
 
 
-async def test_extend_deadline_while_a_follow_up_waits_for_business_hours(ts_env, tmp_path):
+async def test_extend_deadline_while_a_follow_up_waits_for_business_hours(ts_env, tmp_path, journeys):
     client = ts_env.client
     playbooks = write_playbook(tmp_path / "playbooks", window_66h)
-    async with journey_worker(client, tmp_path, playbooks=playbooks) as task_queue:
+    async with journeys(client, playbooks=playbooks) as task_queue:
         monday, handle = await told_journey(ts_env, client, task_queue)
         # the window ends Thursday 03:00 Tokyo; the clarify waits for 09:00
         await ts_env.sleep(monday + timedelta(days=3, hours=4) - await ts_env.get_current_time())

@@ -36,7 +36,6 @@ from tests.harness.support import (
     advance_until,
     always_open,
     assert_replays,
-    journey_worker,
     make_deal,
     start_journey,
     status,
@@ -91,7 +90,7 @@ async def refused_visibly(handle: WorkflowHandle, count: int, shown: str) -> Sta
     return now
 
 
-async def test_signals_that_do_not_decode_are_refused_visibly_and_the_journey_goes_on(ts_env, tmp_path):
+async def test_signals_that_do_not_decode_are_refused_visibly_and_the_journey_goes_on(ts_env, tmp_path, journeys):
     client = ts_env.client
     plain = client_with(client, pydantic_data_converter)  # no codec: what it sends arrives as it is
     key_b = client_with(client, converter(f"{KEY_B},{KEY_A}"))  # encrypts with a key the worker lacks
@@ -151,7 +150,7 @@ async def test_signals_that_do_not_decode_are_refused_visibly_and_the_journey_go
             "cancel: input has an encoding this worker does not read",
         ),
     ]
-    async with journey_worker(client, tmp_path, playbooks=write_playbook(tmp_path / "pb", always_open)) as task_queue:
+    async with journeys(client, playbooks=write_playbook(tmp_path / "pb", always_open)) as task_queue:
         handle = await start_journey(client, task_queue, make_deal())
         await advance_until(ts_env, handle, told("first_action"), step=MINUTE)
         for count, (name, send, shown) in enumerate(sends, start=1):
@@ -173,10 +172,10 @@ async def test_signals_that_do_not_decode_are_refused_visibly_and_the_journey_go
         assert len(await journey_runs(client, handle.id)) == 1  # the lab reads the history too
 
 
-async def test_a_staff_update_that_does_not_decode_is_rejected_with_the_reason(ts_env, tmp_path):
+async def test_a_staff_update_that_does_not_decode_is_rejected_with_the_reason(ts_env, tmp_path, journeys):
     client = ts_env.client
     key_b = client_with(client, converter(f"{KEY_B},{KEY_A}"))
-    async with journey_worker(client, tmp_path, playbooks=write_playbook(tmp_path / "pb", always_open)) as task_queue:
+    async with journeys(client, playbooks=write_playbook(tmp_path / "pb", always_open)) as task_queue:
         handle = await start_journey(client, task_queue, make_deal())
         await advance_until(ts_env, handle, told("first_action"), step=MINUTE)
         for sender, body, reason in [
@@ -247,11 +246,13 @@ async def cli(*args: str) -> tuple[int, str]:
     return proc.returncode or 0, out.decode()
 
 
-async def test_the_cli_signal_marked_encrypted_without_a_codec_is_refused_and_the_journey_goes_on(dev_env, tmp_path):
+async def test_the_cli_signal_marked_encrypted_without_a_codec_is_refused_and_the_journey_goes_on(
+    dev_env, tmp_path, journeys
+):
     """The report's reproduction: `temporal workflow signal --input-meta encoding=binary/encrypted`."""
     client = dev_env.client
     address = client.service_client.config.target_host
-    async with journey_worker(client, tmp_path, playbooks=write_playbook(tmp_path / "pb", always_open)) as task_queue:
+    async with journeys(client, playbooks=write_playbook(tmp_path / "pb", always_open)) as task_queue:
         handle = await start_journey(client, task_queue, make_deal())
         await wait_for_status(handle, told("first_action"))
         code, out = await cli(

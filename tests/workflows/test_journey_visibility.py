@@ -24,7 +24,6 @@ from contracts.status import OnboardingState
 from tests.harness.staff import start_described_journey
 from tests.harness.support import (
     always_open,
-    journey_worker,
     make_deal,
     start_journey,
     status,
@@ -64,11 +63,11 @@ async def attributes_when(
         await asyncio.sleep(0.05)
 
 
-async def test_search_attributes_and_status_follow_the_journey(dev_env, tmp_path):
+async def test_search_attributes_and_status_follow_the_journey(dev_env, tmp_path, journeys):
     client = dev_env.client
     playbooks = write_playbook(tmp_path / "playbooks", always_open)
     deal = make_deal(segment="mid-market", account={"id": "ACME-VIS"})
-    async with journey_worker(client, tmp_path, playbooks=playbooks) as task_queue:
+    async with journeys(client, playbooks=playbooks) as task_queue:
         handle = await start_described_journey(client, task_queue, deal)
         assert await (await handle.describe()).static_summary() == static_summary(deal)
 
@@ -109,10 +108,10 @@ async def test_search_attributes_and_status_follow_the_journey(dev_env, tmp_path
         )
 
 
-async def test_clarifying_and_closed_are_visible(dev_env, tmp_path):
+async def test_clarifying_and_closed_are_visible(dev_env, tmp_path, journeys):
     client = dev_env.client
     playbooks = write_playbook(tmp_path / "playbooks", short_window)
-    async with journey_worker(client, tmp_path, playbooks=playbooks) as task_queue:
+    async with journeys(client, playbooks=playbooks) as task_queue:
         handle = await start_journey(client, task_queue, make_deal())
         await attributes_when(handle, "clarifying", "first_action")
         clarifying = await status(handle)

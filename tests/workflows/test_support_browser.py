@@ -29,7 +29,6 @@ from tests.harness.browser import CHROMIUM, CHROMIUM_FLAGS, UI_TIMEOUT_MS, VIEWP
 from tests.harness.staff import fill, guide_queries, start_described_journey
 from tests.harness.support import (
     always_open,
-    journey_worker,
     leo_takes_every_deal,
     make_deal,
     status,
@@ -80,7 +79,7 @@ async def show_columns(page, remove: list[str], add: list[str]) -> None:
     await playwright_api.expect(heading).to_be_hidden()
 
 
-async def test_escalated_journey_is_legible_and_actionable_in_the_web_ui(ui_env, tmp_path):
+async def test_escalated_journey_is_legible_and_actionable_in_the_web_ui(ui_env, tmp_path, journeys):
     env, ui = ui_env
     client = env.client
     expect = playwright_api.expect
@@ -95,7 +94,7 @@ async def test_escalated_journey_is_legible_and_actionable_in_the_web_ui(ui_env,
         contacts=[{"email": "kenji@globex.example", "name": "Kenji Sato", "role": "admin"}],
     )
     playbooks = write_playbook(tmp_path / "playbooks", always_open)
-    async with journey_worker(client, tmp_path, playbooks=playbooks, roster=leo_takes_every_deal) as task_queue:
+    async with journeys(client, playbooks=playbooks, roster=leo_takes_every_deal) as task_queue:
         handles = {}
         for deal in (acme, globex, make_deal("D-1003", account={"id": "INITECH-3", "name": "Initech"})):
             handles[deal.deal_id] = await start_described_journey(client, task_queue, deal, playbook_name="default")
