@@ -34,12 +34,12 @@ from lab.drive import told as told
 from lab.drive import wait_until
 from lab.fakes import FakeEffects
 from owners.roster import Roster, load_roster
-from owners.workflow import roster_workflow_id
+from owners.workflow import OwnerRosterWorkflow, roster_workflow_id
 from playbooks.loader import DEFAULT_DIR
 from privacy.undecodable import workflow_converter
 from replay.corpus import decided
 from runtime.sandbox import workflow_runner
-from worker import build_worker
+from worker import activities, build_worker, roster_worker
 from workflows.onboarding import OnboardingWorkflow
 
 
@@ -94,6 +94,7 @@ async def journey_worker(
     journey: type = OnboardingWorkflow,
     task_queue: str | None = None,
     keep_journeys: bool = False,
+    wrap: Callable[[list[Any]], list[Any]] | None = None,
 ) -> AsyncIterator[Any]:
     """The one way a test runs journeys: a worker on its own task queue (the `journeys`
     fixture binds `tmp_path`), the default playbook unless `playbooks` is given.
@@ -101,9 +102,12 @@ async def journey_worker(
     - `effects="real"` (the worker's own activities: SMTP at `smtp_url`, the records in
       `tmp_path`, the owner-roster workflow over `roster`) yields the task queue;
     - `effects="fake"` (the fake world, lab/fakes.py: every effect kept in memory, in `fake`
-      if given) yields (task queue, the FakeEffects). A deploy mid-journey: start them on an
-      earlier version (`journey`, tests/harness/versions.py) with `keep_journeys`, then
-      finish them on a worker given that `task_queue`."""
+      if given) yields (task queue, the FakeEffects).
+
+    A deploy mid-journey, either way: start them on an earlier version (`journey`,
+    tests/harness/versions.py) with `keep_journeys` (no journey cached, none terminated when
+    the worker stops), then finish them on a worker given that `task_queue`. `wrap` changes
+    the real activities (a test holds or replaces some by name, tests/harness/traffic.py)."""
     if playbooks is None:
         playbooks = write_playbook(tmp_path / "playbooks-default")
     if effects == "fake":
@@ -112,14 +116,37 @@ async def journey_worker(
         ) as running:
             yield running
         return
-    task_queue = f"test-{uuid.uuid4().hex[:8]}"
     settings = ActivitySettings(SMTP_URL=smtp_url, ONBOARDING_DATA_DIR=tmp_path / "data")
-    worker = build_worker(client, settings, task_queue=task_queue, roster=roster, playbooks=playbooks)
+    if journey is OnboardingWorkflow and task_queue is None and not keep_journeys and wrap is None:
+        task_queue = f"test-{uuid.uuid4().hex[:8]}"
+        worker = build_worker(client, settings, task_queue=task_queue, roster=roster, playbooks=playbooks)
+        try:
+            async with worker:
+                yield task_queue
+        finally:
+            await _terminate_leftovers(task_queue, client)
+        return
+    task_queue = task_queue or f"test-{uuid.uuid4().hex[:8]}"
+    real = list(activities(client, settings, roster=roster, playbooks=playbooks))
+    # no sticky queue left behind by journeys a later worker takes over: the time-skipping
+    # server does not hand a stopped worker's sticky tasks (queries included) back
+    uncached: dict[str, Any] = {"max_cached_workflows": 0} if keep_journeys else {}
     try:
-        async with worker:
+        async with (
+            Worker(
+                client,
+                task_queue=task_queue,
+                workflows=[journey, OwnerRosterWorkflow],
+                activities=wrap(real) if wrap else real,
+                workflow_runner=workflow_runner(),
+                **uncached,
+            ),
+            roster_worker(client, task_queue, **uncached),
+        ):
             yield task_queue
     finally:
-        await _terminate_leftovers(task_queue, client)
+        if not keep_journeys:
+            await _terminate_leftovers(task_queue, client)
 
 
 @asynccontextmanager

@@ -10,7 +10,6 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -21,23 +20,15 @@ from temporalio import activity
 from temporalio.api.enums.v1 import EventType, WorkflowTaskFailedCause
 from temporalio.client import Client, WorkflowHandle, WorkflowHistory
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Worker
 
-from activities.messaging import MessagingActivities
-from activities.settings import ActivitySettings
 from contracts.messages import MessageRequest, SendReceipt
 from contracts.owners import AssignOwnerRequest, OwnerAssignment
 from contracts.search_attributes import ALL
 from lab.drive import signal_patiently
 from lab.histories import journey_runs
-from owners.activities import OwnerActivities
-from owners.roster import load_roster
-from owners.workflow import OwnerRosterWorkflow
-from runtime.sandbox import workflow_runner
 from tests.conftest import TEMPORAL_CLI
 from tests.harness.privacy_keys import CONVERTER
-from tests.harness.support import _terminate_leftovers
-from worker import activities, records_database, roster_worker
+from tests.harness.support import journey_worker
 from workflows.onboarding import OnboardingWorkflow
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -211,63 +202,50 @@ class Held:
 
 
 class HeldSend(Held):
-    def __init__(self, real: MessagingActivities) -> None:
+    def __init__(self, real: Any) -> None:
         super().__init__()
-        self._real = real
+        self._real = real  # the worker's own `send_message`
 
     @activity.defn(name="send_message")
     async def send_message(self, request: MessageRequest) -> SendReceipt:
         await self._through(request)
-        return await self._real.send_message(request)
+        return await self._real(request)
 
 
 class HeldAssign(Held):
     """`assign_owner` held only for a staff member's explicit choice (reassign)."""
 
-    def __init__(self, real: OwnerActivities) -> None:
+    def __init__(self, real: Any) -> None:
         super().__init__()
-        self._real = real
+        self._real = real  # the worker's own `assign_owner`
 
     @activity.defn(name="assign_owner")
     async def assign_owner(self, request: AssignOwnerRequest) -> OwnerAssignment:
         if request.preferred:
             await self._through(request)
-        return await self._real.assign_owner(request)
+        return await self._real(request)
 
 
 @asynccontextmanager
 async def held_worker(
     client: Client, tmp_path: Path, playbooks: Path, *, smtp_url: str | None = None
 ) -> AsyncIterator[tuple[str, HeldSend, HeldAssign]]:
-    """A journey worker (own task queue) whose `send_message` and `assign_owner` can be held."""
-    settings = ActivitySettings(SMTP_URL=smtp_url, ONBOARDING_DATA_DIR=tmp_path / "data")
-    records = records_database(settings)
-    send = HeldSend(MessagingActivities(settings, records))
-    assign = HeldAssign(OwnerActivities(client, load_roster))
-    replaced = {"send_message", "assign_owner"}
-    task_queue = f"test-{uuid.uuid4().hex[:8]}"
-    try:
-        async with (
-            Worker(
-                client,
-                task_queue=task_queue,
-                workflows=[OnboardingWorkflow, OwnerRosterWorkflow],
-                activities=[
-                    *(
-                        a
-                        for a in activities(client, settings, playbooks=playbooks, records=records)
-                        if a.__name__ not in replaced
-                    ),
-                    send.send_message,
-                    assign.assign_owner,
-                ],
-                workflow_runner=workflow_runner(),
-            ),
-            roster_worker(client, task_queue),
-        ):
-            yield task_queue, send, assign
-    finally:
-        await _terminate_leftovers(task_queue, client)
+    """A journey worker (own task queue, real effects: tests/harness/support.py
+    `journey_worker`) whose `send_message` and `assign_owner` can be held."""
+    held: dict[str, Any] = {}
+
+    def hold(real: list[Any]) -> list[Any]:
+        by_name = {a.__name__: a for a in real}
+        held["send"], held["assign"] = HeldSend(by_name["send_message"]), HeldAssign(by_name["assign_owner"])
+        replaced = {"send_message", "assign_owner"}
+        return [
+            *(a for a in real if a.__name__ not in replaced),
+            held["send"].send_message,
+            held["assign"].assign_owner,
+        ]
+
+    async with journey_worker(client, tmp_path, playbooks=playbooks, smtp_url=smtp_url, wrap=hold) as task_queue:
+        yield task_queue, held["send"], held["assign"]
 
 
 class WorkerProcess:

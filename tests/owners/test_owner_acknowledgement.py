@@ -5,19 +5,13 @@ silent owner is replaced; journeys started on v1 keep v1 behaviour on the v2 wor
 from __future__ import annotations
 
 import uuid
-from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from temporalio.worker import Worker
-
-from activities.settings import ActivitySettings
 from contracts.playbook import BusinessHours
 from contracts.signals import ActionTaken, Cancel, OwnerAcknowledged
 from contracts.status import OnboardingState
 from owners.roster import load_roster
-from owners.workflow import OwnerRosterWorkflow
-from runtime.sandbox import workflow_runner
 from tests.harness.support import (
     MINUTE,
     advance_until,
@@ -31,7 +25,6 @@ from tests.harness.support import (
     write_playbook,
 )
 from tests.harness.versions import OnboardingWorkflowV1
-from worker import activities, roster_worker
 from workflows import acknowledgement, versions
 from workflows.onboarding import OnboardingWorkflow
 
@@ -128,50 +121,21 @@ async def test_silent_owner_is_replaced_and_the_kickoff_goes_out(ts_env, tmp_pat
         await assert_replays(handle)
 
 
-@asynccontextmanager
-async def v1_worker(client, tmp_path, task_queue, playbooks):
-    """A worker still running the v1 code (before the patch), as before a deploy."""
-    settings = ActivitySettings(SMTP_URL=None, ONBOARDING_DATA_DIR=tmp_path / "data")
-    async with (
-        Worker(
-            client,
-            task_queue=task_queue,
-            workflows=[OnboardingWorkflowV1, OwnerRosterWorkflow],
-            activities=activities(client, settings, playbooks=playbooks),
-            workflow_runner=workflow_runner(),
-            # no sticky queue left behind: the time-skipping server does not hand a stopped
-            # worker's sticky tasks (queries included) back to the shared queue
-            max_cached_workflows=0,
-        ),
-        roster_worker(client, task_queue, max_cached_workflows=0),
-    ):
-        yield
-
-
 async def test_journey_in_flight_on_v1_finishes_with_v1_behaviour_on_the_v2_worker(ts_env, tmp_path, journeys):
     client = ts_env.client
     # the same playbook on both sides: v2 code would make this owner acknowledge first
     playbooks = write_playbook(tmp_path / "playbooks", ack_hours(4))
     task_queue = f"test-{uuid.uuid4().hex[:8]}"
-    async with v1_worker(client, tmp_path, task_queue, playbooks):
+    # a worker still running the v1 code (before the patch), as before a deploy
+    v1 = journeys(client, playbooks=playbooks, journey=OnboardingWorkflowV1, task_queue=task_queue, keep_journeys=True)
+    async with v1:
         handle = await start_journey(client, task_queue, make_deal())
         before = await advance_until(ts_env, handle, told("first_action"))
         assert not any(waiting_entry(e) for e in before.timeline)
 
     # deploy: the v2 worker takes over the same task queue with an empty cache, so its next
     # workflow task replays the v1 history through the new code
-    async with (
-        Worker(
-            client,
-            task_queue=task_queue,
-            workflows=[OnboardingWorkflow, OwnerRosterWorkflow],
-            activities=activities(
-                client, ActivitySettings(SMTP_URL=None, ONBOARDING_DATA_DIR=tmp_path / "data"), playbooks=playbooks
-            ),
-            workflow_runner=workflow_runner(),
-        ),
-        roster_worker(client, task_queue),
-    ):
+    async with journeys(client, playbooks=playbooks, task_queue=task_queue):
         await handle.signal(OnboardingWorkflow.action_taken, ActionTaken(action="dataset_uploaded", event_id="e-1"))
         second = await advance_until(
             ts_env, handle, lambda s: s.stage == "first_value" and s.next_action.due_at is not None, step=MINUTE

@@ -22,6 +22,7 @@ from temporalio.client import WorkflowUpdateFailedError
 import worker
 from contracts.journey import JourneyInput
 from contracts.status import OnboardingState, Status
+from lab.drive import told as told_at
 from tests.harness.support import (
     advance_until,
     always_open,
@@ -46,8 +47,7 @@ async def chatty_env():
         yield env
 
 
-def told(s: Status) -> bool:
-    return s.stage == "first_action" and s.waiting_on == "customer" and s.next_action.due_at is not None
+told = told_at("first_action")  # the customer has been told the first action (lab/drive.py)
 
 
 def entries(s: Status, event: str) -> list[str]:

@@ -28,6 +28,7 @@ from temporalio.client import WorkflowHandle
 
 from contracts.journey import TASK_QUEUE, JourneyInput, workflow_id_for
 from contracts.status import OnboardingState, Status
+from lab.drive import told as told_at
 from tests.harness.support import default_playbook, make_deal, status, wait_for_status
 from tests.harness.traffic import Signal, WorkerProcess, chain, dev_server, paced
 from workflows.onboarding import OnboardingWorkflow
@@ -106,8 +107,7 @@ async def holding_for_business_hours(handle: WorkflowHandle, client) -> Status:
         await asyncio.sleep(0.1)
 
 
-def told(s: Status) -> bool:
-    return s.stage == "first_action" and s.waiting_on == "customer" and s.next_action.due_at is not None
+told = told_at("first_action")  # the customer has been told the first action (lab/drive.py)
 
 
 class WaitState:

@@ -41,6 +41,7 @@ from contracts.signals import (
 )
 from contracts.staff import ExtendDeadline, Pause, ReassignOwner, ResolveEscalation, Resume
 from contracts.status import OnboardingState, Status
+from lab.drive import told as told_at
 from tests.conftest import TEST_SERVER
 from tests.harness.privacy_keys import CONVERTER
 from tests.harness.support import (
@@ -153,8 +154,7 @@ def named_field(model: type[BaseModel], args: list[Any]) -> str:
     raise AssertionError("usable input has no field to name")
 
 
-def told(s: Status) -> bool:
-    return s.stage == "first_action" and s.waiting_on == "customer" and s.next_action.due_at is not None
+told = told_at("first_action")  # the customer has been told the first action (lab/drive.py)
 
 
 class Journeys:
