@@ -11,15 +11,10 @@ import sys
 import uuid
 from pathlib import Path
 
-from temporalio.worker import Worker
-
-from activities.settings import ActivitySettings
 from cli.main import parser
 from contracts.search_attributes import OWNER, STATE
 from contracts.signals import OwnerAcknowledged
-from owners.workflow import OwnerRosterWorkflow
 from replay.cli import replay_command
-from runtime.sandbox import workflow_runner
 from tests.harness.support import (
     load_edited_copy,
     make_deal,
@@ -29,7 +24,6 @@ from tests.harness.support import (
     write_playbook,
 )
 from tests.harness.versions import OnboardingWorkflowV1, OnboardingWorkflowV2
-from worker import activities, roster_worker
 from workflows.onboarding import OnboardingWorkflow
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -66,35 +60,21 @@ async def visible(client, query: str, count: int) -> None:
         await asyncio.sleep(0.1)
 
 
-async def test_replay_reports_running_v1_and_v2_journeys_compatible_and_names_broken_ones(dev_env, tmp_path):
+async def test_replay_reports_running_v1_and_v2_journeys_compatible_and_names_broken_ones(dev_env, tmp_path, journeys):
     client = dev_env.client
     playbooks = write_playbook(tmp_path / "playbooks", always_open_with_acknowledgement)
     task_queue = f"replay-cli-{uuid.uuid4().hex[:6]}"
     v1_ids, v2_ids = [], []
-    settings = ActivitySettings(SMTP_URL=None, ONBOARDING_DATA_DIR=tmp_path / "data")
-    async with (
-        Worker(
-            client,
-            task_queue=task_queue,
-            workflows=[OnboardingWorkflowV1, OwnerRosterWorkflow],
-            activities=activities(client, settings, playbooks=playbooks),
-            workflow_runner=workflow_runner(),
-        ),
-        roster_worker(client, task_queue),
+    # the journeys keep running when the worker stops: the replay command reads them
+    async with journeys(
+        client, playbooks=playbooks, journey=OnboardingWorkflowV1, task_queue=task_queue, keep_journeys=True
     ):
         for _ in range(2):
             handle = await start_journey(client, task_queue, make_deal())
             await wait_for_status(handle, told("first_action"))  # v1: straight to the kickoff
             v1_ids.append(handle.id)
-    async with (
-        Worker(
-            client,
-            task_queue=task_queue,
-            workflows=[OnboardingWorkflowV2, OwnerRosterWorkflow],
-            activities=activities(client, settings, playbooks=playbooks),
-            workflow_runner=workflow_runner(),
-        ),
-        roster_worker(client, task_queue),
+    async with journeys(
+        client, playbooks=playbooks, journey=OnboardingWorkflowV2, task_queue=task_queue, keep_journeys=True
     ):
         waiting = await start_journey(client, task_queue, make_deal())
         state = await wait_for_status(waiting, lambda s: s.reason.startswith("waiting for owner acknowledgement"))
