@@ -20,6 +20,7 @@ from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.testing import WorkflowEnvironment
 
 from contracts.search_attributes import ALL
+from replay import record
 from tests.harness import privacy_keys
 from tests.harness.postgres import postgres, records_db, records_url  # noqa: F401  (fixtures)
 from tests.harness.support import journey_worker
@@ -52,12 +53,7 @@ async def ts_env() -> AsyncIterator[WorkflowEnvironment]:
 
 @pytest_asyncio.fixture(scope="session")
 async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=str(TEMPORAL_CLI),
-        search_attributes=list(ALL),
-        data_converter=privacy_keys.CONVERTER,
-        dev_server_extra_args=["--dynamic-config-value", "frontend.enableUpdateWorkflowExecution=true"],
-    )
+    env = await record.dev_server(privacy_keys.CONVERTER)  # the corpus recorder's, with the suite's codec
     try:
         yield env
     finally:

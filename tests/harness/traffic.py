@@ -23,34 +23,23 @@ from temporalio.testing import WorkflowEnvironment
 
 from contracts.messages import MessageRequest, SendReceipt
 from contracts.owners import AssignOwnerRequest, OwnerAssignment
-from contracts.search_attributes import ALL
 from lab.drive import signal_patiently
 from lab.histories import journey_runs
-from tests.conftest import TEMPORAL_CLI
+from replay import record
 from tests.harness.privacy_keys import CONVERTER
 from tests.harness.support import journey_worker
 from workflows.onboarding import OnboardingWorkflow
 
 ROOT = Path(__file__).resolve().parents[2]
-SUGGEST_CONTINUE_AS_NEW = "limit.historyCount.suggestContinueAsNew"
 SERVER_CAUSED = ("WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND", "WORKFLOW_TASK_FAILED_CAUSE_FORCE_CLOSE_COMMAND")
 
 
 @asynccontextmanager
 async def dev_server(suggest_continue_as_new_after: int) -> AsyncIterator[WorkflowEnvironment]:
     """A Temporal dev server (in memory) that suggests continue-as-new once a run's history
-    has this many events (production's default is 4,096 on a 51,200-event limit)."""
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=str(TEMPORAL_CLI),
-        search_attributes=list(ALL),
-        data_converter=CONVERTER,
-        dev_server_extra_args=[
-            "--dynamic-config-value",
-            "frontend.enableUpdateWorkflowExecution=true",
-            "--dynamic-config-value",
-            f"{SUGGEST_CONTINUE_AS_NEW}={suggest_continue_as_new_after}",
-        ],
-    )
+    has this many events (production's default is 4,096 on a 51,200-event limit): the corpus
+    recorder's (replay/record.py), with the suite's codec."""
+    env = await record.dev_server(CONVERTER, suggest_continue_as_new_after=suggest_continue_as_new_after)
     try:
         yield env
     finally:
