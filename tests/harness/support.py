@@ -277,13 +277,6 @@ async def refused(handle: WorkflowHandle, update: Any, body: Any) -> str:
     return str(err.value.cause)
 
 
-def at_local(tz: str, day: datetime, hour: int, minute: int = 0) -> datetime:
-    from zoneinfo import ZoneInfo
-
-    local = day.astimezone(ZoneInfo(tz))
-    return local.replace(hour=hour, minute=minute, second=0, microsecond=0)
-
-
 def utc(moment: datetime) -> datetime:
     return moment.astimezone(timezone.utc)
 
