@@ -1,6 +1,6 @@
 # One image for the worker and the webhook starters (see docker-compose.yml); built with
 # EXTRAS="[mail-sink]" it also runs the local SMTP sink. No Docker engine in this project's
-# CI: tests/test_compose.py checks this file's structure instead of building it.
+# CI: tests/devstack/test_compose.py checks this file's structure instead of building it.
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \

@@ -29,7 +29,7 @@ from report.cli import build
 from report.links import Links
 from report.models import Filters
 from report.page import render
-from tests.report_journeys import moments, script
+from tests.harness.report_journeys import moments, script
 
 
 async def seed(db: Database, count: int) -> int:

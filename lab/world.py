@@ -2,8 +2,9 @@
 names that record instead of reaching anyone.
 
 - `snapshot_playbook`: the real loader, on the playbook the lab was given for that journey;
-- `assign_owner`: the real choice over the roster file, with nobody's load counted (each
-  simulated journey is the only one), or the owner a recorded journey really had;
+- `assign_owner`: the fake world's choice over the roster file (lab/fakes.py
+  `first_eligible`: nobody's load counted, each simulated journey is the only one), or the
+  owner a recorded journey really had;
 - `send_message`: the real rendering and one-call-to-action check, then nothing is sent;
 - `create_escalation_task`: recorded, nobody is notified;
 - any other activity the journey calls (`release_owner`, `record_moment`, ...): a no-op.
@@ -33,9 +34,9 @@ from contracts.journey import WORKFLOW_TYPE
 from contracts.messages import MessageTemplate, SendReceipt
 from contracts.owners import AssignOwnerRequest, OwnerAssignment
 from contracts.playbook import Playbook, PlaybookSnapshot
+from lab.fakes import first_eligible
 from lab.persona_run import persona_workflow_id
 from lab.script import Delivered, Delivery, Finish, Sighting, StartJourney
-from owners.activities import manager_person, person, staffing
 from owners.roster import Roster
 from playbooks import loader
 
@@ -124,18 +125,7 @@ class World:
             setup.owners.remove(recorded)
             assignment = recorded
         else:
-            # The roster's rules without its loads: the first eligible owner by id, or the
-            # manager when nobody can take it (as the roster workflow answers unstaffed).
-            staffed = staffing(self.roster, request)
-            manager = manager_person(self.roster.manager) if self.roster.manager else None
-            if staffed.unstaffed and manager is not None:
-                assignment = OwnerAssignment(owner=manager, manager=manager, unstaffed=staffed.unstaffed)
-            else:
-                owner = staffed.candidates[0]
-                backup = self.roster.by_id(owner.backup) if owner.backup else None
-                assignment = OwnerAssignment(
-                    owner=person(owner), backup=person(backup) if backup else None, manager=manager
-                )
+            assignment = first_eligible(self.roster, request)  # the fake world's rule (lab/fakes.py)
         await self._tell(Sighting(what="owner", at=self._now(), owner=assignment.owner.id))
         return assignment
 

@@ -88,7 +88,7 @@ class OwnerRosterWorkflow:
         )
 
     def _patched(self, patch_id: str) -> bool:
-        return workflow.patched(patch_id)  # tests/versions.py answers it as an older roster did
+        return workflow.patched(patch_id)  # tests/harness/versions.py answers it as an older roster did
 
     @workflow.update(description="Give a journey a place with an owner: {journey_id, candidates, preferred?}.")
     def allocate(self, request: Allocate) -> Place:

@@ -32,10 +32,9 @@ from typing import Any
 import structlog
 import yaml
 from temporalio.api.enums.v1 import EventType
-from temporalio.client import Client, WorkflowHandle, WorkflowHistory, WorkflowUpdateFailedError
+from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter
-from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
 from activities.settings import ActivitySettings
@@ -43,6 +42,8 @@ from contracts.deal import sample_deal_body
 from contracts.journey import JourneyInput, workflow_id_for
 from contracts.search_attributes import ALL
 from contracts.status import OnboardingState, Status
+from lab import drive
+from lab.drive import run_histories
 from playbooks.loader import DEFAULT_DIR
 
 CORPUS = Path(__file__).resolve().parent.parent / "tests" / "histories"
@@ -86,28 +87,17 @@ class Journey:
         self.runs: set[str] = {handle.first_execution_run_id or handle.result_run_id or ""}
 
     async def status(self) -> Status:
-        return await self.handle.query("status", result_type=Status)
+        return await drive.status(self.handle)
 
     async def wait(self, done: Callable[[Status], bool], what: str) -> Status:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + WAIT_SECONDS
-        while True:
-            current = await self.status()
-            if done(current):
-                return current
-            if loop.time() > deadline:
-                raise RuntimeError(f"{self.scenario}: never reached '{what}'; last status: {current}")
-            await asyncio.sleep(0.05)
+        try:
+            return await drive.wait_until(self.handle, done, seconds=WAIT_SECONDS, what=what)
+        except drive.NeverReached as err:
+            raise RuntimeError(f"{self.scenario}: {err}") from None
 
     async def signal(self, name: str, payload: dict[str, Any]) -> None:
-        for attempt in range(1, 21):
-            try:
-                await self.handle.signal(name, payload)
-                return
-            except RPCError as err:  # "workflow is closing": it is handing over to a new run
-                if err.status is not RPCStatusCode.RESOURCE_EXHAUSTED or attempt == 20:
-                    raise
-                await asyncio.sleep(0.05 * attempt)  # a retrying sender's back-off
+        # "workflow is closing": it is handing over to a new run; a producer tries again
+        await drive.signal_patiently(self.handle, name, [payload])
 
     async def update(self, name: str, payload: dict[str, Any]) -> Status:
         return await self.handle.execute_update(name, payload, result_type=Status)
@@ -121,19 +111,11 @@ class Journey:
 
     # the waits every scenario uses
     async def told(self, stage: str) -> Status:
-        return await self.wait(
-            lambda s: (
-                s.stage == stage
-                and s.waiting_on == "customer"
-                and s.next_action is not None
-                and s.next_action.due_at is not None
-            ),
-            f"direction for {stage}",
-        )
+        return await self.wait(drive.told(stage), f"direction for {stage}")
 
     async def escalated(self, level: int = 1) -> Status:
         return await self.wait(
-            lambda s: s.state is OnboardingState.escalated and s.escalation_level == level, f"escalated, level {level}"
+            lambda s: drive.escalated(s) and s.escalation_level == level, f"escalated, level {level}"
         )
 
     async def next_run(self) -> None:
@@ -498,21 +480,6 @@ SCENARIOS: list[Scenario] = [
 
 
 # ------------------------------------------------------------------ recording
-
-
-async def run_histories(client: Client, workflow_id: str, first_run_id: str) -> list[WorkflowHistory]:
-    """Every run of a journey, first to last, following continue-as-new."""
-    histories, run_id = [], first_run_id
-    while run_id:
-        history = await client.get_workflow_handle(workflow_id, run_id=run_id).fetch_history()
-        histories.append(history)
-        last = history.events[-1]
-        run_id = (
-            last.workflow_execution_continued_as_new_event_attributes.new_execution_run_id
-            if last.HasField("workflow_execution_continued_as_new_event_attributes")
-            else ""
-        )
-    return histories
 
 
 async def record_one(client: Client, scenario: Scenario, out_dir: Path, work_dir: Path, suffix: str = "") -> list[Path]:

@@ -9,7 +9,7 @@ when `DataConverter.with_context` gives the very same converter back for any con
 no external storage is configured, "no context" (the documented `None` of
 `WorkflowInstance.get_serialization_context`) decodes and encodes exactly the same bytes.
 `privacy.converter` (pydantic JSON + the encryption codec) is such a converter; a test keeps
-it so (tests/test_sandbox_imports.py), and any other converter gets the SDK's runner as is."""
+it so (tests/worker/test_sandbox_imports.py), and any other converter gets the SDK's runner as is."""
 
 from __future__ import annotations
 

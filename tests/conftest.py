@@ -4,10 +4,13 @@ Both come from PyPI packages; nothing is downloaded at test time."""
 
 from __future__ import annotations
 
+import functools
 import os
 import sysconfig
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
+from typing import Any
 
 import pytest
 import pytest_asyncio
@@ -17,8 +20,10 @@ from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.testing import WorkflowEnvironment
 
 from contracts.search_attributes import ALL
-from tests import privacy_keys
-from tests.postgres import postgres, records_db, records_url  # noqa: F401  (fixtures)
+from replay import record
+from tests.harness import privacy_keys
+from tests.harness.postgres import postgres, records_db, records_url  # noqa: F401  (fixtures)
+from tests.harness.support import journey_worker
 
 # Every worker, HTTP service and subprocess the suite starts encrypts payloads with the test
 # key and signs unsubscribe links with the test secret, as a configured deployment does.
@@ -48,16 +53,20 @@ async def ts_env() -> AsyncIterator[WorkflowEnvironment]:
 
 @pytest_asyncio.fixture(scope="session")
 async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=str(TEMPORAL_CLI),
-        search_attributes=list(ALL),
-        data_converter=privacy_keys.CONVERTER,
-        dev_server_extra_args=["--dynamic-config-value", "frontend.enableUpdateWorkflowExecution=true"],
-    )
+    env = await record.dev_server(privacy_keys.CONVERTER)  # the corpus recorder's, with the suite's codec
     try:
         yield env
     finally:
         await env.shutdown()
+
+
+@pytest.fixture
+def journeys(tmp_path: Path) -> Callable[..., AbstractAsyncContextManager[Any]]:
+    """The one way to run journeys in a test, on a worker of its own task queue:
+    `async with journeys(client) as task_queue` (the worker's real effects) or
+    `async with journeys(client, effects="fake") as (task_queue, effects)` (the fake world,
+    lab/fakes.py). Options: tests/harness/support.py `journey_worker`."""
+    return functools.partial(journey_worker, tmp_path=tmp_path)
 
 
 @pytest.fixture(autouse=True)

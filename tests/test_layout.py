@@ -199,3 +199,15 @@ def test_the_journey_and_the_activities_meet_only_in_contracts():
     assert [imp for imp in imports_of("activities") if imp.local and top(imp.target) == "workflows"] == []
     owners_to_journey = [imp for imp in imports_of("owners") if imp.local and top(imp.target) == "workflows"]
     assert owners_to_journey == []
+
+
+def test_the_product_never_imports_the_tests():
+    """What the tests share with the product lives in the product (the fake world, lab/fakes.py;
+    the drive helpers, lab/drive.py); nothing the product runs imports tests/ (the benchmarks
+    may: they are not shipped)."""
+    offending = [
+        f"{imp.importer}:{imp.line} imports {imp.target}"
+        for imp in imports()
+        if imp.local and top(imp.target) == "tests" and top(imp.importer) not in {"tests", "bench"}
+    ]
+    assert offending == []

@@ -76,7 +76,7 @@ class OnboardingWorkflow:
 
     def _patched(self, patch_id: str) -> bool:
         """The one seam between versions: tests stand in for an older worker by answering
-        it differently (tests/versions.py)."""
+        it differently (tests/harness/versions.py)."""
         return workflow.patched(patch_id)
 
     # ------------------------------------------------------------------ the journey

@@ -54,7 +54,7 @@ class Versions:
     has it would not replay (`workflow.patched` remembers each answer for the run).
 
     `patched` is the workflow's `_patched` seam: a test stands in for an older worker by
-    answering it differently (tests/versions.py)."""
+    answering it differently (tests/harness/versions.py)."""
 
     def __init__(self, patched: Callable[[str], bool], *, fewer_commands: bool = False) -> None:
         self._patched = patched

@@ -1,0 +1,46 @@
+"""What the browser tests share: the system Chromium Playwright drives (no browser downloads
+here), its flags and viewport, where screenshots go, and the skip that says what is missing."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+VIEWPORT = {"width": 1280, "height": 800}
+IMG = Path(__file__).resolve().parents[2] / "docs" / "img"
+UI_TIMEOUT_MS = 20_000
+
+
+def require_browser() -> ModuleType:
+    """Playwright's async API, or the calling test module is skipped saying what is missing."""
+    if not Path(CHROMIUM).is_file():
+        pytest.skip(
+            f"no Chromium at {CHROMIUM}: install Debian's package (apt-get install chromium; .ci/run "
+            "does it) or set CHROMIUM_PATH",
+            allow_module_level=True,
+        )
+    return pytest.importorskip(
+        "playwright.async_api", reason="the playwright package is missing: pip install -e '.[dev]'"
+    )
+
+
+def shots(tmp_path: Path) -> Path:
+    """Where screenshots go: docs/img/ with UPDATE_SCREENSHOTS=1, else the test's tmp_path."""
+    if os.environ.get("UPDATE_SCREENSHOTS"):
+        IMG.mkdir(parents=True, exist_ok=True)
+        return IMG
+    return tmp_path

@@ -1,0 +1,117 @@
+"""Proof in a real browser: the Temporal Web UI shows a journey's input decrypted only to a
+browser signed in at the codec server; everyone else sees ciphertext (headless Chromium,
+a dev server whose UI has `--ui-codec-endpoint` set to the HTTP service's /codec).
+
+Screenshots for docs/support.md: UPDATE_SCREENSHOTS=1 writes them to docs/img/."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+import pytest_asyncio
+from temporalio.testing import WorkflowEnvironment
+
+from contracts.search_attributes import ALL
+from devstack.testing import free_port
+from starters.app import create_app
+from tests.conftest import TEMPORAL_CLI
+from tests.harness.browser import CHROMIUM, CHROMIUM_FLAGS, UI_TIMEOUT_MS, VIEWPORT, require_browser, shots
+from tests.harness.privacy_keys import CODEC_TOKEN, CONVERTER
+from tests.harness.starters_fixtures import deal_body, serve, settings_for, signed, unique
+from tests.harness.support import always_open, wait_for_status, write_playbook
+from workflows.onboarding import OnboardingWorkflow
+
+playwright_api = require_browser()
+
+CONTACT = "ana@acme.example"
+
+
+@pytest_asyncio.fixture(scope="module")
+async def codec_ui():
+    """A dev server with the Web UI pointed at a codec server, and that HTTP service."""
+    ui_port, http_port = free_port(), free_port()
+    codec = f"http://127.0.0.1:{http_port}/codec"
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=str(TEMPORAL_CLI),
+        search_attributes=list(ALL),
+        data_converter=CONVERTER,
+        ui=True,
+        ui_port=ui_port,
+        dev_server_extra_args=["--ui-codec-endpoint", codec],
+    )
+    try:
+        yield env, f"http://127.0.0.1:{ui_port}", http_port
+    finally:
+        await env.shutdown()
+
+
+async def test_web_ui_shows_the_input_decrypted_only_to_a_signed_in_browser(codec_ui, tmp_path, journeys):
+    env, ui, http_port = codec_ui
+    expect = playwright_api.expect
+    expect.set_options(timeout=UI_TIMEOUT_MS)
+    out = shots(tmp_path)
+    client = env.client
+    playbooks = write_playbook(tmp_path / "playbooks", always_open)
+    async with journeys(client, playbooks=playbooks) as task_queue:
+        settings = settings_for(
+            client.service_client.config.target_host,
+            onboarding_task_queue=task_queue,
+            onboarding_data_dir=tmp_path / "data",
+            onboarding_codec_ui_origins=[ui],
+        )
+        async with serve(create_app(settings), port=http_port) as base, httpx.AsyncClient(base_url=base) as http:
+            deal_id = unique("D")
+            raw, headers = signed(deal_body(deal_id))
+            assert (await http.post("/webhooks/deal-closed", content=raw, headers=headers)).status_code == 202
+            handle = client.get_workflow_handle(f"onboarding-{deal_id}")
+            await wait_for_status(handle, lambda s: s.next_action is not None and s.next_action.due_at is not None)
+
+            async with playwright_api.async_playwright() as pw:
+                browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+                try:
+                    page = await browser.new_page(viewport=VIEWPORT)
+                    page.set_default_timeout(UI_TIMEOUT_MS)
+                    journey = f"{ui}/namespaces/default/workflows/{handle.id}"
+
+                    # 1. Not signed in: the codec server answers 401, the UI shows ciphertext.
+                    await page.goto(journey, wait_until="domcontentloaded")
+                    await expect(page).to_have_url(re.compile(rf"/workflows/{handle.id}/[0-9a-f-]+/"))
+                    await expect(
+                        page.get_by_role("alert").filter(has_text="Codec Server could not connect")
+                    ).to_be_visible()
+                    input_box = page.get_by_role("textbox", name="Input")
+                    await expect(input_box).to_be_visible()
+                    await expect(input_box).to_contain_text(re.compile(r'^"[A-Za-z0-9+/]{200,}={0,2}"'))  # ciphertext
+                    await expect(page.get_by_text(CONTACT)).to_have_count(0)
+                    await page.screenshot(path=out / "codec-input-encrypted.png", full_page=False)
+
+                    # 2. Sign in at the codec server with the token, as staff do once.
+                    await page.goto(f"{base}/codec/session", wait_until="domcontentloaded")
+                    await page.get_by_label("Codec token").fill(CODEC_TOKEN)
+                    await page.get_by_role("button", name="Sign in").click()
+                    await expect(page.get_by_text("Signed in")).to_be_visible()
+
+                    # 3. The UI's codec setting sends that session (include cross-origin credentials).
+                    await page.goto(ui, wait_until="domcontentloaded")
+                    await page.evaluate(
+                        """([endpoint]) => {
+                            localStorage.setItem('endpoint', JSON.stringify(endpoint));
+                            localStorage.setItem('includeCredentials', 'true');
+                            localStorage.setItem('passAccessToken', 'false');
+                            localStorage.setItem('overrideRemoteCodecConfiguration', 'true');
+                        }""",
+                        [f"{base}/codec"],
+                    )
+                    await page.goto(journey, wait_until="domcontentloaded")
+                    input_box = page.get_by_role("textbox", name="Input")
+                    await expect(input_box).to_contain_text(CONTACT)
+                    await expect(input_box).to_contain_text('"name": "Acme Corp"')
+                    await expect(
+                        page.get_by_role("alert").filter(has_text="Codec Server could not connect")
+                    ).to_have_count(0)
+                    await page.screenshot(path=out / "codec-input-decrypted.png", full_page=False)
+                finally:
+                    await browser.close()
+            await handle.signal(OnboardingWorkflow.cancel, {"reason": "test over"})
+            await handle.result()

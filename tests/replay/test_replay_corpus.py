@@ -1,0 +1,153 @@
+"""The replay gate: every recorded history replays against the current workflow code, and a
+non-deterministic edit is caught with the file, the event and the mismatch named."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import WorkflowHistory
+
+from replay import record
+from replay.corpus import CORPUS, as_text, corpus_files, decided, load_history, replay_files
+from tests.harness.support import load_edited_copy
+
+ONBOARDING = Path(__file__).resolve().parents[2] / "workflows" / "onboarding.py"
+
+
+def test_every_version_has_a_corpus():
+    versions = {p.parent.name for p in corpus_files()}
+    assert {"v3", record.VERSION} <= versions
+    assert {p.stem for p in (CORPUS / "v3").glob("*.json")} >= {
+        "advance-to-activated",
+        "clarify-chain",
+        "escalation-retry",
+        "escalation-skip",
+        "escalation-reassign",
+        "escalation-close",
+        "escalation-sla",
+        "failed-attempts",
+        "help-then-action",
+        "cancel",
+        "high-value-kickoff",
+        "deal-details-late",
+        "continue-as-new.run1",
+        "continue-as-new.run2",
+        "staff-reassign-owner",
+        "staff-extend-deadline",
+        "staff-pause-resume",
+    }
+
+
+async def test_gate_every_recorded_history_replays():
+    problems = await replay_files(corpus_files())
+    if problems:
+        pytest.fail(as_text(problems), pytrace=False)
+
+
+def swap_first_two_activities(source: str) -> str:
+    """Assign the owner before taking the playbook snapshot (both in `_start`)."""
+    start = source.index("    async def _start(")
+    end = source.index("\n    async def ", start + 1)
+    body = source[start:end]
+    a, b = "effects.snapshot(deal)", "effects.assign_owner(deal, workflow.now().date())"
+    swapped = body.replace(a, "\0").replace(b, a).replace("\0", b)
+    swapped = swapped.replace("first = snapshot.playbook", "first = owners.playbook")
+    return source[:start] + swapped + source[end:]
+
+
+def longer_kickoff_window(source: str) -> str:
+    """A 'harmless' change of a wait: every direction now waits an hour before it goes out."""
+    anchor = "                await steps.direct(m)\n"
+    assert anchor in source
+    return source.replace(anchor, "                await workflow.sleep(3600)\n" + anchor)
+
+
+async def test_gate_names_file_event_and_mismatch_for_reordered_activities(tmp_path):
+    broken = load_edited_copy(tmp_path, swap_first_two_activities)
+    target = CORPUS / "v3" / "advance-to-activated.json"
+    problems = await replay_files([target], [broken])
+    assert len(problems) == 1
+    message = problems[0].message()
+    assert str(target) in message
+    assert "at event 7 ACTIVITY_TASK_SCHEDULED activity 'snapshot_playbook'" in message
+    assert (
+        "Activity type of scheduled event 'snapshot_playbook' does not match activity type of activity command 'assign_owner'"
+        in message
+    )
+    assert "docs/versioning.md" in message
+
+
+async def test_gate_catches_a_changed_wait(tmp_path):
+    broken = load_edited_copy(tmp_path, longer_kickoff_window)
+    target = CORPUS / "v3" / "cancel.json"
+    [problem] = await replay_files([target], [broken])
+    assert str(target) in problem.message() and "docs/versioning.md" in problem.message()
+    # the history sent the kickoff where the edited code starts a timer
+    assert "ACTIVITY_TASK_SCHEDULED activity 'send_message'" in problem.event, problem.message()
+    assert "Nondeterminism" in problem.mismatch
+
+
+def shape(path: Path) -> list[str]:
+    """What a journey did, independent of timing: activities, signals, updates, the ending,
+    then its patch markers (a marker is written in a run's first workflow task, which a
+    signal may or may not precede)."""
+    steps, markers = [], []
+    for event in load_history(path).events:
+        if event.HasField("activity_task_scheduled_event_attributes"):
+            steps.append("activity " + event.activity_task_scheduled_event_attributes.activity_type.name)
+        elif event.HasField("workflow_execution_signaled_event_attributes"):
+            steps.append("signal " + event.workflow_execution_signaled_event_attributes.signal_name)
+        elif event.HasField("workflow_execution_update_accepted_event_attributes"):
+            steps.append(
+                "update " + event.workflow_execution_update_accepted_event_attributes.accepted_request.input.name
+            )
+        elif event.HasField("marker_recorded_event_attributes"):
+            markers.append("marker " + event.marker_recorded_event_attributes.marker_name)
+    steps.append(EventType.Name(load_history(path).events[-1].event_type))
+    return steps + sorted(markers)
+
+
+async def test_rerecording_takes_the_same_paths_and_replays(dev_env, tmp_path):
+    names = ["cancel", "escalation-reassign", "continue-as-new"]
+    written = await record.record(dev_env.client, tmp_path / record.VERSION, names, suffix=f"-{uuid.uuid4().hex[:6]}")
+    assert sorted(p.name for p in written) == sorted(
+        p.name for p in (CORPUS / record.VERSION).glob("*.json") if p.stem.split(".")[0] in names
+    )
+    problems = await replay_files(written, converter=dev_env.client.data_converter)  # recorded encrypted
+    assert not problems, as_text(problems)
+    for path in written:
+        assert shape(path) == shape(CORPUS / record.VERSION / path.name), path.name
+
+
+def test_a_run_that_has_decided_nothing_is_skipped_not_waited_on(tmp_path):
+    """The SDK's replayer waits forever, cancel included, on a history that holds only the
+    run's start (a run just continued as new, fetched before its first task: seen as a hang
+    of the roster's replay under load). Every replay here skips such a history. Run in a
+    process of its own, so a regression fails on time instead of hanging the suite."""
+    full = load_history(CORPUS / "v3.2" / "cancel.json")
+    start_only = WorkflowHistory(full.workflow_id, list(full.events[:1]))
+    assert decided(full) and not decided(start_only)
+    path = tmp_path / "start-only.json"
+    path.write_text(start_only.to_json())
+    code = (
+        "import asyncio, sys\n"
+        "from pathlib import Path\n"
+        "from replay.corpus import replay_files\n"
+        "print(len(asyncio.run(replay_files([Path(sys.argv[1]), Path(sys.argv[2])]))))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(path), str(CORPUS / "v3.2" / "cancel.json")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=Path(__file__).resolve().parents[2],
+        env=dict(os.environ),
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == "0"  # the whole run replays; the start alone is skipped

@@ -1,0 +1,241 @@
+"""The friction report's figures from seeded moments, exactly, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import UTC, datetime
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+
+from cli.main import parser
+from report import cli as report_cli
+from report.cli import build
+from report.links import Links
+from report.models import Filters
+from tests.harness.report_journeys import Script, seed
+
+MONDAY = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+NEXT_MONDAY = datetime(2026, 11, 9, 9, 0, tzinfo=UTC)
+NOW = datetime(2026, 11, 16, 9, 0, tzinfo=UTC)
+LINKS = Links("http://ui.test", "onboarding")
+
+SCRIPTS = [
+    # smb: first actions after 10, 30, 100 h (target 72 h), one never acts
+    Script("S1", "smb", MONDAY, done_after=(10, 20, 30), touchpoints=("direction", "direction", "clarify")),
+    Script(
+        "S2", "smb", MONDAY, done_after=(30, 200, None), touchpoints=("clarify", "simplify", "direction"), owner="omar"
+    ),
+    Script(
+        "S3",
+        "smb",
+        NEXT_MONDAY,
+        done_after=(100, None, None),
+        touchpoints=("redirect", "direction", "direction"),
+        escalate_after=120,
+        trigger="follow_ups",
+        resolved_after=30,
+        level=2,
+    ),
+    Script("S4", "smb", NEXT_MONDAY, escalate_after=50, trigger="help"),
+    # enterprise: one acts after 5 h through a human, one is cancelled
+    Script(
+        "E1",
+        "enterprise",
+        MONDAY,
+        done_after=(5, None, None),
+        touchpoints=("human", "direction", "direction"),
+        escalate_after=1,
+        trigger="high_value",
+        resolved_after=4,
+        owner="omar",
+        over_capacity=True,
+    ),
+    Script("E2", "enterprise", MONDAY, closed_after=40, owner="omar"),
+]
+
+
+@pytest.fixture
+async def seeded(records_db):
+    await seed(records_db, SCRIPTS)
+    return records_db
+
+
+def ids(link: str) -> list[str]:
+    query = parse_qs(urlparse(link).query)["query"][0]
+    assert query.startswith("WorkflowId IN (")
+    return sorted(part.strip(" '") for part in query[len("WorkflowId IN (") : -1].split(","))
+
+
+async def test_time_to_first_action_and_first_value_per_segment(seeded):
+    report = await build(seeded, Filters(), links=LINKS, now=NOW)
+    assert (report.journeys.n, report.running.n, report.activated.n, report.closed.n) == (6, 4, 1, 1)
+    (smb,) = [r for r in report.time_to_first_action if r.segment == "smb"]
+    assert (smb.journeys.n, smb.reached.n, smb.inside.n) == (4, 3, 2)
+    assert (smb.median_hours, smb.p90_hours, smb.target_hours) == (30, pytest.approx(86), 72)
+    assert smb.inside_share == 0.5
+    assert ids(smb.inside.link) == ["onboarding-S1", "onboarding-S2"]
+    (ent,) = [r for r in report.time_to_first_action if r.segment == "enterprise"]
+    assert (ent.journeys.n, ent.reached.n, ent.inside.n, ent.median_hours) == (2, 1, 1, 5)
+    (fv,) = [r for r in report.time_to_first_value if r.segment == "smb"]
+    # first value = the second milestone done: S1 after 20 h, S2 after 200 h; target 72 + 120
+    assert (fv.reached.n, fv.median_hours, fv.target_hours, fv.inside.n) == (2, 110, 192, 1)
+
+
+async def test_funnel_by_week_and_what_moved_customers(seeded):
+    report = await build(seeded, Filters(), links=LINKS, now=NOW)
+    funnel = {(r.week, r.milestone): (r.told.n, r.acted.n, r.skipped.n, r.next.n) for r in report.funnel}
+    assert funnel == {
+        ("2026-11-02", "first_action"): (4, 3, 0, 3),
+        ("2026-11-02", "first_value"): (3, 2, 0, 2),
+        ("2026-11-02", "expansion_check"): (2, 1, 0, 1),
+        ("2026-11-09", "first_action"): (2, 1, 0, 1),
+        ("2026-11-09", "first_value"): (1, 0, 0, 0),
+    }
+    moved = {(r.milestone, r.touchpoint): (r.completions.n, r.share) for r in report.touchpoints}
+    assert moved == {
+        ("first_action", "clarify"): (1, 0.25), ("first_action", "direction"): (1, 0.25),
+        ("first_action", "human"): (1, 0.25), ("first_action", "redirect"): (1, 0.25),
+        ("first_value", "direction"): (1, 0.5), ("first_value", "simplify"): (1, 0.5),
+        ("expansion_check", "clarify"): (1, 1.0),
+    }  # fmt: skip
+
+
+async def test_where_customers_wait_now_and_humans(seeded):
+    report = await build(seeded, Filters(), links=LINKS, now=NOW)
+    waiting = {(r.stage, r.state, r.age): (r.journeys.n, r.oldest_hours) for r in report.waiting}
+    assert waiting == {
+        ("first_action", "escalated", "7d+"): (1, 168.0),  # S4, its escalation still open
+        ("first_value", "awaiting_action", "7d+"): (2, 336.0),  # S3 (7 d), E1 (14 d)
+        ("expansion_check", "awaiting_action", "7d+"): (1, 336.0),  # S2
+    }
+    h = report.humans
+    assert (h.journeys.n, h.escalated.n, h.escalations, h.resolved.n) == (6, 3, 3, 2)
+    assert h.escalation_rate == 0.5
+    assert {t.trigger: t.escalations.n for t in h.triggers} == {"follow_ups": 1, "help": 1, "high_value": 1}
+    assert (h.resolution_median_hours, h.resolution_p90_hours) == (17, pytest.approx(27.4))
+    owners = {o.owner: (o.journeys.n, o.escalations.n, o.level_ups.n, o.over_capacity.n) for o in h.owners}
+    assert owners == {"maya": (3, 2, 1, 0), "omar": (3, 1, 0, 1)}
+
+
+async def test_filters(seeded):
+    assert (await build(seeded, Filters(segment="enterprise"), links=LINKS, now=NOW)).journeys.n == 2
+    assert (await build(seeded, Filters(owner="omar"), links=LINKS, now=NOW)).journeys.n == 3
+    assert (await build(seeded, Filters(since=NEXT_MONDAY), links=LINKS, now=NOW)).journeys.n == 2
+    assert (await build(seeded, Filters(until=NEXT_MONDAY, segment="smb"), links=LINKS, now=NOW)).journeys.n == 2
+    assert (await build(seeded, Filters(product="other"), links=LINKS, now=NOW)).journeys.n == 0
+    assert (await build(seeded, Filters(playbook="default"), links=LINKS, now=NOW)).journeys.n == 6
+
+
+async def test_every_count_links_to_its_journeys_in_the_web_ui(seeded):
+    report = await build(seeded, Filters(), links=LINKS, now=NOW)
+    assert report.running.link.startswith("http://ui.test/namespaces/onboarding/workflows?query=")
+    assert ids(report.running.link) == ["onboarding-E1", "onboarding-S2", "onboarding-S3", "onboarding-S4"]
+    assert ids(report.humans.escalated.link) == ["onboarding-E1", "onboarding-S3", "onboarding-S4"]
+
+
+async def onboarding(*argv: str) -> tuple[int, str]:
+    err = io.StringIO()
+    code = await report_cli.run(parser().parse_args(argv), out=io.StringIO(), err=err)
+    return code, err.getvalue()
+
+
+async def test_the_command_writes_json_csv_and_html(seeded, records_url, tmp_path):
+    out, data, table = tmp_path / "r.html", tmp_path / "r.json", tmp_path / "r.csv"
+    code, err = await onboarding(
+        "report",
+        "--database-url",
+        records_url,
+        "--out",
+        str(out),
+        "--json",
+        str(data),
+        "--csv",
+        str(table),
+        "--segment",
+        "smb",
+        "--now",
+        NOW.isoformat(),
+    )
+    assert code == 0, err
+    parsed = json.loads(data.read_text())
+    assert parsed["journeys"]["n"] == 4 and parsed["filters"]["segment"] == "smb"
+    rows = list(csv.DictReader(io.StringIO(table.read_text())))
+    assert {
+        "section": "time_to_first_action",
+        "group": "smb",
+        "figure": "median_hours",
+        "value": "30.0",
+        "link": "",
+    } in rows
+    page = out.read_text()
+    assert page.count('id="plot-') == 6 and "Plotly.newPlot" in page and "<script src=" not in page
+    assert "4 journeys" in err
+
+
+async def test_a_bad_date_names_the_option(tmp_path):
+    code, err = await onboarding("report", "--data-dir", str(tmp_path), "--since", "last tuesday")
+    assert code == 2
+    assert "--since: 'last tuesday' is not an ISO date" in err
+    assert not (tmp_path / "onboarding.sqlite3").exists()
+
+
+async def test_variants_compared_with_intervals_and_a_verdict(records_db):
+    # a: 10 journeys, first actions after 1..10 h, 8 activate; b: 10 journeys, after 21..30 h, 2 activate
+    scripts = []
+    for i in range(10):
+        scripts.append(
+            Script(
+                f"A{i}", "smb", MONDAY, variant="a", done_after=(i + 1, i + 2, i + 3) if i < 8 else (i + 1, None, None)
+            )
+        )
+        scripts.append(
+            Script(
+                f"B{i}",
+                "smb",
+                MONDAY,
+                variant="b",
+                done_after=(i + 21, i + 22, i + 23) if i < 2 else (i + 21, None, None),
+            )
+        )
+    await seed(records_db, scripts)
+    report = await build(records_db, Filters(), links=LINKS, now=NOW)
+    a, b = report.variants
+    assert (a.variant, a.journeys.n, a.first_actions.n, a.activated.n, a.ttfa_median_hours) == ("a", 10, 10, 8, 5.5)
+    assert (b.variant, b.journeys.n, b.first_actions.n, b.activated.n, b.ttfa_median_hours) == ("b", 10, 10, 2, 25.5)
+    assert a.activation_rate == 0.8 and a.activation_rate_ci == (
+        pytest.approx(0.4902, abs=1e-4),
+        pytest.approx(0.9433, abs=1e-4),
+    )
+    assert a.ttfa_median_ci_hours == (2, 9) and b.ttfa_median_ci_hours == (22, 29)
+    (comparison,) = report.variant_comparisons
+    assert comparison.ttfa_p_value < 0.001 and comparison.activation_p_value == pytest.approx(0.0073, abs=1e-4)
+    assert comparison.verdict == ("time to first action: a is faster (p=0.000); activation: a activates more (p=0.007)")
+
+
+async def test_a_small_difference_is_not_yet_significant(records_db):
+    scripts = [Script(f"A{i}", "smb", MONDAY, variant="a", done_after=(10 + i, None, None)) for i in range(4)]
+    scripts += [Script(f"B{i}", "smb", MONDAY, variant="b", done_after=(11 + i, None, None)) for i in range(4)]
+    await seed(records_db, scripts)
+    (comparison,) = (await build(records_db, Filters(), links=LINKS, now=NOW)).variant_comparisons
+    assert comparison.verdict.startswith("time to first action: not yet significant (p=0.")
+    assert comparison.verdict.endswith("activation: not yet significant (p=1.00)")
+
+
+async def test_the_moments_funnel_view_for_dashboards(seeded):
+    from sqlalchemy import text
+
+    async with seeded.begin() as conn:
+        rows = (await conn.execute(text(
+            "SELECT deal_id, segment, playbook, seconds_to_first_action, seconds_to_activation, milestones_completed, "
+            "escalations, started_at IS NOT NULL, closed_at IS NOT NULL FROM moments_funnel ORDER BY deal_id"))).all()  # fmt: skip
+    assert [tuple(r) for r in rows] == [
+        ("E1", "enterprise", "default", 5 * 3600, None, 1, 1, True, False),
+        ("E2", "enterprise", "default", None, None, 0, 0, True, True),
+        ("S1", "smb", "default", 10 * 3600, 30 * 3600, 3, 0, True, False),
+        ("S2", "smb", "default", 30 * 3600, None, 2, 0, True, False),
+        ("S3", "smb", "default", 100 * 3600, None, 1, 1, True, False),
+        ("S4", "smb", "default", None, None, 0, 1, True, False),
+    ]

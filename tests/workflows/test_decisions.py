@@ -1,0 +1,146 @@
+from datetime import datetime, timezone
+
+from contracts.journey import FailureTally, HelpTally, Inbox, JourneyState, MilestoneProgress
+from contracts.owners import OwnerAssignment, Person
+from contracts.playbook import EscalationPolicy
+from contracts.status import OnboardingState
+from playbooks.loader import load_all
+from tests.harness.support import make_deal
+from workflows import decisions, waits
+from workflows.waits import Wake
+
+PLAYBOOK = load_all()[0].playbook
+FIRST = PLAYBOOK.milestones[0]
+NOW = datetime(2026, 11, 24, tzinfo=timezone.utc)
+
+
+def progress(**kw):
+    return MilestoneProgress(index=0, key=FIRST.key, started_at=NOW, **kw)
+
+
+def test_action_or_any_alternate_completes_the_milestone():
+    assert decisions.completing_event(FIRST, Inbox()) is None
+    assert decisions.completing_event(FIRST, Inbox(taken={"dataset_uploaded": NOW})) == "dataset_uploaded"
+    assert decisions.completing_event(FIRST, Inbox(taken={"setup_call_booked": NOW})) == "setup_call_booked"
+    # an event of a later milestone does not complete this one
+    assert decisions.completing_event(FIRST, Inbox(taken={"dashboard_shared": NOW})) is None
+
+
+def test_follow_ups_run_clarify_simplify_redirect_then_none():
+    kinds = [decisions.next_follow_up(FIRST, progress(follow_ups_sent=n)) for n in range(4)]
+    assert [k.kind.value if k else None for k in kinds] == ["clarify", "simplify", "redirect", None]
+
+
+def test_current_action_is_the_latest_alternate_offered():
+    assert decisions.current_action(FIRST, progress()).title == "Upload your first dataset"
+    assert decisions.current_action(FIRST, progress(follow_ups_sent=1)).title == "Upload your first dataset"
+    assert decisions.current_action(FIRST, progress(follow_ups_sent=2)).title == "Load the sample dataset"
+    assert decisions.current_action(FIRST, progress(follow_ups_sent=3)).title == "Book a 15-minute setup call"
+
+
+def test_high_risk_and_failure_thresholds():
+    policy = EscalationPolicy(kickoff_amount_above=100_000, after_failed_attempts=2)
+    assert decisions.is_high_risk(policy, make_deal(amount=150_000))
+    assert not decisions.is_high_risk(policy, make_deal(amount=100_000))
+    assert not decisions.is_high_risk(EscalationPolicy(), make_deal(amount=10**9))
+    assert not decisions.failures_exhausted(policy, 1)
+    assert decisions.failures_exhausted(policy, 2)
+
+
+def test_escalation_moves_up_and_falls_back_when_a_level_is_empty():
+    owner = Person(id="maya", name="Maya", email="m@v.example")
+    backup = Person(id="leo", name="Leo", email="l@v.example")
+    manager = Person(id="dana", name="Dana", email="d@v.example")
+    policy = EscalationPolicy(levels=["owner", "backup", "manager"])
+    full = OwnerAssignment(owner=owner, backup=backup, manager=manager)
+    assert [decisions.escalation_assignee(policy, n, full)[1].id for n in (1, 2, 3, 4)] == [
+        "maya",
+        "leo",
+        "dana",
+        "dana",
+    ]
+    no_backup = OwnerAssignment(owner=owner, manager=None)
+    assert decisions.escalation_assignee(policy, 2, no_backup) == ("owner", owner)
+    assert decisions.has_next_level(policy, 2) and not decisions.has_next_level(policy, 3)
+
+
+def test_eligible_touchpoints_explain_what_can_happen_next():
+    policy = PLAYBOOK.escalation
+    assert decisions.eligible_touchpoints(OnboardingState.awaiting_action, FIRST, progress(), policy) == [
+        "direction",
+        "clarify",
+        "simplify",
+        "redirect",
+        "help (on a failed attempt)",
+        "escalation",
+    ]
+    sent = progress(direction_sent_at=NOW, follow_ups_sent=2)
+    assert decisions.eligible_touchpoints(OnboardingState.clarifying, FIRST, sent, policy)[:1] == ["redirect"]
+    assert decisions.eligible_touchpoints(OnboardingState.escalated, FIRST, sent, policy) == ["resolve_escalation"]
+    assert decisions.eligible_touchpoints(OnboardingState.closed, FIRST, sent, policy) == []
+
+
+def test_message_keys_never_use_the_run_id():
+    assert (
+        decisions.message_key("onboarding-D-1", "first_action", "clarify", 3) == "onboarding-D-1:first_action:clarify:3"
+    )
+
+
+def test_once_overdue_the_customers_input_comes_before_the_follow_up():
+    """v3.4 (patch `inbox-before-due`): the due time has passed and the customer acted,
+    failed, asked for help or unsubscribed meanwhile: that is answered first, the follow-up
+    after (each answer takes its input out of the inbox)."""
+    owner = OwnerAssignment(owner=Person(id="leo", name="Leo", email="l@v.example"))
+    state = JourneyState(deal=make_deal(), playbook=load_all()[0], owner=owner, started_at=NOW, progress=progress())
+
+    def first(box: Inbox, *, inbox_first: bool = True, spins: bool = False) -> Wake:
+        waiting = waits.pending(waits.CUSTOMER, box, state, FIRST)
+        return waits.overdue(waiting, inbox_first=inbox_first, spins_otherwise=spins)
+
+    failed = Inbox(failures={"dataset_uploaded": FailureTally(count=1, reason="bad header")})
+    helped = Inbox(help=HelpTally(count=1, message="?"))
+    assert first(Inbox()) is Wake.due
+    assert first(failed) is Wake.failed
+    assert first(helped) is Wake.help
+    assert first(Inbox(unsubscribed_at=NOW)) is Wake.unsubscribed
+    assert first(Inbox(taken={"sample_dataset_loaded": NOW}, help=helped.help)) is Wake.acted  # acted wins
+    assert first(Inbox(failures={"dashboard_shared": FailureTally(count=1)})) is Wake.failed  # another step's: dropped
+    # a run that replayed the older order (the patch reads as absent): the follow-up first,
+    # except where that spun
+    assert first(failed, inbox_first=False) is Wake.due
+    assert first(failed, inbox_first=False, spins=True) is Wake.failed
+    assert first(Inbox(), inbox_first=False, spins=True) is Wake.due
+
+
+def test_the_older_order_spun_only_when_a_held_follow_up_gave_way_to_unanswered_input():
+    def spins(waiting: Wake | None, **changes: bool) -> bool:
+        facts = dict(follow_up_left=True, held=True, unsubscribed=False, paused=False, cancelled=False)
+        return waits.spins_before_v3_4(waiting, **{**facts, **changes})
+
+    assert spins(Wake.failed) and spins(Wake.help)  # the hold gives way, and the journey comes straight back
+    assert not spins(None)  # nothing pending: the hold waits
+    assert not spins(Wake.acted)  # the milestone completes
+    assert not spins(Wake.unsubscribed, unsubscribed=True)  # noted as not emailed, never held
+    assert not spins(Wake.failed, held=False)  # sent at once, then the failure is answered
+    assert not spins(Wake.failed, follow_up_left=False)  # escalated after every follow-up
+    assert not spins(Wake.failed, paused=True)  # the journey waits for the resume
+    assert not spins(Wake.help, cancelled=True)  # the journey closes
+
+
+def test_a_due_time_can_only_move_into_the_future():
+    """While a follow-up waits for business hours the current due time may be past: a new
+    one between it and now is refused, naming `until`."""
+    owner = OwnerAssignment(owner=Person(id="o", name="O", email="o@x.example"))
+    due = datetime(2026, 12, 5, 10, 0, tzinfo=timezone.utc)  # Saturday 10:00, passed
+    now = datetime(2026, 12, 5, 12, 0, tzinfo=timezone.utc)
+    state = JourneyState(
+        deal=make_deal(),
+        playbook=load_all()[0],
+        owner=owner,
+        started_at=now,
+        state=OnboardingState.clarifying,
+        progress=MilestoneProgress(index=0, key="first_action", started_at=now, due_at=due),
+    )
+    refused = decisions.extension_problem(state, due.replace(hour=11), now)
+    assert refused is not None and refused.startswith("until: must be in the future")
+    assert decisions.extension_problem(state, now.replace(hour=13), now) is None
