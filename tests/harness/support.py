@@ -9,7 +9,7 @@ import sys
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
@@ -263,7 +263,7 @@ async def move_to_next_monday(env: WorkflowEnvironment, hour: int, tz: str = "As
     monday = (now + timedelta(days=7 - now.weekday())).replace(hour=0, minute=0, second=0, microsecond=0)
     # Aware datetimes in one zone subtract by wall clock: across a DST change that is an hour
     # off, so the distance is taken in UTC.
-    await env.sleep((monday + timedelta(hours=hour)).astimezone(timezone.utc) - now.astimezone(timezone.utc))
+    await env.sleep((monday + timedelta(hours=hour)).astimezone(UTC) - now.astimezone(UTC))
     return monday
 
 
@@ -278,7 +278,7 @@ async def refused(handle: WorkflowHandle, update: Any, body: Any) -> str:
 
 
 def utc(moment: datetime) -> datetime:
-    return moment.astimezone(timezone.utc)
+    return moment.astimezone(UTC)
 
 
 ONBOARDING_SOURCE = Path(__file__).resolve().parents[2] / "workflows" / "onboarding.py"

@@ -50,7 +50,7 @@ class StampedSink(SmtpSink):
         self.env = env
         self.stamps: list[datetime] = []
 
-    async def handle_DATA(self, server, session, envelope):  # noqa: ANN001, ANN201
+    async def handle_DATA(self, server, session, envelope):
         self.stamps.append(await self.env.get_current_time())
         return await super().handle_DATA(server, session, envelope)
 

@@ -272,7 +272,7 @@ def test_the_worker_refuses_to_start_when_the_fallback_is_broken(tmp_path):
 
 
 def test_the_friction_report_keeps_every_other_playbooks_targets_when_one_file_is_broken(tmp_path):
-    from report.compute import read_targets  # noqa: PLC0415
+    from report.compute import read_targets
 
     two_products(tmp_path)
     write(tmp_path, "payroll.yaml", broken_payroll(playbook("payroll", ["mid-market"], ["payroll"])))

@@ -227,18 +227,17 @@ async def test_a_link_expires_after_its_last_second(dev_env, tmp_path):
     """The service's clock frozen at the link's expiry, then one second past it."""
     now = [NOW]
     frozen = inert_journey(dev_env, tmp_path, expires_at=NOW, clock=lambda: now[0].timestamp())
-    async with frozen as (base, handle, token, data):
-        async with httpx.AsyncClient(base_url=base) as http:
-            assert (await http.get(f"/unsubscribe/{token}")).status_code == 200
-            now[0] = NOW + timedelta(seconds=1)
-            for method in ("GET", "POST"):
-                response = await http.request(method, f"/unsubscribe/{token}", content=ONE_CLICK, headers=FORM)
-                assert_problem(response, 410)
-            page = await http.get(f"/unsubscribe/{token}", headers={"Accept": "text/html"})
-            assert page.status_code == 410 and "expired" in page.text
-            await assert_unchanged(handle, data)
-            now[0] = NOW
-            await assert_one_click_works(http, handle, token, data)
+    async with frozen as (base, handle, token, data), httpx.AsyncClient(base_url=base) as http:
+        assert (await http.get(f"/unsubscribe/{token}")).status_code == 200
+        now[0] = NOW + timedelta(seconds=1)
+        for method in ("GET", "POST"):
+            response = await http.request(method, f"/unsubscribe/{token}", content=ONE_CLICK, headers=FORM)
+            assert_problem(response, 410)
+        page = await http.get(f"/unsubscribe/{token}", headers={"Accept": "text/html"})
+        assert page.status_code == 410 and "expired" in page.text
+        await assert_unchanged(handle, data)
+        now[0] = NOW
+        await assert_one_click_works(http, handle, token, data)
 
 
 async def test_malformed_tokens_are_404_problems_and_change_nothing(dev_env, tmp_path):

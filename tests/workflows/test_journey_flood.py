@@ -16,7 +16,7 @@ import asyncio
 import os
 import time
 from collections.abc import Callable, Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -63,7 +63,7 @@ def open_hours(playbook: dict[str, Any]) -> None:
 
 def closed_for_days(playbook: dict[str, Any]) -> None:
     """Business hours on one weekday three days from now only: the kickoff waits for them."""
-    day = (datetime.now(timezone.utc) + timedelta(days=3)).strftime("%a").lower()
+    day = (datetime.now(UTC) + timedelta(days=3)).strftime("%a").lower()
     playbook["business_hours"] = every_day(days=[day])
 
 

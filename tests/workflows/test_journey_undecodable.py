@@ -234,7 +234,7 @@ async def test_a_journey_whose_own_input_does_not_decode_waits_for_the_key_inste
     finally:
         try:
             await handle.terminate("test over")
-        except Exception:  # noqa: BLE001  (completed, as it should be)
+        except Exception:  # completed, as it should be
             pass
 
 
