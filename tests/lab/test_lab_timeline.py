@@ -177,7 +177,7 @@ async def test_silent_persona_follow_ups_fall_inside_business_hours(ts_env):
     assert report.outcome.state == "escalated" and report.outcome.escalations == 1
 
 
-FIXTURE_PERSONAS = Path(__file__).resolve().parent / "fixtures" / "personas"
+FIXTURE_PERSONAS = Path(__file__).resolve().parents[1] / "fixtures" / "personas"
 
 
 async def test_a_failure_while_the_simplify_waits_for_monday_is_answered_and_the_walk_goes_on(ts_env):
