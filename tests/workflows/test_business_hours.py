@@ -1,3 +1,6 @@
+"""When a proactive message may go out (workflows/business_hours.py): inside the customer's
+business hours, one per business day, across weekends and daylight saving changes."""
+
 from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 

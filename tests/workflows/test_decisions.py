@@ -1,3 +1,6 @@
+"""The journey's pure decisions (workflows/decisions.py), without a server: milestones, follow-ups,
+escalation, what is eligible next, message keys and due-time moves."""
+
 from datetime import UTC, datetime
 
 from contracts.journey import FailureTally, HelpTally, Inbox, JourneyState, MilestoneProgress
