@@ -175,7 +175,7 @@ def test_a_broken_file_is_refused_alone_and_every_other_playbook_serves(tmp_path
         "the playbook for segment 'Mid-Market' / product 'Payroll' (payroll.yaml) is broken: "
         "milestones.0.direction: Field required"
     )
-    with pytest.raises(PlaybookError, match="payroll.yaml"):  # the tools' strict load still refuses the set
+    with pytest.raises(PlaybookError, match=r"payroll\.yaml"):  # the tools' strict load still refuses the set
         loader.load_all(tmp_path)
 
 

@@ -274,7 +274,7 @@ def test_unbounded_queues_the_largest_state_a_journey_can_carry():
         inbox.record_failure(box, ActionFailed(action=action, reason="r" * 1000, event_id=f"f-{i}"))
         box.taken[action] = now
     inbox.record_help(box, HelpRequested(message="h" * 2000, event_id="h-1"))
-    for i in range(200):
+    for _ in range(200):
         inbox.note(box, now, "e" * 100, "d" * 1000)
     box.acknowledged_by = ["b" * 128] * 10
     size = len(box.model_dump_json())
