@@ -27,6 +27,7 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHandle
 
 from contracts.journey import TASK_QUEUE, JourneyInput, workflow_id_for
+from contracts.staff import Pause, Resume
 from contracts.status import OnboardingState, Status
 from lab.drive import told as told_at
 from tests.harness.support import default_playbook, make_deal, status, wait_for_status
@@ -126,7 +127,7 @@ class WaitState:
             await handle.signal("help_requested", {"message": "stuck", "event_id": "first-help"})
             await wait_for_status(handle, lambda s: s.state is OnboardingState.escalated)
         elif self.name == "paused":
-            await handle.execute_update(OnboardingWorkflow.pause, {"by": "maya", "reason": "IT review"})
+            await handle.execute_update(OnboardingWorkflow.pause, Pause(by="maya", reason="IT review"))
 
 
 STATES = [
@@ -188,7 +189,7 @@ async def flooded(client, wait: WaitState, handle: WorkflowHandle) -> dict[str, 
     if wait.name == "paused":
         still = await wait_for_status(handle, lambda s: s.paused and s.stage == "first_action")
         assert still.paused  # held: nothing moves until staff resume
-        await handle.execute_update(OnboardingWorkflow.resume, {"by": "maya"})
+        await handle.execute_update(OnboardingWorkflow.resume, Resume(by="maya"))
     moved = await wait_for_status(handle, lambda s: s.stage == "first_value", seconds=60)
     assert moved.state in (OnboardingState.awaiting_action, OnboardingState.escalated)
 
