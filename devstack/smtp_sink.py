@@ -30,7 +30,7 @@ from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.parser import BytesParser
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, Session
 
@@ -82,7 +82,7 @@ class SmtpSink:
 
     # --- lifecycle -------------------------------------------------------------------------
 
-    async def start(self) -> SmtpSink:
+    async def start(self) -> Self:
         # aiosmtpd logs every envelope (MAIL FROM, RCPT TO) at INFO: customer addresses.
         logging.getLogger("mail.log").setLevel(logging.WARNING)
         if self.directory is not None:
@@ -109,7 +109,7 @@ class SmtpSink:
             await self._server.wait_closed()
             self._server = None
 
-    async def __aenter__(self) -> SmtpSink:
+    async def __aenter__(self) -> Self:
         return await self.start()
 
     async def __aexit__(self, *exc_info: object) -> None:

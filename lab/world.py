@@ -15,6 +15,7 @@ the persona's own signals and updates to the journey through the Temporal client
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -107,7 +108,7 @@ class World:
                 snapshot = loader.load_playbook(source)
         except loader.PlaybookError as err:
             raise ApplicationError(str(err), type="PlaybookError", non_retryable=True) from None
-        self._snapshots[activity.info().workflow_id] = snapshot
+        self._snapshots[_journey_id()] = snapshot
         return snapshot
 
     @activity.defn(name="assign_owner")
@@ -135,7 +136,7 @@ class World:
         # exactly one call to action, fails here as it would in production.
         template = MessageTemplate.model_validate(request["template"])
         render(template, request.get("context", {}), request.get("audience", "customer"))
-        snapshot = self._snapshots.get(activity.info().workflow_id)
+        snapshot = self._snapshots.get(_journey_id())
         milestone = milestone_of(
             request.get("key", ""),
             request.get("context", {}).get("milestone_title", ""),
@@ -232,15 +233,13 @@ class World:
         """The horizon: a journey still running is terminated (its history, read
         afterwards, says how it ended). No query here: it would wait on the worker that
         runs this very activity."""
-        try:
+        with contextlib.suppress(RPCError):  # it had ended by itself
             await self.client.get_workflow_handle(finish.workflow_id).terminate("journey lab: horizon reached")
-        except RPCError:
-            pass  # it had ended by itself
 
     # ------------------------------------------------------------------ helpers
 
     def _setup(self) -> JourneySetup:
-        workflow_id = activity.info().workflow_id
+        workflow_id = _journey_id()
         try:
             return self.journeys[workflow_id]
         except KeyError:
@@ -252,9 +251,14 @@ class World:
         return activity.info().current_attempt_scheduled_time
 
     async def _tell(self, sighting: Sighting) -> None:
-        try:
-            await self.client.get_workflow_handle(persona_workflow_id(activity.info().workflow_id)).signal(
-                "sighted", sighting
-            )
-        except RPCError:
-            pass  # no persona watches this journey (a journey driven from outside the lab)
+        # no persona watches a journey driven from outside the lab
+        with contextlib.suppress(RPCError):
+            await self.client.get_workflow_handle(persona_workflow_id(_journey_id())).signal("sighted", sighting)
+
+
+def _journey_id() -> str:
+    """The journey an activity runs for: the lab schedules its activities from journeys only."""
+    workflow_id = activity.info().workflow_id
+    if workflow_id is None:  # a standalone activity: no journey to act for
+        raise ApplicationError("a lab activity runs for a journey, not on its own", non_retryable=True)
+    return workflow_id

@@ -183,9 +183,12 @@ def test_contracts_import_only_pydantic_the_standard_library_and_the_sdk():
         if imp.local:
             if root != "contracts":
                 offending.append(f"{imp.importer}:{imp.line} imports {imp.target}")
-        elif root not in sys.stdlib_module_names and root not in CONTRACTS_MAY_IMPORT | {"__future__"}:
-            if not (root == "jinja2" and imp.importer in CONTRACTS_JINJA):
-                offending.append(f"{imp.importer}:{imp.line} imports {imp.target}")
+        elif (
+            root not in sys.stdlib_module_names
+            and root not in CONTRACTS_MAY_IMPORT | {"__future__"}
+            and not (root == "jinja2" and imp.importer in CONTRACTS_JINJA)
+        ):
+            offending.append(f"{imp.importer}:{imp.line} imports {imp.target}")
     assert offending == []
 
 

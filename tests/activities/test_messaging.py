@@ -48,24 +48,21 @@ def activities(tmp_path, **settings) -> MessagingActivities:
 async def test_kickoff_email_reaches_a_real_smtp_server_with_a_deterministic_message_id(ts_env, tmp_path, journeys):
     client = ts_env.client
     deal = make_deal()
-    async with SmtpSink() as sink:
-        async with journeys(client, smtp_url=sink.url) as task_queue:
-            handle = await start_journey(client, task_queue, deal)
-            await advance_until(
-                ts_env, handle, lambda s: s.next_action is not None and s.next_action.due_at is not None
-            )
-            [kickoff] = await sink.wait_for(1)
-            key = f"onboarding-{deal.deal_id}:first_action:direction:1"
-            assert kickoff["Message-ID"] == message_id_for(key, "onboarding.vendor.example")
-            assert kickoff["To"] == "Ana Ruiz <ana@acme.example>"
-            assert kickoff["Subject"] == "Acme Corp: your one first step"
-            body = kickoff.get_content()
-            assert "Upload your first dataset" in body and "https://app.example.com/datasets/new" in body
-            assert body.count("https://") == 1  # exactly one call to action
-            assert "Leo Martins" in body  # the one owner introduces themselves
-            await handle.signal(OnboardingWorkflow.cancel, Cancel(reason="test over"))
-            await handle.result()
-            await assert_replays(handle)
+    async with SmtpSink() as sink, journeys(client, smtp_url=sink.url) as task_queue:
+        handle = await start_journey(client, task_queue, deal)
+        await advance_until(ts_env, handle, lambda s: s.next_action is not None and s.next_action.due_at is not None)
+        [kickoff] = await sink.wait_for(1)
+        key = f"onboarding-{deal.deal_id}:first_action:direction:1"
+        assert kickoff["Message-ID"] == message_id_for(key, "onboarding.vendor.example")
+        assert kickoff["To"] == "Ana Ruiz <ana@acme.example>"
+        assert kickoff["Subject"] == "Acme Corp: your one first step"
+        body = kickoff.get_content()
+        assert "Upload your first dataset" in body and "https://app.example.com/datasets/new" in body
+        assert body.count("https://") == 1  # exactly one call to action
+        assert "Leo Martins" in body  # the one owner introduces themselves
+        await handle.signal(OnboardingWorkflow.cancel, Cancel(reason="test over"))
+        await handle.result()
+        await assert_replays(handle)
 
 
 async def test_same_key_is_sent_once(tmp_path):

@@ -1,0 +1,1 @@
+"""Tests of the local stack: docker-compose, the demo stack and the SMTP sink."""

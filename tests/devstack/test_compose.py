@@ -55,7 +55,7 @@ def test_images_are_pinned() -> None:
             assert "build" in svc, f"{name} has neither image nor build"
             continue
         image = svc["image"]
-        repo, sep, tag = image.rpartition(":")
+        _repo, sep, tag = image.rpartition(":")
         assert sep and "/" not in tag, f"{name}: {image} has no tag"
         assert tag != "latest", f"{name}: {image} is not pinned"
         assert re.fullmatch(r"\d+(\.\d+)+", tag), f"{name}: {image} should pin an exact version"
@@ -250,6 +250,7 @@ async def test_records_database_job_runs_against_a_real_postgresql(postgres: str
 
     script = _unescape(_command_text("onboarding-db"))
     server = make_url(postgres)
+    assert server.host is not None and server.username is not None, postgres  # the test server's URL names both
     env = {
         **os.environ,
         **{k: str(v) for k, v in SERVICES["onboarding-db"]["environment"].items()},

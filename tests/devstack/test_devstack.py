@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC
 from pathlib import Path
+from typing import Any
 
 import pytest
 from temporalio.client import Client
@@ -139,7 +140,9 @@ async def test_demo_starts_one_journey_idempotently(tmp_path: Path) -> None:
 
     with dev_server(tmp_path / "temporal.db") as address:
         await connect(address)
-        kw = dict(address=address, namespace="default", ui_url="http://localhost:8233", acknowledge_within=0.5)
+        kw: dict[str, Any] = dict(
+            address=address, namespace="default", ui_url="http://localhost:8233", acknowledge_within=0.5
+        )
         wf_id, link, owner = await start_demo("D-42", **kw)
         assert wf_id == "onboarding-D-42" and owner is None  # no worker: nobody assigned yet
         assert link == "http://localhost:8233/namespaces/default/workflows/onboarding-D-42"

@@ -1,0 +1,1 @@
+"""Shared test helpers: deals, journey workers, HTTP peers, fixtures and checks used across the tests."""

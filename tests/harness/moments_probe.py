@@ -26,7 +26,7 @@ class MomentsProbe:
 
     @workflow.run
     async def run(self, probe: ProbeInput) -> int:
-        def moment(kind: MomentKind, **fields):  # type: ignore[no-untyped-def]
+        def moment(kind: MomentKind, **fields):
             return moments.moment(kind, probe.deal, probe.snapshot, journey_version="probe", owner="maya", **fields)
 
         if probe.run == 1:

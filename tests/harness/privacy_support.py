@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import json
 import re
 import time
@@ -71,10 +72,8 @@ def readable_bytes(document: Any) -> bytes:
         out += text.encode() + b"\n"
         if _B64.match(text):
             for decode in (base64.b64decode, base64.urlsafe_b64decode):
-                try:
+                with contextlib.suppress(binascii.Error, ValueError):
                     out += decode(text + "=" * (-len(text) % 4)) + b"\n"
-                except (binascii.Error, ValueError):
-                    pass
     return bytes(out)
 
 

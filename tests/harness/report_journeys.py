@@ -61,9 +61,10 @@ def moments(s: Script) -> list[MomentRequest]:
     at = 0.0
     for i, milestone in enumerate(MILESTONES):
         add(MomentKind.told, at, i + 1, milestone=milestone, touchpoint="direction", detail={"proactive": True})
+        done_after = s.done_after[i]
         if (
             s.escalate_after is not None
-            and (s.done_after[i] is None or s.done_after[i] > s.escalate_after)
+            and (done_after is None or done_after > s.escalate_after)
             and at <= s.escalate_after
         ):
             add(MomentKind.escalated, s.escalate_after, 1, milestone=milestone, detail={"trigger": s.trigger})

@@ -4,6 +4,7 @@ local server speaking HubSpot's CRM v3 format. The dev server is conftest's `dev
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import secrets
 import socket
@@ -127,10 +128,8 @@ async def count_eventually(client: Client, query: str, expected: int, timeout: f
     async def probe() -> bool:
         return (await client.count_workflows(query)).count == expected
 
-    try:
+    with contextlib.suppress(AssertionError):
         await wait_until(probe, timeout=timeout, what=f"count({query}) == {expected}")
-    except AssertionError:
-        pass
     return (await client.count_workflows(query)).count
 
 
@@ -174,7 +173,7 @@ async def post_all(
 def fake_hubspot() -> tuple[FastAPI, dict[str, Any]]:
     """HubSpot CRM v3 endpoints with the documented response shapes."""
     state: dict[str, Any] = {"calls": Counter(), "fail": {}}
-    deals = {
+    deals: dict[str, dict[str, Any]] = {
         "9001": {
             "id": "9001",
             "properties": {

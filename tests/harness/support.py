@@ -4,12 +4,13 @@ advance virtual time, take every action), and the replay check every journey tes
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import sys
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
@@ -161,6 +162,9 @@ async def _fake_worker(
 ) -> AsyncIterator[tuple[str, FakeEffects]]:
     effects = effects or FakeEffects()
     task_queue = task_queue or f"fast-{uuid.uuid4().hex[:8]}"
+    # journeys handed to a later worker leave no sticky queue behind: the time-skipping server
+    # does not hand a stopped worker's sticky tasks (queries included) back
+    options: dict[str, Any] = {"max_cached_workflows": 0} if keep_journeys else {}
     try:
         async with Worker(
             client,
@@ -168,9 +172,7 @@ async def _fake_worker(
             workflows=[journey],
             activities=effects.activities(playbooks),
             workflow_runner=workflow_runner(),
-            # journeys handed to a later worker leave no sticky queue behind: the time-skipping
-            # server does not hand a stopped worker's sticky tasks (queries included) back
-            **({"max_cached_workflows": 0} if keep_journeys else {}),
+            **options,
         ):
             yield task_queue, effects
     finally:
@@ -188,10 +190,8 @@ async def _terminate_leftovers(task_queue: str, client: Client | None = None) ->
     if client is not None:  # the task queue's owner roster (owners/workflow.py) ends with it
         _STARTED.setdefault(task_queue, []).append(client.get_workflow_handle(roster_workflow_id(task_queue)))
     for handle in _STARTED.pop(task_queue, []):
-        try:
+        with contextlib.suppress(RPCError):  # completed, as it should be
             await handle.terminate("test ended with the journey still running")
-        except RPCError:
-            pass  # completed, as it should be
 
 
 async def start_journey(client: Client, task_queue: str, deal: DealClosed, **input_fields: Any) -> WorkflowHandle:
@@ -251,7 +251,7 @@ def sent(s: Status, step: str = "direction") -> list[datetime]:
 def same_minute(actual: list[datetime], expected: list[datetime]) -> bool:
     """Timers fire on the minute; the workflow task that reacts runs milliseconds later."""
     return len(actual) == len(expected) and all(
-        timedelta(0) <= a - e < timedelta(seconds=5) for a, e in zip(actual, expected)
+        timedelta(0) <= a - e < timedelta(seconds=5) for a, e in zip(actual, expected, strict=True)
     )
 
 
@@ -263,7 +263,7 @@ async def move_to_next_monday(env: WorkflowEnvironment, hour: int, tz: str = "As
     monday = (now + timedelta(days=7 - now.weekday())).replace(hour=0, minute=0, second=0, microsecond=0)
     # Aware datetimes in one zone subtract by wall clock: across a DST change that is an hour
     # off, so the distance is taken in UTC.
-    await env.sleep((monday + timedelta(hours=hour)).astimezone(timezone.utc) - now.astimezone(timezone.utc))
+    await env.sleep((monday + timedelta(hours=hour)).astimezone(UTC) - now.astimezone(UTC))
     return monday
 
 
@@ -278,7 +278,7 @@ async def refused(handle: WorkflowHandle, update: Any, body: Any) -> str:
 
 
 def utc(moment: datetime) -> datetime:
-    return moment.astimezone(timezone.utc)
+    return moment.astimezone(UTC)
 
 
 ONBOARDING_SOURCE = Path(__file__).resolve().parents[2] / "workflows" / "onboarding.py"

@@ -67,8 +67,8 @@ async def send_all(handle: WorkflowHandle, signals: Iterable[Signal], *, concurr
             for task in done:
                 task.result()
         pending.add(asyncio.create_task(one(name, args)))
-    for task in asyncio.as_completed(pending):
-        await task
+    for finished in asyncio.as_completed(pending):
+        await finished
     return sent
 
 

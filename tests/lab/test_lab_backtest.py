@@ -14,6 +14,7 @@ import json
 import subprocess
 import sys
 import uuid
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
@@ -37,11 +38,11 @@ def seconds_playbook(first_window: float) -> dict[str, Any]:
     return recording_playbook(change)
 
 
-def sent(status, step: str) -> int:  # noqa: ANN001
+def sent(status, step: str) -> int:
     return sum(e.event == f"sent {step}" for e in status.timeline)
 
 
-async def record_journeys(client, tmp_path: Path, customer_id: str) -> None:  # noqa: ANN001
+async def record_journeys(client, tmp_path: Path, customer_id: str) -> None:
     """Four customers on the recorded playbook: fast, slow (acts a second after the
     clarify), silent (escalated, then the deal is lost), and one who asks for help and is
     helped (staff retry) before acting."""
@@ -57,7 +58,7 @@ async def record_journeys(client, tmp_path: Path, customer_id: str) -> None:  # 
         await warm.signal("cancel", {"reason": "warm-up over"})
         await warm.result()
 
-        async def start(name: str):  # noqa: ANN202
+        async def start(name: str):
             await asyncio.sleep(["fast", "slow", "silent", "help"].index(name))  # one new journey at a time
             deal = make_deal(f"BT-{name}-{customer_id}", account={"id": customer_id})
             handle = await start_journey(client, task_queue, deal)
@@ -186,7 +187,7 @@ async def test_backtest_of_recorded_journeys(dev_env, tmp_path):
 
 
 def test_default_query_selects_journeys_started_in_the_last_90_days():
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    query = default_query(datetime(2026, 11, 20, 12, 0, tzinfo=timezone.utc))
+    query = default_query(datetime(2026, 11, 20, 12, 0, tzinfo=UTC))
     assert query == "WorkflowType = 'OnboardingWorkflow' AND StartTime > '2026-08-22T12:00:00Z'"

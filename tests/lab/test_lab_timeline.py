@@ -50,7 +50,7 @@ class StampedSink(SmtpSink):
         self.env = env
         self.stamps: list[datetime] = []
 
-    async def handle_DATA(self, server, session, envelope):  # noqa: ANN001, ANN201
+    async def handle_DATA(self, server, session, envelope):
         self.stamps.append(await self.env.get_current_time())
         return await super().handle_DATA(server, session, envelope)
 
@@ -69,7 +69,7 @@ def lab_view(report: PersonaReport) -> list[tuple]:
 
 def smtp_view(sink: StampedSink, close: datetime) -> list[tuple]:
     seen = []
-    for at, message in zip(sink.stamps, sink.messages):
+    for at, message in zip(sink.stamps, sink.messages, strict=True):
         offset = (at - close).total_seconds()
         kind = message["X-Onboarding-Kind"]
         if kind == "escalation":
@@ -146,7 +146,7 @@ async def test_lab_timeline_equals_the_real_system_with_smtp(ts_env, tmp_path, j
 
     expected = lab_view(lab)
     assert [r[1:] for r in real] == [e[1:] for e in expected]  # kind, subject, recipient, CTA, in order
-    for (real_at, *_), (lab_at, *_) in zip(real, expected):
+    for (real_at, *_), (lab_at, *_) in zip(real, expected, strict=True):
         assert abs(real_at - lab_at) < 2, (real, expected)  # the same virtual moment
     assert len(real) == 9 and sum(r[1] == "escalation" for r in real) == 2
 

@@ -84,5 +84,5 @@ def test_the_lab_answers_every_crm_fetch_the_journey_can_call():
     from contracts.deal import Crm
     from lab.world import World
 
-    names = {activity._Definition.must_from_callable(a).name for a in World(None, "lab", load_roster()).activities()}  # type: ignore[arg-type]
+    names = {activity._Definition.must_from_callable(a).name for a in World(None, "lab", load_roster()).activities()}
     assert {f"fetch_{crm}_deal" for crm in get_args(Crm)} <= names

@@ -1,0 +1,1 @@
+"""Tests of the owners: the roster, assignment within capacity and acknowledgement."""

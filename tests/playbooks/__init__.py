@@ -1,0 +1,1 @@
+"""Tests of the playbooks: schema, selection, variants, caches and the playbooks command."""

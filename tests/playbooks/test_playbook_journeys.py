@@ -234,7 +234,7 @@ async def test_a_declared_fallback_runs_unclaimed_deals_and_says_so(ts_env, tmp_
         await close_and_replay(handle)
 
 
-async def test_a_journey_stuck_retrying_its_snapshot_goes_to_a_human_on_the_new_build(ts_env, tmp_path):
+async def test_a_journey_stuck_retrying_its_snapshot_goes_to_a_human_on_the_new_build(ts_env, tmp_path) -> None:
     """Before this build the snapshot activity raised a retryable error on any bad file, so
     the journey retried it forever, unseen. Such a journey, in flight when the new build
     arrives, takes the new path at its next attempt: escalated, with the reason."""

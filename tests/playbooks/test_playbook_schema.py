@@ -93,7 +93,7 @@ def test_one_event_completing_two_milestones_rejected(tmp_path):
 
 def test_bad_yaml_and_unknown_field(tmp_path):
     (tmp_path / "broken.yaml").write_text("name: [unclosed")
-    with pytest.raises(PlaybookError, match="broken.yaml: not valid YAML"):
+    with pytest.raises(PlaybookError, match=r"broken\.yaml: not valid YAML"):
         load_all(tmp_path)
     (tmp_path / "broken.yaml").unlink()
     message = load_changed(tmp_path, lambda d: d.update(escalaton={}))

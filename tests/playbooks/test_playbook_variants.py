@@ -110,7 +110,7 @@ async def test_the_journey_carries_its_variant_through_a_replay(dev_env, tmp_pat
     assert set(expected.values()) == {"upload", "sample"}  # both arms among these deals
     async with journeys(client, playbooks=playbooks) as task_queue:
         handles = [await start_journey(client, task_queue, d) for d in deals]
-        for deal, handle in zip(deals, handles):
+        for deal, handle in zip(deals, handles, strict=True):
             await wait_for_status(handle, told("first_action"), seconds=60)
             metadata = await handle.query("__temporal_workflow_metadata", result_type=WorkflowMetadata)
             assert (

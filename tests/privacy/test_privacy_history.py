@@ -183,7 +183,7 @@ async def test_key_rotation_old_history_replays_and_decodes_after_the_current_ke
         texts = [p.data.decode() for p in decoded.payloads]
         assert CONTACT_EMAIL in texts[0] and any(HELP_TEXT in t for t in texts[1:])
     try:
-        await only_b.payload_codec.decode([started.input.payloads[0]])  # type: ignore[union-attr]
+        await only_b.payload_codec.decode([started.input.payloads[0]])
     except PayloadDecryptionError as err:
         assert "test-a" in str(err)
     else:

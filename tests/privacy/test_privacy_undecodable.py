@@ -82,14 +82,14 @@ async def test_what_cannot_be_decoded_is_read_as_undecodable_with_the_reason():
         "null": (raw(b"binary/null"), None),
     }
     values = await read([payload for payload, _ in cases.values()])
-    assert dict(zip(cases, values)) == {name: expected for name, (_, expected) in cases.items()}
+    assert dict(zip(cases, values, strict=True)) == {name: expected for name, (_, expected) in cases.items()}
 
 
 async def test_the_guard_hands_back_what_the_codec_decodes_and_writes_what_it_writes():
     payloads = await CONVERTER.encode([Cancel(reason="a"), {"b": 1}])
     guarded = WORKER.payload_codec
     assert isinstance(guarded, GuardedCodec)
-    assert await guarded.decode(payloads) == await CONVERTER.payload_codec.decode(payloads)  # type: ignore[union-attr]
+    assert await guarded.decode(payloads) == await CONVERTER.payload_codec.decode(payloads)
     # what the worker writes, a client reads: the same keys, the same converter
     written = await WORKER.encode([Cancel(reason="c")])
     assert await CONVERTER.decode(written, [Cancel]) == [Cancel(reason="c")]
@@ -99,7 +99,7 @@ async def test_the_guard_hands_back_what_the_codec_decodes_and_writes_what_it_wr
 
 
 async def test_where_a_type_is_asked_for_a_marker_raises_and_so_does_a_failure_carrying_one():
-    [under_b] = await WORKER.payload_codec.decode(await converter(KEY_B).encode([Cancel(reason="x")]))  # type: ignore[union-attr]
+    [under_b] = await WORKER.payload_codec.decode(await converter(KEY_B).encode([Cancel(reason="x")]))
     assert under_b.metadata["encoding"] == ENCODING
     with pytest.raises(UndecodablePayloadError, match=r"^payload could not be decrypted \(key 'test-b'"):
         WORKER.payload_converter.from_payloads([under_b], [Cancel])

@@ -110,74 +110,76 @@ async def test_one_click_stops_every_later_customer_email_and_forgeries_change_n
     client = ts_env.client
     deal_id = unique("D-UNS")
     data = tmp_path / "data"
-    async with SmtpSink() as sink, journeys(client, smtp_url=sink.url) as task_queue:
-        async with http_service(ts_env, task_queue, data) as base, httpx.AsyncClient(base_url=base) as http:
-            raw, headers = signed(marked_deal(deal_id))
-            assert (await http.post("/webhooks/deal-closed", content=raw, headers=headers)).status_code == 202
-            handle = client.get_workflow_handle(f"onboarding-{deal_id}")
-            await advance_until(
-                ts_env, handle, lambda s: s.next_action is not None and s.next_action.due_at is not None
-            )
-            [kickoff] = await sink.wait_for(1)
-            url, token = link_of(kickoff)
-            path = url[url.index("/unsubscribe/") :]
+    async with (
+        SmtpSink() as sink,
+        journeys(client, smtp_url=sink.url) as task_queue,
+        http_service(ts_env, task_queue, data) as base,
+        httpx.AsyncClient(base_url=base) as http,
+    ):
+        raw, headers = signed(marked_deal(deal_id))
+        assert (await http.post("/webhooks/deal-closed", content=raw, headers=headers)).status_code == 202
+        handle = client.get_workflow_handle(f"onboarding-{deal_id}")
+        await advance_until(ts_env, handle, lambda s: s.next_action is not None and s.next_action.due_at is not None)
+        [kickoff] = await sink.wait_for(1)
+        url, token = link_of(kickoff)
+        path = url[url.index("/unsubscribe/") :]
 
-            # A mail client's or scanner's GET asks, and changes nothing.
-            page = await http.get(path)
-            assert page.status_code == 200 and 'method="post"' in page.text and "Unsubscribe" in page.text
-            # Forged and altered links: 404, nothing recorded or signalled.
-            claims, signature = token.split(".")
-            for forged in (f"{claims}.{signature[::-1]}", f"{claims[:-3]}abc.{signature}", "nonsense"):
-                refused = await http.post(f"/unsubscribe/{forged}", data={"List-Unsubscribe": "One-Click"})
-                assert refused.status_code == 404
-            assert [name for name, _ in await signals(handle)] == []
-            assert await FileSuppressionList.in_data_dir(data).find(contact_hash(CONTACT_EMAIL)) is None
+        # A mail client's or scanner's GET asks, and changes nothing.
+        page = await http.get(path)
+        assert page.status_code == 200 and 'method="post"' in page.text and "Unsubscribe" in page.text
+        # Forged and altered links: 404, nothing recorded or signalled.
+        claims, signature = token.split(".")
+        for forged in (f"{claims}.{signature[::-1]}", f"{claims[:-3]}abc.{signature}", "nonsense"):
+            refused = await http.post(f"/unsubscribe/{forged}", data={"List-Unsubscribe": "One-Click"})
+            assert refused.status_code == 404
+        assert [name for name, _ in await signals(handle)] == []
+        assert await FileSuppressionList.in_data_dir(data).find(contact_hash(CONTACT_EMAIL)) is None
 
-            # The one click (RFC 8058: a POST with List-Unsubscribe=One-Click).
-            done = await http.post(path, data={"List-Unsubscribe": "One-Click"})
-            assert done.status_code == 204
-            [(name, value)] = await signals(handle)
-            assert name == "unsubscribed" and value.contact_hash == contact_hash(CONTACT_EMAIL)
-            record = await FileSuppressionList.in_data_dir(data).find(contact_hash(CONTACT_EMAIL))
-            assert record is not None and record.workflow_id == handle.id
-            assert (await http.post(path, data={"List-Unsubscribe": "One-Click"})).status_code == 204  # idempotent
+        # The one click (RFC 8058: a POST with List-Unsubscribe=One-Click).
+        done = await http.post(path, data={"List-Unsubscribe": "One-Click"})
+        assert done.status_code == 204
+        [(name, value)] = await signals(handle)
+        assert name == "unsubscribed" and value.contact_hash == contact_hash(CONTACT_EMAIL)
+        record = await FileSuppressionList.in_data_dir(data).find(contact_hash(CONTACT_EMAIL))
+        assert record is not None and record.workflow_id == handle.id
+        assert (await http.post(path, data={"List-Unsubscribe": "One-Click"})).status_code == 204  # idempotent
 
-            # Follow-ups fall due (clarify, simplify, redirect), then the owner is escalated to:
-            # no customer email goes out, the owner's does.
-            await advance_until(ts_env, handle, lambda s: s.state is OnboardingState.escalated, step=timedelta(hours=4))
-            owner_notice = [m for m in await sink.wait_for(2) if m["X-Onboarding-Kind"] == "escalation"]
-            assert len(owner_notice) == 1 and "List-Unsubscribe" not in owner_notice[0]
-            customer = [m for m in sink.messages if CONTACT_EMAIL in m["To"]]
-            assert [m["X-Onboarding-Kind"] for m in customer] == ["direction"]
+        # Follow-ups fall due (clarify, simplify, redirect), then the owner is escalated to:
+        # no customer email goes out, the owner's does.
+        await advance_until(ts_env, handle, lambda s: s.state is OnboardingState.escalated, step=timedelta(hours=4))
+        owner_notice = [m for m in await sink.wait_for(2) if m["X-Onboarding-Kind"] == "escalation"]
+        assert len(owner_notice) == 1 and "List-Unsubscribe" not in owner_notice[0]
+        customer = [m for m in sink.messages if CONTACT_EMAIL in m["To"]]
+        assert [m["X-Onboarding-Kind"] for m in customer] == ["direction"]
 
-            # The journey ends; its link still answers 204 and the record stays.
-            await handle.signal(OnboardingWorkflow.cancel, {"reason": "test over"})
-            await handle.result()
-            assert (await http.post(path, data={"List-Unsubscribe": "One-Click"})).status_code == 204
-            # A browser form post gets a page instead of an empty 204.
-            page = await http.post(path, data={"List-Unsubscribe": "One-Click"}, headers={"Accept": "text/html"})
-            assert page.status_code == 200 and "unsubscribed" in page.text
+        # The journey ends; its link still answers 204 and the record stays.
+        await handle.signal(OnboardingWorkflow.cancel, {"reason": "test over"})
+        await handle.result()
+        assert (await http.post(path, data={"List-Unsubscribe": "One-Click"})).status_code == 204
+        # A browser form post gets a page instead of an empty 204.
+        page = await http.post(path, data={"List-Unsubscribe": "One-Click"}, headers={"Accept": "text/html"})
+        assert page.status_code == 200 and "unsubscribed" in page.text
 
-            # A new deal for the same contact: the journey starts knowing, and sends nothing to them.
-            second = unique("D-UNS2")
-            raw, headers = signed(marked_deal(second))
-            assert (await http.post("/webhooks/deal-closed", content=raw, headers=headers)).status_code == 202
-            handle2 = client.get_workflow_handle(f"onboarding-{second}")
-            [(name, value)] = await signals(handle2)
-            assert name == "unsubscribed" and value.contact_hash == contact_hash(CONTACT_EMAIL)
-            assert value.at == record.at
-            # It knows from its first signal: the kickoff is not emailed, the owner takes over.
-            state = await advance_until(
-                ts_env,
-                handle2,
-                lambda s: s.unsubscribed and s.state is OnboardingState.escalated,
-                step=timedelta(minutes=30),
-            )
-            assert any(e.event == "direction not emailed: the customer unsubscribed" for e in state.timeline)
-            assert "unsubscribed" in state.reason
-            assert not [m for m in sink.messages if CONTACT_EMAIL in m["To"] and second in m["X-Onboarding-Deal"]]
-            await handle2.signal(OnboardingWorkflow.cancel, {"reason": "test over"})
-            await handle2.result()
+        # A new deal for the same contact: the journey starts knowing, and sends nothing to them.
+        second = unique("D-UNS2")
+        raw, headers = signed(marked_deal(second))
+        assert (await http.post("/webhooks/deal-closed", content=raw, headers=headers)).status_code == 202
+        handle2 = client.get_workflow_handle(f"onboarding-{second}")
+        [(name, value)] = await signals(handle2)
+        assert name == "unsubscribed" and value.contact_hash == contact_hash(CONTACT_EMAIL)
+        assert value.at == record.at
+        # It knows from its first signal: the kickoff is not emailed, the owner takes over.
+        state = await advance_until(
+            ts_env,
+            handle2,
+            lambda s: s.unsubscribed and s.state is OnboardingState.escalated,
+            step=timedelta(minutes=30),
+        )
+        assert any(e.event == "direction not emailed: the customer unsubscribed" for e in state.timeline)
+        assert "unsubscribed" in state.reason
+        assert not [m for m in sink.messages if CONTACT_EMAIL in m["To"] and second in m["X-Onboarding-Deal"]]
+        await handle2.signal(OnboardingWorkflow.cancel, {"reason": "test over"})
+        await handle2.result()
 
 
 # --- refusals at the edges: malformed tokens, oversized bodies (real HTTP service) ---------------
@@ -227,18 +229,17 @@ async def test_a_link_expires_after_its_last_second(dev_env, tmp_path):
     """The service's clock frozen at the link's expiry, then one second past it."""
     now = [NOW]
     frozen = inert_journey(dev_env, tmp_path, expires_at=NOW, clock=lambda: now[0].timestamp())
-    async with frozen as (base, handle, token, data):
-        async with httpx.AsyncClient(base_url=base) as http:
-            assert (await http.get(f"/unsubscribe/{token}")).status_code == 200
-            now[0] = NOW + timedelta(seconds=1)
-            for method in ("GET", "POST"):
-                response = await http.request(method, f"/unsubscribe/{token}", content=ONE_CLICK, headers=FORM)
-                assert_problem(response, 410)
-            page = await http.get(f"/unsubscribe/{token}", headers={"Accept": "text/html"})
-            assert page.status_code == 410 and "expired" in page.text
-            await assert_unchanged(handle, data)
-            now[0] = NOW
-            await assert_one_click_works(http, handle, token, data)
+    async with frozen as (base, handle, token, data), httpx.AsyncClient(base_url=base) as http:
+        assert (await http.get(f"/unsubscribe/{token}")).status_code == 200
+        now[0] = NOW + timedelta(seconds=1)
+        for method in ("GET", "POST"):
+            response = await http.request(method, f"/unsubscribe/{token}", content=ONE_CLICK, headers=FORM)
+            assert_problem(response, 410)
+        page = await http.get(f"/unsubscribe/{token}", headers={"Accept": "text/html"})
+        assert page.status_code == 410 and "expired" in page.text
+        await assert_unchanged(handle, data)
+        now[0] = NOW
+        await assert_one_click_works(http, handle, token, data)
 
 
 async def test_malformed_tokens_are_404_problems_and_change_nothing(dev_env, tmp_path):

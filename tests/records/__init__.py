@@ -1,0 +1,1 @@
+"""Tests of the engine's records: the delivery ledger, moments, the records command and crash recovery."""

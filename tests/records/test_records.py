@@ -41,7 +41,7 @@ def message(key: str = KEY, channel: str = "email") -> MessageRequest:
         deal_id="D-1",
         kind="direction",
         audience="customer",
-        channel=channel,  # type: ignore[arg-type]
+        channel=channel,
         to=Recipient(name="Ana Ruiz", email="ana@acme.example"),
         template=TEMPLATE,
         context={"customer_name": "Ana", "cta_url": "https://app.example.com/x"},
@@ -70,7 +70,7 @@ class GatedSink(SmtpSink):
         self.gate = asyncio.Event()
         self.arrived = asyncio.Event()
 
-    async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
+    async def handle_DATA(self, server, session, envelope):
         reply = await super().handle_DATA(server, session, envelope)
         self.arrived.set()
         await self.gate.wait()
@@ -80,7 +80,7 @@ class GatedSink(SmtpSink):
 class DroppingSink(SmtpSink):
     """Keeps the message, then drops the connection instead of acknowledging it."""
 
-    async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
+    async def handle_DATA(self, server, session, envelope):
         await super().handle_DATA(server, session, envelope)
         server.transport.close()
         return "250 never seen"

@@ -47,7 +47,7 @@ class SlowAckSink(SmtpSink):
         super().__init__()
         self.in_flight = asyncio.Event()
 
-    async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
+    async def handle_DATA(self, server, session, envelope):
         reply = await super().handle_DATA(server, session, envelope)
         self.in_flight.set()
         await asyncio.sleep(0.3)  # the server's own pace, not test synchronisation
@@ -77,7 +77,7 @@ class Worker:
         await self.proc.wait()
 
 
-async def test_two_workers_killed_repeatedly_send_no_unexplained_duplicate(postgres, tmp_path, capsys):
+async def test_two_workers_killed_repeatedly_send_no_unexplained_duplicate(postgres, tmp_path, capsys) -> None:
     records_url = await create_database(postgres)
     playbooks = write_playbook(
         tmp_path / "playbooks",
@@ -183,7 +183,7 @@ def _distinct_per_deal(sink: SmtpSink) -> dict[str, int]:
     return {deal: len(v) for deal, v in ids.items()}
 
 
-def _converter():  # type: ignore[no-untyped-def]
+def _converter():
     from temporalio.contrib.pydantic import pydantic_data_converter
 
     return pydantic_data_converter

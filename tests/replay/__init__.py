@@ -1,0 +1,1 @@
+"""Tests of the replay tooling: the history corpus, the replay gate and `onboarding replay`."""

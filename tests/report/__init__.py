@@ -1,0 +1,1 @@
+"""Tests of the friction report: its numbers, its journeys, the golden page and the browser view."""

@@ -27,7 +27,7 @@ PLOTS = ("ttfa", "ttfv", "funnel", "touchpoints", "waiting", "triggers", "varian
 
 
 @pytest.mark.parametrize("records_url", ["sqlite"], indirect=True)
-async def test_the_page_draws_every_plot_in_chromium(records_db, tmp_path):
+async def test_the_page_draws_every_plot_in_chromium(records_db, tmp_path) -> None:
     rng = random.Random(3)
     await seed(records_db, [script(i, rng) for i in range(120)])
     report = await build(

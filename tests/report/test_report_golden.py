@@ -160,7 +160,9 @@ async def run_report(records_url: str, options: list[str]) -> tuple[int, str, st
 
 def first_difference(actual: str, expected: str) -> str:
     """Where two long texts part (pytest's own diff of a page takes minutes)."""
-    at = next((i for i, (a, e) in enumerate(zip(actual, expected)) if a != e), min(len(actual), len(expected)))
+    at = next(
+        (i for i, (a, e) in enumerate(zip(actual, expected, strict=False)) if a != e), min(len(actual), len(expected))
+    )
     return (
         f"lengths {len(actual)} vs {len(expected)} (stored); first difference at {at}:\n"
         f"  now:    {actual[max(0, at - 120) : at + 120]!r}\n  stored: {expected[max(0, at - 120) : at + 120]!r}"

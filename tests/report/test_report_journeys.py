@@ -13,11 +13,13 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any, TypeVar
 
 from sqlalchemy import func, select
+from temporalio.client import WorkflowHandle
 
 from cli.main import parser
-from contracts.signals import Cancel, HelpRequested
+from contracts.signals import ActionTaken, Cancel, HelpRequested
 from contracts.staff import ResolveEscalation
 from contracts.status import OnboardingState
 from playbooks import variants
@@ -52,11 +54,14 @@ def always_open(playbook):
     playbook["variants"] = [{"name": "a"}, {"name": "b"}]
 
 
+T = TypeVar("T")
+
+
 @dataclass
 class Driven:
     segment: str
     behaviour: str
-    handle: object
+    handle: WorkflowHandle[Any, Any]
     started_at: datetime | None = None
     acted_at: float | None = None  # client clock, epoch seconds
     acted_seen: float | None = None
@@ -69,6 +74,12 @@ class Driven:
     extra: dict = field(default_factory=dict)
 
 
+def known(value: T | None) -> T:
+    """A moment the drive has stamped by the time the report is read."""
+    assert value is not None
+    return value
+
+
 async def kinds(db: Database) -> Counter:
     async with db.begin() as conn:
         rows = (await conn.execute(select(moments.c.kind, func.count()).group_by(moments.c.kind))).all()
@@ -76,7 +87,7 @@ async def kinds(db: Database) -> Counter:
 
 
 async def signal_action(d: Driven, action: str, n: int) -> None:
-    await d.handle.signal(OnboardingWorkflow.action_taken, {"action": action, "event_id": f"{d.handle.id}-{n}"})
+    await d.handle.signal(OnboardingWorkflow.action_taken, ActionTaken(action=action, event_id=f"{d.handle.id}-{n}"))
 
 
 async def behave(d: Driven) -> None:
@@ -101,7 +112,9 @@ async def behave(d: Driven) -> None:
         await wait_for_status(d.handle, lambda s: s.state is OnboardingState.escalated, seconds=60)
     elif d.behaviour == "help_resolved":
         d.resolved_at = time.time()
-        await d.handle.execute_update(
+        # temporalio's `@workflow.update(description=...)` overload types an async update's result
+        # as its coroutine, not what the coroutine returns (Status)
+        await d.handle.execute_update(  # type: ignore[unused-coroutine]
             OnboardingWorkflow.resolve_escalation, ResolveEscalation(decision="skip", by="maya")
         )
         d.resolved_seen = time.time()
@@ -110,7 +123,7 @@ async def behave(d: Driven) -> None:
         await d.handle.result()
 
 
-async def test_the_report_tells_what_was_driven(dev_env, tmp_path, journeys):
+async def test_the_report_tells_what_was_driven(dev_env, tmp_path, journeys) -> None:
     client = dev_env.client
     playbooks = write_playbook(tmp_path / "playbooks", always_open)
     async with journeys(client, playbooks=playbooks) as task_queue:
@@ -169,8 +182,8 @@ async def test_the_report_tells_what_was_driven(dev_env, tmp_path, journeys):
         assert (row["journeys"]["n"], row["reached"]["n"], row["inside"]["n"], row["target_hours"]) == (16, 9, 9, 72)
         assert row["inside_share"] == 9 / 16
         # each first action is stamped between its sending and its effect, so the median is too
-        sent = statistics.median(d.acted_at - d.started_at.timestamp() for d in mine if d.acted_at)
-        seen = statistics.median(d.acted_seen - d.started_at.timestamp() for d in mine if d.acted_at)
+        sent = statistics.median(d.acted_at - known(d.started_at).timestamp() for d in mine if d.acted_at)
+        seen = statistics.median(known(d.acted_seen) - known(d.started_at).timestamp() for d in mine if d.acted_at)
         assert sent - CLOCK_S <= row["median_hours"] * 3600 <= seen + CLOCK_S, (row, sent, seen)
         assert seen - sent < 30  # the bounds say something
         (value,) = [r for r in report["time_to_first_value"] if r["segment"] == segment]
@@ -204,7 +217,7 @@ async def test_the_report_tells_what_was_driven(dev_env, tmp_path, journeys):
     assert h["escalation_rate"] == 9 / 48
     assert {t["trigger"]: t["escalations"]["n"] for t in h["triggers"]} == {"help": 9}
     shortest = statistics.median(d.resolved_at - escalated_seen for d in driven if d.resolved_at)
-    longest = statistics.median(d.resolved_seen - d.helped_at for d in driven if d.resolved_at)
+    longest = statistics.median(known(d.resolved_seen) - known(d.helped_at) for d in driven if d.resolved_at)
     assert shortest - CLOCK_S <= h["resolution_median_hours"] * 3600 <= longest + CLOCK_S
     owners = {
         o["owner"]: [o[k]["n"] for k in ("journeys", "escalations", "level_ups", "over_capacity")] for o in h["owners"]
@@ -222,7 +235,7 @@ async def test_the_report_tells_what_was_driven(dev_env, tmp_path, journeys):
 
     # Variants: counts per arm exactly as the deals hashed
     snapshot = load_all(playbooks)[0]
-    arms = {}
+    arms: dict[str | None, list[Driven]] = {}
     for d in driven:
         arms.setdefault(variants.pick(snapshot, d.handle.id.removeprefix("onboarding-")), []).append(d)
     assert set(arms) == {"a", "b"}

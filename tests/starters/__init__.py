@@ -1,0 +1,1 @@
+"""Tests of the HTTP starters: CRM webhooks and product events turned into journey starts and signals."""

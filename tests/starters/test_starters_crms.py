@@ -24,7 +24,7 @@ from tests.harness.starters_checks import PROBLEM
 from tests.harness.starters_fixtures import settings_for
 
 
-def activity_names(activities: Any) -> list[str]:
+def activity_names(activities: Any) -> list[str | None]:
     return [activity._Definition.must_from_callable(a).name for a in activities]
 
 

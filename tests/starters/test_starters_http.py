@@ -395,7 +395,7 @@ async def test_hubspot_bad_signatures_are_401(http: httpx.AsyncClient, client: C
             "X-HubSpot-Request-Timestamp": "soon",
         },
     }
-    for name, headers in cases.items():
+    for _, headers in cases.items():
         response = await http.post(
             "/webhooks/hubspot", content=raw, headers={**headers, "content-type": "application/json"}
         )
@@ -546,7 +546,7 @@ async def test_duplicate_storm(http: httpx.AsyncClient, client: Client) -> None:
     rng = random.Random(20261120)
     account = unique("STORM")
     unique_deals = [unique("S") for _ in range(350)]
-    deliveries = [(d, None) for d in unique_deals]
+    deliveries: list[tuple[str, str | None]] = [(d, None) for d in unique_deals]
     for _ in range(150):  # 30 % of 500 are redeliveries, some with the same webhook-id
         deliveries.append((rng.choice(unique_deals), rng.choice([None, "same"])))
     rng.shuffle(deliveries)

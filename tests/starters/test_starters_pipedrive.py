@@ -28,9 +28,11 @@ async def client(dev_env: Any) -> Client:
 
 @pytest_asyncio.fixture(scope="module")
 async def http(client: Client) -> Any:
-    async with serve(create_app(settings_for(client.service_client.config.target_host))) as url:
-        async with httpx.AsyncClient(base_url=url, timeout=30) as h:
-            yield h
+    async with (
+        serve(create_app(settings_for(client.service_client.config.target_host))) as url,
+        httpx.AsyncClient(base_url=url, timeout=30) as h,
+    ):
+        yield h
 
 
 def deal_id() -> int:

@@ -32,9 +32,11 @@ async def client(dev_env: Any) -> Client:
 
 @pytest_asyncio.fixture(scope="module")
 async def http(client: Client) -> Any:
-    async with serve(create_app(settings_for(client.service_client.config.target_host))) as url:
-        async with httpx.AsyncClient(base_url=url, timeout=30) as h:
-            yield h
+    async with (
+        serve(create_app(settings_for(client.service_client.config.target_host))) as url,
+        httpx.AsyncClient(base_url=url, timeout=30) as h,
+    ):
+        yield h
 
 
 async def test_the_documented_track_call_becomes_action_taken(http: httpx.AsyncClient, client: Client) -> None:
@@ -124,7 +126,7 @@ async def test_bad_signatures_are_401_and_deliver_nothing(http: httpx.AsyncClien
         "sha256 instead of sha1": {**headers, "X-Signature": "0" * 64},
         "not hex": {**headers, "X-Signature": "zz"},
     }
-    for name, case in cases.items():
+    for _, case in cases.items():
         assert_problem(await http.post(PATH, content=raw, headers=case), 401)
     assert not await exists(client, f"onboarding-{deal_id}")
     # during a rotation the previous secret still signs

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -29,7 +30,7 @@ def test_cache_size_from_the_environment():
 async def test_the_worker_uses_it(ts_env, monkeypatch, tmp_path):
     settings = ActivitySettings(SMTP_URL=None, ONBOARDING_DATA_DIR=tmp_path)
 
-    def cache_size(**options: object) -> int:
+    def cache_size(**options: Any) -> int:
         queue = f"cache-{uuid.uuid4().hex[:8]}"  # one worker per task queue and client
         return build_worker(ts_env.client, settings, task_queue=queue, **options).config()["max_cached_workflows"]
 

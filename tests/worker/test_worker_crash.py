@@ -58,7 +58,7 @@ def playbooks(directory: Path) -> Path:
 async def drive(handle: Any, rng: random.Random) -> None:
     """The customer does each step once told (queries fail while no worker is up: ask again)."""
     stages = ["first_action", "first_value", "expansion_check"]
-    for step, (stage, action) in enumerate(zip(stages, STEPS)):
+    for step, (stage, action) in enumerate(zip(stages, STEPS, strict=True)):
         while True:
             try:
                 now = await handle.query(OnboardingWorkflow.status, rpc_timeout=timedelta(seconds=3))

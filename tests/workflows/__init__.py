@@ -1,0 +1,1 @@
+"""Tests of the journey workflow: its decisions, business hours, follow-ups, escalations, holds and defects."""

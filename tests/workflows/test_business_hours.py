@@ -1,4 +1,7 @@
-from datetime import date, datetime, time, timezone
+"""When a proactive message may go out (workflows/business_hours.py): inside the customer's
+business hours, one per business day, across weekends and daylight saving changes."""
+
+from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
 from contracts.playbook import BusinessHours
@@ -9,7 +12,7 @@ HOURS = BusinessHours()
 
 
 def tokyo(y, m, d, h, mi=0):
-    return datetime(y, m, d, h, mi, tzinfo=TOKYO).astimezone(timezone.utc)
+    return datetime(y, m, d, h, mi, tzinfo=TOKYO).astimezone(UTC)
 
 
 def test_inside_business_hours_sends_now():
@@ -50,7 +53,7 @@ def test_custom_days_and_hours():
 def test_daylight_saving_gap_in_new_york():
     # 2026-03-08: clocks jump 02:00 -> 03:00 in New York; 09:00 is still 09:00 local
     ny = ZoneInfo("America/New_York")
-    sunday_night = datetime(2026, 3, 8, 23, tzinfo=ny).astimezone(timezone.utc)
+    sunday_night = datetime(2026, 3, 8, 23, tzinfo=ny).astimezone(UTC)
     sent = next_send_time(sunday_night, "America/New_York", HOURS, None)
     assert sent.astimezone(ny).replace(tzinfo=None) == datetime(2026, 3, 9, 9)
 

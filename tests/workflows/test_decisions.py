@@ -1,4 +1,7 @@
-from datetime import datetime, timezone
+"""The journey's pure decisions (workflows/decisions.py), without a server: milestones, follow-ups,
+escalation, what is eligible next, message keys and due-time moves."""
+
+from datetime import UTC, datetime
 
 from contracts.journey import FailureTally, HelpTally, Inbox, JourneyState, MilestoneProgress
 from contracts.owners import OwnerAssignment, Person
@@ -11,7 +14,7 @@ from workflows.waits import Wake
 
 PLAYBOOK = load_all()[0].playbook
 FIRST = PLAYBOOK.milestones[0]
-NOW = datetime(2026, 11, 24, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 24, tzinfo=UTC)
 
 
 def progress(**kw):
@@ -131,8 +134,8 @@ def test_a_due_time_can_only_move_into_the_future():
     """While a follow-up waits for business hours the current due time may be past: a new
     one between it and now is refused, naming `until`."""
     owner = OwnerAssignment(owner=Person(id="o", name="O", email="o@x.example"))
-    due = datetime(2026, 12, 5, 10, 0, tzinfo=timezone.utc)  # Saturday 10:00, passed
-    now = datetime(2026, 12, 5, 12, 0, tzinfo=timezone.utc)
+    due = datetime(2026, 12, 5, 10, 0, tzinfo=UTC)  # Saturday 10:00, passed
+    now = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
     state = JourneyState(
         deal=make_deal(),
         playbook=load_all()[0],

@@ -16,13 +16,14 @@ from tests.harness.support import (
 from workflows.onboarding import OnboardingWorkflow
 
 
-async def test_actions_advance_every_milestone_to_activated(ts_env, tmp_path, journeys):
+async def test_actions_advance_every_milestone_to_activated(ts_env, tmp_path, journeys) -> None:
     client = ts_env.client
     async with journeys(client) as task_queue:
         handle = await start_journey(client, task_queue, make_deal())
         first = await advance_until(ts_env, handle, told("first_action"))
         assert first.state is OnboardingState.awaiting_action
         assert first.owner == "leo"  # smb: leo and maya tie at zero load; ids break the tie
+        assert first.next_action is not None and first.next_action.due_at is not None
         assert first.next_action.title == "Upload your first dataset"
         assert first.next_action.events == [
             "dataset_uploaded",

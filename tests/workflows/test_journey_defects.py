@@ -11,7 +11,7 @@ import asyncio
 import io
 import json
 import logging
-from datetime import timedelta
+from datetime import UTC, timedelta
 from typing import Any
 
 import pytest
@@ -259,13 +259,13 @@ async def test_unbounded_queues_help_flood_gives_one_escalation(ts_env, tmp_path
 def test_unbounded_queues_the_largest_state_a_journey_can_carry():
     """Every bounded piece of the inbox filled to its cap with the longest text allowed:
     the journey state stays well under the server's 2 MB payload limit."""
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from contracts.journey import Inbox
     from contracts.signals import ActionFailed, HelpRequested
     from workflows import inbox
 
-    now = datetime(2026, 11, 20, tzinfo=timezone.utc)
+    now = datetime(2026, 11, 20, tzinfo=UTC)
     box = Inbox()
     for i in range(SEEN_AT_MOST):  # the most it keeps before forgetting the oldest
         inbox.first_time(box, f"event-{i:06d}-" + "x" * 200, now)
@@ -274,7 +274,7 @@ def test_unbounded_queues_the_largest_state_a_journey_can_carry():
         inbox.record_failure(box, ActionFailed(action=action, reason="r" * 1000, event_id=f"f-{i}"))
         box.taken[action] = now
     inbox.record_help(box, HelpRequested(message="h" * 2000, event_id="h-1"))
-    for i in range(200):
+    for _ in range(200):
         inbox.note(box, now, "e" * 100, "d" * 1000)
     box.acknowledged_by = ["b" * 128] * 10
     size = len(box.model_dump_json())

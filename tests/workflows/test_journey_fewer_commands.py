@@ -57,7 +57,7 @@ async def upserted(handle: WorkflowHandle) -> list[dict[str, object]]:
     return out
 
 
-async def test_a_step_writes_its_moments_in_one_call_and_upserts_only_what_changed(ts_env, tmp_path, journeys):
+async def test_a_step_writes_its_moments_in_one_call_and_upserts_only_what_changed(ts_env, tmp_path, journeys) -> None:
     client = ts_env.client
     async with journeys(client, effects="fake", playbooks=write_playbook(tmp_path / "pb", always_open)) as (
         task_queue,

@@ -16,7 +16,7 @@ import asyncio
 import os
 import time
 from collections.abc import Callable, Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,7 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHandle
 
 from contracts.journey import TASK_QUEUE, JourneyInput, workflow_id_for
+from contracts.staff import Pause, Resume
 from contracts.status import OnboardingState, Status
 from lab.drive import told as told_at
 from tests.harness.support import default_playbook, make_deal, status, wait_for_status
@@ -63,7 +64,7 @@ def open_hours(playbook: dict[str, Any]) -> None:
 
 def closed_for_days(playbook: dict[str, Any]) -> None:
     """Business hours on one weekday three days from now only: the kickoff waits for them."""
-    day = (datetime.now(timezone.utc) + timedelta(days=3)).strftime("%a").lower()
+    day = (datetime.now(UTC) + timedelta(days=3)).strftime("%a").lower()
     playbook["business_hours"] = every_day(days=[day])
 
 
@@ -126,7 +127,7 @@ class WaitState:
             await handle.signal("help_requested", {"message": "stuck", "event_id": "first-help"})
             await wait_for_status(handle, lambda s: s.state is OnboardingState.escalated)
         elif self.name == "paused":
-            await handle.execute_update(OnboardingWorkflow.pause, {"by": "maya", "reason": "IT review"})
+            await handle.execute_update(OnboardingWorkflow.pause, Pause(by="maya", reason="IT review"))
 
 
 STATES = [
@@ -188,7 +189,7 @@ async def flooded(client, wait: WaitState, handle: WorkflowHandle) -> dict[str, 
     if wait.name == "paused":
         still = await wait_for_status(handle, lambda s: s.paused and s.stage == "first_action")
         assert still.paused  # held: nothing moves until staff resume
-        await handle.execute_update(OnboardingWorkflow.resume, {"by": "maya"})
+        await handle.execute_update(OnboardingWorkflow.resume, Resume(by="maya"))
     moved = await wait_for_status(handle, lambda s: s.stage == "first_value", seconds=60)
     assert moved.state in (OnboardingState.awaiting_action, OnboardingState.escalated)
 

@@ -12,6 +12,7 @@ background thread, with their own time-skipping server and worker."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from contextlib import AsyncExitStack
 from datetime import timedelta
@@ -80,7 +81,7 @@ FUZZ = settings(
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 
-text = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=40)
+text = st.text(alphabet=st.characters(exclude_categories=["Cs"]), max_size=40)
 values = st.one_of(
     st.none(),
     st.booleans(),
@@ -225,10 +226,8 @@ class Journeys:
     def close(self) -> None:
         try:
             for handle in self.every:
-                try:
+                with contextlib.suppress(Exception):  # ended already
                     self.run(handle.terminate("fuzz over"), timeout=10)
-                except Exception:
-                    pass  # ended already
             self.run(self._stack.aclose(), timeout=60)
         finally:
             self._loop.call_soon_threadsafe(self._loop.stop)

@@ -89,7 +89,7 @@ def assert_touches(effects: Effects, expected: list[tuple[str, datetime]]) -> No
     steps after it take real seconds, more on a worker that replays every task)."""
     actual = effects.touches
     assert kinds(effects) == [k for k, _ in expected], actual
-    late = [a - e for (_, a), (_, e) in zip(actual, expected)]
+    late = [a - e for (_, a), (_, e) in zip(actual, expected, strict=True)]
     assert all(timedelta(0) <= d < MINUTE for d in late), (actual, expected)
 
 

@@ -3,12 +3,14 @@ the current details are rewritten at each transition (time-skipping server)."""
 
 import json
 from datetime import timedelta
+from typing import cast
 
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.sdk.v1 import WorkflowMetadata
 
 from contracts.signals import Cancel, HelpRequested
 from contracts.status import OnboardingState
+from privacy.codec import EncryptionCodec
 from tests.harness.privacy_keys import CONVERTER
 from tests.harness.support import (
     advance_until,
@@ -25,7 +27,7 @@ def summary(event) -> str:
     if not event.HasField("user_metadata"):
         return ""
     assert event.user_metadata.summary.metadata["encoding"] == b"binary/encrypted"
-    [plain] = [CONVERTER.payload_codec.decrypt(event.user_metadata.summary)]
+    [plain] = [cast(EncryptionCodec, CONVERTER.payload_codec).decrypt(event.user_metadata.summary)]
     return json.loads(plain.data)
 
 

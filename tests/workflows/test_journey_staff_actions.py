@@ -62,7 +62,7 @@ async def test_extend_deadline_moves_the_follow_up_exactly_and_replaces_the_time
 async def test_extend_deadline_refuses_bad_input(ts_env, tmp_path, journeys):
     client = ts_env.client
     async with journeys(client) as task_queue:
-        monday, handle = await told_journey(ts_env, client, task_queue)
+        _monday, handle = await told_journey(ts_env, client, task_queue)
         due = (await status(handle)).next_action.due_at
         assert "until: must be later than the current due time" in await refused(
             handle, "extend_deadline", {"until": (due - timedelta(hours=1)).isoformat(), "by": "maya"}

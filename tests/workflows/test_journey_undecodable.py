@@ -7,6 +7,7 @@ time-skipping server and the dev server, through the worker's encrypting convert
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import uuid
@@ -232,10 +233,8 @@ async def test_a_journey_whose_own_input_does_not_decode_waits_for_the_key_inste
             await handle.signal(OnboardingWorkflow.cancel, Cancel(reason="deal lost"))
             assert (await asyncio.wait_for(handle.result(), 30)).state is OnboardingState.closed
     finally:
-        try:
+        with contextlib.suppress(Exception):  # completed, as it should be
             await handle.terminate("test over")
-        except Exception:  # noqa: BLE001  (completed, as it should be)
-            pass
 
 
 async def cli(*args: str) -> tuple[int, str]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -156,7 +156,7 @@ async def drive(client: Client, task_queue: str, run: str, started: datetime) ->
         handle = await start("S", "stuck")
         await wait_for_status(
             handle,
-            lambda s: directed(s) and s.next_action.due_at < datetime.now(timezone.utc) - timedelta(seconds=1),
+            lambda s: directed(s) and s.next_action.due_at < datetime.now(UTC) - timedelta(seconds=1),
         )
         assert (await status(handle)).state is OnboardingState.awaiting_action
 
@@ -220,7 +220,7 @@ def one_full_owner() -> Roster:
 async def journeys(dev_env, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("support-queries")
     client = dev_env.client
-    started = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(minutes=1)
+    started = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=1)
     async with journey_worker(
         client, tmp, playbooks=write_playbooks(tmp / "playbooks"), roster=one_full_owner
     ) as task_queue:
@@ -228,12 +228,12 @@ async def journeys(dev_env, tmp_path_factory):
 
 
 def iso(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def cases(j: Journeys) -> dict[str, list[tuple[dict[str, str], str]]]:
     """Per guide query: (the guide's example values -> real values, the expected journeys)."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     # The Monday of this run's start, not of now: a run across Monday 00:00 UTC would otherwise
     # lose the journeys it closed before midnight from "this week".
     monday = (j.started - timedelta(days=j.started.weekday())).replace(hour=0, minute=0, second=0, microsecond=0)
@@ -266,7 +266,7 @@ GUIDE = guide_queries()
 
 
 def test_every_guide_query_has_expectations():
-    expected = set(cases(Journeys(run="x", task_queue="q", started=datetime.now(timezone.utc))))
+    expected = set(cases(Journeys(run="x", task_queue="q", started=datetime.now(UTC))))
     assert set(GUIDE) == expected, "docs/support.md and this test disagree on the saved queries"
     assert {"stuck-past-due", "escalated-by-owner", "due-today", "activated-this-week"} <= set(GUIDE)
     assert {"find-by-deal", "find-by-customer"} <= set(GUIDE)
@@ -286,6 +286,6 @@ async def test_guide_query_lists_exactly_the_expected_journeys(dev_env, journeys
         deadline = asyncio.get_running_loop().time() + 15
         while (got := await listed(dev_env.client, scoped)) != expected:
             if asyncio.get_running_loop().time() > deadline:
-                short = lambda ids: sorted(i.rsplit("-", 1)[-1] for i in ids)  # noqa: E731
+                short = lambda ids: sorted(i.rsplit("-", 1)[-1] for i in ids)
                 raise AssertionError(f"{name}: {query}\n  expected {short(expected)}, listed {short(got)}")
             await asyncio.sleep(0.1)
