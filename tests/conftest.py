@@ -5,9 +5,11 @@ Both come from PyPI packages; nothing is downloaded at test time."""
 from __future__ import annotations
 
 import functools
+import io
+import logging
 import os
 import sysconfig
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any
@@ -19,6 +21,7 @@ from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.testing import WorkflowEnvironment
 
+import worker
 from contracts.search_attributes import ALL
 from replay import record
 from tests.harness import privacy_keys
@@ -81,3 +84,17 @@ def _logging_config_restored():
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
+
+
+@pytest.fixture
+def json_logs() -> Iterator[io.StringIO]:
+    """The worker's own JSON log lines, captured for the test (its logging restored after)."""
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    stream = io.StringIO()
+    worker.configure_logging(stream=stream, cache=False)
+    try:
+        yield stream
+    finally:
+        root.handlers[:], level = saved
+        root.setLevel(level)

@@ -6,15 +6,12 @@ owner; a deal no playbook claims goes to a human, or to the declared fallback, v
 from __future__ import annotations
 
 import asyncio
-import io
 import json
-import logging
 import uuid
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
 from temporalio import activity
 from temporalio.api.enums.v1 import EventType
@@ -94,19 +91,6 @@ async def patched(handle, patch_id: str) -> bool:
         for e in history.events
         if e.event_type == EventType.EVENT_TYPE_MARKER_RECORDED
     )
-
-
-@pytest.fixture
-def json_logs():
-    root = logging.getLogger()
-    saved = root.handlers[:], root.level
-    stream = io.StringIO()
-    worker.configure_logging(stream=stream, cache=False)
-    try:
-        yield stream
-    finally:
-        root.handlers[:], level = saved
-        root.setLevel(level)
 
 
 async def test_a_broken_product_playbook_stops_only_its_own_journeys(ts_env, tmp_path, json_logs, journeys):

@@ -7,16 +7,13 @@ process's stdout and stderr (the SDK core's own log lines included)."""
 
 from __future__ import annotations
 
-import io
 import json
-import logging
 from datetime import timedelta
 
 import httpx
 import pytest
 from temporalio.client import WorkflowUpdateFailedError
 
-import worker
 from contracts.status import OnboardingState
 from devstack.smtp_sink import SmtpSink
 from tests.harness.privacy_keys import CODEC_TOKEN
@@ -34,20 +31,7 @@ from tests.harness.support import advance_until
 from workflows.onboarding import OnboardingWorkflow
 
 
-@pytest.fixture
-def worker_logs():
-    root = logging.getLogger()
-    saved = root.handlers[:], root.level
-    stream = io.StringIO()
-    worker.configure_logging(stream=stream, cache=False)
-    try:
-        yield stream
-    finally:
-        root.handlers[:], level = saved
-        root.setLevel(level)
-
-
-async def test_marker_strings_never_reach_a_log_line(ts_env, tmp_path, worker_logs, capfd, journeys):
+async def test_marker_strings_never_reach_a_log_line(ts_env, tmp_path, json_logs, capfd, journeys):
     client = ts_env.client
     deal_id = unique("D-LOG")
     async with (
@@ -141,7 +125,7 @@ async def test_marker_strings_never_reach_a_log_line(ts_env, tmp_path, worker_lo
         assert result["state"] == "closed"
 
     out, err = capfd.readouterr()
-    logged = worker_logs.getvalue()
+    logged = json_logs.getvalue()
     every_line = "\n".join([logged, out, err])
     events = {json.loads(line).get("event") for line in logged.splitlines() if line.startswith("{")}
     # the capture saw the whole run: worker, activities, HTTP service, refusals

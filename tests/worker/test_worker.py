@@ -1,8 +1,6 @@
 """worker.py: JSON logs without contact details, clean shutdown on SIGTERM/SIGINT."""
 
-import io
 import json
-import logging
 import os
 import signal
 import subprocess
@@ -10,28 +8,12 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
-import pytest
-
-import worker
 from contracts.signals import Cancel, HelpRequested
 from contracts.status import OnboardingState
 from tests.harness.support import advance_until, make_deal, start_journey
 from workflows.onboarding import OnboardingWorkflow
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def json_logs():
-    root = logging.getLogger()
-    saved = root.handlers[:], root.level
-    stream = io.StringIO()
-    worker.configure_logging(stream=stream, cache=False)
-    try:
-        yield stream
-    finally:
-        root.handlers[:], level = saved
-        root.setLevel(level)
 
 
 async def test_logs_are_json_lines_without_contact_details(ts_env, tmp_path, json_logs, journeys):
