@@ -1,6 +1,6 @@
 """`onboarding`: the one command of the engine's tools, each a subcommand it registers itself.
 
-    onboarding replay | simulate | backtest | report | db | tasks | roster-sync | playbooks
+    onboarding replay | simulate | backtest | personas | report | db | tasks | roster-sync | playbooks
 
 A tool joins in two steps: its module has `add_command(commands)`, which adds its
 subcommand(s) to the argparse subparsers, and `run(args)`, which runs the one chosen and
@@ -18,12 +18,13 @@ from collections.abc import Sequence
 
 from cli import playbooks as playbooks_cli
 from lab import cli as lab_cli
+from lab.learn import cli as learn_cli
 from owners import cli as owners_cli
 from records import cli as records_cli
 from replay import cli as replay_cli
 from report import cli as report_cli
 
-TOOLS = (replay_cli, records_cli, report_cli, owners_cli, lab_cli, playbooks_cli)
+TOOLS = (replay_cli, records_cli, report_cli, owners_cli, lab_cli, learn_cli, playbooks_cli)
 
 
 def parser() -> argparse.ArgumentParser:

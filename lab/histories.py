@@ -48,14 +48,19 @@ async def _decode_in_place(message: Message, codec: PayloadCodec) -> None:
             message.stack_trace = str(attributes.get("stack_trace", message.stack_trace))
 
 
+async def decoded(history: WorkflowHistory, codec: PayloadCodec | None) -> WorkflowHistory:
+    """`history` with its payloads decrypted in place (a fetched history, or a file exported
+    from an encrypted namespace); unchanged without a codec."""
+    if codec is not None:
+        guarded = GuardedCodec(codec)
+        for event in history.events:
+            await _decode_in_place(event, guarded)
+    return history
+
+
 async def _fetch(client: Client, workflow_id: str, run_id: str | None) -> WorkflowHistory:
     history = await client.get_workflow_handle(workflow_id, run_id=run_id).fetch_history()
-    codec = client.data_converter.payload_codec
-    if codec is not None:
-        codec = GuardedCodec(codec)
-        for event in history.events:
-            await _decode_in_place(event, codec)
-    return history
+    return await decoded(history, client.data_converter.payload_codec)
 
 
 async def journey_runs(client: Client, workflow_id: str, run_id: str | None = None) -> list[WorkflowHistory]:

@@ -1,0 +1,89 @@
+"""Which real journeys resemble which persona: each persona is walked through the lab (the
+real workflow, virtual time) and read back like a real journey, so both sides have a
+signature made the same way. A journey resembles a persona when their signatures are the
+same; a journey no persona resembles shows a behaviour the set does not cover, named with
+the persona nearest to it."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from typing import TYPE_CHECKING
+
+from pydantic import BaseModel
+
+from lab.learn.observed import Observed
+from lab.learn.signature import Signature
+
+if TYPE_CHECKING:
+    from lab.personas import PersonaFile
+    from lab.runtime import Lab
+
+
+class Walked(BaseModel):
+    persona: str
+    file: str
+    signature: Signature
+
+
+class Resembling(BaseModel):
+    persona: str
+    signature: Signature
+    journeys: int
+    share: float
+
+
+class Uncovered(BaseModel):
+    name: str
+    signature: Signature
+    journeys: int
+    share: float
+    nearest: str | None = None  # the persona nearest to it
+    distance: int | None = None  # marks apart
+
+
+async def walk(personas: list[PersonaFile], lab: Lab) -> list[Walked]:
+    """Each persona walked once (on the playbook its deal selects; the first variant of an
+    experiment), read back into its signature."""
+    from lab.learn.from_history import observe_record  # the lab's heavier imports load only when used
+    from lab.simulate import plan
+    from lab.world import JourneySetup
+
+    plans = {p.file.persona.name: p for p in reversed(plan(personas, all_personas=False))}
+
+    async def one(name: str) -> Walked:
+        p = plans[name]
+        walked = await lab.walk(p.script, JourneySetup(playbook=p.snapshot))
+        observed = observe_record(walked.record, walked.outcome.ended_at)
+        return Walked(persona=name, file=str(p.file.path), signature=observed.signature)
+
+    names = [pf.persona.name for pf in personas if pf.persona.name in plans]
+    return list(await asyncio.gather(*(one(n) for n in names)))
+
+
+def resemblance(observed: list[Observed], personas: list[Walked]) -> tuple[list[Resembling], list[Uncovered]]:
+    total = len(observed) or 1
+    counts = Counter(o.signature for o in observed)
+    shipped = [
+        Resembling(
+            persona=p.persona, signature=p.signature, journeys=counts[p.signature], share=counts[p.signature] / total
+        )
+        for p in personas
+    ]
+    covered = {p.signature for p in personas}
+    uncovered = []
+    for signature, n in sorted(counts.items(), key=lambda kv: (-kv[1], str(kv[0]))):
+        if signature in covered:
+            continue
+        nearest = min(personas, key=lambda p: (signature.distance(p.signature), p.persona), default=None)
+        uncovered.append(
+            Uncovered(
+                name=signature.name(),
+                signature=signature,
+                journeys=n,
+                share=n / total,
+                nearest=nearest.persona if nearest else None,
+                distance=signature.distance(nearest.signature) if nearest else None,
+            )
+        )
+    return shipped, uncovered
