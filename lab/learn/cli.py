@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
+import structlog
 from pydantic import BaseModel, Field, ValidationError, computed_field
 
 from lab.errors import LabError
@@ -228,4 +229,6 @@ async def personas_command(args: argparse.Namespace, out: TextIO, err: TextIO) -
 
 def run(args: argparse.Namespace) -> int:
     logging.getLogger("temporalio").setLevel(logging.ERROR)
+    # The command's output is the answer; the records' own info lines would only clutter it.
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     return asyncio.run(personas_command(args, sys.stdout, sys.stderr))

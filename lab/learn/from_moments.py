@@ -1,16 +1,18 @@
 """The records' moments (docs/records.md) read as what each customer did per milestone.
 
 The moments say how each milestone ended and after which touchpoint (`milestone_completed`
-with `direction`, `clarify`, `simplify`, `redirect` or `human`), how many attempts failed
-(`failures`), and why an escalation opened (`help`, `failures`): enough for the signature.
-They hold less than a history, so a persona written from them estimates:
+with `direction`, `clarify`, `simplify`, `redirect` or `human`) and why an escalation opened
+(`help`, `failures`): enough for the signature. They hold less than a history:
+
+- failed attempts show only when they opened an escalation (or when a milestone's moment
+  counts `failures` in its detail, which the journey does not write today);
 
 - when a follow-up went out: its place in the playbook's schedule (the window, then each
   follow-up's wait), without business hours; the customer's delay after it is clamped
   inside that follow-up's wait;
-- a failed attempt: at the escalation it opened, else midway between the direction and
-  the milestone's end; a help request: at the escalation it opened (one that joined an open
-  escalation, or a playbook that does not escalate help, leaves no moment);
+- a failed attempt is placed at the escalation it opened (else midway between the
+  direction and the milestone's end); a help request at the escalation it opened (one that
+  joined an open escalation, or a playbook that does not escalate help, leaves no moment);
 - the owner acknowledges after an hour unless a moment says an acknowledgement timed out;
 - the deal keeps its segment, product, amount and currency; the records hold no time zone,
   so the persona closes on the lab's default day and zone.

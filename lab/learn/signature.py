@@ -101,7 +101,9 @@ class Signature(BaseModel):
         name = "-".join(words).lower()
         name = "".join(c if c.isalnum() or c == "-" else "-" for c in name)
         if len(name) > 56:  # room for a `-2` when two groups read alike
-            name = name[:56].rsplit("-", 1)[0]
+            name = name[:57].rsplit("-", 1)[0]
+            while name.rsplit("-", 1)[-1] in ("at", "then"):
+                name = name.rsplit("-", 1)[0]
         return name if name[:1].isalpha() else f"p-{name}"
 
 

@@ -19,8 +19,9 @@ from lab.histories import decoded
 from lab.learn.from_history import observe_record
 from lab.learn.observed import Observed
 from lab.record import read_journey
+from privacy.codec import ENCODING
 from privacy.converter import data_converter
-from privacy.keys import CodecConfigError
+from privacy.keys import KEYS_VARIABLE, CodecConfigError
 
 Journey = tuple[str, list[WorkflowHistory]]
 
@@ -62,9 +63,19 @@ def read_history_files(source: Path) -> list[Journey]:
     return [(names[chain], sorted(runs, key=_started_at)) for chain, runs in chains.items()]
 
 
+def _encrypted(history: WorkflowHistory) -> bool:
+    payloads = history.events[0].workflow_execution_started_event_attributes.input.payloads
+    return any(p.metadata.get("encoding") == ENCODING for p in payloads)
+
+
 async def file_journeys(source: Path) -> AsyncIterator[Journey]:
     codec = _codec()
     for workflow_id, runs in read_history_files(source):
+        if codec is None and _encrypted(runs[0]):
+            raise LabError(
+                f"{workflow_id}: its payloads are encrypted and no key is configured: set {KEYS_VARIABLE} "
+                "(docs/deploy.md) to read it"
+            )
         yield workflow_id, [await decoded(h, codec) for h in runs]
 
 

@@ -28,13 +28,15 @@ SHORTEST_HORIZON, LONGEST_HORIZON = 3 * DAY, 60 * DAY
 
 
 def duration(seconds: float) -> str:
-    """`3d`, `5h` or `150m`: the persona format's calendar durations, to the minute."""
+    """`45m`, `24.7h`, `3d`: the persona format's calendar durations, to the minute under
+    two hours and to the tenth of an hour above."""
     minutes = max(0, round(seconds / 60))
-    if minutes and minutes % 1440 == 0:
-        return f"{minutes // 1440}d"
-    if minutes and minutes % 60 == 0:
-        return f"{minutes // 60}h"
-    return f"{minutes}m"
+    if minutes < 120:
+        return f"{minutes}m"
+    hours = round(minutes / 60, 1)
+    if hours % 24 == 0:
+        return f"{int(hours // 24)}d"
+    return f"{hours:g}h"
 
 
 def _mode(values: Iterable[T | None]) -> T | None:
