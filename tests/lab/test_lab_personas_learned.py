@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
+import yaml
 
 from lab.personas import Persona, PersonaFile, load_personas
 from records.database import Database
@@ -250,3 +251,37 @@ def test_bad_sources_are_refused(tmp_path):
         run = subprocess.run([str(ONBOARDING), "personas", *map(str, args)], capture_output=True, text=True, timeout=60)
         assert run.returncode == 2, (args, run.stderr)
         assert says in run.stderr, (args, run.stderr)
+
+
+async def test_personas_learned_from_the_temporal_service(dev_env, tmp_path):
+    """Histories listed and fetched from a namespace (the backtest's path), decrypted with the
+    deployment's codec: the backtest's four recorded customers, each a behaviour of its own."""
+    from tests.lab.test_lab_backtest import record_journeys
+
+    client = dev_env.client
+    customer_id = f"PL-{uuid.uuid4().hex[:8]}"
+    await record_journeys(client, tmp_path, customer_id)
+    result = personas(
+        "--from-history",
+        "--address",
+        client.service_client.config.target_host,
+        "--query",
+        f"CustomerId = '{customer_id}'",
+        "--out",
+        tmp_path / "learned",
+    )
+    assert result["journeys"] == 4 and result["problems"] == []
+    behaviour = {
+        member.split("-")[2]: [(m["milestone"], m["when"], m["failed"], m["help"]) for m in g["signature"]["marks"]]
+        for g in result["learned"]
+        for member in g["members"]
+    }
+    assert behaviour == {
+        "fast": [("first_action", "direction", False, False), ("first_value", "cancelled", False, False)],
+        "slow": [("first_action", "clarify", False, False), ("first_value", "cancelled", False, False)],
+        "silent": [("first_action", "cancelled", False, False)],
+        "help": [("first_action", "direction", False, True), ("first_value", "cancelled", False, False)],
+    }
+    help_persona = next(g for g in result["learned"] if any("-help-" in m for m in g["members"]))
+    staff = Persona.model_validate(yaml.safe_load(Path(help_persona["file"]).read_text())).staff
+    assert not isinstance(staff, str) and not isinstance(staff, list) and staff.resolve == "retry"
