@@ -26,7 +26,7 @@ from lab.learn.grouping import group
 from lab.learn.observed import Observed
 from lab.learn.resemblance import Resembling, Uncovered, Walked, resemblance, walk
 from lab.learn.signature import Signature
-from lab.learn.write import persona_for
+from lab.learn.write import LEARNED_HEADER, persona_for
 from playbooks.loader import PlaybookError
 
 HELP = """Read recorded journeys (exported history files, the Temporal service, or the records'
@@ -46,6 +46,7 @@ class LearnedGroup(BaseModel):
     members: list[str]
     absorbed: list[Signature] = Field(default_factory=list)
     walked: Signature | None = None  # the written persona, walked in the lab
+    not_walked: str = ""  # why it could not be walked (its deal selects no playbook here, ...)
 
     @computed_field  # type: ignore[prop-decorator]  # pydantic's documented use on a property
     @property
@@ -156,6 +157,9 @@ async def learn(args: argparse.Namespace, err: TextIO) -> Learning:
     print(f"read {len(observed)} journeys from {source}; grouping...", file=err, flush=True)
     groups = group(observed, args.max_personas)
     args.out.mkdir(parents=True, exist_ok=True)
+    for earlier in args.out.glob("*.yaml"):  # a previous run's personas would be walked with these
+        if earlier.read_text(errors="replace").startswith(LEARNED_HEADER):
+            earlier.unlink()
     written = []
     for g in groups:
         learned = persona_for(g, len(observed))
@@ -176,9 +180,11 @@ async def learn(args: argparse.Namespace, err: TextIO) -> Learning:
     print(f"walking {len(shipped_files)} shipped and {len(written)} learned personas in virtual time...", file=err)
     async with Lab.open(roster) as lab:
         shipped_walks: list[Walked] = await walk(shipped_files, lab)
-        learned_walks = {w.persona: w.signature for w in await walk(written, lab)}
+        not_walked: dict[str, str] = {}
+        learned_walks = {w.persona: w.signature for w in await walk(written, lab, not_walked)}
     for item in result.learned:
         item.walked = learned_walks.get(item.name)
+        item.not_walked = not_walked.get(item.name, "")
     result.shipped, result.uncovered = resemblance(observed, shipped_walks)
     return result
 
@@ -201,6 +207,8 @@ def write_text(r: Learning, out: TextIO, folder: Path) -> None:
             print(f"  {'':>5}  {'':>8}  {'':<40}  also: {'; '.join(map(str, g.absorbed))}", file=out)
         if g.walked is not None and not g.reproduces:
             print(f"  {'':>5}  {'':>8}  {'':<40}  walked in the lab it behaves: {g.walked}", file=out)
+        if g.not_walked:
+            print(f"  {'':>5}  {'':>8}  {'':<40}  not walked: {g.not_walked}", file=out)
     held = sum(g.reproduces for g in r.learned)
     print(f"  walked in the lab, {held} of {len(r.learned)} behave as their group", file=out)
     print("\nshipped personas, walked in the lab: the share of real journeys that behave the same", file=out)

@@ -42,23 +42,39 @@ class Uncovered(BaseModel):
     distance: int | None = None  # marks apart
 
 
-async def walk(personas: list[PersonaFile], lab: Lab) -> list[Walked]:
+async def walk(personas: list[PersonaFile], lab: Lab, problems: dict[str, str] | None = None) -> list[Walked]:
     """Each persona walked once (on the playbook its deal selects; the first variant of an
-    experiment), read back into its signature."""
+    experiment), read back into its signature. With `problems`, a persona that cannot be
+    walked is left out and its reason kept by name; without, the first problem is raised."""
+    from lab.errors import LabError
     from lab.learn.from_history import observe_record  # the lab's heavier imports load only when used
-    from lab.simulate import plan
+    from lab.simulate import Plan, plan
     from lab.world import JourneySetup
+    from playbooks.loader import PlaybookError
 
-    plans = {p.file.persona.name: p for p in reversed(plan(personas, all_personas=False))}
+    plans: dict[str, Plan] = {}
+    for pf in personas:
+        try:
+            plans[pf.persona.name] = plan([pf], all_personas=False)[0]
+        except (LabError, PlaybookError) as err:
+            if problems is None:
+                raise
+            problems[pf.persona.name] = str(err)
 
-    async def one(name: str) -> Walked:
+    async def one(name: str) -> Walked | None:
         p = plans[name]
-        walked = await lab.walk(p.script, JourneySetup(playbook=p.snapshot))
+        try:
+            walked = await lab.walk(p.script, JourneySetup(playbook=p.snapshot))
+        except LabError as err:  # a stalled walk: the others go on
+            if problems is None:
+                raise
+            problems[name] = str(err)
+            return None
         observed = observe_record(walked.record, walked.outcome.ended_at)
         return Walked(persona=name, file=str(p.file.path), signature=observed.signature)
 
-    names = [pf.persona.name for pf in personas if pf.persona.name in plans]
-    return list(await asyncio.gather(*(one(n) for n in names)))
+    walks = await asyncio.gather(*(one(name) for name in plans))
+    return [w for w in walks if w is not None]
 
 
 def resemblance(observed: list[Observed], personas: list[Walked]) -> tuple[list[Resembling], list[Uncovered]]:

@@ -24,6 +24,7 @@ from lab.personas import Persona
 
 T = TypeVar("T")
 DAY = 86400.0
+LEARNED_HEADER = "# Learned from real customers"  # how a learned file begins: a new run replaces it
 SHORTEST_HORIZON, LONGEST_HORIZON = 3 * DAY, 60 * DAY
 
 
@@ -172,7 +173,7 @@ def persona_for(g: Group, total: int) -> Learned:
         "horizon": horizon(core, chosen),
     }
     lines = [
-        f"Learned from real customers (onboarding personas --from-history): {len(g.members)} of {total} "
+        f"{LEARNED_HEADER.removeprefix('# ')} (onboarding personas --from-history): {len(g.members)} of {total} "
         f"journeys ({share:.0%}).",
         f"Behaviour: {g.signature}",
         f"Timings: medians of the {len(chosen)} journeys that did exactly these steps.",

@@ -218,7 +218,15 @@ async def test_personas_learned_from_the_records(recorded, tmp_path):
 
 
 async def test_the_smallest_group_joins_its_nearest(recorded, tmp_path):
-    result = personas("--from-history", recorded.histories, "--out", tmp_path / "two", "--max-personas", "2")
+    out = tmp_path / "two"
+    out.mkdir()
+    (out / "acts-after-redirect.yaml").write_text("# Learned from real customers (an earlier run)\nname: x\n")
+    (out / "mine.yaml").write_text("name: mine\n")
+    result = personas("--from-history", recorded.histories, "--out", out, "--max-personas", "2")
+    # an earlier run's learned file is replaced; anything else in the folder is left alone
+    assert sorted(p.name for p in out.glob("*.yaml")) == sorted(
+        [f"{g['name']}.yaml" for g in result["learned"]] + ["mine.yaml"]
+    )
     learned = {g["name"]: g for g in result["learned"]}
     assert sorted(g["journeys"] for g in learned.values()) == [4, 7]
     [merged] = [g for g in learned.values() if g["absorbed"]]
