@@ -22,7 +22,6 @@ The playbook a journey ran is read from the playbook files by its name (`--playb
 from __future__ import annotations
 
 import json
-from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -212,18 +211,31 @@ async def observe_records(url: str, playbooks_dir: Path | None, problems: list[s
         db = Database.from_settings(url, Path(".data"))
     except DatabaseUrlError as err:
         raise LabError(f"--records: {err}") from None
-    journeys: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    try:
-        async for row in moment_rows(db, Filters()):
-            journeys[row[0]].append(dict(zip(COLUMNS, row, strict=True)))
-    except (OSError, SQLAlchemyError) as err:
-        raise LabError(f"--records: the records database {describe(db.url)} is not usable: {err}") from None
-    finally:
-        await db.dispose()
-    observed = []
-    for workflow_id, rows in journeys.items():
+    if db.url.get_backend_name() == "sqlite" and not Path(db.url.database or "").is_file():
+        # reading must not leave an empty database behind a mistyped path
+        raise LabError(f"--records: no SQLite file at {db.url.database}")
+    observed: list[Observed] = []
+
+    def fold(workflow_id: str, rows: list[dict[str, Any]]) -> None:
         try:
             observed.append(observe_moments(workflow_id, rows, playbooks))
         except (ValueError, KeyError) as err:
             problems.append(f"{workflow_id}: {err}")
+
+    # The rows come grouped by journey: one journey's moments are held at a time.
+    current: str | None = None
+    rows: list[dict[str, Any]] = []
+    try:
+        async for row in moment_rows(db, Filters()):
+            if row[0] != current:
+                if current is not None:
+                    fold(current, rows)
+                current, rows = row[0], []
+            rows.append(dict(zip(COLUMNS, row, strict=True)))
+    except (OSError, SQLAlchemyError) as err:
+        raise LabError(f"--records: the records database {describe(db.url)} is not usable: {err}") from None
+    finally:
+        await db.dispose()
+    if current is not None:
+        fold(current, rows)
     return observed

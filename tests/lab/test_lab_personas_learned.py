@@ -255,6 +255,8 @@ def test_bad_sources_are_refused(tmp_path):
         (["--from-history"], "give one source"),
         (["--from-history", tmp_path, "--records", "sqlite:///x"], "give one source"),
         (["--from-history", tmp_path, "--max-personas", "0"], "--max-personas: at least 1"),
+        (["--from-history", "--records", f"sqlite:///{tmp_path / 'nowhere.sqlite3'}"], "no SQLite file at"),
+        (["--from-history", "--records", "mysql://db/x"], "unsupported database 'mysql'"),
     ):
         run = subprocess.run([str(ONBOARDING), "personas", *map(str, args)], capture_output=True, text=True, timeout=60)
         assert run.returncode == 2, (args, run.stderr)
