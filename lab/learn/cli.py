@@ -20,6 +20,7 @@ from typing import TextIO
 
 import structlog
 from pydantic import BaseModel, Field, ValidationError, computed_field
+from temporalio.service import RPCError
 
 from lab.errors import LabError
 from lab.learn.grouping import group
@@ -94,7 +95,11 @@ def add_command(commands: argparse._SubParsersAction) -> None:
         "--personas", type=Path, default=None, help="the persona set to compare with (default: the shipped one)"
     )
     p.add_argument(
-        "--playbooks", type=Path, default=None, help="playbook files (default: ONBOARDING_PLAYBOOKS_DIR or playbooks/)"
+        "--playbooks",
+        type=Path,
+        default=None,
+        help="playbook files: the personas' walks, and the records' journeys by name "
+        "(default: ONBOARDING_PLAYBOOKS_DIR or playbooks/)",
     )
     p.add_argument("--roster", type=Path, help="owner roster for the lab (default: ONBOARDING_ROSTER)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
@@ -179,9 +184,9 @@ async def learn(args: argparse.Namespace, err: TextIO) -> Learning:
         )
     print(f"walking {len(shipped_files)} shipped and {len(written)} learned personas in virtual time...", file=err)
     async with Lab.open(roster) as lab:
-        shipped_walks: list[Walked] = await walk(shipped_files, lab)
+        shipped_walks: list[Walked] = await walk(shipped_files, lab, playbooks_dir=args.playbooks)
         not_walked: dict[str, str] = {}
-        learned_walks = {w.persona: w.signature for w in await walk(written, lab, not_walked)}
+        learned_walks = {w.persona: w.signature for w in await walk(written, lab, not_walked, args.playbooks)}
     for item in result.learned:
         item.walked = learned_walks.get(item.name)
         item.not_walked = not_walked.get(item.name, "")
@@ -227,6 +232,9 @@ async def personas_command(args: argparse.Namespace, out: TextIO, err: TextIO) -
         result = await learn(args, err)
     except (LabError, PlaybookError, ValidationError) as exc:
         print(f"personas: {exc}", file=err)
+        return 2
+    except (RPCError, ExceptionGroup) as exc:
+        print(f"personas: listing or fetching histories failed: {exc!r}", file=err)
         return 2
     if args.json:
         print(json.dumps(result.model_dump(mode="json"), indent=2), file=out)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
@@ -42,9 +43,14 @@ class Uncovered(BaseModel):
     distance: int | None = None  # marks apart
 
 
-async def walk(personas: list[PersonaFile], lab: Lab, problems: dict[str, str] | None = None) -> list[Walked]:
-    """Each persona walked once (on the playbook its deal selects; the first variant of an
-    experiment), read back into its signature. With `problems`, a persona that cannot be
+async def walk(
+    personas: list[PersonaFile],
+    lab: Lab,
+    problems: dict[str, str] | None = None,
+    playbooks_dir: Path | None = None,
+) -> list[Walked]:
+    """Each persona walked once (on the playbook its deal selects in `playbooks_dir`; the
+    first variant of an experiment), read back into its signature. With `problems`, a persona that cannot be
     walked is left out and its reason kept by name; without, the first problem is raised."""
     from lab.errors import LabError
     from lab.learn.from_history import observe_record  # the lab's heavier imports load only when used
@@ -55,7 +61,7 @@ async def walk(personas: list[PersonaFile], lab: Lab, problems: dict[str, str] |
     plans: dict[str, Plan] = {}
     for pf in personas:
         try:
-            plans[pf.persona.name] = plan([pf], all_personas=False)[0]
+            plans[pf.persona.name] = plan([pf], playbooks_dir=playbooks_dir, all_personas=False)[0]
         except (LabError, PlaybookError) as err:
             if problems is None:
                 raise

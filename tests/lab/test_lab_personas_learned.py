@@ -257,6 +257,7 @@ def test_bad_sources_are_refused(tmp_path):
         (["--from-history", tmp_path, "--max-personas", "0"], "--max-personas: at least 1"),
         (["--from-history", "--records", f"sqlite:///{tmp_path / 'nowhere.sqlite3'}"], "no SQLite file at"),
         (["--from-history", "--records", "mysql://db/x"], "unsupported database 'mysql'"),
+        (["--from-history", "--address", "127.0.0.1:9"], "cannot connect to Temporal"),
     ):
         run = subprocess.run([str(ONBOARDING), "personas", *map(str, args)], capture_output=True, text=True, timeout=60)
         assert run.returncode == 2, (args, run.stderr)
