@@ -1,8 +1,9 @@
 """Segment's webhook destination: `track` calls become product events.
 
-Segment signs each request with `X-Signature`, the hex HMAC-SHA1 of the raw body keyed with
-the destination's shared secret. The body is one call, or, with batching enabled on the
-Webhooks (Actions) destination, a JSON array of calls. A configurable mapping turns a track
+Segment signs each request with `X-Signature`, the hex HMAC-SHA1 keyed with the destination's
+shared secret of the JSON it sends for one call: the raw body when the body is one call, only
+the first call when, with batching enabled on the Webhooks (Actions) destination, the body is
+a JSON array of calls (`verify_segment`). A configurable mapping turns a track
 call (its event name, and optionally property values) into our `taken` / `failed` / `help`
 event, and names where the deal or account id is; `messageId` is the event id the journey
 de-duplicates on. Calls no rule maps (and every non-track call) are acknowledged and
@@ -13,6 +14,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
+import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Annotated, Any, Literal
@@ -24,7 +27,10 @@ from starters.problems import FieldError, Problem
 from starters.signatures import SignatureError
 
 SIGNATURE_HEADER = "x-signature"
-MAX_BATCH = 1000
+# Segment's maximum batch size on Webhooks (Actions); its default is 1,000.
+MAX_BATCH = 4000
+_JSON_WHITESPACE = re.compile(r"[ \t\n\r]*")
+_DECODER = json.JSONDecoder()
 
 
 class SegmentRule(BaseModel):
@@ -77,21 +83,60 @@ SegmentBatch: TypeAdapter[list[SegmentCall]] = TypeAdapter(
 
 
 def verify_segment(secrets: Sequence[str], body: bytes, headers: Mapping[str, str]) -> None:
+    """Accept what Segment signs: HMAC-SHA1 of `JSON.stringify(payload[0].data)`
+    (segmentio/action-destinations, destinations/webhook/index.ts, `extendRequest`). One call:
+    that is the body. A batch: the body is `JSON.stringify` of the calls' array, so the first
+    call's signed JSON is exactly its bytes in the body, compared as they are (a Python
+    re-serialisation would differ from JavaScript's in number formats and escapes).
+
+    In a batch only the first call is signed: the rest is as trustworthy as TLS and the
+    secrecy of earlier requests make it (docs/http.md, "Segment product events")."""
     if not secrets:
         raise SignatureError("no Segment shared secret is configured on this service")
     signature = {k.lower(): v for k, v in headers.items()}.get(SIGNATURE_HEADER)
     if not signature:
         raise SignatureError("missing header: X-Signature")
     given = signature.strip().lower().encode("ascii", "replace")
-    for secret in secrets:
-        expected = hmac.new(secret.encode(), body, hashlib.sha1).hexdigest().encode()
-        if hmac.compare_digest(expected, given):
-            return
-    raise SignatureError("no matching signature")
+    signed = [body]
+    first = first_call_bytes(body)
+    if first is not None:
+        signed.append(first)
+    # every secret against every form, always: the time taken says nothing about which matched
+    matched = [
+        hmac.compare_digest(hmac.new(secret.encode(), candidate, hashlib.sha1).hexdigest().encode(), given)
+        for secret in secrets
+        for candidate in signed
+    ]
+    if not any(matched):
+        raise SignatureError("no matching signature")
+
+
+def first_call_bytes(body: bytes) -> bytes | None:
+    """The first element of a JSON array body, byte for byte as it is in the body; None when
+    the body is not an array with a first element."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    start = _skip_whitespace(text, 0)
+    if not text.startswith("[", start):
+        return None
+    start = _skip_whitespace(text, start + 1)
+    try:
+        _, end = _DECODER.raw_decode(text, start)
+    except (ValueError, RecursionError):
+        return None
+    return text[start:end].encode("utf-8")
+
+
+def _skip_whitespace(text: str, position: int) -> int:
+    found = _JSON_WHITESPACE.match(text, position)
+    return found.end() if found else position
 
 
 def sign_segment(secret: str, body: bytes) -> dict[str, str]:
-    """The header Segment sends (for tests and local tools)."""
+    """The header Segment sends for one call, whose JSON is `body` (for tests and local tools;
+    a batch is signed with its first call's JSON, `first_call_bytes`)."""
     return {"X-Signature": hmac.new(secret.encode(), body, hashlib.sha1).hexdigest()}
 
 
