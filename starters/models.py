@@ -62,6 +62,8 @@ class HubSpotEvent(BaseModel):
 
     objectId: int = Field(ge=1)
     subscriptionType: str = Field(min_length=1, max_length=128)
+    # The generic format (`object.propertyChange`) names the object's type here: "0-3" = deal.
+    objectTypeId: str | None = Field(default=None, max_length=64)
     propertyName: str | None = Field(default=None, max_length=256)
     propertyValue: str | None = Field(default=None, max_length=1024)
     eventId: int | None = None
