@@ -166,13 +166,20 @@ class SignedJson:
         *,
         title: str = "Signature verification failed",
         headers: Mapping[str, str] | None = None,
+        max_body: Callable[[StarterSettings], int] | None = None,
     ) -> None:
         self._verify = verify
         self._validate = _validator(schema)
         self._title = title
         self._headers = dict(headers or {})
+        self._max_body = max_body
 
-    async def __call__(self, request: Request, service: ServiceDep, body: JsonBody) -> Verified[Any]:
+    async def __call__(
+        self, request: Request, service: ServiceDep, _json: Annotated[None, Depends(json_content)]
+    ) -> Verified[Any]:
+        """`max_body`: the source's own limit (e.g. Segment's large batches), else `max_body_bytes`."""
+        settings = service.settings
+        body = await read_body(request, self._max_body(settings) if self._max_body else settings.max_body_bytes)
         try:
             delivery_id = self._verify(request, service, body)
         except SignatureError as err:

@@ -17,10 +17,11 @@ import hmac
 import json
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from starters.models import ProductEvent
 from starters.problems import FieldError, Problem
@@ -75,11 +76,6 @@ class SegmentCall(BaseModel):
     anonymousId: str | int | None = None
     properties: dict[str, Any] = Field(default_factory=dict)
     timestamp: datetime | None = None
-
-
-SegmentBatch: TypeAdapter[list[SegmentCall]] = TypeAdapter(
-    Annotated[list[SegmentCall], Field(min_length=1, max_length=MAX_BATCH)]
-)
 
 
 def verify_segment(secrets: Sequence[str], body: bytes, headers: Mapping[str, str]) -> None:
@@ -149,43 +145,99 @@ def lookup(call: Mapping[str, Any], path: str) -> Any:
     return value
 
 
+@dataclass(frozen=True)
+class Rejected:
+    """A call of a batch that cannot be used: its position, its messageId when it has one,
+    and each Segment field in the way (names and reasons, never values)."""
+
+    index: int
+    message_id: str | None
+    errors: list[FieldError]
+
+
+@dataclass
+class Mapped:
+    """What the calls of a body become: product events (in the sender's order), the event
+    names (or call types) ignored, and the calls refused."""
+
+    events: list[ProductEvent] = field(default_factory=list)
+    ignored: list[str] = field(default_factory=list)
+    rejected: list[Rejected] = field(default_factory=list)
+
+
+def batch_calls(raw: list[Any]) -> list[SegmentCall | Rejected]:
+    """Each element of a batch, validated on its own: one bad call does not refuse the others.
+    An empty batch or one over Segment's maximum is a 422 for the whole body."""
+    if not raw or len(raw) > MAX_BATCH:
+        message = "a batch holds at least one call" if not raw else f"a batch holds at most {MAX_BATCH} calls"
+        error = FieldError(field="(body)", message=message, type="too_short" if not raw else "too_long")
+        raise Problem(422, "invalid-body", "The body does not match the schema", message, errors=[error])
+    out: list[SegmentCall | Rejected] = []
+    for index, item in enumerate(raw):
+        try:
+            out.append(SegmentCall.model_validate(item))
+        except ValidationError as err:
+            message_id = item.get("messageId") if isinstance(item, dict) else None
+            errors = [
+                FieldError(field=".".join(str(p) for p in (index, *e["loc"])), message=e["msg"], type=e["type"])
+                for e in err.errors(include_input=False, include_url=False)
+            ]
+            out.append(Rejected(index, message_id if isinstance(message_id, str) else None, errors))
+    return out
+
+
+def map_calls(calls: Sequence[SegmentCall | Rejected], mapping: SegmentMapping, batch: bool) -> Mapped:
+    """Each call's fate, on its own: a product event, ignored (unmapped or not a track call),
+    or rejected naming the Segment fields in the way (prefixed with its index in a batch)."""
+    mapped = Mapped()
+    for index, call in enumerate(calls):
+        if isinstance(call, Rejected):
+            mapped.rejected.append(call)
+            continue
+        prefix = f"{index}." if batch else ""
+        if call.type != "track":
+            mapped.ignored.append(call.type)
+            continue
+        data = call.model_dump()
+        if call.event is None or (call.userId is None and call.anonymousId is None):
+            missing = "event" if call.event is None else "userId"
+            message = "required for a track call" if missing == "event" else "userId or anonymousId is required"
+            error = FieldError(field=prefix + missing, message=message, type="missing")
+            mapped.rejected.append(Rejected(index, call.messageId, [error]))
+            continue
+        rule = next((r for r in mapping.rules if r.matches(data)), None)
+        if rule is None:
+            mapped.ignored.append(call.event)
+            continue
+        try:
+            mapped.events.append(_event(call, data, rule, mapping))
+        except ValidationError as err:
+            names = _source_paths(rule, mapping)
+            errors = []
+            for e in err.errors(include_input=False, include_url=False):
+                loc = ".".join(str(part) for part in e["loc"])
+                errors.append(FieldError(field=prefix + names.get(loc, loc), message=e["msg"], type=e["type"]))
+            mapped.rejected.append(Rejected(index, call.messageId, errors))
+    return mapped
+
+
+def refusal(rejected: list[Rejected]) -> Problem:
+    """422 naming each Segment field that keeps a call from being used."""
+    errors = [e for r in rejected for e in r.errors]
+    fields = ", ".join(dict.fromkeys(e.field for e in errors))
+    return Problem(422, "invalid-body", "A Segment call cannot be used", f"invalid field(s): {fields}", errors=errors)
+
+
 def to_product_events(
     calls: list[SegmentCall], mapping: SegmentMapping, batch: bool
 ) -> tuple[list[ProductEvent], list[str]]:
     """The product events the mapped track calls become, and the event names (or call
     types) ignored; 422 naming each Segment field that keeps a mapped call from being used,
     so that nothing in the body is delivered."""
-    events: list[ProductEvent] = []
-    ignored: list[str] = []
-    errors: list[FieldError] = []
-    for index, call in enumerate(calls):
-        prefix = f"{index}." if batch else ""
-        if call.type != "track":
-            ignored.append(call.type)
-            continue
-        data = call.model_dump()
-        if call.event is None or (call.userId is None and call.anonymousId is None):
-            missing = "event" if call.event is None else "userId"
-            message = "required for a track call" if missing == "event" else "userId or anonymousId is required"
-            errors.append(FieldError(field=prefix + missing, message=message, type="missing"))
-            continue
-        rule = next((r for r in mapping.rules if r.matches(data)), None)
-        if rule is None:
-            ignored.append(call.event)
-            continue
-        try:
-            events.append(_event(call, data, rule, mapping))
-        except ValidationError as err:
-            names = _source_paths(rule, mapping)
-            for e in err.errors(include_input=False, include_url=False):
-                loc = ".".join(str(part) for part in e["loc"])
-                errors.append(FieldError(field=prefix + names.get(loc, loc), message=e["msg"], type=e["type"]))
-    if errors:
-        fields = ", ".join(dict.fromkeys(e.field for e in errors))
-        raise Problem(
-            422, "invalid-body", "A Segment call cannot be used", f"invalid field(s): {fields}", errors=errors
-        )
-    return events, ignored
+    mapped = map_calls(calls, mapping, batch)
+    if mapped.rejected:
+        raise refusal(mapped.rejected)
+    return mapped.events, mapped.ignored
 
 
 def _event(call: SegmentCall, data: dict[str, Any], rule: SegmentRule, mapping: SegmentMapping) -> ProductEvent:

@@ -76,6 +76,8 @@ class StarterSettings(BaseSettings):
     onboarding_data_dir: Path = Path(".data")
 
     max_body_bytes: int = Field(default=MIB, gt=0)
+    # Segment batches up to 4,000 calls of up to 32 KB each; whole events are a few KB.
+    segment_max_body_bytes: int = Field(default=16 * MIB, gt=0)
     retry_after_seconds: int = Field(default=5, ge=1)
     # An event that names an account with no running journey is refused with this
     # Retry-After, so the sender delivers it again later (see docs/http.md).
