@@ -7,7 +7,8 @@ The intake's id comes from the batch (its source and a digest of its message ids
 same batch delivered again starts nothing new: a running intake is joined (conflict policy
 USE_EXISTING), a finished one is not run again (reuse policy REJECT_DUPLICATE). A batch whose
 events, encoded, would pass Temporal's 2 MB limit on a workflow's input is started as
-several intakes of at most `CHUNK_BYTES` each."""
+several intakes of at most `CHUNK_BYTES` each, each journey's events kept in one of them
+(`chunks`)."""
 
 from __future__ import annotations
 
@@ -49,16 +50,30 @@ def delivery_key(message_ids: Sequence[str]) -> str:
 
 
 def chunks(events: list[QueuedEvent], limit: int = CHUNK_BYTES) -> list[list[QueuedEvent]]:
-    """The events in order, cut where the next one would take a part past `limit` bytes."""
+    """The events in parts of at most `limit` bytes of JSON: all of them in one part when they
+    fit (nearly always). Otherwise the parts run side by side, so each journey's events are
+    kept together in one part, in the sender's order; only one journey's events past `limit`
+    on their own (hundreds of long help requests in one batch) are split, in order, over
+    consecutive parts."""
+    sizes = [len(event.model_dump_json()) + 1 for event in events]
+    if sum(sizes) <= limit:
+        return [events]
+    groups: dict[str, list[tuple[QueuedEvent, int]]] = {}
+    for event, size in zip(events, sizes, strict=True):
+        key = f"deal:{event.deal_id}" if event.deal_id is not None else f"account:{event.account_id}"
+        groups.setdefault(key, []).append((event, size))
     parts: list[list[QueuedEvent]] = [[]]
-    size = 0
-    for event in events:
-        length = len(event.model_dump_json()) + 1
-        if parts[-1] and size + length > limit:
+    used = 0
+    for group in groups.values():
+        if parts[-1] and used + sum(size for _, size in group) > limit:
             parts.append([])
-            size = 0
-        parts[-1].append(event)
-        size += length
+            used = 0
+        for event, size in group:
+            if parts[-1] and used + size > limit:
+                parts.append([])
+                used = 0
+            parts[-1].append(event)
+            used += size
     return parts
 
 

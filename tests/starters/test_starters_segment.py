@@ -307,3 +307,21 @@ async def test_segments_largest_batch_is_queued_then_delivered_once(http: httpx.
     started = history.events[0].workflow_execution_started_event_attributes
     assert started.input.payloads[0].metadata["encoding"] == b"binary/encrypted"
     assert question.encode() not in history.to_json().encode()
+
+
+async def test_a_batch_past_temporals_payload_limit_is_queued_in_parts(http: httpx.AsyncClient, client: Client) -> None:
+    """Temporal refuses a workflow input over 2 MB (the server's blob size limit, checked on
+    the start's whole input): help requests of 1,900 characters make a batch's events pass it,
+    so the batch is queued as several intakes, each under the limit, and delivered once."""
+    deals = [unique("LONG") for _ in range(10)]
+    calls = [
+        segment_track(f"{deals[i % 10]}-h{i:04d}", deals[i % 10], "Help Requested", question=f"{i:04d}" + "q" * 1896)
+        for i in range(1000)
+    ]
+    raw, headers = segment_signed(calls)
+    response = await http.post(PATH, content=raw, headers=headers)
+    outcomes = await delivered(client, response)
+    assert len(outcomes) >= 3 and sum(o.delivered for o in outcomes) == 1000
+    for n, deal in enumerate(deals):
+        signals = await signals_of(client, f"onboarding-{deal}")
+        assert [b["event_id"] for _, b in signals] == [f"{deal}-h{i:04d}" for i in range(n, 1000, 10)]
