@@ -1,16 +1,17 @@
 """The product-event intake workflow (workflows/intake.py) on the time-skipping server: what
 it does with events whose account has no running journey yet, how it continues as new, and
-that its histories replay. Its activity is stood in for here (same name, same contract):
-the real one is exercised end to end in test_starters_segment.py."""
+that its histories replay, with a stand-in for its activity (same name, same contract); and
+the real activity resuming from its heartbeat. End to end: test_starters_segment.py."""
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Callable
 from typing import Any
 
 from temporalio import activity
-from temporalio.testing import WorkflowEnvironment
+from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 from temporalio.worker import Replayer, Worker
 
 from contracts.intake import (
@@ -26,6 +27,8 @@ from contracts.signals import ActionTaken
 from privacy.undecodable import workflow_converter
 from runtime.sandbox import workflow_runner
 from starters.batches import CHUNK_BYTES, chunks
+from starters.fanout import IntakeActivities
+from tests.harness.starters_checks import signals_of
 from workflows.intake import RETRY_DELAYS, SLICE, SLICES_PER_RUN, ProductEventIntake
 
 
@@ -139,3 +142,22 @@ def test_one_journeys_events_past_the_limit_are_split_in_order() -> None:
     assert len(parts) > 1
     assert [e for p in parts for e in p] == long
     assert all(sum(len(e.model_dump_json()) + 1 for e in p) <= CHUNK_BYTES for p in parts)
+
+
+async def test_a_retried_delivery_resumes_where_its_last_heartbeat_was(ts_env: WorkflowEnvironment) -> None:
+    """The real activity against the server: a retry (its last heartbeat said events 0 and 1
+    were handled) delivers only what was left, so no journey gets those events twice."""
+    deal = f"D-{uuid.uuid4().hex[:8]}"
+    events = [
+        QueuedEvent(signal="action_taken", body=ActionTaken(action="dataset_uploaded", event_id=f"e{i}"), deal_id=deal)
+        for i in range(3)
+    ]
+    env = ActivityEnvironment()
+    env.info = dataclasses.replace(env.info, heartbeat_details=[[0, 1], []])
+    activities = IntakeActivities(ts_env.client)
+    request = DeliverEvents(journeys_task_queue=f"nobody-{uuid.uuid4().hex[:6]}", events=events)
+    try:
+        assert await env.run(activities.deliver_product_events, request) == Delivered(delivered=3)
+        assert [b["event_id"] for _, b in await signals_of(ts_env.client, f"onboarding-{deal}")] == ["e2"]
+    finally:  # a journey left open would stop the time-skipping server's clock for later tests
+        await ts_env.client.get_workflow_handle(f"onboarding-{deal}").terminate("test over")

@@ -325,3 +325,18 @@ async def test_a_batch_past_temporals_payload_limit_is_queued_in_parts(http: htt
     for n, deal in enumerate(deals):
         signals = await signals_of(client, f"onboarding-{deal}")
         assert [b["event_id"] for _, b in signals] == [f"{deal}-h{i:04d}" for i in range(n, 1000, 10)]
+
+
+async def test_the_worker_delivers_batches_beside_its_journeys(client: Client, journeys: Any) -> None:
+    """`worker.build_worker` runs the intake next to the journeys (`<task queue>-intake`): a
+    batch sent to a service pointing at that worker's task queue is delivered."""
+    deal_id = unique("SEG")
+    async with journeys(client) as task_queue:
+        settings = settings_for(client.service_client.config.target_host, onboarding_task_queue=task_queue)
+        async with serve(create_app(settings)) as url, httpx.AsyncClient(base_url=url, timeout=30) as h:
+            calls = [segment_track(unique("m"), deal_id), segment_track(unique("m"), deal_id, "Page Scrolled")]
+            raw, headers = segment_signed(calls)
+            response = await h.post(PATH, content=raw, headers=headers)
+            [outcome] = await delivered(client, response)
+            assert outcome.delivered == 1
+            assert [n for n, _ in await signals_of(client, f"onboarding-{deal_id}")] == ["action_taken"]
