@@ -129,14 +129,6 @@ def json_content(request: Request) -> None:
     require_json(request)
 
 
-async def json_body(_json: Annotated[None, Depends(json_content)], body: Body) -> bytes:
-    """The raw body of a JSON request: the content type is checked (415) before it is read."""
-    return body
-
-
-JsonBody = Annotated[bytes, Depends(json_body)]
-
-
 # --- the intake: verify -> parse -> validate ----------------------------------------------------
 
 # Checks the sender's proof over the raw bytes, raising SignatureError; answers the delivery's

@@ -228,18 +228,6 @@ def refusal(rejected: list[Rejected]) -> Problem:
     return Problem(422, "invalid-body", "A Segment call cannot be used", f"invalid field(s): {fields}", errors=errors)
 
 
-def to_product_events(
-    calls: list[SegmentCall], mapping: SegmentMapping, batch: bool
-) -> tuple[list[ProductEvent], list[str]]:
-    """The product events the mapped track calls become, and the event names (or call
-    types) ignored; 422 naming each Segment field that keeps a mapped call from being used,
-    so that nothing in the body is delivered."""
-    mapped = map_calls(calls, mapping, batch)
-    if mapped.rejected:
-        raise refusal(mapped.rejected)
-    return mapped.events, mapped.ignored
-
-
 def _event(call: SegmentCall, data: dict[str, Any], rule: SegmentRule, mapping: SegmentMapping) -> ProductEvent:
     action = rule.action if rule.action is not None else _scalar(lookup(data, rule.action_path or "event"))
     fields: dict[str, Any] = {
