@@ -5,6 +5,7 @@ read what reached each journey's history)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -53,9 +54,11 @@ async def http(client: Client, settings: StarterSettings) -> Any:
 async def delivered(client: Client, response: httpx.Response) -> list[IntakeOutcome]:
     """The outcome of each intake a batch's answer names, once it has delivered everything."""
     assert response.status_code == 202, response.text
-    return [
-        await client.get_workflow_handle(wid, result_type=IntakeOutcome).result() for wid in response.json()["intake"]
-    ]
+    async with asyncio.timeout(120):  # a bound on a stuck intake, not a wait for one
+        return [
+            await client.get_workflow_handle(wid, result_type=IntakeOutcome).result()
+            for wid in response.json()["intake"]
+        ]
 
 
 async def test_the_documented_track_call_becomes_action_taken(http: httpx.AsyncClient, client: Client) -> None:
