@@ -5,9 +5,10 @@ deal with signal-with-start (a journey not there yet is created waiting for its 
 every running journey of its account.
 
 Idempotent where it counts: the workflow ids are the deals', so a retry never makes a second
-journey; the activity heartbeats how far it got, so a retry after a crash resumes there and
-at most the events in flight (one per lane) reach their journey twice (the journey de-duplicates on
-`event_id`)."""
+journey; the activity heartbeats how far it got, so a retry after a crash resumes from the
+last heartbeat the server recorded. The SDK sends heartbeats at most every 80% of the
+heartbeat timeout (24 s here), so the events delivered since then reach their journey a
+second time; the journey de-duplicates on `event_id`, so they change nothing."""
 
 from __future__ import annotations
 
