@@ -345,3 +345,15 @@ async def test_the_worker_delivers_batches_beside_its_journeys(client: Client, j
             [outcome] = await delivered(client, response)
             assert outcome.delivered == 1
             assert [n for n, _ in await signals_of(client, f"onboarding-{deal_id}")] == ["action_taken"]
+
+
+async def test_a_batch_body_has_segments_own_limit(client: Client) -> None:
+    """Whole Segment events are kilobytes each: 4,000 of them pass the 1 MiB every other
+    endpoint takes, so `/events/segment` has its own limit (SEGMENT_MAX_BODY_BYTES); over it,
+    413 before anything is read further."""
+    settings = settings_for(client.service_client.config.target_host, segment_max_body_bytes=4096)
+    assert settings.max_body_bytes == 1024 * 1024
+    async with serve(create_app(settings)) as url, httpx.AsyncClient(base_url=url, timeout=30) as h:
+        raw, headers = segment_signed([segment_track(unique("m"), unique("SEG")) for _ in range(6)])
+        assert len(raw) > 4096
+        assert_problem(await h.post(PATH, content=raw, headers=headers), 413)
