@@ -144,9 +144,13 @@ def test_one_journeys_events_past_the_limit_are_split_in_order() -> None:
     assert all(sum(len(e.model_dump_json()) + 1 for e in p) <= CHUNK_BYTES for p in parts)
 
 
-async def test_a_retried_delivery_resumes_where_its_last_heartbeat_was(ts_env: WorkflowEnvironment) -> None:
-    """The real activity against the server: a retry (its last heartbeat said events 0 and 1
-    were handled) delivers only what was left, so no journey gets those events twice."""
+async def test_a_retried_delivery_resumes_where_its_last_heartbeat_was(dev_env: WorkflowEnvironment) -> None:
+    """The real activity against the dev server: a retry whose last heartbeat said events 0
+    and 1 were handled delivers only what was left, so no journey gets those events twice.
+    (Not the time-skipping server: a journey created there by signal-with-start, even once
+    terminated, makes the later tests' time skipping time out, as seen with
+    tests/privacy/test_privacy_history.py.)"""
+    client = dev_env.client
     deal = f"D-{uuid.uuid4().hex[:8]}"
     events = [
         QueuedEvent(signal="action_taken", body=ActionTaken(action="dataset_uploaded", event_id=f"e{i}"), deal_id=deal)
@@ -154,10 +158,10 @@ async def test_a_retried_delivery_resumes_where_its_last_heartbeat_was(ts_env: W
     ]
     env = ActivityEnvironment()
     env.info = dataclasses.replace(env.info, heartbeat_details=[[0, 1], []])
-    activities = IntakeActivities(ts_env.client)
+    activities = IntakeActivities(client)
     request = DeliverEvents(journeys_task_queue=f"nobody-{uuid.uuid4().hex[:6]}", events=events)
     try:
         assert await env.run(activities.deliver_product_events, request) == Delivered(delivered=3)
-        assert [b["event_id"] for _, b in await signals_of(ts_env.client, f"onboarding-{deal}")] == ["e2"]
-    finally:  # a journey left open would stop the time-skipping server's clock for later tests
-        await ts_env.client.get_workflow_handle(f"onboarding-{deal}").terminate("test over")
+        assert [b["event_id"] for _, b in await signals_of(client, f"onboarding-{deal}")] == ["e2"]
+    finally:
+        await client.get_workflow_handle(f"onboarding-{deal}").terminate("test over")
