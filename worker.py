@@ -32,6 +32,7 @@ from activities.moments import MomentActivities
 from activities.playbook import PlaybookActivities
 from activities.settings import ActivitySettings
 from contracts import crms
+from contracts.intake import intake_task_queue
 from contracts.journey import TASK_QUEUE
 from owners.activities import OwnerActivities
 from owners.roster import Roster, load_roster
@@ -46,6 +47,8 @@ from records.config import describe
 from records.database import Database
 from runtime.client import connect
 from runtime.sandbox import workflow_runner
+from starters.fanout import IntakeActivities
+from workflows.intake import ProductEventIntake
 from workflows.onboarding import OnboardingWorkflow
 
 
@@ -131,12 +134,13 @@ def extra_activities() -> list[Any]:
 
 
 class JourneyWorker:
-    """The journeys' worker and, on a task queue of its own, the owner roster's: run together
-    (`async with`), so a roster is never started where nobody polls. The roster's few
-    workflow tasks then never queue behind a burst of journeys' (docs/performance.md)."""
+    """The journeys' worker and, on task queues of their own, the owner roster's and the
+    product-event intake's: run together (`async with`), so a roster or an intake is never
+    started where nobody polls. Their workflow tasks then never queue behind a burst of
+    journeys' (docs/performance.md)."""
 
-    def __init__(self, journeys: Worker, roster: Worker) -> None:
-        self.journeys, self.roster = journeys, roster
+    def __init__(self, journeys: Worker, roster: Worker, intake: Worker | None = None) -> None:
+        self.journeys, self.roster, self.intake = journeys, roster, intake
         self._running: AsyncExitStack | None = None
 
     def config(self) -> Any:
@@ -147,6 +151,8 @@ class JourneyWorker:
         async with AsyncExitStack() as stack:
             await stack.enter_async_context(self.journeys)
             await stack.enter_async_context(self.roster)
+            if self.intake is not None:
+                await stack.enter_async_context(self.intake)
             self._running = stack.pop_all()
         return self
 
@@ -186,6 +192,7 @@ def build_worker(
         ),
         # uncached journeys, an uncached roster: nothing left on a stopped worker's sticky queue
         roster_worker(polling, task_queue, max_cached_workflows=min(10, options["max_cached_workflows"]), **shared),
+        intake_worker(client, task_queue, **shared),
     )
 
 
@@ -213,6 +220,22 @@ def roster_worker(client: Client, task_queue: str, **options: Any) -> Worker:
         task_queue=roster_task_queue(task_queue),
         workflows=[OwnerRosterWorkflow],
         workflow_runner=workflow_runner(client.data_converter),
+        **options,
+    )
+
+
+def intake_worker(client: Client, task_queue: str, **options: Any) -> Worker:
+    """The product-event intake's worker for the journeys on `task_queue`: it polls
+    `intake_task_queue(task_queue)` and delivers the batches the HTTP service accepted
+    (workflows/intake.py) to the journeys on `task_queue`. `build_worker` includes it."""
+    polling = worker_client(client)
+    return Worker(
+        polling,
+        task_queue=intake_task_queue(task_queue),
+        workflows=[ProductEventIntake],
+        # the activity signals journeys with `client`: what it sends is encoded as everything else
+        activities=[IntakeActivities(client).deliver_product_events],
+        workflow_runner=workflow_runner(polling.data_converter),
         **options,
     )
 

@@ -129,14 +129,6 @@ def json_content(request: Request) -> None:
     require_json(request)
 
 
-async def json_body(_json: Annotated[None, Depends(json_content)], body: Body) -> bytes:
-    """The raw body of a JSON request: the content type is checked (415) before it is read."""
-    return body
-
-
-JsonBody = Annotated[bytes, Depends(json_body)]
-
-
 # --- the intake: verify -> parse -> validate ----------------------------------------------------
 
 # Checks the sender's proof over the raw bytes, raising SignatureError; answers the delivery's
@@ -166,13 +158,20 @@ class SignedJson:
         *,
         title: str = "Signature verification failed",
         headers: Mapping[str, str] | None = None,
+        max_body: Callable[[StarterSettings], int] | None = None,
     ) -> None:
         self._verify = verify
         self._validate = _validator(schema)
         self._title = title
         self._headers = dict(headers or {})
+        self._max_body = max_body
 
-    async def __call__(self, request: Request, service: ServiceDep, body: JsonBody) -> Verified[Any]:
+    async def __call__(
+        self, request: Request, service: ServiceDep, _json: Annotated[None, Depends(json_content)]
+    ) -> Verified[Any]:
+        """`max_body`: the source's own limit (e.g. Segment's large batches), else `max_body_bytes`."""
+        settings = service.settings
+        body = await read_body(request, self._max_body(settings) if self._max_body else settings.max_body_bytes)
         try:
             delivery_id = self._verify(request, service, body)
         except SignatureError as err:

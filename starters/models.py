@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationInfo, field_validator
 
 from contracts.signals import ActionFailed, ActionTaken, HelpRequested
+from starters.problems import FieldError
 
 
 class ProductEvent(BaseModel):
@@ -62,6 +63,8 @@ class HubSpotEvent(BaseModel):
 
     objectId: int = Field(ge=1)
     subscriptionType: str = Field(min_length=1, max_length=128)
+    # The generic format (`object.propertyChange`) names the object's type here: "0-3" = deal.
+    objectTypeId: str | None = Field(default=None, max_length=64)
     propertyName: str | None = Field(default=None, max_length=256)
     propertyValue: str | None = Field(default=None, max_length=1024)
     eventId: int | None = None
@@ -116,3 +119,16 @@ class SegmentEventAccepted(BaseModel):
 class SegmentAccepted(BaseModel):
     accepted: list[SegmentEventAccepted]
     ignored: int = Field(description="calls acknowledged but not mapped (other events, non-track calls)")
+
+
+class SegmentCallRejected(BaseModel):
+    index: int = Field(description="the call's position in the batch")
+    message_id: str | None
+    errors: list[FieldError] = Field(description="each Segment field in the way, by name and reason")
+
+
+class SegmentBatchAccepted(BaseModel):
+    queued: int = Field(description="mapped calls queued for delivery to their journeys")
+    ignored: int = Field(description="calls acknowledged but not mapped (other events, non-track calls)")
+    rejected: list[SegmentCallRejected] = Field(description="calls that cannot be used; the others are queued")
+    intake: list[str] = Field(description="the workflow(s) delivering the queued calls (one per part of the batch)")

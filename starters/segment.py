@@ -1,8 +1,9 @@
 """Segment's webhook destination: `track` calls become product events.
 
-Segment signs each request with `X-Signature`, the hex HMAC-SHA1 of the raw body keyed with
-the destination's shared secret. The body is one call, or, with batching enabled on the
-Webhooks (Actions) destination, a JSON array of calls. A configurable mapping turns a track
+Segment signs each request with `X-Signature`, the hex HMAC-SHA1 keyed with the destination's
+shared secret of the JSON it sends for one call: the raw body when the body is one call, only
+the first call when, with batching enabled on the Webhooks (Actions) destination, the body is
+a JSON array of calls (`verify_segment`). A configurable mapping turns a track
 call (its event name, and optionally property values) into our `taken` / `failed` / `help`
 event, and names where the deal or account id is; `messageId` is the event id the journey
 de-duplicates on. Calls no rule maps (and every non-track call) are acknowledged and
@@ -13,18 +14,24 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
+import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from starters.models import ProductEvent
 from starters.problems import FieldError, Problem
 from starters.signatures import SignatureError
 
 SIGNATURE_HEADER = "x-signature"
-MAX_BATCH = 1000
+# Segment's maximum batch size on Webhooks (Actions); its default is 1,000.
+MAX_BATCH = 4000
+_JSON_WHITESPACE = re.compile(r"[ \t\n\r]*")
+_DECODER = json.JSONDecoder()
 
 
 class SegmentRule(BaseModel):
@@ -71,27 +78,61 @@ class SegmentCall(BaseModel):
     timestamp: datetime | None = None
 
 
-SegmentBatch: TypeAdapter[list[SegmentCall]] = TypeAdapter(
-    Annotated[list[SegmentCall], Field(min_length=1, max_length=MAX_BATCH)]
-)
-
-
 def verify_segment(secrets: Sequence[str], body: bytes, headers: Mapping[str, str]) -> None:
+    """Accept what Segment signs: HMAC-SHA1 of `JSON.stringify(payload[0].data)`
+    (segmentio/action-destinations, destinations/webhook/index.ts, `extendRequest`). One call:
+    that is the body. A batch: the body is `JSON.stringify` of the calls' array, so the first
+    call's signed JSON is exactly its bytes in the body, compared as they are (a Python
+    re-serialisation would differ from JavaScript's in number formats and escapes).
+
+    In a batch only the first call is signed: the rest is as trustworthy as TLS and the
+    secrecy of earlier requests make it (docs/http.md, "Segment product events")."""
     if not secrets:
         raise SignatureError("no Segment shared secret is configured on this service")
     signature = {k.lower(): v for k, v in headers.items()}.get(SIGNATURE_HEADER)
     if not signature:
         raise SignatureError("missing header: X-Signature")
     given = signature.strip().lower().encode("ascii", "replace")
-    for secret in secrets:
-        expected = hmac.new(secret.encode(), body, hashlib.sha1).hexdigest().encode()
-        if hmac.compare_digest(expected, given):
-            return
-    raise SignatureError("no matching signature")
+    signed = [body]
+    first = first_call_bytes(body)
+    if first is not None:
+        signed.append(first)
+    # every secret against every form, always: the time taken says nothing about which matched
+    matched = [
+        hmac.compare_digest(hmac.new(secret.encode(), candidate, hashlib.sha1).hexdigest().encode(), given)
+        for secret in secrets
+        for candidate in signed
+    ]
+    if not any(matched):
+        raise SignatureError("no matching signature")
+
+
+def first_call_bytes(body: bytes) -> bytes | None:
+    """The first element of a JSON array body, byte for byte as it is in the body; None when
+    the body is not an array with a first element."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    start = _skip_whitespace(text, 0)
+    if not text.startswith("[", start):
+        return None
+    start = _skip_whitespace(text, start + 1)
+    try:
+        _, end = _DECODER.raw_decode(text, start)
+    except (ValueError, RecursionError):
+        return None
+    return text[start:end].encode("utf-8")
+
+
+def _skip_whitespace(text: str, position: int) -> int:
+    found = _JSON_WHITESPACE.match(text, position)
+    return found.end() if found else position
 
 
 def sign_segment(secret: str, body: bytes) -> dict[str, str]:
-    """The header Segment sends (for tests and local tools)."""
+    """The header Segment sends for one call, whose JSON is `body` (for tests and local tools;
+    a batch is signed with its first call's JSON, `first_call_bytes`)."""
     return {"X-Signature": hmac.new(secret.encode(), body, hashlib.sha1).hexdigest()}
 
 
@@ -104,43 +145,87 @@ def lookup(call: Mapping[str, Any], path: str) -> Any:
     return value
 
 
-def to_product_events(
-    calls: list[SegmentCall], mapping: SegmentMapping, batch: bool
-) -> tuple[list[ProductEvent], list[str]]:
-    """The product events the mapped track calls become, and the event names (or call
-    types) ignored; 422 naming each Segment field that keeps a mapped call from being used,
-    so that nothing in the body is delivered."""
-    events: list[ProductEvent] = []
-    ignored: list[str] = []
-    errors: list[FieldError] = []
+@dataclass(frozen=True)
+class Rejected:
+    """A call of a batch that cannot be used: its position, its messageId when it has one,
+    and each Segment field in the way (names and reasons, never values)."""
+
+    index: int
+    message_id: str | None
+    errors: list[FieldError]
+
+
+@dataclass
+class Mapped:
+    """What the calls of a body become: product events (in the sender's order), the event
+    names (or call types) ignored, and the calls refused."""
+
+    events: list[ProductEvent] = field(default_factory=list)
+    ignored: list[str] = field(default_factory=list)
+    rejected: list[Rejected] = field(default_factory=list)
+
+
+def batch_calls(raw: list[Any]) -> list[SegmentCall | Rejected]:
+    """Each element of a batch, validated on its own: one bad call does not refuse the others.
+    An empty batch or one over Segment's maximum is a 422 for the whole body."""
+    if not raw or len(raw) > MAX_BATCH:
+        message = "a batch holds at least one call" if not raw else f"a batch holds at most {MAX_BATCH} calls"
+        error = FieldError(field="(body)", message=message, type="too_short" if not raw else "too_long")
+        raise Problem(422, "invalid-body", "The body does not match the schema", message, errors=[error])
+    out: list[SegmentCall | Rejected] = []
+    for index, item in enumerate(raw):
+        try:
+            out.append(SegmentCall.model_validate(item))
+        except ValidationError as err:
+            message_id = item.get("messageId") if isinstance(item, dict) else None
+            errors = [
+                FieldError(field=".".join(str(p) for p in (index, *e["loc"])), message=e["msg"], type=e["type"])
+                for e in err.errors(include_input=False, include_url=False)
+            ]
+            out.append(Rejected(index, message_id if isinstance(message_id, str) else None, errors))
+    return out
+
+
+def map_calls(calls: Sequence[SegmentCall | Rejected], mapping: SegmentMapping, batch: bool) -> Mapped:
+    """Each call's fate, on its own: a product event, ignored (unmapped or not a track call),
+    or rejected naming the Segment fields in the way (prefixed with its index in a batch)."""
+    mapped = Mapped()
     for index, call in enumerate(calls):
+        if isinstance(call, Rejected):
+            mapped.rejected.append(call)
+            continue
         prefix = f"{index}." if batch else ""
         if call.type != "track":
-            ignored.append(call.type)
+            mapped.ignored.append(call.type)
             continue
         data = call.model_dump()
         if call.event is None or (call.userId is None and call.anonymousId is None):
             missing = "event" if call.event is None else "userId"
             message = "required for a track call" if missing == "event" else "userId or anonymousId is required"
-            errors.append(FieldError(field=prefix + missing, message=message, type="missing"))
+            error = FieldError(field=prefix + missing, message=message, type="missing")
+            mapped.rejected.append(Rejected(index, call.messageId, [error]))
             continue
         rule = next((r for r in mapping.rules if r.matches(data)), None)
         if rule is None:
-            ignored.append(call.event)
+            mapped.ignored.append(call.event)
             continue
         try:
-            events.append(_event(call, data, rule, mapping))
+            mapped.events.append(_event(call, data, rule, mapping))
         except ValidationError as err:
             names = _source_paths(rule, mapping)
+            errors = []
             for e in err.errors(include_input=False, include_url=False):
                 loc = ".".join(str(part) for part in e["loc"])
                 errors.append(FieldError(field=prefix + names.get(loc, loc), message=e["msg"], type=e["type"]))
-    if errors:
-        fields = ", ".join(dict.fromkeys(e.field for e in errors))
-        raise Problem(
-            422, "invalid-body", "A Segment call cannot be used", f"invalid field(s): {fields}", errors=errors
-        )
-    return events, ignored
+            mapped.rejected.append(Rejected(index, call.messageId, errors))
+    return mapped
+
+
+def refusal(rejected: list[Rejected]) -> Problem:
+    """422 naming each Segment field that keeps a call from being used."""
+    errors = [e for r in rejected for e in r.errors]
+    fields = ", ".join(dict.fromkeys(e.field for e in errors))
+    return Problem(422, "invalid-body", "A Segment call cannot be used", f"invalid field(s): {fields}", errors=errors)
 
 
 def _event(call: SegmentCall, data: dict[str, Any], rule: SegmentRule, mapping: SegmentMapping) -> ProductEvent:

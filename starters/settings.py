@@ -25,6 +25,13 @@ def _split(value: object) -> object:
     return value
 
 
+def _split_commas(value: object) -> object:
+    # A secret the vendor lets you type may hold spaces: only commas separate, trimmed around.
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
 class StarterSettings(BaseSettings):
     # hide_input_in_errors: a misconfigured secret must not be printed in the startup error.
     model_config = SettingsConfigDict(extra="ignore", case_sensitive=False, hide_input_in_errors=True)
@@ -58,8 +65,8 @@ class StarterSettings(BaseSettings):
     pipedrive_webhook_user: str | None = None
     pipedrive_webhook_password: SecretStr | None = None
 
-    # Segment's webhook destination: shared secrets (several while rotating) of X-Signature,
-    # and the mapping (JSON) from Segment track calls to product events.
+    # Segment's webhook destination: shared secrets (several, comma separated, while rotating)
+    # of X-Signature, and the mapping (JSON) from Segment track calls to product events.
     segment_shared_secret: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
     segment_mapping: Annotated[SegmentMapping, NoDecode] = Field(default_factory=SegmentMapping)
 
@@ -69,6 +76,8 @@ class StarterSettings(BaseSettings):
     onboarding_data_dir: Path = Path(".data")
 
     max_body_bytes: int = Field(default=MIB, gt=0)
+    # Segment batches up to 4,000 calls of up to 32 KB each; whole events are a few KB.
+    segment_max_body_bytes: int = Field(default=16 * MIB, gt=0)
     retry_after_seconds: int = Field(default=5, ge=1)
     # An event that names an account with no running journey is refused with this
     # Retry-After, so the sender delivers it again later (see docs/http.md).
@@ -94,12 +103,16 @@ class StarterSettings(BaseSettings):
         "onboarding_codec_ui_origins",
         "onboarding_unsubscribe_secret",
         "salesforce_org_ids",
-        "segment_shared_secret",
         mode="before",
     )
     @classmethod
     def _split_lists(cls, value: object) -> object:
         return _split(value)
+
+    @field_validator("segment_shared_secret", mode="before")
+    @classmethod
+    def _split_secrets(cls, value: object) -> object:
+        return _split_commas(value)
 
     @field_validator("salesforce_fields", "segment_mapping", mode="before")
     @classmethod

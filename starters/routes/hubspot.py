@@ -1,5 +1,7 @@
 """`POST /webhooks/hubspot`: HubSpot webhook events (signature v3). A deal moved to a closed-won
-stage starts its journey, which reads the deal from HubSpot (`fetch_hubspot_deal`)."""
+stage starts its journey, which reads the deal from HubSpot (`fetch_hubspot_deal`). Both
+subscription formats: the classic `deal.propertyChange` (legacy apps) and the generic
+`object.propertyChange` with `objectTypeId` "0-3" (apps on HubSpot's developer platform)."""
 
 from __future__ import annotations
 
@@ -47,13 +49,16 @@ def public_uri(request: Request, public_base_url: str | None) -> str:
     return public_base_url + request.url.path + (f"?{query}" if query else "")
 
 
+# HubSpot's object type id of deals, in the generic format's `objectTypeId`.
+DEAL_OBJECT_TYPE = "0-3"
+
+
 def closes_deal(event: HubSpotEvent, closed_won_stages: list[str]) -> bool:
     """A deal moved to a closed-won stage: the only HubSpot event that starts a journey."""
-    return (
-        event.subscriptionType == "deal.propertyChange"
-        and event.propertyName == "dealstage"
-        and event.propertyValue in closed_won_stages
+    deal_change = event.subscriptionType == "deal.propertyChange" or (
+        event.subscriptionType == "object.propertyChange" and event.objectTypeId == DEAL_OBJECT_TYPE
     )
+    return deal_change and event.propertyName == "dealstage" and event.propertyValue in closed_won_stages
 
 
 SignedEvents = Annotated[Verified[list[HubSpotEvent]], Depends(SignedJson(verify, HubSpotBatch))]

@@ -1,6 +1,11 @@
 """`POST /events/segment`: Segment's webhook destination (X-Signature, HMAC-SHA1). Mapped
 `track` calls become the same signals as `/events`; every other call is acknowledged and
-counted (starters/segment.py)."""
+counted (starters/segment.py).
+
+One call is delivered before the answer, as on `/events`. A batch (a JSON array, up to
+4,000 calls) is made durable in one step, an intake workflow started before the answer
+(starters/batches.py), and delivered by it afterwards: the answer never waits on thousands of
+signals, so it comes well within Segment's 10-second timeout."""
 
 from __future__ import annotations
 
@@ -9,13 +14,23 @@ from typing import Annotated, Any
 
 import structlog
 from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
 
+from starters.batches import delivery_key, queue_batch
 from starters.delivery import deliver
 from starters.deps import Service, SettingsDep, SignedJson, TargetDep, TemporalDep, Verified
-from starters.intake import validate, validate_adapter
-from starters.models import EventDeliveryOut, SegmentAccepted, SegmentEventAccepted
+from starters.intake import validate
+from starters.models import (
+    EventDeliveryOut,
+    SegmentAccepted,
+    SegmentBatchAccepted,
+    SegmentCallRejected,
+    SegmentEventAccepted,
+)
 from starters.problems import problem_responses
-from starters.segment import SegmentBatch, SegmentCall, to_product_events, verify_segment
+from starters.segment import Mapped, Rejected, SegmentCall, batch_calls, map_calls, refusal, verify_segment
+from starters.settings import StarterSettings
+from starters.temporal import TemporalGateway
 
 log = structlog.get_logger("starters.vendors")
 router = APIRouter()
@@ -25,33 +40,82 @@ def verify(request: Request, service: Service, body: bytes) -> None:
     verify_segment([s.get_secret_value() for s in service.settings.segment_shared_secret], body, request.headers)
 
 
-def calls(raw: Any) -> tuple[list[SegmentCall], bool]:
-    """The calls of a body, and whether it was a batch (a JSON array) or one call."""
+def calls(raw: Any) -> tuple[list[SegmentCall | Rejected], bool]:
+    """The calls of a body, each validated on its own, and whether it was a batch (a JSON
+    array) or one call."""
     if isinstance(raw, list):
-        return validate_adapter(SegmentBatch, raw), True
+        return batch_calls(raw), True
     return [validate(SegmentCall, raw)], False
 
 
+def max_body(settings: StarterSettings) -> int:
+    return settings.segment_max_body_bytes
+
+
 Delivery = Annotated[
-    Verified[tuple[list[SegmentCall], bool]], Depends(SignedJson(verify, calls, title="Sender verification failed"))
+    Verified[tuple[list[SegmentCall | Rejected], bool]],
+    Depends(SignedJson(verify, calls, title="Sender verification failed", max_body=max_body)),
 ]
 
 
 @router.post(
     "/events/segment",
-    responses=problem_responses(400, 401, 404, 413, 415, 422, 503),
+    responses={
+        **problem_responses(400, 401, 404, 413, 415, 422, 503),
+        202: {"model": SegmentBatchAccepted, "description": "a batch, queued for delivery"},
+    },
+    response_model=SegmentAccepted,
     summary="Segment webhook destination: track calls (X-Signature HMAC-SHA1)",
 )
 async def segment(
-    delivery: Delivery, settings: SettingsDep, temporal: TemporalDep, target: TargetDep
-) -> SegmentAccepted:
-    batch_calls, batch = delivery.value
-    events, ignored = to_product_events(batch_calls, settings.segment_mapping, batch)
-    accepted: list[SegmentEventAccepted] = []
-    if events:
+    delivery: Delivery,
+    settings: SettingsDep,
+    temporal: TemporalDep,
+    target: TargetDep,
+) -> Any:
+    """One call: `200`, delivered. A batch: `202`, queued (and delivered by its intake)."""
+    body_calls, batch = delivery.value
+    mapped = map_calls(body_calls, settings.segment_mapping, batch)
+    _log_ignored(mapped.ignored)
+    if not batch or not mapped.events:
+        # nothing in the body can be used and something was wrong: refused as a whole, as before
+        if mapped.rejected:
+            raise refusal(mapped.rejected)
+        if not batch:
+            return await _deliver_one(mapped, settings, temporal, target)
+    queued_in: list[str] = []
+    if mapped.events:
+        key = delivery_key([c.messageId for c in body_calls if isinstance(c, SegmentCall)])
         async with temporal.calls() as client:
-            # one after the other: a batch keeps the order the product sent
-            for event in events:
+            queued_in = await queue_batch(client, "segment", key, mapped.events, target, settings.retry_after_seconds)
+        log.info("segment_batch_queued", count=len(mapped.events), intake=queued_in)
+    for rejected in mapped.rejected:
+        # field names and the messageId, never values: they may be the customer's
+        log.warning(
+            "segment_call_rejected",
+            index=rejected.index,
+            message_id=rejected.message_id,
+            fields=[e.field for e in rejected.errors],
+        )
+    answer = SegmentBatchAccepted(
+        queued=len(mapped.events),
+        ignored=len(mapped.ignored),
+        rejected=[
+            SegmentCallRejected(index=r.index, message_id=r.message_id, errors=r.errors) for r in mapped.rejected
+        ],
+        intake=queued_in,
+    )
+    # not the route's response_model (the one-call answer): documented as the 202 above
+    return JSONResponse(answer.model_dump(mode="json"), status_code=202)
+
+
+async def _deliver_one(
+    mapped: Mapped, settings: StarterSettings, temporal: TemporalGateway, target: Any
+) -> SegmentAccepted:
+    accepted: list[SegmentEventAccepted] = []
+    if mapped.events:
+        async with temporal.calls() as client:
+            for event in mapped.events:
                 deliveries = await deliver(
                     client, event, target, settings.unknown_account_retry_after_seconds, message_id=event.event_id
                 )
@@ -72,9 +136,12 @@ async def segment(
                 workflow_id=d.workflow_id,
                 outcome=d.outcome,
             )
+    return SegmentAccepted(accepted=accepted, ignored=len(mapped.ignored))
+
+
+def _log_ignored(ignored: list[str]) -> None:
     if ignored:
         # event names are the product's vocabulary, not the customer's data
         log.info(
             "segment_events_ignored", count=len(ignored), events=dict(Counter(n[:64] for n in ignored).most_common(20))
         )
-    return SegmentAccepted(accepted=accepted, ignored=len(ignored))

@@ -35,6 +35,7 @@ from tests.harness.starters_fixtures import (
     start_dev_server,
     unique,
 )
+from tests.harness.vendor_fixtures import fixture
 
 
 @pytest_asyncio.fixture(scope="module")
@@ -376,6 +377,30 @@ async def test_hubspot_closed_won_starts_journey(http: httpx.AsyncClient, client
     headers = sign_hubspot_v3(HUBSPOT_SECRET, "POST", uri, raw, int(time.time() * 1000))
     ok = await http.post("/webhooks/hubspot", content=raw, headers={**headers, "content-type": "application/json"})
     assert ok.json()["journeys"] == [{"workflow_id": f"onboarding-{deal_id + 7}", "created": True}]
+
+
+async def test_hubspot_generic_format_starts_journey(http: httpx.AsyncClient, client: Client, base_url: str) -> None:
+    """Apps on HubSpot's developer platform subscribe in the generic format: `subscriptionType:
+    object.propertyChange`, the object's type in `objectTypeId` ("0-3" = deal), signed v3
+    like the classic format (developers.hubspot.com: "Create generic webhook subscriptions",
+    "Configure webhooks" on the developer platform, and "Validating requests": v3 with
+    X-HubSpot-Request-Timestamp). tests/fixtures/vendors/hubspot/generic-deal-won.json."""
+    deal_id = random.randint(10**9, 10**12)
+    events = json.loads(fixture("hubspot/generic-deal-won.json"))
+    events[0]["objectId"], events[1]["objectId"], events[2]["objectId"] = deal_id, deal_id + 1, deal_id + 2
+    events[0]["occurredAt"] = int(time.time() * 1000)
+    raw = json.dumps(events).encode()
+    headers = sign_hubspot_v3(HUBSPOT_SECRET, "POST", f"{base_url}/webhooks/hubspot", raw, int(time.time() * 1000))
+    response = await http.post(
+        "/webhooks/hubspot", content=raw, headers={**headers, "content-type": "application/json"}
+    )
+    assert response.status_code == 202, response.text
+    # a custom object's `dealstage` and a deal's creation start nothing
+    assert response.json() == {"journeys": [{"workflow_id": f"onboarding-{deal_id}", "created": True}], "ignored": 2}
+    journey = await start_input(client, f"onboarding-{deal_id}")
+    assert (journey.deal_id, journey.deal, journey.crm) == (str(deal_id), None, "hubspot")
+    assert not await exists(client, f"onboarding-{deal_id + 1}")
+    assert not await exists(client, f"onboarding-{deal_id + 2}")
 
 
 async def test_hubspot_bad_signatures_are_401(http: httpx.AsyncClient, client: Client, base_url: str) -> None:

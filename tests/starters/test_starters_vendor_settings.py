@@ -6,7 +6,9 @@ from __future__ import annotations
 import pytest
 
 from starters.app import create_app
+from starters.segment import sign_segment, verify_segment
 from starters.settings import StarterSettings
+from starters.signatures import SignatureError
 from tests.harness.starters_fixtures import settings_for
 
 VARIABLES = (
@@ -61,6 +63,21 @@ def test_environment_values_are_read(env: pytest.MonkeyPatch) -> None:
     assert [s.get_secret_value() for s in settings.segment_shared_secret] == ["new-secret", "old-secret"]
     assert settings.segment_mapping.account_id_path == "context.groupId"
     assert settings.segment_mapping.rules[0].action == "dataset_uploaded"
+
+
+def test_a_segment_secret_with_spaces_verifies(env: pytest.MonkeyPatch) -> None:
+    """Segment's Shared Secret is a free-text password field (segmentio/action-destinations,
+    packages/destination-actions/src/destinations/webhook/index.ts: `sharedSecret`, type
+    `password`): spaces are part of it. Only commas separate rotated secrets, trimmed."""
+    env.setenv("SEGMENT_SHARED_SECRET", " correct horse battery staple , old secret,,")
+    settings = StarterSettings()
+    secrets = [s.get_secret_value() for s in settings.segment_shared_secret]
+    assert secrets == ["correct horse battery staple", "old secret"]
+    body = b'{"type":"track","messageId":"m-1"}'
+    for secret in ("correct horse battery staple", "old secret"):
+        verify_segment(secrets, body, sign_segment(secret, body))
+    with pytest.raises(SignatureError):
+        verify_segment(secrets, body, sign_segment("correct", body))
 
 
 @pytest.mark.parametrize(
