@@ -12,6 +12,7 @@ from contracts.owners import OwnerAssignment, Person
 from contracts.playbook import Action, EscalationPolicy, FollowUp, Milestone
 from contracts.staff import EXTEND_AT_MOST_DAYS
 from contracts.status import OnboardingState
+from workflows import business_hours
 
 
 def completing_event(milestone: Milestone, inbox: Inbox) -> str | None:
@@ -38,6 +39,14 @@ def current_action(milestone: Milestone, progress: MilestoneProgress | None) -> 
 
 def is_high_risk(policy: EscalationPolicy, deal: DealClosed) -> bool:
     return policy.kickoff_amount_above is not None and deal.amount > policy.kickoff_amount_above
+
+
+def proactive_send_time(s: JourneyState, now: datetime) -> datetime:
+    """The earliest moment a proactive message may go out: the customer's business hours
+    and the playbook's daily cap (`now` when both allow it)."""
+    hours = s.playbook.playbook.business_hours
+    full = s.proactive_day if s.proactive_count >= hours.proactive_per_day else None
+    return business_hours.next_send_time(now, s.deal.account.timezone, hours, full)
 
 
 def failures_exhausted(policy: EscalationPolicy, failures: int) -> bool:

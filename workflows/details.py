@@ -35,6 +35,7 @@ def current_details(state: JourneyState, milestone: Milestone | None, status: St
         due = status.next_action.due_at
         when = business_hours.describe(due, tz) if due else "not sent yet"
         lines.append(f"**Next action:** {status.next_action.title} — due {when}")
+        lines.append(f"**Waiting on:** {status.waiting_on}")
     if state.escalation_level:
         lines.append(f"**Escalation level:** {state.escalation_level}")
     if status.eligible_touchpoints:

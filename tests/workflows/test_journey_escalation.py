@@ -73,8 +73,8 @@ async def test_exhausted_follow_ups_escalate_and_create_an_owner_task(ts_env, tm
         )
         assert after.state is OnboardingState.awaiting_action
         retried = await advance_until(
-            ts_env, handle, lambda s: s.next_action.due_at is not None and s.state is OnboardingState.awaiting_action
-        )
+            ts_env, handle, lambda s: s.waiting_on == "customer" and s.state is OnboardingState.awaiting_action
+        )  # the retry's direction went out: the customer has a fresh window
         assert retried.eligible_touchpoints[0] == "clarify"
         await close_and_replay(handle)
 
