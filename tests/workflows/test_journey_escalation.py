@@ -203,6 +203,27 @@ async def test_high_value_deal_gets_a_human_at_kickoff(ts_env, tmp_path, journey
         await close_and_replay(handle)
 
 
+async def test_the_high_value_rule_converts_the_deals_currency_to_the_playbooks(ts_env, tmp_path, journeys):
+    """The default playbook: above 250,000 USD, with rates. 300,000 JPY (about 2,000 USD) starts
+    at once; 300,000 USD waits for a review; a currency it has no rate for gets the review too."""
+    client = ts_env.client
+    async with journeys(client, effects="fake") as (task_queue, _):
+        yen = await start_journey(client, task_queue, make_deal(amount=300_000, currency="JPY"))
+        dollars = await start_journey(client, task_queue, make_deal(amount=300_000, currency="USD"))
+        rand = await start_journey(client, task_queue, make_deal(amount=300_000, currency="ZAR"))
+        # business hours are at most 2.5 days away: a review would hold the kickoff for good
+        started = await advance_until(ts_env, yen, told("first_action"), step=10 * MINUTE, limit=timedelta(days=3))
+        assert started.escalation_level == 0 and not [e for e in started.timeline if e.event == "escalated"]
+        review = await advance_until(ts_env, dollars, escalated, step=MINUTE)
+        assert review.reason == "high-value deal: a human reviews the kickoff"
+        unknown = await advance_until(ts_env, rand, escalated, step=MINUTE)
+        assert unknown.reason == (
+            "high-value check: the playbook has no rate from ZAR to USD, so a human reviews the kickoff"
+        )
+        for handle in (yen, dollars, rand):
+            await close_and_replay(handle)
+
+
 async def test_customer_action_during_escalation_advances(ts_env, tmp_path, journeys):
     client = ts_env.client
     async with journeys(client) as task_queue:
