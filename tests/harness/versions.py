@@ -48,6 +48,19 @@ class OnboardingWorkflowV32(OnboardingWorkflow):
 
 
 @workflow.defn(name="OnboardingWorkflow")
+class OnboardingWorkflowV34(OnboardingWorkflow):
+    """v3.4: `NextActionDue` only moves at a transition, and says nothing new while a message
+    waits for business hours or the cap, while paused, or as an escalation opens or moves up."""
+
+    @workflow.run
+    async def run(self, input: JourneyInput) -> JourneyResult:
+        return await super().run(input)
+
+    def _patched(self, patch_id: str) -> bool:
+        return patch_id != versions.DUE_WHILE_HELD and workflow.patched(patch_id)
+
+
+@workflow.defn(name="OnboardingWorkflow")
 class OnboardingWorkflowV32Spinning(OnboardingWorkflowV32):
     """The v3.2 worker exactly, its spin included: an overdue follow-up always comes first,
     even where its wait gives way at once to the input waiting (a journey stuck on v3.2)."""

@@ -21,7 +21,16 @@ from temporalio.testing import WorkflowEnvironment
 from contracts.search_attributes import NEXT_ACTION_DUE
 from contracts.staff import Pause, Resume
 from contracts.status import OnboardingState, Status
-from tests.harness.support import close_and_replay, make_deal, start_journey, status, utc, wait_for_status
+from tests.harness.support import (
+    assert_replays,
+    close_and_replay,
+    make_deal,
+    start_journey,
+    status,
+    utc,
+    wait_for_status,
+)
+from tests.harness.versions import OnboardingWorkflowV34
 from tests.workflows.test_journey_holds import (
     CHICAGO,
     HOUR,
@@ -220,4 +229,37 @@ async def test_the_owner_acknowledgement_before_the_kickoff_is_due_at_its_deadli
         assert waiting.next_action is not None and waiting.next_action.due_at is not None
         await assert_waits_on(handle, "owner", waiting.next_action.due_at)
         assert waiting.next_action.due_at > utc(tue) and kinds(effects) == []
+        await close_and_replay(handle)
+
+
+# ------------------------------------------------------------------ journeys already running (v3.4)
+
+
+async def test_a_kickoff_held_on_v3_4_replays_on_v3_5_and_shows_its_due_once_the_new_worker_has_it(
+    ts_env, tmp_path, journeys
+):
+    """Started on a v3.4 worker Sunday 22:00: it upserted no `NextActionDue` for the held
+    kickoff, and its history replays on this code (which upserts nothing there either).
+    On the v3.5 worker its `status` names the held send at once; its `NextActionDue` is set
+    at its next step (the direction, Monday 09:00, as before) and replays with it."""
+    client, playbooks = ts_env.client, playbook(tmp_path)
+    async with journeys(
+        client, effects="fake", playbooks=playbooks, journey=OnboardingWorkflowV34, keep_journeys=True
+    ) as (queue, old):
+        sunday = await sunday_22(ts_env)
+        handle = await start_journey(client, queue, make_deal())
+        await wait_for_status(handle, lambda s: s.stage == "first_action")
+        assert await upserted_due(handle) is None  # what v3.4 showed staff
+        await assert_replays(handle)
+        assert kinds(old) == []
+
+    async with journeys(client, effects="fake", playbooks=playbooks, task_queue=queue) as (_, new):
+        monday_9 = local(sunday, 1, 9)
+        held = await status(handle)
+        assert held.waiting_on == "journey" and held.next_action is not None
+        assert same_moment(held.next_action.due_at, monday_9)
+        await sleep_until(ts_env, monday_9 + TEN_MINUTES)
+        await wait_for_status(handle, lambda s: s.waiting_on == "customer")
+        assert kinds(new) == ["direction"]
+        await assert_waits_on(handle, "customer", monday_9 + timedelta(hours=72))
         await close_and_replay(handle)
