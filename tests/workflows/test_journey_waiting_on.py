@@ -10,6 +10,7 @@ Time-skipping server, effects in memory (lab/fakes.py)."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -230,6 +231,52 @@ async def test_the_owner_acknowledgement_before_the_kickoff_is_due_at_its_deadli
         await assert_waits_on(handle, "owner", waiting.next_action.due_at)
         assert waiting.next_action.due_at > utc(tue) and kinds(effects) == []
         await close_and_replay(handle)
+
+
+async def test_a_journey_no_playbook_can_run_waits_on_a_human_due_when_it_looks_again(ts_env, tmp_path, journeys):
+    """No playbook claims a payroll deal (the default playbook is for analytics): a human gets
+    it, and the journey looks again every 24 hours, each look moving the due time on."""
+    client = ts_env.client
+    async with journeys(client, effects="fake", playbooks=playbook(tmp_path)) as (queue, _):
+        tue = await tuesday_10(ts_env)
+        handle = await start_journey(client, queue, make_deal(product="payroll"))
+        await wait_for_status(handle, lambda s: s.state is OnboardingState.escalated)
+        await assert_waits_on(handle, "human", tue + timedelta(hours=24))
+        await sleep_until(ts_env, tue + timedelta(hours=25))
+        await assert_waits_on(handle, "human", tue + timedelta(hours=48))
+        await close_and_replay(handle)
+
+
+async def test_a_continued_run_keeps_naming_whom_it_waits_on(ts_env, tmp_path, journeys):
+    """A hand-over after every transition: each new run carries `NextActionDue` in its start
+    and shows its wait from its first task (the customer's window, then an escalation)."""
+    client = ts_env.client
+    async with journeys(client, effects="fake", playbooks=playbook(tmp_path)) as (queue, _):
+        tue = await tuesday_10(ts_env)
+        handle = await start_journey(client, queue, make_deal(), continue_as_new_after=1)
+        latest = client.get_workflow_handle(handle.id)  # the chain's latest run
+        assert await continued(latest)
+        await wait_for_status(latest, lambda s: s.waiting_on == "customer")
+        await assert_waits_on(latest, "customer", tue + timedelta(hours=72))
+        await sleep_until(ts_env, tue + HOUR)
+        await latest.signal(OnboardingWorkflow.help_requested, {"message": "stuck", "event_id": "h-1"})
+        await wait_for_status(latest, lambda s: s.waiting_on == "human")
+        await assert_waits_on(latest, "human", tue + HOUR + timedelta(hours=24))
+        await close_and_replay(latest)
+
+
+async def continued(handle: WorkflowHandle, seconds: float = 10.0) -> bool:
+    """Whether the journey's latest run is a continued one, once it is (bounded polling, as
+    `wait_for_status`: the hand-over follows the transition by a local activity)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    while True:
+        history = await handle.fetch_history()
+        if history.events[0].workflow_execution_started_event_attributes.continued_execution_run_id:
+            return True
+        if loop.time() > deadline:
+            return False
+        await asyncio.sleep(0.05)
 
 
 # ------------------------------------------------------------------ journeys already running (v3.4)
