@@ -211,15 +211,15 @@ async def test_the_high_value_rule_converts_the_deals_currency_to_the_playbooks(
         yen = await start_journey(client, task_queue, make_deal(amount=300_000, currency="JPY"))
         dollars = await start_journey(client, task_queue, make_deal(amount=300_000, currency="USD"))
         rand = await start_journey(client, task_queue, make_deal(amount=300_000, currency="ZAR"))
-        # business hours are at most 2.5 days away: a review would hold the kickoff for good
-        started = await advance_until(ts_env, yen, told("first_action"), step=10 * MINUTE, limit=timedelta(days=3))
-        assert started.escalation_level == 0 and not [e for e in started.timeline if e.event == "escalated"]
         review = await advance_until(ts_env, dollars, escalated, step=MINUTE)
         assert review.reason == "high-value deal: a human reviews the kickoff"
         unknown = await advance_until(ts_env, rand, escalated, step=MINUTE)
         assert unknown.reason == (
             "high-value check: the playbook has no rate from ZAR to USD, so a human reviews the kickoff"
         )
+        # business hours are at most 2.5 days away: a review would hold the kickoff for good
+        started = await advance_until(ts_env, yen, told("first_action"), step=10 * MINUTE, limit=timedelta(days=3))
+        assert started.escalation_level == 0 and not [e for e in started.timeline if e.event == "escalated"]
         for handle in (yen, dollars, rand):
             await close_and_replay(handle)
 
