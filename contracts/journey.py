@@ -148,6 +148,14 @@ class AcknowledgementWait(BaseModel):
     before_kickoff: bool = False
 
 
+class ScheduledSend(BaseModel):
+    """A proactive message the journey holds for the customer's business hours or the daily
+    cap: what it will send and when (the journey waits on itself meanwhile)."""
+
+    step: str  # direction, clarify, simplify, redirect
+    at: datetime
+
+
 class JourneyState(BaseModel):
     """Everything a journey knows. Carried whole into the next run on continue-as-new."""
 
@@ -169,6 +177,7 @@ class JourneyState(BaseModel):
     escalations: int = 0
     # Set while staff hold the journey: no messages go out, windows stop running.
     pause: Pause | None = None
+    paused_at: datetime | None = None  # when staff paused it (None: not paused, or paused before v3.5)
     high_risk_checked: bool = False
     transitions: int = 0
     messages: int = 0
@@ -182,6 +191,8 @@ class JourneyState(BaseModel):
     unstaffed_escalated: bool = False
     unsubscribe_escalated: bool = False
     assignments: int = 1  # owner assignments so far (the first, replacements, staff choices)
+    # The proactive message being held for business hours or the daily cap (v3.5).
+    next_send: ScheduledSend | None = None
 
 
 JourneyState.model_rebuild()

@@ -13,20 +13,23 @@ import threading
 from collections import OrderedDict
 from datetime import time
 from enum import Enum
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
     ConfigDict,
+    Discriminator,
     Field,
     HttpUrl,
     ModelWrapValidatorHandler,
+    Tag,
     ValidationError,
     ValidationInfo,
     field_validator,
     model_validator,
 )
 
+from contracts import currencies
 from contracts.expectations import ExpectationBlock
 from contracts.messages import Channel, MessageTemplate
 from contracts.moments import Touchpoint
@@ -113,12 +116,62 @@ EscalationLevel = Literal["owner", "backup", "manager"]
 ESCALATION_LEVELS: tuple[EscalationLevel, ...] = ("owner", "backup", "manager")
 
 
+class AmountThreshold(StrictFile):
+    """An amount in one currency, and what other currencies are worth in it, so deals in
+    any of them compare with it (docs/playbooks.md, "High-value deals")."""
+
+    amount: float = Field(ge=0)
+    currency: str  # ISO 4217, upper case: USD, EUR, JPY
+    # One unit of another currency, in `currency` (under USD, JPY: 0.0067). A deal in a
+    # currency neither `currency` nor listed here cannot be compared: it gets the review.
+    rates: dict[str, float] = Field(default_factory=dict)
+
+    @field_validator("currency")
+    @classmethod
+    def _known_currency(cls, code: str) -> str:
+        if not currencies.known(code):
+            raise ValueError(f"unknown currency code {code!r}: use an ISO 4217 code in upper case, e.g. USD")
+        return code
+
+    @field_validator("rates")
+    @classmethod
+    def _known_rates(cls, rates: dict[str, float]) -> dict[str, float]:
+        for code, rate in rates.items():
+            if not currencies.known(code):
+                raise ValueError(f"rates.{code}: unknown currency code: use an ISO 4217 code in upper case, e.g. EUR")
+            if not rate > 0:  # also refuses NaN
+                raise ValueError(f"rates.{code}: {rate} is not a rate: one {code} in the threshold's currency, above 0")
+        return rates
+
+    def in_own_currency(self, amount: float, currency: str) -> float | None:
+        """`amount` of `currency` in the threshold's currency; None when no rate says."""
+        code = currency.upper()
+        if code == self.currency:
+            return amount
+        rate = self.rates.get(code)
+        return amount * rate if rate is not None else None
+
+
+def _threshold_form(value: Any) -> str:
+    """`{amount, currency, rates}` or a plain number: errors then name only the form written."""
+    return "threshold" if isinstance(value, dict | AmountThreshold) else "number"
+
+
+HighValueThreshold = Annotated[
+    Annotated[float, Field(ge=0), Tag("number")] | Annotated[AmountThreshold, Tag("threshold")],
+    Discriminator(_threshold_form),
+]
+
+
 class EscalationPolicy(StrictFile):
     after_follow_ups: bool = True
     after_failed_attempts: int = Field(default=3, ge=1, le=20)
     on_help_request: bool = True
-    # Deals above this amount get a human at kickoff (high risk); None disables.
-    kickoff_amount_above: float | None = Field(default=None, ge=0)
+    # Deals above this amount get a human at kickoff (high risk); None disables. A plain
+    # number compares with the deal's amount in whatever currency the deal is in (how every
+    # playbook read it before currencies: journeys running on such a snapshot decide as
+    # before); `{amount, currency, rates}` converts first (AmountThreshold).
+    kickoff_amount_above: HighValueThreshold | None = None
     # How long an escalation may stay unanswered before it moves a level up.
     sla_hours: float = Field(default=24, gt=0, le=24 * 30)
     levels: list[EscalationLevel] = Field(default_factory=lambda: list(ESCALATION_LEVELS), min_length=1)

@@ -40,7 +40,9 @@ class Status(BaseModel):
     timeline: list[TimelineEntry]
     escalation_level: int = 0
     paused: bool = False
-    # Who the journey waits on now: customer | owner | human | deal | nobody.
+    # Who the journey waits on now, `next_action.due_at` by when (workflows/awaiting.py,
+    # docs/support.md): customer | journey (its own next message) | owner | human |
+    # staff (resume) | deal | nobody. Only deal and nobody come without a due time.
     waiting_on: str = "customer"
     owner_over_capacity: bool = False
     refused_inputs: int = 0

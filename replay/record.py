@@ -48,7 +48,7 @@ from playbooks.loader import DEFAULT_DIR
 
 CORPUS = Path(__file__).resolve().parent.parent / "tests" / "histories"
 # The corpus folder new recordings go to. Bump it with every new workflow version (patch).
-VERSION = "v3.2"
+VERSION = "v3.5"
 SECOND = 1 / 3600  # playbook durations are in hours
 WAIT_SECONDS = 30.0
 
@@ -394,7 +394,7 @@ def _clarify_held_for_tomorrow(data: dict[str, Any]) -> None:
 
 
 async def _clarify_held(j: Journey) -> None:
-    await j.told("first_action")
+    await j.seen("sent direction")  # then the journey waits on its own held clarify, not on the customer
     await j.timers(2, "the clarify held for the next day")  # the window's timer, then the hold's
 
 

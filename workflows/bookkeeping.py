@@ -4,6 +4,7 @@ assignment tells the records and the manager."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from temporalio import workflow
@@ -12,11 +13,11 @@ with workflow.unsafe.imports_passed_through():
     from contracts.journey import PlaybookHold
     from contracts.moments import MOMENTS_PER_CALL, MomentKind, MomentRequest, Touchpoint
     from contracts.status import OnboardingState, Status
-    from workflows import effects, moments, staffing
+    from workflows import awaiting, effects, moments, staffing
     from workflows import status as report
     from workflows.details import hold_details
     from workflows.run import JourneyRun
-    from workflows.search_attributes import changed, hold_search_attributes
+    from workflows.search_attributes import changed, hold_search_attributes, journey_search_attributes
 
 JOURNEY_VERSION = "v3"
 
@@ -31,8 +32,34 @@ class Bookkeeping:
         if not run.started and run.hold is not None:
             return report.held_status(run.input.deal_id, run.hold, run.inbox)
         if not run.started:
-            return report.starting_status(run.input.deal_id, run.deal is not None, run.inbox)
-        return report.status(run.state, run.milestone, run.inbox)
+            return report.starting_status(run.input.deal_id, run.deal is not None, run.inbox, workflow.now())
+        return report.status(run.state, run.milestone, run.inbox, workflow.now())
+
+    def due_shown(self) -> datetime | None:
+        """The `NextActionDue` a started journey upserts: the due time of whom it waits on
+        (workflows/awaiting.py). A run of a journey recorded before v3.5 keeps upserting
+        what it did then; the patch is asked only where the two differ."""
+        run = self.run
+        s, m = run.state, run.milestone
+        due, before = awaiting.awaiting(s, m, workflow.now()).due, awaiting.due_before_v3_5(s, m)
+        return due if due == before or run.versions.due_while_held() else before
+
+    def refresh(self) -> None:
+        """Before every wait, what the journey waits on now, wherever staff look: the
+        current details, and (v3.5) the search attributes when they have moved without a
+        transition (a message held for business hours or the cap, an escalation just
+        opened or moved up)."""
+        run = self.run
+        if not run.started:
+            if run.hold is not None and run.deal is not None:  # a continued run shows its hold from the start
+                workflow.set_current_details(hold_details(run.deal, run.hold, self.status()))
+            return
+        s, m = run.state, run.milestone
+        current = workflow.info().typed_search_attributes
+        updates = changed(journey_search_attributes(s, m, self.due_shown()), current)
+        if updates and run.versions.due_while_held():
+            workflow.upsert_search_attributes(updates)
+        run.journal.show(s, m, self.status())
 
     def transition(self, state: OnboardingState, reason: str, *, escalation_level: int = 0) -> None:
         run = self.run
@@ -42,7 +69,9 @@ class Bookkeeping:
         if not run.started:  # closed before the journey really started
             run.journal.note(state.value, reason)
             return
-        run.journal.transition(run.state, run.milestone, self.status, state, reason, escalation_level=escalation_level)
+        run.journal.transition(
+            run.state, run.milestone, self.status, self.due_shown, state, reason, escalation_level=escalation_level
+        )
 
     def show(self) -> None:
         """The current details again (after a refused input: staff see it where they look)."""

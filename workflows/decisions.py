@@ -9,9 +9,10 @@ from datetime import datetime, timedelta
 from contracts.deal import DealClosed
 from contracts.journey import Inbox, JourneyState, MilestoneProgress
 from contracts.owners import OwnerAssignment, Person
-from contracts.playbook import Action, EscalationPolicy, FollowUp, Milestone
+from contracts.playbook import Action, AmountThreshold, EscalationPolicy, FollowUp, Milestone
 from contracts.staff import EXTEND_AT_MOST_DAYS
 from contracts.status import OnboardingState
+from workflows import business_hours
 
 
 def completing_event(milestone: Milestone, inbox: Inbox) -> str | None:
@@ -36,8 +37,37 @@ def current_action(milestone: Milestone, progress: MilestoneProgress | None) -> 
     return milestone.action
 
 
+HIGH_VALUE = "high-value deal: a human reviews the kickoff"
+
+
+def high_value_review(policy: EscalationPolicy, deal: DealClosed) -> str | None:
+    """Why a human reviews this deal's kickoff, or None: its amount is above the playbook's
+    `kickoff_amount_above`, converted to the threshold's currency when it names one; a deal
+    in a currency the playbook has no rate for cannot be compared, and gets the review."""
+    limit = policy.kickoff_amount_above
+    if limit is None:
+        return None
+    if not isinstance(limit, AmountThreshold):  # a plain number: the deal's own currency
+        return HIGH_VALUE if deal.amount > limit else None
+    amount = limit.in_own_currency(deal.amount, deal.currency)
+    if amount is None:
+        return (
+            f"high-value check: the playbook has no rate from {deal.currency.upper()} to {limit.currency}, "
+            "so a human reviews the kickoff"
+        )
+    return HIGH_VALUE if amount > limit.amount else None
+
+
 def is_high_risk(policy: EscalationPolicy, deal: DealClosed) -> bool:
-    return policy.kickoff_amount_above is not None and deal.amount > policy.kickoff_amount_above
+    return high_value_review(policy, deal) is not None
+
+
+def proactive_send_time(s: JourneyState, now: datetime) -> datetime:
+    """The earliest moment a proactive message may go out: the customer's business hours
+    and the playbook's daily cap (`now` when both allow it)."""
+    hours = s.playbook.playbook.business_hours
+    full = s.proactive_day if s.proactive_count >= hours.proactive_per_day else None
+    return business_hours.next_send_time(now, s.deal.account.timezone, hours, full)
 
 
 def failures_exhausted(policy: EscalationPolicy, failures: int) -> bool:

@@ -35,6 +35,7 @@ def current_details(state: JourneyState, milestone: Milestone | None, status: St
         due = status.next_action.due_at
         when = business_hours.describe(due, tz) if due else "not sent yet"
         lines.append(f"**Next action:** {status.next_action.title} — due {when}")
+        lines.append(f"**Waiting on:** {status.waiting_on}")
     if state.escalation_level:
         lines.append(f"**Escalation level:** {state.escalation_level}")
     if status.eligible_touchpoints:
@@ -81,6 +82,7 @@ def hold_details(deal: DealClosed, hold: PlaybookHold, status: Status) -> str:
     if status.next_action is not None and status.next_action.due_at is not None:
         when = business_hours.describe(status.next_action.due_at, deal.account.timezone)
         lines.append(f"**Next action:** {status.next_action.title} — the journey looks again {when}")
+        lines.append(f"**Waiting on:** {status.waiting_on}")
     if status.escalation_level:
         lines.append(f"**Escalation level:** {status.escalation_level}")
     if status.eligible_touchpoints:

@@ -31,9 +31,12 @@ class Escalations:
         the milestone outcome decided by the human (or the customer), None to carry on."""
         s = self.run.state
         s.escalations += 1
+        opened = OpenEscalation(number=s.escalations, level=1, reason=reason, since=workflow.now())
+        if self.run.versions.due_while_held():  # v3.5: the transition shows the human and the SLA already
+            s.escalation = opened
         self.books.transition(OnboardingState.escalated, reason, escalation_level=1)
         await self._create_task(m, 1, reason)
-        s.escalation = OpenEscalation(number=s.escalations, level=1, reason=reason, since=workflow.now())
+        s.escalation = opened
         # the trigger, never the reason: a reason may quote the customer
         await self.books.moment(
             MomentKind.escalated, milestone=m.key, occurrence=s.escalations, detail={"trigger": trigger}
@@ -55,6 +58,8 @@ class Escalations:
             )
             if wake is Wake.due:
                 open_.level += 1
+                if run.versions.due_while_held():  # v3.5: the transition shows the new level's SLA
+                    open_.since = workflow.now()
                 who, _ = decisions.escalation_assignee(policy, open_.level, s.owner)
                 self.books.transition(
                     OnboardingState.escalated,

@@ -40,6 +40,7 @@ class Journal:
         s: JourneyState,
         milestone: Milestone | None,
         status: Callable[[], Status],
+        due: Callable[[], datetime | None],
         state: OnboardingState,
         reason: str,
         *,
@@ -49,7 +50,7 @@ class Journal:
         s.transitions += 1
         self.transitions_this_run += 1
         self.note(state.value, reason)
-        updates = journey_search_attributes(s, milestone)
+        updates = journey_search_attributes(s, milestone, due())
         if self.upsert_changes_only:
             updates = changed(updates, workflow.info().typed_search_attributes)
         if updates:

@@ -197,10 +197,8 @@ class OnboardingWorkflow:
             if p.direction_sent_at is None:
                 if p.index == 0 and not s.high_risk_checked:
                     s.high_risk_checked = True
-                    if decisions.is_high_risk(run.playbook.escalation, s.deal):
-                        if outcome := await escalations.escalate(
-                            m, "high-value deal: a human reviews the kickoff", "high_value"
-                        ):
+                    if review := decisions.high_value_review(run.playbook.escalation, s.deal):
+                        if outcome := await escalations.escalate(m, review, "high_value"):
                             return outcome
                         continue
                 await steps.direct(m)

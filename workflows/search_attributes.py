@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from temporalio.common import SearchAttributeUpdate, TypedSearchAttributes
@@ -22,15 +23,14 @@ from contracts.search_attributes import (
     STATE,
 )
 from contracts.status import Status
-from workflows.status import next_action
 
 
-def journey_search_attributes(state: JourneyState, milestone: Milestone | None) -> list[SearchAttributeUpdate[Any]]:
-    """`NextActionDue` is the due time of whatever the journey waits on: the customer's
-    action, the owner's acknowledgement or a human's decision (status.next_action)."""
+def journey_search_attributes(
+    state: JourneyState, milestone: Milestone | None, due: datetime | None
+) -> list[SearchAttributeUpdate[Any]]:
+    """`NextActionDue` is `due`: the due time of whatever the journey waits on
+    (workflows/awaiting.py, as `Bookkeeping.due_shown` reads it for the run's version)."""
     progress = state.progress
-    _, action = next_action(state, milestone)
-    due = action.due_at if action else None
     # Only journeys in an experiment carry the variant, so every other journey's upserts
     # stay exactly as they were (recorded histories replay unchanged).
     variant = [PLAYBOOK_VARIANT.value_set(state.playbook.variant)] if state.playbook.variant else []

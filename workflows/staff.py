@@ -97,7 +97,7 @@ class Staff:
             raise ValueError(problem)
 
     def pause(self, change: Pause) -> Status:
-        self.run.state.pause = change
+        self.run.state.pause, self.run.state.paused_at = change, workflow.now()
         self.run.journal.note("pause", change.by)
         return self.books.status()
 
@@ -109,7 +109,7 @@ class Staff:
             raise ValueError("pause: the journey is escalated; resolve the escalation instead")
 
     def resume(self, change: Resume) -> Status:
-        self.run.state.pause = None
+        self.run.state.pause, self.run.state.paused_at = None, None
         self.run.journal.note("resume", change.by)
         return self.books.status()
 

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
+    from contracts.journey import ScheduledSend
     from contracts.messages import MessageTemplate
     from contracts.moments import MomentKind
     from contracts.playbook import Action, FollowUp, Milestone
@@ -95,9 +96,7 @@ class Steps:
 
     def _proactive_send_time(self) -> datetime:
         """The earliest moment a proactive message may go out: business hours, daily cap."""
-        s, hours = self.run.state, self.run.playbook.business_hours
-        full = s.proactive_day if s.proactive_count >= hours.proactive_per_day else None
-        return business_hours.next_send_time(workflow.now(), s.deal.account.timezone, hours, full)
+        return decisions.proactive_send_time(self.run.state, workflow.now())
 
     async def hold_while_paused(self) -> None:
         """While staff hold the journey nothing is sent and the window stands still; on
@@ -147,11 +146,13 @@ class Steps:
         if proactive:
             send_at = self._proactive_send_time()
             if send_at > workflow.now():
+                s.next_send = ScheduledSend(step=step, at=send_at)  # the journey waits on itself
                 wake = await self.waiting.wait(
                     CUSTOMER | {Wake.paused},
                     until=send_at,
                     summary=f"hold the {step} for business hours: {run.describe(send_at)}",
                 )
+                s.next_send = None
                 if wake is not Wake.due:
                     return None
                 if run.rescheduled:  # staff moved the due time while this waited: the new one rules

@@ -29,6 +29,12 @@ Current:
   the follow-up that fell due. Before, the follow-up came first, and when it had to wait
   for business hours or the daily cap the same input dropped it at once, again and again
   without waiting: the workflow task spun until the SDK's deadlock detector stopped it.
+- v3.5 `due-while-held`: `NextActionDue` always names a due time while the journey runs,
+  the same one `status.next_action` shows (workflows/awaiting.py): a message held for
+  business hours or the daily cap upserts its send time (the journey waits on itself),
+  a pause its review time, an escalation its SLA as soon as it opens or moves up. Before,
+  such waits upserted nothing new: `NextActionDue` stayed empty (a kickoff waiting for
+  Monday, a pause, a high-value review) or kept a missed due time.
 """
 
 from __future__ import annotations
@@ -42,8 +48,9 @@ OWNER_WAIT_ACROSS_RUNS = "owner-wait-across-runs"
 FEWER_COMMANDS = "fewer-commands"
 PLAYBOOK_UNAVAILABLE = "playbook-unavailable"
 INBOX_BEFORE_DUE = "inbox-before-due"
+DUE_WHILE_HELD = "due-while-held"
 
-ALL = (V3, OWNER_WAIT_ACROSS_RUNS, FEWER_COMMANDS, PLAYBOOK_UNAVAILABLE, INBOX_BEFORE_DUE)
+ALL = (V3, OWNER_WAIT_ACROSS_RUNS, FEWER_COMMANDS, PLAYBOOK_UNAVAILABLE, INBOX_BEFORE_DUE, DUE_WHILE_HELD)
 
 
 class Versions:
@@ -76,3 +83,7 @@ class Versions:
     def inbox_before_due(self) -> bool:
         """v3.4: asked where the customer's input waits at an overdue follow-up."""
         return self._patched(INBOX_BEFORE_DUE)
+
+    def due_while_held(self) -> bool:
+        """v3.5: asked where the `NextActionDue` to upsert differs from what v3.4 upserted."""
+        return self._patched(DUE_WHILE_HELD)

@@ -30,6 +30,7 @@ class Waiting:
         acknowledgement deadline falling inside the wait is dealt with on the way."""
         listen = frozenset(listen)
         await self.books.record_held_moments()  # nothing held across a wait that may last days
+        self.books.refresh()  # staff see whom it waits on, by when, for as long as it waits
         while True:
             deadline, ack = until, self._acknowledgement_due()
             if ack is not None and (deadline is None or ack < deadline):

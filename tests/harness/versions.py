@@ -3,7 +3,7 @@
 Each is the current workflow with the later patches read as absent, exactly as a worker of
 that version ran it: `workflow.patched()` is the only switch between versions, so a subclass
 that answers it differently is that version (the SDK's own patch tests work the same way).
-The replay corpus (tests/histories/v3, v3.2) proves the old paths still match what the old
+The replay corpus (tests/histories/v3, v3.2, v3.5) proves the old paths still match what the old
 code recorded. v1 and v2 are retired (docs/versioning.md): no stand-in starts a journey on them."""
 
 from __future__ import annotations
@@ -29,7 +29,8 @@ class OnboardingWorkflowV31(OnboardingWorkflow):
         return await super().run(input)
 
     def _patched(self, patch_id: str) -> bool:
-        return patch_id not in (versions.FEWER_COMMANDS, versions.PLAYBOOK_UNAVAILABLE) and workflow.patched(patch_id)
+        later = (versions.FEWER_COMMANDS, versions.PLAYBOOK_UNAVAILABLE, versions.DUE_WHILE_HELD)
+        return patch_id not in later and workflow.patched(patch_id)
 
 
 @workflow.defn(name="OnboardingWorkflow")
@@ -44,7 +45,20 @@ class OnboardingWorkflowV32(OnboardingWorkflow):
         return await super().run(input)
 
     def _patched(self, patch_id: str) -> bool:
-        return patch_id != versions.INBOX_BEFORE_DUE and workflow.patched(patch_id)
+        return patch_id not in (versions.INBOX_BEFORE_DUE, versions.DUE_WHILE_HELD) and workflow.patched(patch_id)
+
+
+@workflow.defn(name="OnboardingWorkflow")
+class OnboardingWorkflowV34(OnboardingWorkflow):
+    """v3.4: `NextActionDue` only moves at a transition, and says nothing new while a message
+    waits for business hours or the cap, while paused, or as an escalation opens or moves up."""
+
+    @workflow.run
+    async def run(self, input: JourneyInput) -> JourneyResult:
+        return await super().run(input)
+
+    def _patched(self, patch_id: str) -> bool:
+        return patch_id != versions.DUE_WHILE_HELD and workflow.patched(patch_id)
 
 
 @workflow.defn(name="OnboardingWorkflow")

@@ -482,7 +482,7 @@ async def test_a_journey_nobody_can_own_still_gets_its_kickoff_from_the_manager(
         handle = await start_journey(client, task_queue, make_deal(segment="enterprise"))
         try:
             current = await advance_until(
-                ts_env, handle, lambda s: s.next_action is not None and s.next_action.due_at is not None
+                ts_env, handle, lambda s: any(e.event == "sent direction" for e in s.timeline)
             )
             assert current.owner == "dana"
             details = (await handle.query("__temporal_workflow_metadata", result_type=WorkflowMetadata)).current_details

@@ -129,3 +129,27 @@ def test_follow_up_kinds_are_the_journeys_follow_up_touchpoints():
     # one vocabulary: what a playbook may list is what the journey sends and the moments name
     assert [k.value for k in FollowUpKind] == [t.value for t in FOLLOW_UPS]
     assert set(FOLLOW_UPS) <= set(MESSAGES) <= set(Touchpoint)
+
+
+def test_the_high_value_threshold_names_a_known_currency_and_positive_rates(tmp_path):
+    def threshold(value):
+        return lambda d: d["escalation"].update({"kickoff_amount_above": value})
+
+    unknown = load_changed(tmp_path, threshold({"amount": 250000, "currency": "USS"}))
+    assert "escalation.kickoff_amount_above" in unknown and "unknown currency code 'USS'" in unknown
+    lower = load_changed(tmp_path, threshold({"amount": 250000, "currency": "usd"}))
+    assert "unknown currency code 'usd'" in lower and "upper case" in lower
+    negative = load_changed(tmp_path, threshold({"amount": 250000, "currency": "USD", "rates": {"JPY": -0.0067}}))
+    assert "escalation.kickoff_amount_above" in negative and "rates.JPY: -0.0067 is not a rate" in negative
+    bad_code = load_changed(tmp_path, threshold({"amount": 250000, "currency": "USD", "rates": {"YEN": 0.0067}}))
+    assert "rates.YEN: unknown currency code" in bad_code
+    below_zero = load_changed(tmp_path, threshold({"amount": -1, "currency": "USD"}))
+    assert "escalation.kickoff_amount_above" in below_zero and "amount" in below_zero
+    assert "greater than or equal to 0" in load_changed(tmp_path, threshold(-5))  # the plain number, as before
+
+
+def test_the_shipped_threshold_is_250000_usd_with_rates():
+    [default] = [p for p in load_all() if p.playbook.name == "default"]
+    limit = default.playbook.escalation.kickoff_amount_above
+    assert not isinstance(limit, float | int) and limit is not None
+    assert (limit.amount, limit.currency) == (250_000, "USD") and limit.rates["JPY"] > 0

@@ -147,3 +147,32 @@ def test_a_due_time_can_only_move_into_the_future():
     refused = decisions.extension_problem(state, due.replace(hour=11), now)
     assert refused is not None and refused.startswith("until: must be in the future")
     assert decisions.extension_problem(state, now.replace(hour=13), now) is None
+
+
+# ------------------------------------------------------------------ the high-value rule, by currency
+
+USD_250K = {"amount": 250_000, "currency": "USD", "rates": {"JPY": 0.0067, "EUR": 1.08}}
+
+
+def test_a_threshold_in_usd_converts_the_deal_before_comparing():
+    policy = EscalationPolicy(kickoff_amount_above=USD_250K)
+    assert not decisions.is_high_risk(policy, make_deal(amount=300_000, currency="JPY"))  # about 2,000 USD
+    assert decisions.is_high_risk(policy, make_deal(amount=300_000, currency="USD"))
+    assert not decisions.is_high_risk(policy, make_deal(amount=250_000, currency="USD"))  # above, not at
+    assert decisions.is_high_risk(policy, make_deal(amount=240_000, currency="EUR"))  # 259,200 USD
+    assert decisions.is_high_risk(policy, make_deal(amount=40_000_000, currency="jpy"))  # codes compared upper-cased
+    assert decisions.high_value_review(policy, make_deal(amount=300_000, currency="USD")) == decisions.HIGH_VALUE
+
+
+def test_a_deal_in_a_currency_the_playbook_cannot_convert_gets_the_review():
+    policy = EscalationPolicy(kickoff_amount_above=USD_250K)
+    why = decisions.high_value_review(policy, make_deal(amount=10, currency="CHF"))
+    assert why is not None and "no rate from CHF to USD" in why
+
+
+def test_a_plain_number_compares_in_the_deals_own_currency_as_before():
+    """The form every playbook (and every running journey's snapshot) had before currencies."""
+    policy = EscalationPolicy(kickoff_amount_above=250_000)
+    assert decisions.is_high_risk(policy, make_deal(amount=300_000, currency="JPY"))
+    assert not decisions.is_high_risk(policy, make_deal(amount=200_000, currency="USD"))
+    assert policy.kickoff_amount_above == 250_000.0

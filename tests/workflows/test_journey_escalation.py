@@ -73,8 +73,8 @@ async def test_exhausted_follow_ups_escalate_and_create_an_owner_task(ts_env, tm
         )
         assert after.state is OnboardingState.awaiting_action
         retried = await advance_until(
-            ts_env, handle, lambda s: s.next_action.due_at is not None and s.state is OnboardingState.awaiting_action
-        )
+            ts_env, handle, lambda s: s.waiting_on == "customer" and s.state is OnboardingState.awaiting_action
+        )  # the retry's direction went out: the customer has a fresh window
         assert retried.eligible_touchpoints[0] == "clarify"
         await close_and_replay(handle)
 
@@ -201,6 +201,27 @@ async def test_high_value_deal_gets_a_human_at_kickoff(ts_env, tmp_path, journey
         told_ = await advance_until(ts_env, handle, told("first_action"))
         assert [e.event for e in told_.timeline if e.event.startswith("sent")] == ["sent direction"]
         await close_and_replay(handle)
+
+
+async def test_the_high_value_rule_converts_the_deals_currency_to_the_playbooks(ts_env, tmp_path, journeys):
+    """The default playbook: above 250,000 USD, with rates. 300,000 JPY (about 2,000 USD) starts
+    at once; 300,000 USD waits for a review; a currency it has no rate for gets the review too."""
+    client = ts_env.client
+    async with journeys(client, effects="fake") as (task_queue, _):
+        yen = await start_journey(client, task_queue, make_deal(amount=300_000, currency="JPY"))
+        dollars = await start_journey(client, task_queue, make_deal(amount=300_000, currency="USD"))
+        rand = await start_journey(client, task_queue, make_deal(amount=300_000, currency="ZAR"))
+        review = await advance_until(ts_env, dollars, escalated, step=MINUTE)
+        assert review.reason == "high-value deal: a human reviews the kickoff"
+        unknown = await advance_until(ts_env, rand, escalated, step=MINUTE)
+        assert unknown.reason == (
+            "high-value check: the playbook has no rate from ZAR to USD, so a human reviews the kickoff"
+        )
+        # business hours are at most 2.5 days away: a review would hold the kickoff for good
+        started = await advance_until(ts_env, yen, told("first_action"), step=10 * MINUTE, limit=timedelta(days=3))
+        assert started.escalation_level == 0 and not [e for e in started.timeline if e.event == "escalated"]
+        for handle in (yen, dollars, rand):
+            await close_and_replay(handle)
 
 
 async def test_customer_action_during_escalation_advances(ts_env, tmp_path, journeys):

@@ -85,7 +85,10 @@ async def test_at_most_one_proactive_message_per_business_day(ts_env, tmp_path, 
             OnboardingWorkflow.resolve_escalation, ResolveEscalation(decision="skip", by="dana", note="sales-assisted")
         )
         during = await status(handle)
-        assert during.stage == "first_value" and during.next_action.due_at is None  # held, not sent
+        # held, not sent: the journey waits on its own direction, due Tuesday 09:00 Tokyo
+        assert during.stage == "first_value" and during.waiting_on == "journey" and during.next_action is not None
+        assert during.next_action.due_at is not None
+        assert same_minute([during.next_action.due_at], [monday + timedelta(days=1, hours=9)])
         directed = await advance_until(ts_env, handle, lambda s: len(sent(s, "direction")) == 2)
         assert same_minute(
             sent(directed, "direction"), [monday + timedelta(hours=9), monday + timedelta(days=1, hours=9)]

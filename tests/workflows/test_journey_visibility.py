@@ -76,9 +76,9 @@ async def test_search_attributes_and_status_follow_the_journey(dev_env, tmp_path
         assert attrs.get(OWNER) == now.owner == "leo"
         assert attrs.get(DEAL_ID) == deal.deal_id and attrs.get(CUSTOMER_ID) == "ACME-VIS"
         assert attrs.get(SEGMENT) == "mid-market" and attrs.get(ESCALATION_LEVEL) == 0
-        due = await wait_for_status(handle, lambda s: s.next_action.due_at is not None)
+        due = await wait_for_status(handle, lambda s: s.waiting_on == "customer" and s.next_action.due_at is not None)
         attrs = await attributes_when(
-            handle, "awaiting_action", "first_action", until=lambda a: a.get(NEXT_ACTION_DUE) is not None
+            handle, "awaiting_action", "first_action", until=lambda a: a.get(NEXT_ACTION_DUE) == due.next_action.due_at
         )
         assert isinstance(attrs.get(NEXT_ACTION_DUE), datetime)
         assert attrs.get(NEXT_ACTION_DUE) == due.next_action.due_at

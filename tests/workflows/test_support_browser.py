@@ -99,7 +99,7 @@ async def test_escalated_journey_is_legible_and_actionable_in_the_web_ui(ui_env,
         for deal in (acme, globex, make_deal("D-1003", account={"id": "INITECH-3", "name": "Initech"})):
             handles[deal.deal_id] = await start_described_journey(client, task_queue, deal, playbook_name="default")
         for deal_id, handle in handles.items():
-            await wait_for_status(handle, lambda s: s.next_action is not None and s.next_action.due_at is not None)
+            await wait_for_status(handle, lambda s: s.waiting_on == "customer")  # told the one action
             if deal_id != "D-1003":
                 await handle.signal(
                     OnboardingWorkflow.help_requested,
@@ -147,7 +147,9 @@ async def test_escalated_journey_is_legible_and_actionable_in_the_web_ui(ui_env,
                 await expect(details.get_by_text("Ana Ruiz")).to_have_count(0)
                 await expect(current.get_by_text("State: escalated")).to_be_visible()
                 await expect(current.get_by_text("customer asked for help")).to_have_count(0)  # only via status
-                await expect(current.get_by_text("Upload your first dataset — due")).to_be_visible()
+                # whom it waits on: the owner, by the escalation's SLA (v3.5)
+                await expect(current.get_by_text("(owner) resolves the escalation — due")).to_be_visible()
+                await expect(current.get_by_text("Waiting on: human")).to_be_visible()
                 await expect(current.get_by_text("Eligible touchpoints:")).to_be_visible()
                 await page.screenshot(path=out / "journey-user-metadata.png")
 

@@ -22,6 +22,7 @@ import yaml
 from temporalio.client import Client, WorkflowHandle
 
 from contracts.journey import workflow_id_for
+from contracts.messages import MessageRequest
 from contracts.signals import Cancel, HelpRequested
 from contracts.staff import ReassignOwner
 from contracts.status import OnboardingState
@@ -35,6 +36,7 @@ from tests.harness.support import (
     status,
     wait_for_status,
 )
+from tests.harness.traffic import HeldSend
 from workflows.onboarding import OnboardingWorkflow
 
 ALWAYS_OPEN = {
@@ -64,9 +66,8 @@ def _due_soon(data: dict) -> None:
 
 
 def _stuck(data: dict) -> None:
-    # a 3-second window, and one proactive message a day: the follow-up waits for tomorrow,
-    # so the journey sits in awaiting_action past its due time
-    data["business_hours"]["proactive_per_day"] = 1
+    # a 3-second window: the clarify falls due at once, and its send never completes
+    # (`ClarifyNeverSent`), so the journey sits in awaiting_action past its due time
     first = data["milestones"][0]
     first["window_hours"] = 3 / 3600
     first["follow_ups"] = first["follow_ups"][:1]
@@ -105,6 +106,21 @@ def calm_zone(now: datetime) -> str:
     raise AssertionError("no calm zone")  # the zones above span the whole day
 
 
+class ClarifyNeverSent(HeldSend):
+    """The 'stuck' journey's clarify never goes out (as when the mail server is down): the
+    journey stays on its own step, past the due time it shows."""
+
+    async def _through(self, request: MessageRequest) -> None:
+        if request.kind == "clarify" and request.deal_id.endswith("-S"):
+            self.calls.append(request)
+            await asyncio.Event().wait()  # until the worker stops
+
+
+def clarify_never_sent(real: list) -> list:
+    by_name = {a.__name__: a for a in real}
+    return [*(a for a in real if a.__name__ != "send_message"), ClarifyNeverSent(by_name["send_message"]).send_message]
+
+
 @dataclass
 class Journeys:
     """This run's journeys, by the letter the expectations use."""
@@ -137,8 +153,8 @@ async def drive(client: Client, task_queue: str, run: str, started: datetime) ->
         j.handles[key] = handle
         return handle
 
-    def directed(s):
-        return s.next_action is not None and s.next_action.due_at is not None
+    def directed(s):  # told the one action: the journey waits on the customer, by a due time
+        return s.waiting_on == "customer" and s.next_action is not None and s.next_action.due_at is not None
 
     async def on_track():  # A: told the one action, due in 72 h; customer X
         await wait_for_status(await start("A", customer="X"), directed)
@@ -152,7 +168,7 @@ async def drive(client: Client, task_queue: str, run: str, started: datetime) ->
     async def due_soon():  # B: due in 2 h
         await wait_for_status(await start("B", "due-soon"), directed)
 
-    async def stuck():  # S: due time passed, follow-up held until tomorrow
+    async def stuck():  # S: due time passed, its clarify never sent
         handle = await start("S", "stuck")
         await wait_for_status(
             handle,
@@ -222,7 +238,7 @@ async def journeys(dev_env, tmp_path_factory):
     client = dev_env.client
     started = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=1)
     async with journey_worker(
-        client, tmp, playbooks=write_playbooks(tmp / "playbooks"), roster=one_full_owner
+        client, tmp, playbooks=write_playbooks(tmp / "playbooks"), roster=one_full_owner, wrap=clarify_never_sent
     ) as task_queue:
         yield await drive(client, task_queue, uuid.uuid4().hex[:8], started)
 
