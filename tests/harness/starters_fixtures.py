@@ -4,9 +4,12 @@ local server speaking HubSpot's CRM v3 format. The dev server is conftest's `dev
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
+import functools
 import json
 import secrets
+import shutil
 import socket
 import sysconfig
 import tempfile
@@ -63,6 +66,15 @@ async def start_dev_server(port: int | None = None) -> WorkflowEnvironment:
     )
 
 
+@functools.cache
+def _records_dir() -> Path:
+    """One records folder per test run: a fixed path under /tmp would be shared with any
+    other checkout's run, whose migrations this one may not know."""
+    folder = Path(tempfile.mkdtemp(prefix="onboarding-starters-tests-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return folder
+
+
 def settings_for(address: str, **overrides: Any) -> StarterSettings:
     values: dict[str, Any] = {
         "temporal_address": address,
@@ -76,7 +88,7 @@ def settings_for(address: str, **overrides: Any) -> StarterSettings:
         # on the dev server the whole suite shares.
         "onboarding_task_queue": unique("starters"),
         # The service migrates its records at start: keep them out of the checkout.
-        "onboarding_data_dir": Path(tempfile.gettempdir()) / "onboarding-starters-tests",
+        "onboarding_data_dir": _records_dir(),
         # Salesforce, Pipedrive and Segment (tests/harness/vendor_fixtures.py)
         **vendor_settings(),
     }
