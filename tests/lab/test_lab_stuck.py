@@ -13,6 +13,7 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
+from temporalio.api.testservice.v1 import LockTimeSkippingRequest, UnlockTimeSkippingRequest
 from temporalio.client import WorkflowHistory
 from temporalio.testing import WorkflowEnvironment
 
@@ -133,3 +134,22 @@ async def test_backtest_counts_a_stuck_replay_as_a_problem_naming_it_and_replays
     assert stuck is not None and stuck.startswith("stuck: the journey's workflow task keeps failing (")
     assert by_id["onboarding-LAB-fast-starter"].problem is None
     assert not by_id["onboarding-LAB-fast-starter"].differs  # replayed on its own playbook: unchanged
+
+
+async def test_a_clock_held_by_no_journey_ends_the_walk_saying_so(ts_env: WorkflowEnvironment) -> None:
+    """Something outside every journey holds the clock (here: a lock taken through the test
+    service): no persona is blamed for it; the walk ends after two quiet looks, saying so."""
+    [walk] = _plans("fast-starter", broken="")
+    await ts_env.client.test_service.lock_time_skipping(LockTimeSkippingRequest())
+    try:
+        async with Lab.open(load_roster(), ts_env, stall_seconds=STALL_SECONDS) as lab:
+            walked = await lab.walk(walk.script, JourneySetup(playbook=walk.snapshot))
+    finally:
+        await ts_env.client.test_service.unlock_time_skipping(UnlockTimeSkippingRequest())
+    assert walked.stuck is not None
+    # held before the persona's close (Tuesday 10:00) came round: its journey never started
+    assert walked.stuck == (
+        f"the lab's clock stood still for {2 * STALL_SECONDS:g} s of real time and no journey was found holding it; "
+        "last state: the journey never started"
+    )
+    assert walked.record.status == "NEVER STARTED"
