@@ -25,7 +25,7 @@ from pydantic import BaseModel
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.api.testservice.v1 import LockTimeSkippingRequest, UnlockTimeSkippingRequest
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, TelemetryFilter
 from temporalio.service import RPCError
@@ -101,6 +101,7 @@ class Lab:
         self._suspects: dict[str, tuple[int, float]] = {}  # workflow id -> open event, when first seen
         self._looking = asyncio.Lock()
         self._looked: tuple[float, bool] = (float("-inf"), False)  # when the last look was, what it found
+        self._began: dict[str, datetime] = {}  # journey id -> the lab's clock when its walk began
         self._leaked = 0  # time-skipping locks the test server kept for work of abandoned walks
 
     @classmethod
@@ -148,6 +149,7 @@ class Lab:
         whose journey holds the shared clock comes back `stuck`, its journey as far as it got;
         `timeout` overrides the lab's `stall_seconds`."""
         self.world.journeys[script.workflow_id] = setup
+        self._began[script.workflow_id] = await self._clock()
         persona_id = persona_workflow_id(script.workflow_id)
         try:
             handle = await self.client.start_workflow(PersonaRun.run, script, id=persona_id, task_queue=self.task_queue)
@@ -167,13 +169,15 @@ class Lab:
         finally:
             self.world.forget(script.workflow_id)
             self._stuck.pop(script.workflow_id, None)
+            self._began.pop(script.workflow_id, None)
         return Walked(outcome=outcome, record=record)
 
     async def _stuck_walk(self, script: Script, stuck: str) -> Walked:
         """An abandoned walk: its journey as far as it got (or only its planned start)."""
-        try:
-            record = read_journey(script.workflow_id, await journey_runs(self.client, script.workflow_id))
-        except RPCError:
+        runs = await self._runs(script.workflow_id)
+        if runs:
+            record = read_journey(script.workflow_id, runs)
+        else:
             record = JourneyRecord(
                 workflow_id=script.workflow_id, started_at=await self._clock(), status="NEVER STARTED"
             )
@@ -263,10 +267,18 @@ class Lab:
             return None
 
     async def _where(self, journey_id: str) -> str:
+        runs = await self._runs(journey_id)
+        return where_it_stood(runs[-1]) if runs else "state: the journey never started"
+
+    async def _runs(self, journey_id: str) -> list[WorkflowHistory]:
+        """This walk's journey, every run; none when it has not started (an earlier walk's
+        journey of the same id, on a shared server, is not this one)."""
         try:
-            return where_it_stood(await latest_run(self.client, journey_id))
+            runs = await journey_runs(self.client, journey_id)
         except RPCError:
-            return "state: the journey never started"
+            return []
+        started = runs[0].events[0].event_time.ToDatetime(tzinfo=UTC)
+        return runs if started >= self._began.get(journey_id, started) else []
 
     async def _clock(self) -> datetime:
         now = await self.client.test_service.get_current_time(Empty())
