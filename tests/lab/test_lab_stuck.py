@@ -1,24 +1,31 @@
 """One stuck journey does not take the other personas' output with it: the lab finds the walk
-whose journey holds the shared clock (its workflow task keeps failing), abandons it and
+whose journey holds the shared clock (a workflow task that keeps failing, an activity that
+never returns), abandons it and
 reports it stuck, naming it and where its journey stood; the others walk on and are judged
 as usual. `simulate --check` exits 1 for it, not with a crash.
 
-The stuck journey is real: the lab's world answers its `snapshot_playbook` with a snapshot
-the journey cannot decode, so each of its workflow tasks fails on the time-skipping server."""
+The stuck journeys are real, on the time-skipping server: the lab's world answers one
+journey's `snapshot_playbook` with a snapshot it cannot decode, so each of its workflow tasks
+fails; or its `send_message` never returns."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import time
 from collections.abc import AsyncIterator
 from typing import Any
 
+import pytest
+from temporalio import activity
 from temporalio.api.testservice.v1 import LockTimeSkippingRequest, UnlockTimeSkippingRequest
 from temporalio.client import WorkflowHistory
 from temporalio.testing import WorkflowEnvironment
 
+import lab.runtime
 import lab.simulate
 from cli.main import parser
+from contracts.messages import SendReceipt
 from contracts.playbook import PlaybookSnapshot
 from lab.backtest import backtest
 from lab.cli import simulate_command
@@ -28,7 +35,7 @@ from lab.personas import load_personas
 from lab.runtime import Lab, Walked
 from lab.script import Script
 from lab.simulate import Plan, plan, simulate
-from lab.world import JourneySetup
+from lab.world import JourneySetup, World
 from owners.roster import load_roster
 from playbooks.loader import DEFAULT_DIR
 
@@ -153,3 +160,28 @@ async def test_a_clock_held_by_no_journey_ends_the_walk_saying_so(ts_env: Workfl
         "last state: the journey never started"
     )
     assert walked.record.status == "NEVER STARTED"
+
+
+class _HangingWorld(World):
+    """The captured world, except that the victim's messages never finish sending."""
+
+    victim = "onboarding-LAB-silent"
+
+    @activity.defn(name="send_message")
+    async def send_message(self, request: dict[str, Any]) -> SendReceipt:
+        if activity.info().workflow_id == self.victim:
+            await asyncio.Event().wait()  # never set: the worker cancels it at shutdown
+        return await super().send_message(request)
+
+
+async def test_an_activity_that_never_finishes_is_named_after_a_whole_stall(
+    ts_env: WorkflowEnvironment, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(lab.runtime, "World", _HangingWorld)
+    plans = _plans("fast-starter", "silent", broken="")
+    report = await simulate(plans, load_roster(), env=ts_env, stall_seconds=STALL_SECONDS)
+    walks = {p.persona: p for p in report.personas}
+    stuck = walks["silent"].stuck
+    assert stuck is not None and stuck.startswith("the journey's activity send_message never finished; last state ")
+    assert [v.persona for v in report.failed] == ["silent"], report.failed
+    assert walks["fast-starter"].outcome.state == "activated"
