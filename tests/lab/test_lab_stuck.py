@@ -1,8 +1,7 @@
 """One stuck journey does not take the other personas' output with it: the lab finds the walk
 whose journey holds the shared clock (a workflow task that keeps failing, an activity that
-never returns), abandons it and
-reports it stuck, naming it and where its journey stood; the others walk on and are judged
-as usual. `simulate --check` exits 1 for it, not with a crash.
+never returns), abandons it and reports it stuck, naming it and where its journey stood; the
+others walk on and are judged as usual. `simulate --check` exits 1 for it, not with a crash.
 
 The stuck journeys are real, on the time-skipping server: the lab's world answers one
 journey's `snapshot_playbook` with a snapshot it cannot decode, so each of its workflow tasks
