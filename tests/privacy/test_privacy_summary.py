@@ -16,10 +16,11 @@ from tests.harness.privacy_support import ACCOUNT_NAME, history_json, http_servi
 from tests.harness.starters_fixtures import unique
 
 
-async def test_the_summary_names_the_account_encrypted_at_rest_and_readable_through_the_codec(ts_env, tmp_path):
-    client = ts_env.client  # the suite's converter: the payload codec with the test key
+async def test_the_summary_names_the_account_encrypted_at_rest_and_readable_through_the_codec(dev_env, tmp_path):
+    client = dev_env.client  # the suite's converter: the payload codec with the test key
     deal = DealClosed.model_validate(marked_deal(unique("D-SUM")))
-    # No worker: the start alone writes the metadata the Web UI lists.
+    # No worker: the start alone writes the metadata the Web UI lists. (On the dev server: the
+    # time-skipping one would keep its clock held for the never-run workflow task.)
     handle = await client.start_workflow("OnboardingWorkflow", {"deal_id": deal.deal_id}, **start_options(
         deal, task_queue=unique("summary")
     ))  # fmt: skip
@@ -37,7 +38,7 @@ async def test_the_summary_names_the_account_encrypted_at_rest_and_readable_thro
 
         # What the Web UI asks the codec server for: the name, in clear, for staff with the token.
         async with (
-            http_service(ts_env, "unused-queue", tmp_path / "svc") as base,
+            http_service(dev_env, "unused-queue", tmp_path / "svc") as base,
             httpx.AsyncClient(base_url=base) as http,
         ):
             body = json_format.MessageToDict(Payloads(payloads=[stored.summary]))
