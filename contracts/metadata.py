@@ -1,14 +1,16 @@
 """Static summary and static details of a journey: what staff see first on its page in the
-Temporal Web UI (User Metadata tab) and in `temporal workflow describe`. Set once, at start,
-by whoever starts the journey; the changing picture is the current details (details.py).
+Temporal Web UI (User Metadata tab), in its list of workflows, and in `temporal workflow
+describe`. Set once, at start, by whoever starts the journey; the changing picture is the
+current details (details.py).
 
-Privacy: metadata is kept with the history for its whole retention and shown in lists, so it
-carries ids, roles and counts only: no names, no email addresses, no customer text. Those are
-in the journey's input (the deal: account name, contacts' names and emails), in signals and
-in the `status` query, which are payloads: encrypted by the codec (privacy.codec) and read in
-the Web UI only by staff the codec server lets decrypt them (docs/support.md). Metadata goes
-through the same codec; keeping it free of personal data means a list of journeys, a
-screenshot or a support ticket never carries any.
+Privacy: metadata is kept with the history for its whole retention. It is a payload, so it
+goes through the payload codec (privacy.codec) like the journey's input: encrypted at rest,
+decrypted in the Web UI and the CLI only for staff the codec server lets decrypt it
+(docs/support.md). The summary names the account (the company's name), so staff recognise a
+customer in the list; the name is the customer's, not a person's, and never readable without
+the codec. The details carry ids, roles and counts only: no person's name, no email address,
+no customer text, so that the box staff copy into tickets and screenshots most often stays
+free of personal data; contacts' names and emails stay in the journey's input.
 """
 
 from __future__ import annotations
@@ -28,8 +30,14 @@ def money(amount: float, currency: str) -> str:
 
 
 def static_summary(deal: DealClosed) -> str:
-    """One line of ids: 'D-1001 · customer ACME-1 · smb · 24,000 USD'."""
-    line = f"{deal.deal_id} · customer {deal.account.id} · {deal.segment} · {money(deal.amount, deal.currency)}"
+    """One line naming the customer: 'D-1001 · Acme Corp (ACME-1) · smb · 24,000 USD'. A long
+    name is cut, not the ids or the amount."""
+    name = " ".join(deal.account.name.split())  # one line, whatever the CRM sent
+    before, after = f"{deal.deal_id} · ", f" ({deal.account.id}) · {deal.segment} · {money(deal.amount, deal.currency)}"
+    room = SUMMARY_LIMIT - len(before) - len(after)
+    if len(name) > room:
+        name = name[: max(room - 1, 0)].rstrip() + "…"
+    line = before + name + after
     return line if len(line) <= SUMMARY_LIMIT else line[: SUMMARY_LIMIT - 1] + "…"
 
 

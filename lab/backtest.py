@@ -34,7 +34,7 @@ from lab.compare import COUNTERFACTUAL, JourneyDiff, Totals, compare, describe
 from lab.errors import LabError
 from lab.histories import journey_runs
 from lab.record import read_journey
-from lab.runtime import Lab
+from lab.runtime import STALL_SECONDS, Lab
 from owners.roster import Roster, load_roster
 from playbooks import loader
 
@@ -95,8 +95,10 @@ async def backtest(
     observed_at: datetime | None = None,
     on_diff=None,  # called with each JourneyDiff as it is ready
     lab: Lab | None = None,
+    stall_seconds: float = STALL_SECONDS,
 ) -> Totals:
-    """Replay every journey through the candidate; `jobs` walk at once on one lab."""
+    """Replay every journey through the candidate; `jobs` walk at once on one lab. A replay
+    that holds the lab's clock is abandoned and counted as a problem naming it; the rest go on."""
     totals = Totals()
     observed_at = observed_at or datetime.now(UTC)
 
@@ -107,6 +109,8 @@ async def backtest(
             walked = await lab.walk(behaviour.script, behaviour.setup)
         except Exception as err:  # one journey that cannot replay does not stop the rest
             return JourneyDiff(workflow_id=workflow_id, problem=f"{type(err).__name__}: {err}")
+        if walked.stuck:
+            return JourneyDiff(workflow_id=workflow_id, problem=f"stuck: {walked.stuck}")
         return compare(workflow_id, before, walked.record, tolerance_seconds, behaviour.unplaced)
 
     async def run(lab: Lab) -> None:
@@ -129,7 +133,7 @@ async def backtest(
     if lab is not None:
         await run(lab)
     else:
-        async with Lab.open(roster) as own:
+        async with Lab.open(roster, stall_seconds=stall_seconds) as own:
             await run(own)
     return totals
 
@@ -146,6 +150,8 @@ async def backtest_command(args: argparse.Namespace, out: TextIO, err: TextIO) -
         roster = load_roster(args.roster)
         if args.jobs < 1:
             raise LabError("--jobs: at least 1")
+        if args.stall_seconds is not None and args.stall_seconds <= 0:
+            raise LabError(f"--stall-seconds: more than 0 seconds, got {args.stall_seconds:g}")
     except (LabError, loader.PlaybookError, argparse.ArgumentTypeError) as exc:
         print(f"backtest: {exc}", file=err)
         return 2
@@ -184,6 +190,7 @@ async def backtest_command(args: argparse.Namespace, out: TextIO, err: TextIO) -
             jobs=args.jobs,
             tolerance_seconds=tolerance,
             on_diff=show,
+            stall_seconds=args.stall_seconds or STALL_SECONDS,
         )
     except (RPCError, ExceptionGroup) as exc:
         print(f"backtest: listing or fetching histories failed: {exc!r}", file=err)

@@ -92,10 +92,15 @@ def behaviour_of(
                 elif name in ("action_taken", "action_failed") and body.get("action") not in events:
                     unplaced.append(f"{name} {body.get('action')}")
                 label = f"{name} {body.get('action', '')}".strip()
+                acted: dict[str, float] = {}  # when the product says the customer acted moves with the journey
+                if name == "action_taken" and isinstance(body.get("occurred_at"), str):
+                    with suppress(ValueError):
+                        occurred = datetime.fromisoformat(body["occurred_at"].replace("Z", "+00:00"))
+                        acted["occurred_at"] = (occurred.replace(tzinfo=occurred.tzinfo or UTC) - start).total_seconds()
                 steps.append(
                     Step(
                         at_seconds=(_at(e) - start).total_seconds(),
-                        send=Send(kind="signal", name=name, payload=body),
+                        send=Send(kind="signal", name=name, payload=body, moments=acted),
                         label=label,
                     )
                 )

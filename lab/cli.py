@@ -1,7 +1,7 @@
 """`onboarding simulate` and `onboarding backtest`: the journey lab's commands.
 
-Exit codes: 0 done; 1 `--check` found an expectation that does not hold (or a backtest
-could not replay a journey); 2 bad input (persona, deal, playbook, roster, arguments) or
+Exit codes: 0 done; 1 `--check` found an expectation that does not hold, a stuck walk
+among them (or a backtest could not replay a journey); 2 bad input (persona, deal, playbook, roster, arguments) or
 Temporal unreachable, and nothing ran."""
 
 from __future__ import annotations
@@ -71,6 +71,13 @@ def add_simulate(commands: argparse._SubParsersAction) -> None:
     sim.add_argument("--json", action="store_true", help="print the whole result as JSON")
     sim.add_argument("--html", type=Path, help="write one self-contained page with a swimlane timeline per persona")
     sim.add_argument("--summary", action="store_true", help="print only the table across personas")
+    sim.add_argument(
+        "--stall-seconds",
+        type=float,
+        default=None,
+        help="real seconds the lab's clock may stand still before the walk holding it is abandoned and "
+        "reported stuck (default 120)",
+    )
 
 
 BACKTEST_HELP = """Replay what real customers did through a candidate playbook: histories stream from
@@ -107,16 +114,26 @@ def add_backtest(commands: argparse._SubParsersAction) -> None:
     bt.add_argument(
         "--progress-every", type=float, default=2.0, help="seconds between progress lines on stderr (default 2)"
     )
+    bt.add_argument(
+        "--stall-seconds",
+        type=float,
+        default=None,
+        help="real seconds the lab's clock may stand still before the replay holding it is abandoned and "
+        "reported stuck (default 120)",
+    )
 
 
 async def simulate_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from lab import report as text  # the lab's heavier imports load only when used
     from lab.deals import DealFlags, read_deal
     from lab.personas import load_personas
+    from lab.runtime import STALL_SECONDS
     from lab.simulate import plan, simulate
     from owners.roster import load_roster
 
     try:
+        if args.stall_seconds is not None and args.stall_seconds <= 0:
+            raise LabError(f"--stall-seconds: more than 0 seconds, got {args.stall_seconds:g}")
         personas = load_personas(args.personas or None)
         roster = load_roster(args.roster)
         base = read_deal(args.deal) if args.deal else None
@@ -144,10 +161,15 @@ async def simulate_command(args: argparse.Namespace, out: TextIO, err: TextIO) -
     each = f" x {len(arms)} variant(s): {len(plans)} journeys" if arms else ""
     print(f"walking {len({p.file.path for p in plans})} persona(s){each} in virtual time...", file=err, flush=True)
     try:
-        report = await simulate(plans, roster, progress=lambda line: print(f"  {line}", file=err, flush=True))
-    except LabError as exc:  # the test server's clock stalled (rare): say so, do not hang
-        print(f"simulate: {exc}; run it again", file=err)
-        return 1
+        report = await simulate(
+            plans,
+            roster,
+            progress=lambda line: print(f"  {line}", file=err, flush=True),
+            stall_seconds=args.stall_seconds or STALL_SECONDS,
+        )
+    except LabError as exc:  # no time-skipping test server to walk on
+        print(f"simulate: {exc}", file=err)
+        return 2
     if args.json:
         print(json.dumps(report.model_dump(mode="json"), indent=2), file=out)
     else:

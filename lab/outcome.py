@@ -4,11 +4,12 @@ messages they got and how often a human was needed. Computed from its record."""
 from __future__ import annotations
 
 from collections import Counter
+from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from lab.record import FOLLOW_UPS, JourneyRecord
+from lab.record import FOLLOW_UPS, JourneyRecord, Touch
 
 
 class MilestoneReached(BaseModel):
@@ -31,13 +32,32 @@ class Outcome(BaseModel):
     staff_decisions: int = 0
 
 
+def state_changes(record: JourneyRecord) -> list[tuple[Touch, datetime]]:
+    """Every change of state with the moment it happened for the customer. A change their own
+    signal caused happened when they acted: for an action, when the product says it occurred
+    (`occurred_at`, between the start and its arrival), else when it arrived; not the
+    milliseconds later the journey wrote it down. Any other change: when the journey made it."""
+    changes: list[tuple[Touch, datetime]] = []
+    last: Touch | None = None  # the customer's latest signal so far
+    for touch in record.touches:
+        if touch.what == "customer":
+            last = touch
+        elif touch.what == "state":
+            moment = touch.at
+            if touch.cause == "customer" and last is not None:
+                occurred = last.occurred_at
+                moment = occurred if occurred is not None and record.started_at <= occurred <= last.at else last.at
+            changes.append((touch, moment))
+    return changes
+
+
 def outcome_of(record: JourneyRecord, status: dict | None = None) -> Outcome:
     start = record.started_at
     first_key = record.playbook.playbook.milestones[0].key if record.playbook else None
     reached: list[MilestoneReached] = []
     stage, state, activated_at = "", "", None
-    for touch in (t for t in record.touches if t.what == "state"):
-        after = (touch.at - start).total_seconds()
+    for touch, moment in state_changes(record):
+        after = (moment - start).total_seconds()
         how = {"customer": "completed", "staff": "skipped"}.get(touch.cause, "unknown")
         if stage and touch.milestone != stage and all(r.key != stage for r in reached):
             reached.append(MilestoneReached(key=stage, after_seconds=after, how=how))

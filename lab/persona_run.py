@@ -69,7 +69,7 @@ class PersonaRun:
         journey_input = script.journey_input
         if script.stamp_close and isinstance(journey_input.get("deal"), dict):
             journey_input = {**journey_input, "deal": {**journey_input["deal"], "closed_at": start.isoformat()}}
-        await workflow.execute_activity(
+        started: datetime = await workflow.execute_activity(
             "lab_start_journey",
             StartJourney(
                 workflow_id=script.workflow_id,
@@ -78,11 +78,13 @@ class PersonaRun:
                 details=script.details,
                 search_attributes=script.search_attributes,
             ),
+            result_type=datetime,
             start_to_close_timeout=_TIMEOUT,
             retry_policy=_RETRY,
         )
-        # The persona's clock starts with the journey (the start itself takes a moment).
-        self._start = start = workflow.now()
+        # The persona's clock is the journey's: its start as its history records it, which the
+        # expectations' windows count from too (a few ms of real time after the planned close).
+        self._start = start = started
         self._spawn(self._timed_steps([s for s in script.steps if s.after is None]))
         for step in script.steps:
             if step.after is not None:
@@ -110,8 +112,9 @@ class PersonaRun:
     async def _timed_steps(self, steps: list[Step]) -> None:
         """Steps on the close's clock, in order (stable for steps at the same moment)."""
         for step in sorted(steps, key=lambda s: s.at_seconds):
-            await self._sleep_until(self._begin + timedelta(seconds=step.at_seconds))
-            await self._deliver(step)
+            moment = self._begin + timedelta(seconds=step.at_seconds)
+            await self._sleep_until(moment)
+            await self._deliver(step, moment)
 
     async def _triggered_step(self, step: Step) -> None:
         trigger = step.after
@@ -124,8 +127,9 @@ class PersonaRun:
             )
             raise
         seen = next(s for s in self._sightings if trigger.matches(s))
-        await self._sleep_until(seen.at + timedelta(seconds=step.at_seconds))
-        await self._deliver(step)
+        moment = seen.at + timedelta(seconds=step.at_seconds)
+        await self._sleep_until(moment)
+        await self._deliver(step, moment)
 
     async def _owners(self) -> None:
         """Each owner the journey assigns acknowledges after the persona's delay."""
@@ -185,7 +189,7 @@ class PersonaRun:
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
         self._actors.append(asyncio.create_task(work))
 
-    async def _deliver(self, step: Step) -> None:
+    async def _deliver(self, step: Step, moment: datetime) -> None:
         lane = (
             "crm"
             if step.send.name in ("cancel", "deal_closed", "deal_in_crm")
@@ -193,7 +197,12 @@ class PersonaRun:
         )
         if step.send.name == "owner_acknowledged":
             lane = "owner"
-        await self._send(lane, step.send.kind, step.send.name, step.send.resolved(self._begin), step.label)
+        payload = step.send.resolved(self._begin)
+        if step.send.name == "action_taken" and "occurred_at" not in step.send.moments:
+            # When the customer acted, as a product stamps it: the step's own moment, not the
+            # moment the lab's delivery lands (milliseconds later, the clock held meanwhile).
+            payload["occurred_at"] = moment.isoformat()
+        await self._send(lane, step.send.kind, step.send.name, payload, step.label)
 
     async def _send(self, lane: str, kind: str, name: str, payload: dict, label: str) -> None:
         done: Delivered = await workflow.execute_activity(

@@ -64,6 +64,8 @@ class Touch(BaseModel):
     level: int = 0
     detail: str = ""
     ok: bool = True  # False: a message that could not render, an activity that failed
+    # A customer's action: when the product says it happened (`occurred_at`), if it says so.
+    occurred_at: datetime | None = None
     # What woke the journey to do this: the customer's own signal, staff, the owner, or the
     # journey itself (a timer, its start).
     cause: Literal["customer", "staff", "owner", "journey"] = "journey"
@@ -114,6 +116,17 @@ def _root_cause(failure: Any) -> str:
     while failure.HasField("cause"):
         failure = failure.cause
     return failure.message
+
+
+def _moment(value: Any) -> datetime | None:
+    """An ISO 8601 moment from a payload; None when absent or not one."""
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=_UTC)
 
 
 def _short(text: Any, limit: int = 120) -> str:
@@ -246,7 +259,8 @@ class _Reader:
         name, body = attrs.signal_name, _dict(_first(attrs.input))
         self.pending.add(f"signal:{name}")
         if name == "action_taken":
-            self.touch(at=at, lane="customer", what="customer", kind="taken", detail=str(body.get("action", "")))
+            detail, occurred = str(body.get("action", "")), _moment(body.get("occurred_at"))
+            self.touch(at=at, lane="customer", what="customer", kind="taken", detail=detail, occurred_at=occurred)
         elif name == "action_failed":
             detail = f"{body.get('action', '')}: {_short(body.get('reason'), 80)}"
             self.touch(at=at, lane="customer", what="customer", kind="failed", detail=detail)

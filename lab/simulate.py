@@ -21,7 +21,7 @@ from lab.errors import LabError
 from lab.outcome import Outcome, outcome_of
 from lab.personas import PersonaFile
 from lab.record import JourneyRecord, Touch
-from lab.runtime import Lab
+from lab.runtime import STALL_SECONDS, Lab
 from lab.script import Note, Script, Send, StaffRule, StartRule, Step, Trigger
 from lab.verdicts import Verdict, judge
 from lab.world import JourneySetup
@@ -63,6 +63,7 @@ class PersonaReport(BaseModel):
     outcome: Outcome
     verdicts: list[Verdict] = Field(default_factory=list)
     warnings: list[str] = Field(default_factory=list)
+    stuck: str | None = None  # the lab abandoned this walk: what held the clock, where it stood
 
     @property
     def failed(self) -> list[Verdict]:
@@ -278,20 +279,40 @@ async def simulate(
     *,
     env: WorkflowEnvironment | None = None,
     progress: Callable[[str], None] | None = None,
+    stall_seconds: float = STALL_SECONDS,
 ) -> LabReport:
-    """Every persona side by side on one time-skipping server (see lab/runtime.py)."""
-    async with Lab.open(roster, env) as lab:
+    """Every persona side by side on one time-skipping server (see lab/runtime.py). A walk
+    whose journey holds the shared clock for `stall_seconds` of real time is abandoned and
+    reported stuck (a failed expectation); the others are reported as usual."""
+    async with Lab.open(roster, env, stall_seconds=stall_seconds) as lab:
 
         async def one(p: Plan) -> PersonaReport:
             walked = await lab.walk(p.script, JourneySetup(playbook=p.snapshot), status=True)
+            label = walk_label(p.file.persona.name, p.variant)
             if progress:
-                progress(f"{walk_label(p.file.persona.name, p.variant)}: walked")
-            return report_for(
+                progress(f"{label}: stuck, abandoned ({walked.stuck})" if walked.stuck else f"{label}: walked")
+            report = report_for(
                 p, walked.record, walked.outcome.final_status, walked.outcome.notes, walked.outcome.not_reached
             )
+            return stuck_report(report, walked.stuck) if walked.stuck else report
 
         reports = await asyncio.gather(*(one(p) for p in plans))
     return LabReport(personas=list(reports))
+
+
+def stuck_report(report: PersonaReport, why: str) -> PersonaReport:
+    """A walk the lab abandoned: its journey as far as it got, and a failed expectation that
+    names what held the clock and where the journey stood (`--check` exits 1)."""
+    stuck = Verdict(
+        persona=report.label,
+        expectation="the journey walks to its horizon",
+        source="the lab",
+        held=False,
+        happened=f"stuck: {why}",
+    )
+    outcome = report.outcome.model_copy(update={"state": "stuck"})
+    # the rest of its expectations cannot be judged on a walk that never reached its horizon
+    return report.model_copy(update={"stuck": why, "outcome": outcome, "verdicts": [stuck]})
 
 
 def report_for(

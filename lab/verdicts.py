@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel
@@ -25,7 +25,7 @@ from contracts.expectations import (
 )
 from contracts.playbook import BusinessHours
 from lab.calendar import business_day, deadline, in_business_hours, local, shown, spoken
-from lab.outcome import Outcome
+from lab.outcome import Outcome, state_changes
 from lab.record import FOLLOW_UPS, JourneyRecord
 
 
@@ -97,7 +97,7 @@ def _escalated(e: Escalated, w: _Walk) -> tuple[bool, str]:
 
 def _reaches(e: ReachesState, w: _Walk) -> tuple[bool, str]:
     target = e.reaches
-    at = next((t.at for t in w.record.touches if t.what == "state" and t.kind == target.state), None)
+    at = next((moment for t, moment in state_changes(w.record) if t.kind == target.state), None)
     if at is None:
         return False, f"never {target.state}; it ended {w.outcome.state}"
     return target.within is None or at <= w.by(target.within), f"{target.state} on {w.when(at)}"
@@ -108,7 +108,7 @@ def _completes(e: CompletesMilestone, w: _Walk) -> tuple[bool, str]:
     reached = next((r for r in w.outcome.milestones if r.key == goal.milestone), None)
     if reached is None:
         return False, f"{goal.milestone} never finished"
-    at = w.start.__class__.fromtimestamp(w.start.timestamp() + reached.after_seconds, w.start.tzinfo)
+    at = w.start + timedelta(seconds=reached.after_seconds)
     return reached.how == "completed" and at <= w.by(goal.within), f"{goal.milestone} {reached.how} on {w.when(at)}"
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -194,9 +195,11 @@ class World:
     # ------------------------------------------------------------------ what the persona does
 
     @activity.defn(name="lab_start_journey")
-    async def lab_start_journey(self, start: StartJourney) -> None:
+    async def lab_start_journey(self, start: StartJourney) -> datetime:
+        """Start the journey; its start as its history records it, the instant the persona's
+        clock and the expectations' windows both count from."""
         try:
-            await self.client.start_workflow(
+            handle = await self.client.start_workflow(
                 WORKFLOW_TYPE,
                 start.journey_input,
                 id=start.workflow_id,
@@ -212,6 +215,9 @@ class World:
             )
         except RPCError as err:
             raise ApplicationError(f"cannot start the journey: {err.message}", non_retryable=True) from None
+        async for event in handle.fetch_history_events(page_size=1):
+            return event.event_time.ToDatetime(tzinfo=UTC)
+        raise ApplicationError(f"{start.workflow_id}: started, but its history is empty", non_retryable=True)
 
     @activity.defn(name="lab_deliver")
     async def lab_deliver(self, delivery: Delivery) -> Delivered:

@@ -1,20 +1,29 @@
-"""Static summary and details: short, readable, and free of personal data (ids, roles and
-counts: no names, no emails)."""
+"""Static summary and details: short and readable; the summary names the account so staff
+recognise the customer, the details carry no personal data (ids, roles and counts: no
+names, no emails)."""
 
 from contracts.metadata import SUMMARY_LIMIT, money, static_details, static_summary
 from tests.harness.support import make_deal
 
 
-def test_summary_reads_deal_customer_segment_amount():
-    assert static_summary(make_deal("D-1001")) == "D-1001 · customer ACME-1 · smb · 24,000 USD"
+def test_summary_names_the_account_with_deal_customer_segment_amount():
+    assert static_summary(make_deal("D-1001")) == "D-1001 · Acme Corp (ACME-1) · smb · 24,000 USD"
     assert money(1234.5, "eur") == "1,234.50 EUR"
 
 
-def test_summary_stays_one_short_line_without_the_account_name():
+def test_a_long_account_name_is_cut_and_the_ids_and_amount_stay():
+    deal = make_deal("D-1", account={"id": "ACME-9", "name": "Very Long Name\nGmbH " * 12})
+    summary = static_summary(deal)
+    assert SUMMARY_LIMIT - 2 <= len(summary) <= SUMMARY_LIMIT and "\n" not in summary
+    assert summary.startswith("D-1 · Very Long Name GmbH Very Long Name")
+    assert summary.endswith("… (ACME-9) · smb · 24,000 USD")
+
+
+def test_summary_stays_one_short_line_whatever_the_ids():
     deal = make_deal("D-1", account={"id": "X" * 128, "name": "Very Long Name " * 16})
     summary = static_summary(deal)
     assert len(summary) <= SUMMARY_LIMIT and "\n" not in summary
-    assert "Very Long Name" not in summary
+    assert summary.startswith("D-1 · ")
 
 
 def test_details_count_contacts_by_role_without_names_or_emails():

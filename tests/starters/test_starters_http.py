@@ -83,7 +83,7 @@ async def test_signed_webhook_starts_visible_journey(http: httpx.AsyncClient, cl
     desc = await handle.describe()
     assert desc.workflow_type == "OnboardingWorkflow" and desc.task_queue.startswith("starters-")
     assert desc.status == WorkflowExecutionStatus.RUNNING
-    assert await desc.static_summary() == f"{deal_id} · customer ACME-{deal_id} · mid-market · 24,000 USD"
+    assert await desc.static_summary() == f"{deal_id} · Acme Corp (ACME-{deal_id}) · mid-market · 24,000 USD"
     details = await desc.static_details()
     assert details and f"ACME-{deal_id}" in details
     assert "ana@acme.example" not in details and "Ana Ruiz" not in details and "Acme Corp" not in details
