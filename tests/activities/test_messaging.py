@@ -50,7 +50,11 @@ async def test_kickoff_email_reaches_a_real_smtp_server_with_a_deterministic_mes
     deal = make_deal()
     async with SmtpSink() as sink, journeys(client, smtp_url=sink.url) as task_queue:
         handle = await start_journey(client, task_queue, deal)
-        await advance_until(ts_env, handle, lambda s: s.next_action is not None and s.next_action.due_at is not None)
+        await advance_until(
+            ts_env,
+            handle,
+            lambda s: s.waiting_on == "customer" and s.next_action is not None and s.next_action.due_at is not None,
+        )
         [kickoff] = await sink.wait_for(1)
         key = f"onboarding-{deal.deal_id}:first_action:direction:1"
         assert kickoff["Message-ID"] == message_id_for(key, "onboarding.vendor.example")

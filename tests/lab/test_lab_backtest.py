@@ -54,7 +54,10 @@ async def record_journeys(client, tmp_path: Path, customer_id: str) -> None:
         # A warm worker, as in production: the first journey a fresh worker runs waits a
         # second for its sandbox, which would blur offsets measured in seconds.
         warm = await start_journey(client, task_queue, make_deal(f"BT-warm-{customer_id}"))
-        await wait_for_status(warm, lambda s: s.next_action is not None and s.next_action.due_at is not None)
+        await wait_for_status(
+            warm,
+            lambda s: s.waiting_on == "customer" and s.next_action is not None and s.next_action.due_at is not None,
+        )
         await warm.signal("cancel", {"reason": "warm-up over"})
         await warm.result()
 

@@ -65,7 +65,10 @@ async def test_web_ui_shows_the_input_decrypted_only_to_a_signed_in_browser(code
             raw, headers = signed(deal_body(deal_id))
             assert (await http.post("/webhooks/deal-closed", content=raw, headers=headers)).status_code == 202
             handle = client.get_workflow_handle(f"onboarding-{deal_id}")
-            await wait_for_status(handle, lambda s: s.next_action is not None and s.next_action.due_at is not None)
+            await wait_for_status(
+                handle,
+                lambda s: s.waiting_on == "customer" and s.next_action is not None and s.next_action.due_at is not None,
+            )
 
             async with playwright_api.async_playwright() as pw:
                 browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)

@@ -66,7 +66,11 @@ async def test_webhook_journey_history_is_unreadable_without_the_codec_server_an
             assert response.status_code == 202, response.text
             handle = client.get_workflow_handle(response.json()["workflow_id"])
             await advance_until(
-                ts_env, handle, lambda st: st.next_action is not None and st.next_action.due_at is not None
+                ts_env,
+                handle,
+                lambda st: (
+                    st.waiting_on == "customer" and st.next_action is not None and st.next_action.due_at is not None
+                ),
             )
             help_event = {
                 "event_id": "h-1",
@@ -138,7 +142,11 @@ async def test_key_rotation_old_history_replays_and_decodes_after_the_current_ke
     try:
         async with _worker_on(with_a, task_queue, tmp_path / "a", playbooks):
             await advance_until(
-                ts_env, handle, lambda st: st.next_action is not None and st.next_action.due_at is not None
+                ts_env,
+                handle,
+                lambda st: (
+                    st.waiting_on == "customer" and st.next_action is not None and st.next_action.due_at is not None
+                ),
             )
         # The same journey goes on under a worker whose current key is B.
         async with _worker_on(rotated, task_queue, tmp_path / "b", playbooks):

@@ -48,7 +48,11 @@ async def test_marker_strings_never_reach_a_log_line(ts_env, tmp_path, json_logs
         # The happy path, with markers everywhere.
         assert (await post("/webhooks/deal-closed", marked_deal(deal_id))).status_code == 202
         handle = client.get_workflow_handle(f"onboarding-{deal_id}")
-        await advance_until(ts_env, handle, lambda s: s.next_action is not None and s.next_action.due_at is not None)
+        await advance_until(
+            ts_env,
+            handle,
+            lambda s: s.waiting_on == "customer" and s.next_action is not None and s.next_action.due_at is not None,
+        )
         failed = {"deal_id": deal_id, "action": "dataset_uploaded", "type": "failed", "reason": FAILURE_REASON}
         assert (await post("/events", {**failed, "event_id": "f-1"})).status_code == 202
         await sink.wait_for(2)  # the contextual help email, quoting the reason

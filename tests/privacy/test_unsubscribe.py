@@ -119,7 +119,11 @@ async def test_one_click_stops_every_later_customer_email_and_forgeries_change_n
         raw, headers = signed(marked_deal(deal_id))
         assert (await http.post("/webhooks/deal-closed", content=raw, headers=headers)).status_code == 202
         handle = client.get_workflow_handle(f"onboarding-{deal_id}")
-        await advance_until(ts_env, handle, lambda s: s.next_action is not None and s.next_action.due_at is not None)
+        await advance_until(
+            ts_env,
+            handle,
+            lambda s: s.waiting_on == "customer" and s.next_action is not None and s.next_action.due_at is not None,
+        )
         [kickoff] = await sink.wait_for(1)
         url, token = link_of(kickoff)
         path = url[url.index("/unsubscribe/") :]

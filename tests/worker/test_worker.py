@@ -20,7 +20,11 @@ async def test_logs_are_json_lines_without_contact_details(ts_env, tmp_path, jso
     client = ts_env.client
     async with journeys(client) as task_queue:
         handle = await start_journey(client, task_queue, make_deal())
-        await advance_until(ts_env, handle, lambda s: s.next_action is not None and s.next_action.due_at is not None)
+        await advance_until(
+            ts_env,
+            handle,
+            lambda s: s.waiting_on == "customer" and s.next_action is not None and s.next_action.due_at is not None,
+        )
         secret_note = "call me on +1 555 0100 or ana.private@acme.example"
         await handle.signal(OnboardingWorkflow.help_requested, HelpRequested(message=secret_note, event_id="h-1"))
         await advance_until(ts_env, handle, lambda s: s.state is OnboardingState.escalated, step=timedelta(minutes=1))

@@ -82,7 +82,10 @@ async def test_rollout_ramp_and_rollback_on_the_dev_server(dev_env, tmp_path):
     async with worker("build-1"):
         await cli(address, "set-current-version", "--deployment-name", name, "--build-id", "build-1", "--yes")
         handle = await start_journey(client, task_queue, make_deal())
-        await wait_for_status(handle, lambda s: s.next_action is not None and s.next_action.due_at is not None)
+        await wait_for_status(
+            handle,
+            lambda s: s.waiting_on == "customer" and s.next_action is not None and s.next_action.due_at is not None,
+        )
         assert await build_of(handle) == (ApiVersioningBehavior.VERSIONING_BEHAVIOR_AUTO_UPGRADE, "build-1")
 
         async with worker("build-2"):
