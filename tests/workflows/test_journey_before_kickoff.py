@@ -9,8 +9,10 @@ kickoff went out, hours or a weekend later. Now a failed attempt gets its help a
 reply: not held for business hours), a help request escalates at once, to the owner who
 has not acknowledged yet; the kickoff still goes out after the acknowledgement.
 
-The kickoff held for business hours answers the same input at once too (it always did:
-checked here). Time-skipping server, effects in memory (lab/fakes.py)."""
+The other waits before the kickoff are checked as they were: the kickoff held for business
+hours answers the same input at once (it always did), and a help request during the
+high-value review joins that open escalation. Time-skipping server, effects in memory
+(lab/fakes.py)."""
 
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ from zoneinfo import ZoneInfo
 from contracts.signals import OwnerAcknowledged, Unsubscribed
 from contracts.staff import ResolveEscalation
 from contracts.status import OnboardingState, Status
+from replay.corpus import CORPUS, as_text, load_history, replay_files
 from tests.harness.support import assert_replays, close_and_replay, make_deal, start_journey, status, utc
 from tests.harness.versions import OnboardingWorkflowV35
 from tests.workflows.test_journey_holds import (
@@ -211,6 +214,27 @@ async def test_a_failure_while_the_kickoff_waits_for_monday_gets_help_at_once(ts
         await close_and_replay(handle)
 
 
+async def test_a_help_request_during_the_high_value_review_joins_it(ts_env, tmp_path, journeys):
+    """The review before a high-value kickoff is an open escalation: a help request joins it
+    (no second task) and the reviewer's decision settles it, as in any escalation."""
+    client = ts_env.client
+    async with journeys(client, effects="fake", playbooks=playbook(tmp_path)) as (queue, effects):
+        tue = await tuesday_10(ts_env)
+        handle = await start_journey(client, queue, make_deal(amount=300_000, currency="USD"))
+        await until(ts_env, handle, lambda s: s.state is OnboardingState.escalated, step=TEN_MINUTES)
+        await sleep_until(ts_env, tue + HOUR)
+        await handle.signal(OnboardingWorkflow.help_requested, helped())
+        joined = await until(ts_env, handle, lambda s: any(e.event == "help requested" for e in s.timeline))
+        assert joined.state is OnboardingState.escalated and joined.escalation_level == 1
+        await handle.execute_update(
+            OnboardingWorkflow.resolve_escalation, ResolveEscalation(decision="retry", by="maya", note="reviewed")
+        )
+        told = await until(ts_env, handle, lambda s: s.waiting_on == "customer", step=TEN_MINUTES)
+        assert any(e.event == "handled with the escalation" for e in told.timeline)
+        assert_touches(effects, [("escalation 1", tue), ("direction", tue + HOUR)])
+        await close_and_replay(handle)
+
+
 # ------------------------------------------------------------------ journeys already running (v3.5)
 
 
@@ -240,3 +264,32 @@ async def test_a_journey_waiting_for_the_owner_on_v3_5_replays_and_answers_at_th
         assert_touches(new, [("direction", tue + 2 * HOUR), ("help", tue + 2 * HOUR)])
         assert not await has_marker(handle, versions.INPUT_BEFORE_KICKOFF)
         await close_and_replay(handle)
+
+
+OWNER_WAITS = [
+    "owner-acknowledges",
+    "owner-acknowledgement-times-out",
+    *(f"owner-wait-across-runs.run{n}" for n in range(1, 5)),
+]
+
+
+def marked(path) -> bool:
+    return any(
+        e.HasField("marker_recorded_event_attributes")
+        and versions.INPUT_BEFORE_KICKOFF.encode() in e.SerializeToString()
+        for e in load_history(path).events
+    )
+
+
+async def test_the_v3_5_owner_waits_replay_on_v3_6_which_marks_every_owner_wait():
+    """The v3.5 corpus's journeys that waited for the owner (no marker) replay on this code;
+    on v3.6 every such wait carries the marker, the new scenarios included."""
+    older = [CORPUS / "v3.5" / f"{name}.json" for name in OWNER_WAITS]
+    problems = await replay_files(older)
+    assert not problems, as_text(problems)
+    assert not any(marked(p) for p in older)
+    current = [
+        CORPUS / "v3.6" / f"{name}.json" for name in [*OWNER_WAITS, "failure-before-kickoff", "help-before-kickoff"]
+    ]
+    assert all(marked(p) for p in current)
+    assert not marked(CORPUS / "v3.6" / "owner-acknowledges-beside-kickoff.json")  # no wait before the kickoff
