@@ -48,7 +48,7 @@ from playbooks.loader import DEFAULT_DIR
 
 CORPUS = Path(__file__).resolve().parent.parent / "tests" / "histories"
 # The corpus folder new recordings go to. Bump it with every new workflow version (patch).
-VERSION = "v3.5"
+VERSION = "v3.6"
 SECOND = 1 / 3600  # playbook durations are in hours
 WAIT_SECONDS = 30.0
 
@@ -415,6 +415,35 @@ async def _help_during_hold(j: Journey) -> None:
     await j.cancel()
 
 
+def _waiting_for_owner(s: Status) -> bool:
+    return s.waiting_on == "owner" and s.reason.startswith("waiting for owner acknowledgement")
+
+
+async def _failure_before_kickoff(j: Journey) -> None:
+    """v3.6: a failure while the kickoff waits for the owner gets its help at once; the
+    kickoff goes out once the owner acknowledges."""
+    await j.wait(_waiting_for_owner, "waiting for the owner")
+    await j.signal("action_failed", {"action": "dataset_uploaded", "reason": "CSV has no header", "event_id": "f-1"})
+    await j.seen("sent help")
+    await j.wait(_waiting_for_owner, "still waiting for the owner")
+    await j.signal("owner_acknowledged", {"by": "leo"})
+    await j.told("first_action")
+    await j.cancel()
+
+
+async def _help_before_kickoff(j: Journey) -> None:
+    """v3.6: a help request while the kickoff waits for the owner escalates to that owner at
+    once; after the retry the kickoff waits for the acknowledgement again."""
+    await j.wait(_waiting_for_owner, "waiting for the owner")
+    await j.signal("help_requested", {"message": "stuck on SSO", "event_id": "h-1"})
+    await j.escalated()
+    await j.update("resolve_escalation", {"decision": "retry", "by": "leo", "note": "called them"})
+    await j.wait(_waiting_for_owner, "waiting for the owner again")
+    await j.signal("owner_acknowledged", {"by": "leo"})
+    await j.told("first_action")
+    await j.cancel()
+
+
 NOISE = 60  # product events for nothing the journey waits on: enough to pass the suggestion below
 
 
@@ -476,6 +505,9 @@ SCENARIOS: list[Scenario] = [
     # v3.4: the customer's input while a follow-up waits (here for the daily cap) is answered first
     Scenario("failure-during-hold", _failure_during_hold, playbook=_clarify_held_for_tomorrow),
     Scenario("help-during-hold", _help_during_hold, playbook=_clarify_held_for_tomorrow),
+    # v3.6: the customer's input while the kickoff waits for the owner is answered at once
+    Scenario("failure-before-kickoff", _failure_before_kickoff, playbook=_acknowledgement_hours(1)),
+    Scenario("help-before-kickoff", _help_before_kickoff, playbook=_acknowledgement_hours(1)),
 ]
 
 

@@ -59,7 +59,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.steps import Steps
     from workflows.versions import Versions
     from workflows.waiting import Waiting
-    from workflows.waits import Wake
+    from workflows.waits import CUSTOMER, Wake
 
 
 @workflow.defn(name="OnboardingWorkflow")
@@ -91,7 +91,11 @@ class OnboardingWorkflow:
             try:
                 if not run.started:
                     await self._start()
-                elif self._owner_before_kickoff() and run.versions.owner_wait_across_runs():
+                elif (
+                    self._owner_before_kickoff()
+                    and run.versions.owner_wait_across_runs()
+                    and not self._answers_before_kickoff()  # v3.6: the milestone's loop waits for the owner
+                ):
                     await self._await_owner()  # this run took over while the kickoff waited for the owner
                 milestones = run.playbook.milestones
                 while (index := run.progress.index) < len(milestones):
@@ -168,19 +172,40 @@ class OnboardingWorkflow:
         s.acknowledgement = AcknowledgementWait(owner_id=owner.id, until=until, before_kickoff=policy.before_kickoff)
         if policy.before_kickoff:
             self.books.transition(OnboardingState.awaiting_action, acknowledgement.waiting_reason(owner, until))
-            await self._await_owner()
+            if not self._answers_before_kickoff():
+                await self._await_owner()  # before v3.6: the customer's input waits for the kickoff
 
     def _owner_before_kickoff(self) -> bool:
         run = self.journey
         ack = run.state.acknowledgement
         return ack is not None and ack.before_kickoff and run.progress.direction_sent_at is None
 
-    async def _await_owner(self) -> None:
-        """The kickoff waits for the owner's acknowledgement (or the customer acting first)."""
+    def _answers_before_kickoff(self) -> bool:
+        """v3.6: whether this run answers the customer while the kickoff waits for the owner
+        (asked where that wait begins; `run.owner_wait_in_loop` keeps the answer)."""
         run = self.journey
-        await self.waiting.wait({Wake.acknowledged, Wake.acted})
-        if acknowledgement.acknowledged(run.inbox.acknowledged_by, run.state.owner.owner):
-            self.books.transition(OnboardingState.awaiting_action, f"owner {run.state.owner.owner.name} acknowledged")
+        run.owner_wait_in_loop = run.versions.input_before_kickoff()
+        return run.owner_wait_in_loop
+
+    def _kickoff_waits_for_owner(self) -> bool:
+        """v3.6: the first milestone's kickoff waits for the owner here, in the milestone's
+        loop, so the customer's input meanwhile is answered as after the kickoff."""
+        return self.journey.owner_wait_in_loop and self.journey.progress.index == 0 and self._owner_before_kickoff()
+
+    async def _await_owner(self, listen: frozenset[Wake] = frozenset({Wake.acknowledged, Wake.acted})) -> Wake:
+        """The kickoff waits for the owner's acknowledgement, or the customer acting first
+        (from v3.6 also for their failed attempt, help request or unsubscribe: `listen`)."""
+        run = self.journey
+        s = run.state
+        if run.owner_wait_in_loop and s.acknowledgement is not None:
+            # back to the owner's wait after answering the customer (or an escalation's retry)
+            waiting = acknowledgement.waiting_reason(s.owner.owner, s.acknowledgement.until)
+            if s.reason != waiting:
+                self.books.transition(OnboardingState.awaiting_action, waiting)
+        wake = await self.waiting.wait(listen)
+        if acknowledgement.acknowledged(run.inbox.acknowledged_by, s.owner.owner):
+            self.books.transition(OnboardingState.awaiting_action, f"owner {s.owner.owner.name} acknowledged")
+        return wake
 
     async def _run_milestone(self, m: Milestone) -> Outcome:
         """direct -> await action -> advance | follow up | escalate."""
@@ -195,6 +220,14 @@ class OnboardingWorkflow:
             if decisions.completing_event(m, run.inbox):
                 return Outcome.completed
             if p.direction_sent_at is None:
+                if self._kickoff_waits_for_owner():  # v3.6: the customer is answered meanwhile
+                    self.waiting.maybe_continue_as_new()
+                    wake = await self._await_owner(CUSTOMER | {Wake.acknowledged})
+                    if wake is Wake.acted:
+                        return Outcome.completed
+                    if outcome := await self._answer(m, wake):
+                        return outcome
+                    continue  # the owner acknowledged (or did not in time), or the input is answered
                 if p.index == 0 and not s.high_risk_checked:
                     s.high_risk_checked = True
                     if review := decisions.high_value_review(run.playbook.escalation, s.deal):
@@ -213,27 +246,33 @@ class OnboardingWorkflow:
             wake = await steps.await_customer(m)
             if wake is Wake.acted:
                 return Outcome.completed
-            if wake is Wake.failed:
-                too_many = await steps.answer_failure(m)
-                outcome = await escalations.escalate(m, too_many, "failures") if too_many else None
-            elif wake is Wake.help:
-                count, message = inbox.take_help(run.inbox)
-                more = f" ({count} requests)" if count > 1 else ""
-                outcome = await escalations.escalate(m, f"customer asked for help{more}: {message[:200]}", "help")
-            elif wake is Wake.unsubscribed:
-                s.unsubscribe_escalated = True
-                outcome = await escalations.escalate(
-                    m, "customer unsubscribed from onboarding emails: reach them directly", "unsubscribed"
-                )
-            elif wake is Wake.due:
-                if (follow_up := decisions.next_follow_up(m, p)) is not None:
-                    await steps.follow_up(m, follow_up)
-                    continue
-                outcome = await escalations.escalate(m, f"no '{m.action.title}' after every follow-up", "follow_ups")
-            else:  # paused or rescheduled: look again
-                continue
-            if outcome:
+            if outcome := await self._answer(m, wake):
                 return outcome
+
+    async def _answer(self, m: Milestone, wake: Wake) -> Outcome | None:
+        """Answer what woke the journey: a failed attempt gets help (escalated when too many),
+        a help request or an unsubscribe escalates, a due time sends the next follow-up
+        (escalated after the last). Returns the outcome a human decided, None to look again."""
+        run = self.journey
+        s, p, steps, escalations = run.state, run.progress, self.steps, self.escalations
+        if wake is Wake.failed:
+            too_many = await steps.answer_failure(m)
+            return await escalations.escalate(m, too_many, "failures") if too_many else None
+        if wake is Wake.help:
+            count, message = inbox.take_help(run.inbox)
+            more = f" ({count} requests)" if count > 1 else ""
+            return await escalations.escalate(m, f"customer asked for help{more}: {message[:200]}", "help")
+        if wake is Wake.unsubscribed:
+            s.unsubscribe_escalated = True
+            return await escalations.escalate(
+                m, "customer unsubscribed from onboarding emails: reach them directly", "unsubscribed"
+            )
+        if wake is Wake.due:
+            if (follow_up := decisions.next_follow_up(m, p)) is not None:
+                await steps.follow_up(m, follow_up)
+                return None
+            return await escalations.escalate(m, f"no '{m.action.title}' after every follow-up", "follow_ups")
+        return None  # paused, rescheduled, the owner acknowledged: look again
 
     async def _finish_milestone(self, milestones: list[Milestone], outcome: Outcome) -> None:
         run = self.journey

@@ -67,6 +67,9 @@ class JourneyRun:
         self.rescheduled = False  # staff moved the due time: the waiting timer is replaced
         self.hold: PlaybookHold | None = input.held  # v3.3: no playbook can run the journey yet
         self.hold_problem = ""
+        # v3.6: this run waits for the owner's acknowledgement in the first milestone's loop,
+        # answering the customer meanwhile (asked where the wait begins, in each run)
+        self.owner_wait_in_loop = False
 
     @property
     def started(self) -> bool:

@@ -35,6 +35,13 @@ Current:
   a pause its review time, an escalation its SLA as soon as it opens or moves up. Before,
   such waits upserted nothing new: `NextActionDue` stayed empty (a kickoff waiting for
   Monday, a pause, a high-value review) or kept a missed due time.
+- v3.6 `input-before-kickoff`: while the kickoff waits for the owner's acknowledgement
+  (`before_kickoff: true`) the customer's failed attempt at the first milestone's action gets
+  its help at once, a help request or an unsubscribe escalates at once (to the owner who has
+  not acknowledged yet), as after the kickoff; the kickoff still goes out after the
+  acknowledgement. The wait moved into the first milestone's loop (`_kickoff_waits_for_owner`).
+  Before, that wait heard only the owner and the customer's action: the rest was answered
+  after the kickoff, hours or days later.
 """
 
 from __future__ import annotations
@@ -49,8 +56,17 @@ FEWER_COMMANDS = "fewer-commands"
 PLAYBOOK_UNAVAILABLE = "playbook-unavailable"
 INBOX_BEFORE_DUE = "inbox-before-due"
 DUE_WHILE_HELD = "due-while-held"
+INPUT_BEFORE_KICKOFF = "input-before-kickoff"
 
-ALL = (V3, OWNER_WAIT_ACROSS_RUNS, FEWER_COMMANDS, PLAYBOOK_UNAVAILABLE, INBOX_BEFORE_DUE, DUE_WHILE_HELD)
+ALL = (
+    V3,
+    OWNER_WAIT_ACROSS_RUNS,
+    FEWER_COMMANDS,
+    PLAYBOOK_UNAVAILABLE,
+    INBOX_BEFORE_DUE,
+    DUE_WHILE_HELD,
+    INPUT_BEFORE_KICKOFF,
+)
 
 
 class Versions:
@@ -87,3 +103,8 @@ class Versions:
     def due_while_held(self) -> bool:
         """v3.5: asked where the `NextActionDue` to upsert differs from what v3.4 upserted."""
         return self._patched(DUE_WHILE_HELD)
+
+    def input_before_kickoff(self) -> bool:
+        """v3.6: asked where the kickoff begins to wait for the owner (a new journey after its
+        owner is assigned, a continued run that takes over that wait)."""
+        return self._patched(INPUT_BEFORE_KICKOFF)

@@ -3,7 +3,7 @@
 Each is the current workflow with the later patches read as absent, exactly as a worker of
 that version ran it: `workflow.patched()` is the only switch between versions, so a subclass
 that answers it differently is that version (the SDK's own patch tests work the same way).
-The replay corpus (tests/histories/v3, v3.2, v3.5) proves the old paths still match what the old
+The replay corpus (tests/histories/v3, v3.2, v3.5, v3.6) proves the old paths still match what the old
 code recorded. v1 and v2 are retired (docs/versioning.md): no stand-in starts a journey on them."""
 
 from __future__ import annotations
@@ -29,7 +29,12 @@ class OnboardingWorkflowV31(OnboardingWorkflow):
         return await super().run(input)
 
     def _patched(self, patch_id: str) -> bool:
-        later = (versions.FEWER_COMMANDS, versions.PLAYBOOK_UNAVAILABLE, versions.DUE_WHILE_HELD)
+        later = (
+            versions.FEWER_COMMANDS,
+            versions.PLAYBOOK_UNAVAILABLE,
+            versions.DUE_WHILE_HELD,
+            versions.INPUT_BEFORE_KICKOFF,
+        )
         return patch_id not in later and workflow.patched(patch_id)
 
 
@@ -45,7 +50,8 @@ class OnboardingWorkflowV32(OnboardingWorkflow):
         return await super().run(input)
 
     def _patched(self, patch_id: str) -> bool:
-        return patch_id not in (versions.INBOX_BEFORE_DUE, versions.DUE_WHILE_HELD) and workflow.patched(patch_id)
+        later = (versions.INBOX_BEFORE_DUE, versions.DUE_WHILE_HELD, versions.INPUT_BEFORE_KICKOFF)
+        return patch_id not in later and workflow.patched(patch_id)
 
 
 @workflow.defn(name="OnboardingWorkflow")
@@ -58,7 +64,21 @@ class OnboardingWorkflowV34(OnboardingWorkflow):
         return await super().run(input)
 
     def _patched(self, patch_id: str) -> bool:
-        return patch_id != versions.DUE_WHILE_HELD and workflow.patched(patch_id)
+        return patch_id not in (versions.DUE_WHILE_HELD, versions.INPUT_BEFORE_KICKOFF) and workflow.patched(patch_id)
+
+
+@workflow.defn(name="OnboardingWorkflow")
+class OnboardingWorkflowV35(OnboardingWorkflow):
+    """v3.5: while the kickoff waits for the owner (`before_kickoff: true`) the journey hears
+    only the owner and the customer's action; a failed attempt, a help request or an
+    unsubscribe is answered after the kickoff."""
+
+    @workflow.run
+    async def run(self, input: JourneyInput) -> JourneyResult:
+        return await super().run(input)
+
+    def _patched(self, patch_id: str) -> bool:
+        return patch_id != versions.INPUT_BEFORE_KICKOFF and workflow.patched(patch_id)
 
 
 @workflow.defn(name="OnboardingWorkflow")
