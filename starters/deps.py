@@ -23,6 +23,9 @@ from privacy.codec_server import create_codec_app
 from privacy.converter import data_converter_for
 from privacy.suppressions import FileSuppressionList, SuppressionList
 from privacy.unsubscribe import UnsubscribeSigner, parse_secrets
+from records.database import Database
+from records.intake_events import EventLedger
+from records.refusals import RefusalStore
 from starters import journeys
 from starters.intake import parse_json, read_body, require_json, validate, validate_adapter
 from starters.problems import Problem
@@ -107,7 +110,23 @@ def get_target(service: ServiceDep) -> journeys.Target:
     return service.target
 
 
+def get_records(request: Request) -> Database:
+    """The records' database, migrated at startup (starters.app's lifespan)."""
+    return cast(Database, request.app.state.records)
+
+
+def get_refusals(records: Annotated[Database, Depends(get_records)]) -> RefusalStore:
+    return RefusalStore(records)
+
+
+def get_event_ledger(records: Annotated[Database, Depends(get_records)]) -> EventLedger:
+    return EventLedger(records)
+
+
 SettingsDep = Annotated[StarterSettings, Depends(get_settings)]
+RecordsDep = Annotated[Database, Depends(get_records)]
+RefusalsDep = Annotated[RefusalStore, Depends(get_refusals)]
+EventLedgerDep = Annotated[EventLedger, Depends(get_event_ledger)]
 ClockDep = Annotated[Clock, Depends(get_clock)]
 SuppressionsDep = Annotated[SuppressionList, Depends(get_suppressions)]
 TemporalDep = Annotated[TemporalGateway, Depends(get_temporal)]

@@ -18,7 +18,7 @@ from fastapi.responses import JSONResponse
 
 from starters.batches import delivery_key, queue_batch
 from starters.delivery import deliver
-from starters.deps import Service, SettingsDep, SignedJson, TargetDep, TemporalDep, Verified
+from starters.deps import RefusalsDep, Service, ServiceDep, SettingsDep, SignedJson, TargetDep, TemporalDep, Verified
 from starters.intake import validate
 from starters.models import (
     EventDeliveryOut,
@@ -27,7 +27,8 @@ from starters.models import (
     SegmentCallRejected,
     SegmentEventAccepted,
 )
-from starters.problems import problem_responses
+from starters.problems import Problem, problem_responses
+from starters.refusals import keep_segment
 from starters.segment import Mapped, Rejected, SegmentCall, batch_calls, map_calls, refusal, verify_segment
 from starters.settings import StarterSettings
 from starters.temporal import TemporalGateway
@@ -45,7 +46,14 @@ def calls(raw: Any) -> tuple[list[SegmentCall | Rejected], bool]:
     array) or one call."""
     if isinstance(raw, list):
         return batch_calls(raw), True
-    return [validate(SegmentCall, raw)], False
+    try:
+        return [validate(SegmentCall, raw)], False
+    except Problem as problem:
+        if problem.status != 422 or not isinstance(raw, dict):
+            raise
+        # kept before the 422 (starters/refusals.py): Segment does not send it again
+        message_id = raw.get("messageId")
+        return [Rejected(0, message_id if isinstance(message_id, str) else None, problem.errors or [], raw)], False
 
 
 def max_body(settings: StarterSettings) -> int:
@@ -69,14 +77,20 @@ Delivery = Annotated[
 )
 async def segment(
     delivery: Delivery,
+    service: ServiceDep,
     settings: SettingsDep,
     temporal: TemporalDep,
     target: TargetDep,
+    refusals: RefusalsDep,
 ) -> Any:
-    """One call: `200`, delivered. A batch: `202`, queued (and delivered by its intake)."""
+    """One call: `200`, delivered. A batch: `202`, queued (and delivered by its intake).
+    Every call refused (a 422 for one call, named in a batch's answer) is kept in the records
+    first: for Segment a 4xx is final, so they are the only place it is left."""
     body_calls, batch = delivery.value
     mapped = map_calls(body_calls, settings.segment_mapping, batch)
     _log_ignored(mapped.ignored)
+    for rejected in mapped.rejected:
+        await keep_segment(refusals, service.converter, rejected)
     if not batch or not mapped.events:
         # nothing in the body can be used and something was wrong: refused as a whole, as before
         if mapped.rejected:
@@ -96,6 +110,7 @@ async def segment(
             index=rejected.index,
             message_id=rejected.message_id,
             fields=[e.field for e in rejected.errors],
+            kept=True,
         )
     answer = SegmentBatchAccepted(
         queued=len(mapped.events),
