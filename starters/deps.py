@@ -27,6 +27,7 @@ from records.database import Database
 from records.intake_events import EventLedger
 from records.refusals import RefusalStore
 from starters import journeys
+from starters.flood import JourneyRateLimiter
 from starters.intake import parse_json, read_body, require_json, validate, validate_adapter
 from starters.problems import Problem
 from starters.settings import StarterSettings
@@ -62,6 +63,7 @@ class Service:
             [s.get_secret_value() for s in settings.onboarding_webhook_secret], clock=clock
         )
         self.target = journeys.Target(settings.onboarding_task_queue, self.temporal.rpc_timeout)
+        self.limiter = JourneyRateLimiter(settings.journey_event_rate, settings.journey_event_burst)
         self._own_settings: dict[type[BaseSettings], BaseSettings] = {}
 
     def settings_of(self, kind: type[S]) -> S:
@@ -110,9 +112,15 @@ def get_target(service: ServiceDep) -> journeys.Target:
     return service.target
 
 
-def get_records(request: Request) -> Database:
-    """The records' database, migrated at startup (starters.app's lifespan)."""
-    return cast(Database, request.app.state.records)
+def get_records(request: Request, service: ServiceDep) -> Database:
+    """The records' database, migrated at startup (starters.app's lifespan); opened here on
+    first use when the app runs without its lifespan (an embedding, a test client)."""
+    state = request.app.state
+    records = getattr(state, "records", None)
+    if records is None:
+        settings = service.settings
+        records = state.records = Database.from_settings(settings.onboarding_database_url, settings.onboarding_data_dir)
+    return cast(Database, records)
 
 
 def get_refusals(records: Annotated[Database, Depends(get_records)]) -> RefusalStore:

@@ -99,10 +99,14 @@ class EventDeliveryOut(BaseModel):
     outcome: Literal["signalled", "created_waiting_for_deal", "journey_closed"]
 
 
+DUPLICATE = "true: the same event id reached this journey before; this is that delivery's answer, nothing was signalled"
+
+
 class EventAccepted(BaseModel):
     event_id: str
     signal: str
     deliveries: list[EventDeliveryOut]
+    duplicate: bool | None = Field(default=None, description=DUPLICATE)
 
 
 class Health(BaseModel):
@@ -114,6 +118,7 @@ class SegmentEventAccepted(BaseModel):
     message_id: str
     signal: str
     deliveries: list[EventDeliveryOut]
+    duplicate: bool | None = Field(default=None, description=DUPLICATE)
 
 
 class SegmentAccepted(BaseModel):

@@ -16,12 +16,22 @@ import structlog
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
+from records.intake_events import EventLedger
 from starters.batches import delivery_key, queue_batch
-from starters.delivery import deliver
-from starters.deps import RefusalsDep, Service, ServiceDep, SettingsDep, SignedJson, TargetDep, TemporalDep, Verified
+from starters.deps import (
+    EventLedgerDep,
+    RefusalsDep,
+    Service,
+    ServiceDep,
+    SettingsDep,
+    SignedJson,
+    TargetDep,
+    TemporalDep,
+    Verified,
+)
+from starters.edge import deliver_once
 from starters.intake import validate
 from starters.models import (
-    EventDeliveryOut,
     SegmentAccepted,
     SegmentBatchAccepted,
     SegmentCallRejected,
@@ -69,10 +79,11 @@ Delivery = Annotated[
 @router.post(
     "/events/segment",
     responses={
-        **problem_responses(400, 401, 404, 413, 415, 422, 503),
+        **problem_responses(400, 401, 404, 413, 415, 422, 429, 503),
         202: {"model": SegmentBatchAccepted, "description": "a batch, queued for delivery"},
     },
     response_model=SegmentAccepted,
+    response_model_exclude_none=True,
     summary="Segment webhook destination: track calls (X-Signature HMAC-SHA1)",
 )
 async def segment(
@@ -82,6 +93,7 @@ async def segment(
     temporal: TemporalDep,
     target: TargetDep,
     refusals: RefusalsDep,
+    ledger: EventLedgerDep,
 ) -> Any:
     """One call: `200`, delivered. A batch: `202`, queued (and delivered by its intake).
     Every call refused (a 422 for one call, named in a batch's answer) is kept in the records
@@ -96,7 +108,7 @@ async def segment(
         if mapped.rejected:
             raise refusal(mapped.rejected)
         if not batch:
-            return await _deliver_one(mapped, settings, temporal, target)
+            return await _deliver_one(mapped, service, ledger, temporal, target)
     queued_in: list[str] = []
     if mapped.events:
         key = delivery_key([c.messageId for c in body_calls if isinstance(c, SegmentCall)])
@@ -125,27 +137,31 @@ async def segment(
 
 
 async def _deliver_one(
-    mapped: Mapped, settings: StarterSettings, temporal: TemporalGateway, target: Any
+    mapped: Mapped, service: Service, ledger: EventLedger, temporal: TemporalGateway, target: Any
 ) -> SegmentAccepted:
+    """Once per journey and messageId (Segment retries a call it got no 2xx for, and the
+    product may send one twice), within the journey's rate: starters/edge.py."""
     accepted: list[SegmentEventAccepted] = []
-    if mapped.events:
-        async with temporal.calls() as client:
-            for event in mapped.events:
-                deliveries = await deliver(
-                    client, event, target, settings.unknown_account_retry_after_seconds, message_id=event.event_id
-                )
-                signal, _ = event.signal()
-                accepted.append(
-                    SegmentEventAccepted(
-                        message_id=event.event_id,
-                        signal=signal,
-                        deliveries=[EventDeliveryOut(workflow_id=d.workflow_id, outcome=d.outcome) for d in deliveries],
-                    )
-                )
+    for event in mapped.events:
+        done = await deliver_once(
+            "segment",
+            event,
+            service=service,
+            ledger=ledger,
+            temporal=temporal,
+            target=target,
+            message_id=event.event_id,
+        )
+        signal, _ = event.signal()
+        accepted.append(
+            SegmentEventAccepted(
+                message_id=event.event_id, signal=signal, deliveries=done.deliveries, duplicate=done.duplicate or None
+            )
+        )
     for item in accepted:
         for d in item.deliveries:
             log.info(
-                "segment_event_accepted",
+                "segment_event_duplicate" if item.duplicate else "segment_event_accepted",
                 message_id=item.message_id,
                 signal=item.signal,
                 workflow_id=d.workflow_id,

@@ -338,7 +338,9 @@ def test_fuzz_salesforce_envelopes(http: Poster, temporal: Client) -> None:
 
     run()
     assert sum(seen.values()) >= EXAMPLES
-    assert {200, 400, 401, 422} <= set(seen)
+    # a closed-won notification that cannot be mapped is acknowledged and kept for a human
+    # (tests/starters/test_starters_refusals.py), no longer a 422 for the whole envelope
+    assert {200, 400, 401} <= set(seen)
 
 
 def test_fuzz_pipedrive_deliveries(http: Poster, temporal: Client) -> None:

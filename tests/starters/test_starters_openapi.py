@@ -19,9 +19,10 @@ OPERATIONS = {
     # Temporal unavailable is an Ack false (200), which Salesforce delivers again
     ("POST", "/webhooks/salesforce"): {"200", *REFUSALS},
     ("POST", "/webhooks/pipedrive"): {"202", *REFUSALS, "503"},
-    ("POST", "/events"): {"202", *REFUSALS, "404", "503"},
+    # 429: too many events for one journey, or its run's signal limit (docs/http.md, floods)
+    ("POST", "/events"): {"202", *REFUSALS, "404", "429", "503"},
     # 200: one call, delivered; 202: a batch, queued for its intake workflow
-    ("POST", "/events/segment"): {"200", "202", *REFUSALS, "404", "503"},
+    ("POST", "/events/segment"): {"200", "202", *REFUSALS, "404", "429", "503"},
     ("GET", "/unsubscribe/{token}"): {"200", "422"},
     ("POST", "/unsubscribe/{token}"): {"204", "404", "410", "413", "422", "503"},
 }
