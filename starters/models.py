@@ -110,8 +110,16 @@ class EventAccepted(BaseModel):
 
 
 class Health(BaseModel):
+    """What `/healthz` found: `degraded` names the dependency that is down."""
+
     status: Literal["ok", "degraded"]
-    temporal: str
+    temporal: str = Field(description="`reachable`, or why not")
+    records: str = Field(description="`reachable`, or why not (the records database: docs/records.md)")
+    down: list[Literal["temporal", "records"]] = Field(default_factory=list, description="the dependencies down")
+
+
+class Live(BaseModel):
+    status: Literal["ok"] = "ok"
 
 
 class SegmentEventAccepted(BaseModel):

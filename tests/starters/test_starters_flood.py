@@ -8,12 +8,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from devstack.search_attributes import ALL
 from starters.app import create_app
+from tests.harness.postgres import create_database
 from tests.harness.privacy_keys import CONVERTER
 from tests.harness.starters_checks import assert_problem, signals_of
 from tests.harness.starters_fixtures import free_port, scripts_bin, serve, settings_for, signed, unique
@@ -108,3 +110,29 @@ async def test_the_servers_signal_limit_is_429_with_retry_after_not_final(tmp_pa
             assert statuses[3].headers["retry-after"] == "60"
     finally:
         await env.shutdown()
+
+
+async def test_healthz_names_the_records_database_when_it_is_down(dev_env: Any, postgres: str) -> None:
+    """Before, /healthz looked at Temporal only: with the records gone (every refusal and
+    event id is kept there) it still said ok."""
+    client: Client = dev_env.client
+    url = await create_database(postgres)
+    settings = settings_for(client.service_client.config.target_host, onboarding_database_url=url)
+    async with serve(create_app(settings)) as base, httpx.AsyncClient(base_url=base, timeout=30) as http:
+        assert (await http.get("/healthz")).json()["down"] == []
+        name = url.rsplit("/", 1)[1]
+        connection = await asyncpg.connect(f"{postgres}/postgres")
+        try:
+            await connection.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+        finally:
+            await connection.close()
+        health = await http.get("/healthz")
+        assert health.status_code == 503 and health.headers["retry-after"] == "5"
+        body = health.json()
+        assert (body["status"], body["down"], body["temporal"]) == ("degraded", ["records"], "reachable")
+        assert "records database" in body["records"]
+        assert (await http.get("/livez")).status_code == 200
+        # an event is not taken without the records: 503, which the sender retries
+        raw, headers = signed(event(unique("D"), unique("e")))
+        problem = assert_problem(await http.post("/events", content=raw, headers=headers), 503)
+        assert problem["type"].endswith("records-unavailable")

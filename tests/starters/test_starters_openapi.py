@@ -14,6 +14,7 @@ from tests.harness.starters_fixtures import settings_for
 REFUSALS = {"400", "401", "413", "415", "422"}
 OPERATIONS = {
     ("GET", "/healthz"): {"200", "503"},
+    ("GET", "/livez"): {"200"},
     ("POST", "/webhooks/deal-closed"): {"202", *REFUSALS, "503"},
     ("POST", "/webhooks/hubspot"): {"202", *REFUSALS, "503"},
     # Temporal unavailable is an Ack false (200), which Salesforce delivers again
@@ -29,6 +30,7 @@ OPERATIONS = {
 # answer media type of the success status, and the schema of the JSON ones
 ANSWERS = {
     ("GET", "/healthz"): ("application/json", "Health"),
+    ("GET", "/livez"): ("application/json", "Live"),
     ("POST", "/webhooks/deal-closed"): ("application/json", "DealAccepted"),
     ("POST", "/webhooks/hubspot"): ("application/json", "HubSpotAccepted"),
     ("POST", "/webhooks/salesforce"): ("text/xml", None),
