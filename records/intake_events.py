@@ -38,6 +38,10 @@ class EventLedger:
 
     async def claim(self, key: str, at: datetime) -> Claim:
         async with self.db.begin() as conn:
+            # a resend of a delivered event (the flood's usual case): one read, no write
+            found = (await conn.execute(select(events.c.state, events.c.answer).where(events.c.key == key))).first()
+            if found is not None and found.state == DELIVERED:
+                return Claim(False, found.answer)
             new = (
                 await conn.execute(insert_new(self.db.dialect, events, ["key"], dict(key=key, state=DELIVERING, at=at)))
             ).first()
