@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest_asyncio
 from sqlalchemy import select
@@ -25,6 +26,7 @@ from starters import refusals_cli
 from starters.app import create_app
 from starters.salesforce import SalesforceFields
 from starters.settings import StarterSettings
+from tests.harness.postgres import create_database
 from tests.harness.starters_checks import exists, signals_of, start_input
 from tests.harness.starters_fixtures import serve, settings_for, unique
 from tests.harness.vendor_fixtures import (
@@ -180,3 +182,32 @@ async def test_segment_refusals_are_kept_and_a_retry_after_a_mapping_fix_deliver
         found = [b["event_id"] for _, b in await signals_of(client, f"onboarding-{deal}")]
         assert found.count(call["messageId"]) >= 1
     assert SEGMENT_MAPPING["rules"]  # the rules themselves were not touched by the fix
+
+
+async def test_salesforce_gets_ack_false_when_the_records_cannot_keep_a_refusal(client: Client, postgres: str) -> None:
+    """Ack true makes Salesforce forget the whole message: an unmappable notification is
+    acknowledged only once it is kept. With the records gone the answer is Ack false, nothing
+    of the message starts, and Salesforce delivers it again."""
+    url = await create_database(postgres)
+    settings = settings_for(
+        client.service_client.config.target_host, onboarding_database_url=url, salesforce_org_ids=[SALESFORCE_ORG]
+    )
+    won, unmappable = opportunity_id(), opportunity_id()
+    envelope = salesforce_envelope(
+        "salesforce/two-notifications.xml",
+        **{
+            "0065e00000AbCdFAAZ": won,
+            "0065e00000AbCdGAAZ": unmappable,
+            "<sf:IsWon>false</sf:IsWon>": "<sf:IsWon>true</sf:IsWon>",
+        },
+    )
+    async with serve(create_app(settings)) as base, httpx.AsyncClient(base_url=base, timeout=30) as http:
+        connection = await asyncpg.connect(f"{postgres}/postgres")
+        try:
+            await connection.execute(f'DROP DATABASE "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
+        finally:
+            await connection.close()
+        response = await http.post("/webhooks/salesforce", content=envelope, headers=SOAP_HEADERS)
+        assert response.status_code == 200 and b"<Ack>false</Ack>" in response.content
+        assert response.headers["retry-after"] == "5"
+    assert not await exists(client, f"onboarding-{won}")
