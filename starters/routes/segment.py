@@ -37,7 +37,7 @@ from starters.models import (
     SegmentCallRejected,
     SegmentEventAccepted,
 )
-from starters.problems import Problem, problem_responses
+from starters.problems import FieldError, Problem, problem_responses
 from starters.refusals import keep_segment
 from starters.segment import Mapped, Rejected, SegmentCall, batch_calls, map_calls, refusal, verify_segment
 from starters.settings import StarterSettings
@@ -108,7 +108,12 @@ async def segment(
         if mapped.rejected:
             raise refusal(mapped.rejected)
         if not batch:
-            return await _deliver_one(mapped, service, ledger, temporal, target)
+            try:
+                return await _deliver_one(mapped, service, ledger, temporal, target)
+            except Problem as problem:
+                if problem.status == 404:  # final for Segment: the call is kept for a retry by staff
+                    await keep_segment(refusals, service.converter, _without_journey(body_calls[0], settings))
+                raise
     queued_in: list[str] = []
     if mapped.events:
         key = delivery_key([c.messageId for c in body_calls if isinstance(c, SegmentCall)])
@@ -134,6 +139,16 @@ async def segment(
     )
     # not the route's response_model (the one-call answer): documented as the 202 above
     return JSONResponse(answer.model_dump(mode="json"), status_code=202)
+
+
+def _without_journey(call: SegmentCall | Rejected, settings: StarterSettings) -> Rejected:
+    assert isinstance(call, SegmentCall)  # a mapped call
+    error = FieldError(
+        field=settings.segment_mapping.account_id_path,
+        message="no running journey has this account",
+        type="journey-not-found",
+    )
+    return Rejected(0, call.messageId, [error], call.model_dump(mode="json"))
 
 
 async def _deliver_one(

@@ -28,7 +28,7 @@ from starters.salesforce import SalesforceFields
 from starters.settings import StarterSettings
 from tests.harness.postgres import create_database
 from tests.harness.starters_checks import exists, signals_of, start_input
-from tests.harness.starters_fixtures import serve, settings_for, unique
+from tests.harness.starters_fixtures import count_eventually, deal_body, serve, settings_for, signed, unique
 from tests.harness.vendor_fixtures import (
     SALESFORCE_ORG,
     SEGMENT_MAPPING,
@@ -211,3 +211,26 @@ async def test_salesforce_gets_ack_false_when_the_records_cannot_keep_a_refusal(
         assert response.status_code == 200 and b"<Ack>false</Ack>" in response.content
         assert response.headers["retry-after"] == "5"
     assert not await exists(client, f"onboarding-{won}")
+
+
+async def test_a_segment_call_for_an_account_without_a_journey_is_kept_and_delivered_once_it_has_one(
+    client: Client, records_url: str, tmp_path: Path
+) -> None:
+    """Segment's 404 is final (it retries 408, 410, 429, 460 and 5xx only): before, the call
+    was lost. Now it is kept; once the account's journey runs, a retry delivers it."""
+    settings = settings_with(client, records_url, tmp_path)
+    deal_id = unique("SEG")
+    account = f"ACME-{deal_id}"  # the account deal_body gives the deal
+    call = segment_track(unique("m"), "unused")
+    call["properties"] = {"account_id": account}
+    async with serve(create_app(settings)) as url, httpx.AsyncClient(base_url=url, timeout=30) as http:
+        raw, headers = segment_signed(call)
+        assert (await http.post("/events/segment", content=raw, headers=headers)).status_code == 404
+        code, listed = await intake(settings, "list")
+        assert listed.startswith(f"segment:{call['messageId']}  waiting") and "journey-not-found" in listed
+        raw, headers = signed(deal_body(deal_id))
+        assert (await http.post("/webhooks/deal-closed", content=raw, headers=headers)).status_code == 202
+    assert await count_eventually(client, f"CustomerId = '{account}'", 1) == 1
+    code, said = await intake(settings, "retry", f"segment:{call['messageId']}")
+    assert code == 0 and f"signalled onboarding-{deal_id}" in said, said
+    assert [b["event_id"] for _, b in await signals_of(client, f"onboarding-{deal_id}")] == [call["messageId"]]
