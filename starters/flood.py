@@ -5,14 +5,18 @@ journey's history without bound (docs/http.md "Floods stop at the edge").
   records (records/intake_events.py) with the first delivery's answer, and not signalled.
 - **Too many events for one journey**: a token bucket per journey (per deal, or per account
   for events by account), `JOURNEY_EVENT_RATE` per second with bursts of
-  `JOURNEY_EVENT_BURST`; beyond, 429 with Retry-After (every sender retries a 429).
+  `JOURNEY_EVENT_BURST`; beyond, 429 with Retry-After (every sender retries a 429). A
+  Segment batch, already accepted, is paced instead: its intake waits for each journey's
+  next token (starters/fanout.py).
 - **Temporal's own per-run signal limit** ("exceeded workflow execution limit for signal
   events", INVALID_ARGUMENT, which the SDK would make a final error): 429 with Retry-After,
   since the journey takes events again once it has continued as new."""
 
 from __future__ import annotations
 
+import asyncio
 import math
+import os
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -41,6 +45,17 @@ class JourneyRateLimiter:
         self.burst = burst
         self._clock = clock
         self._buckets: OrderedDict[str, _Bucket] = OrderedDict()
+
+    @classmethod
+    def from_env(cls) -> JourneyRateLimiter:
+        """JOURNEY_EVENT_RATE and JOURNEY_EVENT_BURST as the HTTP service reads them (the
+        worker's intake paces batches with them)."""
+        return cls(float(os.environ.get("JOURNEY_EVENT_RATE") or 2.0), int(os.environ.get("JOURNEY_EVENT_BURST") or 30))
+
+    async def wait(self, key: str) -> None:
+        """Until this journey may take its next event (the intake's pace for a batch)."""
+        while (delay := self.take(key)) is not None:
+            await asyncio.sleep(delay)
 
     def take(self, key: str) -> float | None:
         now = self._clock()
