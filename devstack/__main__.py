@@ -31,6 +31,9 @@ from typing import BinaryIO
 
 from devstack import DEV_WEBHOOK_SECRET
 from devstack.search_attributes import dev_server_flags, ensure_registered
+
+# Events after which the server suggests continue-as-new (docs/http.md, floods).
+SUGGEST_CONTINUE_AS_NEW = 1500
 from privacy.keys import dev_keys
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -93,6 +96,8 @@ def dev_server_command(
     if codec_endpoint and not headless:
         # The Web UI asks this codec server to decrypt payloads (privacy.codec_server).
         cmd += ["--ui-codec-endpoint", codec_endpoint]
+    # the journeys' continue-as-new point, as deployed (deploy/temporal/dynamicconfig/docker.yaml)
+    cmd += ["--dynamic-config-value", f"limit.historyCount.suggestContinueAsNew={SUGGEST_CONTINUE_AS_NEW}"]
     return cmd + dev_server_flags()
 
 

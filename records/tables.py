@@ -9,6 +9,7 @@ from sqlalchemy import (
     Column,
     ForeignKey,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -98,4 +99,36 @@ moments = Table(
     Column("touchpoint", String(16)),
     Column("detail", JSON),
     Column("recorded_at", UtcDateTime, nullable=False),
+)
+
+# Deliveries the HTTP service could not use (unmapped, invalid): the reason in ids and field
+# names, the delivery itself encrypted with the payload codec, until staff retry it.
+intake_refusals = Table(
+    "intake_refusals",
+    metadata,
+    Column("id", String(400), primary_key=True),
+    Column("source", String(32), nullable=False, index=True),
+    Column("ref", String(255), nullable=False),
+    Column("deal_id", String(128)),
+    Column("reason", String(300), nullable=False),
+    Column("fields", JSON, nullable=False),
+    Column("payload", LargeBinary, nullable=False),
+    Column("status", String(16), nullable=False, index=True),
+    Column("received", Integer, nullable=False, server_default="1"),
+    Column("first_at", UtcDateTime, nullable=False),
+    Column("last_at", UtcDateTime, nullable=False),
+    Column("retried_at", UtcDateTime),
+    Column("retried_by", String(256)),
+    Column("outcome", String(300)),
+)
+
+# One row per product event id delivered through the HTTP service (`<source>:<event id>`):
+# `delivering` while its signal is on its way, then `delivered` with the answer given.
+intake_events = Table(
+    "intake_events",
+    metadata,
+    Column("key", String(400), primary_key=True),
+    Column("state", String(16), nullable=False),
+    Column("answer", JSON),
+    Column("at", UtcDateTime, nullable=False),
 )

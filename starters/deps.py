@@ -23,7 +23,11 @@ from privacy.codec_server import create_codec_app
 from privacy.converter import data_converter_for
 from privacy.suppressions import FileSuppressionList, SuppressionList
 from privacy.unsubscribe import UnsubscribeSigner, parse_secrets
+from records.database import Database
+from records.intake_events import EventLedger
+from records.refusals import RefusalStore
 from starters import journeys
+from starters.flood import JourneyRateLimiter
 from starters.intake import parse_json, read_body, require_json, validate, validate_adapter
 from starters.problems import Problem
 from starters.settings import StarterSettings
@@ -59,6 +63,7 @@ class Service:
             [s.get_secret_value() for s in settings.onboarding_webhook_secret], clock=clock
         )
         self.target = journeys.Target(settings.onboarding_task_queue, self.temporal.rpc_timeout)
+        self.limiter = JourneyRateLimiter(settings.journey_event_rate, settings.journey_event_burst)
         self._own_settings: dict[type[BaseSettings], BaseSettings] = {}
 
     def settings_of(self, kind: type[S]) -> S:
@@ -107,7 +112,29 @@ def get_target(service: ServiceDep) -> journeys.Target:
     return service.target
 
 
+def get_records(request: Request, service: ServiceDep) -> Database:
+    """The records' database, migrated at startup (starters.app's lifespan); opened here on
+    first use when the app runs without its lifespan (an embedding, a test client)."""
+    state = request.app.state
+    records = getattr(state, "records", None)
+    if records is None:
+        settings = service.settings
+        records = state.records = Database.from_settings(settings.onboarding_database_url, settings.onboarding_data_dir)
+    return cast(Database, records)
+
+
+def get_refusals(records: Annotated[Database, Depends(get_records)]) -> RefusalStore:
+    return RefusalStore(records)
+
+
+def get_event_ledger(records: Annotated[Database, Depends(get_records)]) -> EventLedger:
+    return EventLedger(records)
+
+
 SettingsDep = Annotated[StarterSettings, Depends(get_settings)]
+RecordsDep = Annotated[Database, Depends(get_records)]
+RefusalsDep = Annotated[RefusalStore, Depends(get_refusals)]
+EventLedgerDep = Annotated[EventLedger, Depends(get_event_ledger)]
 ClockDep = Annotated[Clock, Depends(get_clock)]
 SuppressionsDep = Annotated[SuppressionList, Depends(get_suppressions)]
 TemporalDep = Annotated[TemporalGateway, Depends(get_temporal)]

@@ -1,5 +1,6 @@
 """How a failed request is answered: always application/problem+json (RFC 9457), and a 503 with
-Retry-After when Temporal cannot take the request (nothing was started or signalled)."""
+Retry-After when Temporal or the records cannot take the request (nothing was started or
+signalled)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from temporalio.service import RPCError
 
@@ -41,6 +43,20 @@ def install_error_handlers(app: FastAPI) -> None:
             "temporal-unavailable",
             "Temporal is unavailable",
             f"{exc}; nothing was started or signalled, deliver again after Retry-After seconds",
+            headers={"Retry-After": str(settings.retry_after_seconds)},
+        ).response()
+
+    @app.exception_handler(SQLAlchemyError)
+    async def _records_unavailable(request: Request, exc: SQLAlchemyError) -> JSONResponse:
+        # the records keep what was refused and which events were delivered: without them
+        # nothing is taken, and the sender delivers again
+        settings = get_service(request).settings
+        log.error("records_unavailable", path=logged_path(request), error=type(exc).__name__)
+        return Problem(
+            503,
+            "records-unavailable",
+            "The records database is unavailable",
+            "nothing was started or signalled; deliver again after Retry-After seconds",
             headers={"Retry-After": str(settings.retry_after_seconds)},
         ).response()
 

@@ -99,21 +99,34 @@ class EventDeliveryOut(BaseModel):
     outcome: Literal["signalled", "created_waiting_for_deal", "journey_closed"]
 
 
+DUPLICATE = "true: the same event id reached this journey before; this is that delivery's answer, nothing was signalled"
+
+
 class EventAccepted(BaseModel):
     event_id: str
     signal: str
     deliveries: list[EventDeliveryOut]
+    duplicate: bool | None = Field(default=None, description=DUPLICATE)
 
 
 class Health(BaseModel):
+    """What `/healthz` found: `degraded` names the dependency that is down."""
+
     status: Literal["ok", "degraded"]
-    temporal: str
+    temporal: str = Field(description="`reachable`, or why not")
+    records: str = Field(description="`reachable`, or why not (the records database: docs/records.md)")
+    down: list[Literal["temporal", "records"]] = Field(default_factory=list, description="the dependencies down")
+
+
+class Live(BaseModel):
+    status: Literal["ok"] = "ok"
 
 
 class SegmentEventAccepted(BaseModel):
     message_id: str
     signal: str
     deliveries: list[EventDeliveryOut]
+    duplicate: bool | None = Field(default=None, description=DUPLICATE)
 
 
 class SegmentAccepted(BaseModel):

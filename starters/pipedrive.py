@@ -3,7 +3,8 @@
 Pipedrive proves who it is with the HTTP basic auth credentials set on the webhook (it has
 no body signature). A v2 delivery is `{"meta": {...}, "data": {...}, "previous": {...}}`:
 `meta.entity` and `meta.action` say what happened (`deal`, `change`), `data` is the deal
-now, `previous` the values the change replaced. Only the deal's id is used here: the
+now, `previous` the values the change replaced (null for `create`: a deal created already
+won, e.g. by an import, starts its journey too). Only the deal's id is used here: the
 journey reads the deal, its organization and person from Pipedrive's API
 (activities/pipedrive.py), retried durably.
 """
@@ -51,17 +52,23 @@ class PipedriveEvent(BaseModel):
     previous: dict[str, Any] | None = None
 
     def deal(self) -> PipedriveDeal | None:
-        """The deal when this is a v2 deal change; None for every other event."""
-        if self.meta.entity != "deal" or self.meta.action != "change":
+        """The deal when this is a v2 deal created or changed; None for every other event."""
+        if self.meta.entity != "deal" or self.meta.action not in ("create", "change"):
             return None
         if self.data is None:
             return None
         return PipedriveDeal.model_validate(self.data)
 
     def becomes_won(self, deal: PipedriveDeal) -> bool:
-        """`previous` holds the changed fields' old values: the status moved to won here."""
+        """The deal is won from this event on: created already won (an import, a deal added
+        straight into won: `create`, `previous` null), or its status moved to won (`change`,
+        `previous` holds the changed fields' old values)."""
+        if deal.status != "won":
+            return False
+        if self.meta.action == "create":
+            return True
         before = (self.previous or {}).get("status")
-        return deal.status == "won" and "status" in (self.previous or {}) and before != "won"
+        return "status" in (self.previous or {}) and before != "won"
 
 
 def verify_basic(user: str | None, password: str | None, headers: Mapping[str, str]) -> None:

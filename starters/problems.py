@@ -90,7 +90,8 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         413: "Body larger than the limit",
         415: "Content type is not JSON",
         422: "Body does not match the schema; each invalid field is named",
-        503: "Temporal unreachable; retry after Retry-After seconds",
+        429: "Too many events for this journey, or its run's signal limit reached; retry after Retry-After seconds",
+        503: "Temporal or the records unreachable; retry after Retry-After seconds",
     }
     return {
         status: {

@@ -3,7 +3,9 @@
 A workflow rule or flow on Opportunity sends one envelope with up to 100 `Notification`
 elements, each carrying the fields the admin chose. Salesforce retries an envelope for 24
 hours until it gets `<Ack>true</Ack>`, so the answer says true only once every
-notification is handled; a redelivery lands on the same journeys and is acknowledged again.
+notification is handled: started, or (one that cannot start) kept in the records for a
+human (starters/refusals.py). A redelivery lands on the same journeys and is acknowledged
+again.
 
 The body is parsed with defusedxml: a DOCTYPE (and with it every entity-expansion bomb) is
 refused before anything is expanded.
@@ -12,6 +14,7 @@ refused before anything is expanded.
 from __future__ import annotations
 
 import hmac
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from xml.etree.ElementTree import Element, ParseError
@@ -143,44 +146,61 @@ def read_message(data: dict[str, Any]) -> OutboundMessage:
         raise validation_problem(err.errors(include_input=False, include_url=False)) from None
 
 
-def closed_won_deals(message: OutboundMessage, fields: SalesforceFields) -> tuple[list[DealClosed], int]:
-    """The deals to start (one per opportunity) and how many notifications are not
-    closed-won; 422 naming every notification field that keeps a closed-won deal from
-    starting, so that nothing in the envelope is started."""
+@dataclass(frozen=True)
+class RefusedNotification:
+    """A closed-won notification that cannot start a journey: its ids, the Opportunity's
+    values (kept encrypted in the records, never logged) and each field in the way."""
+
+    index: int
+    notification_id: str
+    opportunity_id: str | None
+    values: dict[str, str | None]
+    errors: list[FieldError]
+
+
+@dataclass
+class ClosedWon:
+    """What an outbound message holds: the deals to start (one per opportunity), how many
+    notifications are not closed-won, and the closed-won ones that cannot start."""
+
+    deals: list[DealClosed]
+    ignored: int
+    refused: list[RefusedNotification]
+
+
+def closed_won_deals(message: OutboundMessage, fields: SalesforceFields) -> ClosedWon:
+    """Each notification on its own: one that cannot start (no contact email, a bad time
+    zone) does not hold back the others; it is named, with every field in its way."""
     deals: dict[str, DealClosed] = {}
-    errors: list[FieldError] = []
+    refused: list[RefusedNotification] = []
     ignored = 0
     for index, notification in enumerate(message.Notification):
         values = notification.sObject
         if not fields.says_closed_won(values):
             ignored += 1
             continue
-        try:
-            deal = to_deal(values, fields)
-        except ValidationError as err:
-            where = _source_fields(fields)
-            for e in err.errors(include_input=False, include_url=False):
-                loc = ".".join(str(part) for part in e["loc"])
-                name = where.get(loc, loc)
-                errors.append(
-                    FieldError(
-                        field=f"Notification.{index}.sObject.{name}",
-                        message=e["msg"],
-                        type=e["type"],
-                    )
-                )
+        errors = deal_errors(values, fields, prefix=f"Notification.{index}.sObject.")
+        if isinstance(errors, DealClosed):
+            deals.setdefault(errors.deal_id, errors)
             continue
-        deals.setdefault(deal.deal_id, deal)
-    if errors:
-        names = ", ".join(dict.fromkeys(e.field for e in errors))
-        raise Problem(
-            422,
-            "invalid-body",
-            "A closed-won opportunity cannot start a journey",
-            f"invalid field(s): {names} (field names from SALESFORCE_FIELDS)",
-            errors=errors,
-        )
-    return list(deals.values()), ignored
+        refused.append(RefusedNotification(index, notification.Id, values.get("Id") or None, dict(values), errors))
+    return ClosedWon(list(deals.values()), ignored, refused)
+
+
+def deal_errors(
+    values: dict[str, str | None], fields: SalesforceFields, prefix: str = ""
+) -> DealClosed | list[FieldError]:
+    """The deal of an Opportunity's values, or each field (named as in SALESFORCE_FIELDS) in
+    the way."""
+    try:
+        return to_deal(values, fields)
+    except ValidationError as err:
+        where = _source_fields(fields)
+        errors = []
+        for e in err.errors(include_input=False, include_url=False):
+            loc = ".".join(str(part) for part in e["loc"])
+            errors.append(FieldError(field=prefix + where.get(loc, loc), message=e["msg"], type=e["type"]))
+        return errors
 
 
 def to_deal(values: dict[str, str | None], f: SalesforceFields) -> DealClosed:

@@ -153,6 +153,8 @@ class Rejected:
     index: int
     message_id: str | None
     errors: list[FieldError]
+    # the call as sent, kept encrypted in the records for a retry (starters/refusals.py)
+    raw: Any = field(default=None, compare=False, repr=False)
 
 
 @dataclass
@@ -182,7 +184,7 @@ def batch_calls(raw: list[Any]) -> list[SegmentCall | Rejected]:
                 FieldError(field=".".join(str(p) for p in (index, *e["loc"])), message=e["msg"], type=e["type"])
                 for e in err.errors(include_input=False, include_url=False)
             ]
-            out.append(Rejected(index, message_id if isinstance(message_id, str) else None, errors))
+            out.append(Rejected(index, message_id if isinstance(message_id, str) else None, errors, item))
     return out
 
 
@@ -203,7 +205,7 @@ def map_calls(calls: Sequence[SegmentCall | Rejected], mapping: SegmentMapping, 
             missing = "event" if call.event is None else "userId"
             message = "required for a track call" if missing == "event" else "userId or anonymousId is required"
             error = FieldError(field=prefix + missing, message=message, type="missing")
-            mapped.rejected.append(Rejected(index, call.messageId, [error]))
+            mapped.rejected.append(Rejected(index, call.messageId, [error], data))
             continue
         rule = next((r for r in mapping.rules if r.matches(data)), None)
         if rule is None:
@@ -217,7 +219,7 @@ def map_calls(calls: Sequence[SegmentCall | Rejected], mapping: SegmentMapping, 
             for e in err.errors(include_input=False, include_url=False):
                 loc = ".".join(str(part) for part in e["loc"])
                 errors.append(FieldError(field=prefix + names.get(loc, loc), message=e["msg"], type=e["type"]))
-            mapped.rejected.append(Rejected(index, call.messageId, errors))
+            mapped.rejected.append(Rejected(index, call.messageId, errors, data))
     return mapped
 
 

@@ -82,6 +82,14 @@ class StarterSettings(BaseSettings):
     # An event that names an account with no running journey is refused with this
     # Retry-After, so the sender delivers it again later (see docs/http.md).
     unknown_account_retry_after_seconds: int = Field(default=60, ge=1)
+    # Floods stop at the edge (docs/http.md): each journey takes product events at this
+    # sustained rate per HTTP service process, with bursts up to `journey_event_burst`;
+    # beyond, 429 with Retry-After. Together with the server's continue-as-new suggestion
+    # (1,500 events) this keeps every journey run under 2,000 events.
+    journey_event_rate: float = Field(default=2.0, gt=0)
+    journey_event_burst: int = Field(default=30, ge=1)
+    # Temporal's per-run signal limit reached: the journey must move to a fresh run first.
+    journey_signal_limit_retry_after_seconds: int = Field(default=60, ge=1)
 
     # Payload encryption (privacy.keys): the same keys as the worker's.
     onboarding_codec_keys: SecretStr | None = None

@@ -1,6 +1,8 @@
 """`POST /webhooks/salesforce`: a Salesforce outbound message (SOAP, Opportunity). Each
-closed-won Opportunity starts its journey with the deal mapped from its fields; the answer is
-SOAP: Ack true when all are handled, Ack false (retry later) when Temporal cannot take them.
+closed-won Opportunity starts its journey with the deal mapped from its fields; one that cannot
+(no contact email, a bad time zone) is kept in the records for a human (`onboarding intake`)
+and does not hold back the others. The answer is SOAP: Ack true when all are handled, Ack false
+(retry later) when Temporal or the records cannot take them.
 
 The organization id is in the body, so the envelope is parsed (hardened, starters/salesforce.py)
 before the sender is verified: 415, 413, 400, 401, 422."""
@@ -13,14 +15,25 @@ from typing import Annotated
 import structlog
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
+from sqlalchemy.exc import SQLAlchemyError
 from temporalio.client import Client
 from temporalio.service import RPCError
 
 from contracts.deal import DealClosed
 from privacy.suppressions import SuppressionList
 from starters import journeys
-from starters.deps import Body, Service, SettingsDep, SuppressionsDep, TargetDep, TemporalDep
+from starters.deps import (
+    Body,
+    RefusalsDep,
+    Service,
+    ServiceDep,
+    SettingsDep,
+    SuppressionsDep,
+    TargetDep,
+    TemporalDep,
+)
 from starters.problems import problem_responses
+from starters.refusals import keep_salesforce
 from starters.salesforce import (
     ACK_FALSE,
     ACK_TRUE,
@@ -72,18 +85,25 @@ def outbound_message(
 )
 async def salesforce(
     sent: Annotated[tuple[str, OutboundMessage], Depends(outbound_message)],
+    service: ServiceDep,
     settings: SettingsDep,
     suppressions: SuppressionsDep,
     temporal: TemporalDep,
     target: TargetDep,
+    refusals: RefusalsDep,
 ) -> SoapResponse:
     organization, message = sent
-    deals, ignored = closed_won_deals(message, settings.salesforce_fields)
+    found = closed_won_deals(message, settings.salesforce_fields)
     notification_ids = [n.Id for n in message.Notification]
     try:
-        async with temporal.calls() as client:
-            outcomes = await _start_all(client, suppressions, target, deals)
-    except (TemporalUnavailable, RPCError) as err:
+        # kept first: once Ack true is sent, Salesforce forgets the whole message
+        for refused in found.refused:
+            await keep_salesforce(refusals, service.converter, organization, refused)
+        outcomes: list[journeys.StartOutcome] = []
+        if found.deals:
+            async with temporal.calls() as client:
+                outcomes = await _start_all(client, suppressions, target, found.deals)
+    except (TemporalUnavailable, RPCError, SQLAlchemyError, OSError) as err:
         # Ack false: Salesforce keeps the message and delivers it again (for 24 hours); the
         # journeys this attempt did start are found again then, not started twice.
         log.warning(
@@ -101,8 +121,17 @@ async def salesforce(
         notification_ids=notification_ids,
         workflow_ids=[o.workflow_id for o in outcomes],
         created=[o.created for o in outcomes],
-        ignored=ignored,
+        ignored=found.ignored,
     )
+    for refused in found.refused:
+        # ids and field names only: the values are the customer's (kept encrypted in the records)
+        log.warning(
+            "salesforce_notification_kept",
+            organization_id=organization,
+            notification_id=refused.notification_id,
+            opportunity_id=refused.opportunity_id,
+            fields=[e.field for e in refused.errors],
+        )
     return SoapResponse(ACK_TRUE)
 
 

@@ -338,7 +338,9 @@ def test_fuzz_salesforce_envelopes(http: Poster, temporal: Client) -> None:
 
     run()
     assert sum(seen.values()) >= EXAMPLES
-    assert {200, 400, 401, 422} <= set(seen)
+    # a closed-won notification that cannot be mapped is acknowledged and kept for a human
+    # (tests/starters/test_starters_refusals.py), no longer a 422 for the whole envelope
+    assert {200, 400, 401} <= set(seen)
 
 
 def test_fuzz_pipedrive_deliveries(http: Poster, temporal: Client) -> None:
@@ -375,16 +377,15 @@ def test_fuzz_pipedrive_deliveries(http: Poster, temporal: Client) -> None:
             headers.pop("Authorization")
         response = http.post("/webhooks/pipedrive", content=json.dumps(body).encode(), headers=headers)
         check(response, seen)
+        # won from this event on: created won (`create`, whatever `previous`), or changed to won
+        became_won = isinstance(previous, dict) and "status" in previous and previous["status"] != "won"
         should_start = (
             auth == "ok"
             and {"meta", "data"} <= set(body)
-            and body["meta"].get("action") == "change"
             and body["meta"].get("entity") == "deal"
             and "id" in body["data"]
             and status == "won"
-            and isinstance(previous, dict)
-            and "status" in previous
-            and previous["status"] != "won"
+            and (body["meta"].get("action") == "create" or (body["meta"].get("action") == "change" and became_won))
         )
         created = response.status_code == 202 and bool(response.json()["journeys"])
         assert created == should_start, response.text

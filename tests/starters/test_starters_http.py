@@ -291,7 +291,9 @@ def test_default_settings_follow_the_contract(monkeypatch: pytest.MonkeyPatch) -
 
 async def test_health_and_docs(http: httpx.AsyncClient) -> None:
     health = await http.get("/healthz")
-    assert health.status_code == 200 and health.json() == {"status": "ok", "temporal": "reachable"}
+    assert health.status_code == 200
+    assert health.json() == {"status": "ok", "temporal": "reachable", "records": "reachable", "down": []}
+    assert (await http.get("/livez")).json() == {"status": "ok"}
     assert (await http.get("/docs")).status_code == 200
     spec = (await http.get("/openapi.json")).json()
     assert {"/webhooks/deal-closed", "/webhooks/hubspot", "/events", "/healthz"} <= set(spec["paths"])
@@ -603,6 +605,8 @@ async def test_temporal_down_then_back(tmp_path: Any) -> None:
         assert down.headers["retry-after"] == "5"
         health = await h.get("/healthz")
         assert health.status_code == 503 and health.json()["status"] == "degraded"
+        assert health.json()["down"] == ["temporal"] and health.json()["records"] == "reachable"
+        assert (await h.get("/livez")).status_code == 200  # what a load balancer checks
 
         env = await start_dev_server(port=port)
         try:

@@ -28,6 +28,7 @@ from privacy.undecodable import workflow_converter
 from runtime.sandbox import workflow_runner
 from starters.batches import CHUNK_BYTES, chunks
 from starters.fanout import IntakeActivities
+from starters.flood import JourneyRateLimiter
 from tests.harness.starters_checks import signals_of
 from workflows.intake import RETRY_DELAYS, SLICE, SLICES_PER_RUN, ProductEventIntake
 
@@ -165,3 +166,38 @@ async def test_a_retried_delivery_resumes_where_its_last_heartbeat_was(dev_env: 
         assert [b["event_id"] for _, b in await signals_of(client, f"onboarding-{deal}")] == ["e2"]
     finally:
         await client.get_workflow_handle(f"onboarding-{deal}").terminate("test over")
+
+
+async def test_a_batch_for_one_journey_is_paced_at_the_journeys_rate(dev_env: WorkflowEnvironment) -> None:
+    """A Segment batch is accepted whole (202), so its events for one journey cannot be
+    refused with 429: the intake paces them instead (JOURNEY_EVENT_RATE after a burst),
+    while another journey's events in the same slice are not held back. Before, the intake
+    signalled one journey as fast as Temporal answered, whatever the batch held."""
+    client = dev_env.client
+    flooded, calm = f"D-{uuid.uuid4().hex[:8]}", f"D-{uuid.uuid4().hex[:8]}"
+
+    def event(deal: str, i: int) -> QueuedEvent:
+        return QueuedEvent(
+            signal="action_taken", body=ActionTaken(action="dataset_uploaded", event_id=f"e{i}"), deal_id=deal
+        )
+
+    events = [event(flooded, i) for i in range(15)] + [event(calm, i) for i in range(3)]
+    activities = IntakeActivities(client, pace=JourneyRateLimiter(rate=10.0, burst=5))
+    request = DeliverEvents(journeys_task_queue=f"nobody-{uuid.uuid4().hex[:6]}", events=events)
+    try:
+        assert await ActivityEnvironment().run(activities.deliver_product_events, request) == Delivered(delivered=18)
+        times = {}
+        for deal in (flooded, calm):
+            history = await client.get_workflow_handle(f"onboarding-{deal}").fetch_history()
+            signalled = [
+                e.event_time.ToDatetime()
+                for e in history.events
+                if e.workflow_execution_signaled_event_attributes.signal_name
+            ]
+            times[deal] = (signalled[-1] - signalled[0]).total_seconds()
+            assert len(signalled) == (15 if deal == flooded else 3)
+        assert times[flooded] >= (15 - 5) / 10.0 * 0.9  # ten events past the burst at 10 per second
+        assert times[calm] < 0.5
+    finally:
+        for deal in (flooded, calm):
+            await client.get_workflow_handle(f"onboarding-{deal}").terminate("test over")

@@ -19,6 +19,7 @@ from contracts.signals import Cancel
 from contracts.status import OnboardingState, Status
 from starters.app import create_app
 from starters.signatures import sign_hubspot_v3
+from tests.harness.starters_checks import signals_of
 from tests.harness.starters_fixtures import (
     HUBSPOT_SECRET,
     HUBSPOT_TOKEN,
@@ -173,12 +174,13 @@ async def test_failed_event_gets_help_and_a_duplicate_has_no_second_effect(stack
         "action": "dataset_uploaded",
         "reason": "CSV has no header",
     }
-    await post(stack, "/events", failure)
-    await post(stack, "/events", failure)  # redelivered: new webhook-id, same event id
-    state = await wait_for_status(
-        handle, lambda s: bool(events(s, "sent help")) and bool(events(s, "duplicate event ignored"))
-    )
+    first = await post(stack, "/events", failure)
+    again = await post(stack, "/events", failure)  # redelivered: new webhook-id, same event id
+    # answered at the edge from the records: the journey never sees the redelivery
+    assert again == {**first, "duplicate": True}
+    state = await wait_for_status(handle, lambda s: bool(events(s, "sent help")))
     assert len(events(state, "sent help")) == 1 and len(events(state, "action failed")) == 1
+    assert [name for name, _ in await signals_of(stack.client, handle.id)].count("action_failed") == 1
     assert state.state is OnboardingState.awaiting_action  # a second failure would have escalated
     await close(handle)
 
@@ -286,14 +288,16 @@ async def test_pipedrive_won_deal_journey_reads_the_deal_from_pipedrive(stack: S
 async def test_segment_failure_gets_help_once_and_a_redelivery_is_ignored(stack: Stack) -> None:
     deal_id, handle = await started_journey(stack)
     failure = segment_track(unique("msg"), deal_id, "Dataset Import Failed", error="CSV has no header")
+    answers = []
     for _ in range(2):  # Segment retried: the same messageId
         raw, headers = segment_signed(failure)
         response = await stack.http.post("/events/segment", content=raw, headers=headers)
         assert response.status_code == 200 and response.json()["accepted"], response.text
-    state = await wait_for_status(
-        handle, lambda s: bool(events(s, "sent help")) and bool(events(s, "duplicate event ignored"))
-    )
+        answers.append(response.json()["accepted"][0])
+    assert answers[1] == {**answers[0], "duplicate": True}  # answered at the edge
+    state = await wait_for_status(handle, lambda s: bool(events(s, "sent help")))
     assert len(events(state, "sent help")) == 1 and len(events(state, "action failed")) == 1
+    assert [name for name, _ in await signals_of(stack.client, handle.id)].count("action_failed") == 1
     await close(handle)
 
 

@@ -14,20 +14,23 @@ from tests.harness.starters_fixtures import settings_for
 REFUSALS = {"400", "401", "413", "415", "422"}
 OPERATIONS = {
     ("GET", "/healthz"): {"200", "503"},
+    ("GET", "/livez"): {"200"},
     ("POST", "/webhooks/deal-closed"): {"202", *REFUSALS, "503"},
     ("POST", "/webhooks/hubspot"): {"202", *REFUSALS, "503"},
     # Temporal unavailable is an Ack false (200), which Salesforce delivers again
     ("POST", "/webhooks/salesforce"): {"200", *REFUSALS},
     ("POST", "/webhooks/pipedrive"): {"202", *REFUSALS, "503"},
-    ("POST", "/events"): {"202", *REFUSALS, "404", "503"},
+    # 429: too many events for one journey, or its run's signal limit (docs/http.md, floods)
+    ("POST", "/events"): {"202", *REFUSALS, "404", "429", "503"},
     # 200: one call, delivered; 202: a batch, queued for its intake workflow
-    ("POST", "/events/segment"): {"200", "202", *REFUSALS, "404", "503"},
+    ("POST", "/events/segment"): {"200", "202", *REFUSALS, "404", "429", "503"},
     ("GET", "/unsubscribe/{token}"): {"200", "422"},
     ("POST", "/unsubscribe/{token}"): {"204", "404", "410", "413", "422", "503"},
 }
 # answer media type of the success status, and the schema of the JSON ones
 ANSWERS = {
     ("GET", "/healthz"): ("application/json", "Health"),
+    ("GET", "/livez"): ("application/json", "Live"),
     ("POST", "/webhooks/deal-closed"): ("application/json", "DealAccepted"),
     ("POST", "/webhooks/hubspot"): ("application/json", "HubSpotAccepted"),
     ("POST", "/webhooks/salesforce"): ("text/xml", None),

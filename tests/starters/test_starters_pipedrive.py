@@ -58,6 +58,24 @@ async def test_deal_becoming_won_starts_a_journey_that_reads_pipedrive(http: htt
     assert {name for name, _ in await signals_of(client, f"onboarding-{deal}")} == {"deal_in_crm"}
 
 
+async def test_a_deal_created_already_won_starts_its_journey(http: httpx.AsyncClient, client: Client) -> None:
+    """Imports and deals added straight into won arrive as a v2 `create` with `status: won`
+    and `previous: null` (Pipedrive's "Guide for Webhooks v2", Data and previous). Before,
+    only a `change` to won started a journey: these deals never got one."""
+    deal = deal_id()
+    raw, headers = pipedrive_delivery(deal, "pipedrive/deal-created-won.json")
+    response = await http.post(PATH, content=raw, headers=headers)
+    assert response.status_code == 202, response.text
+    assert response.json() == {"journeys": [{"workflow_id": f"onboarding-{deal}", "created": True}], "ignored": 0}
+    journey = await start_input(client, f"onboarding-{deal}")
+    assert (journey.deal_id, journey.crm) == (str(deal), "pipedrive")
+    # a later change of the won deal (its title) starts nothing new
+    renamed = json.loads(fixture("pipedrive/deal-title-changed.json"))
+    renamed["data"]["id"] = deal
+    again = await http.post(PATH, content=json.dumps(renamed).encode(), headers=headers)
+    assert again.json() == {"journeys": [], "ignored": 1}
+
+
 async def test_other_changes_and_entities_are_acknowledged_and_ignored(http: httpx.AsyncClient, client: Client) -> None:
     deal = deal_id()
     raw, headers = pipedrive_delivery(deal, "pipedrive/deal-title-changed.json")  # already won, renamed
@@ -69,10 +87,9 @@ async def test_other_changes_and_entities_are_acknowledged_and_ignored(http: htt
     person = json.loads(fixture("pipedrive/deal-won.json"))
     person["meta"]["entity"] = "person"
     person["data"] = {"id": deal, "name": "Ana Ruiz"}
-    created_won = json.loads(fixture("pipedrive/deal-won.json"))
-    created_won["meta"]["action"] = "create"
-    created_won["data"]["id"] = deal
-    for body in (reopened_then_lost, person, created_won):
+    created_open = json.loads(fixture("pipedrive/deal-created-won.json"))
+    created_open["data"].update(id=deal, status="open")
+    for body in (reopened_then_lost, person, created_open):
         response = await http.post(PATH, content=json.dumps(body).encode(), headers=headers)
         assert response.status_code == 202 and response.json()["ignored"] == 1, response.text
     assert not await exists(client, f"onboarding-{deal}")

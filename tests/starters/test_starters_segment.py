@@ -91,17 +91,23 @@ async def test_the_documented_track_call_becomes_action_taken(http: httpx.AsyncC
     ]
 
 
-async def test_a_redelivered_message_carries_the_same_event_id(http: httpx.AsyncClient, client: Client) -> None:
+async def test_a_redelivered_message_is_answered_from_the_records_not_signalled_again(
+    http: httpx.AsyncClient, client: Client
+) -> None:
     deal_id = unique("SEG")
     raw, headers = signed(deal_body(deal_id))
     assert (await http.post("/webhooks/deal-closed", content=raw, headers=headers)).status_code == 202
     message_id = unique("msg")
+    answers = []
     for _ in range(2):
         raw, headers = segment_signed(segment_track(message_id, deal_id))
         response = await http.post(PATH, content=raw, headers=headers)
-        assert response.json()["accepted"][0]["deliveries"][0]["outcome"] == "signalled"
+        answers.append(response.json()["accepted"][0])
+    assert answers[0]["deliveries"][0]["outcome"] == "signalled" and "duplicate" not in answers[0]
+    # the resend is answered from the records with the first answer; nothing reaches the journey
+    assert answers[1] == {**answers[0], "duplicate": True}
     signals = await signals_of(client, f"onboarding-{deal_id}")
-    assert [(name, body["event_id"]) for name, body in signals] == [("action_taken", message_id)] * 2
+    assert [(name, body["event_id"]) for name, body in signals] == [("action_taken", message_id)]
 
 
 async def test_properties_choose_the_event_type(http: httpx.AsyncClient, client: Client) -> None:

@@ -1,0 +1,141 @@
+"""Refused deliveries kept for a human, and their retry after a mapping fix.
+
+A delivery the service cannot use (a closed-won Salesforce notification without a contact
+email, a Segment call whose mapped fields are invalid) is kept in the records
+(records/refusals.py) with its reason in ids and field names; the delivery itself is
+stored as the payload codec encodes it (privacy/: encrypted), never in plain text. Staff list
+and retry them with `onboarding intake` (starters/refusals_cli.py, docs/http.md "Refused
+deliveries"): a retry maps the kept delivery again with today's settings (SALESFORCE_FIELDS,
+SEGMENT_MAPPING) and delivers it as the endpoint would have. A journey starts once however
+often it is retried: its workflow id comes from the deal."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from temporalio.api.common.v1 import Payload
+from temporalio.client import Client
+from temporalio.converter import DataConverter
+
+from privacy.suppressions import SuppressionList
+from records.refusals import Refusal, RefusalStore
+from starters import journeys
+from starters.delivery import deliver
+from starters.problems import FieldError, Problem
+from starters.salesforce import RefusedNotification, deal_errors
+from starters.segment import Rejected, SegmentCall, map_calls
+from starters.settings import StarterSettings
+
+SALESFORCE = "salesforce"
+SEGMENT = "segment"
+
+
+async def seal(converter: DataConverter, value: Any) -> bytes:
+    """The value as the codec stores it (a serialized, encrypted Payload)."""
+    [payload] = await converter.encode([value])
+    return payload.SerializeToString()
+
+
+async def unseal(converter: DataConverter, data: bytes) -> Any:
+    [value] = await converter.decode([Payload.FromString(data)], [dict])
+    return value
+
+
+def _field_names(errors: list[FieldError]) -> list[str]:
+    return list(dict.fromkeys(e.field for e in errors))
+
+
+def _reason(errors: list[FieldError]) -> str:
+    return "invalid field(s): " + ", ".join(f"{e.field} ({e.type})" for e in errors)
+
+
+async def keep_salesforce(
+    store: RefusalStore, converter: DataConverter, organization: str, refused: RefusedNotification
+) -> Refusal:
+    return await store.keep(
+        source=SALESFORCE,
+        ref=f"{organization[:15]}:{refused.notification_id}",
+        deal_id=refused.opportunity_id,
+        reason=_reason(refused.errors),
+        fields=_field_names(refused.errors),
+        payload=await seal(converter, {"organization_id": organization, "sObject": refused.values}),
+        at=datetime.now(UTC),
+    )
+
+
+async def keep_segment(store: RefusalStore, converter: DataConverter, rejected: Rejected) -> Refusal:
+    """A Segment call refused (422 for one call, named in a batch's answer): Segment does not
+    deliver it again, so the records are the only place it is left."""
+    raw = rejected.raw if rejected.raw is not None else {}
+    # a call without a messageId is known by its content's digest (the same call, the same row)
+    ref = (
+        rejected.message_id
+        or "sha256-" + hashlib.sha256(json.dumps(raw, sort_keys=True, default=str).encode()).hexdigest()[:32]
+    )
+    return await store.keep(
+        source=SEGMENT,
+        ref=ref,
+        reason=_reason(rejected.errors),
+        fields=_field_names(rejected.errors),
+        payload=await seal(converter, {"call": raw}),
+        at=datetime.now(UTC),
+    )
+
+
+@dataclass(frozen=True)
+class RetryResult:
+    """`delivered`: the outcome to record (workflow ids, never content). Otherwise `errors`
+    name what still keeps the delivery from being used."""
+
+    delivered: str | None = None
+    deal_id: str | None = None
+    errors: list[FieldError] | None = None
+
+
+async def retry(
+    kept: Refusal,
+    content: dict[str, Any],
+    *,
+    settings: StarterSettings,
+    client: Client,
+    suppressions: SuppressionList,
+    target: journeys.Target,
+) -> RetryResult:
+    """Map the kept delivery with today's settings and deliver it as its endpoint would."""
+    if kept.source == SALESFORCE:
+        found = deal_errors(content.get("sObject") or {}, settings.salesforce_fields, prefix="sObject.")
+        if isinstance(found, list):
+            return RetryResult(errors=found)
+        first_signal = await journeys.suppressed_at_start(suppressions, found)
+        outcome = await journeys.start_with_deal(client, found, target, first_signal)
+        what = "started" if outcome.created else ("handed to" if outcome.running else "already finished:")
+        return RetryResult(f"{what} {outcome.workflow_id}", found.deal_id)
+    if kept.source == SEGMENT:
+        try:
+            call = SegmentCall.model_validate(content.get("call"))
+        except ValueError:
+            error = FieldError(field="(call)", message="not a Segment call", type="invalid")
+            return RetryResult(errors=[error])
+        mapped = map_calls([call], settings.segment_mapping, False)
+        if mapped.rejected:
+            return RetryResult(errors=[e for r in mapped.rejected for e in r.errors])
+        if not mapped.events:
+            error = FieldError(field="event", message="no SEGMENT_MAPPING rule maps this call", type="unmapped")
+            return RetryResult(errors=[error])
+        event = mapped.events[0]
+        try:
+            deliveries = await deliver(client, event, target, settings.unknown_account_retry_after_seconds)
+        except Problem as problem:
+            error = FieldError(field="userId", message=problem.detail or problem.title, type=problem.slug)
+            return RetryResult(errors=[error])
+        signalled = ", ".join(f"{d.outcome} {d.workflow_id}" for d in deliveries)
+        return RetryResult(f"signalled: {signalled}", event.deal_id)
+    raise ValueError(f"a refused delivery from {kept.source!r} cannot be retried here")
+
+
+def reason_of(errors: list[FieldError]) -> tuple[str, list[str]]:
+    return _reason(errors), _field_names(errors)
