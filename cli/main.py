@@ -18,12 +18,13 @@ from collections.abc import Sequence
 
 from cli import playbooks as playbooks_cli
 from lab import cli as lab_cli
+from lab.explore import cli as explore_cli
 from owners import cli as owners_cli
 from records import cli as records_cli
 from replay import cli as replay_cli
 from report import cli as report_cli
 
-TOOLS = (replay_cli, records_cli, report_cli, owners_cli, lab_cli, playbooks_cli)
+TOOLS = (replay_cli, records_cli, report_cli, owners_cli, lab_cli, explore_cli, playbooks_cli)
 
 
 def parser() -> argparse.ArgumentParser:
