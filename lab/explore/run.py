@@ -61,12 +61,12 @@ def trace_of(w: Walk) -> Trace | None:
     )
 
 
-def judged(w: Walk, skip: Iterable[int]) -> tuple[list[Broken], list[Broken]]:
+def judged(w: Walk, skip: Iterable[int], excuse: Iterable[str] = ()) -> tuple[list[Broken], list[Broken]]:
     """(breaches that count, breaches of skipped promises)."""
     trace = trace_of(w)
     if trace is None:
         return [Broken(promise=1, step="during the walk", detail=w.stuck or "the journey never started")], []
-    every = check(trace)
+    every = check(trace, excuse=excuse)
     skipped = set(skip)
     return [b for b in every if b.promise not in skipped], [b for b in every if b.promise in skipped]
 
@@ -100,13 +100,14 @@ def explore(
     playbook: Path = SHIPPED_PLAYBOOK,
     out: Path | None = None,
     skip: Iterable[int] = (),
+    excuse: Iterable[str] = (),
     batch: int = BATCH,
     progress: Callable[[str], None] | None = None,
 ) -> Exploration:
     """Walk at least `examples` generated journeys (in batches of up to `batch`); stop at the
     first broken promise, shrunk to one minimal journey, written to `out` when given."""
     base = base_playbook(playbook)
-    skipped = tuple(skip)
+    skipped, excused = tuple(skip), tuple(excuse)
     result = Exploration()
     began = time.monotonic()
     state: dict[str, Any] = {"best": None, "shrink_walks": 0, "failed_at": None}
@@ -143,7 +144,7 @@ def explore(
             if progress and result.batches % 10 == 0:
                 progress(f"{result.generated} journeys walked, {time.monotonic() - began:.0f} s")
         for w in walks:
-            counted, tolerated = judged(w, skipped)
+            counted, tolerated = judged(w, skipped, excused)
             if best is None:
                 result.tolerated.update(b.promise for b in tolerated)
             if counted:

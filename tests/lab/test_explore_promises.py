@@ -83,6 +83,17 @@ def test_2_a_failure_without_help_at_once_breaks_it():
     assert promises(trace(helped, [failed, again])) == set()
 
 
+def test_2_a_known_gap_is_passed_over_only_when_excused():
+    failed = signal(at(2), "action_failed", action="dataset_uploaded", event_id="f1")
+    no_kickoff_yet = [state(at(0), "awaiting_action")]
+    assert promises(trace(no_kickoff_yet, [failed])) == {2}
+    assert check(trace(no_kickoff_yet, [failed]), excuse=["help-before-kickoff"]) == []
+    assert promises(trace(KEPT, [failed])) == {2}  # after the kickoff it is not excused
+    assert [b.promise for b in check(trace(KEPT, [failed]), excuse=["help-before-kickoff"])] == [2]
+    with pytest.raises(ValueError, match="no known gap"):
+        check(trace(KEPT), excuse=["anything"])
+
+
 def test_2_a_help_request_without_an_escalation_breaks_it():
     asked = signal(at(2), "help_requested", event_id="h1")
     assert promises(trace(KEPT, [asked])) == {2}
