@@ -141,7 +141,7 @@ def explore(
         result.batches += 1
         if best is None:
             result.generated += len(walks)
-            if progress and result.batches % 10 == 0:
+            if progress and result.batches % 5 == 0:
                 progress(f"{result.generated} journeys walked, {time.monotonic() - began:.0f} s")
         for w in walks:
             counted, tolerated = judged(w, skipped, excused)

@@ -29,7 +29,7 @@ TIER_EXAMPLES = 200
 TIER_SEED = 23
 TOLERATED = (5,)
 # A gap the explorer found (lab/explore/promises.py KNOWN_GAPS), passed over until fixed.
-EXCUSED = ("help-before-kickoff",)
+EXCUSED = ("input-before-owner-kickoff",)
 
 
 def test_the_tier_keeps_every_promise_over_200_generated_journeys(tmp_path):

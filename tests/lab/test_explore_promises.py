@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from contracts.playbook import OwnerAcknowledgement
 from lab.explore.history import Attributes, Facts, SignalIn
 from lab.explore.promises import Trace, check
 from lab.explore.scenario import SHIPPED_PLAYBOOK
@@ -54,8 +55,8 @@ def trace(touches: list[Touch], signals: list[SignalIn] = (), **more: Any) -> Tr
     return Trace(record=record, playbook=BOOK, facts=facts, **more)
 
 
-def promises(t: Trace) -> set[int]:
-    return {b.promise for b in check(t)}
+def promises(t: Trace, excuse: list[str] | None = None) -> set[int]:
+    return {b.promise for b in check(t, excuse=excuse or [])}
 
 
 KEPT = [state(at(0), "awaiting_action"), message(at(0))]
@@ -87,9 +88,13 @@ def test_2_a_known_gap_is_passed_over_only_when_excused():
     failed = signal(at(2), "action_failed", action="dataset_uploaded", event_id="f1")
     no_kickoff_yet = [state(at(0), "awaiting_action")]
     assert promises(trace(no_kickoff_yet, [failed])) == {2}
-    assert check(trace(no_kickoff_yet, [failed]), excuse=["help-before-kickoff"]) == []
+    assert promises(trace(no_kickoff_yet, [failed]), excuse=["input-before-owner-kickoff"]) == {2}  # not held
+    held = BOOK.model_copy(update={"owner_acknowledgement": OwnerAcknowledgement(hours=4, before_kickoff=True)})
+    waiting = trace(no_kickoff_yet, [failed])
+    waiting.playbook = held
+    assert check(waiting, excuse=["input-before-owner-kickoff"]) == []
     assert promises(trace(KEPT, [failed])) == {2}  # after the kickoff it is not excused
-    assert [b.promise for b in check(trace(KEPT, [failed]), excuse=["help-before-kickoff"])] == [2]
+    assert [b.promise for b in check(trace(KEPT, [failed]), excuse=["input-before-owner-kickoff"])] == [2]
     with pytest.raises(ValueError, match="no known gap"):
         check(trace(KEPT), excuse=["anything"])
 
