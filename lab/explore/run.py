@@ -88,9 +88,35 @@ class _Loop:
         self.thread.join(timeout=5)
 
 
+class PromiseBroken(AssertionError):
+    pass
+
+
+_KINDS: dict[tuple[int, str], type[PromiseBroken]] = {}
+
+
+def kind(broken: Broken) -> tuple[int, str]:
+    """Which failure this is, for shrinking: the promise, and for promise 1 whether a task
+    failed or the clock stopped (a shrink must keep the failure it started from)."""
+    return broken.promise, broken.detail.split(":")[0] if broken.promise == 1 else ""
+
+
 def _broke(broken: Broken) -> None:
-    """One place raises, so hypothesis sees one failure however it was reached."""
-    raise AssertionError(str(broken))
+    """One place raises, with one exception type per kind of failure: hypothesis shrinks
+    each kind on its own and never trades one for another."""
+    key = kind(broken)
+    if key not in _KINDS:
+        _KINDS[key] = type(f"Promise{key[0]}Broken", (PromiseBroken,), {})
+    raise _KINDS[key](str(broken))
+
+
+def _clock_stopped(broken: Broken) -> bool:
+    return broken.promise == 1 and broken.detail.startswith("the clock stopped")
+
+
+def _first_kind(broken: list[Broken]) -> list[Broken]:
+    """A failed task says more than a stopped clock: it goes first."""
+    return sorted(broken, key=_clock_stopped)
 
 
 def explore(
@@ -144,15 +170,23 @@ def explore(
             result.generated += len(walks)
             if progress and result.batches % 5 == 0:
                 progress(f"{result.generated} journeys walked, {time.monotonic() - began:.0f} s")
+        failing: list[tuple[Walk, list[Broken]]] = []
         for w in walks:
             counted, tolerated = judged(w, skipped, excused)
             if best is None:
                 result.tolerated.update(b.promise for b in tolerated)
             if counted:
-                if best is None or size(scenarios) < size(best[0]):
-                    state["best"] = (scenarios, Finding(scenario=w.scenario, broken=counted))
-                    state["failed_at"] = state["failed_at"] or time.monotonic()
-                _broke(counted[0])
+                failing.append((w, _first_kind(counted)))
+        if not failing:
+            return
+        wanted = kind(best[1].broken[0]) if best is not None else None
+        same = [f for f in failing if kind(f[1][0]) == wanted] if wanted else []
+        clear = [f for f in failing if not _clock_stopped(f[1][0])]
+        w, counted = (same or clear or failing)[0]
+        if wanted is None or (same and size(scenarios) < size(best[0])):
+            state["best"] = (scenarios, Finding(scenario=w.scenario, broken=counted))
+            state["failed_at"] = state["failed_at"] or time.monotonic()
+        _broke(counted[0])
 
     try:
         with warnings.catch_warnings():  # a failing batch of 12 journeys has a long repr; never shown
