@@ -95,6 +95,11 @@ class Moment(BaseModel):
     ended: bool = False
 
 
+def cut_short(t: Trace, moment: datetime) -> bool:
+    """The walk ended (its horizon) before `at once` after this moment had passed."""
+    return t.record.closed_at is not None and t.record.closed_at < moment + AT_ONCE
+
+
 def condition(t: Trace, moment: datetime) -> Moment:
     now = Moment(milestone=t.playbook.milestones[0].key)
     for touch in t.record.touches:
@@ -169,7 +174,7 @@ def help_at_once(t: Trace, excuse: frozenset[str] = frozenset()) -> list[Broken]
     unsubscribed = _first(t.facts.signals, "unsubscribed")
     for signal, fresh in fresh_customer_signals(t):
         now = condition(t, signal.at)
-        if not fresh or now.ended or now.paused or now.state in FINAL:
+        if not fresh or now.ended or now.paused or now.state in FINAL or cut_short(t, signal.at):
             continue
         if held_for_owner and (kickoff is None or signal.at < kickoff):
             continue  # KNOWN_GAPS
@@ -237,7 +242,7 @@ def business_hours_and_cap(t: Trace) -> list[Broken]:
         if signal.name != "action_taken" or not fresh:
             continue
         now = condition(t, signal.at)
-        if now.ended or now.paused or now.state in FINAL:
+        if now.ended or now.paused or now.state in FINAL or cut_short(t, signal.at):
             continue
         if str(signal.body.get("action", "")) not in _events(t.playbook, now.milestone, alternates=False):
             continue

@@ -118,6 +118,8 @@ def test_3_an_action_not_answered_at_once_breaks_it():
     assert promises(trace(KEPT, [took])) == {3}
     moved = [*KEPT, state(at(2, 0.1), "awaiting_action", milestone="first_value")]
     assert promises(trace(moved, [took])) == set()
+    # the walk's horizon ended the journey at that moment: nothing to ask of it
+    assert promises(trace(KEPT, [took], closed_at=at(2), status="TERMINATED")) == set()
 
 
 def test_4_a_message_after_a_cancel_or_an_unsubscribe_breaks_it():
