@@ -148,7 +148,21 @@ def deals(draw: st.DrawFn, threshold: float | None) -> dict[str, Any]:
 @st.composite
 def moments(draw: st.DrawFn, book: dict[str, Any], horizon_h: int) -> dict[str, Any]:
     """`at` (and maybe `after`) for a step: on the close's clock near a window's end, a
-    follow-up's due time, a day boundary; or right after a touchpoint goes out."""
+    follow-up's due time, a day boundary; or right after a touchpoint goes out. Timed steps
+    stay an hour clear of the horizon: a step delivered as the walk ends is cut short."""
+    drawn = draw(_moments(book, horizon_h))
+    if "after" not in drawn and _seconds(drawn["at"]) > (horizon_h - 1) * 3600:
+        drawn["at"] = minutes((horizon_h - 1) * 3600)
+    return drawn
+
+
+def _seconds(text: str) -> int:
+    unit = {"m": 60, "h": 3600, "d": 86400}[text[-1]]
+    return int(text[:-1]) * unit
+
+
+@st.composite
+def _moments(draw: st.DrawFn, book: dict[str, Any], horizon_h: int) -> dict[str, Any]:
     kind = draw(st.integers(0, 3))
     if kind == 0:  # just after a touchpoint: while the next waits for business hours or the cap
         touchpoint = draw(st.sampled_from(TOUCHPOINTS))

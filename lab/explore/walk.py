@@ -39,7 +39,7 @@ from replay.corpus import replayer
 LOOK_SECONDS = 3.0
 # A batch in which no walk has finished for this long has stopped the shared clock.
 BATCH_SECONDS = 10.0
-ALONE_TRIES = 2
+ALONE_TRIES = 3
 STOPPED = "the clock stopped"
 
 
