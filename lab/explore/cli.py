@@ -94,6 +94,11 @@ def run(args: argparse.Namespace) -> int:
         f"explored {result.generated} journeys in {result.batches} batches, {result.seconds:.0f} s "
         f"({result.journeys} walks with shrinking); seed {args.seed}"
     )
+    if result.stalled:
+        print(
+            f"{len(result.stalled)} journey(s) stopped the test server's clock every time they walked, with no "
+            f"failed workflow task: not walked, not judged; their personas are in {args.out / 'stalled'}"
+        )
     for promise, n in sorted(result.tolerated.items()):
         print(f"tolerated: promise {promise} broken in {n} place(s) (--tolerate {promise})")
     if result.finding is None:

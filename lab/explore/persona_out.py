@@ -19,6 +19,8 @@ class Written(BaseModel):
 
 
 def header(broken: list[Broken]) -> str:
+    if not broken:
+        return "# Found by `onboarding explore`: the lab's clock stopped with this journey every time it walked.\n"
     lines = ["# Found by `onboarding explore`: this journey breaks the journey's promises:"]
     lines += [f"#   {b}" for b in broken]
     return "\n".join(lines) + "\n"

@@ -23,7 +23,7 @@ from lab.explore.persona_out import Written, write
 from lab.explore.promises import Broken, Trace, check
 from lab.explore.scenario import SHIPPED_PLAYBOOK, Scenario, base_playbook
 from lab.explore.strategies import batches
-from lab.explore.walk import Walk, walk_isolated
+from lab.explore.walk import STOPPED, Walk, walk_isolated
 from owners.roster import Roster
 
 T = TypeVar("T")
@@ -47,6 +47,9 @@ class Exploration(BaseModel):
     seconds: float = 0
     finding: Finding | None = None
     tolerated: Counter[int] = Field(default_factory=Counter)  # breaches of promises skipped
+    # Journeys the test server's clock stopped with every time, without a failed workflow
+    # task: the lab could not walk them (see walk.py); not held against the journey.
+    stalled: list[Scenario] = Field(default_factory=list)
 
 
 def trace_of(w: Walk) -> Trace | None:
@@ -172,6 +175,10 @@ def explore(
                 progress(f"{result.generated} journeys walked, {time.monotonic() - began:.0f} s")
         failing: list[tuple[Walk, list[Broken]]] = []
         for w in walks:
+            if w.stuck.startswith(STOPPED) and not w.facts.task_failures:
+                if best is None:
+                    result.stalled.append(w.scenario)
+                continue
             counted, tolerated = judged(w, skipped, excused)
             if best is None:
                 result.tolerated.update(b.promise for b in tolerated)
@@ -197,6 +204,10 @@ def explore(
     finally:
         loop.close()
     result.seconds = time.monotonic() - began
+    if out is not None:
+        for scenario in result.stalled:
+            stalled = scenario.named(f"stalled-{result.stalled.index(scenario) + 1}")
+            write(stalled, [], out / "stalled", playbook)
     if state["best"] is not None:
         finding: Finding = state["best"][1]
         if out is not None:
