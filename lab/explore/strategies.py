@@ -168,7 +168,11 @@ def _moments(draw: st.DrawFn, book: dict[str, Any], horizon_h: int) -> dict[str,
         touchpoint = draw(st.sampled_from(TOUCHPOINTS))
         milestone = draw(st.sampled_from([None, *(m["key"] for m in book["milestones"])]))
         after = f"{milestone}.{touchpoint}" if milestone else touchpoint
-        return {"after": after, "at": minutes(draw(st.sampled_from([0, 60, 3600, 8 * 3600, 16 * 3600])))}
+        # just past the next follow-up's due time: if that falls outside business hours (or
+        # over the cap) the follow-up is overdue and held, and this step meets it waiting
+        waits = [int(f["wait_hours"] * 3600) for m in book["milestones"] for f in m["follow_ups"]]
+        past_due = [w + extra for w in waits for extra in (MINUTE, 3600)]
+        return {"after": after, "at": minutes(draw(st.sampled_from([0, 60, 3600, 8 * 3600, 16 * 3600, *past_due])))}
     if kind == 1:  # a window's end, or a follow-up's due time, ± 1 minute
         first = book["milestones"][0]
         edges = [first.get("window_hours", 72)] + [f["wait_hours"] for f in first["follow_ups"]]
