@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, Field
+from temporalio.api.common.v1 import WorkflowExecution
+from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
 from temporalio.client import Client, WorkflowHandle, WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.runtime import Runtime
@@ -153,10 +155,15 @@ async def walk_batch(
             if done != settled:
                 settled, begun = done, time.monotonic()
             elif time.monotonic() - begun > bound:
-                for w in unfinished:
+                holding = [w for w in unfinished if not w.stuck and await _task_held(lab.client, w.workflow_id)]
+                for w in holding:  # a task that never completes: the journey spins (deadlock)
+                    w.stuck = f"deadlock: its workflow task did not complete in {bound:g} s of real time"
+                    await _end(lab.client, w.workflow_id)
+                for w in [] if holding else unfinished:
                     if not w.stuck:
                         w.stuck = f"{STOPPED}: no walk moved for {bound:g} s of real time"
                         await _end(lab.client, w.workflow_id)
+                begun = time.monotonic()
         for w in walks:
             outcome = results[w.workflow_id]
             failed = outcome.exception()  # retrieved for every walk: an ended persona's too
@@ -184,6 +191,20 @@ def _innermost(err: BaseException) -> str:
     while err.__cause__ is not None:
         err = err.__cause__
     return str(err)
+
+
+async def _task_held(client: Client, workflow_id: str) -> bool:
+    """The journey has a workflow task out that has not completed (read raw: the test
+    server's datetimes trip the SDK's search attribute reader in `describe`)."""
+    try:
+        raw = await client.workflow_service.describe_workflow_execution(
+            DescribeWorkflowExecutionRequest(
+                namespace=client.namespace, execution=WorkflowExecution(workflow_id=workflow_id)
+            )
+        )
+    except RPCError:
+        return False
+    return raw.HasField("pending_workflow_task") and raw.pending_workflow_task.state != 0
 
 
 async def _end(client: Client, workflow_id: str) -> None:
