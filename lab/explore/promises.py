@@ -155,7 +155,9 @@ def no_stuck_journey(t: Trace) -> list[Broken]:
     if t.stuck:
         out.append(Broken(promise=1, step="during the walk", detail=t.stuck))
     out += [
-        Broken(promise=1, step="during the walk", detail=f"workflow task failed: {f}") for f in t.facts.task_failures
+        Broken(promise=1, step="during the walk", detail=f"workflow task failed: {f}")
+        for f in dict.fromkeys(t.facts.task_failures)  # a task that failed alike twice: once
+        if f not in t.stuck  # named there already
     ]
     if t.record.status == "FAILED":
         out.append(Broken(promise=1, step="at the end", detail=f"the journey failed: {t.record.failure}"))
