@@ -40,8 +40,8 @@ from replay.corpus import replayer
 # is stopped by the SDK's deadlock detector after 2 s, and then holds the clock).
 LOOK_SECONDS = 3.0
 # A batch in which no walk has finished for this long has stopped the shared clock.
-BATCH_SECONDS = 10.0
-ALONE_TRIES = 3
+BATCH_SECONDS = 6.0
+ALONE_TRIES = 2
 STOPPED = "the clock stopped"
 
 
