@@ -1,6 +1,6 @@
 """`onboarding`: the one command of the engine's tools, each a subcommand it registers itself.
 
-    onboarding replay | simulate | backtest | personas | report | db | tasks | roster-sync | playbooks | intake
+    onboarding replay | simulate | backtest | personas | explore | report | db | tasks | roster-sync | playbooks | intake
 
 A tool joins in two steps: its module has `add_command(commands)`, which adds its
 subcommand(s) to the argparse subparsers, and `run(args)`, which runs the one chosen and
@@ -18,6 +18,7 @@ from collections.abc import Sequence
 
 from cli import playbooks as playbooks_cli
 from lab import cli as lab_cli
+from lab.explore import cli as explore_cli
 from lab.learn import cli as learn_cli
 from owners import cli as owners_cli
 from records import cli as records_cli
@@ -25,7 +26,7 @@ from replay import cli as replay_cli
 from report import cli as report_cli
 from starters import refusals_cli as intake_cli
 
-TOOLS = (replay_cli, records_cli, report_cli, owners_cli, lab_cli, learn_cli, playbooks_cli, intake_cli)
+TOOLS = (replay_cli, records_cli, report_cli, owners_cli, lab_cli, learn_cli, explore_cli, playbooks_cli, intake_cli)
 
 
 def parser() -> argparse.ArgumentParser:

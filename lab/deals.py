@@ -72,7 +72,9 @@ def persona_deal(
     tz = deal.account.timezone
     if flags.closed_at is not None:
         start = StartRule.of(flags.closed_at, tz)
-    elif spec.closes is not None:
+    elif spec.closes is not None and spec.closes.date is not None:
+        start = StartRule.pinned(spec.closes.date, spec.closes.at, tz)
+    elif spec.closes is not None and spec.closes.day is not None:
         start = StartRule(on=spec.closes.day, at=spec.closes.at, timezone=tz)
     elif base_is_file:
         start = StartRule.of(deal.closed_at, tz)

@@ -15,6 +15,7 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
+from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from lab.script import (
@@ -26,6 +27,7 @@ with workflow.unsafe.imports_passed_through():
         Script,
         Sighting,
         StaffRule,
+        StartInPast,
         StartJourney,
         Step,
     )
@@ -63,7 +65,10 @@ class PersonaRun:
 
     @workflow.run
     async def run(self, script: Script) -> PersonaOutcome:
-        start = script.start.next_after(workflow.now())
+        try:
+            start = script.start.next_after(workflow.now())
+        except StartInPast as err:
+            raise ApplicationError(str(err), type="StartInPast", non_retryable=True) from None
         if start > workflow.now():
             await workflow.sleep(start - workflow.now())
         journey_input = script.journey_input
@@ -193,11 +198,15 @@ class PersonaRun:
         lane = (
             "crm"
             if step.send.name in ("cancel", "deal_closed", "deal_in_crm")
-            else ("customer" if step.send.name in ("action_taken", "action_failed", "help_requested") else "staff")
+            else (
+                "customer"
+                if step.send.name in ("action_taken", "action_failed", "help_requested", "unsubscribed")
+                else "staff"
+            )
         )
         if step.send.name == "owner_acknowledged":
             lane = "owner"
-        payload = step.send.resolved(self._begin)
+        payload = step.send.resolved(self._begin, workflow.now())
         if step.send.name == "action_taken" and "occurred_at" not in step.send.moments:
             # When the customer acted, as a product stamps it: the step's own moment, not the
             # moment the lab's delivery lands (milliseconds later, the clock held meanwhile).
@@ -207,10 +216,25 @@ class PersonaRun:
     async def _send(self, lane: str, kind: str, name: str, payload: dict, label: str) -> None:
         done: Delivered = await workflow.execute_activity(
             "lab_deliver",
-            Delivery(workflow_id=self._script.workflow_id, kind=kind, name=name, payload=payload),
+            Delivery(
+                workflow_id=self._script.workflow_id,
+                kind=kind,
+                name=name,
+                payload=payload,
+                status=self._script.status_after_steps,
+            ),
             result_type=Delivered,
             start_to_close_timeout=_TIMEOUT,
             retry_policy=_RETRY,
         )
         text = label if done.ok else f"{label}: not applied ({done.problem})"
-        self._notes.append(Note(at=workflow.now(), lane=lane, text=text, done=done.ok))
+        self._notes.append(
+            Note(
+                at=workflow.now(),
+                lane=lane,
+                text=text,
+                done=done.ok,
+                status=done.status,
+                status_problem=done.status_problem,
+            )
+        )

@@ -7,6 +7,7 @@ deal's close; a step may instead start its clock at a touchpoint the journey sen
 
 from __future__ import annotations
 
+import datetime as dt
 from datetime import time
 from pathlib import Path
 from typing import Annotated, Literal
@@ -59,10 +60,13 @@ class CustomerStep(StrictFile):
 
     at: CalendarDuration
     after: str | None = None  # a touchpoint whose sending starts this step's clock
-    do: Literal["taken", "failed", "help", "cancel"]
+    do: Literal["taken", "failed", "help", "cancel", "unsubscribe"]
     action: str | None = Field(default=None, min_length=1, max_length=128)
     reason: str = Field(default="", max_length=1000)
     message: str = Field(default="", max_length=2000)
+    # The product's event id; the same id twice is one event delivered twice (default: one
+    # id per step).
+    event_id: str | None = Field(default=None, min_length=1, max_length=256)
 
     @field_validator("after")
     @classmethod
@@ -75,8 +79,10 @@ class CustomerStep(StrictFile):
     def _fields_for_kind(self) -> CustomerStep:
         if self.do in ("taken", "failed") and not self.action:
             raise ValueError(f"action: required when do is {self.do!r} (the product event name)")
-        if self.do in ("help", "cancel") and self.action:
+        if self.do in ("help", "cancel", "unsubscribe") and self.action:
             raise ValueError(f"action: not used when do is {self.do!r}")
+        if self.event_id and self.do in ("cancel", "unsubscribe"):
+            raise ValueError(f"event_id: not used when do is {self.do!r}")
         if self.reason and self.do not in ("failed", "cancel"):
             raise ValueError("reason: only for do: failed or do: cancel")
         if self.message and self.do != "help":
@@ -114,11 +120,54 @@ class StaffDecision(StrictFile):
         return self
 
 
-class Closes(StrictFile):
-    """When the deal closes, in the customer's time zone: the next such moment in the lab."""
+class StaffAction(StrictFile):
+    """Something staff do at a moment of their own choosing, escalation or not:
+    `{at: 5h, do: pause}`, `{after: simplify, at: 1m, do: extend, until: 6d}` (`until`: the
+    new due time, counted from the journey's start), `{at: 2d, do: reassign, owner: leo}`,
+    `{at: 3d, do: retry}` (retry, skip, close: resolve the open escalation). The journey may
+    refuse one that does not apply then; the timeline shows it refused."""
 
-    day: Weekday
+    at: CalendarDuration
+    after: str | None = None  # a touchpoint whose sending starts this action's clock
+    do: Literal["pause", "resume", "extend", "reassign", "retry", "skip", "close"]
+    owner: str | None = Field(default=None, min_length=1, max_length=128)
+    until: CalendarDuration | None = None
+    by: str = Field(default="staff", min_length=1, max_length=128)
+
+    @field_validator("after")
+    @classmethod
+    def _trigger(cls, value: str | None) -> str | None:
+        if value is not None:
+            Trigger.parse(value)
+        return value
+
+    @model_validator(mode="after")
+    def _fields_for_kind(self) -> StaffAction:
+        if (self.do == "reassign") != (self.owner is not None):
+            raise ValueError("owner: required with do: reassign, and only then")
+        if (self.do == "extend") != (self.until is not None):
+            raise ValueError("until: required with do: extend, and only then")
+        return self
+
+    @property
+    def trigger(self) -> Trigger | None:
+        return Trigger.parse(self.after) if self.after else None
+
+
+class Closes(StrictFile):
+    """When the deal closes, in the customer's time zone: the next `day` at `at` in the lab,
+    or a pinned `date` at `at` (a DST-change week, a holiday); exactly one of day and date.
+    A pinned date must lie ahead of the lab's clock, which starts at the real time."""
+
+    day: Weekday | None = None
+    date: dt.date | None = None
     at: time
+
+    @model_validator(mode="after")
+    def _day_or_date(self) -> Closes:
+        if (self.day is None) == (self.date is None):
+            raise ValueError("closes: give exactly one of day (mon..sun) and date (YYYY-MM-DD)")
+        return self
 
 
 class AccountSpec(StrictFile):
@@ -163,6 +212,9 @@ class Persona(StrictFile):
         | Annotated[Literal["never"], Tag("Never")],
         Discriminator(lambda v: "Never" if isinstance(v, str) else "Each" if isinstance(v, list) else "One"),
     ] = "never"
+    staff_actions: list[StaffAction] = Field(default_factory=list)
+    # The journey continues as new after this many transitions (JourneyInput.continue_as_new_after).
+    continue_as_new_after: int | None = Field(default=None, ge=1)
     horizon: CalendarDuration = Duration.model_validate("30d")
     expectations: list[Expectation] = Field(default_factory=list)
 

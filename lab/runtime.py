@@ -80,7 +80,7 @@ async def register_search_attributes(client: Client) -> None:
             raise
 
 
-def _quiet_runtime() -> Runtime:
+def quiet_runtime() -> Runtime:
     """The SDK core's warnings about the test server's capabilities mean nothing to a CS
     lead reading the lab's output: errors only."""
     return Runtime(
@@ -109,7 +109,7 @@ class Lab:
             env = await WorkflowEnvironment.start_time_skipping(
                 test_server_existing_path=str(find_test_server()),
                 data_converter=pydantic_data_converter,
-                runtime=_quiet_runtime(),
+                runtime=quiet_runtime(),
             )
         try:
             await register_search_attributes(env.client)

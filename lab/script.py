@@ -3,6 +3,7 @@ a persona file or extracted from a recorded journey. Plain data, safe inside a w
 
 from __future__ import annotations
 
+import datetime as dt
 from datetime import datetime, time, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
@@ -12,18 +13,37 @@ from pydantic import BaseModel, Field
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
+class StartInPast(ValueError):
+    """A pinned close date that the lab's clock has already passed."""
+
+
 class StartRule(BaseModel):
     """When the journey starts: the next moment (at or after the lab's clock) that falls on
     this weekday and local time. Business hours depend on nothing else, so a deal closed on
-    any Friday 17:30 in Sydney walks the same journey."""
+    any Friday 17:30 in Sydney walks the same journey. With a pinned `date` (a DST-change
+    week, a holiday), exactly that local moment: the lab's clock moves ahead to it, and one
+    already past is refused (`StartInPast`) rather than walked on another day."""
 
     on: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
     at: time
     timezone: str
+    date: dt.date | None = None
+
+    @classmethod
+    def pinned(cls, day: dt.date, at: time, timezone: str) -> StartRule:
+        return cls(on=WEEKDAYS[day.weekday()], at=at, timezone=timezone, date=day)
 
     def next_after(self, now: datetime) -> datetime:
         zone = ZoneInfo(self.timezone)
         local = now.astimezone(zone)
+        if self.date is not None:
+            moment = datetime.combine(self.date, self.at, tzinfo=zone)
+            if moment < local:
+                raise StartInPast(
+                    f"closes: {self.date.isoformat()} {self.at.isoformat('minutes')} {self.timezone} has passed "
+                    f"on the lab's clock ({local.isoformat(timespec='minutes')}): pin a date ahead of it"
+                )
+            return moment.astimezone(now.tzinfo)
         for offset in range(8):
             day = local.date() + timedelta(days=offset)
             if WEEKDAYS[day.weekday()] != self.on:
@@ -65,11 +85,15 @@ class Send(BaseModel):
     # Payload fields that are moments, as seconds after the journey's start (a recorded
     # `extend_deadline` moves with the journey).
     moments: dict[str, float] = Field(default_factory=dict)
+    # Payload fields that are the moment of sending (an unsubscribe's `at`).
+    now: list[str] = Field(default_factory=list)
 
-    def resolved(self, start: datetime) -> dict[str, Any]:
+    def resolved(self, start: datetime, now: datetime | None = None) -> dict[str, Any]:
         payload = dict(self.payload)
         for field, seconds in self.moments.items():
             payload[field] = (start + timedelta(seconds=seconds)).isoformat()
+        for field in self.now:
+            payload[field] = (now or start).isoformat()
         return payload
 
 
@@ -110,6 +134,8 @@ class Script(BaseModel):
     staff: list[StaffRule | None] = Field(default_factory=list)  # None: that escalation goes unanswered
     staff_repeat: bool = False  # the first rule answers every escalation
     stamp_close: bool = False  # the deal's closed_at becomes the moment the journey starts
+    # Ask the journey's `status` after each delivery (the explorer checks it answers).
+    status_after_steps: bool = False
 
     def staff_rule(self, escalation: int) -> StaffRule | None:
         """The rule for the n-th escalation (0-based)."""
@@ -135,6 +161,8 @@ class Note(BaseModel):
     lane: Literal["customer", "owner", "staff", "crm"]
     text: str
     done: bool = True  # False: the journey refused it or it could not be sent
+    status: dict[str, Any] | None = None  # the journey's `status` right after, when asked
+    status_problem: str = ""
 
 
 class PersonaOutcome(BaseModel):
@@ -162,11 +190,14 @@ class Delivery(BaseModel):
     kind: Literal["signal", "update"]
     name: str
     payload: dict[str, Any]
+    status: bool = False  # ask the journey's `status` afterwards
 
 
 class Delivered(BaseModel):
     ok: bool
     problem: str = ""
+    status: dict[str, Any] | None = None  # the journey's answer, when asked
+    status_problem: str = ""  # why it gave none (a journey that ended cannot answer)
 
 
 class Finish(BaseModel):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,14 +19,15 @@ from lab.calendar import shown
 from lab.deals import DealFlags, persona_deal
 from lab.errors import LabError
 from lab.outcome import Outcome, outcome_of
-from lab.personas import PersonaFile
+from lab.personas import PersonaFile, StaffAction
 from lab.record import JourneyRecord, Touch
 from lab.runtime import STALL_SECONDS, Lab
-from lab.script import Note, Script, Send, StaffRule, StartRule, Step, Trigger
+from lab.script import Note, Script, Send, StaffRule, StartInPast, StartRule, Step, Trigger
 from lab.verdicts import Verdict, judge
 from lab.world import JourneySetup
 from owners.roster import Roster
 from playbooks import loader, variants
+from privacy.contacts import contact_hash
 
 EVERY = "every"
 # `--variant all`: every variant of the playbook, side by side (also what no --variant does).
@@ -145,6 +146,11 @@ def plan(
     for pf in personas:
         try:
             deal, start = persona_deal(pf.persona, base_deal, flags, base_deal is not None)
+            if start.date is not None:  # the lab's clock starts at the real time
+                try:
+                    start.next_after(datetime.now(UTC))
+                except StartInPast as err:
+                    raise LabError(f"{pf.path}: deal.{err}") from None
             if playbook is not None:
                 snapshot, source = loader.load_playbook(playbook), playbook
             else:
@@ -218,7 +224,7 @@ def persona_script(
     persona = pf.persona
     steps = []
     for i, st in enumerate(persona.steps, start=1):
-        event_id = f"{persona.name}-{i}"
+        event_id = st.event_id or f"{persona.name}-{i}"
         if st.do == "taken":
             send = Send(
                 kind="signal", name="action_taken", payload={"action": st.action, "event_id": event_id, "source": "lab"}
@@ -234,6 +240,14 @@ def persona_script(
         elif st.do == "help":
             send = Send(kind="signal", name="help_requested", payload={"message": st.message, "event_id": event_id})
             label = "asks for help"
+        elif st.do == "unsubscribe":
+            send = Send(
+                kind="signal",
+                name="unsubscribed",
+                payload={"contact_hash": contact_hash(deal.contacts[0].email)},
+                now=["at"],
+            )
+            label = "unsubscribes"
         else:
             send = Send(kind="signal", name="cancel", payload={"reason": st.reason or "deal lost"})
             label = "the deal is lost"
@@ -246,6 +260,7 @@ def persona_script(
                 label=label,
             )
         )
+    steps += [staff_step(action) for action in persona.staff_actions]
     decisions, repeat = persona.decisions
     ack = persona.owner.acknowledges_after
     # started as the starters start a journey (its id, summary, details, search attributes)
@@ -253,7 +268,8 @@ def persona_script(
     return Script(
         label=walk_label(persona.name, snapshot.variant),
         workflow_id=options["id"],
-        journey_input={"deal_id": deal.deal_id, "deal": deal.model_dump(mode="json")},
+        journey_input={"deal_id": deal.deal_id, "deal": deal.model_dump(mode="json")}
+        | ({"continue_as_new_after": persona.continue_as_new_after} if persona.continue_as_new_after else {}),
         summary=options["static_summary"],
         details=options["static_details"],
         search_attributes={p.key.name: str(p.value) for p in options["search_attributes"].search_attributes},
@@ -267,6 +283,40 @@ def persona_script(
         ],
         staff_repeat=repeat,
         stamp_close=True,
+    )
+
+
+def staff_step(action: StaffAction) -> Step:
+    """A timed staff action as the update the Web UI would send."""
+    by: dict[str, Any] = {"by": action.by, "note": "lab"}
+    payload: dict[str, Any]
+    moments: dict[str, float] = {}
+    if action.do in ("retry", "skip", "close"):
+        name, payload, label = "resolve_escalation", {"decision": action.do, **by}, f"{action.by} resolves: {action.do}"
+    elif action.do == "reassign":
+        name, payload, label = (
+            "reassign_owner",
+            {"owner": action.owner, **by},
+            f"{action.by} reassigns to {action.owner}",
+        )
+    elif action.do == "extend":
+        assert action.until is not None
+        name, payload, label = (
+            "extend_deadline",
+            dict(by),
+            f"{action.by} extends the due time to start + {action.until}",
+        )
+        moments = {"until": action.until.seconds}
+    elif action.do == "pause":
+        name, payload, label = "pause", {"by": action.by, "reason": "lab"}, f"{action.by} pauses"
+    else:
+        name, payload, label = "resume", dict(by), f"{action.by} resumes"
+    trigger = action.trigger
+    return Step(
+        at_seconds=action.at.seconds,
+        after=Trigger(touchpoint=trigger.touchpoint, milestone=trigger.milestone) if trigger else None,
+        send=Send(kind="update", name=name, payload=payload, moments=moments),
+        label=label,
     )
 
 
