@@ -1,12 +1,13 @@
 """Refused deliveries kept for a human, and their retry after a mapping fix.
 
 A delivery the service cannot use (a closed-won Salesforce notification without a contact
-email, a Segment call whose mapped fields are invalid) is kept in the records
+email, a Segment call whose mapped fields are invalid, a HubSpot batch, Pipedrive delivery or
+deal-closed body that does not validate) is kept in the records
 (records/refusals.py) with its reason in ids and field names; the delivery itself is
 stored as the payload codec encodes it (privacy/: encrypted), never in plain text. Staff list
 and retry them with `onboarding intake` (starters/refusals_cli.py, docs/http.md "Refused
 deliveries"): a retry maps the kept delivery again with today's settings (SALESFORCE_FIELDS,
-SEGMENT_MAPPING) and delivers it as the endpoint would have. A journey starts once however
+SEGMENT_MAPPING, HUBSPOT_CLOSED_WON_STAGES; today's contracts) and delivers it as the endpoint would have. A journey starts once however
 often it is retried: its workflow id comes from the deal."""
 
 from __future__ import annotations

@@ -5,7 +5,8 @@
     onboarding intake retry ID [--by NAME]
 
 A refused delivery (a closed-won Salesforce notification without a contact email, a Segment
-call whose mapped fields are invalid) waits here with its reason, in field names. Fix the
+call whose mapped fields are invalid, a HubSpot batch, Pipedrive delivery or deal-closed body
+that does not validate) waits here with its reason, in field names. Fix the
 mapping (SALESFORCE_FIELDS, SEGMENT_MAPPING) or the record, then `retry`: the delivery is
 mapped again with the current settings and delivered as its endpoint would have; the journey
 starts once however often it is retried. `show --content` decrypts the delivery with

@@ -13,6 +13,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest_asyncio
 from temporalio.client import Client
@@ -25,8 +26,9 @@ from starters import refusals
 from starters.app import create_app
 from starters.settings import StarterSettings
 from starters.signatures import sign_hubspot_v3
+from tests.harness.postgres import create_database
 from tests.harness.starters_checks import exists, start_input
-from tests.harness.starters_fixtures import HUBSPOT_SECRET, serve, signed, unique
+from tests.harness.starters_fixtures import HUBSPOT_SECRET, serve, settings_for, signed, unique
 from tests.harness.vendor_fixtures import fixture, pipedrive_delivery
 from tests.starters.test_starters_refusals import executions, intake, settings_with, stored_bytes
 
@@ -159,3 +161,23 @@ async def test_a_hubspot_batch_that_fails_validation_is_kept_and_retried_once(
     events[1]["subscriptionType"] = "object.propertyChange"
     ident = await keep_as_if_refused_before(settings, "hubspot", unique("hs"), events)
     await assert_retried_once(settings, client, ident, f"onboarding-{object_id}")
+
+
+async def test_a_refused_delivery_the_records_cannot_keep_is_503_so_the_sender_sends_it_again(
+    client: Client, postgres: str
+) -> None:
+    """A 422 ends the sender's attempts (HubSpot at once, the others after a few): it is sent
+    only once the delivery is kept. With the records gone the answer is 503 with Retry-After."""
+    url = await create_database(postgres)
+    settings = settings_for(client.service_client.config.target_host, onboarding_database_url=url)
+    body = sample_deal_body(deal_id=unique("DC"))
+    body["account"]["timezone"] = "America/Chicagoo"
+    async with serve(create_app(settings)) as base, httpx.AsyncClient(base_url=base, timeout=30) as http:
+        connection = await asyncpg.connect(f"{postgres}/postgres")
+        try:
+            await connection.execute(f'DROP DATABASE "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
+        finally:
+            await connection.close()
+        raw, headers = signed(body)
+        response = await http.post("/webhooks/deal-closed", content=raw, headers=headers)
+        assert response.status_code == 503 and response.headers["retry-after"] == "5", response.text
