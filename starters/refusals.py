@@ -28,8 +28,8 @@ from privacy.suppressions import SuppressionList
 from records.refusals import Refusal, RefusalStore
 from starters import journeys
 from starters.delivery import deliver
-from starters.intake import validate, validate_adapter
-from starters.models import HubSpotBatch
+from starters.intake import validate
+from starters.models import HubSpotEvent
 from starters.problems import FieldError, Problem
 from starters.salesforce import RefusedNotification, deal_errors
 from starters.segment import Rejected, SegmentCall, map_calls
@@ -229,23 +229,38 @@ async def _retry_body(
                 return RetryResult(errors=[error])
             outcome = await journeys.start_from_crm(client, str(found.id), "pipedrive", target)
             return RetryResult(_started(outcome), str(found.id))
-        from starters.routes.hubspot import closes_deal
-
-        events = validate_adapter(HubSpotBatch, body)
-        deal_ids = list(
-            dict.fromkeys(str(e.objectId) for e in events if closes_deal(e, settings.hubspot_closed_won_stages))
-        )
-        if not deal_ids:
-            error = FieldError(
-                field="propertyValue", message="no event moves a deal to a closed-won stage", type="not_won"
-            )
-            return RetryResult(errors=[error])
-        outcomes = [await journeys.start_from_crm(client, d, "hubspot", target) for d in deal_ids]
-        return RetryResult(", ".join(_started(o) for o in outcomes), ", ".join(deal_ids))
+        return await _retry_hubspot(body, settings, client, target)
     except Problem as problem:
         return RetryResult(
             errors=problem.errors or [FieldError(field="(body)", message=problem.title, type=problem.slug)]
         )
+
+
+async def _retry_hubspot(body: Any, settings: StarterSettings, client: Client, target: journeys.Target) -> RetryResult:
+    """Entry by entry: one malformed entry refused the whole batch at the endpoint, but it
+    must not hold back the deals the batch's valid entries close."""
+    from starters.routes.hubspot import closes_deal
+
+    entries = body if isinstance(body, list) else [body]
+    events: list[HubSpotEvent] = []
+    invalid: list[FieldError] = []
+    for index, entry in enumerate(entries):
+        try:
+            events.append(validate(HubSpotEvent, entry))
+        except Problem as problem:
+            invalid += [e.model_copy(update={"field": f"{index}.{e.field}"}) for e in problem.errors or []]
+    closing = [e for e in events if closes_deal(e, settings.hubspot_closed_won_stages)]
+    deal_ids = list(dict.fromkeys(str(e.objectId) for e in closing))
+    if not deal_ids:
+        not_won = FieldError(
+            field="propertyValue", message="no entry moves a deal to a closed-won stage", type="not_won"
+        )
+        return RetryResult(errors=invalid or [not_won])
+    outcomes = [await journeys.start_from_crm(client, d, "hubspot", target) for d in deal_ids]
+    started = ", ".join(_started(o) for o in outcomes)
+    if invalid:
+        started += f" (left out, invalid: {', '.join(dict.fromkeys(e.field for e in invalid))})"
+    return RetryResult(started, ", ".join(deal_ids))
 
 
 def _started(outcome: journeys.StartOutcome) -> str:
