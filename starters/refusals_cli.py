@@ -1,11 +1,12 @@
 """`onboarding intake ...`: the deliveries the HTTP service refused, for staff.
 
-    onboarding intake list [--all] [--source salesforce|segment] [--json]
+    onboarding intake list [--all] [--source SOURCE] [--json]
     onboarding intake show ID [--content]
     onboarding intake retry ID [--by NAME]
 
 A refused delivery (a closed-won Salesforce notification without a contact email, a Segment
-call whose mapped fields are invalid) waits here with its reason, in field names. Fix the
+call whose mapped fields are invalid, a HubSpot batch, Pipedrive delivery or deal-closed body
+that does not validate) waits here with its reason, in field names. Fix the
 mapping (SALESFORCE_FIELDS, SEGMENT_MAPPING) or the record, then `retry`: the delivery is
 mapped again with the current settings and delivered as its endpoint would have; the journey
 starts once however often it is retried. `show --content` decrypts the delivery with
@@ -46,7 +47,7 @@ def add_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
     actions = intake.add_subparsers(dest="intake_command", required=True)
     listing = actions.add_parser("list", help="refused deliveries waiting for a human, newest first")
     listing.add_argument("--all", action="store_true", help="also those already retried")
-    listing.add_argument("--source", choices=[refusals.SALESFORCE, refusals.SEGMENT], default=None)
+    listing.add_argument("--source", choices=refusals.SOURCES, default=None)
     listing.add_argument("--limit", type=int, default=200)
     listing.add_argument("--json", action="store_true", help="JSON lines for machines")
     show = actions.add_parser("show", help="one refused delivery: its reason and what became of it")

@@ -10,15 +10,29 @@ from fastapi import APIRouter, Depends
 
 from contracts.deal import DealClosed
 from starters import journeys
-from starters.deps import SignedJson, SuppressionsDep, TargetDep, TemporalDep, Verified, standard_webhook
+from starters.deps import (
+    RefusalsDep,
+    ServiceDep,
+    SignedJson,
+    SuppressionsDep,
+    TargetDep,
+    TemporalDep,
+    Verified,
+    standard_webhook,
+)
+from starters.intake import validate
 from starters.models import DealAccepted
 from starters.openapi import request_body
 from starters.problems import problem_responses
+from starters.refusals import DEAL_CLOSED, RefusedBody, keep_body, refusing
 
 log = structlog.get_logger("starters.app")
 router = APIRouter()
 
-SignedDeal = Annotated[Verified[DealClosed], Depends(SignedJson(standard_webhook, DealClosed))]
+SignedDeal = Annotated[
+    Verified[DealClosed | RefusedBody],
+    Depends(SignedJson(standard_webhook, refusing(lambda data: validate(DealClosed, data)))),
+]
 
 
 @router.post(
@@ -29,9 +43,20 @@ SignedDeal = Annotated[Verified[DealClosed], Depends(SignedJson(standard_webhook
     summary="A deal closed (Standard Webhooks signature)",
 )
 async def deal_closed(
-    delivery: SignedDeal, suppressions: SuppressionsDep, temporal: TemporalDep, target: TargetDep
+    delivery: SignedDeal,
+    service: ServiceDep,
+    refusals: RefusalsDep,
+    suppressions: SuppressionsDep,
+    temporal: TemporalDep,
+    target: TargetDep,
 ) -> DealAccepted:
+    """A body that does not validate is kept (`onboarding intake`) before its 422: the sender's
+    retries all fail alike, then it gives up."""
     deal = delivery.value
+    if isinstance(deal, RefusedBody):
+        raw_id = deal.raw.get("deal_id") if isinstance(deal.raw, dict) else None
+        deal_id = raw_id if isinstance(raw_id, str) else None
+        raise await keep_body(refusals, service.converter, DEAL_CLOSED, delivery.delivery_id, deal, deal_id)
     first_signal = await journeys.suppressed_at_start(suppressions, deal)
     async with temporal.calls() as client:
         outcome = await journeys.start_with_deal(client, deal, target, first_signal)

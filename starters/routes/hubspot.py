@@ -6,16 +6,18 @@ subscription formats: the classic `deal.propertyChange` (legacy apps) and the ge
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated
+from typing import Annotated, Any
 
 import structlog
 from fastapi import APIRouter, Depends, Request
 
 from starters import journeys
-from starters.deps import Service, SettingsDep, SignedJson, TargetDep, TemporalDep, Verified
+from starters.deps import RefusalsDep, Service, ServiceDep, SettingsDep, SignedJson, TargetDep, TemporalDep, Verified
+from starters.intake import validate_adapter
 from starters.models import HubSpotAccepted, HubSpotBatch, HubSpotEvent, HubSpotStart
 from starters.openapi import request_body
 from starters.problems import problem_responses
+from starters.refusals import HUBSPOT, RefusedBody, keep_body, refusing
 from starters.signatures import verify_hubspot_v3
 
 log = structlog.get_logger("starters.app")
@@ -61,7 +63,10 @@ def closes_deal(event: HubSpotEvent, closed_won_stages: list[str]) -> bool:
     return deal_change and event.propertyName == "dealstage" and event.propertyValue in closed_won_stages
 
 
-SignedEvents = Annotated[Verified[list[HubSpotEvent]], Depends(SignedJson(verify, HubSpotBatch))]
+SignedEvents = Annotated[
+    Verified[list[HubSpotEvent] | RefusedBody],
+    Depends(SignedJson(verify, refusing(lambda data: validate_adapter(HubSpotBatch, data)))),
+]
 
 
 @router.post(
@@ -72,8 +77,18 @@ SignedEvents = Annotated[Verified[list[HubSpotEvent]], Depends(SignedJson(verify
     summary="HubSpot webhook events (signature v3)",
 )
 async def hubspot(
-    delivery: SignedEvents, settings: SettingsDep, temporal: TemporalDep, target: TargetDep
+    delivery: SignedEvents,
+    service: ServiceDep,
+    refusals: RefusalsDep,
+    settings: SettingsDep,
+    temporal: TemporalDep,
+    target: TargetDep,
 ) -> HubSpotAccepted:
+    """A batch that does not validate is kept whole (`onboarding intake`) before its 422:
+    HubSpot does not send a batch again after a 4xx."""
+    if isinstance(delivery.value, RefusedBody):
+        refused = delivery.value
+        raise await keep_body(refusals, service.converter, HUBSPOT, None, refused, _deal_ids(refused.raw))
     events = delivery.value
     closing = [e for e in events if closes_deal(e, settings.hubspot_closed_won_stages)]
     deal_ids = list(dict.fromkeys(str(e.objectId) for e in closing))
@@ -87,3 +102,10 @@ async def hubspot(
     return HubSpotAccepted(
         journeys=[HubSpotStart(workflow_id=o.workflow_id, created=o.created) for o in outcomes], ignored=ignored
     )
+
+
+def _deal_ids(raw: Any) -> str | None:
+    """The objectIds of a refused batch's entries, as far as they can be read."""
+    entries = raw if isinstance(raw, list) else []
+    ids = [str(e["objectId"]) for e in entries if isinstance(e, dict) and isinstance(e.get("objectId"), (int, str))]
+    return ", ".join(dict.fromkeys(ids))[:255] or None

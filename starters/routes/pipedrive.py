@@ -10,11 +10,12 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import ValidationError
 
 from starters import journeys
-from starters.deps import Service, SignedJson, TargetDep, TemporalDep, Verified
+from starters.deps import RefusalsDep, Service, ServiceDep, SignedJson, TargetDep, TemporalDep, Verified
 from starters.intake import validate
 from starters.models import HubSpotStart, PipedriveAccepted
 from starters.pipedrive import REALM, PipedriveDeal, PipedriveEvent, verify_basic
 from starters.problems import problem_responses, validation_problem
+from starters.refusals import PIPEDRIVE, RefusedBody, keep_body, refusing
 
 log = structlog.get_logger("starters.vendors")
 router = APIRouter()
@@ -46,8 +47,12 @@ def deal_change(data: Any) -> tuple[PipedriveEvent, PipedriveDeal | None]:
 
 
 Delivery = Annotated[
-    Verified[tuple[PipedriveEvent, PipedriveDeal | None]],
-    Depends(SignedJson(verify, deal_change, title="Sender verification failed", headers={"WWW-Authenticate": REALM})),
+    Verified[tuple[PipedriveEvent, PipedriveDeal | None] | RefusedBody],
+    Depends(
+        SignedJson(
+            verify, refusing(deal_change), title="Sender verification failed", headers={"WWW-Authenticate": REALM}
+        )
+    ),
 ]
 
 
@@ -57,7 +62,16 @@ Delivery = Annotated[
     responses=problem_responses(400, 401, 413, 415, 422, 503),
     summary="Pipedrive webhook v2 (HTTP basic auth)",
 )
-async def pipedrive(delivery: Delivery, temporal: TemporalDep, target: TargetDep) -> PipedriveAccepted:
+async def pipedrive(
+    delivery: Delivery, service: ServiceDep, refusals: RefusalsDep, temporal: TemporalDep, target: TargetDep
+) -> PipedriveAccepted:
+    """A delivery that does not validate is kept (`onboarding intake`) before its 422: Pipedrive
+    tries a few times more, each failing alike, then drops it."""
+    if isinstance(delivery.value, RefusedBody):
+        refused = delivery.value
+        raise await keep_body(
+            refusals, service.converter, PIPEDRIVE, _delivery_ref(refused.raw), refused, _deal_ref(refused.raw)
+        )
     event, deal = delivery.value
     outcomes: list[journeys.StartOutcome] = []
     if deal is not None and event.becomes_won(deal):
@@ -79,3 +93,18 @@ async def pipedrive(delivery: Delivery, temporal: TemporalDep, target: TargetDep
         journeys=[HubSpotStart(workflow_id=o.workflow_id, created=o.created) for o in outcomes],
         ignored=0 if outcomes else 1,
     )
+
+
+def _delivery_ref(raw: Any) -> str | None:
+    """Pipedrive's `meta.id` names the delivery (the same on each attempt)."""
+    meta = raw.get("meta") if isinstance(raw, dict) else None
+    ident = meta.get("id") if isinstance(meta, dict) else None
+    return str(ident) if isinstance(ident, (str, int)) and not isinstance(ident, bool) else None
+
+
+def _deal_ref(raw: Any) -> str | None:
+    meta = raw.get("meta") if isinstance(raw, dict) else None
+    if not isinstance(meta, dict) or meta.get("entity") != "deal":
+        return None
+    ident = meta.get("entity_id")
+    return str(ident) if isinstance(ident, (str, int)) and not isinstance(ident, bool) else None
