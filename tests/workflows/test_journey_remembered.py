@@ -18,6 +18,7 @@ import pytest
 from contracts.signals import ActionTaken
 from contracts.staff import Pause, ResolveEscalation, Resume
 from contracts.status import OnboardingState
+from replay.corpus import CORPUS, as_text, load_history, replay_files
 from tests.harness.support import assert_replays, close_and_replay, make_deal, start_journey, status
 from tests.workflows.test_journey_holds import (
     HOUR,
@@ -216,3 +217,24 @@ async def test_a_close_at_night_sends_nothing(ts_env, tmp_path, journeys):
         assert kinds(effects) == ["direction", "escalation 1"]
         assert not await has_marker(handle, REMEMBERED)
         await assert_replays(handle)
+
+
+def marked(path) -> bool:
+    return any(
+        e.HasField("marker_recorded_event_attributes") and REMEMBERED.encode() in e.SerializeToString()
+        for e in load_history(path).events
+    )
+
+
+async def test_the_v3_6_corpus_replays_and_v3_7_marks_only_milestones_completed_by_a_remembered_action():
+    """v3.6's journeys (a skip, an early action that completes the first milestone when the
+    deal arrives: their directions went out at once) replay on this code with no marker; on
+    v3.7 exactly the journeys whose milestone a remembered action completed carry it."""
+    older = sorted((CORPUS / "v3.6").glob("*.json"))
+    problems = await replay_files(older)
+    assert not problems, as_text(problems)
+    assert not any(marked(p) for p in older)
+    current = sorted((CORPUS / "v3.7").glob("*.json"))
+    assert {p.stem for p in current if marked(p)} == {"remembered-after-skip", "deal-details-late"}
+    problems = await replay_files([CORPUS / "v3.7" / "remembered-after-skip.json"])
+    assert not problems, as_text(problems)
