@@ -48,7 +48,7 @@ from playbooks.loader import DEFAULT_DIR
 
 CORPUS = Path(__file__).resolve().parent.parent / "tests" / "histories"
 # The corpus folder new recordings go to. Bump it with every new workflow version (patch).
-VERSION = "v3.6"
+VERSION = "v3.7"
 SECOND = 1 / 3600  # playbook durations are in hours
 WAIT_SECONDS = 30.0
 
@@ -444,6 +444,20 @@ async def _help_before_kickoff(j: Journey) -> None:
     await j.cancel()
 
 
+async def _remembered_after_skip(j: Journey) -> None:
+    """v3.7: the customer shares a dashboard (first_value's action) while still at first_action
+    and asks for help; staff skip. first_value completes from the remembered share and
+    expansion_check's direction is proactive (held for business hours and the cap; always
+    open here, so it goes out at once)."""
+    await j.told("first_action")
+    await j.signal("action_taken", {"action": "dashboard_shared", "event_id": "ahead-1"})
+    await j.seen("action taken")
+    await _help(j)
+    await j.update("resolve_escalation", {"decision": "skip", "by": "maya", "note": "done offline"})
+    await j.told("expansion_check")
+    await j.cancel()
+
+
 NOISE = 60  # product events for nothing the journey waits on: enough to pass the suggestion below
 
 
@@ -508,6 +522,8 @@ SCENARIOS: list[Scenario] = [
     # v3.6: the customer's input while the kickoff waits for the owner is answered at once
     Scenario("failure-before-kickoff", _failure_before_kickoff, playbook=_acknowledgement_hours(1)),
     Scenario("help-before-kickoff", _help_before_kickoff, playbook=_acknowledgement_hours(1)),
+    # v3.7: a direction after an action remembered from earlier is proactive
+    Scenario("remembered-after-skip", _remembered_after_skip),
 ]
 
 

@@ -21,6 +21,12 @@ def completing_event(milestone: Milestone, inbox: Inbox) -> str | None:
     return next((e for e in milestone.events() if e in inbox.taken), None)
 
 
+def acted_since(milestone: Milestone, inbox: Inbox, since: datetime) -> bool:
+    """Whether an event completing this milestone arrived at or after `since`: the customer's
+    action that just moved the journey, not one remembered from before."""
+    return any(inbox.taken[e] >= since for e in milestone.events() if e in inbox.taken)
+
+
 def next_follow_up(milestone: Milestone, progress: MilestoneProgress) -> FollowUp | None:
     if progress.follow_ups_sent < len(milestone.follow_ups):
         return milestone.follow_ups[progress.follow_ups_sent]

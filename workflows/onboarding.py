@@ -290,7 +290,7 @@ class OnboardingWorkflow:
         if first_action:
             s.first_action_at = now
         run.journal.note(f"milestone {outcome.value}", p.key)
-        s.arrived_by_action = outcome is Outcome.completed
+        s.arrived_by_action = outcome is Outcome.completed and self._replies_at_once(milestones[p.index])
         nxt = p.index + 1
         key = milestones[nxt].key if nxt < len(milestones) else p.key
         s.progress = MilestoneProgress(index=nxt, key=key, started_at=now)
@@ -304,6 +304,19 @@ class OnboardingWorkflow:
             await self.books.moment(MomentKind.first_action, milestone=p.key, held=True)
         kind = MomentKind.milestone_completed if outcome is Outcome.completed else MomentKind.milestone_skipped
         await self.books.moment(kind, milestone=p.key, touchpoint=p.last_touchpoint or None, held=True)
+
+    def _replies_at_once(self, m: Milestone) -> bool:
+        """Whether the next direction answers the customer's action at once: the action that
+        completed `m` just arrived (since the milestone began and since anything else, a staff
+        decision, a resume, a due time, last woke the journey). One remembered from earlier
+        (done ahead, before a skip or during a pause) leaves a proactive direction: business
+        hours and the daily cap (v3.7). Before, every completion was replied to at once."""
+        run = self.journey
+        p = run.progress
+        since = max(p.started_at, run.woken_otherwise_at or p.started_at)
+        if decisions.acted_since(m, run.inbox, since):
+            return True
+        return not run.versions.proactive_after_remembered()  # asked only where the answer differs
 
     async def _closed_midway(self, why: str) -> None:
         """A journey closed before activation: its open task and its milestone end with it."""

@@ -70,6 +70,10 @@ class JourneyRun:
         # v3.6: this run waits for the owner's acknowledgement in the first milestone's loop,
         # answering the customer meanwhile (asked where the wait begins, in each run)
         self.owner_wait_in_loop = False
+        # v3.7: when something other than the customer's action (a staff decision, a resume,
+        # a due time, the owner...) last woke the journey: an action that arrived before it is
+        # remembered, not one to reply to at once (`Waiting.wait` sets it)
+        self.woken_otherwise_at: datetime | None = None
 
     @property
     def started(self) -> bool:

@@ -42,6 +42,12 @@ Current:
   acknowledgement. The wait moved into the first milestone's loop (`_kickoff_waits_for_owner`).
   Before, that wait heard only the owner and the customer's action: the rest was answered
   after the kickoff, hours or days later.
+- v3.7 `proactive-after-remembered`: the next milestone's direction is a reply (at once) only
+  when the customer's action that completed the milestone just arrived; a milestone completed
+  by an action remembered from earlier (done ahead of its milestone, then reached after a
+  staff skip or the previous milestone; or done during a pause, then the resume) leaves a
+  proactive direction: business hours and the daily cap. Before, it went out at once, at
+  night too (`OnboardingWorkflow._replies_at_once`).
 """
 
 from __future__ import annotations
@@ -57,6 +63,7 @@ PLAYBOOK_UNAVAILABLE = "playbook-unavailable"
 INBOX_BEFORE_DUE = "inbox-before-due"
 DUE_WHILE_HELD = "due-while-held"
 INPUT_BEFORE_KICKOFF = "input-before-kickoff"
+PROACTIVE_AFTER_REMEMBERED = "proactive-after-remembered"
 
 ALL = (
     V3,
@@ -66,6 +73,7 @@ ALL = (
     INBOX_BEFORE_DUE,
     DUE_WHILE_HELD,
     INPUT_BEFORE_KICKOFF,
+    PROACTIVE_AFTER_REMEMBERED,
 )
 
 
@@ -108,3 +116,8 @@ class Versions:
         """v3.6: asked where the kickoff begins to wait for the owner (a new journey after its
         owner is assigned, a continued run that takes over that wait)."""
         return self._patched(INPUT_BEFORE_KICKOFF)
+
+    def proactive_after_remembered(self) -> bool:
+        """v3.7: asked where a milestone completed by an action remembered from earlier (not one
+        that just arrived) leads to the next direction."""
+        return self._patched(PROACTIVE_AFTER_REMEMBERED)

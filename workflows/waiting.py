@@ -46,6 +46,7 @@ class Waiting:
                     await self._owner_silent()
                     continue
                 if deadline == until:
+                    self.run.woken_otherwise_at = workflow.now()
                     return Wake.due
                 continue  # the owner acknowledged meanwhile: wait on for the rest
             self.run.raise_if_cancelled()
@@ -53,6 +54,8 @@ class Waiting:
             if wake is Wake.hand_over:
                 raise HandOver()
             assert wake is not None
+            if wake is not Wake.acted:
+                self.run.woken_otherwise_at = workflow.now()
             return wake
 
     def _woken(self, listen: frozenset[Wake]) -> Wake | None:

@@ -3,7 +3,7 @@
 Each is the current workflow with the later patches read as absent, exactly as a worker of
 that version ran it: `workflow.patched()` is the only switch between versions, so a subclass
 that answers it differently is that version (the SDK's own patch tests work the same way).
-The replay corpus (tests/histories/v3, v3.2, v3.5, v3.6) proves the old paths still match what the old
+The replay corpus (tests/histories/v3, v3.2, v3.5, v3.6, v3.7) proves the old paths still match what the old
 code recorded. v1 and v2 are retired (docs/versioning.md): no stand-in starts a journey on them."""
 
 from __future__ import annotations
