@@ -15,13 +15,11 @@ from google.protobuf.json_format import MessageToDict
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import WorkflowHistory
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter
 from temporalio.worker import Replayer, WorkflowRunner
 
 from contracts.journey import workflow_id_for
-from privacy.undecodable import workflow_converter
-from runtime.sandbox import workflow_runner
+from runtime.replayer import replayer
 
 CORPUS = Path(__file__).resolve().parent.parent / "tests" / "histories"
 GUIDE = "docs/versioning.md"
@@ -31,26 +29,11 @@ _QUOTED = re.compile(r"'([^']+)'")
 _EVENT_ID = re.compile(r"HistoryEvent\(id: (\d+)")
 
 
-def replayer(
-    workflows: Sequence[type] | None = None,
-    runner: WorkflowRunner | None = None,
-    converter: DataConverter | None = None,
-) -> Replayer:
-    """The Replayer every gate uses: the worker's converter and sandbox runner (another
-    runner only to measure what the sandbox costs). `converter`: the one with the payload
-    keys (privacy.converter) for encrypted histories; the recorded corpus is plain JSON,
-    which the encrypting converter reads as it is too. Read as the worker reads it
-    (privacy.undecodable): a signal the worker refused as undecodable replays refused."""
-    if workflows is None:
-        from workflows.onboarding import OnboardingWorkflow
+def journey() -> type:
+    """The journey workflow of this checkout (imported when first asked for)."""
+    from workflows.onboarding import OnboardingWorkflow
 
-        workflows = [OnboardingWorkflow]
-    converter = workflow_converter(converter or pydantic_data_converter)
-    return Replayer(
-        workflows=list(workflows),
-        data_converter=converter,
-        workflow_runner=runner or workflow_runner(converter),
-    )
+    return OnboardingWorkflow
 
 
 def load_workflow(spec: str) -> type:
@@ -189,7 +172,7 @@ async def replay_all(
 ) -> AsyncIterator[tuple[str, WorkflowHistory, ReplayProblem | None]]:
     """Replay a stream of (label, history) one at a time, yielding each with its problem
     (None when it replays). Only the history being replayed is held in memory."""
-    replay = replayer(workflows, runner, converter)
+    replay = replayer(workflows or [journey()], runner, converter)
     labels: dict[int, str] = {}
 
     async def unlabelled() -> AsyncIterator[WorkflowHistory]:
@@ -216,7 +199,7 @@ async def explain(
     converter: DataConverter | None = None,
 ) -> ReplayProblem:
     """Fill in the event of a problem (a few extra replays of that one history)."""
-    problem.event = await locate(replayer(workflows, converter=converter), history, problem.mismatch)
+    problem.event = await locate(replayer(workflows or [journey()], converter=converter), history, problem.mismatch)
     return problem
 
 

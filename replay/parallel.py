@@ -63,8 +63,9 @@ def run_job(config: JobConfig, todo: Any, verdicts: Any) -> None:
 
 async def _job(config: JobConfig, todo: Any, verdicts: Any) -> None:
     # the job imports what the parent names
-    from replay.corpus import decided, load_workflow, mismatch_text, replayer
+    from replay.corpus import decided, load_workflow, mismatch_text
     from runtime.client import connect
+    from runtime.replayer import replayer
 
     workflow = load_workflow(config.workflow)
     client = await connect(config.address, config.namespace)

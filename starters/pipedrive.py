@@ -17,8 +17,10 @@ import hmac
 from collections.abc import Mapping
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from starters.intake import validate
+from starters.problems import validation_problem
 from starters.signatures import SignatureError
 
 REALM = 'Basic realm="pipedrive", charset="UTF-8"'
@@ -92,3 +94,13 @@ def verify_basic(user: str | None, password: str | None, headers: Mapping[str, s
 def basic_auth(user: str, password: str) -> dict[str, str]:
     """The header Pipedrive sends (for tests and local tools)."""
     return {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
+
+
+def deal_change(data: Any) -> tuple[PipedriveEvent, PipedriveDeal | None]:
+    """The event, and its deal when it is a deal change (its `data` then names each bad field)."""
+    event = validate(PipedriveEvent, data)
+    try:
+        return event, event.deal()
+    except ValidationError as err:
+        errors = err.errors(include_input=False, include_url=False)
+        raise validation_problem([{**e, "loc": ("data", *e["loc"])} for e in errors]) from None

@@ -28,8 +28,10 @@ from privacy.suppressions import SuppressionList
 from records.refusals import Refusal, RefusalStore
 from starters import journeys
 from starters.delivery import deliver
+from starters.hubspot import closes_deal
 from starters.intake import validate
 from starters.models import HubSpotEvent
+from starters.pipedrive import deal_change  # the endpoint's own check
 from starters.problems import FieldError, Problem
 from starters.salesforce import RefusedNotification, deal_errors
 from starters.segment import Rejected, SegmentCall, map_calls
@@ -221,8 +223,6 @@ async def _retry_body(
             outcome = await journeys.start_with_deal(client, deal, target, first_signal)
             return RetryResult(_started(outcome), deal.deal_id)
         if source == PIPEDRIVE:
-            from starters.routes.pipedrive import deal_change  # the endpoint's own check
-
             event, found = deal_change(body)
             if found is None or not event.becomes_won(found):
                 error = FieldError(field="data.status", message="not a deal that became won", type="not_won")
@@ -239,7 +239,6 @@ async def _retry_body(
 async def _retry_hubspot(body: Any, settings: StarterSettings, client: Client, target: journeys.Target) -> RetryResult:
     """Entry by entry: one malformed entry refused the whole batch at the endpoint, but it
     must not hold back the deals the batch's valid entries close."""
-    from starters.routes.hubspot import closes_deal
 
     entries = body if isinstance(body, list) else [body]
     events: list[HubSpotEvent] = []

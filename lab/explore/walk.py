@@ -34,7 +34,8 @@ from lab.script import Note
 from lab.simulate import Plan, plan
 from lab.world import JourneySetup
 from owners.roster import Roster
-from replay.corpus import replayer
+from runtime.replayer import replayer
+from workflows.onboarding import OnboardingWorkflow
 
 # How often a walking batch is looked at for a journey whose workflow task fails (a spin
 # is stopped by the SDK's deadlock detector after 2 s, and then holds the clock).
@@ -237,7 +238,7 @@ async def _replay(walks: list[Walk]) -> None:
         for _, history in histories:
             yield history
 
-    results = await replayer().replay_workflows(each(), raise_on_replay_failure=False)
+    results = await replayer([OnboardingWorkflow]).replay_workflows(each(), raise_on_replay_failure=False)
     for w, h in histories:
         failure = results.replay_failures.get(h.run_id)
         if failure is not None and not w.replay:

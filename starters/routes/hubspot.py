@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, Request
 
 from starters import journeys
 from starters.deps import RefusalsDep, Service, ServiceDep, SettingsDep, SignedJson, TargetDep, TemporalDep, Verified
+from starters.hubspot import closes_deal
 from starters.intake import validate_adapter
 from starters.models import HubSpotAccepted, HubSpotBatch, HubSpotEvent, HubSpotStart
 from starters.openapi import request_body
@@ -49,18 +50,6 @@ def public_uri(request: Request, public_base_url: str | None) -> str:
         return str(request.url)
     query = request.url.query
     return public_base_url + request.url.path + (f"?{query}" if query else "")
-
-
-# HubSpot's object type id of deals, in the generic format's `objectTypeId`.
-DEAL_OBJECT_TYPE = "0-3"
-
-
-def closes_deal(event: HubSpotEvent, closed_won_stages: list[str]) -> bool:
-    """A deal moved to a closed-won stage: the only HubSpot event that starts a journey."""
-    deal_change = event.subscriptionType == "deal.propertyChange" or (
-        event.subscriptionType == "object.propertyChange" and event.objectTypeId == DEAL_OBJECT_TYPE
-    )
-    return deal_change and event.propertyName == "dealstage" and event.propertyValue in closed_won_stages
 
 
 SignedEvents = Annotated[

@@ -7,14 +7,12 @@ from typing import Annotated, Any
 
 import structlog
 from fastapi import APIRouter, Depends, Request
-from pydantic import ValidationError
 
 from starters import journeys
 from starters.deps import RefusalsDep, Service, ServiceDep, SignedJson, TargetDep, TemporalDep, Verified
-from starters.intake import validate
 from starters.models import HubSpotStart, PipedriveAccepted
-from starters.pipedrive import REALM, PipedriveDeal, PipedriveEvent, verify_basic
-from starters.problems import problem_responses, validation_problem
+from starters.pipedrive import REALM, PipedriveDeal, PipedriveEvent, deal_change, verify_basic
+from starters.problems import problem_responses
 from starters.refusals import PIPEDRIVE, RefusedBody, keep_body, refusing
 
 log = structlog.get_logger("starters.vendors")
@@ -34,16 +32,6 @@ def verify(request: Request, service: Service, body: bytes) -> None:
     verify_basic(
         service.settings.pipedrive_webhook_user, password.get_secret_value() if password else None, request.headers
     )
-
-
-def deal_change(data: Any) -> tuple[PipedriveEvent, PipedriveDeal | None]:
-    """The event, and its deal when it is a deal change (its `data` then names each bad field)."""
-    event = validate(PipedriveEvent, data)
-    try:
-        return event, event.deal()
-    except ValidationError as err:
-        errors = err.errors(include_input=False, include_url=False)
-        raise validation_problem([{**e, "loc": ("data", *e["loc"])} for e in errors]) from None
 
 
 Delivery = Annotated[
