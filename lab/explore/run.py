@@ -21,6 +21,7 @@ from pydantic import BaseModel, Field
 
 from lab.explore.persona_out import Written, write
 from lab.explore.promises import Broken, Trace, check
+from lab.explore.reduce import reduce
 from lab.explore.scenario import SHIPPED_PLAYBOOK, Scenario, base_playbook
 from lab.explore.strategies import batches
 from lab.explore.walk import STOPPED, Walk, walk_isolated
@@ -29,9 +30,10 @@ from owners.roster import Roster
 T = TypeVar("T")
 BATCH = 12  # journeys walked side by side in one lab
 # Shrinking walks the failing batch again and again; past this many walks (or seconds) the
-# smallest failing journey found so far is the answer.
-SHRINK_WALKS = 60
-SHRINK_SECONDS = 90.0
+# smallest failing journey found so far goes on to lose what it does not need part by part
+# (lab/explore/reduce.py), which takes parts away faster than hypothesis does.
+SHRINK_WALKS = 25
+SHRINK_SECONDS = 40.0
 
 
 class Finding(BaseModel):
@@ -200,6 +202,17 @@ def explore(
             walk_and_check()
     except (AssertionError, hypothesis.errors.HypothesisException, ExceptionGroup):
         pass  # the finding is kept in `state`
+    try:
+        if state["best"] is not None:  # then part by part, beyond hypothesis's budget
+            found: Finding = state["best"][1]
+            wanted = kind(found.broken[0])
+
+            def same(w: Walk) -> list[Broken]:
+                counted = _first_kind(judged(w, skipped)[0])
+                return counted if counted and kind(counted[0]) == wanted else []
+
+            smaller, broken = loop.run(reduce(roster, found.scenario, found.broken, same, base=playbook))
+            state["best"] = (state["best"][0], Finding(scenario=smaller, broken=broken))
     finally:
         loop.close()
     result.seconds = time.monotonic() - began
