@@ -1,7 +1,6 @@
 """The journey explorer (lab/explore/): generated journeys walked through the real workflow on
 the time-skipping server and checked against the journey's promises. The `make test` tier
-walks at least 200 journeys with a fixed seed; `make soak` (tests/lab/test_explore_soak.py)
-walks 5,000. A failing persona the explorer writes is replayed by `onboarding simulate`."""
+walks at least 200 journeys with a fixed seed. A failing persona the explorer writes is replayed by `onboarding simulate`."""
 
 from __future__ import annotations
 
