@@ -53,6 +53,15 @@ def around_the_clock_one_a_day(data: dict[str, Any]) -> None:
     }
 
 
+async def ahead_then_escalated(ts_env, handle, tue) -> None:
+    """Tuesday 12:00 the customer does first_value's action ahead; 20:00 asks for help: escalated."""
+    await sleep_until(ts_env, local(tue, 0, 12))
+    await handle.signal(OnboardingWorkflow.action_taken, taken("dashboard_shared", "ahead-1"))
+    await sleep_until(ts_env, local(tue, 0, 20))
+    await handle.signal(OnboardingWorkflow.help_requested, helped())
+    await until(ts_env, handle, escalated, step=TEN_MINUTES)
+
+
 async def test_a_skip_at_night_after_the_next_action_was_done_ahead_holds_the_direction_for_the_morning(
     ts_env, tmp_path, journeys
 ):
@@ -63,11 +72,7 @@ async def test_a_skip_at_night_after_the_next_action_was_done_ahead_holds_the_di
     async with journeys(client, effects="fake", playbooks=playbook(tmp_path)) as (queue, effects):
         tue = await tuesday_10(ts_env)
         handle = await start_journey(client, queue, make_deal())
-        await sleep_until(ts_env, local(tue, 0, 12))
-        await handle.signal(OnboardingWorkflow.action_taken, taken("dashboard_shared", "ahead-1"))
-        await sleep_until(ts_env, local(tue, 0, 20))
-        await handle.signal(OnboardingWorkflow.help_requested, helped())
-        await until(ts_env, handle, escalated, step=TEN_MINUTES)
+        await ahead_then_escalated(ts_env, handle, tue)
 
         await sleep_until(ts_env, local(tue, 1, 2))
         skipped = await handle.execute_update(
@@ -203,11 +208,7 @@ async def test_a_close_at_night_sends_nothing(ts_env, tmp_path, journeys):
     async with journeys(client, effects="fake", playbooks=playbook(tmp_path)) as (queue, effects):
         tue = await tuesday_10(ts_env)
         handle = await start_journey(client, queue, make_deal())
-        await sleep_until(ts_env, local(tue, 0, 12))
-        await handle.signal(OnboardingWorkflow.action_taken, taken("dashboard_shared", "ahead-1"))
-        await sleep_until(ts_env, local(tue, 0, 20))
-        await handle.signal(OnboardingWorkflow.help_requested, helped())
-        await until(ts_env, handle, escalated, step=TEN_MINUTES)
+        await ahead_then_escalated(ts_env, handle, tue)
         await sleep_until(ts_env, local(tue, 1, 2))
         await handle.execute_update(
             OnboardingWorkflow.resolve_escalation, ResolveEscalation(decision="close", by="maya", note="lost")
