@@ -11,6 +11,8 @@ import sys
 import uuid
 from pathlib import Path
 
+from temporalio.common import TypedSearchAttributes
+
 from cli.main import parser
 from contracts.search_attributes import OWNER, STATE
 from contracts.signals import OwnerAcknowledged
@@ -66,6 +68,18 @@ async def visible(client, query: str, count: int) -> None:
         await asyncio.sleep(0.1)
 
 
+async def recorded_attributes(handle, key) -> TypedSearchAttributes:
+    """The search attributes once the server shows `key`. With a worker that keeps no journey
+    in memory (these journeys outlive it), `status` can show a step a moment before `describe`
+    shows that step's upsert (one run in about fifteen here). Bounded: an upsert that never comes
+    fails the test."""
+    deadline = asyncio.get_running_loop().time() + 20
+    while (attrs := (await handle.describe()).typed_search_attributes).get(key) is None:
+        assert asyncio.get_running_loop().time() < deadline, f"{key.name} never recorded: {attrs}"
+        await asyncio.sleep(0.1)
+    return attrs
+
+
 async def test_replay_reports_running_v31_and_current_journeys_compatible_and_names_broken_ones(
     dev_env, tmp_path, journeys
 ):
@@ -85,7 +99,7 @@ async def test_replay_reports_running_v31_and_current_journeys_compatible_and_na
         waiting = await start_journey(client, task_queue, make_deal())
         state = await wait_for_status(waiting, lambda s: s.reason.startswith("waiting for owner acknowledgement"))
         assert state.state.value == "awaiting_action" and not told("first_action")(state)
-        attrs = (await waiting.describe()).typed_search_attributes
+        attrs = await recorded_attributes(waiting, STATE)
         assert attrs.get(STATE) == "awaiting_action" and attrs.get(OWNER) == "leo"
         acknowledged = await start_journey(client, task_queue, make_deal())
         ack = await wait_for_status(acknowledged, lambda s: s.reason.startswith("waiting for owner acknowledgement"))
