@@ -7,6 +7,7 @@ ended and named (promise 1) while the rest of the batch walks on."""
 from __future__ import annotations
 
 import asyncio
+import tempfile
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
@@ -242,4 +243,14 @@ async def _replay(walks: list[Walk]) -> None:
     for w, h in histories:
         failure = results.replay_failures.get(h.run_id)
         if failure is not None and not w.replay:
-            w.replay = f"run {h.run_id}: {failure}"
+            w.replay = f"run {h.run_id} (history kept: {keep_history(h)}): {failure}"
+
+
+def keep_history(history: WorkflowHistory) -> Path:
+    """A history that does not replay is evidence: kept as the Web UI's JSON download, which
+    `WorkflowHistory.from_json` and the replay tests read (the walk's server is gone after)."""
+    folder = Path(tempfile.gettempdir()) / "onboarding-explore" / "histories"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{history.workflow_id}.{history.run_id}.json"
+    path.write_text(history.to_json())
+    return path
