@@ -1,10 +1,9 @@
 """Current details: the short Markdown staff read on the journey's page in the Web UI.
 
-Ids, states, counts, the playbook's own words and why an input was refused (field names
-and reasons, never the values) only. The reason for the state and the
-timeline's details may quote the customer (a help request, a failure, a cancel reason): they
-are in the `status` query, whose result is a payload the codec encrypts, and so readable only
-through the codec server (docs/support.md)."""
+Ids, states, counts, the playbook's own words, and the last five entries of the timeline with
+what they say: who did what, why an input was refused or ignored, the customer's own words (a
+failure's text, a help request). Current details are a query result, a payload the codec
+encrypts like `status`: only staff signed in at the codec server read them (docs/support.md)."""
 
 from __future__ import annotations
 
@@ -50,15 +49,25 @@ def current_details(state: JourneyState, milestone: Milestone | None, status: St
     recent = state.inbox.timeline[-5:]
     if recent:
         lines.append("**Recent:**")
-        lines += [f"- {e.at:%Y-%m-%d %H:%M} UTC {e.event}{_refusal(e.event, e.detail)}" for e in recent]
-    lines.append("**Why, and the customer's words:** the `status` query (through the codec server)")
+        listened = {event for m in state.playbook.playbook.milestones for event in m.events()}
+        lines += [f"- {e.at:%Y-%m-%d %H:%M} UTC {e.event}{_said(e.event, e.detail, listened)}" for e in recent]
+    lines.append("**Everything so far:** the `status` query's timeline")
     return "\n".join(lines)
 
 
-def _refusal(event: str, detail: str) -> str:
-    """A refused input is shown with why: the refusal names only the handler, fields and
-    reasons (workflows/inputs.py never echoes the sender's values), so staff see it here."""
-    return f": {detail}" if event == "ignored" and detail else ""
+RECENT_DETAIL = 160  # characters of an entry's detail shown: one line each
+
+
+def _said(event: str, detail: str, listened: set[str]) -> str:
+    """What an entry says beyond its name: who did it, why an input was refused or ignored,
+    the customer's own words. Nothing is silent: an action no milestone listens for (a
+    misspelled event name) is marked as such."""
+    text = " ".join(detail.split())
+    if len(text) > RECENT_DETAIL:
+        text = text[: RECENT_DETAIL - 1] + "…"
+    if event == "action taken" and detail not in listened:
+        return f": {text} (no milestone listens for this event: misspelled?)"
+    return f": {text}" if text else ""
 
 
 def staffing_note(state: JourneyState) -> str:

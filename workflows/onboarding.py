@@ -346,6 +346,7 @@ class OnboardingWorkflow:
         if inbox.first_time(self.journey.inbox, event_id, workflow.now()):
             return True
         self.journey.journal.note("duplicate event ignored", event_id)
+        self.books.show()  # a no-op staff can see: it is in Recent, not only in `status`
         return False
 
     @workflow.signal
@@ -368,12 +369,15 @@ class OnboardingWorkflow:
         taken = self._accept(ActionTaken, "action_taken", event, extra)
         if taken and self._first_time(taken.event_id) and inbox.record_taken(self.journey.inbox, taken, workflow.now()):
             self.journey.journal.note("action taken", taken.action)
+            self.books.show()  # an action no milestone listens for (misspelled?) is marked there
 
     @workflow.signal
     def action_failed(self, event: ActionFailed | JsonValue = None, *extra: JsonValue) -> None:
         failed = self._accept(ActionFailed, "action_failed", event, extra)
         if failed and self._first_time(failed.event_id) and inbox.record_failure(self.journey.inbox, failed):
-            self.journey.journal.note("action failed", failed.action)
+            # the customer's own failure text, for signed-in staff (current details are encrypted)
+            self.journey.journal.note("action failed", f"{failed.action}: {failed.reason}")
+            self.books.show()
 
     @workflow.signal
     def help_requested(self, event: HelpRequested | JsonValue = None, *extra: JsonValue) -> None:
@@ -381,7 +385,8 @@ class OnboardingWorkflow:
             request.event_id
         ):
             inbox.record_help(self.journey.inbox, request)
-            self.journey.journal.note("help requested")
+            self.journey.journal.note("help requested", request.message)
+            self.books.show()
 
     @workflow.signal(description='The owner confirms they own the journey: {"by": "<owner id or email>"}.')
     def owner_acknowledged(self, ack: OwnerAcknowledged | JsonValue = None, *extra: JsonValue) -> None:
@@ -389,10 +394,14 @@ class OnboardingWorkflow:
             return
         run = self.journey
         run.inbox.acknowledged_by = [*run.inbox.acknowledged_by, event.by][-10:]
-        run.journal.note("owner acknowledged", event.by)
         s = run.state if run.started else None
+        if s is not None and not acknowledgement.acknowledges(event.by, s.owner.owner):
+            run.journal.note("acknowledgement ignored", f"{event.by}: not the owner (`{s.owner.owner.id}`)")
+        else:
+            run.journal.note("owner acknowledged", event.by)
         if s is not None and s.acknowledgement is not None and acknowledgement.acknowledges(event.by, s.owner.owner):
             s.acknowledgement = None
+        self.books.show()
 
     @workflow.signal
     def cancel(self, event: Cancel | JsonValue = None, *extra: JsonValue) -> None:

@@ -98,7 +98,7 @@ class Staff:
 
     def pause(self, change: Pause) -> Status:
         self.run.state.pause, self.run.state.paused_at = change, workflow.now()
-        self.run.journal.note("pause", change.by)
+        self.run.journal.note("pause", f"paused by {change.by}" + (f": {change.reason}" if change.reason else ""))
         return self.books.status()
 
     def validate_pause(self) -> None:
@@ -110,7 +110,7 @@ class Staff:
 
     def resume(self, change: Resume) -> Status:
         self.run.state.pause, self.run.state.paused_at = None, None
-        self.run.journal.note("resume", change.by)
+        self.run.journal.note("resume", f"resumed by {change.by}" + (f": {change.note}" if change.note else ""))
         return self.books.status()
 
     def validate_resume(self) -> None:
