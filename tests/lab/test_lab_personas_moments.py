@@ -5,6 +5,7 @@ answers and owners (the walks themselves: test_lab_personas_learned.py)."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from contracts.moments import MomentKind, MomentRequest, Touchpoint, moment_key
@@ -33,7 +34,7 @@ def moment(journey: str, kind: MomentKind, hours: float, *parts: object, **field
     )
 
 
-async def test_moments_read_as_behaviour(tmp_path):
+async def test_moments_read_as_behaviour(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'records.sqlite3'}"
     db = Database.from_settings(url, tmp_path)
     await db.ready()

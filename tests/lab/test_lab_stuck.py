@@ -53,7 +53,9 @@ def _plans(*names: str, broken: str) -> list[Plan]:
     return [_broken(p) if p.file.persona.name == broken else p for p in plans]
 
 
-async def test_a_stuck_journey_is_named_with_its_last_state_and_the_others_are_reported(ts_env):
+async def test_a_stuck_journey_is_named_with_its_last_state_and_the_others_are_reported(
+    ts_env: WorkflowEnvironment,
+) -> None:
     plans = _plans("fast-starter", "silent", "slow-starter", broken="silent")
     progress: list[str] = []
     began = time.monotonic()
