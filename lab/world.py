@@ -248,6 +248,7 @@ class World:
         answered, _ = await asyncio.wait({asking}, timeout=STATUS_SECONDS)
         if not answered:
             asking.cancel()
+            asking.add_done_callback(_forgotten)  # its late error, once the lab's server is gone, is dropped
             return Delivered(ok=True, status_problem=f"no answer within {STATUS_SECONDS:g} s: timed out")
         try:
             status = asking.result()
@@ -289,3 +290,9 @@ def _journey_id() -> str:
     if workflow_id is None:  # a standalone activity: no journey to act for
         raise ApplicationError("a lab activity runs for a journey, not on its own", non_retryable=True)
     return workflow_id
+
+
+def _forgotten(answer: asyncio.Future[Any]) -> None:
+    """A status query left behind: its outcome is read so asyncio does not report it."""
+    if not answer.cancelled():
+        answer.exception()
