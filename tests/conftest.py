@@ -63,6 +63,16 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
         await env.shutdown()
 
 
+@pytest_asyncio.fixture(scope="module")
+async def ui_env() -> AsyncIterator[tuple[WorkflowEnvironment, str]]:
+    """For browser tests: a dev server of their module's own, with the Web UI (the shared
+    one has none); the environment and the UI's address."""
+    from tests.harness.browser import web_ui_server  # imports the browser only where used
+
+    async with web_ui_server(TEMPORAL_CLI) as env_and_ui:
+        yield env_and_ui
+
+
 @pytest.fixture
 def journeys(tmp_path: Path) -> Callable[..., AbstractAsyncContextManager[Any]]:
     """The one way to run journeys in a test, on a worker of its own task queue:

@@ -5,10 +5,17 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from types import ModuleType
 
 import pytest
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from contracts.search_attributes import ALL
+from devstack.testing import free_port
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_FLAGS = [
@@ -44,3 +51,21 @@ def shots(tmp_path: Path) -> Path:
         IMG.mkdir(parents=True, exist_ok=True)
         return IMG
     return tmp_path
+
+
+@asynccontextmanager
+async def web_ui_server(temporal_cli: Path) -> AsyncIterator[tuple[WorkflowEnvironment, str]]:
+    """A dev server of its own with the Web UI (the suite's shared one has none): the
+    environment and the UI's address (the `ui_env` fixture, tests/conftest.py)."""
+    ui_port = free_port()
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=str(temporal_cli),
+        search_attributes=list(ALL),
+        data_converter=pydantic_data_converter,
+        ui=True,
+        ui_port=ui_port,
+    )
+    try:
+        yield env, f"http://127.0.0.1:{ui_port}"
+    finally:
+        await env.shutdown()

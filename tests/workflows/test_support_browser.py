@@ -13,19 +13,18 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator
 from urllib.parse import quote
 
-import pytest_asyncio
-from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.testing import WorkflowEnvironment
-
 from contracts.metadata import static_summary
-from contracts.search_attributes import ALL
 from contracts.status import OnboardingState
-from devstack.testing import free_port
-from tests.conftest import TEMPORAL_CLI
-from tests.harness.browser import CHROMIUM, CHROMIUM_FLAGS, UI_TIMEOUT_MS, VIEWPORT, require_browser, shots
+from tests.harness.browser import (
+    CHROMIUM,
+    CHROMIUM_FLAGS,
+    UI_TIMEOUT_MS,
+    VIEWPORT,
+    require_browser,
+    shots,
+)
 from tests.harness.staff import fill, guide_queries, start_described_journey
 from tests.harness.support import (
     always_open,
@@ -38,23 +37,6 @@ from tests.harness.support import (
 from workflows.onboarding import OnboardingWorkflow
 
 playwright_api = require_browser()
-
-
-@pytest_asyncio.fixture(scope="module")
-async def ui_env() -> AsyncIterator[tuple[WorkflowEnvironment, str]]:
-    """A dev server of its own, with the Web UI (the suite's shared one has none)."""
-    ui_port = free_port()
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=str(TEMPORAL_CLI),
-        search_attributes=list(ALL),
-        data_converter=pydantic_data_converter,
-        ui=True,
-        ui_port=ui_port,
-    )
-    try:
-        yield env, f"http://127.0.0.1:{ui_port}"
-    finally:
-        await env.shutdown()
 
 
 async def listed_eventually(client, query: str, expected: set[str], seconds: float = 15) -> None:
