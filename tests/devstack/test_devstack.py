@@ -13,11 +13,13 @@ from typing import Any
 import pytest
 from temporalio.client import Client
 
+from contracts.support_lists import LISTS
 from devstack.__main__ import (
     DEV_WEBHOOK_SECRET,
     Config,
     child_env,
     dev_server_command,
+    support_lines,
     temporal_binary,
 )
 from devstack.search_attributes import (
@@ -78,6 +80,15 @@ def test_child_env_points_at_the_local_stack() -> None:
     assert DEV_WEBHOOK_SECRET.startswith("whsec_")
     mine = child_env(cfg, {"ONBOARDING_WEBHOOK_SECRET": "whsec_bWluZQ=="})
     assert mine["ONBOARDING_WEBHOOK_SECRET"] == "whsec_bWluZQ=="
+
+
+def test_make_run_prints_the_support_links_landing_on_its_web_ui() -> None:
+    cfg = Config(data_dir=Path("/x/.data"))
+    assert child_env(cfg, {})["TEMPORAL_UI_URL"] == "http://localhost:8233"
+    printed = "\n".join(support_lines("http://localhost:8000"))
+    assert "http://localhost:8000/support " in printed
+    for living in LISTS:
+        assert f"http://localhost:8000/support/{living.path} " in printed
 
 
 # --- the real dev server -------------------------------------------------------------------
