@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends
 from contracts.deal import DealClosed
 from starters import journeys
 from starters.deps import (
+    AccountsDep,
     RefusalsDep,
     ServiceDep,
     SignedJson,
@@ -46,6 +47,7 @@ async def deal_closed(
     delivery: SignedDeal,
     service: ServiceDep,
     refusals: RefusalsDep,
+    accounts: AccountsDep,
     suppressions: SuppressionsDep,
     temporal: TemporalDep,
     target: TargetDep,
@@ -60,6 +62,7 @@ async def deal_closed(
     first_signal = await journeys.suppressed_at_start(suppressions, deal)
     async with temporal.calls() as client:
         outcome = await journeys.start_with_deal(client, deal, target, first_signal)
+    await accounts.record_deal(deal)  # staff find it by company name (/support/find)
     log.info(
         "deal_closed_accepted",
         webhook_id=delivery.delivery_id,

@@ -23,6 +23,7 @@ from contracts.deal import DealClosed
 from privacy.suppressions import SuppressionList
 from starters import journeys
 from starters.deps import (
+    AccountsDep,
     Body,
     RefusalsDep,
     Service,
@@ -91,6 +92,7 @@ async def salesforce(
     temporal: TemporalDep,
     target: TargetDep,
     refusals: RefusalsDep,
+    accounts: AccountsDep,
 ) -> SoapResponse:
     organization, message = sent
     found = closed_won_deals(message, settings.salesforce_fields)
@@ -103,6 +105,8 @@ async def salesforce(
         if found.deals:
             async with temporal.calls() as client:
                 outcomes = await _start_all(client, suppressions, target, found.deals)
+            for deal in found.deals:  # staff find them by company name (/support/find)
+                await accounts.record_deal(deal)
     except (TemporalUnavailable, RPCError, SQLAlchemyError, OSError) as err:
         # Ack false: Salesforce keeps the message and delivers it again (for 24 hours); the
         # journeys this attempt did start are found again then, not started twice.

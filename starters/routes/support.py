@@ -1,13 +1,18 @@
 """Staff links into the Temporal Web UI (docs/support.md):
 
     GET /support                 a page listing the living links
+    GET /support/find?name=...   staff signed in at the codec server: the journeys whose account
+                                 name contains `name` (any case; records.accounts), as a Web UI
+                                 list (303), a page of accounts, or a page saying none; 401 else
     GET /support/<list>?tz=...   307 to the Web UI's Workflows list, its query filled in for now
                                  (stuck, due-today, activated-this-week, closed-this-week;
                                  contracts.support_lists); `tz`: the zone of "today" and "this
                                  week" (default ONBOARDING_SUPPORT_TIME_ZONE)
 
-The links carry no customer data (the queries name states and times only), so they need no
-sign-in; the Web UI asks for its own. Never cached: a living link is worth its moment only."""
+The living links carry no customer data (the queries name states and times only), so they
+need no sign-in; the lookup answers with company names and takes them, so it is for signed-in
+staff only, and its redirect carries deal ids only (never the name). Nothing is cached: a
+living link is worth its moment only."""
 
 from __future__ import annotations
 
@@ -15,14 +20,19 @@ import html
 from datetime import UTC, datetime
 from typing import Annotated
 
+import structlog
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from contracts.journey import WORKFLOW_TYPE
 from contracts.support_lists import BY_PATH, LISTS, Moment, workflows_list_url
-from starters.deps import ClockDep, SettingsDep
+from records.accounts import AccountMatch
+from starters.deps import AccountsDep, ClockDep, ServiceDep, SettingsDep
+from starters.journeys import quote_literal
 from starters.problems import FieldError, Problem
 from starters.settings import known_zone
 
+log = structlog.get_logger("starters.support")
 router = APIRouter(prefix="/support", include_in_schema=False)
 
 NO_STORE = {"Cache-Control": "no-store"}
@@ -64,6 +74,86 @@ async def index(request: Request, settings: SettingsDep) -> HTMLResponse:
         "<p>Part of the name is enough, in any case. Needs the codec sign-in "
         f'(<a href="{request.scope.get("root_path", "")}/codec/session">sign in</a>).</p>',
     )
+
+
+@router.get("/find")
+async def find(
+    request: Request,
+    service: ServiceDep,
+    accounts: AccountsDep,
+    name: Annotated[str | None, Query(max_length=256)] = None,
+) -> Response:
+    """Staff signed in at the codec server (or with its bearer token) find journeys by the
+    account's name: one account's journeys open as a Web UI list; several accounts, a page
+    with a link each; none, a page that says so."""
+    if not service.staff_access.allowed(request):
+        return refused_unsigned(request)
+    part = (name or "").strip()
+    if not part:
+        raise Problem(
+            422,
+            "invalid-query",
+            "The query does not match the schema",
+            "invalid field(s): name",
+            errors=[FieldError(field="name", message="the company name, or part of it", type="missing")],
+        )
+    settings = service.settings
+    found = await accounts.find(part)
+    log.info("support.find", matches=len(found.matches), more=found.more)  # never the name: staff typed it
+    if not found.matches:
+        return page(
+            "No customer found",
+            f"<p>No journey's account name contains <strong>{html.escape(part)}</strong> (any case). "
+            "Check the spelling, try a shorter part of the name, or search by deal or customer id in the "
+            f'Web UI.</p><p><a href="{base(request)}">Back</a></p>',
+            status=404,
+        )
+    groups = found.accounts()
+
+    def link(matches: list[AccountMatch]) -> str:
+        return workflows_list_url(settings.temporal_ui_url, settings.temporal_namespace, deals_query(matches))
+
+    if len(groups) == 1 and not found.more:
+        return RedirectResponse(link(found.matches), status_code=303, headers=NO_STORE)
+    items = "".join(
+        f'<li><a href="{html.escape(link(matches))}">{html.escape(account_name)}</a>'
+        f"{f' ({html.escape(account_id)})' if account_id else ''}: {len(matches)} journey(s)</li>"
+        for (account_name, account_id), matches in groups.items()
+    )
+    more = f"<p>More journeys match: only the first {len(found.matches)} are listed; type more of the name.</p>"
+    return page(
+        f"Customers matching {part}",
+        f"<ul>{items}</ul>{more if found.more else ''}"
+        f'<p><a href="{html.escape(link(found.matches))}">All {len(found.matches)} journeys in one list</a></p>',
+    )
+
+
+def deals_query(matches: list[AccountMatch]) -> str:
+    """The Web UI list of exactly these journeys (their DealId search attribute)."""
+    deals = ", ".join(quote_literal(m.deal_id) for m in matches)
+    return f"WorkflowType = '{WORKFLOW_TYPE}' AND DealId IN ({deals})"
+
+
+def refused_unsigned(request: Request) -> Response:
+    """401: a person's browser gets a page pointing to the sign-in, anything else problem details."""
+    sign_in = f"{request.scope.get('root_path', '')}/codec/session"
+    log.info("support.find_refused", reason="no valid token or session")
+    if "text/html" in request.headers.get("accept", ""):
+        response = page(
+            "Sign in first",
+            f'<p>Finding a customer by name needs the codec sign-in: <a href="{sign_in}">sign in</a>, '
+            "then search again.</p>",
+            status=401,
+        )
+        response.headers["WWW-Authenticate"] = "Bearer"
+        return response
+    return Problem(
+        401,
+        "unauthorized",
+        "Unauthorized",
+        f"staff only: Authorization: Bearer <codec token>, or sign in at {sign_in}",
+        headers={"WWW-Authenticate": "Bearer"},
+    ).response()
 
 
 @router.get("/{name}")
