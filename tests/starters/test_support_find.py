@@ -4,6 +4,7 @@ customer's journeys (on a dev server, started through the deal-closed webhook)."
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -16,6 +17,7 @@ from records.accounts import AccountDirectory
 from records.database import Database
 from records.tasks import TaskStore
 from starters.app import create_app
+from starters.logs import redact_access_log
 from tests.harness.privacy_keys import CODEC_TOKEN
 from tests.harness.starters_fixtures import count_eventually, deal_body, serve, settings_for, signed, unique
 
@@ -191,3 +193,19 @@ async def test_the_lookup_lists_exactly_the_customers_journeys(dev_env, tmp_path
         all_query = list_query(everyone[0].split('"')[0].replace("&amp;", "&"))
         assert await count_eventually(client, all_query, 3) == 3
         assert f"onboarding-{deals['C']}" not in {w.id async for w in client.list_workflows(all_query)}
+
+
+def test_the_access_log_never_prints_the_name_looked_up():
+    redact_access_log()
+    record = logging.LogRecord(
+        "uvicorn.access",
+        logging.INFO,
+        __file__,
+        1,
+        '%s - "%s %s HTTP/%s" %d',
+        ("127.0.0.1:5000", "GET", "/support/find?name=Acme%20Corp", "1.1", 303),
+        None,
+    )
+    assert logging.getLogger("uvicorn.access").filter(record)
+    assert "Acme" not in record.getMessage()
+    assert "/support/find?<name>" in record.getMessage()
