@@ -100,3 +100,8 @@ BY_PATH = {living.path: living for living in LISTS}
 def workflows_list_url(ui_url: str, namespace: str, query: str) -> str:
     """The Web UI's Workflows list of `namespace`, filtered by `query`."""
     return f"{ui_url.rstrip('/')}/namespaces/{quote(namespace, safe='')}/workflows?query={quote(query, safe='')}"
+
+
+def journey_url(ui_url: str, namespace: str, workflow_id: str) -> str:
+    """One journey's page in the Web UI."""
+    return f"{ui_url.rstrip('/')}/namespaces/{quote(namespace, safe='')}/workflows/{quote(workflow_id, safe='')}"

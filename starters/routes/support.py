@@ -25,7 +25,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from contracts.journey import WORKFLOW_TYPE
-from contracts.support_lists import BY_PATH, LISTS, Moment, workflows_list_url
+from contracts.support_lists import BY_PATH, LISTS, Moment, journey_url, workflows_list_url
 from records.accounts import AccountMatch
 from starters.deps import AccountsDep, ClockDep, ServiceDep, SettingsDep
 from starters.journeys import quote_literal
@@ -115,9 +115,17 @@ async def find(
 
     if len(groups) == 1 and not found.more:
         return RedirectResponse(link(found.matches), status_code=303, headers=NO_STORE)
+
+    def journeys(matches: list[AccountMatch]) -> str:
+        return ", ".join(
+            f'<a href="{html.escape(journey_url(settings.temporal_ui_url, settings.temporal_namespace, m.workflow_id))}">'
+            f"{html.escape(m.deal_id)}</a>"
+            for m in matches
+        )
+
     items = "".join(
         f'<li><a href="{html.escape(link(matches))}">{html.escape(account_name)}</a>'
-        f"{f' ({html.escape(account_id)})' if account_id else ''}: {len(matches)} journey(s)</li>"
+        f"{f' ({html.escape(account_id)})' if account_id else ''}: {len(matches)} journey(s): {journeys(matches)}</li>"
         for (account_name, account_id), matches in groups.items()
     )
     more = f"<p>More journeys match: only the first {len(found.matches)} are listed; type more of the name.</p>"

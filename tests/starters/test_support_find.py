@@ -86,8 +86,9 @@ async def test_several_customers_are_a_page_with_a_link_each(accounts):
     async with http_for(accounts) as http:
         page = await http.get("/support/find", params={"name": "e"}, headers=STAFF)  # Acme, Globex, Ünited, Juice
     assert page.status_code == 200
-    assert "Acme Corp</a> (ACME-1): 2 journey(s)" in page.text
-    assert "Globex</a> (GLOBEX-7): 1 journey(s)" in page.text
+    assert "Acme Corp</a> (ACME-1): 2 journey(s): " in page.text
+    assert "Globex</a> (GLOBEX-7): 1 journey(s): " in page.text
+    assert '<a href="http://localhost:8233/namespaces/default/workflows/onboarding-D-3">D-3</a>' in page.text
     assert "All 5 journeys in one list" in page.text
 
 
