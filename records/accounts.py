@@ -68,7 +68,9 @@ class AccountDirectory:
             await conn.execute(insert_new(self.db.dialect, journey_accounts, ["deal_id"], row))
 
     async def record_deal(self, deal: DealClosed) -> None:
-        """Remember the account of the journey just started (or found running) for `deal`."""
+        """Remember the account of the journey about to start for `deal` (written first, so
+        every started journey is found; a start that then fails leaves a row whose list is
+        empty until the sender's retry starts it)."""
         await self.record(
             deal_id=deal.deal_id,
             workflow_id=workflow_id_for(deal.deal_id),

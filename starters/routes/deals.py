@@ -60,9 +60,11 @@ async def deal_closed(
         deal_id = raw_id if isinstance(raw_id, str) else None
         raise await keep_body(refusals, service.converter, DEAL_CLOSED, delivery.delivery_id, deal, deal_id)
     first_signal = await journeys.suppressed_at_start(suppressions, deal)
+    # Before the start: staff find every started journey by company name (/support/find), and
+    # a records outage answers 503 with nothing started.
+    await accounts.record_deal(deal)
     async with temporal.calls() as client:
         outcome = await journeys.start_with_deal(client, deal, target, first_signal)
-    await accounts.record_deal(deal)  # staff find it by company name (/support/find)
     log.info(
         "deal_closed_accepted",
         webhook_id=delivery.delivery_id,

@@ -103,10 +103,10 @@ async def salesforce(
             await keep_salesforce(refusals, service.converter, organization, refused)
         outcomes: list[journeys.StartOutcome] = []
         if found.deals:
+            for deal in found.deals:  # before the start: staff find them by company name (/support/find)
+                await accounts.record_deal(deal)
             async with temporal.calls() as client:
                 outcomes = await _start_all(client, suppressions, target, found.deals)
-            for deal in found.deals:  # staff find them by company name (/support/find)
-                await accounts.record_deal(deal)
     except (TemporalUnavailable, RPCError, SQLAlchemyError, OSError) as err:
         # Ack false: Salesforce keeps the message and delivers it again (for 24 hours); the
         # journeys this attempt did start are found again then, not started twice.
