@@ -34,6 +34,7 @@ from devstack.search_attributes import dev_server_flags, ensure_registered
 
 # Events after which the server suggests continue-as-new (docs/http.md, floods).
 SUGGEST_CONTINUE_AS_NEW = 1500
+from contracts.support_lists import LISTS
 from privacy.keys import dev_keys
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -116,6 +117,7 @@ def child_env(cfg: Config, base: Mapping[str, str] | None = None) -> dict[str, s
         ONBOARDING_DATA_DIR=str(cfg.data_dir),
         ONBOARDING_PUBLIC_URL=f"http://localhost:{cfg.http_port}",
         ONBOARDING_CODEC_UI_ORIGINS=f"http://localhost:{cfg.ui_port},http://127.0.0.1:{cfg.ui_port}",
+        TEMPORAL_UI_URL=f"http://localhost:{cfg.ui_port}",  # where the /support links land
         PYTHONUNBUFFERED="1",  # child output reaches the terminal as it happens
     )
     env.setdefault("ONBOARDING_WEBHOOK_SECRET", DEV_WEBHOOK_SECRET)
@@ -433,6 +435,13 @@ async def run(cfg: Config) -> int:
     return rc
 
 
+def support_lines(http_base: str) -> list[str]:
+    """The staff links of docs/support.md: the index, then each living list (current time filled in)."""
+    lines = [f"  Support          {http_base}/support (living lists, find a customer by name)"]
+    lines += [f"                   {http_base}/support/{living.path:<20} {living.title}" for living in LISTS]
+    return lines
+
+
 def _banner(cfg: Config, env: Mapping[str, str], http_up: bool) -> None:
     lines = [
         "",
@@ -444,6 +453,7 @@ def _banner(cfg: Config, env: Mapping[str, str], http_up: bool) -> None:
     if http_up:
         lines.append(f"  HTTP docs        http://localhost:{cfg.http_port}/docs")
         lines.append(f"  Codec server     http://localhost:{cfg.http_port}/codec (sign in at /codec/session)")
+        lines += support_lines(f"http://localhost:{cfg.http_port}")
     lines += [
         f"  Webhook secret   {env['ONBOARDING_WEBHOOK_SECRET']}",
         f"  Codec token      {env.get('ONBOARDING_CODEC_TOKEN', '(not set)')}   payloads encrypted with "

@@ -23,6 +23,7 @@ import argparse
 import asyncio
 import os
 import sys
+import zlib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,8 @@ from contracts.playbook import BusinessHours
 from contracts.search_attributes import start_options
 from privacy.converter import data_converter
 from privacy.keys import dev_keys
+from records.accounts import AccountDirectory
+from records.database import Database
 from workflows.business_hours import describe, next_send_time
 
 # Customers' time zones to choose from, so a demo usually runs inside business hours and the
@@ -68,12 +71,37 @@ def demo_zone(now: datetime) -> str:
     return DEMO_ZONES[0]
 
 
+# Each demo journey is its own customer: staff find it by company name (/support/find).
+DEMO_COMPANIES = (
+    "Acme Corp",
+    "Globex",
+    "Initech",
+    "Umbrella Health",
+    "Stark Logistics",
+    "Wayne Retail",
+    "Hooli",
+    "Pied Piper",
+    "Soylent Foods",
+    "Tyrell Systems",
+    "Cyberdyne Robotics",
+    "Wonka Confectionery",
+)
+
+
+def demo_account(deal_id: str) -> dict[str, str]:
+    """The deal's own account: an id made from the deal id, a company name chosen by it."""
+    tag = deal_id.removeprefix("D-")
+    company = DEMO_COMPANIES[zlib.crc32(deal_id.encode()) % len(DEMO_COMPANIES)]
+    return {"id": f"A-{tag}"[:128], "name": f"{company} {tag.replace('-', '')[-6:]}"}
+
+
 def demo_deal(deal_id: str, closed_at: datetime, zone: str = "America/Chicago") -> dict[str, Any]:
-    """The deal-closed body of DESIGN.md section 4, closed now so the 72 h window is live."""
+    """The deal-closed body of DESIGN.md section 4, closed now so the 72 h window is live, for
+    an account of its own."""
     return sample_deal_body(
         deal_id=deal_id,
         closed_at=closed_at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
-        account={"timezone": zone},
+        account={**demo_account(deal_id), "timezone": zone},
     )
 
 
@@ -98,11 +126,17 @@ async def start_demo(
     zone: str = "America/Chicago",
     acknowledge_within: float = 15.0,
     converter: DataConverter | None = None,
+    records: Database | None = None,
 ) -> tuple[str, str, str | None]:
+    """Start the demo journey; `records`: where the HTTP service keeps the journeys' accounts
+    (the demo's then found by name, as a webhook's are)."""
     client = await Client.connect(address, namespace=namespace, data_converter=converter or local_converter())
     workflow_id = workflow_id_for(deal_id)
     deal = DealClosed.model_validate(demo_deal(deal_id, datetime.now(UTC), zone))
     handle = await client.start_workflow(WORKFLOW_TYPE, JourneyInput(deal_id=deal_id, deal=deal), **start_options(deal))
+    if records is not None:
+        await records.ready()
+        await AccountDirectory(records).record_deal(deal)
     link = f"{ui_url.rstrip('/')}/namespaces/{quote(namespace)}/workflows/{quote(workflow_id)}"
     owner = await acknowledge_as_owner(handle, acknowledge_within)
     return handle.id, link, owner
@@ -139,16 +173,27 @@ def main(argv: list[str] | None = None) -> int:
     now = datetime.now(UTC)
     deal_id = args.deal_id or default_deal_id(now)
     zone = args.timezone or demo_zone(now)
+    records = Database.from_settings(
+        os.environ.get("ONBOARDING_DATABASE_URL"), Path(os.environ.get("ONBOARDING_DATA_DIR", ".data"))
+    )
+
+    async def start() -> tuple[str, str, str | None]:
+        try:
+            return await start_demo(
+                deal_id, address=args.address, namespace=args.namespace, ui_url=args.ui_url, zone=zone, records=records
+            )
+        finally:
+            await records.dispose()
+
     try:
-        workflow_id, link, owner = asyncio.run(
-            start_demo(deal_id, address=args.address, namespace=args.namespace, ui_url=args.ui_url, zone=zone)
-        )
+        workflow_id, link, owner = asyncio.run(start())
     except RuntimeError as err:  # the client reports an unreachable server as RuntimeError
         print(f"could not start the demo on {args.address}: {err}", file=sys.stderr)
         print("Is the stack running? Start it with `make run`.", file=sys.stderr)
         return 1
+    account = demo_account(deal_id)
     # With USE_EXISTING a rerun for the same deal lands on the journey already running.
-    print(f"Journey {workflow_id} is running (deal {deal_id})")
+    print(f"Journey {workflow_id} is running (deal {deal_id}, customer {account['name']} {account['id']})")
     print(f"  Web UI: {link}")
     if owner:
         print(f"  Owner: {owner} (acknowledged for the demo)")

@@ -10,7 +10,10 @@ ONBOARDING_CODEC_TOKEN (the CLI's `--codec-auth`, scripts), or a browser that si
 /codec/session with such a token (an HttpOnly session cookie, sent by the Web UI when its
 codec setting "include cross-origin credentials" is on). Everyone else gets 401, and the UI
 then shows the ciphertext. CORS answers only the configured UI origins, with credentials and
-the UI's `X-Namespace` header allowed. Nothing decrypted is ever logged."""
+the UI's `X-Namespace` header allowed. Nothing decrypted is ever logged.
+
+The same sign-in opens the service's other staff pages (`also_for`: the customer lookup at
+/support/find), by the same cookie sent to those paths only."""
 
 from __future__ import annotations
 
@@ -98,10 +101,17 @@ class CodecAccess:
 
 
 def create_codec_app(
-    codec: EncryptionCodec | None, tokens: Sequence[str], ui_origins: Sequence[str], namespace: str
+    codec: EncryptionCodec | None,
+    tokens: Sequence[str],
+    ui_origins: Sequence[str],
+    namespace: str,
+    *,
+    also_for: Sequence[str] = (),
 ) -> FastAPI:
     """The /codec sub-application. `codec` None: the deployment runs unencrypted, and the
-    endpoints hand payloads back unchanged."""
+    endpoints hand payloads back unchanged. `also_for`: the service's other staff pages the
+    session signs in to (paths beside the mount, e.g. "/support"); its cookie goes to those
+    paths too, and nowhere else."""
     access = CodecAccess(tokens)
     app = FastAPI(
         title="Onboarding codec server",
@@ -178,26 +188,36 @@ def create_codec_app(
             return HTMLResponse(_page(False, error="That token is not valid."), status_code=401)
         response = RedirectResponse(_session_path(request), status_code=303)
         secure = request.url.scheme == "https"
-        response.set_cookie(
-            SESSION_COOKIE,
-            access.new_session(presented),
-            max_age=SESSION_SECONDS,
-            httponly=True,
-            secure=secure,
-            # Cross-site UIs need None (and so https); on one site (localhost ports) Lax does.
-            samesite="none" if secure else "lax",
-            path=request.scope.get("root_path", "") or "/",
-        )
+        session = access.new_session(presented)
+        for path in _cookie_paths(request, also_for):
+            response.set_cookie(
+                SESSION_COOKIE,
+                session,
+                max_age=SESSION_SECONDS,
+                httponly=True,
+                secure=secure,
+                # Cross-site UIs need None (and so https); on one site (localhost ports) Lax does.
+                samesite="none" if secure else "lax",
+                path=path,
+            )
         log.info("codec.signed_in")
         return response
 
     @app.post("/session/end")
     async def sign_out(request: Request) -> Response:
         response = RedirectResponse(_session_path(request), status_code=303)
-        response.delete_cookie(SESSION_COOKIE, path=request.scope.get("root_path", "") or "/")
+        for path in _cookie_paths(request, also_for):
+            response.delete_cookie(SESSION_COOKIE, path=path)
         return response
 
     return app
+
+
+def _cookie_paths(request: Request, also_for: Sequence[str]) -> list[str]:
+    """The mount's own path first, then each staff page beside it."""
+    own = request.scope.get("root_path", "") or "/"
+    beside = own.rstrip("/").rpartition("/")[0]
+    return [own, *(f"{beside}{path}" for path in also_for)]
 
 
 def _session_path(request: Request) -> str:

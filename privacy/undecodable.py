@@ -47,6 +47,7 @@ from temporalio.converter import (
 )
 
 from privacy.codec import KEY_ID, PayloadDecryptionError
+from privacy.failures import RefusalsReadable
 
 ENCODING = b"binary/undecodable"
 REASON = "undecodable-reason"
@@ -199,9 +200,14 @@ class WorkflowFailureConverterWithEncodedAttributes(_MarkersFail, DefaultFailure
     pass
 
 
+class WorkflowFailureConverterRefusalsReadable(_MarkersFail, RefusalsReadable):
+    pass
+
+
 _FAILURE_CONVERTERS: dict[type[FailureConverter], type[FailureConverter]] = {
     DefaultFailureConverter: WorkflowFailureConverter,
     DefaultFailureConverterWithEncodedAttributes: WorkflowFailureConverterWithEncodedAttributes,
+    RefusalsReadable: WorkflowFailureConverterRefusalsReadable,
 }
 
 

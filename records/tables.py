@@ -132,3 +132,16 @@ intake_events = Table(
     Column("answer", JSON),
     Column("at", UtcDateTime, nullable=False),
 )
+
+# The account of each journey the HTTP service (or `make demo`) started: staff find a customer
+# by company name (records/accounts.py). Company names only, as in escalation_tasks.
+journey_accounts = Table(
+    "journey_accounts",
+    metadata,
+    Column("deal_id", String(128), primary_key=True),
+    Column("workflow_id", String(255), nullable=False),
+    Column("account_id", String(128), nullable=False, index=True),
+    Column("account_name", String(256), nullable=False),
+    Column("name_folded", String(256), nullable=False),
+    Column("recorded_at", UtcDateTime, nullable=False),
+)

@@ -23,7 +23,7 @@ from starters import openapi
 from starters.deps import Service
 from starters.handlers import install_error_handlers
 from starters.logs import configure_logging, redact_access_log
-from starters.routes import deals, events, health, segment, unsubscribe
+from starters.routes import deals, events, health, segment, support, unsubscribe
 from starters.settings import StarterSettings
 from starters.signatures import Clock
 
@@ -39,6 +39,7 @@ def routers() -> list[APIRouter]:
         events.router,
         segment.router,
         unsubscribe.router,
+        support.router,
     ]
 
 

@@ -19,10 +19,11 @@ from pydantic import BaseModel, TypeAdapter
 from pydantic_settings import BaseSettings
 
 from privacy.codec import EncryptionCodec
-from privacy.codec_server import create_codec_app
+from privacy.codec_server import CodecAccess, create_codec_app
 from privacy.converter import data_converter_for
 from privacy.suppressions import FileSuppressionList, SuppressionList
 from privacy.unsubscribe import UnsubscribeSigner, parse_secrets
+from records.accounts import AccountDirectory
 from records.database import Database
 from records.intake_events import EventLedger
 from records.refusals import RefusalStore
@@ -35,6 +36,8 @@ from starters.signatures import Clock, SignatureError, StandardWebhookVerifier
 from starters.temporal import TemporalGateway
 
 T = TypeVar("T")
+# The staff pages (starters/routes/support.py), signed in to with the codec server's session.
+STAFF_PAGES = "/support"
 S = TypeVar("S", bound=BaseSettings)
 
 
@@ -55,7 +58,10 @@ class Service:
             [t.get_secret_value() for t in settings.onboarding_codec_token],
             settings.onboarding_codec_ui_origins,
             settings.temporal_namespace,
+            also_for=[STAFF_PAGES],
         )
+        # Who may use the staff pages that show customer names: the codec server's staff.
+        self.staff_access = CodecAccess([t.get_secret_value() for t in settings.onboarding_codec_token])
         self.suppressions = FileSuppressionList.in_data_dir(settings.onboarding_data_dir)
         unsubscribe_secrets = parse_secrets([s.get_secret_value() for s in settings.onboarding_unsubscribe_secret])
         self.unsubscribe = UnsubscribeSigner(unsubscribe_secrets) if unsubscribe_secrets else None
@@ -123,6 +129,10 @@ def get_records(request: Request, service: ServiceDep) -> Database:
     return cast(Database, records)
 
 
+def get_accounts(records: Annotated[Database, Depends(get_records)]) -> AccountDirectory:
+    return AccountDirectory(records)
+
+
 def get_refusals(records: Annotated[Database, Depends(get_records)]) -> RefusalStore:
     return RefusalStore(records)
 
@@ -134,6 +144,7 @@ def get_event_ledger(records: Annotated[Database, Depends(get_records)]) -> Even
 SettingsDep = Annotated[StarterSettings, Depends(get_settings)]
 RecordsDep = Annotated[Database, Depends(get_records)]
 RefusalsDep = Annotated[RefusalStore, Depends(get_refusals)]
+AccountsDep = Annotated[AccountDirectory, Depends(get_accounts)]
 EventLedgerDep = Annotated[EventLedger, Depends(get_event_ledger)]
 ClockDep = Annotated[Clock, Depends(get_clock)]
 SuppressionsDep = Annotated[SuppressionList, Depends(get_suppressions)]

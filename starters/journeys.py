@@ -164,13 +164,15 @@ async def signal_deal(client: Client, deal_id: str, signal: str, payload: BaseMo
     return EventDelivery(workflow_id, "created_waiting_for_deal" if _started(handle) else "signalled")
 
 
-def _quote(value: str) -> str:
-    # Visibility query string literal: escape backslashes and the quote character.
+def quote_literal(value: str) -> str:
+    """A visibility query string literal: backslashes and the quote character escaped."""
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
 async def running_journeys_for_account(client: Client, account_id: str, target: Target, limit: int = 50) -> list[str]:
-    query = f"WorkflowType = '{WORKFLOW_TYPE}' AND ExecutionStatus = 'Running' AND CustomerId = {_quote(account_id)}"
+    query = (
+        f"WorkflowType = '{WORKFLOW_TYPE}' AND ExecutionStatus = 'Running' AND CustomerId = {quote_literal(account_id)}"
+    )
     ids: list[str] = []
     async for execution in client.list_workflows(query, limit=limit, rpc_timeout=target.rpc_timeout):
         ids.append(execution.id)

@@ -29,18 +29,25 @@ def configure_logging(level: int = logging.INFO) -> None:
 
 class _RedactCapabilities(logging.Filter):
     """uvicorn's access log prints each request's path; an unsubscribe link's token is a
-    capability (whoever has it can unsubscribe that contact), so it is cut from the line."""
+    capability (whoever has it can unsubscribe that contact), so it is cut from the line, and
+    so is the company name a staff member looked up (/support/find?name=...)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         args = record.args
-        if isinstance(args, tuple) and len(args) >= 3 and isinstance(args[2], str) and "/unsubscribe/" in args[2]:
-            record.args = (*args[:2], redact_path(args[2]), *args[3:])
+        if isinstance(args, tuple) and len(args) >= 3 and isinstance(args[2], str):
+            path = args[2]
+            if "/unsubscribe/" in path or "/support/find?" in path:
+                record.args = (*args[:2], redact_path(path), *args[3:])
         return True
 
 
 def redact_path(path: str) -> str:
-    head, _, _ = path.partition("/unsubscribe/")
-    return f"{head}/unsubscribe/<token>"
+    if "/unsubscribe/" in path:
+        head, _, _ = path.partition("/unsubscribe/")
+        return f"{head}/unsubscribe/<token>"
+    if "/support/find?" in path:
+        return path.partition("?")[0] + "?<name>"
+    return path
 
 
 def redact_access_log() -> None:

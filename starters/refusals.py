@@ -25,6 +25,7 @@ from temporalio.converter import DataConverter
 
 from contracts.deal import DealClosed
 from privacy.suppressions import SuppressionList
+from records.accounts import AccountDirectory
 from records.refusals import Refusal, RefusalStore
 from starters import journeys
 from starters.delivery import deliver
@@ -172,13 +173,17 @@ async def retry(
     client: Client,
     suppressions: SuppressionList,
     target: journeys.Target,
+    accounts: AccountDirectory | None = None,
 ) -> RetryResult:
-    """Map the kept delivery with today's settings and deliver it as its endpoint would."""
+    """Map the kept delivery with today's settings and deliver it as its endpoint would
+    (recording a started journey's account in `accounts`, as the endpoint does)."""
     if kept.source == SALESFORCE:
         found = deal_errors(content.get("sObject") or {}, settings.salesforce_fields, prefix="sObject.")
         if isinstance(found, list):
             return RetryResult(errors=found)
         first_signal = await journeys.suppressed_at_start(suppressions, found)
+        if accounts is not None:
+            await accounts.record_deal(found)
         outcome = await journeys.start_with_deal(client, found, target, first_signal)
         what = "started" if outcome.created else ("handed to" if outcome.running else "already finished:")
         return RetryResult(f"{what} {outcome.workflow_id}", found.deal_id)
@@ -203,7 +208,7 @@ async def retry(
         signalled = ", ".join(f"{d.outcome} {d.workflow_id}" for d in deliveries)
         return RetryResult(f"signalled: {signalled}", event.deal_id)
     if kept.source in (HUBSPOT, PIPEDRIVE, DEAL_CLOSED):
-        return await _retry_body(kept.source, content.get("body"), settings, client, suppressions, target)
+        return await _retry_body(kept.source, content.get("body"), settings, client, suppressions, target, accounts)
     raise ValueError(f"a refused delivery from {kept.source!r} cannot be retried here")
 
 
@@ -214,12 +219,15 @@ async def _retry_body(
     client: Client,
     suppressions: SuppressionList,
     target: journeys.Target,
+    accounts: AccountDirectory | None,
 ) -> RetryResult:
     """Validate a kept body with today's code and settings and start as its endpoint would."""
     try:
         if source == DEAL_CLOSED:
             deal = validate(DealClosed, body)
             first_signal = await journeys.suppressed_at_start(suppressions, deal)
+            if accounts is not None:
+                await accounts.record_deal(deal)
             outcome = await journeys.start_with_deal(client, deal, target, first_signal)
             return RetryResult(_started(outcome), deal.deal_id)
         if source == PIPEDRIVE:

@@ -29,6 +29,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from privacy.converter import data_converter_for
 from privacy.suppressions import FileSuppressionList
+from records.accounts import AccountDirectory
 from records.config import DatabaseUrlError, describe
 from records.database import Database
 from records.refusals import Refusal, RefusalNotFound, RefusalStatus, RefusalStore
@@ -138,7 +139,13 @@ async def _retry(
     try:
         async with gateway.calls() as client:
             result = await refusals.retry(
-                kept, content, settings=settings, client=client, suppressions=suppressions, target=target
+                kept,
+                content,
+                settings=settings,
+                client=client,
+                suppressions=suppressions,
+                target=target,
+                accounts=AccountDirectory(store.db),
             )
     except TemporalUnavailable as exc:
         print(f"error: {exc}; nothing changed, retry later", file=err)

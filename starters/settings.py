@@ -6,6 +6,7 @@ import json
 import re
 from pathlib import Path
 from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -101,6 +102,10 @@ class StarterSettings(BaseSettings):
     onboarding_codec_ui_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["http://localhost:8233", "http://127.0.0.1:8233"]
     )
+    # Staff links (/support, docs/support.md): the Temporal Web UI they land on, and the zone
+    # whose midnight starts "today" and whose Monday starts "this week" (a link's ?tz= wins).
+    temporal_ui_url: str = "http://localhost:8233"
+    onboarding_support_time_zone: str = "UTC"
     # One-click unsubscribe (privacy.unsubscribe): the links' signing secrets, the first signs.
     onboarding_unsubscribe_secret: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
 
@@ -153,7 +158,24 @@ class StarterSettings(BaseSettings):
         }
         return load_keys(env)
 
-    @field_validator("public_base_url")
+    @field_validator("public_base_url", "temporal_ui_url")
     @classmethod
     def _no_trailing_slash(cls, value: str | None) -> str | None:
         return value.rstrip("/") if value else value
+
+    @field_validator("onboarding_support_time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        if known_zone(value) is None:
+            raise ValueError("an IANA time zone, e.g. America/Chicago or UTC")
+        return value
+
+
+def known_zone(name: str) -> ZoneInfo | None:
+    """The IANA zone of that name, or None (an unknown or malformed name)."""
+    if not name or len(name) > 64:
+        return None
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        return None

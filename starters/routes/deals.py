@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends
 from contracts.deal import DealClosed
 from starters import journeys
 from starters.deps import (
+    AccountsDep,
     RefusalsDep,
     ServiceDep,
     SignedJson,
@@ -46,6 +47,7 @@ async def deal_closed(
     delivery: SignedDeal,
     service: ServiceDep,
     refusals: RefusalsDep,
+    accounts: AccountsDep,
     suppressions: SuppressionsDep,
     temporal: TemporalDep,
     target: TargetDep,
@@ -58,6 +60,9 @@ async def deal_closed(
         deal_id = raw_id if isinstance(raw_id, str) else None
         raise await keep_body(refusals, service.converter, DEAL_CLOSED, delivery.delivery_id, deal, deal_id)
     first_signal = await journeys.suppressed_at_start(suppressions, deal)
+    # Before the start: staff find every started journey by company name (/support/find), and
+    # a records outage answers 503 with nothing started.
+    await accounts.record_deal(deal)
     async with temporal.calls() as client:
         outcome = await journeys.start_with_deal(client, deal, target, first_signal)
     log.info(

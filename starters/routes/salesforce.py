@@ -23,6 +23,7 @@ from contracts.deal import DealClosed
 from privacy.suppressions import SuppressionList
 from starters import journeys
 from starters.deps import (
+    AccountsDep,
     Body,
     RefusalsDep,
     Service,
@@ -91,6 +92,7 @@ async def salesforce(
     temporal: TemporalDep,
     target: TargetDep,
     refusals: RefusalsDep,
+    accounts: AccountsDep,
 ) -> SoapResponse:
     organization, message = sent
     found = closed_won_deals(message, settings.salesforce_fields)
@@ -101,6 +103,8 @@ async def salesforce(
             await keep_salesforce(refusals, service.converter, organization, refused)
         outcomes: list[journeys.StartOutcome] = []
         if found.deals:
+            for deal in found.deals:  # before the start: staff find them by company name (/support/find)
+                await accounts.record_deal(deal)
             async with temporal.calls() as client:
                 outcomes = await _start_all(client, suppressions, target, found.deals)
     except (TemporalUnavailable, RPCError, SQLAlchemyError, OSError) as err:

@@ -13,11 +13,13 @@ from typing import Any
 import pytest
 from temporalio.client import Client
 
+from contracts.support_lists import LISTS
 from devstack.__main__ import (
     DEV_WEBHOOK_SECRET,
     Config,
     child_env,
     dev_server_command,
+    support_lines,
     temporal_binary,
 )
 from devstack.search_attributes import (
@@ -80,6 +82,15 @@ def test_child_env_points_at_the_local_stack() -> None:
     assert mine["ONBOARDING_WEBHOOK_SECRET"] == "whsec_bWluZQ=="
 
 
+def test_make_run_prints_the_support_links_landing_on_its_web_ui() -> None:
+    cfg = Config(data_dir=Path("/x/.data"))
+    assert child_env(cfg, {})["TEMPORAL_UI_URL"] == "http://localhost:8233"
+    printed = "\n".join(support_lines("http://localhost:8000"))
+    assert "http://localhost:8000/support " in printed
+    for living in LISTS:
+        assert f"http://localhost:8000/support/{living.path} " in printed
+
+
 # --- the real dev server -------------------------------------------------------------------
 
 
@@ -135,7 +146,9 @@ def test_demo_deal_is_a_valid_deal_closed_body() -> None:
 
 async def test_demo_starts_one_journey_idempotently(tmp_path: Path) -> None:
     from contracts.journey import JourneyInput
-    from devstack.demo import start_demo
+    from devstack.demo import demo_account, start_demo
+    from records.accounts import AccountDirectory
+    from records.database import Database
     from tests.harness.privacy_keys import CONVERTER
 
     with dev_server(tmp_path / "temporal.db") as address:
@@ -143,7 +156,14 @@ async def test_demo_starts_one_journey_idempotently(tmp_path: Path) -> None:
         kw: dict[str, Any] = dict(
             address=address, namespace="default", ui_url="http://localhost:8233", acknowledge_within=0.5
         )
-        wf_id, link, owner = await start_demo("D-42", **kw)
+        records = Database.from_settings(None, tmp_path / "data")
+        try:
+            wf_id, link, owner = await start_demo("D-42", **kw, records=records)
+            # staff find the demo's customer by its company name, as a webhook's
+            found = await AccountDirectory(records).find(demo_account("D-42")["name"].upper())
+            assert [(m.deal_id, m.account_id) for m in found.matches] == [("D-42", "A-42")]
+        finally:
+            await records.dispose()
         assert wf_id == "onboarding-D-42" and owner is None  # no worker: nobody assigned yet
         assert link == "http://localhost:8233/namespaces/default/workflows/onboarding-D-42"
         assert (await start_demo("D-42", **kw))[0] == wf_id  # rerun: same journey, no error
@@ -156,7 +176,18 @@ async def test_demo_starts_one_journey_idempotently(tmp_path: Path) -> None:
         assert started.workflow_type.name == "OnboardingWorkflow"
         [payload] = started.input.payloads
         [journey] = await CONVERTER.decode([payload], [JourneyInput])
-        assert journey.deal_id == "D-42" and journey.deal.account.id == "ACME-1"
+        assert journey.deal_id == "D-42" and journey.deal.account.model_dump(include={"id", "name"}) == demo_account(
+            "D-42"
+        )
+
+
+def test_every_demo_journey_is_a_customer_of_its_own() -> None:
+    from devstack.demo import demo_account
+
+    accounts = [demo_account(f"D-DEMO-20261120-1504{second:02d}") for second in range(12)]
+    assert len({a["id"] for a in accounts}) == len({a["name"] for a in accounts}) == 12
+    assert all(a["id"] != "ACME-1" for a in accounts)
+    assert demo_account("D-42")["id"] == "A-42"
 
 
 async def test_demo_plays_the_owner_so_the_kickoff_goes_out(tmp_path: Path) -> None:

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from temporalio.client import Client
 
 from cli.main import parser
+from records.accounts import AccountDirectory
 from records.database import Database
 from records.refusals import RefusalStore
 from records.tables import intake_refusals
@@ -131,6 +132,16 @@ async def test_an_unmappable_salesforce_notification_waits_for_a_human_and_the_o
     assert code == 0 and f"started onboarding-{unmappable}" in said
     journey = await start_input(client, f"onboarding-{unmappable}")
     assert journey.deal is not None and journey.deal.champion.email == BILLING_EMAIL
+    # both journeys are found by their company's name, the retried one as the other
+    db = Database.from_settings(records_url, tmp_path)
+    try:
+        for deal_id in (won, unmappable):
+            started = await start_input(client, f"onboarding-{deal_id}")
+            assert started.deal is not None
+            found = await AccountDirectory(db).find(started.deal.account.name.upper())
+            assert deal_id in [m.deal_id for m in found.matches]
+    finally:
+        await db.dispose()
     # a second retry (twice clicked, or --again) starts nothing new
     code, said = await intake(fixed, "retry", ident)
     assert code == 0 and "already retried by maya" in said
