@@ -7,10 +7,11 @@ ended and named (promise 1) while the rest of the batch walks on."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import tempfile
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, suppress
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -93,15 +94,33 @@ async def walk_isolated(
     now and then keeps the clock locked after a journey ended mid-activity or a query met a
     continue-as-new, which says nothing of that journey (`onboarding simulate` meets it too,
     on a loaded machine). Stuck is a journey the clock stops with every time."""
-    async with _lab(roster) as lab:
-        walks = await walk_batch(lab, scenarios, base=base, bound=bound)
-    for i, w in enumerate(walks):
-        for _ in range(ALONE_TRIES):
-            if not walks[i].stuck.startswith(STOPPED):
-                break
-            async with _lab(roster) as alone:
-                (walks[i],) = await walk_batch(alone, [w.scenario], base=base, bound=bound, status=False)
+    with _collected_between():
+        async with _lab(roster) as lab:
+            walks = await walk_batch(lab, scenarios, base=base, bound=bound)
+        for i, w in enumerate(walks):
+            for _ in range(ALONE_TRIES):
+                if not walks[i].stuck.startswith(STOPPED):
+                    break
+                async with _lab(roster) as alone:
+                    (walks[i],) = await walk_batch(alone, [w.scenario], base=base, bound=bound, status=False)
     return walks
+
+
+@contextmanager
+def _collected_between() -> Iterator[None]:
+    """No garbage collection while a batch walks; one after it. The explorer's process holds
+    much (hypothesis, every walk's histories), so a full collection can take seconds on a
+    loaded machine, and one that lands inside a journey's workflow task makes the SDK fail
+    that task as deadlocked (it allows 2 s): a failure of the lab, not of the journey. A
+    batch is bounded, so what it leaves for the collector is too."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+        gc.collect()
 
 
 _RUNTIME: Runtime | None = None
