@@ -48,13 +48,13 @@ with workflow.unsafe.imports_passed_through():
     )
     from contracts.staff import ExtendDeadline, Pause, ReassignOwner, ResolveEscalation, Resume
     from contracts.status import OnboardingState, Status
-    from workflows import acknowledgement, decisions, effects, inbox, staffing
+    from workflows import acknowledgement, cancellation, decisions, effects, inbox, staffing
     from workflows import status as report
     from workflows.bookkeeping import Bookkeeping
     from workflows.escalations import Escalations
     from workflows.inputs import Refused, parse
     from workflows.playbook_hold import PlaybookWait
-    from workflows.run import HandOver, JourneyClosed, JourneyRun, Outcome
+    from workflows.run import ENDED, HandOver, JourneyClosed, JourneyRun, Outcome
     from workflows.staff import Staff
     from workflows.steps import Steps
     from workflows.versions import Versions
@@ -87,28 +87,64 @@ class OnboardingWorkflow:
         run.versions = Versions.read(self._patched)
         run.journal.upsert_changes_only = run.versions.fewer_commands
         self.books.show()  # a continued run: the Web UI shows its details from the start
-        try:
+        if run.versions.closes_on_cancel_request:  # v3.8
             try:
-                if not run.started:
-                    await self._start()
-                elif (
-                    self._owner_before_kickoff()
-                    and run.versions.owner_wait_across_runs()
-                    and not self._answers_before_kickoff()  # v3.6: the milestone's loop waits for the owner
-                ):
-                    await self._await_owner()  # this run took over while the kickoff waited for the owner
-                milestones = run.playbook.milestones
-                while (index := run.progress.index) < len(milestones):
-                    outcome = await self._run_milestone(milestones[index])
-                    await self._finish_milestone(milestones, outcome)
-                self.books.transition(OnboardingState.activated, "every milestone is done")
-                await self.books.moment(MomentKind.activated)
-            except HandOver:
-                await self.waiting.continue_as_new()
+                await self._journey()
+            except BaseException as err:
+                if not (isinstance(err, JourneyClosed) or cancellation.interrupted(err)):
+                    raise
+                why = str(err) if isinstance(err, JourneyClosed) else cancellation.reason()
+                return await cancellation.shielded(self._end(why), then_raise=False)
+            return await cancellation.shielded(self._end(), then_raise=False)  # a request now comes too late
+        try:
+            await self._journey()
         except JourneyClosed as closed:
-            self.books.transition(OnboardingState.closed, str(closed))
-            await self._closed_midway(str(closed))
-            await self.playbook_hold.ended(str(closed))
+            await self._close(str(closed))
+        return await self._end_before_v3_8()
+
+    async def _journey(self) -> None:
+        """From the start (or where the previous run stopped) to activation, or the hand-over
+        to the next run. Raises JourneyClosed when the journey closes on the way."""
+        run = self.journey
+        try:
+            if not run.started:
+                await self._start()
+            elif (
+                self._owner_before_kickoff()
+                and run.versions.owner_wait_across_runs()
+                and not self._answers_before_kickoff()  # v3.6: the milestone's loop waits for the owner
+            ):
+                await self._await_owner()  # this run took over while the kickoff waited for the owner
+            milestones = run.playbook.milestones
+            while (index := run.progress.index) < len(milestones):
+                outcome = await self._run_milestone(milestones[index])
+                await self._finish_milestone(milestones, outcome)
+            self.books.transition(OnboardingState.activated, "every milestone is done")
+            await self.books.moment(MomentKind.activated)
+        except HandOver:
+            await self.waiting.continue_as_new()
+
+    async def _close(self, why: str) -> None:
+        """The journey closes before activation (the cancel, a staff `close`, or v3.8 a
+        cancellation request): state, open task, milestone and moments end with it."""
+        self.books.transition(OnboardingState.closed, why)
+        await self._closed_midway(why)
+        await self.playbook_hold.ended(why)
+
+    async def _end(self, closed: str | None = None) -> JourneyResult:
+        """v3.8: the journey's end, run `shielded` (workflows/cancellation.py): a cancellation
+        request that arrives meanwhile cuts none of it short. `closed`: why it closes."""
+        run = self.journey
+        if run.started and run.state.state in ENDED:  # activated: a request arriving now comes too late
+            closed = None
+        if closed is not None:
+            if not run.started and run.hold is None:  # closed before the journey really started
+                run.closed_before_start = closed
+            await self._close(closed)
+        return await self._end_before_v3_8()
+
+    async def _end_before_v3_8(self) -> JourneyResult:
+        run = self.journey
         self.escalations.drop_decision("the journey ended")
         await workflow.wait_condition(workflow.all_handlers_finished)
         await self.books.record_held_moments()
@@ -116,7 +152,9 @@ class OnboardingWorkflow:
             await effects.release_owner(run.state.deal, run.state.owner.owner.id)
         elif run.hold is not None and run.deal is not None:  # ended while no playbook could run it
             await effects.release_owner(run.deal, run.hold.owner.owner.id)
-        return report.result(run.state if run.started else None, run.input.deal_id, run.inbox, run.hold)
+        return report.result(
+            run.state if run.started else None, run.input.deal_id, run.inbox, run.hold, closed=run.closed_before_start
+        )
 
     async def _start(self) -> None:
         """Deal details, playbook snapshot, one owner."""

@@ -39,6 +39,7 @@ EXPECTED = {
     "EscalationLevel": "Int",
     "OwnerOverCapacity": "Bool",
     "PlaybookVariant": "Keyword",
+    "OnboardingAssignee": "Keyword",
 }
 
 

@@ -1,0 +1,224 @@
+"""A cancellation request (the Web UI's Request Cancellation, `temporal workflow cancel`,
+`WorkflowHandle.cancel()`: one RPC) closes the journey as the `cancel` signal does, in every
+wait (journey v3.8, patch `assignee-and-cancel-request`): state `closed` in the search
+attribute, the current details, `status` and the result, the reason naming the request; the
+owner's place released, the moments recorded, an open escalation's task cancelled. Before,
+the workflow stopped as Canceled with none of that (a v3.7 run still does).
+
+Time-skipping server, effects in memory (lab/fakes.py): the cleanup is asserted on them."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import pytest
+from temporalio import activity
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import WorkflowExecutionStatus, WorkflowFailureError, WorkflowHandle
+from temporalio.exceptions import CancelledError
+
+from contracts.journey import JourneyResult
+from contracts.messages import MessageRequest, SendReceipt
+from contracts.search_attributes import ASSIGNEE, STATE
+from contracts.staff import Pause
+from contracts.status import OnboardingState
+from lab.fakes import FakeEffects
+from tests.harness.support import (
+    always_open,
+    assert_replays,
+    make_deal,
+    start_journey,
+    status,
+    wait_for_status,
+    write_playbook,
+)
+from tests.harness.versions import OnboardingWorkflowV37
+from tests.workflows.test_journey_holds import HOUR, has_marker, kinds, playbook, sleep_until, tuesday_10
+from tests.workflows.test_journey_waiting_on import details, sunday_22, with_acknowledgement_before_kickoff
+from workflows import versions
+from workflows.cancellation import BY_REQUEST
+from workflows.onboarding import OnboardingWorkflow
+
+
+async def upserted(handle: WorkflowHandle, keys: tuple[str, ...] = (STATE.name, ASSIGNEE.name)) -> dict[str, Any]:
+    """These search attributes as the journey's start and upserts left them (unset: absent)."""
+    values: dict[str, Any] = {}
+    for event in (await handle.fetch_history()).events:
+        if event.HasField("workflow_execution_started_event_attributes"):
+            fields = event.workflow_execution_started_event_attributes.search_attributes
+        elif event.HasField("upsert_workflow_search_attributes_event_attributes"):
+            fields = event.upsert_workflow_search_attributes_event_attributes.search_attributes
+        else:
+            continue
+        for name in keys:
+            if name in fields.indexed_fields:
+                value = json.loads(fields.indexed_fields[name].data or b"null")
+                if value is None:
+                    values.pop(name, None)
+                else:
+                    values[name] = value
+    return values
+
+
+async def cancel_and_assert_closed(handle: WorkflowHandle, effects: FakeEffects) -> JourneyResult:
+    """Request cancellation as the Web UI does; the journey ends Completed and closed, with the
+    `cancel` signal's cleanup, and its history replays."""
+    await handle.cancel()
+    result = await handle.result()
+    assert result.state is OnboardingState.closed
+    assert result.reason == BY_REQUEST, result.reason
+    last = (await handle.fetch_history()).events[-1]
+    assert last.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED  # not Canceled
+    attributes = await upserted(handle)
+    assert attributes[STATE.name] == "closed"
+    assert ASSIGNEE.name not in attributes  # nobody has it any more
+    shown = await details(handle)
+    assert any(line.startswith("**State:** closed") for line in shown.splitlines()), shown
+    after = await status(handle)
+    assert after.state is OnboardingState.closed and after.reason == BY_REQUEST
+    assert after.waiting_on == "nobody"
+    # the cleanup: the owner's place, the moments
+    assert effects.released == [handle.id]
+    assert effects.owners.get(handle.id) is None
+    recorded = effects.moment_kinds()
+    assert recorded[-2:] == ["milestone_closed", "closed"], recorded
+    assert await has_marker(handle, versions.ASSIGNEE_AND_CANCEL_REQUEST)
+    await assert_replays(handle)
+    return result
+
+
+async def test_waiting_for_the_customer(ts_env, tmp_path, journeys):
+    client = ts_env.client
+    async with journeys(client, effects="fake", playbooks=playbook(tmp_path)) as (queue, effects):
+        await tuesday_10(ts_env)
+        handle = await start_journey(client, queue, make_deal())
+        await wait_for_status(handle, lambda s: s.waiting_on == "customer")
+        await cancel_and_assert_closed(handle, effects)
+        assert kinds(effects) == ["direction"]  # nothing went out after the request
+
+
+async def test_waiting_for_the_owners_acknowledgement_before_the_kickoff(ts_env, tmp_path, journeys):
+    client = ts_env.client
+    books = playbook(tmp_path, with_acknowledgement_before_kickoff)
+    async with journeys(client, effects="fake", playbooks=books) as (queue, effects):
+        await tuesday_10(ts_env)
+        handle = await start_journey(client, queue, make_deal())
+        await wait_for_status(handle, lambda s: s.waiting_on == "owner")
+        await cancel_and_assert_closed(handle, effects)
+        assert kinds(effects) == []  # the kickoff never went out
+
+
+async def test_escalated_the_open_task_is_cancelled(ts_env, tmp_path, journeys):
+    client = ts_env.client
+    async with journeys(client, effects="fake", playbooks=playbook(tmp_path)) as (queue, effects):
+        tue = await tuesday_10(ts_env)
+        handle = await start_journey(client, queue, make_deal())
+        await wait_for_status(handle, lambda s: s.waiting_on == "customer")
+        await sleep_until(ts_env, tue + HOUR)
+        await handle.signal(OnboardingWorkflow.help_requested, {"message": "stuck", "event_id": "h-1"})
+        await wait_for_status(handle, lambda s: s.state is OnboardingState.escalated and s.waiting_on == "human")
+        assert effects.tasks[(handle.id, 1)].status == "open"
+        await cancel_and_assert_closed(handle, effects)
+        task = effects.tasks[(handle.id, 1)]
+        assert task.status == "cancelled" and task.note == BY_REQUEST
+
+
+async def test_paused(ts_env, tmp_path, journeys):
+    client = ts_env.client
+    async with journeys(client, effects="fake", playbooks=playbook(tmp_path)) as (queue, effects):
+        await tuesday_10(ts_env)
+        handle = await start_journey(client, queue, make_deal())
+        await wait_for_status(handle, lambda s: s.waiting_on == "customer")
+        await handle.execute_update(OnboardingWorkflow.pause, Pause(by="maya", reason="customer on holiday"))
+        await wait_for_status(handle, lambda s: s.paused)
+        await cancel_and_assert_closed(handle, effects)
+
+
+async def test_held_for_business_hours(ts_env, tmp_path, journeys):
+    """Closed Sunday 22:00 Chicago: the kickoff waits for Monday 09:00; the request closes it
+    before it ever goes out."""
+    client = ts_env.client
+    async with journeys(client, effects="fake", playbooks=playbook(tmp_path)) as (queue, effects):
+        await sunday_22(ts_env)
+        handle = await start_journey(client, queue, make_deal())
+        await wait_for_status(handle, lambda s: s.stage == "first_action" and s.waiting_on == "journey")
+        await cancel_and_assert_closed(handle, effects)
+        assert kinds(effects) == []
+
+
+class SlowKickoff(FakeEffects):
+    """The kickoff's send takes as long as the test says: the request arrives while it runs."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sending, self.release = asyncio.Event(), asyncio.Event()
+
+    @activity.defn(name="send_message")
+    async def send_message(self, request: MessageRequest) -> SendReceipt:
+        if request.kind == "direction":
+            self.sending.set()
+            await self.release.wait()
+        return await super().send_message(request)
+
+
+async def test_while_an_activity_runs(dev_env, tmp_path, journeys):
+    """The request stops the journey's step at once (the activity is asked to stop and no
+    longer awaited), and the journey closes with its cleanup. On the dev server: the
+    time-skipping one stops skipping for good once an activity it handed out outlives its
+    workflow."""
+    client = dev_env.client
+    slow = SlowKickoff()
+    books = write_playbook(tmp_path / "playbooks", always_open)
+    async with journeys(client, effects="fake", playbooks=books, fake=slow) as (queue, effects):
+        handle = await start_journey(client, queue, make_deal())
+        await asyncio.wait_for(slow.sending.wait(), 30)
+        try:
+            await cancel_and_assert_closed(handle, effects)
+            assert (await handle.describe()).status is WorkflowExecutionStatus.COMPLETED
+        finally:
+            slow.release.set()
+
+
+async def test_the_cancel_signal_and_the_request_leave_the_same_records(ts_env, tmp_path, journeys):
+    """The same escalated journey, once cancelled by the `cancel` signal, once by a request:
+    the same moments, the same task outcome, the same release; only the reason differs."""
+    client = ts_env.client
+    ends = []
+    for by_request in (False, True):
+        async with journeys(client, effects="fake", playbooks=playbook(tmp_path)) as (queue, effects):
+            await tuesday_10(ts_env)
+            handle = await start_journey(client, queue, make_deal())
+            await wait_for_status(handle, lambda s: s.waiting_on == "customer")
+            await handle.signal(OnboardingWorkflow.help_requested, {"message": "stuck", "event_id": "h-1"})
+            await wait_for_status(handle, lambda s: s.state is OnboardingState.escalated)
+            if by_request:
+                await handle.cancel()
+            else:
+                await handle.signal(OnboardingWorkflow.cancel, {"reason": "deal lost"})
+            result = await handle.result()
+            task = effects.tasks[(handle.id, 1)]
+            ends.append((result.state, effects.moment_kinds(), task.status, effects.released == [handle.id]))
+            assert result.reason == (BY_REQUEST if by_request else "cancelled: deal lost")
+    assert ends[0] == ends[1]
+
+
+async def test_a_v3_7_run_still_stops_as_canceled_and_replays(ts_env, tmp_path, journeys):
+    """A run started before v3.8 keeps the old way to its end: the workflow is Canceled, the
+    journey is not closed. (Its next run, after a continue-as-new, takes v3.8.)"""
+    client = ts_env.client
+    async with journeys(client, effects="fake", playbooks=playbook(tmp_path), journey=OnboardingWorkflowV37) as (
+        queue,
+        effects,
+    ):
+        await tuesday_10(ts_env)
+        handle = await start_journey(client, queue, make_deal())
+        await wait_for_status(handle, lambda s: s.waiting_on == "customer")
+        await handle.cancel()
+        with pytest.raises(WorkflowFailureError) as failure:
+            await handle.result()
+        assert isinstance(failure.value.cause, CancelledError)
+        assert effects.released == []
+        assert not await has_marker(handle, versions.ASSIGNEE_AND_CANCEL_REQUEST)
+        await assert_replays(handle)  # on the current code
