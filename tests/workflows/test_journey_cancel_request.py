@@ -19,7 +19,7 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowExecutionStatus, WorkflowFailureError, WorkflowHandle
 from temporalio.exceptions import CancelledError
 
-from contracts.journey import JourneyResult
+from contracts.journey import JourneyInput, JourneyResult, workflow_id_for
 from contracts.messages import MessageRequest, SendReceipt
 from contracts.search_attributes import ASSIGNEE, STATE
 from contracts.staff import Pause
@@ -35,6 +35,7 @@ from tests.harness.support import (
     write_playbook,
 )
 from tests.harness.versions import OnboardingWorkflowV37
+from tests.playbooks.test_playbook_journeys import two_products
 from tests.workflows.test_journey_holds import HOUR, has_marker, kinds, playbook, sleep_until, tuesday_10
 from tests.workflows.test_journey_waiting_on import details, sunday_22, with_acknowledgement_before_kickoff
 from workflows import versions
@@ -222,3 +223,41 @@ async def test_a_v3_7_run_still_stops_as_canceled_and_replays(ts_env, tmp_path, 
         assert effects.released == []
         assert not await has_marker(handle, versions.ASSIGNEE_AND_CANCEL_REQUEST)
         await assert_replays(handle)  # on the current code
+
+
+async def test_while_no_playbook_can_run_it_the_humans_task_is_cancelled(ts_env, tmp_path, journeys):
+    """Before it really started: escalated to the roster's manager (its assignee), no playbook
+    claims the deal. The request closes it: the task cancelled, the place it held released."""
+    client = ts_env.client
+    async with journeys(client, effects="fake", playbooks=two_products(tmp_path / "playbooks")) as (queue, effects):
+        handle = await start_journey(client, queue, make_deal(product="HR"))
+        await wait_for_status(handle, lambda s: s.state is OnboardingState.escalated)
+        assert (await upserted(handle))[ASSIGNEE.name] == "dana"  # the manager gets it a playbook
+        await handle.cancel()
+        result = await handle.result()
+        assert (result.state, result.reason) == (OnboardingState.closed, BY_REQUEST)
+        assert (await upserted(handle)) == {STATE.name: "closed"}  # nobody's any more
+        [task] = [t for (journey, _), t in effects.tasks.items() if journey == handle.id]
+        assert task.status == "cancelled" and task.note == BY_REQUEST
+        assert effects.released == [handle.id]
+        assert await has_marker(handle, versions.ASSIGNEE_AND_CANCEL_REQUEST)
+        await assert_replays(handle)
+
+
+async def test_waiting_for_the_deal_details(ts_env, tmp_path, journeys):
+    """Started by an early product event, nothing assigned yet: closed with the reason, and
+    nothing to release."""
+    client = ts_env.client
+    async with journeys(client, effects="fake", playbooks=playbook(tmp_path)) as (queue, effects):
+        deal_id = make_deal().deal_id
+        handle = await client.start_workflow(
+            OnboardingWorkflow.run, JourneyInput(deal_id=deal_id), id=workflow_id_for(deal_id), task_queue=queue
+        )
+        await wait_for_status(handle, lambda s: s.waiting_on == "deal")
+        await handle.cancel()
+        result = await handle.result()
+        assert (result.state, result.reason) == (OnboardingState.closed, BY_REQUEST)
+        after = await status(handle)
+        assert (after.state, after.reason, after.waiting_on) == (OnboardingState.closed, BY_REQUEST, "nobody")
+        assert effects.released == [] and effects.moments == []
+        await assert_replays(handle)

@@ -131,9 +131,16 @@ async def test_escalated_journey_is_legible_and_actionable_in_the_web_ui(ui_env,
                 await show_columns(
                     page,
                     remove=["Run ID", "Type", "Start", "End"],
-                    add=["OnboardingStage", "OnboardingOwner", "EscalationLevel", "NextActionDue"],
+                    add=[
+                        "OnboardingStage",
+                        "OnboardingOwner",
+                        "OnboardingAssignee",
+                        "EscalationLevel",
+                        "NextActionDue",
+                    ],
                 )
                 await expect(page.get_by_role("columnheader", name="OnboardingOwner")).to_be_visible()
+                await expect(page.get_by_role("columnheader", name="OnboardingAssignee")).to_be_visible()
                 await page.screenshot(path=out / "list-escalated-by-owner.png")
 
                 # 2. The journey's page: summary, details, current details (from a live query).
@@ -205,7 +212,6 @@ async def test_request_cancellation_in_the_web_ui_closes_the_journey(ui_env, tmp
                 await expect(page).to_have_url(re.compile(rf"/workflows/{workflow_id}/[0-9a-f-]+/"))
                 await page.get_by_role("button", name="Request Cancellation").click()
                 dialog = page.get_by_role("dialog").filter(visible=True)
-                await page.screenshot(path=out / "request-cancellation.png")
                 await dialog.get_by_role("button", name="Confirm").click()
                 await expect(page.get_by_role("dialog").filter(visible=True)).to_have_count(0)
 
