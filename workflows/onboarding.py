@@ -87,20 +87,23 @@ class OnboardingWorkflow:
         run.versions = Versions.read(self._patched)
         run.journal.upsert_changes_only = run.versions.fewer_commands
         self.books.show()  # a continued run: the Web UI shows its details from the start
-        if run.versions.closes_on_cancel_request:  # v3.8
+        if not run.versions.closes_on_cancel_request:  # before v3.8: a cancellation request stops the run
             try:
                 await self._journey()
-            except BaseException as err:
-                if not (isinstance(err, JourneyClosed) or cancellation.interrupted(err)):
-                    raise
-                why = str(err) if isinstance(err, JourneyClosed) else cancellation.reason()
-                return await cancellation.shielded(self._end(why), then_raise=False)
-            return await cancellation.shielded(self._end(), then_raise=False)  # a request now comes too late
+            except JourneyClosed as closed:
+                await self._close(str(closed))
+            return await self._last_steps()
+        why: str | None = None
         try:
             await self._journey()
         except JourneyClosed as closed:
-            await self._close(str(closed))
-        return await self._end_before_v3_8()
+            why = str(closed)
+        except BaseException as err:
+            if not cancellation.interrupted(err):  # the request reached the journey where it waited or worked
+                raise
+            why = cancellation.reason()
+        # a request arriving during the end comes too late to change it, and cuts none of it short
+        return await cancellation.shielded(self._end(why), then_raise=False)
 
     async def _journey(self) -> None:
         """From the start (or where the previous run stopped) to activation, or the hand-over
@@ -131,9 +134,8 @@ class OnboardingWorkflow:
         await self._closed_midway(why)
         await self.playbook_hold.ended(why)
 
-    async def _end(self, closed: str | None = None) -> JourneyResult:
-        """v3.8: the journey's end, run `shielded` (workflows/cancellation.py): a cancellation
-        request that arrives meanwhile cuts none of it short. `closed`: why it closes."""
+    async def _end(self, closed: str | None) -> JourneyResult:
+        """v3.8: the journey's end, closed (`closed`: why) or not, then its last steps."""
         run = self.journey
         if run.started and run.state.state in ENDED:  # activated: a request arriving now comes too late
             closed = None
@@ -141,9 +143,11 @@ class OnboardingWorkflow:
             if not run.started and run.hold is None:  # closed before the journey really started
                 run.closed_before_start = closed
             await self._close(closed)
-        return await self._end_before_v3_8()
+        return await self._last_steps()
 
-    async def _end_before_v3_8(self) -> JourneyResult:
+    async def _last_steps(self) -> JourneyResult:
+        """Whatever ended the journey: the staff decision waiting dropped, the updates in
+        flight answered, the moments written, the owner's place released, the result."""
         run = self.journey
         self.escalations.drop_decision("the journey ended")
         await workflow.wait_condition(workflow.all_handlers_finished)

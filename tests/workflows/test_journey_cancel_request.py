@@ -21,11 +21,13 @@ from temporalio.exceptions import CancelledError
 
 from contracts.journey import JourneyInput, JourneyResult, workflow_id_for
 from contracts.messages import MessageRequest, SendReceipt
+from contracts.owners import Released, ReleaseOwnerRequest
 from contracts.search_attributes import ASSIGNEE, STATE
 from contracts.staff import Pause
 from contracts.status import OnboardingState
 from lab.fakes import FakeEffects
 from tests.harness.support import (
+    MILESTONE_EVENTS,
     always_open,
     assert_replays,
     make_deal,
@@ -180,6 +182,58 @@ async def test_while_an_activity_runs(dev_env, tmp_path, journeys):
             assert (await handle.describe()).status is WorkflowExecutionStatus.COMPLETED
         finally:
             slow.release.set()
+
+
+async def request_taken(handle: WorkflowHandle, seconds: float = 30) -> None:
+    """Until the journey has finished a workflow task after the cancellation request."""
+    deadline = asyncio.get_running_loop().time() + seconds
+    while True:
+        kinds = [e.event_type for e in (await handle.fetch_history()).events]
+        requested = EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCEL_REQUESTED
+        if requested in kinds and EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED in kinds[kinds.index(requested) :]:
+            return
+        assert asyncio.get_running_loop().time() < deadline, "the journey never took the request"
+        await asyncio.sleep(0.05)
+
+
+class SlowRelease(FakeEffects):
+    """Releasing the owner's place takes as long as the test says: the request arrives while
+    the journey, already activated, does its last steps."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.releasing, self.release = asyncio.Event(), asyncio.Event()
+
+    @activity.defn(name="release_owner")
+    async def release_owner(self, request: ReleaseOwnerRequest) -> Released:
+        self.releasing.set()
+        await self.release.wait()
+        return await super().release_owner(request)
+
+
+async def test_a_request_during_the_last_steps_comes_too_late_and_cuts_nothing_short(ts_env, tmp_path, journeys):
+    """Every milestone done, the place being released: the request changes nothing. The
+    release runs to its end and the journey ends activated, Completed."""
+    client = ts_env.client
+    slow = SlowRelease()
+    books = write_playbook(tmp_path / "playbooks", always_open)
+    async with journeys(client, effects="fake", playbooks=books, fake=slow) as (queue, effects):
+        handle = await start_journey(client, queue, make_deal())
+        await wait_for_status(handle, lambda s: s.waiting_on == "customer")
+        for stage, event in MILESTONE_EVENTS.items():
+            await wait_for_status(handle, lambda s, stage=stage: s.stage == stage and s.waiting_on == "customer")
+            await handle.signal(OnboardingWorkflow.action_taken, {"action": event, "event_id": f"e-{stage}"})
+        await asyncio.wait_for(slow.releasing.wait(), 30)
+        await handle.cancel()
+        await request_taken(handle)  # the journey had the request while the release ran
+        slow.release.set()
+        result = await handle.result()
+        assert result.state is OnboardingState.activated
+        assert effects.released == [handle.id]
+        assert effects.moment_kinds()[-1] == "activated"
+        last = (await handle.fetch_history()).events[-1]
+        assert last.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED
+        await assert_replays(handle)
 
 
 async def test_the_cancel_signal_and_the_request_leave_the_same_records(ts_env, tmp_path, journeys):
