@@ -180,7 +180,7 @@ class OnboardingWorkflow:
         if snapshot is None:
             snapshot, held = await self.playbook_hold.wait_for_playbook(deal)
         run.raise_if_cancelled()
-        owners = held or await effects.assign_owner(deal, workflow.now().date())
+        owners = held or await self._assign_owner(deal)
         now = workflow.now()
         run.state = s = JourneyState(
             deal=deal,
@@ -199,6 +199,9 @@ class OnboardingWorkflow:
         await self.books.moment(MomentKind.started, held=True)  # written with the kickoff's `told`
         await self.books.owner_assigned(previous=None, held=True)
         await self._after_assignment()
+
+    async def _assign_owner(self, deal: DealClosed) -> OwnerAssignment:
+        return await self.journey.whole(effects.assign_owner(deal, workflow.now().date()))
 
     async def _after_assignment(self) -> None:
         """Over capacity: the manager is told. Then the owner's acknowledgement: beside the

@@ -55,7 +55,7 @@ class PlaybookWait:
         journey holds. A `close` from the human raises JourneyClosed."""
         if self.run.hold is None:
             self.run.raise_if_cancelled()
-            owners = await effects.assign_owner(deal, workflow.now().date())
+            owners = await self.run.whole(effects.assign_owner(deal, workflow.now().date()))
             self.run.hold = PlaybookHold(problem=self.run.hold_problem, owner=owners, since=workflow.now())
             await self._open_hold_task(deal)
         hold = self.run.hold

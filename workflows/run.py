@@ -5,8 +5,10 @@ for how a step ends. The parts (`waiting`, `steps`, `escalations`, `playbook_hol
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from datetime import datetime
 from enum import Enum
+from typing import TypeVar
 
 from temporalio import workflow
 
@@ -20,6 +22,9 @@ with workflow.unsafe.imports_passed_through():
     from workflows import business_hours, cancellation, inbox
     from workflows.journal import Journal
     from workflows.versions import Versions
+
+
+T = TypeVar("T")
 
 
 class Outcome(str, Enum):
@@ -114,6 +119,15 @@ class JourneyRun:
     def cancel_requested(self) -> bool:
         """v3.8: a cancellation request (workflows/cancellation.py) reached this run."""
         return self.versions.closes_on_cancel_request and cancellation.requested()
+
+    async def whole(self, work: Awaitable[T]) -> T:
+        """v3.8: `work` (taking an owner's place) runs to its end even when a cancellation
+        request arrives meanwhile, so the place it takes is known and released when the
+        journey closes; the journey hears the request at its next step. Before, the request
+        stopped it midway."""
+        if not self.versions.closes_on_cancel_request:
+            return await work
+        return await cancellation.shielded(work, then_raise=False)
 
     def raise_if_cancelled(self) -> None:
         if self.inbox.cancel is not None:

@@ -21,7 +21,7 @@ from temporalio.exceptions import CancelledError
 
 from contracts.journey import JourneyInput, JourneyResult, workflow_id_for
 from contracts.messages import MessageRequest, SendReceipt
-from contracts.owners import Released, ReleaseOwnerRequest
+from contracts.owners import AssignOwnerRequest, OwnerAssignment, Released, ReleaseOwnerRequest
 from contracts.search_attributes import ASSIGNEE, STATE
 from contracts.staff import Pause
 from contracts.status import OnboardingState
@@ -65,10 +65,14 @@ async def upserted(handle: WorkflowHandle, keys: tuple[str, ...] = (STATE.name, 
     return values
 
 
-async def cancel_and_assert_closed(handle: WorkflowHandle, effects: FakeEffects) -> JourneyResult:
-    """Request cancellation as the Web UI does; the journey ends Completed and closed, with the
-    `cancel` signal's cleanup, and its history replays."""
-    await handle.cancel()
+async def cancel_and_assert_closed(
+    handle: WorkflowHandle, effects: FakeEffects, requested: bool = False
+) -> JourneyResult:
+    """Request cancellation as the Web UI does (unless the test has `requested` it already);
+    the journey ends Completed and closed, with the `cancel` signal's cleanup, and its
+    history replays."""
+    if not requested:
+        await handle.cancel()
     result = await handle.result()
     assert result.state is OnboardingState.closed
     assert result.reason == BY_REQUEST, result.reason
@@ -194,6 +198,36 @@ async def request_taken(handle: WorkflowHandle, seconds: float = 30) -> None:
             return
         assert asyncio.get_running_loop().time() < deadline, "the journey never took the request"
         await asyncio.sleep(0.05)
+
+
+class SlowAssignment(FakeEffects):
+    """Taking the owner's place takes as long as the test says: the request arrives meanwhile."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.assigning, self.assign = asyncio.Event(), asyncio.Event()
+
+    @activity.defn(name="assign_owner")
+    async def assign_owner(self, request: AssignOwnerRequest) -> OwnerAssignment:
+        self.assigning.set()
+        await self.assign.wait()
+        return await super().assign_owner(request)
+
+
+async def test_while_the_owner_is_being_assigned_the_place_taken_is_released(ts_env, tmp_path, journeys):
+    """The request does not cut the assignment short (the place it takes would be lost): the
+    journey gets its owner, sends nothing, closes and releases the place."""
+    client = ts_env.client
+    slow = SlowAssignment()
+    async with journeys(client, effects="fake", playbooks=playbook(tmp_path), fake=slow) as (queue, effects):
+        await tuesday_10(ts_env)
+        handle = await start_journey(client, queue, make_deal())
+        await asyncio.wait_for(slow.assigning.wait(), 30)
+        await handle.cancel()
+        await request_taken(handle)
+        slow.assign.set()
+        await cancel_and_assert_closed(handle, effects, requested=True)
+        assert kinds(effects) == []
 
 
 class SlowRelease(FakeEffects):
