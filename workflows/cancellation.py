@@ -6,8 +6,10 @@ journey then closes as the `cancel` signal closes it, with the same cleanup
 history only: the workflow sees its reason, so the journey records "cancelled by a
 cancellation request" and that reason, if any.
 
-A request is delivered once. Whatever must not be cut short by it (the cleanup itself,
-writing the moments) runs `shielded`: to its end, the request raised after."""
+A request is delivered once. Whatever must not be cut short by it runs `shielded`, to its
+end: the cleanup itself, writing the moments, and what takes something the cleanup gives
+back (an owner's place, an escalation's task: `JourneyRun.whole`); the journey hears the
+request right after."""
 
 from __future__ import annotations
 

@@ -19,6 +19,7 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowExecutionStatus, WorkflowFailureError, WorkflowHandle
 from temporalio.exceptions import CancelledError
 
+from contracts.escalations import EscalationTask, EscalationTaskRequest
 from contracts.journey import JourneyInput, JourneyResult, workflow_id_for
 from contracts.messages import MessageRequest, SendReceipt
 from contracts.owners import AssignOwnerRequest, OwnerAssignment, Released, ReleaseOwnerRequest
@@ -184,6 +185,7 @@ async def test_while_an_activity_runs(dev_env, tmp_path, journeys):
         try:
             await cancel_and_assert_closed(handle, effects)
             assert (await handle.describe()).status is WorkflowExecutionStatus.COMPLETED
+            assert await cut_short(handle)  # the kickoff's send was asked to stop, not awaited
         finally:
             slow.release.set()
 
@@ -198,6 +200,12 @@ async def request_taken(handle: WorkflowHandle, seconds: float = 30) -> None:
             return
         assert asyncio.get_running_loop().time() < deadline, "the journey never took the request"
         await asyncio.sleep(0.05)
+
+
+async def cut_short(handle: WorkflowHandle) -> bool:
+    """Whether the journey asked an activity in flight to stop."""
+    stop = EventType.EVENT_TYPE_ACTIVITY_TASK_CANCEL_REQUESTED
+    return any(e.event_type == stop for e in (await handle.fetch_history()).events)
 
 
 class SlowAssignment(FakeEffects):
@@ -228,6 +236,40 @@ async def test_while_the_owner_is_being_assigned_the_place_taken_is_released(ts_
         slow.assign.set()
         await cancel_and_assert_closed(handle, effects, requested=True)
         assert kinds(effects) == []
+        assert not await cut_short(handle)  # the place was taken, then released
+
+
+class SlowTask(FakeEffects):
+    """Creating the escalation's task takes as long as the test says: the request arrives meanwhile."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.creating, self.create = asyncio.Event(), asyncio.Event()
+
+    @activity.defn(name="create_escalation_task")
+    async def create_escalation_task(self, request: EscalationTaskRequest) -> EscalationTask:
+        self.creating.set()
+        await self.create.wait()
+        return await super().create_escalation_task(request)
+
+
+async def test_while_the_escalations_task_is_being_created_it_is_cancelled_once_created(ts_env, tmp_path, journeys):
+    """The task a person would act on is never left open behind a closed journey."""
+    client = ts_env.client
+    slow = SlowTask()
+    async with journeys(client, effects="fake", playbooks=playbook(tmp_path), fake=slow) as (queue, effects):
+        await tuesday_10(ts_env)
+        handle = await start_journey(client, queue, make_deal())
+        await wait_for_status(handle, lambda s: s.waiting_on == "customer")
+        await handle.signal(OnboardingWorkflow.help_requested, {"message": "stuck", "event_id": "h-1"})
+        await asyncio.wait_for(slow.creating.wait(), 30)
+        await handle.cancel()
+        await request_taken(handle)
+        slow.create.set()
+        await cancel_and_assert_closed(handle, effects, requested=True)
+        task = effects.tasks[(handle.id, 1)]
+        assert task.status == "cancelled" and task.note == BY_REQUEST
+        assert not await cut_short(handle)  # created, then closed: never a close before the task exists
 
 
 class SlowRelease(FakeEffects):
