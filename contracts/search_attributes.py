@@ -31,6 +31,9 @@ ESCALATION_LEVEL = SearchAttributeKey.for_int("EscalationLevel")
 OWNER_OVER_CAPACITY = SearchAttributeKey.for_bool("OwnerOverCapacity")
 # The playbook experiment's variant the journey runs (docs/report.md); set only when it has one.
 PLAYBOOK_VARIANT = SearchAttributeKey.for_keyword("PlaybookVariant")
+# The person the journey is with now: the owner, or an escalation's backup or manager as it
+# moves up (workflows/awaiting.py `assignee`); empty once it has ended. Set from journey v3.8.
+ASSIGNEE = SearchAttributeKey.for_keyword("OnboardingAssignee")
 
 ALL: tuple[SearchAttributeKey[Any], ...] = (
     STAGE,
@@ -43,6 +46,7 @@ ALL: tuple[SearchAttributeKey[Any], ...] = (
     ESCALATION_LEVEL,
     OWNER_OVER_CAPACITY,
     PLAYBOOK_VARIANT,
+    ASSIGNEE,
 )
 
 

@@ -48,7 +48,7 @@ from playbooks.loader import DEFAULT_DIR
 
 CORPUS = Path(__file__).resolve().parent.parent / "tests" / "histories"
 # The corpus folder new recordings go to. Bump it with every new workflow version (patch).
-VERSION = "v3.7"
+VERSION = "v3.8"
 SECOND = 1 / 3600  # playbook durations are in hours
 WAIT_SECONDS = 30.0
 
@@ -271,6 +271,13 @@ async def _help_then_action(j: Journey) -> None:
 async def _cancel(j: Journey) -> None:
     await j.told("first_action")
     await j.signal("cancel", {"reason": "deal lost"})
+
+
+async def _cancel_request(j: Journey) -> None:
+    """Temporal's own cancel (the Web UI's Request Cancellation) while the customer is told:
+    from v3.8 the journey closes as the `cancel` signal closes it."""
+    await j.told("first_action")
+    await j.handle.cancel()
 
 
 async def _high_value(j: Journey) -> None:
@@ -524,6 +531,8 @@ SCENARIOS: list[Scenario] = [
     Scenario("help-before-kickoff", _help_before_kickoff, playbook=_acknowledgement_hours(1)),
     # v3.7: a direction after an action remembered from earlier is proactive
     Scenario("remembered-after-skip", _remembered_after_skip),
+    # v3.8: a cancellation request closes the journey with the cancel's cleanup
+    Scenario("cancel-request", _cancel_request),
 ]
 
 

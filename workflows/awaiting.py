@@ -87,6 +87,28 @@ def awaiting(s: JourneyState, m: Milestone | None, now: datetime) -> Awaiting:
     return Awaiting(CUSTOMER, NextAction(title=title, due_at=p.due_at if p else None, events=events))
 
 
+def assignee(s: JourneyState, m: Milestone | None) -> str | None:
+    """The `OnboardingAssignee` search attribute (v3.8): the roster id of the person the
+    journey is with now. An escalation's assignee at its current level (owner, backup,
+    manager: it moves up with the level); otherwise the owner, who answers for the journey
+    while it waits on the customer, on itself, on their acknowledgement or in a pause (the
+    person who paused is not always on the roster). None once it has ended."""
+    if s.state in ENDED or m is None:
+        return None
+    if s.escalation is not None and s.pause is None:
+        _, person = decisions.escalation_assignee(s.playbook.playbook.escalation, s.escalation.level, s.owner)
+        return person.id
+    return s.owner.owner.id
+
+
+def hold_assignee_id(hold: PlaybookHold) -> str | None:
+    """`OnboardingAssignee` of a journey no playbook can run (`hold_assignee`): the roster's
+    manager, else its owner; None once it has ended."""
+    if hold.state is not OnboardingState.escalated:
+        return None
+    return (hold.owner.manager or hold.owner.owner).id
+
+
 def _paused_at(s: JourneyState) -> datetime | None:
     """When a journey paused before v3.5 (which kept no time) was paused: its timeline's
     latest `pause`, while the timeline still holds it."""

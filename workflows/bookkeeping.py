@@ -13,7 +13,7 @@ with workflow.unsafe.imports_passed_through():
     from contracts.journey import PlaybookHold
     from contracts.moments import MOMENTS_PER_CALL, MomentKind, MomentRequest, Touchpoint
     from contracts.status import OnboardingState, Status
-    from workflows import awaiting, effects, moments, staffing
+    from workflows import awaiting, cancellation, effects, moments, staffing
     from workflows import status as report
     from workflows.details import hold_details
     from workflows.run import JourneyRun
@@ -32,7 +32,9 @@ class Bookkeeping:
         if not run.started and run.hold is not None:
             return report.held_status(run.input.deal_id, run.hold, run.inbox)
         if not run.started:
-            return report.starting_status(run.input.deal_id, run.deal is not None, run.inbox, workflow.now())
+            return report.starting_status(
+                run.input.deal_id, run.deal is not None, run.inbox, workflow.now(), run.closed_before_start
+            )
         return report.status(run.state, run.milestone, run.inbox, workflow.now())
 
     def due_shown(self) -> datetime | None:
@@ -43,6 +45,14 @@ class Bookkeeping:
         s, m = run.state, run.milestone
         due, before = awaiting.awaiting(s, m, workflow.now()).due, awaiting.due_before_v3_5(s, m)
         return due if due == before or run.versions.due_while_held() else before
+
+    def assignee_shown(self) -> str | None:
+        """The `OnboardingAssignee` a started journey upserts (v3.8, workflows/awaiting.py;
+        "" once it has ended); None on a run before v3.8."""
+        run = self.run
+        if not run.versions.upserts_assignee:
+            return None
+        return awaiting.assignee(run.state, run.milestone) or ""
 
     def refresh(self) -> None:
         """Before every wait, what the journey waits on now, wherever staff look: the
@@ -56,7 +66,7 @@ class Bookkeeping:
             return
         s, m = run.state, run.milestone
         current = workflow.info().typed_search_attributes
-        updates = changed(journey_search_attributes(s, m, self.due_shown()), current)
+        updates = changed(journey_search_attributes(s, m, self.due_shown(), self.assignee_shown()), current)
         if updates and run.versions.due_while_held():
             workflow.upsert_search_attributes(updates)
         run.journal.show(s, m, self.status())
@@ -70,7 +80,14 @@ class Bookkeeping:
             run.journal.note(state.value, reason)
             return
         run.journal.transition(
-            run.state, run.milestone, self.status, self.due_shown, state, reason, escalation_level=escalation_level
+            run.state,
+            run.milestone,
+            self.status,
+            self.due_shown,
+            state,
+            reason,
+            escalation_level=escalation_level,
+            assignee=self.assignee_shown,
         )
 
     def show(self) -> None:
@@ -86,7 +103,8 @@ class Bookkeeping:
         hold.state, hold.reason = state, reason
         journal.note(state.value, reason)
         status = self.status()
-        updates = hold_search_attributes(deal, hold, status)
+        assignee = (awaiting.hold_assignee_id(hold) or "") if self.run.versions.upserts_assignee else None
+        updates = hold_search_attributes(deal, hold, status, assignee)
         if journal.upsert_changes_only:
             updates = changed(updates, workflow.info().typed_search_attributes)
         if updates:
@@ -138,7 +156,10 @@ class Bookkeeping:
         """Write the moments held so far (before any wait, hand-over or end: none is lost)."""
         if self._held_moments:
             batch, self._held_moments = self._held_moments, []
-            await moments.record_all(batch)
+            if self.run.versions.closes_on_cancel_request:  # v3.8: a cancellation request loses none
+                await cancellation.shielded(moments.record_all(batch))
+            else:
+                await moments.record_all(batch)
 
     async def tell_manager_if_short(self) -> None:
         """An owner who took the journey over capacity: the manager gets a task to rebalance

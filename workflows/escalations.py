@@ -144,4 +144,5 @@ class Escalations:
 
     async def _create_task(self, m: Milestone, level: int, reason: str) -> None:
         s = self.run.state
-        await effects.create_task(messages.task_request(s, self.run.playbook, m, level, reason))
+        # v3.8: not cut short by a cancellation request, so the task the journey closes exists
+        await self.run.whole(effects.create_task(messages.task_request(s, self.run.playbook, m, level, reason)))

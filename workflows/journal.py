@@ -45,12 +45,13 @@ class Journal:
         reason: str,
         *,
         escalation_level: int = 0,
+        assignee: Callable[[], str | None] = lambda: None,
     ) -> None:
         s.state, s.reason, s.escalation_level = state, reason, escalation_level
         s.transitions += 1
         self.transitions_this_run += 1
         self.note(state.value, reason)
-        updates = journey_search_attributes(s, milestone, due())
+        updates = journey_search_attributes(s, milestone, due(), assignee())
         if self.upsert_changes_only:
             updates = changed(updates, workflow.info().typed_search_attributes)
         if updates:

@@ -48,13 +48,13 @@ with workflow.unsafe.imports_passed_through():
     )
     from contracts.staff import ExtendDeadline, Pause, ReassignOwner, ResolveEscalation, Resume
     from contracts.status import OnboardingState, Status
-    from workflows import acknowledgement, decisions, effects, inbox, staffing
+    from workflows import acknowledgement, cancellation, decisions, effects, inbox, staffing
     from workflows import status as report
     from workflows.bookkeeping import Bookkeeping
     from workflows.escalations import Escalations
     from workflows.inputs import Refused, parse
     from workflows.playbook_hold import PlaybookWait
-    from workflows.run import HandOver, JourneyClosed, JourneyRun, Outcome
+    from workflows.run import ENDED, HandOver, JourneyClosed, JourneyRun, Outcome
     from workflows.staff import Staff
     from workflows.steps import Steps
     from workflows.versions import Versions
@@ -87,28 +87,68 @@ class OnboardingWorkflow:
         run.versions = Versions.read(self._patched)
         run.journal.upsert_changes_only = run.versions.fewer_commands
         self.books.show()  # a continued run: the Web UI shows its details from the start
-        try:
+        if not run.versions.closes_on_cancel_request:  # before v3.8: a cancellation request stops the run
             try:
-                if not run.started:
-                    await self._start()
-                elif (
-                    self._owner_before_kickoff()
-                    and run.versions.owner_wait_across_runs()
-                    and not self._answers_before_kickoff()  # v3.6: the milestone's loop waits for the owner
-                ):
-                    await self._await_owner()  # this run took over while the kickoff waited for the owner
-                milestones = run.playbook.milestones
-                while (index := run.progress.index) < len(milestones):
-                    outcome = await self._run_milestone(milestones[index])
-                    await self._finish_milestone(milestones, outcome)
-                self.books.transition(OnboardingState.activated, "every milestone is done")
-                await self.books.moment(MomentKind.activated)
-            except HandOver:
-                await self.waiting.continue_as_new()
+                await self._journey()
+            except JourneyClosed as closed:
+                await self._close(str(closed))
+            return await self._last_steps()
+        why: str | None = None
+        try:
+            await self._journey()
         except JourneyClosed as closed:
-            self.books.transition(OnboardingState.closed, str(closed))
-            await self._closed_midway(str(closed))
-            await self.playbook_hold.ended(str(closed))
+            why = str(closed)
+        except BaseException as err:
+            if not cancellation.interrupted(err):  # the request reached the journey where it waited or worked
+                raise
+            why = cancellation.reason()
+        # a request arriving during the end comes too late to change it, and cuts none of it short
+        return await cancellation.shielded(self._end(why), then_raise=False)
+
+    async def _journey(self) -> None:
+        """From the start (or where the previous run stopped) to activation, or the hand-over
+        to the next run. Raises JourneyClosed when the journey closes on the way."""
+        run = self.journey
+        try:
+            if not run.started:
+                await self._start()
+            elif (
+                self._owner_before_kickoff()
+                and run.versions.owner_wait_across_runs()
+                and not self._answers_before_kickoff()  # v3.6: the milestone's loop waits for the owner
+            ):
+                await self._await_owner()  # this run took over while the kickoff waited for the owner
+            milestones = run.playbook.milestones
+            while (index := run.progress.index) < len(milestones):
+                outcome = await self._run_milestone(milestones[index])
+                await self._finish_milestone(milestones, outcome)
+            self.books.transition(OnboardingState.activated, "every milestone is done")
+            await self.books.moment(MomentKind.activated)
+        except HandOver:
+            await self.waiting.continue_as_new()
+
+    async def _close(self, why: str) -> None:
+        """The journey closes before activation (the cancel, a staff `close`, or v3.8 a
+        cancellation request): state, open task, milestone and moments end with it."""
+        self.books.transition(OnboardingState.closed, why)
+        await self._closed_midway(why)
+        await self.playbook_hold.ended(why)
+
+    async def _end(self, closed: str | None) -> JourneyResult:
+        """v3.8: the journey's end, closed (`closed`: why) or not, then its last steps."""
+        run = self.journey
+        if run.started and run.state.state in ENDED:  # activated: a request arriving now comes too late
+            closed = None
+        if closed is not None:
+            if not run.started and run.hold is None:  # closed before the journey really started
+                run.closed_before_start = closed
+            await self._close(closed)
+        return await self._last_steps()
+
+    async def _last_steps(self) -> JourneyResult:
+        """Whatever ended the journey: the staff decision waiting dropped, the updates in
+        flight answered, the moments written, the owner's place released, the result."""
+        run = self.journey
         self.escalations.drop_decision("the journey ended")
         await workflow.wait_condition(workflow.all_handlers_finished)
         await self.books.record_held_moments()
@@ -116,7 +156,9 @@ class OnboardingWorkflow:
             await effects.release_owner(run.state.deal, run.state.owner.owner.id)
         elif run.hold is not None and run.deal is not None:  # ended while no playbook could run it
             await effects.release_owner(run.deal, run.hold.owner.owner.id)
-        return report.result(run.state if run.started else None, run.input.deal_id, run.inbox, run.hold)
+        return report.result(
+            run.state if run.started else None, run.input.deal_id, run.inbox, run.hold, closed=run.closed_before_start
+        )
 
     async def _start(self) -> None:
         """Deal details, playbook snapshot, one owner."""
@@ -138,7 +180,7 @@ class OnboardingWorkflow:
         if snapshot is None:
             snapshot, held = await self.playbook_hold.wait_for_playbook(deal)
         run.raise_if_cancelled()
-        owners = held or await effects.assign_owner(deal, workflow.now().date())
+        owners = held or await self._assign_owner(deal)
         now = workflow.now()
         run.state = s = JourneyState(
             deal=deal,
@@ -157,6 +199,9 @@ class OnboardingWorkflow:
         await self.books.moment(MomentKind.started, held=True)  # written with the kickoff's `told`
         await self.books.owner_assigned(previous=None, held=True)
         await self._after_assignment()
+
+    async def _assign_owner(self, deal: DealClosed) -> OwnerAssignment:
+        return await self.journey.whole(effects.assign_owner(deal, workflow.now().date()))
 
     async def _after_assignment(self) -> None:
         """Over capacity: the manager is told. Then the owner's acknowledgement: beside the

@@ -55,7 +55,7 @@ class PlaybookWait:
         journey holds. A `close` from the human raises JourneyClosed."""
         if self.run.hold is None:
             self.run.raise_if_cancelled()
-            owners = await effects.assign_owner(deal, workflow.now().date())
+            owners = await self.run.whole(effects.assign_owner(deal, workflow.now().date()))
             self.run.hold = PlaybookHold(problem=self.run.hold_problem, owner=owners, since=workflow.now())
             await self._open_hold_task(deal)
         hold = self.run.hold
@@ -111,7 +111,7 @@ class PlaybookWait:
         self.books.transition(OnboardingState.escalated, hold.problem)
         workflow_id = workflow.info().workflow_id
         hours = report.PLAYBOOK_RECHECK.total_seconds() / 3600
-        await effects.create_task(
+        task = effects.create_task(
             EscalationTaskRequest(
                 key=f"{workflow_id}:playbook:escalation-{hold.escalations}:{hold.level}",
                 workflow_id=workflow_id,
@@ -130,6 +130,7 @@ class PlaybookWait:
                 at=workflow.now(),
             )
         )
+        await self.run.whole(task)  # v3.8: not cut short by a cancellation request (the journey closes it)
         hold.task_open = True
 
     async def _close_hold_task(

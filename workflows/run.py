@@ -5,8 +5,10 @@ for how a step ends. The parts (`waiting`, `steps`, `escalations`, `playbook_hol
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from datetime import datetime
 from enum import Enum
+from typing import TypeVar
 
 from temporalio import workflow
 
@@ -17,9 +19,12 @@ with workflow.unsafe.imports_passed_through():
     from contracts.playbook import Milestone, Playbook
     from contracts.staff import ResolveEscalation
     from contracts.status import OnboardingState
-    from workflows import business_hours, inbox
+    from workflows import business_hours, cancellation, inbox
     from workflows.journal import Journal
     from workflows.versions import Versions
+
+
+T = TypeVar("T")
 
 
 class Outcome(str, Enum):
@@ -74,6 +79,8 @@ class JourneyRun:
         # a due time, the owner...) last woke the journey: an action that arrived before it is
         # remembered, not one to reply to at once (`Waiting.wait` sets it)
         self.woken_otherwise_at: datetime | None = None
+        # v3.8: why a journey closed before it really started (no state to hold the reason)
+        self.closed_before_start: str | None = None
 
     @property
     def started(self) -> bool:
@@ -105,9 +112,28 @@ class JourneyRun:
             return None
         return s.playbook.playbook.milestones[s.progress.index]
 
+    def cancelled(self) -> bool:
+        """The `cancel` signal arrived, or (v3.8) a cancellation request."""
+        return self.inbox.cancel is not None or self.cancel_requested()
+
+    def cancel_requested(self) -> bool:
+        """v3.8: a cancellation request (workflows/cancellation.py) reached this run."""
+        return self.versions.closes_on_cancel_request and cancellation.requested()
+
+    async def whole(self, work: Awaitable[T]) -> T:
+        """v3.8: `work` (taking an owner's place) runs to its end even when a cancellation
+        request arrives meanwhile, so the place it takes is known and released when the
+        journey closes; the journey hears the request at its next step. Before, the request
+        stopped it midway."""
+        if not self.versions.closes_on_cancel_request:
+            return await work
+        return await cancellation.shielded(work, then_raise=False)
+
     def raise_if_cancelled(self) -> None:
         if self.inbox.cancel is not None:
             raise JourneyClosed(f"cancelled: {self.inbox.cancel.reason}")
+        if self.cancel_requested():
+            raise JourneyClosed(cancellation.reason())
 
     def describe(self, moment: datetime) -> str:
         return business_hours.describe(moment, self.state.deal.account.timezone)

@@ -11,6 +11,7 @@ from contracts.deal import DealClosed
 from contracts.journey import JourneyState, PlaybookHold
 from contracts.playbook import Milestone
 from contracts.search_attributes import (
+    ASSIGNEE,
     CUSTOMER_ID,
     DEAL_ID,
     ESCALATION_LEVEL,
@@ -26,10 +27,12 @@ from contracts.status import Status
 
 
 def journey_search_attributes(
-    state: JourneyState, milestone: Milestone | None, due: datetime | None
+    state: JourneyState, milestone: Milestone | None, due: datetime | None, assignee: str | None = None
 ) -> list[SearchAttributeUpdate[Any]]:
     """`NextActionDue` is `due`: the due time of whatever the journey waits on
-    (workflows/awaiting.py, as `Bookkeeping.due_shown` reads it for the run's version)."""
+    (workflows/awaiting.py, as `Bookkeeping.due_shown` reads it for the run's version).
+    `OnboardingAssignee` is `assignee` (v3.8; "" unsets it); None: a run before v3.8, which
+    does not upsert it."""
     progress = state.progress
     # Only journeys in an experiment carry the variant, so every other journey's upserts
     # stay exactly as they were (recorded histories replay unchanged).
@@ -47,12 +50,15 @@ def journey_search_attributes(
         # a namespace must have it registered before this worker runs (docs/deploy.md).
         OWNER_OVER_CAPACITY.value_set(state.owner.over_capacity),
         *variant,
+        *_assignee(assignee),
     ]
 
 
-def hold_search_attributes(deal: DealClosed, hold: PlaybookHold, status: Status) -> list[SearchAttributeUpdate[Any]]:
+def hold_search_attributes(
+    deal: DealClosed, hold: PlaybookHold, status: Status, assignee: str | None = None
+) -> list[SearchAttributeUpdate[Any]]:
     """A journey no playbook can run yet (workflows/playbook_hold.py): escalated, findable
-    in lists by state, owner and escalation level like any other."""
+    in lists by state, owner, assignee and escalation level like any other."""
     due = status.next_action.due_at if status.next_action else None
     return [
         STAGE.value_set(""),
@@ -64,7 +70,14 @@ def hold_search_attributes(deal: DealClosed, hold: PlaybookHold, status: Status)
         NEXT_ACTION_DUE.value_set(due) if due else NEXT_ACTION_DUE.value_unset(),
         ESCALATION_LEVEL.value_set(status.escalation_level),
         OWNER_OVER_CAPACITY.value_set(hold.owner.over_capacity),
+        *_assignee(assignee),
     ]
+
+
+def _assignee(assignee: str | None) -> list[SearchAttributeUpdate[Any]]:
+    if assignee is None:  # a run before v3.8
+        return []
+    return [ASSIGNEE.value_set(assignee) if assignee else ASSIGNEE.value_unset()]
 
 
 def changed(

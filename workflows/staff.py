@@ -129,7 +129,7 @@ class Staff:
         if not run.started:
             raise ValueError(f"{action}: the journey is still starting")
         s = run.state
-        if s.state in ENDED or run.inbox.cancel is not None:
+        if s.state in ENDED or run.cancelled():
             raise ValueError(f"{action}: the journey is {'closing' if s.state not in ENDED else s.state.value}")
         self._require_free(action)
         return s
@@ -137,7 +137,7 @@ class Staff:
     def _require_free(self, action: str) -> None:
         """No other staff action in flight, no cancel, no hand-over under way."""
         run = self.run
-        if run.inbox.cancel is not None:
+        if run.cancelled():
             raise ValueError(f"{action}: the journey is closing")
         if run.staff_busy or run.decision is not None:
             raise ValueError(

@@ -62,7 +62,21 @@ def held_status(deal_id: str, hold: PlaybookHold, box: Inbox) -> Status:
     )
 
 
-def starting_status(deal_id: str, deal_known: bool, box: Inbox, now: datetime) -> Status:
+def starting_status(deal_id: str, deal_known: bool, box: Inbox, now: datetime, closed: str | None = None) -> Status:
+    """A journey before its start; `closed`: why it closed there (v3.8)."""
+    if closed:
+        return Status(
+            deal_id=deal_id,
+            stage="",
+            state=OnboardingState.closed,
+            owner="",
+            next_action=None,
+            reason=closed,
+            eligible_touchpoints=[],
+            timeline=box.timeline[-TIMELINE_SHOWN:],
+            waiting_on=awaiting.NOBODY,
+            refused_inputs=box.refused,
+        )
     waiting_on, action = awaiting.awaiting_start(deal_known and box.cancel is None, now)
     return Status(
         deal_id=deal_id,
@@ -78,7 +92,10 @@ def starting_status(deal_id: str, deal_known: bool, box: Inbox, now: datetime) -
     )
 
 
-def result(s: JourneyState | None, deal_id: str, box: Inbox, hold: PlaybookHold | None = None) -> JourneyResult:
+def result(
+    s: JourneyState | None, deal_id: str, box: Inbox, hold: PlaybookHold | None = None, *, closed: str | None = None
+) -> JourneyResult:
+    """What the journey returns. `closed`: why it closed before it really started (v3.8)."""
     if s is None and hold is not None:  # closed while no playbook could run it
         return JourneyResult(
             deal_id=deal_id,
@@ -93,7 +110,7 @@ def result(s: JourneyState | None, deal_id: str, box: Inbox, hold: PlaybookHold 
         return JourneyResult(
             deal_id=deal_id,
             state=OnboardingState.closed,
-            reason=box.cancel.reason if box.cancel else "closed",
+            reason=closed or (box.cancel.reason if box.cancel else "closed"),
             owner="",
             time_to_first_action_seconds=None,
             milestones=[],

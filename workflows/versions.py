@@ -48,6 +48,14 @@ Current:
   staff skip or the previous milestone; or done during a pause, then the resume) leaves a
   proactive direction: business hours and the daily cap. Before, it went out at once, at
   night too (`OnboardingWorkflow._replies_at_once`).
+- v3.8 `assignee-and-cancel-request` (read at the start of each run, holds for the run): a
+  cancellation request (the Web UI's Request Cancellation, `temporal workflow cancel`,
+  `WorkflowHandle.cancel()`) closes the journey as the `cancel` signal does, with its
+  cleanup, "cancelled by a cancellation request" (`OnboardingWorkflow.run`,
+  workflows/cancellation.py); before, the workflow stopped as Canceled with none of it. And
+  the `OnboardingAssignee` search attribute: the person the journey is with now
+  (workflows/awaiting.py `assignee`). A run that started before keeps both old ways until it
+  continues as new.
 """
 
 from __future__ import annotations
@@ -64,6 +72,7 @@ INBOX_BEFORE_DUE = "inbox-before-due"
 DUE_WHILE_HELD = "due-while-held"
 INPUT_BEFORE_KICKOFF = "input-before-kickoff"
 PROACTIVE_AFTER_REMEMBERED = "proactive-after-remembered"
+ASSIGNEE_AND_CANCEL_REQUEST = "assignee-and-cancel-request"
 
 ALL = (
     V3,
@@ -74,12 +83,14 @@ ALL = (
     DUE_WHILE_HELD,
     INPUT_BEFORE_KICKOFF,
     PROACTIVE_AFTER_REMEMBERED,
+    ASSIGNEE_AND_CANCEL_REQUEST,
 )
 
 
 class Versions:
     """Which versions this run takes. Read once at the start of each run (`read`): v3 is
-    deprecated (every run takes it) and v3.2 (`fewer_commands`) holds for the whole run.
+    deprecated (every run takes it); v3.2 (`fewer_commands`) and v3.8 (`closes_on_cancel_request`,
+    `upserts_assignee`) hold for the whole run.
     The others are asked where their path first differs, and only there, so a journey that
     never reaches that point carries no marker: a marker written earlier than the history
     has it would not replay (`workflow.patched` remembers each answer for the run).
@@ -87,14 +98,21 @@ class Versions:
     `patched` is the workflow's `_patched` seam: a test stands in for an older worker by
     answering it differently (tests/harness/versions.py)."""
 
-    def __init__(self, patched: Callable[[str], bool], *, fewer_commands: bool = False) -> None:
+    def __init__(
+        self, patched: Callable[[str], bool], *, fewer_commands: bool = False, assignee_and_cancel_request: bool = False
+    ) -> None:
         self._patched = patched
         self.fewer_commands = fewer_commands
+        # v3.8: both hold for the whole run (one marker, at its start)
+        self.closes_on_cancel_request = self.upserts_assignee = assignee_and_cancel_request
 
     @classmethod
     def read(cls, patched: Callable[[str], bool]) -> Versions:
         workflow.deprecate_patch(V3)  # v1/v2 retired: every run is v3
-        return cls(patched, fewer_commands=patched(FEWER_COMMANDS))
+        fewer_commands = patched(FEWER_COMMANDS)
+        return cls(
+            patched, fewer_commands=fewer_commands, assignee_and_cancel_request=patched(ASSIGNEE_AND_CANCEL_REQUEST)
+        )
 
     def owner_wait_across_runs(self) -> bool:
         """v3.1: asked by a continued run whose kickoff waits for the owner."""

@@ -60,7 +60,7 @@ class Waiting:
 
     def _woken(self, listen: frozenset[Wake]) -> Wake | None:
         run = self.run
-        if run.inbox.cancel is not None:
+        if run.cancelled():
             return Wake.cancelled
         wake = pending(
             listen,

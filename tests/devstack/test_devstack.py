@@ -41,6 +41,7 @@ EXPECTED = {
     "EscalationLevel": "Int",
     "OwnerOverCapacity": "Bool",
     "PlaybookVariant": "Keyword",
+    "OnboardingAssignee": "Keyword",
 }
 
 

@@ -3,7 +3,7 @@
 Each is the current workflow with the later patches read as absent, exactly as a worker of
 that version ran it: `workflow.patched()` is the only switch between versions, so a subclass
 that answers it differently is that version (the SDK's own patch tests work the same way).
-The replay corpus (tests/histories/v3, v3.2, v3.5, v3.6, v3.7) proves the old paths still match what the old
+The replay corpus (tests/histories/v3, v3.2, v3.5, v3.6, v3.7, v3.8) proves the old paths still match what the old
 code recorded. v1 and v2 are retired (docs/versioning.md): no stand-in starts a journey on them."""
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ class OnboardingWorkflowV31(OnboardingWorkflow):
             versions.PLAYBOOK_UNAVAILABLE,
             versions.DUE_WHILE_HELD,
             versions.INPUT_BEFORE_KICKOFF,
+            versions.ASSIGNEE_AND_CANCEL_REQUEST,
         )
         return patch_id not in later and workflow.patched(patch_id)
 
@@ -50,7 +51,12 @@ class OnboardingWorkflowV32(OnboardingWorkflow):
         return await super().run(input)
 
     def _patched(self, patch_id: str) -> bool:
-        later = (versions.INBOX_BEFORE_DUE, versions.DUE_WHILE_HELD, versions.INPUT_BEFORE_KICKOFF)
+        later = (
+            versions.INBOX_BEFORE_DUE,
+            versions.DUE_WHILE_HELD,
+            versions.INPUT_BEFORE_KICKOFF,
+            versions.ASSIGNEE_AND_CANCEL_REQUEST,
+        )
         return patch_id not in later and workflow.patched(patch_id)
 
 
@@ -64,7 +70,8 @@ class OnboardingWorkflowV34(OnboardingWorkflow):
         return await super().run(input)
 
     def _patched(self, patch_id: str) -> bool:
-        return patch_id not in (versions.DUE_WHILE_HELD, versions.INPUT_BEFORE_KICKOFF) and workflow.patched(patch_id)
+        later = (versions.DUE_WHILE_HELD, versions.INPUT_BEFORE_KICKOFF, versions.ASSIGNEE_AND_CANCEL_REQUEST)
+        return patch_id not in later and workflow.patched(patch_id)
 
 
 @workflow.defn(name="OnboardingWorkflow")
@@ -78,7 +85,21 @@ class OnboardingWorkflowV35(OnboardingWorkflow):
         return await super().run(input)
 
     def _patched(self, patch_id: str) -> bool:
-        return patch_id != versions.INPUT_BEFORE_KICKOFF and workflow.patched(patch_id)
+        later = (versions.INPUT_BEFORE_KICKOFF, versions.ASSIGNEE_AND_CANCEL_REQUEST)
+        return patch_id not in later and workflow.patched(patch_id)
+
+
+@workflow.defn(name="OnboardingWorkflow")
+class OnboardingWorkflowV37(OnboardingWorkflow):
+    """v3.7: a cancellation request (Temporal's own cancel) stops the workflow as Canceled,
+    skipping the journey's close and its cleanup; no `OnboardingAssignee` is upserted."""
+
+    @workflow.run
+    async def run(self, input: JourneyInput) -> JourneyResult:
+        return await super().run(input)
+
+    def _patched(self, patch_id: str) -> bool:
+        return patch_id != versions.ASSIGNEE_AND_CANCEL_REQUEST and workflow.patched(patch_id)
 
 
 @workflow.defn(name="OnboardingWorkflow")

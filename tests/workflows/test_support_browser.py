@@ -1,6 +1,7 @@
 """Proof in a real browser: the Temporal Web UI, in headless Chromium, shows an escalated
 journey's summary, details and current details, lists it under the support guide's
-"escalated by owner" query, and resolves it through its Send an Update dialog.
+"escalated by owner" query, and resolves it through its Send an Update dialog; its Request
+Cancellation closes a journey as the `cancel` signal does.
 
 Needs Debian's `chromium` (`.ci/run` installs it) and the `playwright` package; browser
 downloads are impossible here, so Playwright drives the system executable. Without either
@@ -112,9 +113,16 @@ async def test_escalated_journey_is_legible_and_actionable_in_the_web_ui(ui_env,
                 await show_columns(
                     page,
                     remove=["Run ID", "Type", "Start", "End"],
-                    add=["OnboardingStage", "OnboardingOwner", "EscalationLevel", "NextActionDue"],
+                    add=[
+                        "OnboardingStage",
+                        "OnboardingOwner",
+                        "OnboardingAssignee",
+                        "EscalationLevel",
+                        "NextActionDue",
+                    ],
                 )
                 await expect(page.get_by_role("columnheader", name="OnboardingOwner")).to_be_visible()
+                await expect(page.get_by_role("columnheader", name="OnboardingAssignee")).to_be_visible()
                 await page.screenshot(path=out / "list-escalated-by-owner.png")
 
                 # 2. The journey's page: summary, details, current details (from a live query).
@@ -163,3 +171,48 @@ async def test_escalated_journey_is_legible_and_actionable_in_the_web_ui(ui_env,
         after = await wait_for_status(handles["D-1001"], lambda s: s.stage == "first_value")
         assert after.state is OnboardingState.awaiting_action
         assert any(e.event == "escalation resolved: skip by maya" for e in after.timeline)
+
+
+async def test_request_cancellation_in_the_web_ui_closes_the_journey(ui_env, tmp_path, journeys):
+    """The Web UI's primary button, Request Cancellation, closes the journey as the `cancel`
+    signal does (journey v3.8): the page shows it Completed and closed, and the guide's
+    closed-this-week list finds it."""
+    env, ui = ui_env
+    client = env.client
+    expect = playwright_api.expect
+    expect.set_options(timeout=UI_TIMEOUT_MS)
+    out = shots(tmp_path)
+    playbooks = write_playbook(tmp_path / "playbooks", always_open)
+    async with journeys(client, playbooks=playbooks, roster=leo_takes_every_deal) as task_queue:
+        deal = make_deal(account={"id": "HOOLI-9", "name": "Hooli"})
+        handle = await start_described_journey(client, task_queue, deal, playbook_name="default")
+        await wait_for_status(handle, lambda s: s.waiting_on == "customer")
+        workflow_id = handle.id
+
+        async with playwright_api.async_playwright() as pw:
+            browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+            try:
+                page = await browser.new_page(viewport=VIEWPORT)
+                page.set_default_timeout(UI_TIMEOUT_MS)
+                await page.goto(f"{ui}/namespaces/default/workflows/{workflow_id}", wait_until="domcontentloaded")
+                await expect(page).to_have_url(re.compile(rf"/workflows/{workflow_id}/[0-9a-f-]+/"))
+                await page.get_by_role("button", name="Request Cancellation").click()
+                dialog = page.get_by_role("dialog").filter(visible=True)
+                await dialog.get_by_role("button", name="Confirm").click()
+                await expect(page.get_by_role("dialog").filter(visible=True)).to_have_count(0)
+
+                closed = await handle.result()
+                assert closed.state is OnboardingState.closed
+                assert closed.reason.startswith("cancelled by a cancellation request")
+
+                await page.reload(wait_until="domcontentloaded")
+                await expect(page.get_by_text("Completed").first).to_be_visible()
+                await page.get_by_test_id("user-metadata-tab").click()
+                current = page.frame_locator("#user-metadata-current-details")
+                await expect(current.get_by_text("State: closed")).to_be_visible()
+                await page.screenshot(path=out / "journey-cancelled.png")
+            finally:
+                await browser.close()
+
+        query = f"({fill(guide_queries()['closed-this-week'], {'2026-11-23T00:00:00-06:00': '2000-01-01T00:00:00Z'})}) AND WorkflowId = '{workflow_id}'"
+        await listed_eventually(client, query, {workflow_id})

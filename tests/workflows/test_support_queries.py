@@ -257,7 +257,13 @@ def cases(j: Journeys) -> dict[str, list[tuple[dict[str, str], str]]]:
         "find-by-deal": [({"D-1001": j.deal("A")}, "A"), ({"D-1001": j.deal("T")}, "T")],
         "find-by-customer": [({"ACME-1": j.customer("X")}, "AF"), ({"ACME-1": j.customer("M")}, "M")],
         "stuck-past-due": [({"2026-11-24T15:00:00Z": iso(now)}, "S")],
-        "escalated-by-owner": [({"maya": "maya"}, "M"), ({"maya": "leo"}, "EU"), ({"maya": "priya"}, "")],
+        # by whom the escalation waits on now: U, leo's, went up to the manager (v3.8)
+        "escalated-by-owner": [
+            ({"maya": "maya"}, "M"),
+            ({"maya": "leo"}, "E"),
+            ({"maya": "dana"}, "U"),
+            ({"maya": "priya"}, ""),
+        ],
         "escalated-past-sla": [({}, "U")],
         # a day from just before this run's first journey: the 2-hour and the overdue actions
         # fall inside, the 72-hour ones after it
