@@ -33,7 +33,7 @@ def requested() -> bool:
 def interrupted(err: BaseException) -> bool:
     """Whether `err` is the cancellation request reaching the journey at an await (the
     CancelledError itself, or an activity it stopped), not an inner task's cancel."""
-    return requested() and is_cancelled_exception(err)
+    return is_cancelled_exception(err) and requested()
 
 
 def reason() -> str:
