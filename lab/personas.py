@@ -9,7 +9,6 @@ deal's close; a step may instead start its clock at a touchpoint the journey sen
 from __future__ import annotations
 
 import datetime as dt
-from datetime import time
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -24,6 +23,7 @@ from pydantic import (
     model_validator,
 )
 
+from contracts.clock import ClockTime
 from contracts.expectations import PERSONA_NAME, Duration, Expectation, Weekday, calendar_only
 from contracts.moments import MESSAGES
 from contracts.strict import StrictFile
@@ -163,7 +163,7 @@ class Closes(StrictFile):
 
     day: Weekday | None = None
     date: dt.date | None = None
-    at: time
+    at: ClockTime
 
     @model_validator(mode="after")
     def _day_or_date(self) -> Closes:
