@@ -1,5 +1,6 @@
-"""Where a field sits in the YAML file it was read from, so a message template's syntax error
-names the line of the playbook file to fix, not only its line within the template."""
+"""What the YAML text of a playbook says beyond its values: where a field sits, so a message
+template's syntax error names the line of the playbook file to fix, not only its line within
+the template; and an amount written with a thousands separator YAML reads as a fraction."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from pathlib import Path
 import yaml
 
 _TEMPLATE_LINE = re.compile(r"template syntax error on line (\d+)")
+_GROUPED = re.compile(r"^\d{1,3}(?:\.\d{3})+$")
+AMOUNTS = ("amount", "kickoff_amount_above")
 
 
 @dataclass(frozen=True)
@@ -53,3 +56,31 @@ class FileLines:
         source = self.raw.decode(errors="replace").splitlines()[first : node.end_mark.line + 1]
         at = next((i for i, text in enumerate(source) if wanted and wanted in text), 0)
         return first + 1 + at
+
+    def grouped_amounts(self) -> list[str]:
+        """`field: reason` for each amount written unquoted as `50.000`: YAML reads it as 50.0
+        (a number with a decimal point), not the fifty thousand a reader of European figures
+        means; the file loads, and a 50,000 threshold would be 50."""
+        try:
+            root = yaml.compose(self.raw, Loader=yaml.SafeLoader)
+        except yaml.YAMLError:
+            return []
+        found: list[str] = []
+
+        def visit(node: yaml.Node | None, where: tuple[str, ...]) -> None:
+            if isinstance(node, yaml.MappingNode):
+                for key, value in node.value:
+                    text = value.value if isinstance(value, yaml.ScalarNode) and value.style is None else ""
+                    if key.value in AMOUNTS and isinstance(text, str) and _GROUPED.match(text):
+                        written = ".".join((*where, key.value))
+                        found.append(
+                            f"{written}: {text} reads as {float(text):g} (YAML takes '.' for the decimal point): "
+                            f"write {text.replace('.', '')} for {text.replace('.', ',')}, without a separator"
+                        )
+                    visit(value, (*where, str(key.value)))
+            elif isinstance(node, yaml.SequenceNode):
+                for i, item in enumerate(node.value):
+                    visit(item, (*where, str(i)))
+
+        visit(root, ())
+        return found

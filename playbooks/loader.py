@@ -70,11 +70,20 @@ def read_yaml_model(path: Path, model: type[BaseModel]) -> tuple[BaseModel, byte
 
 def _parse(path: Path, raw: bytes, model: type[BaseModel]) -> BaseModel:
     data = _yaml_mapping(path, raw)
+    lines = FileLines(path, raw)
+    misread = lines.grouped_amounts()
     try:
-        return model.model_validate(data)
+        parsed = model.model_validate(data)
     except ValidationError as err:
-        problems = _problems(err, model, FileLines(path, raw))
-        raise PlaybookError(format_errors(path, err, problems), problems) from None
+        problems = misread + _problems(err, model, lines)
+        raise PlaybookError(_listed(path, problems), problems) from None
+    if misread:
+        raise PlaybookError(_listed(path, misread), misread)
+    return parsed
+
+
+def _listed(path: Path, problems: Sequence[str]) -> str:
+    return "\n".join([f"{path}: {len(problems)} problem(s)", *(f"  {path.name}: {problem}" for problem in problems)])
 
 
 def _yaml_mapping(path: Path, raw: bytes) -> dict[str, object]:

@@ -86,6 +86,21 @@ def test_an_amount_with_a_thousands_separator_or_a_currency_gets_the_plain_numbe
     ) in message
 
 
+def test_an_unquoted_amount_with_a_dot_for_thousands_is_refused_not_read_as_a_fraction(tmp_path):
+    # YAML reads `amount: 250.000` as 250.0: the file would load with a threshold a thousand times lower
+    assert "    amount: 250000\n" in SHIPPED
+    (tmp_path / "test.yaml").write_text(SHIPPED.replace("    amount: 250000\n", "    amount: 250.000\n"))
+    with pytest.raises(PlaybookError) as err:
+        load_all(tmp_path)
+    assert (
+        "test.yaml: escalation.kickoff_amount_above.amount: 250.000 reads as 250 (YAML takes '.' for the decimal "
+        "point): write 250000 for 250,000, without a separator"
+    ) in str(err.value)
+    # a rate is a fraction as written: left alone
+    (tmp_path / "test.yaml").write_text(SHIPPED.replace("EUR: 1.08,", "EUR: 1.080,"))
+    assert load_all(tmp_path)
+
+
 def test_an_unquoted_time_is_refused_with_the_quoted_form_and_9_00_in_quotes_is_read(tmp_path):
     # YAML reads an unquoted 9:00 as 540 (base 60): before, this loaded as 00:09 UTC, or failed
     # with a traceback when compared with a time written in quotes
