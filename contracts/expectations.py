@@ -21,7 +21,6 @@ day is one full day of those hours). Everything is measured from the deal's clos
 from __future__ import annotations
 
 import re
-from datetime import time
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -34,6 +33,7 @@ from pydantic import (
     model_validator,
 )
 
+from contracts.clock import ClockTime
 from contracts.strict import StrictFile
 
 WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -119,7 +119,7 @@ class KickoffWhen(StrictFile):
     (`day`, not `on`: YAML reads a bare `on` as true.)"""
 
     day: Weekday | None = None
-    at: time | None = None
+    at: ClockTime | None = None
     within: Duration | None = None
 
     @model_validator(mode="after")

@@ -30,6 +30,7 @@ from pydantic import (
 )
 
 from contracts import currencies
+from contracts.clock import ClockTime
 from contracts.expectations import ExpectationBlock
 from contracts.messages import Channel, MessageTemplate
 from contracts.moments import Touchpoint
@@ -188,8 +189,8 @@ class EscalationPolicy(StrictFile):
 
 
 class BusinessHours(StrictFile):
-    start: time = time(9, 0)
-    end: time = time(17, 0)
+    start: ClockTime = time(9, 0)
+    end: ClockTime = time(17, 0)
     days: list[str] = Field(default_factory=lambda: list(WEEKDAYS[:5]), min_length=1)
     # Frequency cap on proactive messages (replies to the customer's own actions are exempt).
     proactive_per_day: int = Field(default=1, ge=1, le=10)

@@ -18,6 +18,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import os
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -32,11 +33,12 @@ from lab.arguments import duration
 from lab.behaviour import behaviour_of
 from lab.compare import COUNTERFACTUAL, JourneyDiff, Totals, compare, describe
 from lab.errors import LabError
-from lab.histories import journey_runs
+from lab.histories import WHERE_THE_KEY_IS, journey_runs, unreadable_key
 from lab.record import read_journey
 from lab.runtime import STALL_SECONDS, Lab
 from owners.roster import Roster, load_roster
 from playbooks import loader
+from privacy.keys import FILE_VARIABLE, KEYS_VARIABLE, CodecConfigError
 
 Journey = tuple[str, list[WorkflowHistory]]
 
@@ -103,6 +105,8 @@ async def backtest(
     observed_at = observed_at or datetime.now(UTC)
 
     async def one(lab: Lab, workflow_id: str, runs: list[WorkflowHistory]) -> JourneyDiff:
+        if (unreadable := unreadable_key(runs)) is not None:
+            return JourneyDiff(workflow_id=workflow_id, problem=unreadable)
         try:
             before = read_journey(workflow_id, runs)
             behaviour = behaviour_of(before, runs, candidate=candidate, observed_at=observed_at)
@@ -157,6 +161,11 @@ async def backtest_command(args: argparse.Namespace, out: TextIO, err: TextIO) -
         return 2
     try:
         client = await connect(args.address, args.namespace)
+    except CodecConfigError as exc:  # before connecting: the histories could not be read
+        configured = any(os.environ.get(name, "").strip() for name in (KEYS_VARIABLE, FILE_VARIABLE))
+        why = f"the key configured cannot be used ({exc})" if configured else "no key is configured"
+        print(f"backtest: {why} to read the journeys' histories: {WHERE_THE_KEY_IS}", file=err)
+        return 2
     except Exception as exc:
         print(f"backtest: cannot connect to Temporal: {exc}", file=err)
         return 2

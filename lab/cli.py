@@ -34,10 +34,16 @@ def add_simulate(commands: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sim.add_argument(
-        "personas", nargs="*", type=Path, help="persona files or folders (default: the shipped playbooks/personas/)"
+        "personas",
+        nargs="*",
+        type=Path,
+        help="persona files or folders (default: each playbook's own, personas/<playbook name>/ beside the playbooks)",
     )
     sim.add_argument(
-        "--playbook", type=Path, help="the playbook file to walk (default: the one each persona's deal selects)"
+        "--playbook",
+        type=Path,
+        help="the playbook file to walk, with the personas of the playbook of its name (default: every playbook "
+        "with its own personas; personas given by hand: the playbook each one's deal selects)",
     )
     sim.add_argument(
         "--playbooks",
@@ -126,15 +132,16 @@ def add_backtest(commands: argparse._SubParsersAction) -> None:
 async def simulate_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from lab import report as text  # the lab's heavier imports load only when used
     from lab.deals import DealFlags, read_deal
+    from lab.owned import own_personas, plan_own
     from lab.personas import load_personas
     from lab.runtime import STALL_SECONDS
     from lab.simulate import plan, simulate
     from owners.roster import load_roster
+    from playbooks import loader
 
     try:
         if args.stall_seconds is not None and args.stall_seconds <= 0:
             raise LabError(f"--stall-seconds: more than 0 seconds, got {args.stall_seconds:g}")
-        personas = load_personas(args.personas or None)
         roster = load_roster(args.roster)
         base = read_deal(args.deal) if args.deal else None
         flags = DealFlags(
@@ -144,16 +151,26 @@ async def simulate_command(args: argparse.Namespace, out: TextIO, err: TextIO) -
             timezone=args.timezone,
             closed_at=args.closed_at,
         )
-        plans = plan(
-            personas,
-            playbook=args.playbook,
-            playbooks_dir=args.playbooks,
-            base_deal=base,
-            flags=flags,
-            horizon_seconds=args.horizon,
-            all_personas=not args.personas,
-            variant=args.variant,
-        )
+        if args.personas:  # personas given by hand: each on --playbook, or the one its deal selects
+            plans = plan(
+                load_personas(args.personas),
+                playbook=args.playbook,
+                playbooks_dir=args.playbooks,
+                base_deal=base,
+                flags=flags,
+                horizon_seconds=args.horizon,
+                all_personas=False,
+                variant=args.variant,
+            )
+        else:  # each playbook (or --playbook) with its own personas
+            plans = plan_own(
+                own_personas(args.playbooks, args.playbook),
+                base_deal=base,
+                flags=flags,
+                horizon_seconds=args.horizon,
+                variant=args.variant,
+                selection=None if args.playbook else loader.load_all(args.playbooks),
+            )
     except (LabError, PlaybookError, ValidationError) as exc:
         print(f"simulate: {exc}", file=err)
         return 2

@@ -8,6 +8,7 @@ from typing import TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from playbooks.hints import hint, written
 from playbooks.loader import field_path
 
 Model = TypeVar("Model", bound=BaseModel)
@@ -17,11 +18,15 @@ class LabError(ValueError):
     """A persona, deal, playbook or roster the lab cannot use, every problem spelled out."""
 
 
-def describe(path: Path | str, err: ValidationError) -> str:
+def describe(path: Path | str, err: ValidationError, model: type[BaseModel] | None = None) -> str:
+    """Each problem with file, field and reason; with the model, the reason an author can act
+    on (an unknown key's closest known key, the form a number takes: playbooks/hints.py)."""
     lines = [f"{path}: {err.error_count()} problem(s)"]
     for problem in err.errors():
-        message = problem["msg"].removeprefix("Value error, ")
-        lines.append(f"  {path}: {field_path(problem['loc'])}: {message}")
+        message = (hint(model, problem) if model is not None else None) or problem["msg"]
+        message = message.removeprefix("Value error, ")
+        where = written(model, tuple(problem["loc"])) if model is not None else problem["loc"]
+        lines.append(f"  {path}: {field_path(where)}: {message}")
     return "\n".join(lines)
 
 
@@ -37,4 +42,4 @@ def read_yaml(path: Path, model: type[Model]) -> Model:
     try:
         return model.model_validate(data)
     except ValidationError as err:
-        raise LabError(describe(path, err)) from None
+        raise LabError(describe(path, err, model)) from None

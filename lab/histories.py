@@ -14,7 +14,17 @@ from temporalio.client import Client, WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import PayloadCodec
 
-from privacy.undecodable import GuardedCodec
+from privacy.codec import KEY_ID
+from privacy.keys import FILE_VARIABLE, KEYS_VARIABLE
+from privacy.undecodable import ENCODING, NOT_DECRYPTED, REASON, UNKNOWN_KEY, GuardedCodec
+
+# Where the key that can read a history is: `make run` wrote its key once, in .data/codec-keys
+# (privacy.keys.dev_keys), and a key made anew, even under the same id, reads nothing it wrote.
+WHERE_THE_KEY_IS = (
+    f"use the key that wrote the histories: for journeys `make run` started, the key it wrote in "
+    f".data/codec-keys ({FILE_VARIABLE}=.data/codec-keys); for a deployment, its own {KEYS_VARIABLE}, "
+    f"old keys still listed. A new key cannot read them"
+)
 
 
 async def _decode_in_place(message: Message, codec: PayloadCodec) -> None:
@@ -76,3 +86,23 @@ async def journey_runs(client: Client, workflow_id: str, run_id: str | None = No
         next_run = last.workflow_execution_continued_as_new_event_attributes.new_execution_run_id
         runs.append(await _fetch(client, workflow_id, next_run))
     return runs
+
+
+def unreadable_key(runs: list[WorkflowHistory]) -> str | None:
+    """Why a journey's input could not be decrypted with the configured keys (a key id not
+    configured, or a key of that id that is not the one that wrote it), or None."""
+    for history in runs[:1]:
+        started = history.events[0].workflow_execution_started_event_attributes if history.events else None
+        for payload in started.input.payloads if started is not None else []:
+            metadata = payload.metadata
+            if metadata.get("encoding") != ENCODING:
+                continue
+            kid = metadata.get(KEY_ID, b"").decode(errors="replace")
+            if metadata.get(REASON) == UNKNOWN_KEY:
+                return f"its payloads are encrypted with key {kid!r}, which {KEYS_VARIABLE} does not hold: {WHERE_THE_KEY_IS}"
+            if metadata.get(REASON) == NOT_DECRYPTED:
+                return (
+                    f"its payloads do not decrypt with the configured key {kid!r} (a key made anew under the "
+                    f"same id?): {WHERE_THE_KEY_IS}"
+                )
+    return None

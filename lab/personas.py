@@ -1,6 +1,7 @@
 """Personas: how a customer (and the people around them) behave after the deal closes.
 
-A persona is a YAML file (see playbooks/personas/ and docs/lab.md). Its clock starts at the
+A persona is a YAML file (see docs/lab.md). It belongs to one playbook: the personas of the
+playbook named N live in `playbooks/personas/N/` (lab/owned.py). Its clock starts at the
 deal's close; a step may instead start its clock at a touchpoint the journey sends
 (`after: simplify`). Validated strictly: a bad file fails with file, field and reason.
 """
@@ -8,7 +9,6 @@ deal's close; a step may instead start its clock at a touchpoint the journey sen
 from __future__ import annotations
 
 import datetime as dt
-from datetime import time
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -23,12 +23,14 @@ from pydantic import (
     model_validator,
 )
 
+from contracts.clock import ClockTime
 from contracts.expectations import PERSONA_NAME, Duration, Expectation, Weekday, calendar_only
 from contracts.moments import MESSAGES
 from contracts.strict import StrictFile
 from lab.errors import LabError, read_yaml
 from playbooks.loader import DEFAULT_DIR
 
+# Every playbook's personas, one folder per playbook name: playbooks/personas/default/.
 PERSONAS_DIR = DEFAULT_DIR / "personas"
 
 CalendarDuration = Annotated[Duration, AfterValidator(calendar_only)]
@@ -161,7 +163,7 @@ class Closes(StrictFile):
 
     day: Weekday | None = None
     date: dt.date | None = None
-    at: time
+    at: ClockTime
 
     @model_validator(mode="after")
     def _day_or_date(self) -> Closes:
@@ -242,10 +244,12 @@ def load_persona(path: Path) -> PersonaFile:
 
 
 def load_personas(paths: list[Path] | None = None) -> list[PersonaFile]:
-    """The given persona files (a folder means every *.yaml in it), default the shipped set.
-    Every bad file is reported, with file, field and reason, before anything runs."""
+    """The given persona files (a folder means every *.yaml in it), default every playbook's
+    shipped personas (each folder of playbooks/personas/). Every bad file is reported, with
+    file, field and reason, before anything runs. Names are unique within a folder: two
+    playbooks may each have their own `silent`."""
     files: list[Path] = []
-    for path in paths or [PERSONAS_DIR]:
+    for path in paths or sorted(p for p in PERSONAS_DIR.iterdir() if p.is_dir()):
         files += sorted(path.glob("*.yaml")) if path.is_dir() else [path]
     if not files:
         raise LabError(f"no persona files found in {', '.join(str(p) for p in paths or [PERSONAS_DIR])}")
@@ -255,10 +259,13 @@ def load_personas(paths: list[Path] | None = None) -> list[PersonaFile]:
             loaded.append(load_persona(path))
         except LabError as err:
             problems.append(str(err))
-    names = [p.persona.name for p in loaded]
-    for name in sorted({n for n in names if names.count(n) > 1}):
-        where = ", ".join(str(p.path) for p in loaded if p.persona.name == name)
-        problems.append(f"persona name {name!r} is used by more than one file: {where}")
+    # the shipped set: unique per playbook's folder; files given by hand: unique among them
+    seen: dict[tuple[Path | None, str], list[str]] = {}
+    for p in loaded:
+        seen.setdefault((None if paths else p.path.parent, p.persona.name), []).append(str(p.path))
+    for (_, name), where in seen.items():
+        if len(where) > 1:
+            problems.append(f"persona name {name!r} is used by more than one file: {', '.join(where)}")
     if problems:
         raise LabError("\n".join(problems))
     return loaded

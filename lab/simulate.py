@@ -136,9 +136,14 @@ def plan(
     horizon_seconds: float | None = None,
     all_personas: bool = True,
     variant: Sequence[str] | None = None,
+    own: bool = False,
+    deal_ids: Callable[[str], str] | None = None,
 ) -> list[Plan]:
     """Deal, playbook and script for every persona, once per variant of its playbook that
-    `variant` selects (see `arms`); every problem found is reported at once."""
+    `variant` selects (see `arms`); every problem found is reported at once. `own`: the
+    personas are the playbook's own (lab/owned.py), so a product event it does not know is
+    an error rather than a warning; `deal_ids` names each persona's deal (default
+    `LAB-<persona>`)."""
     flags = flags if flags is not None else DealFlags()
     plans: list[Plan] = []
     problems: list[str] = []
@@ -157,6 +162,9 @@ def plan(
                 assert playbooks is not None
                 snapshot = loader.select(playbooks, deal.segment, deal.product)
                 source = playbooks_dir or loader.playbooks_dir()
+            if deal_ids is not None:
+                deal = deal.model_copy(update={"deal_id": deal_ids(pf.persona.name)})
+            own_events = _own_events(snapshot) if own else None
             for arm in arms(snapshot, variant):
                 # The journey honours the variant its snapshot names, as when snapshot_playbook
                 # drew it by the deal id; each arm walks its own deal, side by side.
@@ -171,7 +179,7 @@ def plan(
                         playbook_source=source,
                         script=persona_script(pf, arm_deal, start, walked, horizon_seconds),
                         variant=arm,
-                        warnings=_check_against_playbook(pf, walked),
+                        warnings=_check_against_playbook(pf, walked, own_events),
                     )
                 )
         except (LabError, loader.PlaybookError) as err:
@@ -189,9 +197,22 @@ def plan(
     return plans
 
 
-def _check_against_playbook(pf: PersonaFile, snapshot: PlaybookSnapshot) -> list[str]:
+def _own_events(snapshot: PlaybookSnapshot) -> set[str]:
+    """Every product event the playbook, or one of its variants, knows."""
+    book = snapshot.playbook
+    events = {e for m in book.milestones for e in m.events()}
+    for arm in book.variants:
+        events |= {e for m in book.variant(arm.name).milestones for e in m.events()}
+    return events
+
+
+def _check_against_playbook(
+    pf: PersonaFile, snapshot: PlaybookSnapshot, own_events: set[str] | None = None
+) -> list[str]:
     """Triggers and milestones must exist (an error); events the playbook does not know are
-    legal (a product sends many) but worth a warning."""
+    legal (a product sends many) but worth a warning. A playbook's own persona (`own_events`:
+    what the playbook and its variants know) may send only those: another event means it was
+    written for another playbook (an error)."""
     book = snapshot.playbook
     name = f"{book.name} (variant {snapshot.variant})" if snapshot.variant else book.name
     keys = [m.key for m in book.milestones]
@@ -201,17 +222,31 @@ def _check_against_playbook(pf: PersonaFile, snapshot: PlaybookSnapshot) -> list
         trigger = step.trigger
         if trigger and trigger.milestone and trigger.milestone not in keys:
             problems.append(
-                f"{pf.path}: customer.{i}.after: no milestone {trigger.milestone!r} in playbook {book.name} ({', '.join(keys)})"
+                f"{pf.path}: customer.{i}.after: no milestone {trigger.milestone!r} in playbook {book.name} "
+                f"({snapshot.source}; its milestones: {', '.join(keys)})"
             )
-        if step.do in ("taken", "failed") and step.action not in events:
+        if own_events is not None and step.do in ("taken", "failed") and step.action not in own_events:
+            problems.append(
+                f"{pf.path}: customer.{i}.action: {step.action!r} is not a product event of playbook {book.name} "
+                f"({snapshot.source}), whose persona this is; its events: {', '.join(sorted(own_events))}"
+            )
+        elif step.do in ("taken", "failed") and step.action not in events:
             warnings.append(
                 f"customer.{i}: {step.action!r} is not a product event of playbook {name}; the journey will not count it"
+            )
+    for i, action in enumerate(pf.persona.staff_actions):
+        trigger = action.trigger
+        if trigger and trigger.milestone and trigger.milestone not in keys:
+            problems.append(
+                f"{pf.path}: staff_actions.{i}.after: no milestone {trigger.milestone!r} in playbook {book.name} "
+                f"({snapshot.source}; its milestones: {', '.join(keys)})"
             )
     for i, expectation in enumerate(pf.persona.expectations):
         milestone = getattr(getattr(expectation, "completes", None), "milestone", None)
         if milestone and milestone not in keys:
             problems.append(
-                f"{pf.path}: expectations.{i}.completes.milestone: no milestone {milestone!r} in playbook {book.name}"
+                f"{pf.path}: expectations.{i}.completes.milestone: no milestone {milestone!r} in playbook "
+                f"{book.name} ({snapshot.source}; its milestones: {', '.join(keys)})"
             )
     if problems:
         raise LabError("\n".join(problems))

@@ -24,6 +24,8 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from contracts.playbook import AppliesTo, Playbook, PlaybookSnapshot
+from playbooks.hints import hint, written
+from playbooks.lines import FileLines
 
 DEFAULT_DIR = Path(__file__).parent
 
@@ -68,10 +70,20 @@ def read_yaml_model(path: Path, model: type[BaseModel]) -> tuple[BaseModel, byte
 
 def _parse(path: Path, raw: bytes, model: type[BaseModel]) -> BaseModel:
     data = _yaml_mapping(path, raw)
+    lines = FileLines(path, raw)
+    misread = lines.grouped_amounts()
     try:
-        return model.model_validate(data)
+        parsed = model.model_validate(data)
     except ValidationError as err:
-        raise PlaybookError(format_errors(path, err), _problems(err)) from None
+        problems = misread + _problems(err, model, lines)
+        raise PlaybookError(_listed(path, problems), problems) from None
+    if misread:
+        raise PlaybookError(_listed(path, misread), misread)
+    return parsed
+
+
+def _listed(path: Path, problems: Sequence[str]) -> str:
+    return "\n".join([f"{path}: {len(problems)} problem(s)", *(f"  {path.name}: {problem}" for problem in problems)])
 
 
 def _yaml_mapping(path: Path, raw: bytes) -> dict[str, object]:
@@ -101,14 +113,23 @@ def field_path(loc: tuple[object, ...]) -> str:
     return ".".join(parts) or "(top level)"
 
 
-def format_errors(path: Path, err: ValidationError) -> str:
+def format_errors(path: Path, err: ValidationError, problems: Sequence[str] | None = None) -> str:
     lines = [f"{path}: {err.error_count()} problem(s)"]
-    lines += [f"  {path.name}: {problem}" for problem in _problems(err)]
+    lines += [f"  {path.name}: {problem}" for problem in (_problems(err) if problems is None else problems)]
     return "\n".join(lines)
 
 
-def _problems(err: ValidationError) -> list[str]:
-    return [f"{field_path(problem['loc'])}: {problem['msg']}" for problem in err.errors()]
+def _problems(err: ValidationError, model: type[BaseModel] | None = None, lines: FileLines | None = None) -> list[str]:
+    """`field: reason` for each problem; with the model, the reason an author can act on
+    (playbooks/hints.py); with the file, a template's syntax error names its line in it."""
+    out = []
+    for problem in err.errors():
+        message = (hint(model, problem) if model is not None else None) or problem["msg"]
+        if lines is not None:
+            message = lines.template_line(problem["loc"], message)
+        where = written(model, tuple(problem["loc"])) if model is not None else problem["loc"]
+        out.append(f"{field_path(where)}: {message}")
+    return out
 
 
 def load_playbook(path: Path) -> PlaybookSnapshot:

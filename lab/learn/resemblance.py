@@ -7,6 +7,7 @@ the persona nearest to it."""
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -54,18 +55,24 @@ async def walk(
     walked is left out and its reason kept by name; without, the first problem is raised."""
     from lab.errors import LabError
     from lab.learn.from_history import observe_record  # the lab's heavier imports load only when used
+    from lab.owned import deal_id
     from lab.simulate import Plan, plan
     from lab.world import JourneySetup
     from playbooks.loader import PlaybookError
 
+    # two playbooks may each have a persona of one name: such walks are named folder/name
+    # and each deal carries its folder (its playbook's name), so their journeys stay apart
+    counts = Counter(pf.persona.name for pf in personas)
     plans: dict[str, Plan] = {}
     for pf in personas:
+        name = pf.persona.name if counts[pf.persona.name] == 1 else f"{pf.path.parent.name}/{pf.persona.name}"
+        ids = None if counts[pf.persona.name] == 1 else functools.partial(deal_id, pf.path.parent.name)
         try:
-            plans[pf.persona.name] = plan([pf], playbooks_dir=playbooks_dir, all_personas=False)[0]
+            plans[name] = plan([pf], playbooks_dir=playbooks_dir, all_personas=False, deal_ids=ids)[0]
         except (LabError, PlaybookError) as err:
             if problems is None:
                 raise
-            problems[pf.persona.name] = str(err)
+            problems[name] = str(err)
 
     async def one(name: str) -> Walked | None:
         p = plans[name]

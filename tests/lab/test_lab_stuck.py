@@ -91,7 +91,7 @@ async def test_simulate_check_exits_1_naming_the_stuck_persona_and_prints_the_ot
         return [_broken(p) if p.file.persona.name == "silent" else p for p in real_plan(*args, **kwargs)]
 
     monkeypatch.setattr(lab.simulate, "plan", plan_with_a_stuck_journey)
-    personas = [DEFAULT_DIR / "personas" / f"{name}.yaml" for name in ("fast-starter", "silent")]
+    personas = [DEFAULT_DIR / "personas" / "default" / f"{name}.yaml" for name in ("fast-starter", "silent")]
     playbook = DEFAULT_DIR / "default.yaml"
     args = parser().parse_args(
         ["simulate", *map(str, personas), "--check", "--playbook", str(playbook), "--stall-seconds", str(STALL_SECONDS)]

@@ -30,7 +30,7 @@ _LEVEL = re.compile(r"^Level (\d+) \((\w+)\) escalation")
 
 
 async def walk(env: WorkflowEnvironment, name: str) -> PersonaReport:
-    plans = plan([load_persona(PERSONAS_DIR / f"{name}.yaml")], all_personas=False)
+    plans = plan([load_persona(PERSONAS_DIR / "default" / f"{name}.yaml")], all_personas=False)
     report = await simulate(plans, load_roster(), env=env)
     return report.personas[0]
 
@@ -87,7 +87,7 @@ async def test_lab_timeline_equals_the_real_system_with_smtp(ts_env, tmp_path, j
     owner_id = owner.split("(")[1].rstrip(")")
 
     # The same persona by hand: the real worker, real activities, real SMTP, the shipped playbook.
-    [p] = plan([load_persona(PERSONAS_DIR / "fails-then-help.yaml")], all_personas=False)
+    [p] = plan([load_persona(PERSONAS_DIR / "default" / "fails-then-help.yaml")], all_personas=False)
     playbooks = tmp_path / "playbooks"
     playbooks.mkdir()
     shutil.copy(DEFAULT_DIR / "default.yaml", playbooks / "default.yaml")
@@ -206,7 +206,7 @@ async def test_deal_flags_override_the_persona_deal(ts_env):
     from lab.deals import DealFlags
 
     plans = plan(
-        [load_persona(PERSONAS_DIR / "fast-starter.yaml")],
+        [load_persona(PERSONAS_DIR / "default" / "fast-starter.yaml")],
         flags=DealFlags(timezone="Asia/Tokyo", amount=300000),
         all_personas=False,
     )

@@ -27,7 +27,7 @@ from playbooks import loader, variants
 from playbooks.loader import DEFAULT_DIR
 
 ONBOARDING = Path(sys.executable).parent / "onboarding"
-SILENT = PERSONAS_DIR / "silent.yaml"
+SILENT = PERSONAS_DIR / "default" / "silent.yaml"
 UPLOAD_LINK = "https://app.example.com/datasets/new"  # the default playbook's first action
 SAMPLE = {"title": "Load the sample dataset", "instruction": "Load the sample dataset with one click.",
           "link": "https://app.example.com/datasets/sample", "events": ["sample_loaded_first"]}  # fmt: skip
