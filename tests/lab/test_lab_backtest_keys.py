@@ -68,7 +68,7 @@ async def test_a_history_the_configured_key_cannot_read_names_the_key_file():
     assert unreadable_key([readable]) is None
 
 
-async def test_the_backtest_counts_such_a_journey_as_not_replayed_with_that_reason():
+async def test_the_backtest_counts_such_a_journey_as_not_replayed_with_that_reason() -> None:
     history = await decoded(await history_under(KEY_A), EncryptionCodec(parse_keys(KEY_B)))
 
     async def journeys() -> AsyncIterator[tuple[str, list[WorkflowHistory]]]:

@@ -44,7 +44,7 @@ def _refused(run: subprocess.CompletedProcess[str]) -> str:
     return run.stderr
 
 
-def test_each_playbook_is_walked_with_its_own_personas_and_both_pass_the_gate(two_products):
+def test_each_playbook_is_walked_with_its_own_personas_and_both_pass_the_gate(two_products: Path) -> None:
     run = onboarding("simulate", "--check", "--json", "--playbooks", two_products)
     assert run.returncode == 0, run.stderr
     walks = json.loads(run.stdout)["personas"]

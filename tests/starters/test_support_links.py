@@ -7,10 +7,12 @@ from __future__ import annotations
 import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
+from temporalio.testing import WorkflowEnvironment
 
 from contracts.support_lists import LISTS
 from starters.app import create_app
@@ -95,7 +97,7 @@ async def listed(client, query: str) -> set[str]:
     return {w.id async for w in client.list_workflows(query)}
 
 
-async def test_each_living_link_lists_exactly_the_right_journeys(dev_env, tmp_path):
+async def test_each_living_link_lists_exactly_the_right_journeys(dev_env: WorkflowEnvironment, tmp_path: Path) -> None:
     """The support-queries journeys (past due S, due today B, due in 72 h A, activated D, lost F,
     ...): each link, opened now in a zone where today has hours left, finds exactly its own."""
     client = dev_env.client
