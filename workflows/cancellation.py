@@ -24,6 +24,10 @@ T = TypeVar("T")
 
 BY_REQUEST = "cancelled by a cancellation request"
 
+# What the journey's run looks at for the request: the CancelledError and the exceptions it
+# causes, never GeneratorExit (a run torn down by its worker stays down).
+CAUGHT = (asyncio.CancelledError, Exception)
+
 
 def requested() -> bool:
     """Whether a cancellation request reached the journey (at any time in this run)."""

@@ -16,7 +16,6 @@ human tasks and decisions), `playbook_hold` (playbook_hold.py: no playbook can r
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 from typing import Any
 
@@ -99,7 +98,7 @@ class OnboardingWorkflow:
             await self._journey()
         except JourneyClosed as closed:
             why = str(closed)
-        except (asyncio.CancelledError, Exception) as err:  # never GeneratorExit: a run torn down stays down
+        except cancellation.CAUGHT as err:
             if not cancellation.interrupted(err):  # the request reached the journey where it waited or worked
                 raise
             why = cancellation.reason()
