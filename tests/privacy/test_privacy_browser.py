@@ -107,6 +107,8 @@ async def test_web_ui_shows_the_input_decrypted_only_to_a_signed_in_browser(code
                     await codec_dialog.get_by_text("Use my browser setting and ignore Cluster-level setting.").click()
                     await codec_dialog.locator("#data-encoder-endpoint-input").fill(f"{base}/codec")
                     await codec_dialog.get_by_text("Include cross-origin credentials").click()
+                    await expect(codec_dialog.locator("#pass-access-credentials")).to_be_checked()
+                    await page.screenshot(path=out / "codec-settings.png", full_page=False)
                     await codec_dialog.get_by_role("button", name="Apply").click()
                     await page.reload(wait_until="domcontentloaded")
                     input_box = page.get_by_role("textbox", name="Input")
