@@ -95,18 +95,22 @@ async def test_web_ui_shows_the_input_decrypted_only_to_a_signed_in_browser(code
                     await page.get_by_role("button", name="Sign in").click()
                     await expect(page.get_by_text("Signed in")).to_be_visible()
 
-                    # 3. The UI's codec setting sends that session (include cross-origin credentials).
-                    await page.goto(ui, wait_until="domcontentloaded")
-                    await page.evaluate(
-                        """([endpoint]) => {
-                            localStorage.setItem('endpoint', JSON.stringify(endpoint));
-                            localStorage.setItem('includeCredentials', 'true');
-                            localStorage.setItem('passAccessToken', 'false');
-                            localStorage.setItem('overrideRemoteCodecConfiguration', 'true');
-                        }""",
-                        [f"{base}/codec"],
-                    )
+                    # 3. Signed in, the cluster-level setting alone still does not send the session.
                     await page.goto(journey, wait_until="domcontentloaded")
+                    alert = page.get_by_role("alert").filter(has_text="Codec Server could not connect")
+                    await expect(alert).to_be_visible()
+
+                    # 4. The codec setting as the guide walks it: the glasses icon, the browser's
+                    # setting with cross-origin credentials, Apply, then a reload.
+                    await page.get_by_test_id("data-encoder-status-error").click()
+                    codec_dialog = page.locator("dialog[open]")
+                    await codec_dialog.get_by_text("Use my browser setting and ignore Cluster-level setting.").click()
+                    await codec_dialog.locator("#data-encoder-endpoint-input").fill(f"{base}/codec")
+                    await codec_dialog.get_by_text("Include cross-origin credentials").click()
+                    await expect(codec_dialog.locator("#pass-access-credentials")).to_be_checked()
+                    await page.screenshot(path=out / "codec-settings.png", full_page=False)
+                    await codec_dialog.get_by_role("button", name="Apply").click()
+                    await page.reload(wait_until="domcontentloaded")
                     input_box = page.get_by_role("textbox", name="Input")
                     await expect(input_box).to_contain_text(CONTACT)
                     await expect(input_box).to_contain_text('"name": "Acme Corp"')
