@@ -10,6 +10,7 @@ import json
 from typing import Any
 
 import httpx
+import pytest
 import pytest_asyncio
 import structlog
 from temporalio.client import Client
@@ -320,6 +321,7 @@ async def test_segments_largest_batch_is_queued_then_delivered_once(http: httpx.
     assert b"-m3999" not in raw_history and b"acme.example" not in raw_history
 
 
+@pytest.mark.soak  # 1,000 events of 2 KB each: a minute of deliveries, run by `make soak` with the floods
 async def test_a_batch_past_temporals_payload_limit_is_queued_in_parts(http: httpx.AsyncClient, client: Client) -> None:
     """Temporal refuses a workflow input over 2 MB (the server's blob size limit, checked on
     the start's whole input): help requests of 1,900 characters make a batch's events pass it,
