@@ -79,6 +79,19 @@ def staffing_note(state: JourneyState) -> str:
     return ""
 
 
+def starting_details(deal_id: str, status: Status) -> str:
+    """A journey started by an early product event, before the deal's details: it waits on
+    the CRM, with no due time (the same answer as `status`, workflows/awaiting.py)."""
+    return "\n".join(
+        [
+            f"**Deal** `{deal_id}` — starting",
+            f"**State:** {status.state.value}",
+            "**Next action:** the CRM sends the deal's details (`deal_closed` or `deal_in_crm`) — no due time",
+            f"**Waiting on:** {status.waiting_on}",
+        ]
+    )
+
+
 def hold_details(deal: DealClosed, hold: PlaybookHold, status: Status) -> str:
     """A journey no playbook can run yet. Its reason names playbook files, fields and the
     deal's segment and product (the CRM's labels), never the customer's words: shown here."""

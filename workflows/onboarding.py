@@ -51,6 +51,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows import acknowledgement, cancellation, decisions, effects, inbox, staffing
     from workflows import status as report
     from workflows.bookkeeping import Bookkeeping
+    from workflows.details import starting_details
     from workflows.escalations import Escalations
     from workflows.inputs import Refused, parse
     from workflows.playbook_hold import PlaybookWait
@@ -165,7 +166,7 @@ class OnboardingWorkflow:
         run = self.journey
         if run.deal is None and run.crm is None:
             # Started by an early product event: wait for the deal, or word that the CRM has it.
-            workflow.set_current_details("Waiting for the deal details (`deal_closed` or `deal_in_crm`).")
+            workflow.set_current_details(starting_details(run.input.deal_id, self.books.status()))
             await self.waiting.wait({Wake.deal})
         if run.deal is None:
             assert run.crm is not None

@@ -1,7 +1,8 @@
 """One truth about what is due, proven in the Web UI (headless Chromium): for every kind of
 wait (the customer, the journey's own held kickoff, the owner's acknowledgement, staff after
-a pause, a human at each escalation level) the journey's Current details box says whom it
-waits on and the same due time as `status`, and `NextActionDue` is that time. And nothing a
+a pause, a human at each escalation level, the CRM's deal details) the journey's Current
+details box says whom it waits on and the same due time as `status`, and `NextActionDue` is
+that time (none for the deal). And nothing a
 journey ignores is silent there: a misspelled action, a reused event id, an acknowledgement
 from someone who is not the owner show in its Recent list.
 
@@ -21,6 +22,7 @@ import yaml
 from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
+from contracts.journey import JourneyInput, workflow_id_for
 from contracts.search_attributes import NEXT_ACTION_DUE
 from contracts.signals import ActionTaken, HelpRequested, OwnerAcknowledged
 from contracts.status import Status
@@ -109,6 +111,9 @@ async def test_every_wait_shows_the_same_party_and_due_time_in_the_web_ui(
         customer, paused, helped = [await start(client, tq, name) for name in ("customer", "paused", "helped")]
         owner, held = await start(client, tq, "owner", "ack"), await start(client, tq, "held", "closed")
         level2, level3 = await start(client, tq, "level2", "levels-2"), await start(client, tq, "level3", "levels-3")
+        early = await client.start_workflow(  # started by a product event: the deal comes later
+            OnboardingWorkflow.run, JourneyInput(deal_id="D-early"), id=workflow_id_for("D-early"), task_queue=tq
+        )
 
         for handle in (customer, paused, helped, level2, level3):
             await wait_for_status(handle, lambda s: s.waiting_on == "customer")
@@ -128,6 +133,7 @@ async def test_every_wait_shows_the_same_party_and_due_time_in_the_web_ui(
             "human, level 1": (helped, await wait_for_status(helped, lambda s: s.escalation_level == 1)),
             "human, level 2": (level2, await wait_for_status(level2, lambda s: s.escalation_level == 2, seconds=30)),
             "human, level 3": (level3, await wait_for_status(level3, lambda s: s.escalation_level == 3, seconds=30)),
+            "deal": (early, await wait_for_status(early, lambda s: s.waiting_on == "deal")),
         }
 
         async with playwright_api.async_playwright() as pw:
@@ -138,6 +144,15 @@ async def test_every_wait_shows_the_same_party_and_due_time_in_the_web_ui(
                 for kind, (handle, state) in waits.items():
                     party = kind.split(",")[0]
                     assert state.waiting_on == party, (kind, state)
+                    if party == "deal":  # no due time: the CRM sends the details when it does
+                        assert state.next_action is None, state
+                        assert (await handle.describe()).typed_search_attributes.get(NEXT_ACTION_DUE) is None
+                        await page.goto(f"{ui}/namespaces/default/workflows/{handle.id}", wait_until="domcontentloaded")
+                        await page.get_by_test_id("user-metadata-tab").click()
+                        current = page.frame_locator("#user-metadata-current-details")
+                        await expect(current.get_by_text("Waiting on: deal")).to_be_visible()
+                        await expect(current.get_by_text("no due time")).to_be_visible()
+                        continue
                     assert state.next_action is not None and state.next_action.due_at is not None, (kind, state)
                     due = state.next_action.due_at
                     listed = await recorded_due(handle, due)
