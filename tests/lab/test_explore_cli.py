@@ -47,6 +47,7 @@ def _asks_for_help(t: promises.Trace) -> list[promises.Broken]:
     return [promises.Broken(promise=2, step="when the customer asked", detail="asked for help")] if asked else []
 
 
+@pytest.mark.soak  # walks and shrinks batches of journeys: a minute of both cores, run by `make soak`
 def test_a_broken_promise_exits_1_printing_the_persona_it_shrank_to(capsys, tmp_path: Path, monkeypatch) -> None:
     """The failure path end to end (generation, shrinking, printing, writing), on a stand-in
     promise the real journey breaks, since the journey keeps the real ones."""
