@@ -27,6 +27,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from contracts.journey import WORKFLOW_TYPE
 from contracts.support_lists import BY_PATH, LISTS, Moment, journey_url, workflows_list_url
 from records.accounts import AccountMatch
+from starters import pages
 from starters.deps import AccountsDep, ClockDep, ServiceDep, SettingsDep
 from starters.journeys import quote_literal
 from starters.problems import FieldError, Problem
@@ -40,15 +41,7 @@ ZoneParam = Annotated[str | None, Query(max_length=64, description="IANA time zo
 
 
 def page(title: str, body: str, status: int = 200) -> HTMLResponse:
-    return HTMLResponse(
-        "<!doctype html><html lang=en><head><meta charset=utf-8>"
-        f"<title>{html.escape(title)}</title>"
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        '<meta name="robots" content="noindex"></head>'
-        f"<body><main><h1>{html.escape(title)}</h1>{body}</main></body></html>",
-        status_code=status,
-        headers=NO_STORE,
-    )
+    return pages.page(title, body, status, NO_STORE)
 
 
 def base(request: Request) -> str:

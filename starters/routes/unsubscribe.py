@@ -14,7 +14,6 @@ Nothing about the contact is logged (the token is a capability: never logged eit
 
 from __future__ import annotations
 
-import html
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -28,22 +27,12 @@ from privacy.suppressions import Suppression
 from privacy.unsubscribe import ExpiredToken, InvalidToken, UnsubscribeClaim
 from starters.deps import Body, ClockDep, ServiceDep, SuppressionsDep, TemporalDep
 from starters.journeys import UNSUBSCRIBED_SIGNAL
+from starters.pages import page
 from starters.problems import Problem, problem_responses
 
 log = structlog.get_logger("starters.unsubscribe")
 
 router = APIRouter(tags=["unsubscribe"])
-
-
-def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
-    return HTMLResponse(
-        "<!doctype html><html lang=en><head><meta charset=utf-8>"
-        f"<title>{html.escape(title)}</title>"
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        '<meta name="robots" content="noindex"></head>'
-        f"<body><main><h1>{html.escape(title)}</h1>{body}</main></body></html>",
-        status_code=status,
-    )
 
 
 def _wants_page(request: Request) -> bool:
@@ -55,7 +44,7 @@ def _wants_page(request: Request) -> bool:
 def _refused(request: Request, problem: Problem, reason: str, page_title: str, page_body: str) -> Response:
     log.info("unsubscribe.refused", status=problem.status, reason=reason)
     if _wants_page(request):
-        return _page(page_title, page_body, problem.status)
+        return page(page_title, page_body, problem.status)
     return problem.response()
 
 
@@ -93,7 +82,7 @@ Claim = Annotated[UnsubscribeClaim | Response, Depends(_claim)]
 async def confirm(claim: Claim) -> Response:
     if isinstance(claim, Response):
         return claim
-    return _page(
+    return page(
         "Stop onboarding emails?",
         "<p>You will get no more onboarding emails about this account. Your account team can "
         "still reach you directly.</p>"
@@ -137,5 +126,5 @@ async def unsubscribe(
             outcome = "journey_ended"
     log.info("unsubscribe.accepted", workflow_id=claim.workflow_id, outcome=outcome, first=new)
     if "text/html" in request.headers.get("accept", ""):
-        return _page("You are unsubscribed", "<p>You will get no more onboarding emails about this account.</p>")
+        return page("You are unsubscribed", "<p>You will get no more onboarding emails about this account.</p>")
     return Response(status_code=204)
