@@ -73,6 +73,19 @@ async def ui_env() -> AsyncIterator[tuple[WorkflowEnvironment, str]]:
         yield env_and_ui
 
 
+@pytest_asyncio.fixture(scope="module")
+async def codec_ui() -> AsyncIterator[tuple[WorkflowEnvironment, str, int]]:
+    """For browser tests with encrypted journeys: a dev server of their module's own whose Web
+    UI asks a codec server; the environment, the UI's address and the port the test's HTTP
+    service (that codec server) must listen on."""
+    from devstack.testing import free_port
+    from tests.harness.browser import web_ui_server
+
+    http_port = free_port()
+    async with web_ui_server(TEMPORAL_CLI, converter=privacy_keys.CONVERTER, codec_port=http_port) as (env, ui):
+        yield env, ui, http_port
+
+
 @pytest.fixture
 def journeys(tmp_path: Path) -> Callable[..., AbstractAsyncContextManager[Any]]:
     """The one way to run journeys in a test, on a worker of its own task queue:

@@ -12,6 +12,7 @@ from types import ModuleType
 
 import pytest
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.converter import DataConverter
 from temporalio.testing import WorkflowEnvironment
 
 from contracts.search_attributes import ALL
@@ -54,16 +55,22 @@ def shots(tmp_path: Path) -> Path:
 
 
 @asynccontextmanager
-async def web_ui_server(temporal_cli: Path) -> AsyncIterator[tuple[WorkflowEnvironment, str]]:
+async def web_ui_server(
+    temporal_cli: Path, *, converter: DataConverter = pydantic_data_converter, codec_port: int | None = None
+) -> AsyncIterator[tuple[WorkflowEnvironment, str]]:
     """A dev server of its own with the Web UI (the suite's shared one has none): the
-    environment and the UI's address (the `ui_env` fixture, tests/conftest.py)."""
+    environment and the UI's address. With `codec_port`, the UI asks the codec server of an
+    HTTP service the test serves on that port (the `ui_env` and `codec_ui` fixtures,
+    tests/conftest.py)."""
     ui_port = free_port()
+    codec = ["--ui-codec-endpoint", f"http://127.0.0.1:{codec_port}/codec"] if codec_port else []
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=str(temporal_cli),
         search_attributes=list(ALL),
-        data_converter=pydantic_data_converter,
+        data_converter=converter,
         ui=True,
         ui_port=ui_port,
+        dev_server_extra_args=codec,
     )
     try:
         yield env, f"http://127.0.0.1:{ui_port}"

@@ -9,15 +9,10 @@ from __future__ import annotations
 import re
 
 import httpx
-import pytest_asyncio
-from temporalio.testing import WorkflowEnvironment
 
-from contracts.search_attributes import ALL
-from devstack.testing import free_port
 from starters.app import create_app
-from tests.conftest import TEMPORAL_CLI
 from tests.harness.browser import CHROMIUM, CHROMIUM_FLAGS, UI_TIMEOUT_MS, VIEWPORT, require_browser, shots
-from tests.harness.privacy_keys import CODEC_TOKEN, CONVERTER
+from tests.harness.privacy_keys import CODEC_TOKEN
 from tests.harness.starters_fixtures import deal_body, serve, settings_for, signed, unique
 from tests.harness.support import always_open, wait_for_status, write_playbook
 from workflows.onboarding import OnboardingWorkflow
@@ -25,25 +20,6 @@ from workflows.onboarding import OnboardingWorkflow
 playwright_api = require_browser()
 
 CONTACT = "ana@acme.example"
-
-
-@pytest_asyncio.fixture(scope="module")
-async def codec_ui():
-    """A dev server with the Web UI pointed at a codec server, and that HTTP service."""
-    ui_port, http_port = free_port(), free_port()
-    codec = f"http://127.0.0.1:{http_port}/codec"
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=str(TEMPORAL_CLI),
-        search_attributes=list(ALL),
-        data_converter=CONVERTER,
-        ui=True,
-        ui_port=ui_port,
-        dev_server_extra_args=["--ui-codec-endpoint", codec],
-    )
-    try:
-        yield env, f"http://127.0.0.1:{ui_port}", http_port
-    finally:
-        await env.shutdown()
 
 
 async def test_web_ui_shows_the_input_decrypted_only_to_a_signed_in_browser(codec_ui, tmp_path, journeys):

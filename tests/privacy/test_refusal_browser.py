@@ -8,16 +8,11 @@ Screenshots for docs/support.md: UPDATE_SCREENSHOTS=1 writes them to docs/img/."
 from __future__ import annotations
 
 import httpx
-import pytest_asyncio
-from temporalio.testing import WorkflowEnvironment
 
-from contracts.search_attributes import ALL
 from contracts.status import OnboardingState
-from devstack.testing import free_port
 from starters.app import create_app
-from tests.conftest import TEMPORAL_CLI
 from tests.harness.browser import CHROMIUM, CHROMIUM_FLAGS, UI_TIMEOUT_MS, VIEWPORT, require_browser, shots
-from tests.harness.privacy_keys import CODEC_TOKEN, CONVERTER
+from tests.harness.privacy_keys import CODEC_TOKEN
 from tests.harness.starters_fixtures import serve, settings_for
 from tests.harness.support import make_deal, start_journey, wait_for_status
 from workflows.onboarding import OnboardingWorkflow
@@ -26,24 +21,6 @@ playwright_api = require_browser()
 
 EMPTY_REFUSAL = "pause: no input; expected an object with by, reason"
 FIELD_REFUSAL = "resolve_escalation: decision: Input should be 'retry', 'skip', 'reassign' or 'close'"
-
-
-@pytest_asyncio.fixture(scope="module")
-async def codec_ui():
-    """A dev server with the Web UI pointed at a codec server, and that HTTP service's port."""
-    ui_port, http_port = free_port(), free_port()
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=str(TEMPORAL_CLI),
-        search_attributes=list(ALL),
-        data_converter=CONVERTER,
-        ui=True,
-        ui_port=ui_port,
-        dev_server_extra_args=["--ui-codec-endpoint", f"http://127.0.0.1:{http_port}/codec"],
-    )
-    try:
-        yield env, f"http://127.0.0.1:{ui_port}", http_port
-    finally:
-        await env.shutdown()
 
 
 async def send_update(page, journey: str, name: str, body: str, *, signed_in: bool):

@@ -9,35 +9,13 @@ from __future__ import annotations
 import re
 
 import httpx
-import pytest_asyncio
-from temporalio.testing import WorkflowEnvironment
 
-from contracts.search_attributes import ALL
-from devstack.testing import free_port
 from starters.app import create_app
-from tests.conftest import TEMPORAL_CLI
 from tests.harness.browser import CHROMIUM, CHROMIUM_FLAGS, UI_TIMEOUT_MS, VIEWPORT, require_browser, shots
-from tests.harness.privacy_keys import CODEC_TOKEN, CONVERTER
+from tests.harness.privacy_keys import CODEC_TOKEN
 from tests.harness.starters_fixtures import count_eventually, deal_body, serve, settings_for, signed, unique
 
 playwright_api = require_browser()
-
-
-@pytest_asyncio.fixture(scope="module")
-async def codec_ui():
-    ui_port, http_port = free_port(), free_port()
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=str(TEMPORAL_CLI),
-        search_attributes=list(ALL),
-        data_converter=CONVERTER,
-        ui=True,
-        ui_port=ui_port,
-        dev_server_extra_args=["--ui-codec-endpoint", f"http://127.0.0.1:{http_port}/codec"],
-    )
-    try:
-        yield env, f"http://127.0.0.1:{ui_port}", http_port
-    finally:
-        await env.shutdown()
 
 
 async def test_staff_find_a_customer_by_name_and_open_a_living_list(codec_ui, tmp_path):
