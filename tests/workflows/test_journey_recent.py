@@ -12,7 +12,7 @@ from datetime import timedelta
 from temporalio.api.sdk.v1 import WorkflowMetadata
 from temporalio.client import WorkflowHandle
 
-from contracts.signals import ActionFailed, ActionTaken, HelpRequested, OwnerAcknowledged
+from contracts.signals import ActionFailed, ActionTaken, Cancel, HelpRequested, OwnerAcknowledged
 from tests.harness.support import advance_until, make_deal, move_to_next_monday, start_journey, told
 from workflows.onboarding import OnboardingWorkflow
 
@@ -73,3 +73,6 @@ async def test_ignored_inputs_and_staff_actions_are_in_the_recent_list(ts_env, j
             OnboardingWorkflow.help_requested, HelpRequested(message="where is the import?", event_id="h-1")
         )
         await details_until(handle, shows("help requested: where is the import?"))
+        # ended here, so nothing (the escalation's task) is left in flight for the next test
+        await handle.signal(OnboardingWorkflow.cancel, Cancel(reason="test over"))
+        await handle.result()
