@@ -14,7 +14,7 @@ from starters.app import create_app
 from tests.harness.browser import CHROMIUM, CHROMIUM_FLAGS, UI_TIMEOUT_MS, VIEWPORT, require_browser, shots
 from tests.harness.privacy_keys import CODEC_TOKEN
 from tests.harness.starters_fixtures import serve, settings_for
-from tests.harness.support import make_deal, start_journey, wait_for_status
+from tests.harness.support import always_open, make_deal, start_journey, wait_for_status, write_playbook
 from workflows.onboarding import OnboardingWorkflow
 
 playwright_api = require_browser()
@@ -49,7 +49,8 @@ async def test_a_refused_update_reads_its_refusal_in_the_web_ui_signed_in_or_not
     expect.set_options(timeout=UI_TIMEOUT_MS)
     out = shots(tmp_path)
     client = env.client
-    async with journeys(client) as task_queue:
+    # hours around the clock: the real clock may be outside the default playbook's hours
+    async with journeys(client, playbooks=write_playbook(tmp_path / "pb", always_open)) as task_queue:
         settings = settings_for(
             client.service_client.config.target_host,
             onboarding_task_queue=task_queue,

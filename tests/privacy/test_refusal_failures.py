@@ -24,7 +24,7 @@ from contracts.status import OnboardingState
 from privacy.codec import ENCODING
 from privacy.undecodable import workflow_converter
 from tests.harness.privacy_keys import CONVERTER
-from tests.harness.support import make_deal, start_journey, status, wait_for_status
+from tests.harness.support import always_open, make_deal, start_journey, status, wait_for_status, write_playbook
 from workflows.inputs import Refused
 from workflows.onboarding import OnboardingWorkflow
 from workflows.staff import NOT_APPLIED
@@ -176,9 +176,10 @@ REFUSED = [
 ]
 
 
-async def test_refused_updates_answer_in_plain_text_signed_in_or_not(dev_env, journeys):
+async def test_refused_updates_answer_in_plain_text_signed_in_or_not(dev_env, journeys, tmp_path):
     client = dev_env.client
-    async with journeys(client) as task_queue:
+    # hours around the clock: the real clock may be outside the default playbook's hours
+    async with journeys(client, playbooks=write_playbook(tmp_path / "pb", always_open)) as task_queue:
         deal = make_deal(account={"id": "ACME-R", "name": "Acme Refusals", "timezone": "UTC"})
         handle = await start_journey(client, task_queue, deal)
         await wait_for_status(handle, lambda s: s.waiting_on == "customer")
