@@ -36,6 +36,12 @@ class Contact(Strict):
     email: EmailStr
     name: str = Field(default="", max_length=256)
     role: str = Field(default="", max_length=64)
+    # The contact's own locale (`de-DE`); empty: the account's. Picks the messages' language.
+    locale: str = Field(default="", max_length=35)
+    # For the formal greeting (`{{ salutation }}`, docs/playbooks.md): "Frau", "Herr", "Ms",
+    # "Dr." as the CRM holds it, and the family name (empty: the last word of `name`).
+    form_of_address: str = Field(default="", max_length=32)
+    family_name: str = Field(default="", max_length=128)
 
 
 class DealClosed(Strict):

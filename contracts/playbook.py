@@ -29,10 +29,10 @@ from pydantic import (
     model_validator,
 )
 
-from contracts import currencies
+from contracts import currencies, languages
 from contracts.clock import ClockTime
 from contracts.expectations import ExpectationBlock
-from contracts.messages import Channel, MessageTemplate
+from contracts.messages import Channel, MessageTemplate, written_in
 from contracts.moments import Touchpoint
 from contracts.strict import StrictFile
 
@@ -245,6 +245,27 @@ class AppliesTo(StrictFile):
         return 2 * bool(seg) + bool(prod)
 
 
+class Languages(StrictFile):
+    """The languages a playbook speaks: each message is written in `fallback`, and may add
+    the same message in others under their codes (docs/playbooks.md, "Languages"). A
+    customer whose locale matches none of a message's languages gets the fallback's."""
+
+    fallback: str = "en"
+
+    @field_validator("fallback")
+    @classmethod
+    def _known(cls, value: str) -> str:
+        return languages.canonical(value)
+
+
+def _fallback_written(data: Any) -> str:
+    """The fallback language a playbook's raw data declares ("" when it is not a known code:
+    `languages.fallback` then reports it)."""
+    declared = data.get("languages") if isinstance(data, dict) else None
+    fallback = declared.get("fallback", "en") if isinstance(declared, dict) else "en"
+    return languages.canonical(fallback) if isinstance(fallback, str) and languages.known(fallback) else ""
+
+
 class Channels(StrictFile):
     customer: Channel = "email"
     owner: Channel = "email"
@@ -312,6 +333,7 @@ class Playbook(StrictFile):
     fallback: bool = False
     business_hours: BusinessHours = BusinessHours()
     channels: Channels = Channels()
+    languages: Languages = Languages()
     escalation: EscalationPolicy = EscalationPolicy()
     # Business hours (owner's zone) the assigned owner has to acknowledge before the kickoff
     # goes out anyway and the owner is replaced; 0 turns the wait off. The default keeps
@@ -327,6 +349,13 @@ class Playbook(StrictFile):
     # An experiment: each journey runs one variant, chosen by its deal id (docs/report.md).
     # After `milestones`, so the overrides are checked against them.
     variants: list[Variant] = Field(default_factory=list, max_length=10)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _messages_in_fallback(cls, data: Any, handler: ModelWrapValidatorHandler[Playbook]) -> Playbook:
+        # Messages written without a language code are in the playbook's fallback language.
+        with written_in(_fallback_written(data)):
+            return handler(data)
 
     @field_validator("variants")
     @classmethod

@@ -101,13 +101,16 @@ def _yaml_mapping(path: Path, raw: bytes) -> dict[str, object]:
 
 def field_path(loc: tuple[object, ...]) -> str:
     """`milestones.0.help.body`. A choice between shapes (an expectation's kind, a value or
-    `never`) adds its tag or class name to the location; the reader needs neither."""
+    `never`) adds its tag or class name to the location; the reader needs neither. A
+    message's text in another language is where the file writes it: `help.de.body`."""
     parts: list[str] = []
     for part in loc:
         text = str(part)
         if parts and text == parts[-1]:
             continue
         if text[:1].isupper() or text.startswith(("literal[", "function-", "list[")):
+            continue
+        if text == "translations":  # a message's other languages are written under their codes
             continue
         parts.append(text)
     return ".".join(parts) or "(top level)"
