@@ -28,9 +28,10 @@ from pydantic import BaseModel
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.localise import localised
 from activities.settings import ActivitySettings
 from contracts.journey import workflow_id_for
-from contracts.messages import CHANNELS, Channel, MessageRequest, MessageTemplate, SendReceipt
+from contracts.messages import CHANNELS, Channel, MessageRequest, MessageText, SendReceipt
 from privacy.contacts import contact_hash
 from privacy.suppressions import FileSuppressionList, SuppressionList
 from privacy.unsubscribe import UnsubscribeSigner, list_unsubscribe_headers, parse_secrets
@@ -75,7 +76,14 @@ def compiled(source: str) -> Template:
     return _ENV.from_string(source)
 
 
-def render(template: MessageTemplate, context: dict[str, str], audience: str) -> RenderedMessage:
+def render_request(request: MessageRequest) -> RenderedMessage:
+    """The message as its reader gets it: in their language, dates and amounts written as
+    their locale writes them (activities/localise.py)."""
+    text, context = localised(request)
+    return render(text, context, request.audience)
+
+
+def render(template: MessageText, context: dict[str, str], audience: str) -> RenderedMessage:
     context = {k: _URL.sub(LINK_REMOVED, v) if k in FROM_OUTSIDE else v for k, v in context.items()}
     try:
         subject = compiled(template.subject).render(context).strip()
@@ -133,7 +141,7 @@ class MessagingActivities:
         ):
             log.info("message.suppressed", key=request.key, kind=request.kind, to=mask_email(request.to.email))
             return SendReceipt(key=request.key, channel=request.channel, message_id=message_id, suppressed=True)
-        rendered = render(request.template, request.context, request.audience)
+        rendered = render_request(request)
         channel: Channel = request.channel
         if channel == "email" and not self._settings.smtp_url:
             channel = "console"  # no SMTP configured: show it rather than fail every journey

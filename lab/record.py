@@ -1,5 +1,5 @@
 """Read a journey's history (every run of it) into a record of what happened: each message
-with its subject, its one call to action and its recipient, owner assignments, escalations
+with its subject, its text, its one call to action and its recipient, owner assignments, escalations
 and their level, what the customer and staff did, and every change of state.
 
 Built only on the journey's public contract (activity, signal and update names, search
@@ -24,10 +24,10 @@ from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 
-from activities.messaging import render
+from activities.messaging import RenderedMessage, render, render_request
 from contracts import moments
 from contracts.crms import CRMS
-from contracts.messages import MessageTemplate
+from contracts.messages import MessageRequest, MessageTemplate
 from contracts.playbook import PlaybookSnapshot
 from lab.world import milestone_of
 
@@ -58,6 +58,7 @@ class Touch(BaseModel):
     kind: str = ""  # message kind, customer event (taken|failed|help), staff update, state
     milestone: str = ""
     subject: str = ""
+    body: str = ""  # a message's text as the reader gets it (rendered, in their language)
     cta: str = ""
     to: str = ""
     proactive: bool | None = None
@@ -159,6 +160,16 @@ def _template(value: Any) -> MessageTemplate:
         return _template_from(str(value.get("subject")), str(value.get("body")))
     except TypeError:
         return MessageTemplate.model_validate(value)
+
+
+def _rendered(body: dict[str, Any], context: dict[str, Any], audience: str) -> RenderedMessage:
+    """The message as its reader got it (their language, their locale's dates and amounts);
+    a request of a shape this code does not read is rendered from its template and context."""
+    try:
+        request = MessageRequest.model_validate(body)
+    except ValidationError:
+        return render(_template(body.get("template")), context, audience)
+    return render_request(request)
 
 
 class _Reader:
@@ -313,10 +324,10 @@ class _Reader:
         audience = body.get("audience", "customer")
         to = _dict(body.get("to"))
         context = _dict(body.get("context"))
-        subject, cta, ok = "", "", True
+        subject, text, cta, ok = "", "", "", True
         try:
-            rendered = render(_template(body.get("template")), context, audience)
-            subject = rendered.subject
+            rendered = _rendered(body, context, audience)
+            subject, text = rendered.subject, rendered.body
             links = _URL.findall(rendered.body)
             cta = links[0] if len(links) == 1 else ""
         except (ValidationError, Exception) as err:  # shown, and counted as not sent
@@ -331,6 +342,7 @@ class _Reader:
             kind=str(body.get("kind", "")),
             milestone=milestone,
             subject=subject,
+            body=text,
             cta=cta,
             to=f"{to.get('name', '')} <{to.get('email', '')}>".strip(),
             proactive=cause != "customer" if audience == "customer" else None,

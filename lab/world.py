@@ -29,12 +29,12 @@ from temporalio.common import RawValue, SearchAttributeKey, SearchAttributePair,
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 
-from activities.messaging import message_id_for, render
+from activities.messaging import message_id_for, render_request
 from contracts import crms
 from contracts.deal import DealClosed
 from contracts.escalations import EscalationTask
 from contracts.journey import WORKFLOW_TYPE
-from contracts.messages import MessageTemplate, SendReceipt
+from contracts.messages import MessageRequest, SendReceipt
 from contracts.owners import AssignOwnerRequest, OwnerAssignment
 from contracts.playbook import Playbook, PlaybookSnapshot
 from lab.fakes import first_eligible
@@ -141,8 +141,7 @@ class World:
     async def send_message(self, request: dict[str, Any]) -> SendReceipt:
         # The real rendering: a template that cannot render, or a customer message without
         # exactly one call to action, fails here as it would in production.
-        template = MessageTemplate.model_validate(request["template"])
-        render(template, request.get("context", {}), request.get("audience", "customer"))
+        render_request(MessageRequest.model_validate(request))
         snapshot = self._snapshots.get(_journey_id())
         milestone = milestone_of(
             request.get("key", ""),

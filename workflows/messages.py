@@ -26,13 +26,21 @@ def customer_message(
     reason: str,
 ) -> MessageRequest:
     customer, tz = s.deal.champion, s.deal.account.timezone
+    # The contact's locale, else the account's: the message's language, and how its due
+    # date and amount are written (the sender formats them: activities/localise.py).
+    locale = customer.locale or s.deal.account.locale
     return MessageRequest(
         key=decisions.message_key(workflow.info().workflow_id, m.key, step, s.messages),
         deal_id=s.deal.deal_id,
         kind=step,
         audience="customer",
         channel=playbook.channels.customer,
-        to=Recipient(name=customer.name, email=str(customer.email)),
+        to=Recipient(
+            name=customer.name,
+            email=str(customer.email),
+            form_of_address=customer.form_of_address,
+            family_name=customer.family_name,
+        ),
         template=template,
         context={
             "customer_name": customer.name.split(" ")[0] if customer.name else "there",
@@ -46,6 +54,11 @@ def customer_message(
             "milestone_title": m.title,
             "reason": reason,
         },
+        locale=locale,
+        timezone=tz,
+        due=due,
+        amount=s.deal.amount,
+        currency=s.deal.currency,
     )
 
 
