@@ -42,6 +42,9 @@ class AssignOwnerRequest(BaseModel):
     exclude: list[str] = []
     # The journey holding the place; empty means the workflow calling the activity.
     journey_id: str = ""
+    # The customer's language (`de`; from the contact's locale, else the account's): an owner
+    # who speaks it is preferred. Empty: no preference (and in requests made before it).
+    language: str = ""
 
 
 class ReleaseOwnerRequest(BaseModel):
@@ -64,6 +67,9 @@ MAX_CANDIDATES = 1_000
 class Candidate(Strict):
     owner_id: str = Field(min_length=1, max_length=ID_LENGTH)
     capacity: int = Field(ge=1)
+    # Speaks the customer's language: chosen before the others while they have room. False
+    # in every allocation recorded before it existed, which therefore replays as decided.
+    speaks_language: bool = False
 
 
 class Allocate(Strict):

@@ -29,13 +29,14 @@ from owners.roster import Roster, load_roster
 
 def first_eligible(roster: Roster, request: AssignOwnerRequest) -> OwnerAssignment:
     """The roster's rules (owners/activities.py `staffing`) without the roster workflow: the
-    first eligible owner, loads not counted, or the manager when nobody can take the journey
-    (as the roster workflow answers unstaffed)."""
+    first eligible owner who speaks the customer's language, else the first eligible owner,
+    loads not counted, or the manager when nobody can take the journey (as the roster
+    workflow answers unstaffed)."""
     staff = staffing(roster, request)
     manager = manager_person(roster.manager) if roster.manager else None
     if staff.unstaffed and manager is not None:
         return OwnerAssignment(owner=manager, manager=manager, unstaffed=staff.unstaffed)
-    owner = staff.candidates[0]
+    owner = next((o for o in staff.candidates if o.speaks(request.language)), staff.candidates[0])
     backup = roster.by_id(owner.backup) if owner.backup else None
     return OwnerAssignment(owner=person(owner), backup=person(backup) if backup else None, manager=manager)
 

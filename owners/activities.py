@@ -100,7 +100,10 @@ class OwnerActivities:
             place = await self._allocate(
                 Allocate(
                     journey_id=request.journey_id or activity.info().workflow_id,
-                    candidates=[Candidate(owner_id=o.id, capacity=o.capacity) for o in staff.candidates],
+                    candidates=[
+                        Candidate(owner_id=o.id, capacity=o.capacity, speaks_language=o.speaks(request.language))
+                        for o in staff.candidates
+                    ],
                     preferred=request.preferred,
                 )
             )

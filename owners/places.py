@@ -98,13 +98,15 @@ class Places(BaseModel):
         return Place(owner_id=chosen.owner_id, over_capacity=over, load=self.load(chosen.owner_id))
 
     def choose(self, request: Allocate) -> Candidate:
-        """The preferred owner; else the least-loaded candidate with room; nobody has room,
-        the least-loaded candidate (over capacity). Ties go to the earlier candidate."""
+        """The preferred owner; else the least-loaded candidate with room who speaks the
+        customer's language, else the least-loaded with room; nobody has room, the
+        least-loaded candidate (over capacity). Ties go to the earlier candidate."""
         if request.preferred:
             return next(c for c in request.candidates if c.owner_id == request.preferred)
         ranked = sorted(enumerate(request.candidates), key=lambda ic: (self.load(ic[1].owner_id), ic[0]))
         with_room = [c for _, c in ranked if self.load(c.owner_id) < c.capacity]
-        return with_room[0] if with_room else ranked[0][1]
+        speakers = [c for c in with_room if c.speaks_language]
+        return (speakers or with_room)[0] if with_room else ranked[0][1]
 
     def release(self, journey_id: str) -> Released:
         owner = self._owner_of.pop(journey_id, None)

@@ -6,8 +6,9 @@ import os
 from datetime import date
 from pathlib import Path
 
-from pydantic import EmailStr, Field, model_validator
+from pydantic import EmailStr, Field, field_validator, model_validator
 
+from contracts import languages
 from contracts.playbook import normalise
 from contracts.strict import StrictFile
 from playbooks.loader import PlaybookError, read_yaml_model
@@ -43,6 +44,18 @@ class RosterOwner(StrictFile):
     capacity: int = Field(default=50, ge=1)
     out_of_office: list[TimeOff] = Field(default_factory=list)
     backup: str | None = None
+    # The languages the owner answers customers in (`[de, en]`): a customer whose locale is
+    # one of them goes to such an owner first, when one has room (docs/owners.md).
+    languages: list[str] = Field(default_factory=list)
+
+    @field_validator("languages")
+    @classmethod
+    def _known_languages(cls, value: list[str]) -> list[str]:
+        return [languages.canonical(code) for code in value]
+
+    def speaks(self, language: str) -> bool:
+        """Whether the owner answers in `language` (`de`; any region of it counts)."""
+        return bool(language) and any(code.split("_")[0] == language for code in self.languages)
 
     def available_on(self, day: date) -> bool:
         return not any(off.start <= day <= off.end for off in self.out_of_office)

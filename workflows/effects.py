@@ -19,6 +19,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.escalation import EscalationActivities
     from activities.messaging import MessagingActivities
     from activities.playbook import NO_PLAYBOOK, PlaybookActivities
+    from contracts import languages
     from contracts.deal import DealClosed
     from contracts.escalations import CloseEscalationTask, EscalationTaskRequest
     from contracts.messages import MessageRequest, SendReceipt
@@ -70,10 +71,15 @@ def no_playbook(err: ActivityError) -> str | None:
     return None
 
 
+def customer_language(deal: DealClosed) -> str:
+    """The language the customer reads (`de`): their contact's locale, else the account's."""
+    return languages.language_of(deal.champion.locale or deal.account.locale)
+
+
 async def assign_owner(deal: DealClosed, today: date) -> OwnerAssignment:
     return await workflow.execute_activity_method(
         OwnerActivities.assign_owner,
-        AssignOwnerRequest(deal_id=deal.deal_id, segment=deal.segment, as_of=today),
+        AssignOwnerRequest(deal_id=deal.deal_id, segment=deal.segment, as_of=today, language=customer_language(deal)),
         summary=f"assign one owner ({deal.segment})",
         **QUICK,
     )
@@ -84,7 +90,13 @@ async def replace_owner(deal: DealClosed, today: date, silent: str) -> OwnerAssi
     try:
         return await workflow.execute_activity_method(
             OwnerActivities.assign_owner,
-            AssignOwnerRequest(deal_id=deal.deal_id, segment=deal.segment, as_of=today, exclude=[silent]),
+            AssignOwnerRequest(
+                deal_id=deal.deal_id,
+                segment=deal.segment,
+                as_of=today,
+                exclude=[silent],
+                language=customer_language(deal),
+            ),
             summary=f"replace {silent}: no acknowledgement",
             **STAFF_CHOICE,
         )
