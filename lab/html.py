@@ -1,7 +1,9 @@
 """`--html FILE`: one self-contained page for people. Per persona a swimlane timeline
 (customer, owner, system) drawn with plotly, its JavaScript inlined once, so the file opens
 from disk with no server; hover a mark for the subject, the call to action, the local and
-UTC time. Nights and weekends are shaded in the customer's time zone."""
+UTC time, and the start of a message's text. Under it, every message as its reader gets it
+(subject and text, rendered in their language). Nights and weekends are shaded in the
+customer's time zone."""
 
 from __future__ import annotations
 
@@ -48,8 +50,10 @@ def figure(p: PersonaReport) -> go.Figure:
                 textposition="top center",
                 marker={"symbol": symbol, "size": 13, "color": colour, "line": {"width": 1, "color": colour}},
                 name=what,
-                customdata=[[r.local, r.utc, r.text] for r in rows],
-                hovertemplate="<b>%{customdata[0]}</b> local · %{customdata[1]}<br>%{customdata[2]}<extra></extra>",
+                customdata=[[r.local, r.utc, r.text, _hover_text(r)] for r in rows],
+                hovertemplate=(
+                    "<b>%{customdata[0]}</b> local · %{customdata[1]}<br>%{customdata[2]}%{customdata[3]}<extra></extra>"
+                ),
             )
         )
     _shade_closed_hours(fig, p)
@@ -62,6 +66,28 @@ def figure(p: PersonaReport) -> go.Figure:
         template="plotly_white",
     )
     return fig
+
+
+# Lines of a message's text shown on hover; the whole text is in the list under the timeline.
+_HOVER_LINES = 8
+
+
+def _hover_text(r: Row) -> str:
+    if not r.body:
+        return ""
+    lines = [html.escape(line) for line in r.body.strip().splitlines()[:_HOVER_LINES]]
+    return "<br><br>" + "<br>".join(lines) + ("<br>…" if len(r.body.strip().splitlines()) > _HOVER_LINES else "")
+
+
+def _messages(p: PersonaReport) -> str:
+    """Each message as its reader gets it: when, what, to whom, the subject and the text."""
+    items = [
+        f"<details class='msg'><summary>{html.escape(r.local)} · {html.escape(r.text.split(' ')[0])} · "
+        f"<b>{html.escape(r.subject)}</b></summary><pre>{html.escape(r.body)}</pre></details>"
+        for r in p.rows
+        if r.what == "message" and (r.subject or r.body)
+    ]
+    return f"<h3>Messages ({len(items)})</h3>{''.join(items)}" if items else ""
 
 
 def _label(r: Row) -> str:
@@ -94,10 +120,12 @@ def page(report: LabReport, title: str = "Journey lab") -> str:
         f"<title>{html.escape(title)}</title>",
         "<style>body{font-family:system-ui,sans-serif;margin:24px;color:#222} table{border-collapse:collapse}"
         " td,th{border-bottom:1px solid #ddd;padding:4px 10px;text-align:left} .fail{color:#b00020;font-weight:600}"
-        " .ok{color:#1b7f3b} h2{margin-top:40px} .note{color:#555}</style></head><body>",
+        " .ok{color:#1b7f3b} h2{margin-top:40px} .note{color:#555}"
+        " .msg pre{white-space:pre-wrap;background:#f7f7f7;padding:8px 12px;margin:4px 0 10px}</style></head><body>",
         f"<h1>{html.escape(title)}</h1>",
         "<p class='note'>Each journey ran on the real journey workflow in virtual time; nothing was sent. "
-        "Times are the customer's local time; hover a mark for UTC, the subject and the call to action.</p>",
+        "Times are the customer's local time; hover a mark for UTC, the subject and the call to action. "
+        "Each persona's messages follow its timeline, as its customer reads them.</p>",
         _summary(report),
     ]
     first = True
@@ -110,6 +138,7 @@ def page(report: LabReport, title: str = "Journey lab") -> str:
         )
         parts.append(figure(p).to_html(full_html=False, include_plotlyjs=first))
         first = False
+        parts.append(_messages(p))
         parts.append(_verdicts(p))
     parts.append("</body></html>")
     return "\n".join(parts)

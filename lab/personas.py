@@ -183,6 +183,10 @@ class ContactSpec(StrictFile):
     email: EmailStr
     name: str = ""
     role: str = ""
+    # The contact's own locale, form of address and family name (contracts/deal.py `Contact`).
+    locale: str = ""
+    form_of_address: str = ""
+    family_name: str = ""
 
 
 class DealSpec(StrictFile):

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import TextIO
 
 from lab.calendar import spoken
-from lab.simulate import LabReport, PersonaReport
+from lab.simulate import LabReport, PersonaReport, Row
 
 
 def money(amount: float) -> str:
@@ -26,6 +26,7 @@ def write_persona(p: PersonaReport, out: TextIO) -> None:
     for row in p.rows:
         mark = "" if row.ok else "  (!)"
         print(f"   {row.local:<17}  {row.utc:<20}  {row.lane:<8}  {row.text}{mark}", file=out)
+        write_message_text(row, out)
     o = p.outcome
     steps = (
         ", ".join(f"{m.key} {m.how} after {spoken(m.after_seconds)}" for m in o.milestones) or "no milestone finished"
@@ -42,6 +43,20 @@ def write_persona(p: PersonaReport, out: TextIO) -> None:
     for v in p.verdicts:
         print(f"   {'ok  ' if v.held else 'FAIL'} {v.expectation}: {v.happened}  [{v.source}]", file=out)
     print("", file=out)
+
+
+# Where a message's text starts: under the `what` column, so the timeline stays readable.
+_TEXT_INDENT = " " * 54 + "| "
+
+
+def write_message_text(row: Row, out: TextIO) -> None:
+    """The message as its reader gets it, under its line: the subject, then every line of
+    the text, each marked `|` (what a CS lead reads before the playbook ships)."""
+    if row.what != "message" or not (row.subject or row.body):
+        return
+    print(f"{_TEXT_INDENT}Subject: {row.subject}", file=out)
+    for line in row.body.rstrip("\n").splitlines():
+        print(f"{_TEXT_INDENT}{line}".rstrip(), file=out)
 
 
 def write_summary(report: LabReport, out: TextIO) -> None:

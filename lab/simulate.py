@@ -44,6 +44,9 @@ class Row(BaseModel):
     what: str
     text: str
     ok: bool = True
+    # A message's subject and text as its reader gets them (rendered, in their language).
+    subject: str = ""
+    body: str = ""
 
 
 class PersonaReport(BaseModel):
@@ -470,4 +473,14 @@ def _row(t: Touch, tz: str) -> Row:
         text = f"state {t.kind} · {t.milestone}{level} · {t.detail}"
     else:
         text = f"{t.kind} {t.detail}"
-    return Row(at=t.at, local=local, utc=utc, lane=t.lane, what=t.what, text=text.strip(), ok=t.ok)
+    return Row(
+        at=t.at,
+        local=local,
+        utc=utc,
+        lane=t.lane,
+        what=t.what,
+        text=text.strip(),
+        ok=t.ok,
+        subject=t.subject if t.what == "message" else "",
+        body=t.body if t.what == "message" else "",
+    )

@@ -10,9 +10,19 @@ from pathlib import Path
 
 import yaml
 
+from contracts import languages
+
 _TEMPLATE_LINE = re.compile(r"template syntax error on line (\d+)")
 _GROUPED = re.compile(r"^\d{1,3}(?:\.\d{3})+$")
 AMOUNTS = ("amount", "kickoff_amount_above")
+
+
+def _same_key(written: str, part: int | str) -> bool:
+    """A key of the file is the location's part, a language code as the file spells it too
+    (`de-AT` is stored as `de_AT`)."""
+    if written == str(part):
+        return True
+    return isinstance(part, str) and languages.known(written) and languages.canonical(written) == part
 
 
 @dataclass(frozen=True)
@@ -38,8 +48,10 @@ class FileLines:
         except yaml.YAMLError:
             return None
         for part in loc:
+            if part == "translations":  # a message's other languages sit under their codes
+                continue
             if isinstance(node, yaml.MappingNode):
-                node = next((value for key, value in node.value if key.value == str(part)), None)
+                node = next((value for key, value in node.value if _same_key(key.value, part)), None)
             elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
                 node = node.value[part]
             else:

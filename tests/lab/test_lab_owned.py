@@ -53,12 +53,12 @@ def test_each_playbook_is_walked_with_its_own_personas_and_both_pass_the_gate(tw
         by_playbook.setdefault(walk["playbook"], set()).add(walk["persona"])
     assert by_playbook == {
         "default (default.yaml)": DEFAULT_PERSONAS,
-        "payroll (payroll.yaml)": {"fast-payer", "silent-payroll"},
+        "payroll (payroll.yaml)": {"fast-payer", "german-payer", "silent-payroll"},
     }
     verdicts = [v for w in walks for v in w["verdicts"]]
     assert verdicts and all(v["held"] for v in verdicts)
     # each playbook's own block is judged on its own personas only
-    assert sum(v["source"] == "playbook payroll: every" for v in verdicts) == 2
+    assert sum(v["source"] == "playbook payroll: every" for v in verdicts) == 3
     assert sum(v["source"] == "playbook default: every" for v in verdicts) == 2 * len(DEFAULT_PERSONAS)
     assert any(v["source"] == "playbook payroll: silent-payroll" for v in verdicts)
     # two playbooks walked at once: each deal names its playbook, so persona names may repeat
@@ -72,7 +72,11 @@ def test_docs_step_walks_the_new_playbook_with_its_own_personas(two_products):
         "simulate", "--check", "--json", "--playbook", two_products / "payroll.yaml", "--playbooks", two_products
     )
     assert run.returncode == 0, run.stderr
-    assert {w["persona"] for w in json.loads(run.stdout)["personas"]} == {"fast-payer", "silent-payroll"}
+    assert {w["persona"] for w in json.loads(run.stdout)["personas"]} == {
+        "fast-payer",
+        "german-payer",
+        "silent-payroll",
+    }
 
 
 def test_a_persona_for_another_playbook_is_refused_naming_the_playbook(two_products):

@@ -121,3 +121,18 @@ def test_a_translation_is_checked_like_the_text_at_the_place_it_is_written(tmp_p
 
     message = refused(tmp_path, two_links)
     assert "milestones.0.direction.de.body: Value error, must contain exactly one call to action" in message
+
+
+def test_a_syntax_error_in_a_translation_names_its_line_in_the_file(tmp_path):
+    write_playbook(tmp_path, lambda d: d["milestones"][0]["direction"].update({"de-AT": GERMAN}))
+    path = tmp_path / "test.yaml"
+    lines = path.read_text().splitlines()
+    wrong = next(i for i, line in enumerate(lines) if "bitte hier beginnen" in line)
+    lines[wrong] = lines[wrong].replace("{{ cta_url }}", "{{ cta_url }")
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(PlaybookError) as err:
+        load_all(tmp_path)
+    assert "milestones.0.direction.de_AT.body: Value error, template syntax error on line 3 of the template" in str(
+        err.value
+    )
+    assert f"(test.yaml line {wrong + 1})" in str(err.value)
