@@ -24,7 +24,9 @@ from contracts.deal import DealClosed, FetchDeal
 
 DEAL_PROPERTIES = ["amount", "closedate", "dealname", "pipeline", "dealstage", "deal_currency_code"]
 COMPANY_PROPERTIES = ["name", "domain", "timezone", "hs_language"]
-CONTACT_PROPERTIES = ["email", "firstname", "lastname", "jobtitle"]
+# `salutation` and `hs_language` (HubSpot's own contact properties) give the formal greeting
+# and the language the contact reads (docs/playbooks.md, "Languages").
+CONTACT_PROPERTIES = ["email", "firstname", "lastname", "jobtitle", "salutation", "hs_language"]
 
 
 class HubSpotApiSettings(BaseSettings):
@@ -116,7 +118,16 @@ class HubSpotActivities:
             if not cp.get("email"):
                 continue
             name = " ".join(p for p in (cp.get("firstname"), cp.get("lastname")) if p)
-            mapped_contacts.append({"email": cp["email"], "name": name[:256], "role": ""})
+            mapped_contacts.append(
+                {
+                    "email": cp["email"],
+                    "name": name[:256],
+                    "role": "",
+                    "locale": str(cp.get("hs_language") or "")[:35],
+                    "form_of_address": str(cp.get("salutation") or "")[:32],
+                    "family_name": str(cp.get("lastname") or "")[:128],
+                }
+            )
         if not mapped_contacts:
             raise ApplicationError(
                 f"HubSpot deal {deal_id} has no associated contact with an email address; "

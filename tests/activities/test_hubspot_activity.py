@@ -35,6 +35,10 @@ async def test_maps_deal_company_and_contacts(hubspot: Any) -> None:
         ("ana@acme.example", "Ana Ruiz", "champion"),
         ("bo@acme.example", "Bo", ""),
     ]
+    # what the messages' language and formal greeting come from (docs/playbooks.md, "Languages")
+    ana = deal.contacts[0]
+    assert (ana.locale, ana.form_of_address, ana.family_name) == ("es-mx", "Ms", "Ruiz")
+    assert (deal.contacts[1].locale, deal.contacts[1].form_of_address, deal.contacts[1].family_name) == ("", "", "")
     assert state["deal_query"]["associations"] == "companies,contacts"
     assert {"amount", "closedate", "dealname", "pipeline", "dealstage", "onboarding_segment"} <= set(
         state["deal_query"]["properties"]

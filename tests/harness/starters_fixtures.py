@@ -233,7 +233,16 @@ def fake_hubspot() -> tuple[FastAPI, dict[str, Any]]:
         }
     }
     contacts = {
-        "701": {"id": "701", "properties": {"email": "ana@acme.example", "firstname": "Ana", "lastname": "Ruiz"}},
+        "701": {
+            "id": "701",
+            "properties": {
+                "email": "ana@acme.example",
+                "firstname": "Ana",
+                "lastname": "Ruiz",
+                "salutation": "Ms",
+                "hs_language": "es-mx",
+            },
+        },
         "702": {"id": "702", "properties": {"email": "bo@acme.example", "firstname": "Bo", "lastname": None}},
         "703": {"id": "703", "properties": {"email": None, "firstname": "No", "lastname": "Mail"}},
     }
