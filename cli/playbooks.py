@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-from contracts.playbook import AppliesTo, normalise
+from contracts.playbook import AppliesTo, Playbook, normalise
 from owners.roster import PlaybookError, load_roster, roster_path
 from playbooks import loader
 
@@ -55,6 +55,20 @@ def _claims(applies_to: AppliesTo | None) -> str:
     return f"segments: {_names(applies_to.segments)}; products: {_names(applies_to.products)}"
 
 
+def _languages(playbook: Playbook) -> str:
+    """`languages: en (fallback), de (6 of 6 messages)`, and the messages a language lacks
+    (their readers get the fallback's); "" for a playbook in one language."""
+    translations = playbook.translations()
+    if not translations:
+        return ""
+    total = len(playbook.messages())
+    parts = [f"{playbook.languages.fallback} (fallback)"]
+    for code, missing in translations.items():
+        lacks = f"; not in {', '.join(missing)}: those go out in {playbook.languages.fallback}" if missing else ""
+        parts.append(f"{code} ({total - len(missing)} of {total} messages{lacks})")
+    return "languages: " + ", ".join(parts)
+
+
 def _label(value: str) -> str:
     return value if value else "(none)"
 
@@ -73,6 +87,8 @@ def run(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.st
             print(
                 f"  ok      {file}: {snapshot.playbook.name}; {_claims(snapshot.playbook.applies_to)}{flag}", file=out
             )
+            if line := _languages(snapshot.playbook):
+                print(f"          {line}", file=out)
             continue
         bad = broken[file]
         print(f"  broken  {file}: {bad.reason}", file=out)

@@ -379,6 +379,31 @@ class Playbook(StrictFile):
         chosen = next(v for v in self.variants if v.name == name)
         return self.model_copy(update={"milestones": apply_variant(list(self.milestones), chosen)})
 
+    def messages(self) -> list[tuple[str, MessageTemplate]]:
+        """Every customer message of the playbook with its place as the file writes it
+        (`milestones.0.help`), found wherever a message sits, in file order."""
+        found: list[tuple[str, MessageTemplate]] = []
+
+        def visit(value: object, where: str) -> None:
+            if isinstance(value, MessageTemplate):
+                found.append((where, value))
+            elif isinstance(value, BaseModel):
+                for name in type(value).model_fields:
+                    visit(getattr(value, name), f"{where}.{name}" if where else name)
+            elif isinstance(value, list):
+                for i, item in enumerate(value):
+                    visit(item, f"{where}.{i}")
+
+        visit(self.milestones, "milestones")
+        return found
+
+    def translations(self) -> dict[str, list[str]]:
+        """Each language besides the fallback -> the places of the messages written without
+        it (its readers get those in the fallback language); empty when there is none."""
+        messages = self.messages()
+        codes = sorted({code for _, m in messages for code in m.translations})
+        return {code: [where for where, m in messages if code not in m.translations] for code in codes}
+
     def acknowledgement(self) -> OwnerAcknowledgement:
         return self.owner_acknowledgement or OwnerAcknowledgement(hours=self.owner_acknowledgement_hours)
 

@@ -7,9 +7,12 @@ before; the reader's locale picks the text (docs/playbooks.md, "Languages")."""
 from __future__ import annotations
 
 import copy
+import io
 
 import pytest
 
+from cli import main as onboarding
+from cli import playbooks as playbooks_cli
 from contracts.messages import MessageTemplate
 from contracts.playbook import PlaybookSnapshot
 from playbooks.loader import PlaybookError, load_all
@@ -136,3 +139,27 @@ def test_a_syntax_error_in_a_translation_names_its_line_in_the_file(tmp_path):
         err.value
     )
     assert f"(test.yaml line {wrong + 1})" in str(err.value)
+
+
+def test_onboarding_playbooks_says_which_messages_a_language_lacks(tmp_path):
+    def half_german(d):
+        d["milestones"][0]["direction"]["de"] = GERMAN
+        d["milestones"][0]["follow_ups"][0]["message"]["de"] = GERMAN
+
+    write_playbook(tmp_path, half_german)
+    out = io.StringIO()
+    code = playbooks_cli.run(onboarding.parser().parse_args(["playbooks", "--dir", str(tmp_path)]), out, io.StringIO())
+    assert code == 0
+    book = load_all(tmp_path)[0].playbook
+    total = len(book.messages())
+    assert total == 3 * 2 + 3 + 2 + 1  # each milestone's direction and help, and its follow-ups
+    assert (
+        f"          languages: en (fallback), de (2 of {total} messages; not in milestones.0.help, "
+        "milestones.0.follow_ups.1.message, milestones.0.follow_ups.2.message, milestones.1.direction"
+    ) in out.getvalue()
+    assert "those go out in en)" in out.getvalue()
+    # a playbook in one language: no languages line, as before
+    write_playbook(tmp_path)
+    out = io.StringIO()
+    playbooks_cli.run(onboarding.parser().parse_args(["playbooks", "--dir", str(tmp_path)]), out, io.StringIO())
+    assert "languages:" not in out.getvalue()
