@@ -394,7 +394,7 @@ class Playbook(StrictFile):
                 for i, item in enumerate(value):
                     visit(item, f"{where}.{i}")
 
-        visit(self.milestones, "milestones")
+        visit(self, "")
         return found
 
     def translations(self) -> dict[str, list[str]]:
