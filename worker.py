@@ -26,6 +26,7 @@ from temporalio.client import Client
 from temporalio.common import VersioningBehavior, WorkerDeploymentVersion
 from temporalio.worker import Worker, WorkerDeploymentConfig
 
+from activities.cancellation import cancellation_requester
 from activities.escalation import EscalationActivities
 from activities.messaging import MessagingActivities
 from activities.moments import MomentActivities
@@ -112,6 +113,7 @@ def activities(
         messaging.send_message,
         escalation.create_escalation_task,
         escalation.close_escalation_task,
+        cancellation_requester,
         *moment_activities(MomentActivities(settings, records)),
         *extra_activities(),
     ]

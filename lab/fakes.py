@@ -18,6 +18,7 @@ from typing import Any
 
 from temporalio import activity
 
+from activities.cancellation import cancellation_requester
 from activities.playbook import PlaybookActivities
 from contracts.escalations import CloseEscalationTask, EscalationTask, EscalationTaskRecord, EscalationTaskRequest
 from contracts.messages import MessageRequest, SendReceipt
@@ -155,6 +156,7 @@ class FakeEffects:
             self.close_escalation_task,
             self.record_moment,
             self.record_moments,
+            cancellation_requester,  # reads the journey's history, nothing else: the real one
         ]
 
 

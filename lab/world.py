@@ -29,6 +29,7 @@ from temporalio.common import RawValue, SearchAttributeKey, SearchAttributePair,
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 
+from activities.cancellation import cancellation_requester
 from activities.messaging import message_id_for, render_request
 from contracts import crms
 from contracts.deal import DealClosed
@@ -87,6 +88,7 @@ class World:
             self.assign_owner,
             self.send_message,
             self.create_escalation_task,
+            cancellation_requester,  # reads the journey's history, nothing else: the real one
             *self.crm_fetches(),
             self.anything_else,
             self.lab_start_journey,

@@ -277,7 +277,7 @@ async def _cancel_request(j: Journey) -> None:
     """Temporal's own cancel (the Web UI's Request Cancellation) while the customer is told:
     from v3.8 the journey closes as the `cancel` signal closes it."""
     await j.told("first_action")
-    await j.handle.cancel()
+    await j.handle.cancel(reason="deal lost")  # its sender is read from the history
 
 
 async def _high_value(j: Journey) -> None:

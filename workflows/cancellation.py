@@ -3,8 +3,9 @@ cancel`, `WorkflowHandle.cancel()`. Temporal delivers it as `asyncio.CancelledEr
 journey's current await (a wait, a timer, an activity: the activity is asked to stop); the
 journey then closes as the `cancel` signal closes it, with the same cleanup
 (`OnboardingWorkflow.run`). The request carries the sender's identity to the server's
-history only: the workflow sees its reason, so the journey records "cancelled by a
-cancellation request" and that reason, if any.
+history only (the workflow sees its reason): the journey reads it there with an activity
+(`effects.requester`) and records "cancelled by <identity> (cancellation request)", or
+"cancelled by a cancellation request" when it has none, and the request's reason, if any.
 
 A request is delivered once. Whatever must not be cut short by it runs `shielded`, to its
 end: the cleanup itself, writing the moments, and what takes something the cleanup gives
@@ -40,11 +41,13 @@ def interrupted(err: BaseException) -> bool:
     return is_cancelled_exception(err) and requested()
 
 
-def reason() -> str:
-    """Why the journey closed: "cancelled by a cancellation request", with the request's
-    reason when it gave one."""
+def reason(requester: str | None = None) -> str:
+    """Why the journey closed: "cancelled by <requester> (cancellation request)", or "cancelled
+    by a cancellation request" while the requester is not known, with the request's reason
+    when it gave one."""
+    by = f"cancelled by {requester} (cancellation request)" if requester else BY_REQUEST
     given = (workflow.cancellation_reason() or "").strip()
-    return f"{BY_REQUEST}: {given[:200]}" if given else BY_REQUEST
+    return f"{by}: {given[:200]}" if given else by
 
 
 async def shielded(work: Awaitable[T], *, then_raise: bool = True) -> T:

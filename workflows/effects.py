@@ -16,10 +16,12 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from activities.cancellation import cancellation_requester
     from activities.escalation import EscalationActivities
     from activities.messaging import MessagingActivities
     from activities.playbook import NO_PLAYBOOK, PlaybookActivities
     from contracts import languages
+    from contracts.cancellation import CancellationRequester
     from contracts.deal import DealClosed
     from contracts.escalations import CloseEscalationTask, EscalationTaskRequest
     from contracts.messages import MessageRequest, SendReceipt
@@ -128,6 +130,18 @@ async def release_owner(deal: DealClosed, owner_id: str) -> None:
         summary=f"release {owner_id}'s place",
         **QUICK,
     )
+
+
+async def requester() -> str | None:
+    """v3.8: who requested the journey's cancellation (the history's identity), or None when
+    it cannot be read: the journey closes either way, the reason naming whom it knows."""
+    try:
+        found: CancellationRequester | None = await workflow.execute_activity(
+            cancellation_requester, summary="who requested the cancellation", **STAFF_CHOICE
+        )
+    except ActivityError:
+        return None
+    return found.identity if found is not None else None  # the lab's world answers nothing
 
 
 async def send(request: MessageRequest, summary: str) -> SendReceipt:

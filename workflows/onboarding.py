@@ -141,6 +141,8 @@ class OnboardingWorkflow:
         if run.started and run.state.state in ENDED:  # activated: a request arriving now comes too late
             closed = None
         if closed is not None:
+            if closed == cancellation.reason():  # the request's sender is in the history only
+                closed = cancellation.reason(await effects.requester())
             if not run.started and run.hold is None:  # closed before the journey really started
                 run.closed_before_start = closed
             await self._close(closed)

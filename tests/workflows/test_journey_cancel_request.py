@@ -11,14 +11,17 @@ from __future__ import annotations
 
 import asyncio
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 from temporalio import activity
 from temporalio.api.enums.v1 import EventType
-from temporalio.client import WorkflowExecutionStatus, WorkflowFailureError, WorkflowHandle
-from temporalio.exceptions import CancelledError
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowFailureError, WorkflowHandle
+from temporalio.exceptions import ApplicationError, CancelledError
 
+from activities.cancellation import cancellation_requester
+from contracts.cancellation import CancellationRequester
 from contracts.escalations import EscalationTask, EscalationTaskRequest
 from contracts.journey import JourneyInput, JourneyResult, workflow_id_for
 from contracts.messages import MessageRequest, SendReceipt
@@ -27,6 +30,7 @@ from contracts.search_attributes import ASSIGNEE, STATE
 from contracts.staff import Pause
 from contracts.status import OnboardingState
 from lab.fakes import FakeEffects
+from tests.conftest import TEMPORAL_CLI
 from tests.harness.support import (
     MILESTONE_EVENTS,
     always_open,
@@ -66,6 +70,11 @@ async def upserted(handle: WorkflowHandle, keys: tuple[str, ...] = (STATE.name, 
     return values
 
 
+def closed_by_request(handle: WorkflowHandle) -> str:
+    """The reason a request by this test's client leaves: its sender, read from the history."""
+    return f"cancelled by {handle._client.identity} (cancellation request)"
+
+
 async def cancel_and_assert_closed(
     handle: WorkflowHandle, effects: FakeEffects, requested: bool = False
 ) -> JourneyResult:
@@ -76,7 +85,7 @@ async def cancel_and_assert_closed(
         await handle.cancel()
     result = await handle.result()
     assert result.state is OnboardingState.closed
-    assert result.reason == BY_REQUEST, result.reason
+    assert result.reason == closed_by_request(handle), result.reason
     last = (await handle.fetch_history()).events[-1]
     assert last.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED  # not Canceled
     attributes = await upserted(handle)
@@ -85,7 +94,7 @@ async def cancel_and_assert_closed(
     shown = await details(handle)
     assert any(line.startswith("**State:** closed") for line in shown.splitlines()), shown
     after = await status(handle)
-    assert after.state is OnboardingState.closed and after.reason == BY_REQUEST
+    assert after.state is OnboardingState.closed and after.reason == closed_by_request(handle)
     assert after.waiting_on == "nobody"
     # the cleanup: the owner's place, the moments
     assert effects.released == [handle.id]
@@ -130,7 +139,7 @@ async def test_escalated_the_open_task_is_cancelled(ts_env, tmp_path, journeys):
         assert effects.tasks[(handle.id, 1)].status == "open"
         await cancel_and_assert_closed(handle, effects)
         task = effects.tasks[(handle.id, 1)]
-        assert task.status == "cancelled" and task.note == BY_REQUEST
+        assert task.status == "cancelled" and task.note == closed_by_request(handle)
 
 
 async def test_paused(ts_env, tmp_path, journeys):
@@ -268,7 +277,7 @@ async def test_while_the_escalations_task_is_being_created_it_is_cancelled_once_
         slow.create.set()
         await cancel_and_assert_closed(handle, effects, requested=True)
         task = effects.tasks[(handle.id, 1)]
-        assert task.status == "cancelled" and task.note == BY_REQUEST
+        assert task.status == "cancelled" and task.note == closed_by_request(handle)
         assert not await cut_short(handle)  # created, then closed: never a close before the task exists
 
 
@@ -331,7 +340,7 @@ async def test_the_cancel_signal_and_the_request_leave_the_same_records(ts_env, 
             result = await handle.result()
             task = effects.tasks[(handle.id, 1)]
             ends.append((result.state, effects.moment_kinds(), task.status, effects.released == [handle.id]))
-            assert result.reason == (BY_REQUEST if by_request else "cancelled: deal lost")
+            assert result.reason == (closed_by_request(handle) if by_request else "cancelled: deal lost")
     assert ends[0] == ends[1]
 
 
@@ -365,10 +374,10 @@ async def test_while_no_playbook_can_run_it_the_humans_task_is_cancelled(ts_env,
         assert (await upserted(handle))[ASSIGNEE.name] == "dana"  # the manager gets it a playbook
         await handle.cancel()
         result = await handle.result()
-        assert (result.state, result.reason) == (OnboardingState.closed, BY_REQUEST)
+        assert (result.state, result.reason) == (OnboardingState.closed, closed_by_request(handle))
         assert (await upserted(handle)) == {STATE.name: "closed"}  # nobody's any more
         [task] = [t for (journey, _), t in effects.tasks.items() if journey == handle.id]
-        assert task.status == "cancelled" and task.note == BY_REQUEST
+        assert task.status == "cancelled" and task.note == closed_by_request(handle)
         assert effects.released == [handle.id]
         assert await has_marker(handle, versions.ASSIGNEE_AND_CANCEL_REQUEST)
         await assert_replays(handle)
@@ -386,8 +395,116 @@ async def test_waiting_for_the_deal_details(ts_env, tmp_path, journeys):
         await wait_for_status(handle, lambda s: s.waiting_on == "deal")
         await handle.cancel()
         result = await handle.result()
-        assert (result.state, result.reason) == (OnboardingState.closed, BY_REQUEST)
+        assert (result.state, result.reason) == (OnboardingState.closed, closed_by_request(handle))
         after = await status(handle)
-        assert (after.state, after.reason, after.waiting_on) == (OnboardingState.closed, BY_REQUEST, "nobody")
+        assert (after.state, after.reason, after.waiting_on) == (
+            OnboardingState.closed,
+            closed_by_request(handle),
+            "nobody",
+        )
         assert effects.released == [] and effects.moments == []
         await assert_replays(handle)
+
+
+async def staff_handle(client: Client, handle: WorkflowHandle, identity: str) -> WorkflowHandle:
+    """The same journey as a support person's client sees it (the identity the Web UI, the
+    CLI or an SDK client sends)."""
+    staff = await Client.connect(
+        client.service_client.config.target_host,
+        namespace=client.namespace,
+        identity=identity,
+        data_converter=client.data_converter,
+    )
+    return staff.get_workflow_handle(handle.id)
+
+
+async def test_the_reason_names_who_requested_it_and_why(ts_env, tmp_path, journeys):
+    """The sender's identity is in the history only: the journey reads it there, and its
+    reason (result, status, the escalation's task) names the sender and the request's reason."""
+    client = ts_env.client
+    async with journeys(client, effects="fake", playbooks=playbook(tmp_path)) as (queue, effects):
+        tue = await tuesday_10(ts_env)
+        handle = await start_journey(client, queue, make_deal())
+        await wait_for_status(handle, lambda s: s.waiting_on == "customer")
+        await sleep_until(ts_env, tue + HOUR)
+        await handle.signal(OnboardingWorkflow.help_requested, {"message": "stuck", "event_id": "h-1"})
+        await wait_for_status(handle, lambda s: s.state is OnboardingState.escalated)
+        staff = await staff_handle(client, handle, "maya@vendor.example")
+        await staff.cancel(reason="deal lost in procurement")
+        result = await handle.result()
+        says = "cancelled by maya@vendor.example (cancellation request): deal lost in procurement"
+        assert (result.state, result.reason) == (OnboardingState.closed, says)
+        assert (await status(handle)).reason == says
+        assert effects.tasks[(handle.id, 1)].note == says
+        await assert_replays(handle)
+
+
+@pytest.mark.parametrize(
+    "identity, named",
+    [
+        ("maya\n\x00\u202e@vendor.example", "maya @vendor.example"),  # one line, printable
+        ("x" * 5_000, "x" * 99 + "…"),  # bounded
+        (" \t\n", None),  # nothing printable: nobody named
+    ],
+)
+async def test_whatever_identity_a_sender_gives_the_reason_stays_one_bounded_line(
+    ts_env, tmp_path, journeys, identity, named
+):
+    client = ts_env.client
+    async with journeys(client, effects="fake", playbooks=playbook(tmp_path)) as (queue, _effects):
+        await tuesday_10(ts_env)
+        handle = await start_journey(client, queue, make_deal())
+        await wait_for_status(handle, lambda s: s.waiting_on == "customer")
+        await (await staff_handle(client, handle, identity)).cancel()
+        result = await handle.result()
+        assert result.reason == (f"cancelled by {named} (cancellation request)" if named else BY_REQUEST)
+        await assert_replays(handle)
+
+
+@activity.defn(name="cancellation_requester")
+async def history_unreadable() -> CancellationRequester:
+    raise ApplicationError("history unavailable", non_retryable=True)
+
+
+class HistoryUnreadable(FakeEffects):
+    def activities(self, playbooks: Path) -> list[Any]:
+        return [a for a in super().activities(playbooks) if a is not cancellation_requester] + [history_unreadable]
+
+
+async def test_when_the_history_cannot_be_read_the_journey_still_closes_naming_the_request(ts_env, tmp_path, journeys):
+    client = ts_env.client
+    books = playbook(tmp_path)
+    async with journeys(client, effects="fake", playbooks=books, fake=HistoryUnreadable()) as (queue, effects):
+        await tuesday_10(ts_env)
+        handle = await start_journey(client, queue, make_deal())
+        await wait_for_status(handle, lambda s: s.waiting_on == "customer")
+        await handle.cancel(reason="duplicate deal")
+        result = await handle.result()
+        assert (result.state, result.reason) == (OnboardingState.closed, f"{BY_REQUEST}: duplicate deal")
+        assert effects.released == [handle.id]
+        await assert_replays(handle)
+
+
+async def test_from_the_cli_the_reason_names_the_clis_identity(dev_env, tmp_path, journeys):
+    """`temporal workflow cancel`, as an engineer runs it: the CLI sends an identity of its own."""
+    client = dev_env.client
+    books = write_playbook(tmp_path / "playbooks", always_open)
+    async with journeys(client, effects="fake", playbooks=books) as (queue, _effects):
+        handle = await start_journey(client, queue, make_deal())
+        await wait_for_status(handle, lambda s: s.waiting_on == "customer")
+        cli = await asyncio.create_subprocess_exec(
+            TEMPORAL_CLI,
+            "workflow",
+            "cancel",
+            "--address",
+            client.service_client.config.target_host,
+            "--workflow-id",
+            handle.id,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+        said, _ = await cli.communicate()
+        assert cli.returncode == 0, said.decode()
+        result = await handle.result()
+        assert result.reason.startswith("cancelled by temporal-cli:"), result.reason  # temporal-cli:<user>@<host>
+        assert result.reason.endswith(" (cancellation request)")
