@@ -11,6 +11,7 @@ import json
 import re
 import threading
 from collections import OrderedDict
+from contextvars import ContextVar
 from datetime import time
 from enum import Enum
 from typing import Annotated, Any, Literal
@@ -258,9 +259,17 @@ class Languages(StrictFile):
         return languages.canonical(value)
 
 
+# Set while a snapshot taken before languages is decoded (`PlaybookSnapshot`): its messages
+# keep no language, so a journey running on it sends them exactly as before (English text,
+# the journey's own due dates), across continue-as-new and replays alike.
+_BEFORE_LANGUAGES: ContextVar[bool] = ContextVar("before_languages", default=False)
+
+
 def _fallback_written(data: Any) -> str:
     """The fallback language a playbook's raw data declares ("" when it is not a known code:
-    `languages.fallback` then reports it)."""
+    `languages.fallback` then reports it, or for a snapshot taken before languages)."""
+    if _BEFORE_LANGUAGES.get():
+        return ""
     declared = data.get("languages") if isinstance(data, dict) else None
     fallback = declared.get("fallback", "en") if isinstance(declared, dict) else "en"
     return languages.canonical(fallback) if isinstance(fallback, str) and languages.known(fallback) else ""
@@ -460,19 +469,30 @@ class PlaybookSnapshot(BaseModel):
         try:
             content = json.dumps(data, sort_keys=True, separators=(",", ":"))
         except (TypeError, ValueError):  # not plain JSON data (model instances inside): no sharing
-            return handler(data)
+            return _decoded(data, handler)
         key = hashlib.sha256(content.encode()).digest()
         with _INTERN_LOCK:
             found = _INTERNED.get(key)
             if found is not None:
                 _INTERNED.move_to_end(key)
                 return found
-        snapshot = handler(data)  # a bad snapshot raises here and is not kept
+        snapshot = _decoded(data, handler)  # a bad snapshot raises here and is not kept
         with _INTERN_LOCK:
             _INTERNED[key] = snapshot
             if len(_INTERNED) > INTERN_LIMIT:
                 _INTERNED.popitem(last=False)  # journeys keep theirs; only the sharing is lost
         return snapshot
+
+
+def _decoded(data: dict[str, Any], handler: ModelWrapValidatorHandler[PlaybookSnapshot]) -> PlaybookSnapshot:
+    """The snapshot; one taken before languages (its playbook has no `languages`) keeps its
+    messages without a language, as they were sent (`_BEFORE_LANGUAGES`)."""
+    playbook = data.get("playbook")
+    token = _BEFORE_LANGUAGES.set(isinstance(playbook, dict) and "languages" not in playbook)
+    try:
+        return handler(data)
+    finally:
+        _BEFORE_LANGUAGES.reset(token)
 
 
 # Distinct snapshots a worker shares at once: a few per playbook edit and variant, far fewer.

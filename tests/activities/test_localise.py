@@ -6,13 +6,16 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import ActivityEnvironment
 
 from activities.localise import due_local, salutation
 from activities.messaging import MessagingActivities, render_request
 from activities.settings import ActivitySettings
 from contracts.messages import MessageRequest, MessageTemplate, Recipient
+from contracts.playbook import PlaybookSnapshot
 from devstack.smtp_sink import SmtpSink
+from replay.corpus import CORPUS, load_history
 
 TEMPLATE = MessageTemplate.model_validate(
     {
@@ -105,3 +108,43 @@ async def test_send_message_emails_the_german_text(tmp_path):
     assert mail["Subject"] == "Brot GmbH: Ihr erster Schritt"
     body = mail.get_body().get_content()
     assert "Sehr geehrte Frau Weber" in body and "64.500,00" in body
+
+
+def recorded_snapshot() -> PlaybookSnapshot:
+    """The playbook snapshot of a journey recorded before languages (tests/histories)."""
+    history = load_history(CORPUS / "v3.8" / "advance-to-activated.json")
+    scheduled = {
+        e.event_id: e.activity_task_scheduled_event_attributes.activity_type.name
+        for e in history.events
+        if e.HasField("activity_task_scheduled_event_attributes")
+    }
+    [result] = [
+        e.activity_task_completed_event_attributes.result
+        for e in history.events
+        if e.HasField("activity_task_completed_event_attributes")
+        and scheduled[e.activity_task_completed_event_attributes.scheduled_event_id] == "snapshot_playbook"
+    ]
+    [snapshot] = pydantic_data_converter.payload_converter.from_payloads(list(result.payloads), [PlaybookSnapshot])
+    assert isinstance(snapshot, PlaybookSnapshot)
+    return snapshot
+
+
+def test_a_journey_on_a_snapshot_from_before_languages_sends_as_before():
+    """Its messages keep no language (also once carried across continue-as-new), so a German
+    reader still gets the text and the due date exactly as the journey wrote them."""
+    snapshot = recorded_snapshot()
+    carried = PlaybookSnapshot.model_validate(snapshot.model_dump(mode="json"))
+    for decoded in (snapshot, carried):
+        direction = decoded.playbook.milestones[0].direction
+        assert direction.language == "" and direction.translations == {}
+        context = {
+            "customer_name": "Anna",
+            "account_name": "Brot GmbH",
+            "action_title": "Upload",
+            "action_instruction": "Upload one file.",
+            "cta_url": "https://app.example.com/x",
+            "owner_name": "Leo",
+            "due_local": "Wed 09 Dec 08:41",
+        }
+        sent = render_request(request("de-DE", template=direction, context=context))
+        assert "Please do it by Wed 09 Dec 08:41." in sent.body and sent.body.startswith("Hi Anna,")
