@@ -103,6 +103,6 @@ async def test_an_english_customer_of_the_same_playbook_reads_english(ts_env, tm
         [kickoff] = await sink.wait_for(1)
         assert kickoff["Subject"] == "Acme Corp: import your employees"
         body = kickoff.get_body().get_content().replace("\r\n", "\n")
-        assert body.startswith("Hi Ana,\n") and "Leo Martins" in body and "Sehr geehrte" not in body
+        assert body.startswith("Hi Ana,\n") and "Sehr geehrte" not in body
         await handle.signal(OnboardingWorkflow.cancel, Cancel(reason="test over"))
         await handle.result()
