@@ -5,7 +5,7 @@ the times are kept (a few numbers per journey)."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 from playbooks import loader
@@ -16,7 +16,7 @@ from report.sections import Collector
 from report.sections.common import MilestoneOrder, cell_maker
 from report.sections.experiments import Experiments
 from report.sections.funnel import Funnel
-from report.sections.humans import HumanHelp
+from report.sections.humans import Assignees, HumanHelp
 from report.sections.overview import Overview
 from report.sections.time_to import TimeTo
 from report.sections.touchpoints import Touchpoints
@@ -44,7 +44,8 @@ async def build(
     targets: dict[str, PlaybookMilestones],
     links: Links,
     now: datetime,
-    levels: dict[tuple[str, int], int] | None = None,
+    generated_at: datetime | None = None,
+    assignees: Assignees | None = None,
 ) -> Report:
     milestones = MilestoneOrder()
     overview = Overview()
@@ -52,7 +53,7 @@ async def build(
     funnel = Funnel()
     touchpoints = Touchpoints()
     waiting = Waiting(now)
-    humans = HumanHelp(levels or {})
+    humans = HumanHelp(assignees or {})
     experiments = Experiments()
     collectors: tuple[Collector, ...] = (
         milestones, overview, first_action, first_value, funnel, touchpoints, waiting, humans, experiments
@@ -64,7 +65,8 @@ async def build(
 
     cell = cell_maker(links, filters)
     return Report(
-        generated_at=now,
+        generated_at=generated_at or datetime.now(UTC),
+        measured_at=now,
         filters=filters,
         moments=moments,
         **overview.cells(cell),

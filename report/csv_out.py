@@ -1,5 +1,6 @@
 """The report as CSV: one row per figure (section, group, figure, value, link), for a
-spreadsheet or another tool."""
+spreadsheet or another tool. An interval is two rows, `<figure>_low` and `<figure>_high`,
+each a plain number (empty when not known)."""
 
 from __future__ import annotations
 
@@ -33,6 +34,12 @@ def rows(report: Report) -> Iterator[tuple[str, str, str, Any, str]]:
                     continue
                 if isinstance(value, Cell):
                     yield section, group, field, value.n, value.link
+                elif isinstance(value, tuple):  # an interval: its two ends, each a number
+                    yield section, group, f"{field}_low", value[0], ""
+                    yield section, group, f"{field}_high", value[1], ""
+                elif value is None and "_ci" in field:  # an interval not known: both ends empty
+                    yield section, group, f"{field}_low", None, ""
+                    yield section, group, f"{field}_high", None, ""
                 else:
                     yield section, group, field, value, ""
     h = report.humans

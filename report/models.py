@@ -66,6 +66,7 @@ class FunnelRow(BaseModel):
     acted: Cell  # completed (the customer did it)
     skipped: Cell  # a human skipped it
     next: Cell  # told the next milestone, or activated after the last
+    drop_off_share: float | None  # told but not (yet) gone on: (told - next) / told
 
 
 class TouchpointRow(BaseModel):
@@ -93,7 +94,7 @@ class OwnerRow(BaseModel):
     owner: str
     journeys: Cell
     escalations: Cell
-    level_ups: Cell  # escalations that moved past level 1 (an SLA breach each)
+    sla_breaches: Cell  # escalation levels this person held past the SLA (the escalation moved up)
     over_capacity: Cell  # assignments that took the owner over capacity
 
 
@@ -103,9 +104,12 @@ class Humans(BaseModel):
     escalation_rate: float | None
     escalations: int
     triggers: list[TriggerRow]
-    resolved: Cell
-    resolution_median_hours: float | None
-    resolution_p90_hours: float | None
+    staff_decisions: Cell  # escalations a human decided (retry, skip, reassign, close)
+    staff_decision_median_hours: float | None  # from the escalation to the decision
+    staff_decision_p90_hours: float | None
+    ended_by_customer: Cell  # the customer acted before anyone decided
+    ended_by_cancel: Cell  # the journey was cancelled while escalated
+    still_open: Cell
     owners: list[OwnerRow]
 
 
@@ -126,6 +130,8 @@ class VariantComparison(BaseModel):
     a: str
     b: str
     ttfa_p_value: float | None  # Mann-Whitney U
+    activation_difference: float | None  # a's activation rate minus b's
+    activation_difference_ci: tuple[float, float] | None  # Newcombe's 95% interval
     activation_p_value: float | None  # two-proportion z-test
     verdict: str  # in words, including "not yet significant"
 
@@ -135,7 +141,8 @@ OVERVIEW = ("journeys", "running", "activated", "closed")
 
 
 class Report(BaseModel):
-    generated_at: datetime
+    generated_at: datetime  # when the report was made
+    measured_at: datetime  # the instant "waiting now" and the still-running journeys are measured at (--now)
     filters: Filters
     moments: int
     journeys: Cell

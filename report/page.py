@@ -40,9 +40,10 @@ def render(report: Report) -> str:
 
 def _title(report: Report) -> str:
     generated = html.escape(report.generated_at.isoformat(timespec="minutes"))
+    measured = html.escape(report.measured_at.isoformat(timespec="minutes"))
     return (
         f"<h1>Onboarding friction report</h1><p class=note>generated {generated}"
-        f" from {report.moments} moments; filters: {html.escape(_filters(report))}. Every number opens the journeys behind it in the Temporal Web UI.</p>"
+        f" from {report.moments} moments; journeys still running measured at {measured}; filters: {html.escape(_filters(report))}. Every number opens the journeys behind it in the Temporal Web UI.</p>"
     )
 
 

@@ -1,5 +1,6 @@
-"""Small, dependency-free statistics for the report: quantiles, Wilson intervals, and the
-two tests that say whether two variants differ yet."""
+"""Small statistics for the report written out: quantiles, Wilson intervals for a rate and
+Newcombe's for the difference of two, and the tests that say whether two variants differ
+yet. Survival curves and the exact and log-rank tests come from SciPy (report/survival.py)."""
 
 from __future__ import annotations
 
@@ -31,6 +32,22 @@ def wilson(successes: int, n: int) -> tuple[float, float] | None:
     centre = (p + z2 / (2 * n)) / (1 + z2 / n)
     half = _Z95 * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / (1 + z2 / n)
     return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def newcombe(a_successes: int, a_n: int, b_successes: int, b_n: int) -> tuple[float, float] | None:
+    """95% interval for the difference of two rates (a - b): Newcombe's hybrid score method
+    (Newcombe 1998, method 10), built from each rate's Wilson interval; keeps to [-1, 1] and
+    stays honest at small n, where the textbook Wald interval does not."""
+    wilson_a, wilson_b = wilson(a_successes, a_n), wilson(b_successes, b_n)
+    if wilson_a is None or wilson_b is None:
+        return None
+    p_a, p_b = a_successes / a_n, b_successes / b_n
+    (low_a, high_a), (low_b, high_b) = wilson_a, wilson_b
+    d = p_a - p_b
+    return (
+        d - math.sqrt((p_a - low_a) ** 2 + (high_b - p_b) ** 2),
+        d + math.sqrt((high_a - p_a) ** 2 + (p_b - low_b) ** 2),
+    )
 
 
 def median_interval(sorted_values: Sequence[float]) -> tuple[float, float] | None:

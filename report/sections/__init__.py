@@ -7,7 +7,7 @@ report/models.py), and `render`, which draws those rows on the HTML page.
     funnel        per week of start and milestone: told, acted, skipped, went on
     touchpoints   what moved customers: the touchpoint before each completion
     waiting       where customers wait now
-    humans        escalations, their triggers and resolution, per owner
+    humans        escalations, their triggers, how each ended, SLA breaches per person
     experiments   playbook variants compared
 
 report.compute.build runs the collectors over the journeys; report.page.render draws the

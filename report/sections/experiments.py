@@ -87,6 +87,12 @@ def _compare(playbook: str, a: str, b: str, arm_a: _Arm, arm_b: _Arm) -> Variant
         a=a,
         b=b,
         ttfa_p_value=first_action_p,
+        activation_difference=(
+            arm_a.activation_rate() - arm_b.activation_rate() if arm_a.journeys and arm_b.journeys else None
+        ),
+        activation_difference_ci=stats.newcombe(
+            len(arm_a.activated), len(arm_a.journeys), len(arm_b.activated), len(arm_b.journeys)
+        ),
         activation_p_value=activation_p,
         verdict="; ".join(
             (

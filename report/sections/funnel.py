@@ -13,7 +13,7 @@ import plotly.graph_objects as go
 from report.journeys import Journey
 from report.models import FunnelRow, PlaybookMilestones
 from report.sections.common import CellMaker, MilestoneOrder
-from report.sections.markup import count, escape, plot, table
+from report.sections.markup import count, escape, percent, plot, table
 
 
 @dataclass
@@ -32,6 +32,7 @@ class _Step:
             acted=cell(self.acted, started_that_week),
             skipped=cell(self.skipped, started_that_week),
             next=cell(self.next, started_that_week),
+            drop_off_share=(len(self.told) - len(self.next)) / len(self.told) if self.told else None,
         )
 
 
@@ -88,12 +89,21 @@ def render(rows: list[FunnelRow]) -> list[str]:
         figure.add_bar(name=step, x=list(totals), y=[totals[m][step] for m in totals])
     figure.update_layout(title="told -> acted -> next, all weeks", barmode="group")
     return [
-        "<h2>Funnel per milestone</h2><p class=note>By the week the journeys started: told the milestone, did it, went on to the next (or activated after the last).</p>",
+        "<h2>Funnel per milestone</h2><p class=note>By the week the journeys started: told the milestone, did it, went on to the next (or activated after the last). "
+        "Drop-off: the share of those told who have not gone on, including those still waiting in it.</p>",
         plot(figure, "funnel"),
         table(
-            ["week", "milestone", "told", "acted", "skipped", "next"],
+            ["week", "milestone", "told", "acted", "skipped", "next", "drop-off"],
             [
-                [r.week, escape(r.milestone), count(r.told), count(r.acted), count(r.skipped), count(r.next)]
+                [
+                    r.week,
+                    escape(r.milestone),
+                    count(r.told),
+                    count(r.acted),
+                    count(r.skipped),
+                    count(r.next),
+                    percent(r.drop_off_share),
+                ]
                 for r in rows
             ],
         ),

@@ -39,6 +39,7 @@ MONDAY = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 NEXT_MONDAY = datetime(2026, 11, 9, 9, 0, tzinfo=UTC)
 NOW = datetime(2026, 11, 16, 9, 0, tzinfo=UTC)
 BENCH_NOW = datetime(2026, 11, 23, tzinfo=UTC)
+GENERATED = datetime(2026, 12, 1, 8, 30, tzinfo=UTC)
 
 # Scripted journeys (through the stores, escalation tasks included) and moments beyond them.
 Dataset = tuple[list[Script], list[MomentRequest]]
@@ -183,6 +184,7 @@ async def test_the_report_is_unchanged(case, records_url, records_db, tmp_path, 
     dataset, options = CASES[case]
     await seed_dataset(records_db, dataset)
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(report_cli, "clock", lambda: GENERATED)  # the generation time, fixed for the stored files
     code, out, err = await run_report(records_url, options)
     assert code == 0, err
 

@@ -213,14 +213,16 @@ async def test_the_report_tells_what_was_driven(dev_env, tmp_path, journeys) -> 
 
     # Humans
     h = report["humans"]
-    assert (h["journeys"]["n"], h["escalated"]["n"], h["escalations"], h["resolved"]["n"]) == (48, 9, 9, 3)
+    assert (h["journeys"]["n"], h["escalated"]["n"], h["escalations"], h["staff_decisions"]["n"]) == (48, 9, 9, 3)
+    assert (h["ended_by_customer"]["n"], h["ended_by_cancel"]["n"], h["still_open"]["n"]) == (0, 0, 6)
     assert h["escalation_rate"] == 9 / 48
     assert {t["trigger"]: t["escalations"]["n"] for t in h["triggers"]} == {"help": 9}
     shortest = statistics.median(d.resolved_at - escalated_seen for d in driven if d.resolved_at)
     longest = statistics.median(known(d.resolved_seen) - known(d.helped_at) for d in driven if d.resolved_at)
-    assert shortest - CLOCK_S <= h["resolution_median_hours"] * 3600 <= longest + CLOCK_S
+    assert shortest - CLOCK_S <= h["staff_decision_median_hours"] * 3600 <= longest + CLOCK_S
     owners = {
-        o["owner"]: [o[k]["n"] for k in ("journeys", "escalations", "level_ups", "over_capacity")] for o in h["owners"]
+        o["owner"]: [o[k]["n"] for k in ("journeys", "escalations", "sla_breaches", "over_capacity")]
+        for o in h["owners"]
     }
     expected_owners = {}
     for owner in {d.owner for d in driven}:
