@@ -18,6 +18,7 @@ from report.sections.experiments import Experiments
 from report.sections.funnel import Funnel
 from report.sections.humans import Assignees, HumanHelp
 from report.sections.overview import Overview
+from report.sections.survival import Survival
 from report.sections.time_to import TimeTo
 from report.sections.touchpoints import Touchpoints
 from report.sections.waiting import Waiting
@@ -55,8 +56,9 @@ async def build(
     waiting = Waiting(now)
     humans = HumanHelp(assignees or {})
     experiments = Experiments()
+    curves = Survival(now)
     collectors: tuple[Collector, ...] = (
-        milestones, overview, first_action, first_value, funnel, touchpoints, waiting, humans, experiments
+        milestones, overview, first_action, first_value, curves, funnel, touchpoints, waiting, humans, experiments
     )  # fmt: skip
     async for journey in journeys:
         playbook = _playbook(journey, targets)
@@ -72,6 +74,7 @@ async def build(
         **overview.cells(cell),
         time_to_first_action=first_action.rows(cell),
         time_to_first_value=first_value.rows(cell),
+        survival=curves.rows(cell),
         funnel=funnel.rows(cell, milestones),
         touchpoints=touchpoints.rows(cell, milestones),
         waiting=waiting.rows(cell, milestones),

@@ -18,6 +18,7 @@ def rows(report: Report) -> Iterator[tuple[str, str, str, Any, str]]:
     sections: list[tuple[str, list[Any], tuple[str, ...]]] = [
         ("time_to_first_action", report.time_to_first_action, ("segment",)),
         ("time_to_first_value", report.time_to_first_value, ("segment",)),
+        ("survival", report.survival, ("moment", "by", "group")),
         ("funnel", report.funnel, ("week", "milestone")),
         ("touchpoints", report.touchpoints, ("milestone", "touchpoint")),
         ("waiting", report.waiting, ("stage", "state", "age")),
@@ -30,7 +31,7 @@ def rows(report: Report) -> Iterator[tuple[str, str, str, Any, str]]:
         for item in items:
             group = "/".join(str(getattr(item, k)) for k in keys)
             for field, value in item:
-                if field in keys:
+                if field in keys or isinstance(value, list):  # a curve's points: in the JSON
                     continue
                 if isinstance(value, Cell):
                     yield section, group, field, value.n, value.link

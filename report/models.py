@@ -59,6 +59,34 @@ class TimeToRow(BaseModel):
     inside_share: float | None  # of all journeys in the segment
 
 
+class CurvePoint(BaseModel):
+    """A step of a Kaplan-Meier curve: by `hours`, this share of the group got there (95%
+    band; None where not defined: a share of 0 or 1)."""
+
+    hours: float
+    reached: float
+    low: float | None
+    high: float | None
+
+
+class SurvivalRow(BaseModel):
+    """Time to a moment for one group, journeys still running counted (censored) rather than
+    dropped: the Kaplan-Meier curve and what is read off it."""
+
+    moment: str  # first_action | first_value
+    by: str  # segment | variant | start_week
+    group: str
+    journeys: Cell
+    reached: Cell
+    not_yet: Cell  # censored: still running without it, or ended without it
+    target_hours: float | None
+    median_hours: float | None  # the first hour half the group got there (None: not yet)
+    median_ci_hours: tuple[float | None, float | None] | None  # 95%; None at an end: not known yet
+    within_target_share: float | None  # of the group, reached within the target (Kaplan-Meier)
+    within_target_ci: tuple[float, float] | None
+    curve: list[CurvePoint]
+
+
 class FunnelRow(BaseModel):
     week: str  # Monday of the week the journeys started, YYYY-MM-DD
     milestone: str
@@ -151,6 +179,7 @@ class Report(BaseModel):
     closed: Cell
     time_to_first_action: list[TimeToRow]
     time_to_first_value: list[TimeToRow]
+    survival: list[SurvivalRow] = Field(default_factory=list)
     funnel: list[FunnelRow]
     touchpoints: list[TouchpointRow]
     waiting: list[WaitingRow]

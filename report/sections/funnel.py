@@ -6,13 +6,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 
 import plotly.graph_objects as go
 
 from report.journeys import Journey
 from report.models import FunnelRow, PlaybookMilestones
-from report.sections.common import CellMaker, MilestoneOrder
+from report.sections.common import CellMaker, MilestoneOrder, week_of, week_query
 from report.sections.markup import count, escape, percent, plot, table
 
 
@@ -24,7 +23,7 @@ class _Step:
     next: list[str] = field(default_factory=list)
 
     def row(self, week: str, milestone: str, cell: CellMaker) -> FunnelRow:
-        started_that_week = _week_query(week)
+        started_that_week = week_query(week)
         return FunnelRow(
             week=week,
             milestone=milestone,
@@ -42,7 +41,7 @@ class Funnel:
 
     def add(self, journey: Journey, playbook: PlaybookMilestones) -> None:
         assert journey.started_at is not None  # the query reads only journeys that started
-        week, wid, order = _week(journey.started_at), journey.workflow_id, playbook.milestones
+        week, wid, order = week_of(journey.started_at), journey.workflow_id, playbook.milestones
         for i, milestone in enumerate(order):
             if milestone not in journey.told:
                 continue
@@ -66,16 +65,6 @@ class Funnel:
             step.row(week, milestone, cell)
             for (week, milestone), step in sorted(self.steps.items(), key=lambda kv: week_and_place(kv[0]))
         ]
-
-
-def _week(at: datetime) -> str:
-    """The Monday of the week the journey started, YYYY-MM-DD."""
-    return (at.date() - timedelta(days=at.weekday())).isoformat()
-
-
-def _week_query(week: str) -> str:
-    monday = datetime.fromisoformat(week).replace(tzinfo=UTC)
-    return f"StartTime >= '{monday.isoformat()}' AND StartTime < '{(monday + timedelta(days=7)).isoformat()}'"
 
 
 def render(rows: list[FunnelRow]) -> list[str]:

@@ -59,7 +59,7 @@ class TimeTo:
 
     @classmethod
     def first_value(cls) -> TimeTo:
-        return cls(_first_value_at, PlaybookMilestones.first_value_target)
+        return cls(first_value_at, PlaybookMilestones.first_value_target)
 
     def add(self, journey: Journey, playbook: PlaybookMilestones) -> None:
         assert journey.started_at is not None  # the query reads only journeys that started
@@ -76,7 +76,7 @@ class TimeTo:
         return [times.row(segment, cell) for segment, times in sorted(self.segments.items())]
 
 
-def _first_value_at(journey: Journey, playbook: PlaybookMilestones) -> datetime | None:
+def first_value_at(journey: Journey, playbook: PlaybookMilestones) -> datetime | None:
     """First value: the customer completed the second milestone (a human skipping it is not)."""
     if len(playbook.milestones) < 2:
         return None

@@ -23,7 +23,17 @@ from tests.harness.report_journeys import script, seed
 
 playwright_api = require_browser()
 
-PLOTS = ("ttfa", "ttfv", "funnel", "touchpoints", "waiting", "triggers", "variants")
+PLOTS = (
+    "ttfa",
+    "ttfv",
+    "km-first_action-segment",
+    "km-first_value-start_week",
+    "funnel",
+    "touchpoints",
+    "waiting",
+    "triggers",
+    "variants",
+)
 
 
 @pytest.mark.parametrize("records_url", ["sqlite"], indirect=True)
@@ -57,5 +67,6 @@ async def test_the_page_draws_every_plot_in_chromium(records_db, tmp_path) -> No
             )
             await page.screenshot(path=Path(out) / "report.png", full_page=False)
             await page.locator("#plot-variants").screenshot(path=Path(out) / "report-variants.png")
+            await page.locator("#plot-km-first_action-segment").screenshot(path=Path(out) / "report-survival.png")
         finally:
             await browser.close()

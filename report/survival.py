@@ -1,0 +1,87 @@
+"""Time to an event with customers still in flight: Kaplan-Meier curves from SciPy's
+censored-data ECDF (`scipy.stats.ecdf` on `CensoredData`). A journey that has not reached the
+moment yet is censored at its age (it counts while it runs, it is neither dropped nor a
+failure); one that ended without it (cancelled, or activated without the customer doing it)
+is censored when it ended.
+
+The curve is read as the share of journeys that got there by each hour (1 - S(t)), with
+SciPy's pointwise 95% band (log-log, Greenwood's variance: never outside 0..1). From it:
+the median (the first hour the share reaches a half), its interval (where the band crosses a
+half, Brookmeyer-Crowley), and the share reached within a target with its interval."""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.stats import CensoredData, ecdf
+
+CONFIDENCE = 0.95
+
+
+@dataclass(frozen=True)
+class Curve:
+    """A Kaplan-Meier curve as the share reached: at each time an event or a censoring
+    happened (ascending), the share reached by then and its 95% band (None where the band is
+    not defined: the share is 0 or 1)."""
+
+    times: tuple[float, ...]
+    reached: tuple[float, ...]
+    low: tuple[float | None, ...]
+    high: tuple[float | None, ...]
+
+    def at(self, t: float) -> tuple[float, tuple[float, float] | None]:
+        """The share reached by `t`, with its 95% interval."""
+        i = int(np.searchsorted(self.times, t, side="right")) - 1
+        if i < 0:
+            return 0.0, None
+        low, high = self.low[i], self.high[i]
+        return self.reached[i], None if low is None or high is None else (low, high)
+
+    def median(self) -> float | None:
+        """The first time half the journeys got there (None: not yet)."""
+        return _first_at_least(self.times, self.reached, 0.5)
+
+    def median_interval(self) -> tuple[float | None, float | None]:
+        """Where the band crosses a half: the earliest time the band's upper side reaches it,
+        the earliest its lower side does (None: not yet; the median could be later still)."""
+        # where the band is not defined the share is 0 or 1: the band is the share itself
+        high = [s if h is None else h for s, h in zip(self.reached, self.high, strict=True)]
+        low = [s if lo is None else lo for s, lo in zip(self.reached, self.low, strict=True)]
+        return _first_at_least(self.times, high, 0.5), _first_at_least(self.times, low, 0.5)
+
+
+def kaplan_meier(reached: Sequence[float], not_yet: Sequence[float]) -> Curve | None:
+    """The curve from the times of those that got there and the ages (or end times) of those
+    that did not yet; None without any journey. Every time unit goes; the report uses hours."""
+    if not reached and not not_yet:
+        return None
+    if not reached:  # nobody got there yet: the share is 0 throughout, no band
+        times = tuple(sorted(set(not_yet)))
+        return Curve(times, (0.0,) * len(times), (None,) * len(times), (None,) * len(times))
+    result = ecdf(CensoredData(uncensored=np.asarray(reached, float), right=np.asarray(not_yet, float)))
+    survival = result.sf
+    with warnings.catch_warnings():
+        # at S = 1 or 0 the log-log band is undefined (nan): said by None below
+        warnings.simplefilter("ignore", RuntimeWarning)
+        band = survival.confidence_interval(CONFIDENCE, method="log-log")
+    times = tuple(float(t) for t in survival.quantiles)
+    share = tuple(1.0 - float(s) for s in survival.probabilities)
+    # the share's band is the survival band turned over: 1 - upper, 1 - lower
+    low = tuple(_defined(1.0 - float(s)) for s in band.high.probabilities)
+    high = tuple(_defined(1.0 - float(s)) for s in band.low.probabilities)
+    return Curve(times, share, low, high)
+
+
+def _defined(value: float) -> float | None:
+    return None if math.isnan(value) else value
+
+
+def _first_at_least(times: Sequence[float], values: Sequence[float | None], level: float) -> float | None:
+    for t, v in zip(times, values, strict=True):
+        if v is not None and v >= level - 1e-12:
+            return t
+    return None
