@@ -55,7 +55,7 @@ async def build(
     touchpoints = Touchpoints()
     waiting = Waiting(now)
     humans = HumanHelp(assignees or {})
-    experiments = Experiments()
+    experiments = Experiments(now)
     curves = Survival(now)
     collectors: tuple[Collector, ...] = (
         milestones, overview, first_action, first_value, curves, funnel, touchpoints, waiting, humans, experiments

@@ -145,9 +145,11 @@ class VariantRow(BaseModel):
     playbook: str
     variant: str
     journeys: Cell
-    first_actions: Cell
-    ttfa_median_hours: float | None
-    ttfa_median_ci_hours: tuple[float, float] | None
+    first_actions: Cell  # journeys whose customer took the first action
+    first_action_rate: float | None  # of the arm's journeys
+    first_action_rate_ci: tuple[float, float] | None  # Wilson 95%
+    ttfa_median_hours: float | None  # Kaplan-Meier: half the arm acted by then (None: not yet)
+    ttfa_median_ci_hours: tuple[float | None, float | None] | None  # 95%; None at an end: not known yet
     activated: Cell
     activation_rate: float | None
     activation_rate_ci: tuple[float, float] | None
@@ -157,10 +159,21 @@ class VariantComparison(BaseModel):
     playbook: str
     a: str
     b: str
-    ttfa_p_value: float | None  # Mann-Whitney U
+    first_action_difference: float | None  # a's share acted minus b's
+    first_action_difference_ci: tuple[float, float] | None  # Newcombe's 95% interval
+    first_action_p_value: float | None  # Fisher's exact test
+    ttfa_log_rank_p_value: float | None  # log-rank over every journey (those not acted yet censored)
+    restricted_within_hours: (
+        float | None
+    )  # the window of the restricted mean: the target, or less if not followed that long
+    restricted_mean_a_hours: float | None  # average hours a's journeys waited for the first action, within it
+    restricted_mean_b_hours: float | None
+    restricted_mean_difference_hours: float | None  # a minus b (negative: a acts sooner)
+    restricted_mean_difference_ci_hours: tuple[float, float] | None  # 95%
     activation_difference: float | None  # a's activation rate minus b's
     activation_difference_ci: tuple[float, float] | None  # Newcombe's 95% interval
     activation_p_value: float | None  # two-proportion z-test
+    journeys_needed_per_arm: int | None  # to show the first-action difference seen (80% power, p<0.05)
     verdict: str  # in words, including "not yet significant"
 
 

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.stats import CensoredData, ecdf
+from scipy.stats import CensoredData, ecdf, logrank
 
 CONFIDENCE = 0.95
 
@@ -85,3 +85,38 @@ def _first_at_least(times: Sequence[float], values: Sequence[float | None], leve
         if v is not None and v >= level - 1e-12:
             return t
     return None
+
+
+def log_rank_p(a_reached: Sequence[float], a_not_yet: Sequence[float], b_reached: Sequence[float],
+               b_not_yet: Sequence[float]) -> float | None:  # fmt: skip
+    """Two-sided p-value of the log-rank test (SciPy): do the two curves differ? Those not
+    there yet count as in the time-to-event data, so an arm where fewer act is not faster."""
+    if not (a_reached or a_not_yet) or not (b_reached or b_not_yet) or not (a_reached or b_reached):
+        return None
+    result = logrank(
+        CensoredData(uncensored=np.asarray(a_reached, float), right=np.asarray(a_not_yet, float)),
+        CensoredData(uncensored=np.asarray(b_reached, float), right=np.asarray(b_not_yet, float)),
+    )
+    return float(result.pvalue)
+
+
+def restricted_mean(reached: Sequence[float], not_yet: Sequence[float], within: float) -> tuple[float, float]:
+    """The restricted mean time to the event within `within` (the area under the survival
+    curve from 0 to it: the average hours a journey waits for it, counting at most `within`)
+    and its variance (Klein & Moeschberger 2003, section 4.5: the sum over event times t_i <=
+    `within` of A_i^2 d_i / (n_i (n_i - d_i)), A_i the area from t_i to `within`)."""
+    events = np.asarray(reached, float)
+    followed = np.concatenate([events, np.asarray(not_yet, float)])
+    steps: list[tuple[float, float, int, int]] = []  # (event time, S just after it, at risk, events)
+    s = 1.0
+    for t in np.unique(events[events <= within]):
+        at_risk, d = int(np.sum(followed >= t)), int(np.sum(events == t))
+        s *= 1 - d / at_risk
+        steps.append((float(t), s, at_risk, d))
+    # area under the step curve from each event time to `within`
+    edges = [t for t, _, _, _ in steps] + [within]
+    pieces = [after * (edges[i + 1] - edges[i]) for i, (_, after, _, _) in enumerate(steps)]
+    area_after = [sum(pieces[i:]) for i in range(len(steps))]
+    mean = (edges[0] if steps else within) + sum(pieces)
+    variance = sum(a * a * d / (n * (n - d)) for a, (_, _, n, d) in zip(area_after, steps, strict=True) if n > d)
+    return mean, variance

@@ -215,15 +215,19 @@ async def test_variants_compared_with_intervals_and_a_verdict(records_db):
     await seed(records_db, scripts)
     report = await build(records_db, Filters(), links=LINKS, now=NOW)
     a, b = report.variants
-    assert (a.variant, a.journeys.n, a.first_actions.n, a.activated.n, a.ttfa_median_hours) == ("a", 10, 10, 8, 5.5)
-    assert (b.variant, b.journeys.n, b.first_actions.n, b.activated.n, b.ttfa_median_hours) == ("b", 10, 10, 2, 25.5)
+    # Kaplan-Meier medians: the first hour half the arm acted (the 5th of 10)
+    assert (a.variant, a.journeys.n, a.first_actions.n, a.activated.n, a.ttfa_median_hours) == ("a", 10, 10, 8, 5)
+    assert (b.variant, b.journeys.n, b.first_actions.n, b.activated.n, b.ttfa_median_hours) == ("b", 10, 10, 2, 25)
+    assert (a.first_action_rate, b.first_action_rate) == (1, 1)
     assert a.activation_rate == 0.8 and a.activation_rate_ci == (
         pytest.approx(0.4902, abs=1e-4),
         pytest.approx(0.9433, abs=1e-4),
     )
-    assert a.ttfa_median_ci_hours == (2, 9) and b.ttfa_median_ci_hours == (22, 29)
+    assert a.ttfa_median_ci_hours == (1, 8) and b.ttfa_median_ci_hours == (21, 28)  # where the log-log band crosses 1/2
     (comparison,) = report.variant_comparisons
-    assert comparison.ttfa_p_value < 0.001 and comparison.activation_p_value == pytest.approx(0.0073, abs=1e-4)
+    # within the 72 h target: a's mean 5.5 h, b's 25.5 h (everybody acted)
+    assert comparison.restricted_mean_difference_hours == pytest.approx(-20)
+    assert comparison.ttfa_log_rank_p_value < 0.001 and comparison.activation_p_value == pytest.approx(0.0073, abs=1e-4)
     assert comparison.activation_difference == pytest.approx(0.6)
     assert comparison.activation_difference_ci == (pytest.approx(0.1618, abs=1e-4), pytest.approx(0.8027, abs=1e-4))
     rows = {(r[0], r[1], r[2]): r[3] for r in csv_out.rows(report)}
@@ -233,7 +237,11 @@ async def test_variants_compared_with_intervals_and_a_verdict(records_db):
         0.1618, abs=1e-4
     )
     assert ("variants", "default/a", "activation_rate_ci") not in rows
-    assert comparison.verdict == ("time to first action: a is faster (p=0.000); activation: a activates more (p=0.007)")
+    assert comparison.verdict == (
+        "first action: not yet significant (10/10 vs 10/10; Fisher p=1.00); no difference seen, so more journeys "
+        "would not show one; time to first action: a is faster, 20.0 h less waiting on average within the first 72 h "
+        "(log-rank p=0.000); activation: a activates more (p=0.007)"
+    )
 
 
 async def test_a_small_difference_is_not_yet_significant(records_db):
@@ -241,7 +249,8 @@ async def test_a_small_difference_is_not_yet_significant(records_db):
     scripts += [Script(f"B{i}", "smb", MONDAY, variant="b", done_after=(11 + i, None, None)) for i in range(4)]
     await seed(records_db, scripts)
     (comparison,) = (await build(records_db, Filters(), links=LINKS, now=NOW)).variant_comparisons
-    assert comparison.verdict.startswith("time to first action: not yet significant (p=0.")
+    assert comparison.verdict.startswith("first action: not yet significant (4/4 vs 4/4; Fisher p=1.00)")
+    assert "time to first action: not yet significant (log-rank p=0." in comparison.verdict
     assert comparison.verdict.endswith("activation: not yet significant (p=1.00)")
 
 
