@@ -82,7 +82,9 @@ class SurvivalRow(BaseModel):
     target_hours: float | None
     median_hours: float | None  # the first hour half the group got there (None: not yet)
     median_ci_hours: tuple[float | None, float | None] | None  # 95%; None at an end: not known yet
-    within_target_share: float | None  # of the group, reached within the target (Kaplan-Meier)
+    within_target_share: (
+        float | None
+    )  # of the group, reached within the target (Kaplan-Meier; None: none followed that long yet)
     within_target_ci: tuple[float, float] | None
     curve: list[CurvePoint]
 

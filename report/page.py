@@ -8,7 +8,7 @@ import html
 from plotly.offline import get_plotlyjs
 
 from report.models import Report
-from report.sections import experiments, funnel, humans, overview, survival, time_to, touchpoints, waiting
+from report.sections import experiments, funnel, humans, overview, survival, time_to, touchpoints, trend, waiting
 
 STYLE = """
 body{font-family:system-ui,sans-serif;margin:24px auto;max-width:1150px;color:#1f2933}
@@ -25,6 +25,7 @@ def render(report: Report) -> str:
         *overview.render(report),
         *time_to.render(report.time_to_first_action, report.time_to_first_value),
         *survival.render(report.survival),
+        *trend.render(report.survival),
         *funnel.render(report.funnel),
         *touchpoints.render(report.touchpoints),
         *waiting.render(report.waiting),

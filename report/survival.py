@@ -1,8 +1,9 @@
 """Time to an event with customers still in flight: Kaplan-Meier curves from SciPy's
 censored-data ECDF (`scipy.stats.ecdf` on `CensoredData`). A journey that has not reached the
-moment yet is censored at its age (it counts while it runs, it is neither dropped nor a
-failure); one that ended without it (cancelled, or activated without the customer doing it)
-is censored when it ended.
+moment is censored at its age: while it runs it counts for as long as it has run, neither
+dropped nor a failure; one that ended without it (cancelled) stays among those not there
+for its whole age, since it never will get there (the curve is then the cumulative
+incidence, the cancel a competing outcome).
 
 The curve is read as the share of journeys that got there by each hour (1 - S(t)), with
 SciPy's pointwise 95% band (log-log, Greenwood's variance: never outside 0..1). From it:
@@ -33,8 +34,14 @@ class Curve:
     low: tuple[float | None, ...]
     high: tuple[float | None, ...]
 
+    def known_at(self, t: float) -> bool:
+        """Whether the curve says anything at `t`: a journey was followed that long, or all
+        of them got there before."""
+        return not self.times or t <= self.times[-1] or self.reached[-1] >= 1.0
+
     def at(self, t: float) -> tuple[float, tuple[float, float] | None]:
-        """The share reached by `t`, with its 95% interval."""
+        """The share reached by `t`, with its 95% interval (past the longest journey
+        followed, the last share: ask `known_at` first)."""
         i = int(np.searchsorted(self.times, t, side="right")) - 1
         if i < 0:
             return 0.0, None

@@ -28,7 +28,7 @@ class _Arm:
     journeys: list[str] = field(default_factory=list)
     first_actions: list[str] = field(default_factory=list)
     acted_hours: list[float] = field(default_factory=list)  # from the start to the first action
-    not_yet_hours: list[float] = field(default_factory=list)  # followed without one: running, or ended
+    not_yet_hours: list[float] = field(default_factory=list)  # the ages of those without one
     activated: list[str] = field(default_factory=list)
     target_hours: float | None = None
 
@@ -63,8 +63,8 @@ class Experiments:
             arm.acted_hours.append(max(0.0, (journey.first_action_at - journey.started_at).total_seconds() / HOUR))
             arm.first_actions.append(journey.workflow_id)
         else:
-            ended = journey.activated_at or journey.closed_at or self.now
-            arm.not_yet_hours.append(max(0.0, (ended - journey.started_at).total_seconds() / HOUR))
+            # as in the survival curves: not there for its whole age, running or ended without it
+            arm.not_yet_hours.append(max(0.0, (self.now - journey.started_at).total_seconds() / HOUR))
         if journey.activated_at:
             arm.activated.append(journey.workflow_id)
 

@@ -48,8 +48,10 @@ class Survival:
     def add(self, journey: Journey, playbook: PlaybookMilestones) -> None:
         assert journey.started_at is not None  # the query reads only journeys that started
         start, wid = journey.started_at, journey.workflow_id
-        # followed until it ended, or until now while it runs
-        ended = journey.activated_at or journey.closed_at or self.now
+        # Without the moment, a journey counts as "not there" for its whole age: a running one
+        # may still get there; one that ended without it (cancelled, or a human skipped the
+        # milestone) never will, so it stays among those not there, as long as we know of it.
+        age = max(0.0, (self.now - start).total_seconds() / HOUR)
         for moment, (reached, target) in WAYS.items():
             at = reached(journey, playbook)
             for by, group in _groups(journey):
@@ -59,7 +61,7 @@ class Survival:
                 if at is not None:
                     tally.reached.append((max(0.0, (at - start).total_seconds() / HOUR), wid))
                 else:
-                    tally.not_yet.append((max(0.0, (ended - start).total_seconds() / HOUR), wid))
+                    tally.not_yet.append((age, wid))
 
     def rows(self, cell: CellMaker) -> list[SurvivalRow]:
         def order(key: tuple[str, str, str]) -> tuple[int, int, str]:
@@ -91,7 +93,8 @@ def _row(key: tuple[str, str, str], tally: _Group, cell: CellMaker) -> SurvivalR
     curve = survival.kaplan_meier([h for h, _ in tally.reached], [h for h, _ in tally.not_yet])
     assert curve is not None  # a group has at least one journey
     target = tally.target_hours
-    within = curve.at(target) if target is not None else None
+    # a share within the target only once a journey of the group was followed that long
+    within = curve.at(target) if target is not None and curve.known_at(target) else None
     return SurvivalRow(
         moment=moment,
         by=by,

@@ -183,7 +183,7 @@ async def test_the_command_writes_json_csv_and_html(seeded, records_url, tmp_pat
         "link": "",
     } in rows
     page = out.read_text()
-    assert page.count('id="plot-') == 10 and "Plotly.newPlot" in page and "<script src=" not in page
+    assert page.count('id="plot-') == 11 and "Plotly.newPlot" in page and "<script src=" not in page
     assert "4 journeys" in err
 
 

@@ -68,5 +68,6 @@ async def test_the_page_draws_every_plot_in_chromium(records_db, tmp_path) -> No
             await page.screenshot(path=Path(out) / "report.png", full_page=False)
             await page.locator("#plot-variants").screenshot(path=Path(out) / "report-variants.png")
             await page.locator("#plot-km-first_action-segment").screenshot(path=Path(out) / "report-survival.png")
+            await page.locator("#plot-trend").screenshot(path=Path(out) / "report-trend.png")
         finally:
             await browser.close()

@@ -4,11 +4,14 @@ journeys still running counted (censored) rather than dropped."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from report import survival
 from report.cli import build
 from report.models import Filters
+from report.sections import trend
 from tests.harness.report_journeys import Script, seed
 from tests.report.test_report import LINKS, NEXT_MONDAY, NOW, SCRIPTS, ids
 
@@ -62,9 +65,10 @@ async def test_the_report_counts_running_journeys_until_their_age(records_db):
     assert smb.within_target_share == 0.5
     assert smb.within_target_ci == (pytest.approx(0.1551, abs=1e-4), pytest.approx(0.9422, abs=1e-4))
     assert ids(smb.not_yet.link) == ["onboarding-S4"]
-    # enterprise: E1 acted at 5 h; E2 was cancelled at 40 h without acting: followed until then
+    # enterprise: E1 acted at 5 h; E2 was cancelled at 40 h without acting: it never will, so it
+    # stays among those not there for its whole age (336 h), not only until the cancel
     ent = rows[("first_action", "segment", "enterprise")]
-    assert [(p.hours, p.reached) for p in ent.curve] == [(5, 0.5), (40, 0.5)]
+    assert [(p.hours, p.reached) for p in ent.curve] == [(5, 0.5), (336, 0.5)]
     assert (ent.median_hours, ent.not_yet.n) == (5, 1)
     # smb first value: S1 at 20 h, S2 at 200 h; S3 and S4 running at 168 h. The naive median of
     # those that got there would say 110 h; the curve says half got there by 200 h, the first hour it can.
@@ -91,3 +95,20 @@ async def test_a_group_nobody_reached_yet_has_no_median(records_db):
         None,
     )
     assert (arm.within_target_share, arm.within_target_ci) == (0.0, None)
+
+
+async def test_the_weekly_trend_reads_each_week_off_its_curve(records_db):
+    young = Script("Y1", "smb", NOW - timedelta(hours=8), done_after=(5, None, None))  # a week only hours old
+    await seed(records_db, [*SCRIPTS, young, Script("Y2", "smb", NOW - timedelta(hours=9))])
+    drawn = trend.series(trend.weeks((await build(records_db, Filters(), links=LINKS, now=NOW)).survival))
+    assert drawn.weeks == ["2026-11-02", "2026-11-09", "2026-11-16"]
+    # first week: E1 5 h, S1 10 h, S2 30 h, E2 cancelled at 40 h: 3 of 4 within 72 h, half by 10 h
+    # second: S3 100 h, S4 running at 168 h: none within 72 h, half by 100 h
+    # third: Y1 5 h, Y2 running at 9 h: nobody has run 72 h yet, so no share; half by 5 h
+    assert drawn.share == [0.75, 0.0, None]
+    assert drawn.median == [10, 100, 5]
+    assert drawn.share_band[1] is None and drawn.share_band[2] is None  # 0%: no band; too young: no point
+    low, high = drawn.share_band[0]
+    assert low < 0.75 < high
+    # the median's band: an end not known yet is drawn at the longest the week's journeys ran
+    assert drawn.median_band[1] == (100, 168) and drawn.median_band[2] == (5, 9)
