@@ -122,11 +122,11 @@ def render(rows: list[SurvivalRow]) -> list[str]:
     if not rows:
         return []
     out = [
-        "<h2>How fast customers get there (survival curves)</h2><p class=note>"
+        "<h2>How fast customers get there: time to first action and to first value</h2><p class=note>"
         "Each line is the share of a group's journeys that took their first action (or reached first value: "
         "the customer completed the second milestone) by each hour after the start. Journeys still running count "
         "for as long as they have run and are neither dropped nor taken as failures (Kaplan-Meier); the shaded band "
-        "is the 95% interval. Median: the hour half the group got there; within target: the share that got there "
+        "is the 95% interval. Not yet: journeys without it so far (still running, or ended without it). Median: the hour half the group got there; within target: the share that got there "
         "within the playbook's window (dashed line). &ldquo;not yet&rdquo; marks an end of an interval the data cannot "
         "tell yet.</p>"
     ]
@@ -202,7 +202,7 @@ def _table(rows: list[SurvivalRow], by: str) -> str:
             BY_NAMES[by],
             "journeys",
             "got there",
-            "not yet (running or ended without)",
+            "not yet",
             "median",
             "95% interval",
             "target",
