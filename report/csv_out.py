@@ -1,6 +1,7 @@
-"""The report as CSV: one row per figure (section, group, figure, value, link), for a
-spreadsheet or another tool. An interval is two rows, `<figure>_low` and `<figure>_high`,
-each a plain number (empty when not known)."""
+"""The report as CSV: one row per figure (section, group, figure, value, low, high, link),
+for a spreadsheet or another tool. A figure with a 95% interval has its ends in `low` and
+`high`, each a plain number (empty when not known, or for a figure without one); its
+`value` is empty."""
 
 from __future__ import annotations
 
@@ -10,11 +11,14 @@ from typing import Any, TextIO
 
 from report.models import OVERVIEW, Cell, Report
 
+HEADER = ("section", "group", "figure", "value", "low", "high", "link")
+Row = tuple[str, str, str, Any, Any, Any, str]
 
-def rows(report: Report) -> Iterator[tuple[str, str, str, Any, str]]:
+
+def rows(report: Report) -> Iterator[Row]:
     for name in OVERVIEW:
         cell: Cell = getattr(report, name)
-        yield "overview", "", name, cell.n, cell.link
+        yield "overview", "", name, cell.n, None, None, cell.link
     sections: list[tuple[str, list[Any], tuple[str, ...]]] = [
         ("time_to_first_action", report.time_to_first_action, ("segment",)),
         ("time_to_first_value", report.time_to_first_value, ("segment",)),
@@ -33,26 +37,22 @@ def rows(report: Report) -> Iterator[tuple[str, str, str, Any, str]]:
             for field, value in item:
                 if field in keys or isinstance(value, list):  # a curve's points: in the JSON
                     continue
-                if isinstance(value, Cell):
-                    yield section, group, field, value.n, value.link
-                elif isinstance(value, tuple):  # an interval: its two ends, each a number
-                    yield section, group, f"{field}_low", value[0], ""
-                    yield section, group, f"{field}_high", value[1], ""
-                elif value is None and "_ci" in field:  # an interval not known: both ends empty
-                    yield section, group, f"{field}_low", None, ""
-                    yield section, group, f"{field}_high", None, ""
-                else:
-                    yield section, group, field, value, ""
-    h = report.humans
-    for field, value in h:
-        if isinstance(value, Cell):
-            yield "humans", "", field, value.n, value.link
-        elif not isinstance(value, list):
-            yield "humans", "", field, value, ""
+                yield _row(section, group, field, value)
+    for field, value in report.humans:
+        if not isinstance(value, list):
+            yield _row("humans", "", field, value)
+
+
+def _row(section: str, group: str, field: str, value: Any) -> Row:
+    if isinstance(value, Cell):
+        return section, group, field, value.n, None, None, value.link
+    if isinstance(value, tuple):  # an interval: its two ends, each a number (None: not known yet)
+        return section, group, field, None, value[0], value[1], ""
+    return section, group, field, value, None, None, ""
 
 
 def write(report: Report, out: TextIO) -> None:
     writer = csv.writer(out)
-    writer.writerow(["section", "group", "figure", "value", "link"])
+    writer.writerow(HEADER)
     for row in rows(report):
         writer.writerow(row)

@@ -180,8 +180,19 @@ async def test_the_command_writes_json_csv_and_html(seeded, records_url, tmp_pat
         "group": "smb",
         "figure": "median_hours",
         "value": "30.0",
+        "low": "",
+        "high": "",
         "link": "",
     } in rows
+    (interval,) = [
+        r
+        for r in rows
+        if (r["section"], r["group"], r["figure"]) == ("survival", "first_action/segment/smb", "within_target_ci")
+    ]
+    assert interval["value"] == "" and (float(interval["low"]), float(interval["high"])) == (
+        pytest.approx(0.1551, abs=1e-4),
+        pytest.approx(0.9422, abs=1e-4),
+    )  # as tests/report/test_report_survival.py works out by hand
     page = out.read_text()
     assert page.count('id="plot-') == 11 and "Plotly.newPlot" in page and "<script src=" not in page
     assert "4 journeys" in err
@@ -230,13 +241,15 @@ async def test_variants_compared_with_intervals_and_a_verdict(records_db):
     assert comparison.ttfa_log_rank_p_value < 0.001 and comparison.activation_p_value == pytest.approx(0.0073, abs=1e-4)
     assert comparison.activation_difference == pytest.approx(0.6)
     assert comparison.activation_difference_ci == (pytest.approx(0.1618, abs=1e-4), pytest.approx(0.8027, abs=1e-4))
-    rows = {(r[0], r[1], r[2]): r[3] for r in csv_out.rows(report)}
-    assert rows[("variants", "default/a", "activation_rate_ci_low")] == pytest.approx(0.4902, abs=1e-4)
-    assert rows[("variants", "default/a", "activation_rate_ci_high")] == pytest.approx(0.9433, abs=1e-4)
-    assert rows[("variant_comparisons", "default/a/b", "activation_difference_ci_low")] == pytest.approx(
+    rows = {(r[0], r[1], r[2]): r[3:6] for r in csv_out.rows(report)}
+    # an interval: its two ends as numbers in `low` and `high`, no value
+    low, high = rows[("variants", "default/a", "activation_rate_ci")][1:]
+    assert (low, high) == (pytest.approx(0.4902, abs=1e-4), pytest.approx(0.9433, abs=1e-4))
+    assert rows[("variants", "default/a", "activation_rate_ci")][0] is None
+    assert rows[("variant_comparisons", "default/a/b", "activation_difference_ci")][1] == pytest.approx(
         0.1618, abs=1e-4
     )
-    assert ("variants", "default/a", "activation_rate_ci") not in rows
+    assert rows[("variants", "default/a", "activation_rate")] == (0.8, None, None)
     assert comparison.verdict == (
         "first action: not yet significant (10/10 vs 10/10; Fisher p=1.00); no difference seen, so more journeys "
         "would not show one; time to first action: a is faster, 20.0 h less waiting on average within the first 72 h "
