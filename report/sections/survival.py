@@ -147,9 +147,10 @@ def _figure(rows: list[SurvivalRow], title: str) -> go.Figure:
     figure = go.Figure()
     for i, r in enumerate(rows):
         colour = COLOURS[i % len(COLOURS)]
-        hours = [0.0, *(p.hours for p in r.curve)]
-        band_low = [0.0, *(p.low if p.low is not None else p.reached for p in r.curve)]
-        band_high = [0.0, *(p.high if p.high is not None else p.reached for p in r.curve)]
+        points = drawn_points(r.curve)
+        hours = [0.0, *(round(p.hours, 2) for p in points)]
+        band_low = [0.0, *(round(p.low if p.low is not None else p.reached, 4) for p in points)]
+        band_high = [0.0, *(round(p.high if p.high is not None else p.reached, 4) for p in points)]
         common = {"x": hours, "mode": "lines", "line": {"shape": "hv", "width": 0}, "legendgroup": r.group,
                   "showlegend": False, "hoverinfo": "skip"}  # fmt: skip
         figure.add_scatter(y=band_low, **common)
@@ -158,7 +159,7 @@ def _figure(rows: list[SurvivalRow], title: str) -> go.Figure:
             name=r.group,
             legendgroup=r.group,
             x=hours,
-            y=[0.0, *(p.reached for p in r.curve)],
+            y=[0.0, *(round(p.reached, 4) for p in points)],
             mode="lines",
             line={"shape": "hv", "color": colour, "width": 2},
             hovertemplate="%{y:.0%} by %{x:.0f} h<extra>" + escape(r.group) + "</extra>",
@@ -180,6 +181,21 @@ def _figure(rows: list[SurvivalRow], title: str) -> go.Figure:
         yaxis={"tickformat": ".0%", "range": [0, 1.02]},
     )
     return figure
+
+
+# Steps smaller than this (a fifth of a percentage point) are merged on the page; the JSON keeps
+# every step. Thousands of journeys draw the same picture from a few hundred points.
+STEP = 0.002
+
+
+def drawn_points(curve: list[CurvePoint]) -> list[CurvePoint]:
+    """The points the page draws: each that moves the share by at least STEP from the last
+    one drawn, and the last (the curve's end)."""
+    kept: list[CurvePoint] = []
+    for i, p in enumerate(curve):
+        if not kept or abs(p.reached - kept[-1].reached) >= STEP or i == len(curve) - 1:
+            kept.append(p)
+    return kept
 
 
 def _last_rise(row: SurvivalRow) -> float:

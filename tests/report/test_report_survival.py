@@ -10,8 +10,9 @@ import pytest
 
 from report import survival
 from report.cli import build
-from report.models import Filters
+from report.models import CurvePoint, Filters
 from report.sections import trend
+from report.sections.survival import STEP, drawn_points
 from tests.harness.report_journeys import Script, seed
 from tests.report.test_report import LINKS, NEXT_MONDAY, NOW, SCRIPTS, ids
 
@@ -112,3 +113,18 @@ async def test_the_weekly_trend_reads_each_week_off_its_curve(records_db):
     assert low < 0.75 < high
     # the median's band: an end not known yet is drawn at the longest the week's journeys ran
     assert drawn.median_band[1] == (100, 168) and drawn.median_band[2] == (5, 9)
+
+
+def test_the_page_draws_a_long_curve_from_a_few_hundred_points():
+    # 2,000 journeys acting one an hour: 2,000 steps of 0.05 points each, drawn as at most 1 / STEP
+    curve = [CurvePoint(hours=h, reached=h / 2000, low=None, high=None) for h in range(1, 2001)]
+    drawn = drawn_points(curve)
+    assert len(drawn) <= 1 / STEP + 2 and drawn[0] == curve[0] and drawn[-1] == curve[-1]
+    # read as steps, the drawn curve is never more than STEP off the true one
+    shown = iter(drawn)
+    current = next(shown)
+    upcoming = next(shown, None)
+    for p in curve:
+        while upcoming is not None and upcoming.hours <= p.hours:
+            current, upcoming = upcoming, next(shown, None)
+        assert abs(current.reached - p.reached) < STEP
