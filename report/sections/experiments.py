@@ -193,9 +193,13 @@ def _time_verdict(c: VariantComparison, arm_a: _Arm, arm_b: _Arm) -> str:
     within = f"{c.restricted_within_hours:g} h"
     # "faster" only when the arm's customers also act at least as often
     if sooner_arm.acted_rate() >= later_arm.acted_rate():
+        assert c.restricted_mean_difference_ci_hours is not None  # set with the difference
+        # the interval of "hours less" for the arm called faster (a negative end: more)
+        a_low, a_high = c.restricted_mean_difference_ci_hours
+        low, high = (-a_high, -a_low) if sooner == c.a else (a_low, a_high)
         return (
             f"time to first action: {sooner} is faster, {gap:.1f} h less waiting on average within the first "
-            f"{within} (log-rank p={p:.3f})"
+            f"{within} (95% interval {low:.1f} to {high:.1f} h; log-rank p={p:.3f})"
         )
     return (
         f"time to first action: the curves differ (log-rank p={p:.3f}) but {sooner} is not faster: "

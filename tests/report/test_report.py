@@ -236,8 +236,13 @@ async def test_variants_compared_with_intervals_and_a_verdict(records_db):
     )
     assert a.ttfa_median_ci_hours == (1, 8) and b.ttfa_median_ci_hours == (21, 28)  # where the log-log band crosses 1/2
     (comparison,) = report.variant_comparisons
-    # within the 72 h target: a's mean 5.5 h, b's 25.5 h (everybody acted)
+    # within the 72 h target: a's mean 5.5 h, b's 25.5 h (everybody acted); each mean's variance,
+    # without censoring, is the times' variance over n (8.25 / 10): 20 +- 1.96 * sqrt(1.65)
     assert comparison.restricted_mean_difference_hours == pytest.approx(-20)
+    assert comparison.restricted_mean_difference_ci_hours == (
+        pytest.approx(-20 - 1.959964 * 1.65**0.5),
+        pytest.approx(-20 + 1.959964 * 1.65**0.5),
+    )
     assert comparison.ttfa_log_rank_p_value < 0.001 and comparison.activation_p_value == pytest.approx(0.0073, abs=1e-4)
     assert comparison.activation_difference == pytest.approx(0.6)
     assert comparison.activation_difference_ci == (pytest.approx(0.1618, abs=1e-4), pytest.approx(0.8027, abs=1e-4))
@@ -253,7 +258,7 @@ async def test_variants_compared_with_intervals_and_a_verdict(records_db):
     assert comparison.verdict == (
         "first action: not yet significant (10/10 vs 10/10; Fisher p=1.00); no difference seen, so more journeys "
         "would not show one; time to first action: a is faster, 20.0 h less waiting on average within the first 72 h "
-        "(log-rank p=0.000); activation: a activates more (p=0.007)"
+        "(95% interval 17.5 to 22.5 h; log-rank p=0.000); activation: a activates more (p=0.007)"
     )
 
 
