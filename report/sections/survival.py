@@ -123,8 +123,8 @@ def render(rows: list[SurvivalRow]) -> list[str]:
         return []
     out = [
         "<h2>How fast customers get there: time to first action and to first value</h2><p class=note>"
-        "Each line is the share of a group's journeys that took their first action (or reached first value: "
-        "the customer completed the second milestone) by each hour after the start. Journeys still running count "
+        "Each line is the share of a group's journeys that took their first action (the customer completed the playbook's "
+        "first milestone) or reached first value (the customer completed the second) by each hour after the start. Journeys still running count "
         "for as long as they have run and are neither dropped nor taken as failures (Kaplan-Meier); the shaded band "
         "is the 95% interval. Not yet: journeys without it so far (still running, or ended without it). Median: the hour half the group got there; within target: the share that got there "
         "within the playbook's window (dashed line). &ldquo;not yet&rdquo; marks an end of an interval the data cannot "
