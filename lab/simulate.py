@@ -62,6 +62,7 @@ class PersonaReport(BaseModel):
     business_hours: BusinessHours
     closed_local: str
     closed_utc: str
+    started_at: datetime | None = None  # the journey's start (the deal closed)
     rows: list[Row]
     touches: list[Touch]
     outcome: Outcome
@@ -447,6 +448,7 @@ def report_for(
         business_hours=book.business_hours,
         closed_local=f"{closed_local} {tz}",
         closed_utc=closed_utc,
+        started_at=record.started_at,
         rows=rows,
         touches=record.touches,
         outcome=outcome,

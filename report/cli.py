@@ -74,6 +74,11 @@ def add_command(commands: argparse._SubParsersAction) -> None:
     )
 
 
+def clock() -> datetime:
+    """The generation time the page and the JSON show."""
+    return datetime.now(UTC)
+
+
 def _when(value: str | None, field: str) -> datetime | None:
     if value is None:
         return None
@@ -90,7 +95,7 @@ async def build(
     db: Database, filters: Filters, *, links: Links, now: datetime, playbooks_dir: Path | None = None
 ) -> Report:
     moments = await query.count(db, filters)
-    levels = await query.levels(db, filters)
+    assignees = await query.assignees(db, filters)
     return await compute.build(
         fold(query.moment_rows(db, filters)),
         moments=moments,
@@ -98,7 +103,8 @@ async def build(
         targets=compute.read_targets(playbooks_dir),
         links=links,
         now=now,
-        levels=levels,
+        generated_at=clock(),
+        assignees=assignees,
     )
 
 

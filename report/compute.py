@@ -5,7 +5,7 @@ the times are kept (a few numbers per journey)."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 from playbooks import loader
@@ -16,8 +16,9 @@ from report.sections import Collector
 from report.sections.common import MilestoneOrder, cell_maker
 from report.sections.experiments import Experiments
 from report.sections.funnel import Funnel
-from report.sections.humans import HumanHelp
+from report.sections.humans import Assignees, HumanHelp
 from report.sections.overview import Overview
+from report.sections.survival import Survival
 from report.sections.time_to import TimeTo
 from report.sections.touchpoints import Touchpoints
 from report.sections.waiting import Waiting
@@ -44,7 +45,8 @@ async def build(
     targets: dict[str, PlaybookMilestones],
     links: Links,
     now: datetime,
-    levels: dict[tuple[str, int], int] | None = None,
+    generated_at: datetime | None = None,
+    assignees: Assignees | None = None,
 ) -> Report:
     milestones = MilestoneOrder()
     overview = Overview()
@@ -52,10 +54,11 @@ async def build(
     funnel = Funnel()
     touchpoints = Touchpoints()
     waiting = Waiting(now)
-    humans = HumanHelp(levels or {})
-    experiments = Experiments()
+    humans = HumanHelp(assignees or {})
+    experiments = Experiments(now)
+    curves = Survival(now)
     collectors: tuple[Collector, ...] = (
-        milestones, overview, first_action, first_value, funnel, touchpoints, waiting, humans, experiments
+        milestones, overview, first_action, first_value, curves, funnel, touchpoints, waiting, humans, experiments
     )  # fmt: skip
     async for journey in journeys:
         playbook = _playbook(journey, targets)
@@ -64,12 +67,14 @@ async def build(
 
     cell = cell_maker(links, filters)
     return Report(
-        generated_at=now,
+        generated_at=generated_at or datetime.now(UTC),
+        measured_at=now,
         filters=filters,
         moments=moments,
         **overview.cells(cell),
         time_to_first_action=first_action.rows(cell),
         time_to_first_value=first_value.rows(cell),
+        survival=curves.rows(cell),
         funnel=funnel.rows(cell, milestones),
         touchpoints=touchpoints.rows(cell, milestones),
         waiting=waiting.rows(cell, milestones),

@@ -1,5 +1,7 @@
-"""The report as CSV: one row per figure (section, group, figure, value, link), for a
-spreadsheet or another tool."""
+"""The report as CSV: one row per figure (section, group, figure, value, low, high, link),
+for a spreadsheet or another tool. A figure with a 95% interval has its ends in `low` and
+`high`, each a plain number (empty when not known, or for a figure without one); its
+`value` is empty."""
 
 from __future__ import annotations
 
@@ -9,14 +11,18 @@ from typing import Any, TextIO
 
 from report.models import OVERVIEW, Cell, Report
 
+HEADER = ("section", "group", "figure", "value", "low", "high", "link")
+Row = tuple[str, str, str, Any, Any, Any, str]
 
-def rows(report: Report) -> Iterator[tuple[str, str, str, Any, str]]:
+
+def rows(report: Report) -> Iterator[Row]:
     for name in OVERVIEW:
         cell: Cell = getattr(report, name)
-        yield "overview", "", name, cell.n, cell.link
+        yield "overview", "", name, cell.n, None, None, cell.link
     sections: list[tuple[str, list[Any], tuple[str, ...]]] = [
         ("time_to_first_action", report.time_to_first_action, ("segment",)),
         ("time_to_first_value", report.time_to_first_value, ("segment",)),
+        ("survival", report.survival, ("moment", "by", "group")),
         ("funnel", report.funnel, ("week", "milestone")),
         ("touchpoints", report.touchpoints, ("milestone", "touchpoint")),
         ("waiting", report.waiting, ("stage", "state", "age")),
@@ -29,22 +35,24 @@ def rows(report: Report) -> Iterator[tuple[str, str, str, Any, str]]:
         for item in items:
             group = "/".join(str(getattr(item, k)) for k in keys)
             for field, value in item:
-                if field in keys:
+                if field in keys or isinstance(value, list):  # a curve's points: in the JSON
                     continue
-                if isinstance(value, Cell):
-                    yield section, group, field, value.n, value.link
-                else:
-                    yield section, group, field, value, ""
-    h = report.humans
-    for field, value in h:
-        if isinstance(value, Cell):
-            yield "humans", "", field, value.n, value.link
-        elif not isinstance(value, list):
-            yield "humans", "", field, value, ""
+                yield _row(section, group, field, value)
+    for field, value in report.humans:
+        if not isinstance(value, list):
+            yield _row("humans", "", field, value)
+
+
+def _row(section: str, group: str, field: str, value: Any) -> Row:
+    if isinstance(value, Cell):
+        return section, group, field, value.n, None, None, value.link
+    if isinstance(value, tuple):  # an interval: its two ends, each a number (None: not known yet)
+        return section, group, field, None, value[0], value[1], ""
+    return section, group, field, value, None, None, ""
 
 
 def write(report: Report, out: TextIO) -> None:
     writer = csv.writer(out)
-    writer.writerow(["section", "group", "figure", "value", "link"])
+    writer.writerow(HEADER)
     for row in rows(report):
         writer.writerow(row)

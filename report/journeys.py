@@ -24,7 +24,13 @@ class Escalation:
     milestone: str | None
     resolved_at: datetime | None = None
     seconds_open: float | None = None
-    level: int = 1
+    # how it ended (the `resolved` moment's detail): "resolved" is a staff decision;
+    # "ended_by_customer" (the customer acted first) and "cancelled" are not
+    outcome: str | None = None
+
+    @property
+    def decided_by_staff(self) -> bool:
+        return self.outcome == "resolved"
 
 
 @dataclass
@@ -50,11 +56,27 @@ class Journey:
         return self.activated_at is None and self.closed_at is None
 
     def stage(self) -> str:
-        """The milestone the journey waits in: the last one told without an outcome."""
+        """The milestone the journey waits in: the last one told without an outcome, else
+        the one an open escalation holds before its kickoff (a high-value review)."""
         for milestone in reversed(self.told):
             if milestone not in self.outcomes:
                 return milestone
-        return ""
+        held = self.open_escalation_before_kickoff()
+        return held.milestone or "" if held else ""
+
+    def open_escalation_before_kickoff(self) -> Escalation | None:
+        """An open escalation on a milestone not told yet: the review of a high-value deal
+        happens before its kickoff."""
+        for e in self.escalations.values():
+            if e.resolved_at is None and e.milestone and e.milestone not in self.told:
+                return e
+        return None
+
+    def in_stage_since(self, stage: str) -> datetime | None:
+        if stage in self.told:
+            return self.told[stage]
+        held = self.open_escalation_before_kickoff()
+        return held.at if held else None
 
     def open_escalation(self) -> bool:
         return any(e.resolved_at is None for e in self.escalations.values())
@@ -92,6 +114,7 @@ class Journey:
             if escalation is not None:
                 escalation.resolved_at = at
                 escalation.seconds_open = (at - escalation.at).total_seconds()
+                escalation.outcome = detail.get("outcome")
         elif kind == "activated":
             self.activated_at = at
         elif kind == "closed":

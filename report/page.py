@@ -1,19 +1,19 @@
 """The report as one self-contained HTML page: plotly's figures with plotly.js inlined once,
-tables whose every number links to the Web UI list of its journeys. Opens from disk."""
+compressed (report/bundle.py), tables whose every number links to the Web UI list of its
+journeys. Opens from disk."""
 
 from __future__ import annotations
 
 import html
 
-from plotly.offline import get_plotlyjs
-
+from report import bundle
 from report.models import Report
-from report.sections import experiments, funnel, humans, overview, time_to, touchpoints, waiting
+from report.sections import experiments, funnel, humans, overview, survival, time_to, touchpoints, trend, waiting
 
 STYLE = """
 body{font-family:system-ui,sans-serif;margin:24px auto;max-width:1150px;color:#1f2933}
 h1{font-size:1.6em}h2{margin-top:2em;border-bottom:1px solid #d9e2ec;padding-bottom:4px}
-table{border-collapse:collapse;margin:8px 0 16px}td,th{padding:3px 10px;border-bottom:1px solid #eef2f6;text-align:right}
+table{border-collapse:collapse;margin:8px 0 16px}td{white-space:nowrap}td,th{padding:3px 10px;border-bottom:1px solid #eef2f6;text-align:right}
 th{background:#f5f7fa}td:first-child,th:first-child{text-align:left}a{color:#0b69a3;text-decoration:none}
 .kpi{display:inline-block;margin:0 24px 8px 0}.kpi b{font-size:1.5em;display:block}.note{color:#616e7c;font-size:.9em}
 """
@@ -23,6 +23,8 @@ def render(report: Report) -> str:
     sections = [
         _title(report),
         *overview.render(report),
+        *survival.render(report.survival),
+        *trend.render(report.survival),
         *time_to.render(report.time_to_first_action, report.time_to_first_value),
         *funnel.render(report.funnel),
         *touchpoints.render(report.touchpoints),
@@ -32,17 +34,16 @@ def render(report: Report) -> str:
     ]
     return (
         "<!DOCTYPE html><html><head><meta charset=utf-8><title>Onboarding friction report</title>"
-        f'<style>{STYLE}</style><script type="text/javascript">{get_plotlyjs()}</script></head><body>'
-        + "\n".join(sections)
-        + "</body></html>"
+        f"<style>{STYLE}</style></head><body>" + "\n".join(sections) + bundle.scripts() + "</body></html>"
     )
 
 
 def _title(report: Report) -> str:
     generated = html.escape(report.generated_at.isoformat(timespec="minutes"))
+    measured = html.escape(report.measured_at.isoformat(timespec="minutes"))
     return (
         f"<h1>Onboarding friction report</h1><p class=note>generated {generated}"
-        f" from {report.moments} moments; filters: {html.escape(_filters(report))}. Every number opens the journeys behind it in the Temporal Web UI.</p>"
+        f" from {report.moments} moments; journeys still running measured at {measured}; filters: {html.escape(_filters(report))}. Every number opens the journeys behind it in the Temporal Web UI.</p>"
     )
 
 

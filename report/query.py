@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Select, String, func, select, type_coerce
 
 from records.database import Database
-from records.tables import escalation_tasks, moments
+from records.tables import escalation_task_events, escalation_tasks, moments
 from report.journeys import COLUMNS
 from report.models import Filters
 
@@ -55,10 +55,18 @@ async def count(db: Database, filters: Filters) -> int:
         return int((await conn.execute(query)).scalar_one())
 
 
-async def levels(db: Database, filters: Filters) -> dict[tuple[str, int], int]:
-    """The level each escalation reached, from the escalation tasks (moved up past level 1
-    when its SLA ran out): (workflow id, escalation number) -> level."""
-    t = escalation_tasks.c
-    query = select(t.workflow_id, t.escalation, t.level).where(t.workflow_id.in_(matching_journeys(filters)))
+async def assignees(db: Database, filters: Filters) -> dict[tuple[str, int], dict[int, str]]:
+    """Who held each level of each escalation, from the escalation tasks' history (the task
+    is created at level 1 and moved up a level each time the SLA runs out):
+    (workflow id, escalation number) -> {level: assignee}."""
+    t, e = escalation_tasks.c, escalation_task_events.c
+    query = (
+        select(t.workflow_id, t.escalation, e.level, e.assignee)
+        .select_from(escalation_tasks.join(escalation_task_events, e.task_id == t.id))
+        .where(e.event.in_(("created", "moved_up")), t.workflow_id.in_(matching_journeys(filters)))
+    )
+    out: dict[tuple[str, int], dict[int, str]] = {}
     async with db.begin() as conn:
-        return {(w, n): level for w, n, level in (await conn.execute(query)).all()}
+        for w, n, level, assignee in (await conn.execute(query)).all():
+            out.setdefault((w, n), {})[level] = assignee or ""
+    return out

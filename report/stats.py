@@ -1,5 +1,6 @@
-"""Small, dependency-free statistics for the report: quantiles, Wilson intervals, and the
-two tests that say whether two variants differ yet."""
+"""Small statistics for the report written out: quantiles, Wilson intervals for a rate and
+Newcombe's for the difference of two, and the tests that say whether two variants differ
+yet. Survival curves and the exact and log-rank tests come from SciPy (report/survival.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ import math
 from collections.abc import Sequence
 from statistics import NormalDist
 
-_Z95 = NormalDist().inv_cdf(0.975)
+from scipy.stats import fisher_exact
+
+Z95 = NormalDist().inv_cdf(0.975)
 
 
 def quantile(sorted_values: Sequence[float], q: float) -> float | None:
@@ -27,23 +30,26 @@ def wilson(successes: int, n: int) -> tuple[float, float] | None:
     if n == 0:
         return None
     p = successes / n
-    z2 = _Z95 * _Z95
+    z2 = Z95 * Z95
     centre = (p + z2 / (2 * n)) / (1 + z2 / n)
-    half = _Z95 * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / (1 + z2 / n)
+    half = Z95 * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / (1 + z2 / n)
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
-def median_interval(sorted_values: Sequence[float]) -> tuple[float, float] | None:
-    """Distribution-free 95% interval for a median: the order statistics whose ranks the
-    binomial(n, 1/2) bounds (normal approximation); needs no resampling, so it is exact to
-    reproduce."""
-    n = len(sorted_values)
-    if n == 0:
+def newcombe(a_successes: int, a_n: int, b_successes: int, b_n: int) -> tuple[float, float] | None:
+    """95% interval for the difference of two rates (a - b): Newcombe's hybrid score method
+    (Newcombe 1998, method 10), built from each rate's Wilson interval; keeps to [-1, 1] and
+    stays honest at small n, where the textbook Wald interval does not."""
+    wilson_a, wilson_b = wilson(a_successes, a_n), wilson(b_successes, b_n)
+    if wilson_a is None or wilson_b is None:
         return None
-    half = _Z95 * math.sqrt(n) / 2
-    low = max(0, math.floor(n / 2 - half))
-    high = min(n - 1, math.ceil(n / 2 + half) - 1)
-    return sorted_values[low], sorted_values[high]
+    p_a, p_b = a_successes / a_n, b_successes / b_n
+    (low_a, high_a), (low_b, high_b) = wilson_a, wilson_b
+    d = p_a - p_b
+    return (
+        d - math.sqrt((p_a - low_a) ** 2 + (high_b - p_b) ** 2),
+        d + math.sqrt((high_a - p_a) ** 2 + (p_b - low_b) ** 2),
+    )
 
 
 def two_proportions_p(a_successes: int, a_n: int, b_successes: int, b_n: int) -> float | None:
@@ -58,29 +64,43 @@ def two_proportions_p(a_successes: int, a_n: int, b_successes: int, b_n: int) ->
     return 2 * (1 - NormalDist().cdf(abs(z)))
 
 
-def mann_whitney_p(a: Sequence[float], b: Sequence[float]) -> float | None:
-    """Two-sided p-value of the Mann-Whitney U test (normal approximation with tie
-    correction): do the two distributions of times differ?"""
-    n1, n2 = len(a), len(b)
-    if n1 == 0 or n2 == 0:
+def fisher_p(a_successes: int, a_n: int, b_successes: int, b_n: int) -> float | None:
+    """Two-sided p-value of Fisher's exact test (SciPy) on two rates: exact at any n."""
+    if a_n == 0 or b_n == 0:
         return None
-    pooled = sorted([(v, 0) for v in a] + [(v, 1) for v in b])
-    ranks_a = 0.0
-    ties = 0.0
-    i = 0
-    while i < len(pooled):
-        j = i
-        while j + 1 < len(pooled) and pooled[j + 1][0] == pooled[i][0]:
-            j += 1
-        rank = (i + j) / 2 + 1
-        count = j - i + 1
-        ties += count**3 - count
-        ranks_a += rank * sum(1 for k in range(i, j + 1) if pooled[k][1] == 0)
-        i = j + 1
-    u = ranks_a - n1 * (n1 + 1) / 2
-    n = n1 + n2
-    variance = n1 * n2 / 12 * ((n + 1) - ties / (n * (n - 1))) if n > 1 else 0
-    if variance <= 0:
-        return 1.0
-    z = (u - n1 * n2 / 2) / math.sqrt(variance)
-    return 2 * (1 - NormalDist().cdf(abs(z)))
+    table = [[a_successes, a_n - a_successes], [b_successes, b_n - b_successes]]
+    return float(fisher_exact(table).pvalue)
+
+
+POWER = 0.8
+
+
+def journeys_per_arm(p_a: float, p_b: float, *, alpha: float = 0.05, power: float = POWER) -> int | None:
+    """Journeys each arm needs for a two-sided test at `alpha` to show the difference between
+    rates `p_a` and `p_b` with probability `power` (Fleiss, Statistical Methods for Rates and
+    Proportions, normal approximation without continuity correction); None if they are equal."""
+    if p_a == p_b:
+        return None
+    z_alpha, z_beta = NormalDist().inv_cdf(1 - alpha / 2), NormalDist().inv_cdf(power)
+    mean = (p_a + p_b) / 2
+    root = z_alpha * math.sqrt(2 * mean * (1 - mean)) + z_beta * math.sqrt(p_a * (1 - p_a) + p_b * (1 - p_b))
+    # Near 0% or 100% the normal approximation asks for fewer journeys than the exact test
+    # could ever call significant: never less than that.
+    return max(math.ceil(root * root / (p_a - p_b) ** 2), _exact_minimum(p_a, p_b, alpha))
+
+
+def _exact_minimum(p_a: float, p_b: float, alpha: float) -> int:
+    """The fewest journeys per arm at which these very rates would pass Fisher's exact test."""
+
+    def passes(n: int) -> bool:
+        p = fisher_p(round(p_a * n), n, round(p_b * n), n)
+        return p is not None and p < alpha
+
+    high = 2
+    while not passes(high) and high < 1 << 20:
+        high *= 2
+    low = high // 2
+    while low + 1 < high:  # the first n that passes, between the last doubling's ends
+        middle = (low + high) // 2
+        low, high = (low, middle) if passes(middle) else (middle, high)
+    return high

@@ -3,11 +3,13 @@ journey into what the section counts (`add`) and then gives its rows (models in
 report/models.py), and `render`, which draws those rows on the HTML page.
 
     overview      journeys, running, activated, closed
-    time_to       time to first action and to first value, per segment
+    survival      time to first action and first value as survival curves (segment, variant, week)
+    trend         per week of start: the share acting within the target and the median time
+    time_to       time to first action and to first value among those that got there, per segment
     funnel        per week of start and milestone: told, acted, skipped, went on
     touchpoints   what moved customers: the touchpoint before each completion
     waiting       where customers wait now
-    humans        escalations, their triggers and resolution, per owner
+    humans        escalations, their triggers, how each ended, SLA breaches per person
     experiments   playbook variants compared
 
 report.compute.build runs the collectors over the journeys; report.page.render draws the

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Collection
+from datetime import UTC, datetime, timedelta
 
 from report.journeys import Journey
 from report.links import Links, all_of, equals, started
@@ -48,3 +49,14 @@ class MilestoneOrder:
 
     def of(self, milestone: str, unknown: int) -> int:
         return self.places.get(milestone, unknown)
+
+
+def week_of(at: datetime) -> str:
+    """The Monday of the week the journey started, YYYY-MM-DD."""
+    return (at.date() - timedelta(days=at.weekday())).isoformat()
+
+
+def week_query(week: str) -> str:
+    """The journeys started that week, as a visibility query."""
+    monday = datetime.fromisoformat(week).replace(tzinfo=UTC)
+    return f"StartTime >= '{monday.isoformat()}' AND StartTime < '{(monday + timedelta(days=7)).isoformat()}'"

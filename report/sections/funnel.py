@@ -6,14 +6,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 
 import plotly.graph_objects as go
 
 from report.journeys import Journey
 from report.models import FunnelRow, PlaybookMilestones
-from report.sections.common import CellMaker, MilestoneOrder
-from report.sections.markup import count, escape, plot, table
+from report.sections.common import CellMaker, MilestoneOrder, week_of, week_query
+from report.sections.markup import count, escape, percent, plot, table
 
 
 @dataclass
@@ -24,7 +23,7 @@ class _Step:
     next: list[str] = field(default_factory=list)
 
     def row(self, week: str, milestone: str, cell: CellMaker) -> FunnelRow:
-        started_that_week = _week_query(week)
+        started_that_week = week_query(week)
         return FunnelRow(
             week=week,
             milestone=milestone,
@@ -32,6 +31,7 @@ class _Step:
             acted=cell(self.acted, started_that_week),
             skipped=cell(self.skipped, started_that_week),
             next=cell(self.next, started_that_week),
+            drop_off_share=(len(self.told) - len(self.next)) / len(self.told) if self.told else None,
         )
 
 
@@ -41,7 +41,7 @@ class Funnel:
 
     def add(self, journey: Journey, playbook: PlaybookMilestones) -> None:
         assert journey.started_at is not None  # the query reads only journeys that started
-        week, wid, order = _week(journey.started_at), journey.workflow_id, playbook.milestones
+        week, wid, order = week_of(journey.started_at), journey.workflow_id, playbook.milestones
         for i, milestone in enumerate(order):
             if milestone not in journey.told:
                 continue
@@ -67,16 +67,6 @@ class Funnel:
         ]
 
 
-def _week(at: datetime) -> str:
-    """The Monday of the week the journey started, YYYY-MM-DD."""
-    return (at.date() - timedelta(days=at.weekday())).isoformat()
-
-
-def _week_query(week: str) -> str:
-    monday = datetime.fromisoformat(week).replace(tzinfo=UTC)
-    return f"StartTime >= '{monday.isoformat()}' AND StartTime < '{(monday + timedelta(days=7)).isoformat()}'"
-
-
 def render(rows: list[FunnelRow]) -> list[str]:
     # The plot sums the weeks, milestones in the order the rows first name them.
     totals: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
@@ -88,12 +78,21 @@ def render(rows: list[FunnelRow]) -> list[str]:
         figure.add_bar(name=step, x=list(totals), y=[totals[m][step] for m in totals])
     figure.update_layout(title="told -> acted -> next, all weeks", barmode="group")
     return [
-        "<h2>Funnel per milestone</h2><p class=note>By the week the journeys started: told the milestone, did it, went on to the next (or activated after the last).</p>",
+        "<h2>Funnel per milestone</h2><p class=note>By the week the journeys started: told the milestone, did it, went on to the next (or activated after the last). "
+        "Drop-off: the share of those told who have not gone on, including those still waiting in it.</p>",
         plot(figure, "funnel"),
         table(
-            ["week", "milestone", "told", "acted", "skipped", "next"],
+            ["week", "milestone", "told", "acted", "skipped", "next", "drop-off"],
             [
-                [r.week, escape(r.milestone), count(r.told), count(r.acted), count(r.skipped), count(r.next)]
+                [
+                    r.week,
+                    escape(r.milestone),
+                    count(r.told),
+                    count(r.acted),
+                    count(r.skipped),
+                    count(r.next),
+                    percent(r.drop_off_share),
+                ]
                 for r in rows
             ],
         ),

@@ -1,5 +1,5 @@
 """What the sections' renderers share: a count as the link to its journeys, hours and
-shares as text, a table, a plotly figure without its library (the page inlines it once)."""
+shares as text, a table, a plotly figure as its JSON (report/bundle.py draws it)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import html
 
 import plotly.graph_objects as go
 
+from report import bundle
 from report.models import Cell
 
 escape = html.escape
@@ -32,4 +33,4 @@ def table(header: list[str], rows: list[list[str]]) -> str:
 
 def plot(figure: go.Figure, name: str) -> str:
     figure.update_layout(height=340, margin={"l": 50, "r": 20, "t": 40, "b": 40}, template="plotly_white")
-    return figure.to_html(full_html=False, include_plotlyjs=False, div_id=f"plot-{name}")
+    return bundle.figure_html(figure, f"plot-{name}", 340)

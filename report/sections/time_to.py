@@ -59,7 +59,7 @@ class TimeTo:
 
     @classmethod
     def first_value(cls) -> TimeTo:
-        return cls(_first_value_at, PlaybookMilestones.first_value_target)
+        return cls(first_value_at, PlaybookMilestones.first_value_target)
 
     def add(self, journey: Journey, playbook: PlaybookMilestones) -> None:
         assert journey.started_at is not None  # the query reads only journeys that started
@@ -76,7 +76,7 @@ class TimeTo:
         return [times.row(segment, cell) for segment, times in sorted(self.segments.items())]
 
 
-def _first_value_at(journey: Journey, playbook: PlaybookMilestones) -> datetime | None:
+def first_value_at(journey: Journey, playbook: PlaybookMilestones) -> datetime | None:
     """First value: the customer completed the second milestone (a human skipping it is not)."""
     if len(playbook.milestones) < 2:
         return None
@@ -86,8 +86,9 @@ def _first_value_at(journey: Journey, playbook: PlaybookMilestones) -> datetime 
 
 def render(first_action: list[TimeToRow], first_value: list[TimeToRow]) -> list[str]:
     return [
-        "<h2>Time to first action and to first value</h2><p class=note>Hours from the start of the journey, per segment; median and p90 over the journeys that got there; "
-        "the target is the playbook's first milestone window (first value: the first two windows); inside = share of all the segment's journeys that got there within it.</p>",
+        "<h2>Among the journeys that got there: time to first action and to first value</h2><p class=note>Hours from the start of the journey, per segment; median and p90 over only the journeys that got there "
+        "(the survival curves above also count those still on their way); the target is the playbook's first milestone window (first value: the first two windows); "
+        "inside = share of all the segment's journeys that got there within it.</p>",
         *_render_one("first action", first_action, "ttfa"),
         *_render_one("first value", first_value, "ttfv"),
     ]
@@ -105,11 +106,20 @@ def _render_one(title: str, rows: list[TimeToRow], name: str) -> list[str]:
         x=segments,
         y=[r.target_hours for r in rows],
     )
-    figure.update_layout(title=f"time to {title} (hours)", barmode="group")
+    figure.update_layout(title=f"time to {title} among those who got there (hours)", barmode="group")
     return [
         plot(figure, name),
         table(
-            ["segment", "journeys", "reached", "median", "p90", "target", "inside target", "share inside"],
+            [
+                "segment",
+                "journeys",
+                "got there",
+                "median of those",
+                "p90 of those",
+                "target",
+                "inside target",
+                "share inside",
+            ],
             [
                 [
                     escape(r.segment),

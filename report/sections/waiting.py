@@ -31,7 +31,8 @@ class Waiting:
         assert journey.started_at is not None  # the query reads only journeys that started
         stage = journey.stage()
         state = "escalated" if journey.open_escalation() else "awaiting_action" if stage else "starting"
-        in_stage = (self.now - journey.told[stage]).total_seconds() / HOUR if stage else None
+        since = journey.in_stage_since(stage)
+        in_stage = (self.now - since).total_seconds() / HOUR if since else None
         self.groups[(stage, state, _age(self.now - journey.started_at))].append(
             (journey.workflow_id, (self.now - journey.started_at).total_seconds() / HOUR, in_stage)
         )

@@ -32,7 +32,10 @@ class Script:
     escalate_after: float | None = None
     trigger: str = "help"
     resolved_after: float | None = None  # hours after the escalation
+    # how the escalation ended: "resolved" (a staff decision), "ended_by_customer", "cancelled"
+    outcome: str = "resolved"
     level: int = 1
+    level_assignees: tuple[str, ...] = ()  # who held each level (default: the owner, every level)
     closed_after: float | None = None
 
 
@@ -75,7 +78,7 @@ def moments(s: Script) -> list[MomentRequest]:
                     1,
                     milestone=milestone,
                     touchpoint="human",
-                    detail={"outcome": "resolved", "decision": "retry"},
+                    detail={"outcome": s.outcome, "decision": "retry" if s.outcome == "resolved" else None},
                 )
         done = s.done_after[i]
         if done is None:
@@ -107,9 +110,13 @@ async def seed(db: Database, scripts: list[Script]) -> None:
             for level in range(1, s.level + 1):
                 await tasks.open(TaskOpening(
                     workflow_id=f"onboarding-{s.deal_id}", escalation=1, deal_id=s.deal_id, account_name="", milestone="",
-                    level=level, level_name=["owner", "backup", "manager"][level - 1], assignee=s.owner, assignee_name="",
+                    level=level, level_name=["owner", "backup", "manager"][level - 1], assignee=assignee(s, level), assignee_name="",
                     reason="", at=s.start + timedelta(hours=s.escalate_after + 24 * (level - 1)),
                 ))  # fmt: skip
+
+
+def assignee(s: Script, level: int) -> str:
+    return s.level_assignees[level - 1] if len(s.level_assignees) >= level else s.owner
 
 
 # --- journeys at random, for the benchmark (bench/report.py) and the page's browser test -----

@@ -11,11 +11,14 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 
 from cli.main import parser
+from contracts.moments import MomentKind, MomentRequest, moment_key
+from records.moments import MomentStore
 from report import cli as report_cli
+from report import csv_out, stats
 from report.cli import build
 from report.links import Links
 from report.models import Filters
-from tests.harness.report_journeys import Script, seed
+from tests.harness.report_journeys import Script, moments, seed
 
 MONDAY = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 NEXT_MONDAY = datetime(2026, 11, 9, 9, 0, tzinfo=UTC)
@@ -87,6 +90,14 @@ async def test_time_to_first_action_and_first_value_per_segment(seeded):
 async def test_funnel_by_week_and_what_moved_customers(seeded):
     report = await build(seeded, Filters(), links=LINKS, now=NOW)
     funnel = {(r.week, r.milestone): (r.told.n, r.acted.n, r.skipped.n, r.next.n) for r in report.funnel}
+    drop_off = {(r.week, r.milestone): r.drop_off_share for r in report.funnel}
+    assert drop_off == {
+        ("2026-11-02", "first_action"): 0.25,  # 4 told, 3 went on
+        ("2026-11-02", "first_value"): pytest.approx(1 / 3),
+        ("2026-11-02", "expansion_check"): 0.5,
+        ("2026-11-09", "first_action"): 0.5,
+        ("2026-11-09", "first_value"): 1.0,
+    }
     assert funnel == {
         ("2026-11-02", "first_action"): (4, 3, 0, 3),
         ("2026-11-02", "first_value"): (3, 2, 0, 2),
@@ -112,11 +123,12 @@ async def test_where_customers_wait_now_and_humans(seeded):
         ("expansion_check", "awaiting_action", "7d+"): (1, 336.0),  # S2
     }
     h = report.humans
-    assert (h.journeys.n, h.escalated.n, h.escalations, h.resolved.n) == (6, 3, 3, 2)
+    assert (h.journeys.n, h.escalated.n, h.escalations, h.staff_decisions.n) == (6, 3, 3, 2)
     assert h.escalation_rate == 0.5
     assert {t.trigger: t.escalations.n for t in h.triggers} == {"follow_ups": 1, "help": 1, "high_value": 1}
-    assert (h.resolution_median_hours, h.resolution_p90_hours) == (17, pytest.approx(27.4))
-    owners = {o.owner: (o.journeys.n, o.escalations.n, o.level_ups.n, o.over_capacity.n) for o in h.owners}
+    assert (h.staff_decision_median_hours, h.staff_decision_p90_hours) == (17, pytest.approx(27.4))
+    assert (h.ended_by_customer.n, h.ended_by_cancel.n, h.still_open.n) == (0, 0, 1)
+    owners = {o.owner: (o.journeys.n, o.escalations.n, o.sla_breaches.n, o.over_capacity.n) for o in h.owners}
     assert owners == {"maya": (3, 2, 1, 0), "omar": (3, 1, 0, 1)}
 
 
@@ -168,10 +180,21 @@ async def test_the_command_writes_json_csv_and_html(seeded, records_url, tmp_pat
         "group": "smb",
         "figure": "median_hours",
         "value": "30.0",
+        "low": "",
+        "high": "",
         "link": "",
     } in rows
+    (interval,) = [
+        r
+        for r in rows
+        if (r["section"], r["group"], r["figure"]) == ("survival", "first_action/segment/smb", "within_target_ci")
+    ]
+    assert interval["value"] == "" and (float(interval["low"]), float(interval["high"])) == (
+        pytest.approx(0.1551, abs=1e-4),
+        pytest.approx(0.9422, abs=1e-4),
+    )  # as tests/report/test_report_survival.py works out by hand
     page = out.read_text()
-    assert page.count('id="plot-') == 6 and "Plotly.newPlot" in page and "<script src=" not in page
+    assert page.count('id="plot-') == 11 and "Plotly.newPlot" in page and "<script src=" not in page
     assert "4 journeys" in err
 
 
@@ -203,16 +226,40 @@ async def test_variants_compared_with_intervals_and_a_verdict(records_db):
     await seed(records_db, scripts)
     report = await build(records_db, Filters(), links=LINKS, now=NOW)
     a, b = report.variants
-    assert (a.variant, a.journeys.n, a.first_actions.n, a.activated.n, a.ttfa_median_hours) == ("a", 10, 10, 8, 5.5)
-    assert (b.variant, b.journeys.n, b.first_actions.n, b.activated.n, b.ttfa_median_hours) == ("b", 10, 10, 2, 25.5)
+    # Kaplan-Meier medians: the first hour half the arm acted (the 5th of 10)
+    assert (a.variant, a.journeys.n, a.first_actions.n, a.activated.n, a.ttfa_median_hours) == ("a", 10, 10, 8, 5)
+    assert (b.variant, b.journeys.n, b.first_actions.n, b.activated.n, b.ttfa_median_hours) == ("b", 10, 10, 2, 25)
+    assert (a.first_action_rate, b.first_action_rate) == (1, 1)
     assert a.activation_rate == 0.8 and a.activation_rate_ci == (
         pytest.approx(0.4902, abs=1e-4),
         pytest.approx(0.9433, abs=1e-4),
     )
-    assert a.ttfa_median_ci_hours == (2, 9) and b.ttfa_median_ci_hours == (22, 29)
+    assert a.ttfa_median_ci_hours == (1, 8) and b.ttfa_median_ci_hours == (21, 28)  # where the log-log band crosses 1/2
     (comparison,) = report.variant_comparisons
-    assert comparison.ttfa_p_value < 0.001 and comparison.activation_p_value == pytest.approx(0.0073, abs=1e-4)
-    assert comparison.verdict == ("time to first action: a is faster (p=0.000); activation: a activates more (p=0.007)")
+    # within the 72 h target: a's mean 5.5 h, b's 25.5 h (everybody acted); each mean's variance,
+    # without censoring, is the times' variance over n (8.25 / 10): 20 +- 1.96 * sqrt(1.65)
+    assert comparison.restricted_mean_difference_hours == pytest.approx(-20)
+    assert comparison.restricted_mean_difference_ci_hours == (
+        pytest.approx(-20 - 1.959964 * 1.65**0.5),
+        pytest.approx(-20 + 1.959964 * 1.65**0.5),
+    )
+    assert comparison.ttfa_log_rank_p_value < 0.001 and comparison.activation_p_value == pytest.approx(0.0073, abs=1e-4)
+    assert comparison.activation_difference == pytest.approx(0.6)
+    assert comparison.activation_difference_ci == (pytest.approx(0.1618, abs=1e-4), pytest.approx(0.8027, abs=1e-4))
+    rows = {(r[0], r[1], r[2]): r[3:6] for r in csv_out.rows(report)}
+    # an interval: its two ends as numbers in `low` and `high`, no value
+    low, high = rows[("variants", "default/a", "activation_rate_ci")][1:]
+    assert (low, high) == (pytest.approx(0.4902, abs=1e-4), pytest.approx(0.9433, abs=1e-4))
+    assert rows[("variants", "default/a", "activation_rate_ci")][0] is None
+    assert rows[("variant_comparisons", "default/a/b", "activation_difference_ci")][1] == pytest.approx(
+        0.1618, abs=1e-4
+    )
+    assert rows[("variants", "default/a", "activation_rate")] == (0.8, None, None)
+    assert comparison.verdict == (
+        "first action: not yet significant (10/10 vs 10/10; Fisher p=1.00); no difference seen, so more journeys "
+        "would not show one; time to first action: a is faster, 20.0 h less waiting on average within the first 72 h "
+        "(95% interval 17.5 to 22.5 h; log-rank p=0.000); activation: a activates more (p=0.007)"
+    )
 
 
 async def test_a_small_difference_is_not_yet_significant(records_db):
@@ -220,7 +267,8 @@ async def test_a_small_difference_is_not_yet_significant(records_db):
     scripts += [Script(f"B{i}", "smb", MONDAY, variant="b", done_after=(11 + i, None, None)) for i in range(4)]
     await seed(records_db, scripts)
     (comparison,) = (await build(records_db, Filters(), links=LINKS, now=NOW)).variant_comparisons
-    assert comparison.verdict.startswith("time to first action: not yet significant (p=0.")
+    assert comparison.verdict.startswith("first action: not yet significant (4/4 vs 4/4; Fisher p=1.00)")
+    assert "time to first action: not yet significant (log-rank p=0." in comparison.verdict
     assert comparison.verdict.endswith("activation: not yet significant (p=1.00)")
 
 
@@ -239,3 +287,69 @@ async def test_the_moments_funnel_view_for_dashboards(seeded):
         ("S3", "smb", "default", 100 * 3600, None, 1, 1, True, False),
         ("S4", "smb", "default", None, None, 0, 1, True, False),
     ]
+
+
+async def test_only_staff_decisions_count_as_resolutions(records_db):
+    # one staff retry after 2 h, the customer acting after 5 h, a cancel after 25 h
+    await seed(records_db, [
+        Script("R1", "smb", MONDAY, escalate_after=1, resolved_after=2),
+        Script("R2", "smb", MONDAY, escalate_after=1, resolved_after=5, outcome="ended_by_customer",
+               done_after=(6, None, None)),
+        Script("R3", "smb", MONDAY, escalate_after=1, resolved_after=25, outcome="cancelled", closed_after=26),
+    ])  # fmt: skip
+    h = (await build(records_db, Filters(), links=LINKS, now=NOW)).humans
+    assert (h.escalations, h.staff_decisions.n, h.ended_by_customer.n, h.ended_by_cancel.n, h.still_open.n) == (
+        3, 1, 1, 1, 0
+    )  # fmt: skip
+    assert (h.staff_decision_median_hours, h.staff_decision_p90_hours) == (2, 2)
+    assert ids(h.staff_decisions.link) == ["onboarding-R1"]
+    assert ids(h.ended_by_customer.link) == ["onboarding-R2"] and ids(h.ended_by_cancel.link) == ["onboarding-R3"]
+
+
+async def test_sla_breaches_count_for_whoever_held_the_level(records_db):
+    # maya's escalation went to the backup (ben) and on to the manager (mia); omar's to his backup
+    await seed(records_db, [
+        Script("L1", "smb", MONDAY, owner="maya", escalate_after=1, level=3, level_assignees=("maya", "ben", "mia")),
+        Script("L2", "smb", MONDAY, owner="omar", escalate_after=1, level=2, level_assignees=("omar", "ben")),
+        Script("L3", "smb", MONDAY, owner="omar", escalate_after=1, resolved_after=1),
+    ])  # fmt: skip
+    owners = {
+        o.owner: (o.escalations.n, o.sla_breaches.n)
+        for o in (await build(records_db, Filters(), links=LINKS, now=NOW)).humans.owners
+    }
+    # maya and ben each let one level run out, omar one; the manager, at the top, breached nothing
+    assert owners == {"maya": (1, 1), "omar": (2, 1), "ben": (0, 1)}
+
+
+async def test_a_high_value_journey_in_review_waits_in_its_first_milestone(records_db):
+    review = Script("H1", "enterprise", MONDAY)
+    opened = [  # started, owner assigned, then the review before any kickoff
+        *moments(review)[:2],
+        MomentRequest(key=moment_key("onboarding-H1", MomentKind.escalated, "first_action", 1),
+                      kind=MomentKind.escalated, at=MONDAY, workflow_id="onboarding-H1", deal_id="H1",
+                      segment="enterprise", product="analytics", playbook="default", owner="maya",
+                      milestone="first_action", detail={"trigger": "high_value"})
+    ]  # fmt: skip
+    await MomentStore(records_db).record_all(opened)
+    (row,) = (await build(records_db, Filters(), links=LINKS, now=NOW)).waiting
+    assert (row.stage, row.state, row.journeys.n, row.in_stage_median_hours) == ("first_action", "escalated", 1, 336)
+
+
+async def test_the_difference_between_arms_has_an_interval_and_the_csv_two_numbers():
+    # Newcombe (1998), Table II: 56/70 vs 48/80 -> 0.0524 to 0.3339; 9/10 vs 3/10 -> 0.1705 to 0.8090;
+    # 5/56 vs 0/29 -> -0.0381 to 0.1926; 6/7 vs 2/7 -> 0.0582 to 0.8062
+    for counts, expected in (((56, 70, 48, 80), (0.0524, 0.3339)), ((9, 10, 3, 10), (0.1705, 0.8090)),
+                             ((5, 56, 0, 29), (-0.0381, 0.1926)), ((6, 7, 2, 7), (0.0582, 0.8062))):  # fmt: skip
+        low, high = stats.newcombe(*counts)
+        assert (round(low, 4), round(high, 4)) == expected, counts
+
+
+async def test_generated_is_the_generation_time_not_now(seeded, records_url, tmp_path):
+    data = tmp_path / "r.json"
+    before = datetime.now(UTC)
+    code, err = await onboarding("report", "--database-url", records_url, "--out", "", "--json", str(data),
+                                 "--now", NOW.isoformat())  # fmt: skip
+    assert code == 0, err
+    parsed = json.loads(data.read_text())
+    assert parsed["measured_at"] == "2026-11-16T09:00:00Z"
+    assert before <= datetime.fromisoformat(parsed["generated_at"]) <= datetime.now(UTC)

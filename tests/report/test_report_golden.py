@@ -2,8 +2,9 @@
 writes the same HTML page, JSON, CSV and terminal line as the files under
 tests/fixtures/report/<case>/, on SQLite and on PostgreSQL.
 
-The pages are stored without the inlined plotly.js bundle (5 MB each): the test checks that
-the page holds the installed bundle exactly once, where the stored page has `PLOTLY_JS`.
+The pages are stored without the inlined, compressed plotly.js bundle (1.8 MB each): the test
+checks that the page holds the installed bundle, packed, exactly once, where the stored page
+has `PLOTLY_JS`.
 The terminal line's duration varies, so it is stored as `in <t> s`.
 
 After a deliberate change to the report's output (or a plotly upgrade), rewrite the files
@@ -20,7 +21,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from plotly.offline import get_plotlyjs
 
 from cli import main as onboarding
 from contracts.moments import MomentKind, MomentRequest, moment_key
@@ -28,6 +28,7 @@ from playbooks.loader import DEFAULT_DIR
 from records.database import Database
 from records.moments import MomentStore
 from report import cli as report_cli
+from report.bundle import packed
 from tests.harness.report_journeys import Script, moments, seed
 from tests.harness.report_journeys import script as bench_script
 
@@ -39,6 +40,7 @@ MONDAY = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 NEXT_MONDAY = datetime(2026, 11, 9, 9, 0, tzinfo=UTC)
 NOW = datetime(2026, 11, 16, 9, 0, tzinfo=UTC)
 BENCH_NOW = datetime(2026, 11, 23, tzinfo=UTC)
+GENERATED = datetime(2026, 12, 1, 8, 30, tzinfo=UTC)
 
 # Scripted journeys (through the stores, escalation tasks included) and moments beyond them.
 Dataset = tuple[list[Script], list[MomentRequest]]
@@ -183,11 +185,12 @@ async def test_the_report_is_unchanged(case, records_url, records_db, tmp_path, 
     dataset, options = CASES[case]
     await seed_dataset(records_db, dataset)
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(report_cli, "clock", lambda: GENERATED)  # the generation time, fixed for the stored files
     code, out, err = await run_report(records_url, options)
     assert code == 0, err
 
     page = (tmp_path / "report.html").read_bytes().decode()
-    bundle = get_plotlyjs()
+    bundle = packed()
     assert page.count(bundle) == 1 and PLOTLY_JS not in page
     stored = FIXTURES / case
     write = UPDATE and records_url.startswith("sqlite")  # the stored files come from SQLite

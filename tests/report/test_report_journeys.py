@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import statistics
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import func, select
@@ -84,6 +86,30 @@ async def kinds(db: Database) -> Counter:
     async with db.begin() as conn:
         rows = (await conn.execute(select(moments.c.kind, func.count()).group_by(moments.c.kind))).all()
     return Counter({k: n for k, n in rows})
+
+
+async def details(db: Database) -> dict[str, set[frozenset[str]]]:
+    """Per kind, the sets of `detail` keys the engine wrote (an empty set: no detail)."""
+    async with db.begin() as conn:
+        rows = (await conn.execute(select(moments.c.kind, moments.c.detail))).all()
+    out: dict[str, set[frozenset[str]]] = {}
+    for kind, detail in rows:
+        parsed = json.loads(detail) if isinstance(detail, str) else detail
+        out.setdefault(kind, set()).add(frozenset(parsed or {}))
+    return out
+
+
+def documented_details() -> dict[str, frozenset[str]]:
+    """Per kind, the `detail` keys docs/records.md's Kinds table names ("–": none)."""
+    table = (Path(__file__).parents[2] / "docs" / "records.md").read_text().split("### Kinds", 1)[1]
+    out = {}
+    for line in table.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if line.startswith("| `") and len(cells) >= 4:
+            kind = cells[0].strip("`")
+            detail = line.split(" | ")[3] if line.count(" | ") >= 3 else ""
+            out[kind] = frozenset(re.findall(r'"(\w+)":', detail))
+    return out
 
 
 async def signal_action(d: Driven, action: str, n: int) -> None:
@@ -159,6 +185,7 @@ async def test_the_report_tells_what_was_driven(dev_env, tmp_path, journeys) -> 
             while {k: (await kinds(db))[k] for k in expected_kinds} != expected_kinds:  # bounded: the moments are in
                 assert asyncio.get_running_loop().time() < deadline, await kinds(db)
                 await asyncio.sleep(0.1)
+            written = await details(db)
         finally:
             await db.dispose()
         for d in driven:
@@ -171,6 +198,12 @@ async def test_the_report_tells_what_was_driven(dev_env, tmp_path, journeys) -> 
              "--json", str(out), "--now", datetime.now(UTC).isoformat()]))  # fmt: skip
         assert code == 0
         report = json.loads(out.read_text())
+
+    # docs/records.md describes the `detail` the engine writes for every kind written here
+    documented = documented_details()
+    assert set(written) <= set(documented), set(written) - set(documented)
+    for kind, keys in written.items():
+        assert keys == {documented[kind]}, (kind, keys, documented[kind])
 
     # Overview
     assert [report[k]["n"] for k in ("journeys", "running", "activated", "closed")] == [48, 39, 6, 3]
@@ -213,14 +246,16 @@ async def test_the_report_tells_what_was_driven(dev_env, tmp_path, journeys) -> 
 
     # Humans
     h = report["humans"]
-    assert (h["journeys"]["n"], h["escalated"]["n"], h["escalations"], h["resolved"]["n"]) == (48, 9, 9, 3)
+    assert (h["journeys"]["n"], h["escalated"]["n"], h["escalations"], h["staff_decisions"]["n"]) == (48, 9, 9, 3)
+    assert (h["ended_by_customer"]["n"], h["ended_by_cancel"]["n"], h["still_open"]["n"]) == (0, 0, 6)
     assert h["escalation_rate"] == 9 / 48
     assert {t["trigger"]: t["escalations"]["n"] for t in h["triggers"]} == {"help": 9}
     shortest = statistics.median(d.resolved_at - escalated_seen for d in driven if d.resolved_at)
     longest = statistics.median(known(d.resolved_seen) - known(d.helped_at) for d in driven if d.resolved_at)
-    assert shortest - CLOCK_S <= h["resolution_median_hours"] * 3600 <= longest + CLOCK_S
+    assert shortest - CLOCK_S <= h["staff_decision_median_hours"] * 3600 <= longest + CLOCK_S
     owners = {
-        o["owner"]: [o[k]["n"] for k in ("journeys", "escalations", "level_ups", "over_capacity")] for o in h["owners"]
+        o["owner"]: [o[k]["n"] for k in ("journeys", "escalations", "sla_breaches", "over_capacity")]
+        for o in h["owners"]
     }
     expected_owners = {}
     for owner in {d.owner for d in driven}:
