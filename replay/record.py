@@ -48,7 +48,7 @@ from playbooks.loader import DEFAULT_DIR
 
 CORPUS = Path(__file__).resolve().parent.parent / "tests" / "histories"
 # The corpus folder new recordings go to. Bump it with every new workflow version (patch).
-VERSION = "v3.8"
+VERSION = "v3.9"
 SECOND = 1 / 3600  # playbook durations are in hours
 WAIT_SECONDS = 30.0
 
@@ -91,9 +91,22 @@ class Journey:
 
     async def wait(self, done: Callable[[Status], bool], what: str) -> Status:
         try:
-            return await drive.wait_until(self.handle, done, seconds=WAIT_SECONDS, what=what)
+            reached = await drive.wait_until(self.handle, done, seconds=WAIT_SECONDS, what=what)
         except drive.NeverReached as err:
             raise RuntimeError(f"{self.scenario}: {err}") from None
+        await self.settled(what)
+        return reached
+
+    async def settled(self, what: str) -> None:
+        """Until no activity of the journey is in flight (the moments written after a step, since
+        v3.9 by a regular activity): the next input then lands after its completion in every
+        recording, never before it in one and after it in another."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + WAIT_SECONDS
+        while (await self.handle.describe()).raw_description.pending_activities:
+            if loop.time() > deadline:
+                raise RuntimeError(f"{self.scenario}: activities still in flight after '{what}'")
+            await asyncio.sleep(0.05)
 
     async def signal(self, name: str, payload: dict[str, Any]) -> None:
         # "workflow is closing": it is handing over to a new run; a producer tries again

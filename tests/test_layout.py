@@ -194,7 +194,7 @@ def test_contracts_import_only_pydantic_the_standard_library_and_the_sdk():
 
 def test_the_journey_and_the_activities_meet_only_in_contracts():
     """The journey names activities by reference (workflows/effects.py, and the moments'
-    local activities in workflows/moments.py); activities never import the journey."""
+    activities in workflows/moments.py); activities never import the journey."""
     journey_to_activities = sorted(
         {imp.importer for imp in imports_of("workflows") if imp.local and top(imp.target) == "activities"}
     )

@@ -127,7 +127,7 @@ class Bookkeeping:
     ) -> None:
         """Record a business moment (docs/records.md) for the friction report. On v3.2 a
         `held` moment waits for the step's next one (or its next wait, or the run's end) and
-        they are written by one local activity."""
+        they are written by one activity (local before v3.9)."""
         if not self.run.started:
             return
         s = self.run.state
@@ -156,10 +156,11 @@ class Bookkeeping:
         """Write the moments held so far (before any wait, hand-over or end: none is lost)."""
         if self._held_moments:
             batch, self._held_moments = self._held_moments, []
+            by_activity = self.run.versions.moments_by_activity
             if self.run.versions.closes_on_cancel_request:  # v3.8: a cancellation request loses none
-                await cancellation.shielded(moments.record_all(batch))
+                await cancellation.shielded(moments.record_all(batch, by_activity=by_activity))
             else:
-                await moments.record_all(batch)
+                await moments.record_all(batch, by_activity=by_activity)
 
     async def tell_manager_if_short(self) -> None:
         """An owner who took the journey over capacity: the manager gets a task to rebalance

@@ -9,7 +9,12 @@ if the records stay unreachable past RECORD_FOR, the journey logs it and goes on
 Since v3.2 (`versions.FEWER_COMMANDS`) a step's moments are held and written together by
 one `record_moments` call: the kickoff's `started`, `owner_assigned` and `told`, a move's
 `first_action`, `milestone_completed` and the next `told`. Journeys started earlier replay
-their one `record_moment` call per moment."""
+their one `record_moment` call per moment.
+
+Since v3.9 (`versions.MOMENTS_BY_ACTIVITY`) that call is a regular activity: under load a
+local activity's result could reach the workflow a workflow task after its marker was
+recorded, and a signal arriving meanwhile then ran in another order in a replay
+(workflows/versions.py). Runs started earlier replay their local activities."""
 
 from __future__ import annotations
 
@@ -27,8 +32,8 @@ with workflow.unsafe.imports_passed_through():
     from contracts.playbook import PlaybookSnapshot
 
 RECORD_FOR = timedelta(minutes=10)
-# how each recording local activity runs (one moment or a step's)
-_LOCAL: dict[str, Any] = {
+# how each recording activity runs (one moment or a step's), local (before v3.9) or not
+_RECORDING: dict[str, Any] = {
     "start_to_close_timeout": timedelta(seconds=10),
     "schedule_to_close_timeout": RECORD_FOR,
     "retry_policy": RetryPolicy(maximum_interval=timedelta(seconds=30)),
@@ -77,21 +82,25 @@ async def record(request: MomentRequest) -> None:
         await workflow.execute_local_activity_method(
             MomentActivities.record_moment,
             request,
-            **_LOCAL,
+            **_RECORDING,
             summary=f"record moment {request.kind.value}",
         )
     except ActivityError:
         workflow.logger.warning("moment not recorded", extra={"moment": request.kind.value})
 
 
-async def record_all(batch: list[MomentRequest]) -> None:
+async def record_all(batch: list[MomentRequest], *, by_activity: bool) -> None:
+    """A step's moments, by one regular activity (`by_activity`, v3.9) or one local activity."""
     kinds = ", ".join(m.kind.value for m in batch)
+    request = MomentsRequest(moments=batch)
     try:
-        await workflow.execute_local_activity_method(
-            MomentActivities.record_moments,
-            MomentsRequest(moments=batch),
-            **_LOCAL,
-            summary=f"record moments {kinds}",
-        )
+        if by_activity:
+            await workflow.execute_activity_method(
+                MomentActivities.record_moments, request, **_RECORDING, summary=f"record moments {kinds}"
+            )
+        else:
+            await workflow.execute_local_activity_method(
+                MomentActivities.record_moments, request, **_RECORDING, summary=f"record moments {kinds}"
+            )
     except ActivityError:
         workflow.logger.warning("moments not recorded", extra={"moments": kinds})

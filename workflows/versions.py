@@ -56,6 +56,12 @@ Current:
   the `OnboardingAssignee` search attribute: the person the journey is with now
   (workflows/awaiting.py `assignee`). A run that started before keeps both old ways until it
   continues as new.
+- v3.9 `moments-by-activity` (read at the start of each run, holds for the run): a step's
+  moments are written by a regular `record_moments` activity, not a local one. Under load a
+  local activity's result could reach the workflow one workflow task after the task whose
+  completion recorded its marker; a signal arriving meanwhile was then handled before the
+  moments live and after them in a replay, and the replay failed (nondeterminism). A
+  regular activity's result is an event of its own, in the same place live and in replay.
 """
 
 from __future__ import annotations
@@ -73,6 +79,7 @@ DUE_WHILE_HELD = "due-while-held"
 INPUT_BEFORE_KICKOFF = "input-before-kickoff"
 PROACTIVE_AFTER_REMEMBERED = "proactive-after-remembered"
 ASSIGNEE_AND_CANCEL_REQUEST = "assignee-and-cancel-request"
+MOMENTS_BY_ACTIVITY = "moments-by-activity"
 
 ALL = (
     V3,
@@ -84,13 +91,14 @@ ALL = (
     INPUT_BEFORE_KICKOFF,
     PROACTIVE_AFTER_REMEMBERED,
     ASSIGNEE_AND_CANCEL_REQUEST,
+    MOMENTS_BY_ACTIVITY,
 )
 
 
 class Versions:
     """Which versions this run takes. Read once at the start of each run (`read`): v3 is
-    deprecated (every run takes it); v3.2 (`fewer_commands`) and v3.8 (`closes_on_cancel_request`,
-    `upserts_assignee`) hold for the whole run.
+    deprecated (every run takes it); v3.2 (`fewer_commands`), v3.8 (`closes_on_cancel_request`,
+    `upserts_assignee`) and v3.9 (`moments_by_activity`) hold for the whole run.
     The others are asked where their path first differs, and only there, so a journey that
     never reaches that point carries no marker: a marker written earlier than the history
     has it would not replay (`workflow.patched` remembers each answer for the run).
@@ -99,19 +107,29 @@ class Versions:
     answering it differently (tests/harness/versions.py)."""
 
     def __init__(
-        self, patched: Callable[[str], bool], *, fewer_commands: bool = False, assignee_and_cancel_request: bool = False
+        self,
+        patched: Callable[[str], bool],
+        *,
+        fewer_commands: bool = False,
+        assignee_and_cancel_request: bool = False,
+        moments_by_activity: bool = False,
     ) -> None:
         self._patched = patched
         self.fewer_commands = fewer_commands
         # v3.8: both hold for the whole run (one marker, at its start)
         self.closes_on_cancel_request = self.upserts_assignee = assignee_and_cancel_request
+        self.moments_by_activity = moments_by_activity  # v3.9: for the whole run as well
 
     @classmethod
     def read(cls, patched: Callable[[str], bool]) -> Versions:
         workflow.deprecate_patch(V3)  # v1/v2 retired: every run is v3
         fewer_commands = patched(FEWER_COMMANDS)
+        assignee_and_cancel_request = patched(ASSIGNEE_AND_CANCEL_REQUEST)
         return cls(
-            patched, fewer_commands=fewer_commands, assignee_and_cancel_request=patched(ASSIGNEE_AND_CANCEL_REQUEST)
+            patched,
+            fewer_commands=fewer_commands,
+            assignee_and_cancel_request=assignee_and_cancel_request,
+            moments_by_activity=patched(MOMENTS_BY_ACTIVITY),
         )
 
     def owner_wait_across_runs(self) -> bool:

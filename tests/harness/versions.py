@@ -3,7 +3,7 @@
 Each is the current workflow with the later patches read as absent, exactly as a worker of
 that version ran it: `workflow.patched()` is the only switch between versions, so a subclass
 that answers it differently is that version (the SDK's own patch tests work the same way).
-The replay corpus (tests/histories/v3, v3.2, v3.5, v3.6, v3.7, v3.8) proves the old paths still match what the old
+The replay corpus (tests/histories/v3, v3.2, v3.5, v3.6, v3.7, v3.8, v3.9) proves the old paths still match what the old
 code recorded. v1 and v2 are retired (docs/versioning.md): no stand-in starts a journey on them."""
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ class OnboardingWorkflowV31(OnboardingWorkflow):
             versions.DUE_WHILE_HELD,
             versions.INPUT_BEFORE_KICKOFF,
             versions.ASSIGNEE_AND_CANCEL_REQUEST,
+            versions.MOMENTS_BY_ACTIVITY,
         )
         return patch_id not in later and workflow.patched(patch_id)
 
@@ -56,6 +57,7 @@ class OnboardingWorkflowV32(OnboardingWorkflow):
             versions.DUE_WHILE_HELD,
             versions.INPUT_BEFORE_KICKOFF,
             versions.ASSIGNEE_AND_CANCEL_REQUEST,
+            versions.MOMENTS_BY_ACTIVITY,
         )
         return patch_id not in later and workflow.patched(patch_id)
 
@@ -70,7 +72,12 @@ class OnboardingWorkflowV34(OnboardingWorkflow):
         return await super().run(input)
 
     def _patched(self, patch_id: str) -> bool:
-        later = (versions.DUE_WHILE_HELD, versions.INPUT_BEFORE_KICKOFF, versions.ASSIGNEE_AND_CANCEL_REQUEST)
+        later = (
+            versions.DUE_WHILE_HELD,
+            versions.INPUT_BEFORE_KICKOFF,
+            versions.ASSIGNEE_AND_CANCEL_REQUEST,
+            versions.MOMENTS_BY_ACTIVITY,
+        )
         return patch_id not in later and workflow.patched(patch_id)
 
 
@@ -85,7 +92,7 @@ class OnboardingWorkflowV35(OnboardingWorkflow):
         return await super().run(input)
 
     def _patched(self, patch_id: str) -> bool:
-        later = (versions.INPUT_BEFORE_KICKOFF, versions.ASSIGNEE_AND_CANCEL_REQUEST)
+        later = (versions.INPUT_BEFORE_KICKOFF, versions.ASSIGNEE_AND_CANCEL_REQUEST, versions.MOMENTS_BY_ACTIVITY)
         return patch_id not in later and workflow.patched(patch_id)
 
 
@@ -99,7 +106,20 @@ class OnboardingWorkflowV37(OnboardingWorkflow):
         return await super().run(input)
 
     def _patched(self, patch_id: str) -> bool:
-        return patch_id != versions.ASSIGNEE_AND_CANCEL_REQUEST and workflow.patched(patch_id)
+        later = (versions.ASSIGNEE_AND_CANCEL_REQUEST, versions.MOMENTS_BY_ACTIVITY)
+        return patch_id not in later and workflow.patched(patch_id)
+
+
+@workflow.defn(name="OnboardingWorkflow")
+class OnboardingWorkflowV38(OnboardingWorkflow):
+    """v3.8: a step's moments are written by a local activity (a marker in the history)."""
+
+    @workflow.run
+    async def run(self, input: JourneyInput) -> JourneyResult:
+        return await super().run(input)
+
+    def _patched(self, patch_id: str) -> bool:
+        return patch_id != versions.MOMENTS_BY_ACTIVITY and workflow.patched(patch_id)
 
 
 @workflow.defn(name="OnboardingWorkflow")

@@ -1,6 +1,7 @@
-"""v3.2 (`fewer-commands`): a step's moments are written by one local activity, and a
-transition upserts only the search attributes that changed. Journeys started earlier keep
-their one call per moment until their next run. The workflow runs on the time-skipping
+"""v3.2 (`fewer-commands`): a step's moments are written by one call (a local activity until
+v3.8, a regular activity since v3.9 `moments-by-activity`), and a transition upserts only
+the search attributes that changed. Journeys started earlier keep their calls until their
+next run. The workflow runs on the time-skipping
 server with its activities replaced by name (the fake world, lab/fakes.py: the `journeys`
 fixture with effects="fake")."""
 
@@ -30,19 +31,24 @@ from tests.harness.support import (
     told,
     write_playbook,
 )
-from tests.harness.versions import OnboardingWorkflowV31
+from tests.harness.versions import OnboardingWorkflowV31, OnboardingWorkflowV38
 from workflows.onboarding import OnboardingWorkflow
 from workflows.search_attributes import changed
 
 
-async def local_activities(handle: WorkflowHandle, run_id: str | None = None) -> Counter[str]:
-    """Local activity calls in a run's history, by activity type (read from core's markers)."""
+async def recording_calls(handle: WorkflowHandle, run_id: str | None = None) -> Counter[str]:
+    """The moments' calls in a run's history, by activity type: "<type> (local)" for a local
+    activity (read from core's markers), "<type>" for a regular one."""
     history = await handle._client.get_workflow_handle(handle.id, run_id=run_id).fetch_history()
     calls: Counter[str] = Counter()
     for event in history.events:
         marker = event.marker_recorded_event_attributes
         if event.event_type == EventType.EVENT_TYPE_MARKER_RECORDED and marker.marker_name == "core_local_activity":
-            calls[json.loads(marker.details["data"].payloads[0].data)["activity_type"]] += 1
+            calls[json.loads(marker.details["data"].payloads[0].data)["activity_type"] + " (local)"] += 1
+        elif event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+            kind = event.activity_task_scheduled_event_attributes.activity_type.name
+            if kind.startswith("record_moment"):
+                calls[kind] += 1
     return calls
 
 
@@ -73,7 +79,7 @@ async def test_a_step_writes_its_moments_in_one_call_and_upserts_only_what_chang
         ["milestone_completed", "told"],
         ["milestone_completed", "activated"],
     ]
-    assert await local_activities(handle) == {"record_moments": 4}  # v3.1: 10 `record_moment` calls
+    assert await recording_calls(handle) == {"record_moments": 4}  # v3.1: 10 local `record_moment` calls
     assert len({m.key for m in effects.moments}) == len(effects.moments) == 10
 
     updates = await upserted(handle)
@@ -98,16 +104,44 @@ async def test_a_journey_started_on_v3_1_keeps_its_calls_until_its_next_run(ts_e
         await advance_until(ts_env, handle, told("first_action"), step=MINUTE)
     first_run = handle.first_execution_run_id
     assert first_run is not None
-    assert await local_activities(handle, first_run) == {"record_moment": 3}
+    assert await recording_calls(handle, first_run) == {"record_moment (local)": 3}
 
     async with journeys(client, effects="fake", playbooks=playbooks, task_queue=queue) as (_, new):
         await take_every_action(ts_env, handle)
 
     histories = await run_histories(client, handle.id, first_run)
     assert len(histories) >= 2  # it did continue as new
-    by_run = [await local_activities(handle, h.run_id) for h in histories]
-    assert set(by_run[0]) == {"record_moment"}  # the v3.1 run, to its end on the new worker
+    by_run = [await recording_calls(handle, h.run_id) for h in histories]
+    assert set(by_run[0]) == {"record_moment (local)"}  # the v3.1 run, to its end on the new worker
     assert all(set(calls) == {"record_moments"} for calls in by_run[1:])
+    moments = old.moments + new.moments
+    assert len({m.key for m in moments}) == len(moments) == 10
+    for history in histories:
+        await assert_replays(handle._client.get_workflow_handle(handle.id, run_id=history.run_id))
+
+
+async def test_a_journey_started_on_v3_8_keeps_its_local_activities_until_its_next_run(ts_env, tmp_path, journeys):
+    """v3.9 deployed mid-journey: the v3.8 run replays and writes its moments by local
+    activities to its end; the run it continues as new writes them by regular activities.
+    Every moment once across both."""
+    client, playbooks = ts_env.client, write_playbook(tmp_path / "pb", always_open)
+    async with journeys(
+        client, effects="fake", playbooks=playbooks, journey=OnboardingWorkflowV38, keep_journeys=True
+    ) as (queue, old):
+        handle = await start_journey(client, queue, make_deal(), continue_as_new_after=6)
+        await advance_until(ts_env, handle, told("first_action"), step=MINUTE)
+    first_run = handle.first_execution_run_id
+    assert first_run is not None
+    assert await recording_calls(handle, first_run) == {"record_moments (local)": 1}  # the kickoff's
+
+    async with journeys(client, effects="fake", playbooks=playbooks, task_queue=queue) as (_, new):
+        await take_every_action(ts_env, handle)
+
+    histories = await run_histories(client, handle.id, first_run)
+    assert len(histories) >= 2  # it did continue as new
+    by_run = [await recording_calls(handle, h.run_id) for h in histories]
+    assert set(by_run[0]) == {"record_moments (local)"}  # the v3.8 run, to its end on the new worker
+    assert all(set(calls) <= {"record_moments"} for calls in by_run[1:]) and any(by_run[1:])
     moments = old.moments + new.moments
     assert len({m.key for m in moments}) == len(moments) == 10
     for history in histories:
