@@ -42,10 +42,11 @@ def workflow_runner(converter: DataConverter | None = None) -> WorkflowRunner:
     share_compiled_code()
     # The contracts are plain data: every journey and roster uses the worker's own modules.
     # Playbook models validate their templates with Jinja2 when deserialised; it is pure,
-    # so it passes through rather than being re-imported per workflow run.
+    # so it passes through rather than being re-imported per workflow run. OpenTelemetry's
+    # context is the process's: the tracing interceptor's workflow spans use it (telemetry/).
     restrictions = dataclasses.replace(
         SandboxRestrictions.default.with_passthrough_modules(
-            "contracts", "jinja2", "markupsafe", "email_validator", "dns", "idna"
+            "contracts", "jinja2", "markupsafe", "email_validator", "dns", "idna", "opentelemetry"
         ),
         invalid_module_members=SandboxRestrictions.invalid_module_members_default.with_child_unrestricted(
             "zoneinfo", "ZoneInfo"
