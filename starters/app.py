@@ -23,7 +23,8 @@ from starters import openapi
 from starters.deps import Service
 from starters.handlers import install_error_handlers
 from starters.logs import configure_logging, redact_access_log
-from starters.routes import deals, events, health, segment, support, unsubscribe
+from starters.metrics import RequestMetrics
+from starters.routes import deals, events, health, metrics, segment, support, unsubscribe
 from starters.settings import StarterSettings
 from starters.signatures import Clock
 
@@ -34,6 +35,7 @@ def routers() -> list[APIRouter]:
     """Every source's router; the CRMs' are those of the registry."""
     return [
         health.router,
+        metrics.router,
         deals.router,
         *(crms.resolve(crm.routes).router for crm in crms.CRMS),
         events.router,
@@ -80,6 +82,8 @@ def create_app(settings: StarterSettings | None = None, *, clock: Clock = time.t
     app.mount("/codec", _CodecServer(app))
     # FastAPI's documented way to replace the schema; its stubs declare openapi a method
     app.openapi = lambda: openapi.document(app)  # type: ignore[method-assign]
+    # outermost: every request counted with the status it was answered with
+    app.add_middleware(RequestMetrics)
     return app
 
 
