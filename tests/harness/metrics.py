@@ -38,9 +38,12 @@ async def scrape(url: str) -> Scrape:
     async with httpx.AsyncClient() as http:
         response = await http.get(url)
     response.raise_for_status()
-    return Scrape(
-        [(s.name, dict(s.labels), s.value) for f in text_string_to_metric_families(response.text) for s in f.samples]
-    )
+    return parse(response.text)
+
+
+def parse(text: str) -> Scrape:
+    """Prometheus' text format, as Prometheus reads it."""
+    return Scrape([(s.name, dict(s.labels), s.value) for f in text_string_to_metric_families(text) for s in f.samples])
 
 
 async def metered_client(env: WorkflowEnvironment) -> tuple[Client, str]:
