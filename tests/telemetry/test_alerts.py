@@ -137,3 +137,22 @@ def test_dashboard_queries_are_valid_promql(tmp_path):
     path.write_text(yaml.safe_dump(recorded))
     done = subprocess.run([PROMTOOL, "check", "rules", str(path)], capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_compose_plugs_the_endpoints_into_prometheus_and_grafana():
+    """docker-compose.yml's worker serves its metrics where deploy/prometheus/prometheus.yml
+    scrapes it; the overlay mounts the rules, the config and the dashboard where they are read."""
+    services = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
+    address = services["worker"]["environment"]["ONBOARDING_METRICS_ADDRESS"]
+    port = address.rsplit(":", 1)[1]
+    scrape = {job["job_name"]: job for job in yaml.safe_load(CONFIG.read_text())["scrape_configs"]}
+    assert scrape["onboarding-worker"]["static_configs"][0]["targets"] == [f"worker:{port}"]
+    webhook_port = services["webhook"]["ports"][0].split(":")[-1]
+    assert scrape["onboarding-webhook"]["static_configs"][0]["targets"] == [f"webhook:{webhook_port}"]
+    overlay = yaml.safe_load((ROOT / "deploy/docker-compose.observability.yml").read_text())["services"]
+    assert "./deploy/prometheus:/etc/prometheus:ro" in overlay["prometheus"]["volumes"]
+    assert "--config.file=/etc/prometheus/prometheus.yml" in overlay["prometheus"]["command"]
+    mounts = dict(v.rsplit(":", 1)[0].split(":", 1) for v in overlay["grafana"]["volumes"] if v.startswith("./"))
+    provider = yaml.safe_load((ROOT / "deploy/grafana/provisioning/dashboards/onboarding.yml").read_text())
+    assert mounts["./deploy/grafana"] == provider["providers"][0]["options"]["path"]
+    assert (ROOT / "deploy/grafana/provisioning/datasources/prometheus.yml").exists()
