@@ -6,7 +6,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from contracts.journey import JourneyResult
+import pytest
+from temporalio.client import WorkflowFailureError
+
+from contracts.journey import JourneyInput, JourneyResult
 from contracts.signals import ActionTaken, HelpRequested
 from contracts.status import OnboardingState
 from lab.drive import MILESTONE_EVENTS, told
@@ -71,3 +74,25 @@ async def test_counters_move_once_across_a_worker_restart(ts_env, journeys):
     assert last.value("onboarding_ledger_outcomes_total", outcome="sent", channel="console", **mine) == delivered
     assert last.value("onboarding_send_latency_seconds_count", channel="console", **mine) == delivered
     assert last.value("onboarding_send_failures_total", **mine) == 0
+
+
+async def test_a_crm_that_refuses_the_deal_is_counted_once_per_attempt(ts_env, journeys):
+    """Pipedrive deal ids are numbers: the read fails at once, for good (not retried)."""
+    client, url = await metered_client(ts_env)
+    deal_id = unique("not-a-number")
+    async with journeys(client) as task_queue:
+        handle = await client.start_workflow(
+            OnboardingWorkflow.run,
+            JourneyInput(deal_id=deal_id, crm="pipedrive"),
+            id=f"onboarding-{deal_id}",
+            task_queue=task_queue,
+        )
+        with pytest.raises(WorkflowFailureError):
+            await ts_env.client.get_workflow_handle(handle.id).result()
+        scraped = await scrape(url)
+    errors = scraped.value(
+        "onboarding_crm_fetch_errors_total", crm="pipedrive", error="PipedriveRequestRejected", task_queue=task_queue
+    )
+    assert errors == 1
+    assert scraped.value("onboarding_crm_fetch_errors_total", task_queue=task_queue) == 1
+    assert scraped.value("onboarding_journeys_started_total", task_queue=task_queue) == 0
