@@ -13,9 +13,10 @@ from contracts.journey import JourneyInput, JourneyResult
 from contracts.signals import ActionTaken, HelpRequested
 from contracts.status import OnboardingState
 from lab.drive import MILESTONE_EVENTS, told
+from owners.roster import Roster
 from tests.harness.metrics import metered_client, scrape
 from tests.harness.starters_fixtures import unique
-from tests.harness.support import advance_until, make_deal, start_journey
+from tests.harness.support import advance_until, leo_takes_every_deal, make_deal, start_journey
 from workflows.onboarding import OnboardingWorkflow
 
 MINUTE = timedelta(minutes=1)
@@ -96,3 +97,25 @@ async def test_a_crm_that_refuses_the_deal_is_counted_once_per_attempt(ts_env, j
     assert errors == 1
     assert scraped.value("onboarding_crm_fetch_errors_total", task_queue=task_queue) == 1
     assert scraped.value("onboarding_journeys_started_total", task_queue=task_queue) == 0
+
+
+def leo_with_one_place() -> Roster:
+    roster = leo_takes_every_deal()
+    owners = [o.model_copy(update={"capacity": 1}) if o.id == "leo" else o for o in roster.owners]
+    return roster.model_copy(update={"owners": owners})
+
+
+async def test_an_owner_over_capacity_is_counted_once(ts_env, journeys):
+    """leo has one place: the second journey takes him over capacity (and his manager is told)."""
+    client, url = await metered_client(ts_env)
+    async with journeys(client, roster=leo_with_one_place) as task_queue:
+        first, second = make_deal(unique("D-CAP")), make_deal(unique("D-CAP"))
+        for deal in (first, second):
+            await start_journey(client, task_queue, deal)
+            handle = ts_env.client.get_workflow_handle(f"onboarding-{deal.deal_id}")
+            last = await advance_until(ts_env, handle, told("first_action"), step=MINUTE)
+        assert last.owner_over_capacity
+        scraped = await scrape(url)
+    mine = {"segment": second.segment, "playbook": "default", "task_queue": task_queue}
+    assert scraped.value("onboarding_owners_over_capacity_total", **mine) == 1
+    assert scraped.value("onboarding_journeys_started_total", **mine) == 2
