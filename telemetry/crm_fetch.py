@@ -30,7 +30,7 @@ class _Counting(ActivityInboundInterceptor):
             return await self.next.execute_activity(input)
         except Exception as err:
             # the error's type names the failure (e.g. HubSpotUnavailable); never its message
-            error = err.type or "ApplicationError" if isinstance(err, ApplicationError) else type(err).__name__
+            error = (err.type or "ApplicationError") if isinstance(err, ApplicationError) else type(err).__name__
             m = metrics.CRM_FETCH_ERRORS
             activity.metric_meter().create_counter(m.name, m.description).add(1, {"crm": fetch["crm"], "error": error})
             raise
