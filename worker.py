@@ -49,6 +49,9 @@ from records.database import Database
 from runtime.client import connect
 from runtime.sandbox import workflow_runner
 from starters.fanout import IntakeActivities
+from telemetry.crm_fetch import CrmFetchMetrics
+from telemetry.tracing import Tracing, exporter_from_env
+from telemetry.worker_metrics import metrics_address, worker_runtime
 from workflows.intake import ProductEventIntake
 from workflows.onboarding import OnboardingWorkflow
 
@@ -190,6 +193,7 @@ def build_worker(
             workflows=[OnboardingWorkflow, OwnerRosterWorkflow],
             activities=activities(client, settings, roster, playbooks, records),
             workflow_runner=runner,
+            interceptors=[CrmFetchMetrics(), *options.pop("interceptors", [])],
             **options,
         ),
         # uncached journeys, an uncached roster: nothing left on a stopped worker's sticky queue
@@ -303,6 +307,8 @@ def check_configuration() -> None:
     check_playbooks()
     load_roster()
     cached_journeys_from_env()
+    metrics_address()
+    exporter_from_env()  # a bad OTEL_TRACES_EXPORTER stops the worker here
     data_converter()
     try:
         if not parse_secrets(ActivitySettings().unsubscribe_secret):
@@ -320,7 +326,8 @@ async def run() -> None:
     except (OSError, SQLAlchemyError) as err:
         print(f"refusing to start: the records database {describe(records.url)} is not usable: {err}", file=sys.stderr)
         raise SystemExit(2) from None
-    client = await connect()
+    tracing = Tracing.from_env("onboarding-worker")
+    client = await connect(runtime=worker_runtime(), interceptors=tracing.interceptors())
     worker = build_worker(client, settings, records=records)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -334,11 +341,14 @@ async def run() -> None:
         roster_task_queue=roster_task_queue(TASK_QUEUE),
         namespace=client.namespace,
         deployment_version=version,
+        metrics=f"http://{address}/metrics" if (address := metrics_address()) else "off",
+        tracing="on" if tracing.on else "off",
     )
     async with worker:
         await stop.wait()
         log.info("worker.stopping")
     await records.dispose()
+    tracing.shutdown()
     log.info("worker.stopped")
 
 

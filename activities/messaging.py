@@ -11,6 +11,7 @@ import functools
 import hashlib
 import os
 import re
+import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
@@ -28,6 +29,7 @@ from pydantic import BaseModel
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities import metrics as send_metrics
 from activities.localise import localised
 from activities.settings import ActivitySettings
 from contracts.journey import workflow_id_for
@@ -140,6 +142,7 @@ class MessagingActivities:
             and await self._suppressions.find(contact_hash(request.to.email)) is not None
         ):
             log.info("message.suppressed", key=request.key, kind=request.kind, to=mask_email(request.to.email))
+            send_metrics.ledger_outcome("suppressed", request.channel)
             return SendReceipt(key=request.key, channel=request.channel, message_id=message_id, suppressed=True)
         rendered = render_request(request)
         channel: Channel = request.channel
@@ -148,9 +151,11 @@ class MessagingActivities:
         claim = await self._ledger.claim(request.key, current_attempt(), channel=channel, message_id=message_id)
         if claim.result is ClaimResult.already_sent:
             log.info("message.duplicate_skipped", key=request.key, kind=request.kind)
+            send_metrics.ledger_outcome("already_sent", channel)
             recorded = claim.channel if claim.channel in CHANNELS else channel
             return SendReceipt(key=request.key, channel=recorded, message_id=message_id, duplicate=True)
         if claim.result is ClaimResult.busy:
+            send_metrics.ledger_outcome("busy", channel)
             raise ApplicationError(
                 f"message {request.key} is being sent by another attempt ({claim.holder}); retrying later",
                 type="DeliveryInProgress",
@@ -159,6 +164,8 @@ class MessagingActivities:
             # Policy (docs/records.md): resend. The Message-ID is the same, so mail systems
             # can fold the two; a customer told twice beats a customer never told.
             log.warning("message.outcome_unknown_resending", key=request.key, kind=request.kind, channel=channel)
+        send_metrics.ledger_outcome("resent_after_unknown" if claim.after_unknown else "claimed", channel)
+        began = time.monotonic()
         try:
             async with self._holding(claim):
                 await self._deliver(channel, request, rendered, message_id)
@@ -167,14 +174,23 @@ class MessagingActivities:
                 await self._end(claim, self._ledger.outcome_unknown, err.message)
             else:
                 await self._end(claim, self._ledger.failed, err.message)
+            self._failed(channel, "outcome_unknown" if err.type == OUTCOME_UNKNOWN else "failed")
             raise
         except BaseException as err:  # cancelled, or a bug: whether it went out is unknown
             await asyncio.shield(self._end(claim, self._ledger.outcome_unknown, type(err).__name__))
+            self._failed(channel, "outcome_unknown")
             raise
+        send_metrics.send_latency(channel, time.monotonic() - began)
         if not await self._ledger.sent(claim, channel):
             log.warning("message.claim_lost", key=request.key, detail="sent after its lease ran out")
+        send_metrics.ledger_outcome("sent", channel)
         log.info("message.sent", key=request.key, kind=request.kind, channel=channel, message_id=message_id)
         return SendReceipt(key=request.key, channel=channel, message_id=message_id)
+
+    @staticmethod
+    def _failed(channel: Channel, outcome: str) -> None:
+        send_metrics.send_failed(channel, outcome)
+        send_metrics.ledger_outcome(outcome, channel)
 
     async def _deliver(
         self, channel: Channel, request: MessageRequest, rendered: RenderedMessage, message_id: str

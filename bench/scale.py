@@ -50,8 +50,10 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+import httpx
 import yaml
 from aiosmtpd.smtp import SMTP, Envelope, Session
+from prometheus_client.parser import text_string_to_metric_families
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 
@@ -713,6 +715,56 @@ async def run_phases(
             client, spec("journeys"), mailbox, args.n, args.concurrency, args.profile, args.native, with_worker_running
         )
         save(args.json, results)
+        if args.telemetry:
+            await telemetry_phases(args, address, spec, mailbox, results)
+
+
+async def telemetry_phases(
+    args: argparse.Namespace,
+    address: str,
+    spec: Callable[..., WorkerSpec],
+    mailbox: Mailbox,
+    results: dict[str, Any],
+) -> None:
+    """What metrics (and traces) cost the worker (docs/operations.md), back to back in this run:
+    rounds of journeys on a worker without telemetry, then on one serving its Prometheus
+    endpoint, alternating (the machine's load drifts; alternation spreads it over both); then
+    once with metrics and traces (started by a traced client, so the workflow spans are made
+    too). The same N each time, a fresh worker process each time. Each metrics run's endpoint
+    is scraped at its end, to check it counted every kickoff."""
+    from bench.scale_process import discarded_traces
+
+    plain = await connect(address, data_converter=data_converter())
+    traced = await connect(address, data_converter=data_converter(), interceptors=discarded_traces())
+    runs: list[tuple[str, Client, dict[str, Any]]] = []
+    for _ in range(args.telemetry_rounds):
+        runs += [("off", plain, {}), ("metrics", plain, {"metrics": True})]
+    runs.append(("metrics_and_traces", traced, {"metrics": True, "traced": True}))
+    out: dict[str, Any] = results.setdefault("telemetry", {})
+    for name, client, want in runs:
+        metrics_address = f"127.0.0.1:{free_port()}" if want.get("metrics") else ""
+        worker_spec = spec("journeys", metrics_address=metrics_address, traced=bool(want.get("traced")))
+        print(
+            f"[{time.strftime('%H:%M:%S')}] telemetry {name}: {args.n} kickoffs, then {args.n} signals", file=sys.stderr
+        )
+
+        async def counted(worker: WorkerProcess, batch: list[DealClosed], url: str = metrics_address) -> dict[str, Any]:
+            if not url:
+                return {}
+            async with httpx.AsyncClient() as http:
+                text = (await http.get(f"http://{url}/metrics")).text
+            started = sum(
+                sample.value
+                for family in text_string_to_metric_families(text)
+                for sample in family.samples
+                if sample.name == "onboarding_journeys_started_total"
+                and sample.labels.get("task_queue") == worker.spec.task_queue
+            )
+            return {"journeys_started_counted": started}
+
+        run = await journeys(client, worker_spec, mailbox, args.n, args.concurrency, None, False, counted)
+        out.setdefault(name, []).append(run)
+        save(args.json, results)
 
 
 def save(path: Path, results: dict[str, Any]) -> None:
@@ -776,10 +828,41 @@ def table(r: dict[str, Any]) -> str:
             f"({wh['webhook_per_second']:.0f} vs {wh['raw_per_second']:.0f} starts/s, {wh['per_path']} per path; "
             f"the service's CPU {wh['service_cpu_ms_per_webhook']:.2f} ms per webhook) |"
         )
+    lines += telemetry_rows(r)
     for name, why in r.get("failed", {}).items():
         lines.append(f"| {name} | **failed**: {why[:300]} |")
     lines.append(f"\nWhole run: {r['seconds']:.0f} s.")
     return "\n".join(lines)
+
+
+def telemetry_rows(r: dict[str, Any]) -> list[str]:
+    """--telemetry: worker CPU per kickoff and per move, each run, the means, and the cost."""
+    t = r.get("telemetry", {})
+    if not t.get("off") or not t.get("metrics"):
+        return []
+
+    def mean(name: str, part: str) -> float:
+        return statistics.fmean(run[part]["cpu_ms_per_unit"] for run in t[name])
+
+    def each(name: str, part: str) -> str:
+        return ", ".join(f"{run[part]['cpu_ms_per_unit']:.1f}" for run in t[name])
+
+    rows = [
+        "",
+        "| worker CPU, ms (each run; mean) | without telemetry | with metrics | metrics cost "
+        "| with metrics and traces | metrics and traces cost |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for label, part in (("per kickoff", "kickoff"), ("per move", "move")):
+        off, on = mean("off", part), mean("metrics", part)
+        traced = mean("metrics_and_traces", part) if t.get("metrics_and_traces") else float("nan")
+        rows.append(
+            f"| {label} | {each('off', part)}; **{off:.1f}** | {each('metrics', part)}; **{on:.1f}** "
+            f"| **{(on / off - 1) * 100:+.1f}%** | {traced:.1f} | {(traced / off - 1) * 100:+.1f}% |"
+        )
+    counted = [run.get("journeys_started_counted") for run in t["metrics"]]
+    rows.append(f"\nJourneys started, as each metrics run's endpoint counted them: {counted} (N + warm-up each).")
+    return rows
 
 
 def main() -> None:
@@ -816,6 +899,12 @@ def main() -> None:
         "--profile", type=Path, default=None, help="py-spy the journey worker's bursts into this directory"
     )
     parser.add_argument("--native", action="store_true", help="with --profile: native (C/Rust) frames too")
+    parser.add_argument(
+        "--telemetry",
+        action="store_true",
+        help="then rounds of journeys without and with metrics, alternating, and one with traces too (their CPU cost)",
+    )
+    parser.add_argument("--telemetry-rounds", type=int, default=3, help="with --telemetry: rounds of each (default 3)")
     args = parser.parse_args()
     if args.profile:
         args.profile.mkdir(parents=True, exist_ok=True)

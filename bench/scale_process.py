@@ -40,6 +40,10 @@ class WorkerSpec:
     roster: Path | None = None
     max_cached_workflows: int | None = None
     counter: Path | None = None  # the floor's completed activities, shared with the benchmark
+    # telemetry (--telemetry): the worker's Prometheus endpoint here; traces to a discarding
+    # exporter (what making the spans costs the worker, without a collector's network)
+    metrics_address: str = ""
+    traced: bool = False
 
     def to_json(self) -> str:
         return json.dumps({k: str(v) if isinstance(v, Path) else v for k, v in dataclasses.asdict(self).items()})
@@ -111,7 +115,14 @@ async def run(spec: WorkerSpec) -> None:
     # The journeys' worker encrypts as production does (privacy.converter); the floor is the
     # SDK's bare default, so what the codec costs is counted as ours.
     converter = data_converter() if spec.kind == "journeys" else pydantic_data_converter
-    client = await Client.connect(spec.address, data_converter=converter)
+    telemetry: dict[str, Any] = {}
+    if spec.metrics_address:
+        from telemetry.worker_metrics import prometheus_runtime
+
+        telemetry["runtime"] = prometheus_runtime(spec.metrics_address)
+    if spec.traced:
+        telemetry["interceptors"] = discarded_traces()
+    client = await Client.connect(spec.address, data_converter=converter, **telemetry)
     worker = await build(client, spec)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -119,6 +130,20 @@ async def run(spec: WorkerSpec) -> None:
     async with worker:
         print("ready", flush=True)  # the benchmark waits for this line
         await stop.wait()
+
+
+def discarded_traces() -> list[Any]:
+    """The tracing interceptor, its spans batched and exported to nowhere: what tracing costs
+    the process that makes the spans (telemetry/tracing.py), without a collector."""
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
+
+    from telemetry.tracing import Tracing
+
+    class Discard(SpanExporter):
+        def export(self, spans: Any) -> SpanExportResult:
+            return SpanExportResult.SUCCESS
+
+    return list(Tracing.with_processor("bench", BatchSpanProcessor(Discard())).interceptors())
 
 
 SPEC_VARIABLE = "BENCH_SCALE_SPEC"

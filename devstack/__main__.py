@@ -2,8 +2,8 @@
 
     temporal   Temporal dev server, SQLite in .data/temporal.db, Web UI on :8233
     smtp       local SMTP sink on :1025, every message stored under .data/mail/
-    worker     python worker.py            (skipped until worker.py exists)
-    http       uvicorn starters.app:app    (skipped until starters/app.py exists)
+    worker     python worker.py            (skipped until worker.py exists), metrics on :9464
+    http       uvicorn starters.app:app    (skipped until starters/app.py exists), metrics at /metrics
 
 Started in that order, each once the previous one accepts connections. Ctrl-C or SIGTERM
 stops them all (SIGTERM, then SIGKILL after a grace period). If one of them dies, the others
@@ -51,6 +51,7 @@ class Config:
     ui_port: int = 8233
     smtp_port: int = 1025
     http_port: int = 8000
+    metrics_port: int = 9464  # the worker's Prometheus endpoint (the HTTP service's is /metrics)
     namespace: str = "default"
 
     @property
@@ -118,6 +119,7 @@ def child_env(cfg: Config, base: Mapping[str, str] | None = None) -> dict[str, s
         ONBOARDING_PUBLIC_URL=f"http://localhost:{cfg.http_port}",
         ONBOARDING_CODEC_UI_ORIGINS=f"http://localhost:{cfg.ui_port},http://127.0.0.1:{cfg.ui_port}",
         TEMPORAL_UI_URL=f"http://localhost:{cfg.ui_port}",  # where the /support links land
+        ONBOARDING_METRICS_ADDRESS=f"{cfg.host}:{cfg.metrics_port}",  # docs/operations.md, "Metrics"
         PYTHONUNBUFFERED="1",  # child output reaches the terminal as it happens
     )
     env.setdefault("ONBOARDING_WEBHOOK_SECRET", DEV_WEBHOOK_SECRET)
@@ -356,6 +358,7 @@ async def run(cfg: Config) -> int:
         "Web UI": cfg.ui_port,
         "SMTP": cfg.smtp_port,
         "HTTP": cfg.http_port,
+        "worker metrics": cfg.metrics_port,
     }
     busy = [f"{what} port {port}" for what, port in ports.items() if port_in_use(cfg.host, port)]
     if busy:
@@ -442,6 +445,14 @@ def support_lines(http_base: str) -> list[str]:
     return lines
 
 
+def metrics_lines(cfg: Config, http_up: bool) -> list[str]:
+    """Where Prometheus would scrape the local stack (docs/operations.md)."""
+    lines = [f"  Worker metrics   http://{cfg.host}:{cfg.metrics_port}/metrics"]
+    if http_up:
+        lines.append(f"  HTTP metrics     http://localhost:{cfg.http_port}/metrics")
+    return lines
+
+
 def _banner(cfg: Config, env: Mapping[str, str], http_up: bool) -> None:
     lines = [
         "",
@@ -454,6 +465,7 @@ def _banner(cfg: Config, env: Mapping[str, str], http_up: bool) -> None:
         lines.append(f"  HTTP docs        http://localhost:{cfg.http_port}/docs")
         lines.append(f"  Codec server     http://localhost:{cfg.http_port}/codec (sign in at /codec/session)")
         lines += support_lines(f"http://localhost:{cfg.http_port}")
+    lines += metrics_lines(cfg, http_up)
     lines += [
         f"  Webhook secret   {env['ONBOARDING_WEBHOOK_SECRET']}",
         f"  Codec token      {env.get('ONBOARDING_CODEC_TOKEN', '(not set)')}   payloads encrypted with "
@@ -475,6 +487,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ui-port", type=int, default=Config.ui_port)
     parser.add_argument("--smtp-port", type=int, default=Config.smtp_port)
     parser.add_argument("--http-port", type=int, default=Config.http_port)
+    parser.add_argument("--metrics-port", type=int, default=Config.metrics_port)
     args = parser.parse_args(argv)
     cfg = Config(
         data_dir=args.data_dir.resolve(),
@@ -482,6 +495,7 @@ def main(argv: list[str] | None = None) -> int:
         ui_port=args.ui_port,
         smtp_port=args.smtp_port,
         http_port=args.http_port,
+        metrics_port=args.metrics_port,
     )
     return asyncio.run(run(cfg))
 

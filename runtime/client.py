@@ -7,19 +7,30 @@ JSON and the encryption codec (privacy.keys: ONBOARDING_CODEC_KEYS), checked bef
 
 from __future__ import annotations
 
-from temporalio.client import Client
+from collections.abc import Sequence
+
+from temporalio.client import Client, Interceptor
 from temporalio.envconfig import ClientConfig
+from temporalio.runtime import Runtime
 
 from privacy.converter import data_converter
 
 DEFAULT_ADDRESS = "localhost:7233"
 
 
-async def connect(address: str | None = None, namespace: str | None = None) -> Client:
+async def connect(
+    address: str | None = None,
+    namespace: str | None = None,
+    *,
+    runtime: Runtime | None = None,
+    interceptors: Sequence[Interceptor] = (),
+) -> Client:
+    """`runtime`: the worker's, serving its metrics (telemetry/worker_metrics.py); `interceptors`:
+    its tracing (telemetry/tracing.py). A worker built on the client uses both."""
     config = ClientConfig.load_client_connect_config()
     config.setdefault("target_host", DEFAULT_ADDRESS)
     if address:
         config["target_host"] = address
     if namespace:
         config["namespace"] = namespace
-    return await Client.connect(**config, data_converter=data_converter())
+    return await Client.connect(**config, data_converter=data_converter(), runtime=runtime, interceptors=interceptors)

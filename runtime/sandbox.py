@@ -44,9 +44,11 @@ def workflow_runner(converter: DataConverter | None = None) -> WorkflowRunner:
     # Playbook models validate their templates with Jinja2 when deserialised; it is pure,
     # so it passes through rather than being re-imported per workflow run; so does Babel, whose
     # language codes the playbook checks against (read once, at import: contracts/languages.py).
+    # OpenTelemetry's context is the process's: the tracing interceptor's workflow spans use it
+    # (telemetry/).
     restrictions = dataclasses.replace(
         SandboxRestrictions.default.with_passthrough_modules(
-            "contracts", "jinja2", "markupsafe", "email_validator", "dns", "idna", "babel"
+            "contracts", "jinja2", "markupsafe", "email_validator", "dns", "idna", "babel", "opentelemetry"
         ),
         invalid_module_members=SandboxRestrictions.invalid_module_members_default.with_child_unrestricted(
             "zoneinfo", "ZoneInfo"

@@ -23,9 +23,11 @@ from starters import openapi
 from starters.deps import Service
 from starters.handlers import install_error_handlers
 from starters.logs import configure_logging, redact_access_log
-from starters.routes import deals, events, health, segment, support, unsubscribe
+from starters.metrics import RequestMetrics
+from starters.routes import deals, events, health, metrics, segment, support, unsubscribe
 from starters.settings import StarterSettings
 from starters.signatures import Clock
+from telemetry.tracing import Tracing
 
 log = structlog.get_logger("starters.app")
 
@@ -34,6 +36,7 @@ def routers() -> list[APIRouter]:
     """Every source's router; the CRMs' are those of the registry."""
     return [
         health.router,
+        metrics.router,
         deals.router,
         *(crms.resolve(crm.routes).router for crm in crms.CRMS),
         events.router,
@@ -43,16 +46,20 @@ def routers() -> list[APIRouter]:
     ]
 
 
-def create_app(settings: StarterSettings | None = None, *, clock: Clock = time.time) -> FastAPI:
+def create_app(
+    settings: StarterSettings | None = None, *, clock: Clock = time.time, tracing: Tracing | None = None
+) -> FastAPI:
     """Build the app. Without `settings`, they are read from the environment at startup.
-    `clock`: see Service."""
+    `clock`: see Service. `tracing`: as the OTEL_* variables say unless given (telemetry/tracing.py)."""
+    tracing = tracing or Tracing.from_env("onboarding-webhook")
+    interceptors = tracing.interceptors()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_logging()
         redact_access_log()
         if getattr(app.state, "service", None) is None:
-            app.state.service = Service(StarterSettings(), clock)
+            app.state.service = Service(StarterSettings(), clock, interceptors)
         warn_unconfigured(app.state.service)
         # The records' schema is brought up to date before the first request, as the worker does.
         settings = app.state.service.settings
@@ -72,7 +79,7 @@ def create_app(settings: StarterSettings | None = None, *, clock: Clock = time.t
         lifespan=lifespan,
     )
     if settings is not None:
-        app.state.service = Service(settings, clock)
+        app.state.service = Service(settings, clock, interceptors)
     install_error_handlers(app)
     for router in routers():
         app.include_router(router)
@@ -80,6 +87,9 @@ def create_app(settings: StarterSettings | None = None, *, clock: Clock = time.t
     app.mount("/codec", _CodecServer(app))
     # FastAPI's documented way to replace the schema; its stubs declare openapi a method
     app.openapi = lambda: openapi.document(app)  # type: ignore[method-assign]
+    # outermost: every request counted with the status it was answered with
+    app.add_middleware(RequestMetrics)
+    tracing.instrument(app)
     return app
 
 

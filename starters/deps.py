@@ -10,13 +10,14 @@ schema (422). A refused request has started and signalled nothing.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, Generic, TypeVar, cast
 
 from fastapi import Depends, Request
 from pydantic import BaseModel, TypeAdapter
 from pydantic_settings import BaseSettings
+from temporalio.client import Interceptor
 
 from privacy.codec import EncryptionCodec
 from privacy.codec_server import CodecAccess, create_codec_app
@@ -46,12 +47,15 @@ class Service:
     what signature windows and link expiries are checked against: the real one unless a test
     freezes it."""
 
-    def __init__(self, settings: StarterSettings, clock: Clock = time.time) -> None:
+    def __init__(
+        self, settings: StarterSettings, clock: Clock = time.time, interceptors: Sequence[Interceptor] = ()
+    ) -> None:
+        """`interceptors`: the Temporal client's (the service's tracing)."""
         self.settings = settings
         self.clock = clock
         # Encrypted payloads (privacy.keys); no key configured stops the service here.
         self.converter = data_converter_for(settings.codec_keys())
-        self.temporal = TemporalGateway(settings, self.converter)
+        self.temporal = TemporalGateway(settings, self.converter, interceptors)
         codec = self.converter.payload_codec  # data_converter_for's: an EncryptionCodec or None
         self.codec_app = create_codec_app(
             codec if isinstance(codec, EncryptionCodec) else None,

@@ -15,7 +15,7 @@ from typing import Any
 from temporalio.service import RPCError
 
 from records.intake_events import EventLedger
-from starters import flood, journeys
+from starters import flood, journeys, metrics
 from starters.delivery import deliver
 from starters.deps import Service
 from starters.models import EventDeliveryOut, ProductEvent
@@ -50,6 +50,7 @@ async def deliver_once(
     if not claim.mine:
         if claim.answer is None:
             raise flood.in_flight(settings.retry_after_seconds)
+        metrics.EDGE_DUPLICATES.labels(source).inc()
         return Delivered([EventDeliveryOut.model_validate(d) for d in claim.answer["deliveries"]], duplicate=True)
     wait = service.limiter.take(flood.journey_key(event.deal_id, event.account_id))
     if wait is not None:

@@ -12,6 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from temporalio.service import RPCError
 
+from starters import metrics
 from starters.deps import get_service
 from starters.logs import redact_path
 from starters.problems import Problem, validation_problem
@@ -32,12 +33,15 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _problem(request: Request, exc: Problem) -> JSONResponse:
         # Problem details carry field names and reasons, never submitted values.
         log.info("request_refused", path=logged_path(request), status=exc.status, problem=exc.slug, reason=exc.detail)
+        if exc.slug in metrics.SIGNATURE_PROBLEMS:
+            metrics.SIGNATURE_FAILURES.labels(metrics.source_of(metrics.route_of(request.scope))).inc()
         return exc.response()
 
     @app.exception_handler(TemporalUnavailable)
     async def _unavailable(request: Request, exc: TemporalUnavailable) -> JSONResponse:
         settings = get_service(request).settings
         log.warning("temporal_unavailable", path=logged_path(request), reason=str(exc))
+        metrics.TEMPORAL_UNAVAILABLE.labels(metrics.route_of(request.scope)).inc()
         return Problem(
             503,
             "temporal-unavailable",

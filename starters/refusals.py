@@ -27,7 +27,7 @@ from contracts.deal import DealClosed
 from privacy.suppressions import SuppressionList
 from records.accounts import AccountDirectory
 from records.refusals import Refusal, RefusalStore
-from starters import journeys
+from starters import journeys, metrics
 from starters.delivery import deliver
 from starters.hubspot import closes_deal
 from starters.intake import validate
@@ -100,6 +100,7 @@ async def keep_body(
         payload=await seal(converter, {"body": refused.raw}),
         at=datetime.now(UTC),
     )
+    metrics.KEPT_FOR_STAFF.labels(source).inc()
     return refused.problem
 
 
@@ -125,7 +126,7 @@ def _reason(errors: list[FieldError]) -> str:
 async def keep_salesforce(
     store: RefusalStore, converter: DataConverter, organization: str, refused: RefusedNotification
 ) -> Refusal:
-    return await store.keep(
+    kept = await store.keep(
         source=SALESFORCE,
         ref=f"{organization[:15]}:{refused.notification_id}",
         deal_id=refused.opportunity_id,
@@ -134,6 +135,8 @@ async def keep_salesforce(
         payload=await seal(converter, {"organization_id": organization, "sObject": refused.values}),
         at=datetime.now(UTC),
     )
+    metrics.KEPT_FOR_STAFF.labels(SALESFORCE).inc()
+    return kept
 
 
 async def keep_segment(store: RefusalStore, converter: DataConverter, rejected: Rejected) -> Refusal:
@@ -145,7 +148,7 @@ async def keep_segment(store: RefusalStore, converter: DataConverter, rejected: 
         rejected.message_id
         or "sha256-" + hashlib.sha256(json.dumps(raw, sort_keys=True, default=str).encode()).hexdigest()[:32]
     )
-    return await store.keep(
+    kept = await store.keep(
         source=SEGMENT,
         ref=ref,
         reason=_reason(rejected.errors),
@@ -153,6 +156,8 @@ async def keep_segment(store: RefusalStore, converter: DataConverter, rejected: 
         payload=await seal(converter, {"call": raw}),
         at=datetime.now(UTC),
     )
+    metrics.KEPT_FOR_STAFF.labels(SEGMENT).inc()
+    return kept
 
 
 @dataclass(frozen=True)

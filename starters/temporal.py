@@ -8,14 +8,14 @@ than cached.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
 
 import structlog
 from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
-from temporalio.client import Client
+from temporalio.client import Client, Interceptor
 from temporalio.converter import DataConverter
 from temporalio.service import RetryConfig, RPCError, RPCStatusCode
 
@@ -40,9 +40,13 @@ class TemporalUnavailable(Exception):
 
 
 class TemporalGateway:
-    def __init__(self, settings: StarterSettings, converter: DataConverter) -> None:
+    def __init__(
+        self, settings: StarterSettings, converter: DataConverter, interceptors: Sequence[Interceptor] = ()
+    ) -> None:
+        """`interceptors`: the service's tracing (telemetry/tracing.py), on every call it makes."""
         self._settings = settings
         self._converter = converter
+        self._interceptors = list(interceptors)
         self._client: Client | None = None
         self._lock: asyncio.Lock | None = None
 
@@ -77,6 +81,7 @@ class TemporalGateway:
                         Client.connect(
                             **self._connect_kwargs(),
                             data_converter=self._converter,
+                            interceptors=self._interceptors,
                             # Bounded retries: a webhook caller waits on them.
                             retry_config=RetryConfig(
                                 max_retries=3,

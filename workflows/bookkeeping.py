@@ -14,6 +14,7 @@ with workflow.unsafe.imports_passed_through():
     from contracts.moments import MOMENTS_PER_CALL, MomentKind, MomentRequest, Touchpoint
     from contracts.status import OnboardingState, Status
     from workflows import awaiting, cancellation, effects, moments, staffing
+    from workflows import metrics as journey_metrics
     from workflows import status as report
     from workflows.details import hold_details
     from workflows.run import JourneyRun
@@ -143,6 +144,7 @@ class Bookkeeping:
             variant=s.playbook.variant,
             detail=detail,
         )
+        journey_metrics.moment(request)
         if not self.run.versions.fewer_commands:
             await moments.record(request)
             return
@@ -168,6 +170,7 @@ class Bookkeeping:
         s = self.run.state
         if not s.owner.over_capacity:
             return
+        journey_metrics.owner_over_capacity(s.deal.segment, self.run.playbook.name)
         milestone = s.progress.key if s.progress else ""
         task = staffing.manager_task(
             workflow.info().workflow_id, s.deal, milestone, s.owner, self.run.playbook.channels.owner

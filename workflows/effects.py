@@ -28,6 +28,7 @@ with workflow.unsafe.imports_passed_through():
     from contracts.owners import AssignOwnerRequest, OwnerAssignment, ReleaseOwnerRequest
     from contracts.playbook import PlaybookSnapshot, SnapshotRequest
     from owners.activities import OwnerActivities
+    from workflows import metrics as journey_metrics
 
 QUICK: dict[str, Any] = dict(
     start_to_close_timeout=timedelta(seconds=30),
@@ -145,9 +146,11 @@ async def requester() -> str | None:
 
 
 async def send(request: MessageRequest, summary: str) -> SendReceipt:
-    return await workflow.execute_activity_method(
+    receipt: SendReceipt = await workflow.execute_activity_method(
         MessagingActivities.send_message, request, summary=summary, **DELIVERY
     )
+    journey_metrics.message(request, receipt)
+    return receipt
 
 
 async def close_task(request: CloseEscalationTask) -> None:

@@ -16,6 +16,7 @@ with workflow.unsafe.imports_passed_through():
     from contracts.staff import Decision
     from contracts.status import OnboardingState
     from workflows import decisions, effects, inbox, messages
+    from workflows import metrics as journey_metrics
     from workflows.bookkeeping import Bookkeeping
     from workflows.run import JourneyClosed, JourneyRun, Outcome, StaffDecision
     from workflows.waiting import Waiting
@@ -61,6 +62,7 @@ class Escalations:
                 if run.versions.due_while_held():  # v3.5: the transition shows the new level's SLA
                     open_.since = workflow.now()
                 who, _ = decisions.escalation_assignee(policy, open_.level, s.owner)
+                journey_metrics.escalation_moved_up(s.deal.segment, run.playbook.name, open_.level)
                 self.books.transition(
                     OnboardingState.escalated,
                     f"{open_.reason}; unanswered for {policy.sla_hours:g}h, moved to {who}",

@@ -17,6 +17,7 @@ from contracts.journey import Inbox, JourneyState
 from contracts.playbook import Milestone
 from contracts.status import OnboardingState, Status
 from workflows import inbox
+from workflows import metrics as journey_metrics
 from workflows.details import current_details
 from workflows.search_attributes import changed, journey_search_attributes
 
@@ -33,6 +34,7 @@ class Journal:
     def refused(self, message: str) -> None:
         """An input that cannot be used, shown where staff look (timeline, current details)."""
         self._box().refused += 1
+        journey_metrics.refused_input()
         self.note("ignored", message)
 
     def transition(

@@ -5,6 +5,7 @@ server that query lists exactly the right journeys."""
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -27,10 +28,7 @@ GUIDE_MOMENT = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)
 
 
 def client_for(clock: datetime | None = None, **settings: object) -> httpx.AsyncClient:
-    app = create_app(
-        settings_for("127.0.0.1:1", **settings),
-        **({"clock": clock.timestamp} if clock is not None else {}),
-    )
+    app = create_app(settings_for("127.0.0.1:1", **settings), clock=clock.timestamp if clock is not None else time.time)
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://svc")
 
 
