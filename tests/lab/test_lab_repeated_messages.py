@@ -6,7 +6,9 @@ script as a user would (its own time-skipping server)."""
 
 from __future__ import annotations
 
+import html
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -55,13 +57,16 @@ def walked(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     persona = root / "fails-again.yaml"
     persona.write_text(yaml.safe_dump(PERSONA, sort_keys=False))
     common = ("--playbooks", str(playbooks), str(persona))
-    text = subprocess.run([str(ONBOARDING), "simulate", *common], capture_output=True, text=True, timeout=300)
+    page = root / "lab.html"
+    text = subprocess.run(
+        [str(ONBOARDING), "simulate", *common, "--html", str(page)], capture_output=True, text=True, timeout=300
+    )
     assert text.returncode == 0, text.stdout + text.stderr
     as_json = subprocess.run(
         [str(ONBOARDING), "simulate", *common, "--json"], capture_output=True, text=True, timeout=300
     )
     assert as_json.returncode == 0, as_json.stderr
-    return {"text": text.stdout, "json": json.loads(as_json.stdout)}
+    return {"text": text.stdout, "json": json.loads(as_json.stdout), "html": page.read_text()}
 
 
 def test_the_json_lists_help_once_then_help_again_then_the_retry_message(walked):
@@ -88,3 +93,12 @@ def test_the_text_output_prints_them_under_their_lines(walked):
     assert "| That did not work again (file too large). This page walks you through it: https://" in text
     assert "| Subject: Let's try that again: Upload your first dataset" in text
     assert text.count("| Subject: Let's get that upload working") == 1
+
+
+def test_the_html_page_lists_them_with_their_text(walked):
+    listed = re.findall(r"<details class='msg'>.*?</details>", walked["html"], re.S)
+    again = next(item for item in listed if "Still stuck? Here is another way" in item)
+    assert "That did not work again (file too large)." in again
+    retry = next(item for item in listed if html.escape("Let's try that again: Upload your first dataset") in item)
+    assert html.escape("Let's try that again, with a fresh start: Upload one CSV") in retry
+    assert sum(html.escape("Let's get that upload working") in item for item in listed) == 1
