@@ -8,6 +8,8 @@ journey sends both and replays on this code). The fake world on the time-skippin
 from datetime import timedelta
 from typing import Any
 
+from temporalio.api.sdk.v1 import WorkflowMetadata
+
 from contracts.signals import ActionFailed, Cancel, HelpRequested
 from contracts.staff import ResolveEscalation
 from tests.harness.support import (
@@ -128,6 +130,9 @@ async def test_identical_help_within_the_window_is_sent_once_and_noted(ts_env, t
         assert (
             "'dataset_uploaded' failed again for the same reason" in note.detail and "CSV has no header" in note.detail
         )
+        # and where staff look in the Web UI: the journey's details, under Recent
+        shown = (await handle.query("__temporal_workflow_metadata", result_type=WorkflowMetadata)).current_details
+        assert "help not sent again: 'dataset_uploaded' failed again for the same reason" in shown
         # another reason is other help
         await handle.signal(OnboardingWorkflow.action_failed, failed("f-3", "file too large"))
         await advance_until(ts_env, handle, helps(2), step=MINUTE)
