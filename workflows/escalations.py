@@ -109,6 +109,7 @@ class Escalations:
         # retry after a direction went out says so (the milestone's `retry` message, if any).
         p.retried = resolution.decision is Decision.retry and p.direction_sent_at is not None
         p.direction_sent_at, p.due_at, p.follow_ups_sent, p.failures = None, None, 0, 0
+        p.last_help = None  # a failure after the fresh start gets its help, even for the same reason
         s.arrived_by_action = False
         self.books.transition(OnboardingState.awaiting_action, f"{resolution.decision.value} by {resolution.by}")
         return None

@@ -201,3 +201,26 @@ async def test_a_v3_9_journey_sends_identical_help_twice_and_replays_on_this_cod
         await handle.result()
     assert effects.kinds() == ["direction", "help", "help"]
     await assert_replays(handle)  # the current code: no marker, so it sends both again
+
+
+async def test_after_a_retry_the_same_failure_gets_its_help_again(ts_env, tmp_path, journeys):
+    """A human's retry starts the conversation over: the help sent before it holds nothing back."""
+    client = ts_env.client
+    change = playbook(help_again=True)
+    async with journeys(client, effects="fake", playbooks=write_playbook(tmp_path / "pb", change)) as (queue, effects):
+        handle = await start_journey(client, queue, make_deal())
+        await advance_until(ts_env, handle, told("first_action"), step=MINUTE)
+        await handle.signal(OnboardingWorkflow.action_failed, failed("f-1"))
+        await advance_until(ts_env, handle, helps(1), step=MINUTE)
+        await handle.signal(OnboardingWorkflow.help_requested, HelpRequested(message="stuck", event_id="h-1"))
+        await advance_until(ts_env, handle, escalated, step=MINUTE)
+        await handle.execute_update("resolve_escalation", ResolveEscalation(decision="retry", by="maya"))
+        await advance_until(ts_env, handle, lambda s: len(sent(s)) == 2, step=MINUTE)
+        await handle.signal(OnboardingWorkflow.action_failed, failed("f-2"))
+        state = await advance_until(ts_env, handle, helps(2), step=MINUTE)
+        assert not any(e.event == "help not sent again" for e in state.timeline)
+        await handle.signal(OnboardingWorkflow.cancel, Cancel(reason="test over"))
+        await handle.result()
+    assert effects.kinds() == ["direction", "help", "direction", "help"]
+    assert subjects(effects, "help") == [HELP_SUBJECT, HELP_AGAIN["subject"]]  # still the second in the milestone
+    await assert_replays(handle)
