@@ -161,6 +161,12 @@ def no_stuck_journey(t: Trace) -> list[Broken]:
     return out
 
 
+def _starts_over(x: Touch) -> bool:
+    """A staff decision that starts the milestone's conversation over (retry, reassign)."""
+    decided = x.what == "staff" and x.kind == "resolve_escalation"
+    return decided and ("decision=retry" in x.detail or "decision=reassign" in x.detail)
+
+
 def _help_just_sent(t: Trace, signal: SignalIn, milestone: str) -> bool:
     """Whether the last help before this failed attempt answered the same action failing for
     the same reason, within the milestone's `help_coalesce_minutes`: the journey does not
@@ -175,6 +181,8 @@ def _help_just_sent(t: Trace, signal: SignalIn, milestone: str) -> bool:
     ]
     if not helps or helps[-1] <= signal.at - timedelta(minutes=m.help_coalesce_minutes):
         return False
+    if any(_starts_over(x) and helps[-1] <= x.at <= signal.at for x in t.record.touches):
+        return False  # a retry or reassignment since starts the milestone's help over
     answered = [
         s for s, fresh in fresh_customer_signals(t) if fresh and s.name == "action_failed" and s.at <= helps[-1]
     ]

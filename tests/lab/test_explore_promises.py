@@ -95,6 +95,11 @@ def test_2_identical_help_within_the_window_is_answered_by_the_help_just_sent():
     assert promises(trace(helped, [first, other])) == {2}
     later = signal(at(2, 31), "action_failed", action="dataset_uploaded", reason="no header", event_id="f2")
     assert promises(trace(helped, [first, later])) == {2}
+    retried = [
+        *helped,
+        Touch(at=at(2, 5), lane="owner", what="staff", kind="resolve_escalation", detail="decision=retry by=maya"),
+    ]
+    assert promises(trace(retried, [first, same])) == {2}
 
 
 def test_2_input_before_the_kickoff_is_answered_at_once_too():
