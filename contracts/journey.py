@@ -83,6 +83,14 @@ class PlaybookHold(BaseModel):
     reason: str = ""
 
 
+class SentHelp(BaseModel):
+    """The help last sent in a milestone: for which action, why the attempt failed, when."""
+
+    action: str
+    reason: str
+    at: datetime
+
+
 class MilestoneProgress(BaseModel):
     index: int
     key: str
@@ -91,6 +99,13 @@ class MilestoneProgress(BaseModel):
     due_at: datetime | None = None
     follow_ups_sent: int = 0
     failures: int = 0
+    # A staff `retry` started the conversation over: the next direction is the milestone's
+    # `retry` message when it has one.
+    retried: bool = False
+    # Help messages sent in this milestone (the second and later use `help_again`), and the
+    # last one: identical help within `help_coalesce_minutes` is not sent again.
+    helped: int = 0
+    last_help: SentHelp | None = None
     # The last touchpoint before the milestone ended (contracts.moments.Touchpoint): direction,
     # clarify, simplify, redirect, human.
     last_touchpoint: str = ""

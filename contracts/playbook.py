@@ -90,6 +90,16 @@ class Milestone(StrictFile):
     window_hours: float = Field(default=72, gt=0, le=24 * 90)
     direction: MessageTemplate
     help: MessageTemplate
+    # After a staff `retry` the conversation starts over with this instead of the direction
+    # word for word ("Let's try that again: ..."); unset, the direction is sent again.
+    retry: MessageTemplate | None = None
+    # The second and later help in this milestone (the customer is failing again); unset,
+    # `help` is sent each time.
+    help_again: MessageTemplate | None = None
+    # A failed attempt at the same action for the same reason as the help sent less than
+    # this many minutes ago gets no second, identical help (the timeline notes it; it still
+    # counts toward `escalation.after_failed_attempts`). 0 sends help for every attempt.
+    help_coalesce_minutes: float = Field(default=30, ge=0, le=24 * 60)
     follow_ups: list[FollowUp] = Field(default_factory=list, max_length=6)
 
     @model_validator(mode="after")

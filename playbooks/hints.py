@@ -119,6 +119,9 @@ def _number_as_text(field: str, text: str, *, integer: bool) -> str | None:
     if duration and (field == "hours" or field.endswith("_hours")):
         hours = float(duration[1].replace(",", ".")) * _HOURS[duration[2][0].lower()]
         return f"expected a number of hours, like 48 (2 days); {written!r} is {hours:g}: write {field}: {hours:g}"
+    if duration and field.endswith("_minutes"):
+        minutes = float(duration[1].replace(",", ".")) * _HOURS[duration[2][0].lower()] * 60
+        return f"expected a number of minutes, like 30; {written!r} is {minutes:g}: write {field}: {minutes:g}"
     currency = _CURRENCY.search(written)
     digits = _CURRENCY.sub("", written).strip()
     if re.search(r"\d", written) and (currency or _GROUPED.match(digits)):

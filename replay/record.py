@@ -48,7 +48,7 @@ from playbooks.loader import DEFAULT_DIR
 
 CORPUS = Path(__file__).resolve().parent.parent / "tests" / "histories"
 # The corpus folder new recordings go to. Bump it with every new workflow version (patch).
-VERSION = "v3.9"
+VERSION = "v3.10"
 SECOND = 1 / 3600  # playbook durations are in hours
 WAIT_SECONDS = 30.0
 
@@ -496,6 +496,34 @@ async def _owner_wait_across_runs(j: Journey) -> None:
     await j.cancel()
 
 
+def _repeated_messages(data: dict[str, Any]) -> None:
+    """The first milestone with its own retry and second-help messages; three failures escalate."""
+    data["escalation"]["after_failed_attempts"] = 3
+    first = data["milestones"][0]
+    first["retry"] = {
+        "subject": "Let's try that again: {{ action_title }}",
+        "body": "Hi {{ customer_name }},\n\nLet's try that again: {{ action_instruction }}\n\n{{ cta_url }}\n",
+    }
+    first["help_again"] = {
+        "subject": "Still stuck? Here is another way",
+        "body": "Hi {{ customer_name }},\n\nThat did not work again ({{ reason }}). Try this: {{ cta_url }}\n",
+    }
+
+
+async def _help_coalesced(j: Journey) -> None:
+    await j.told("first_action")
+    failure = {"action": "dataset_uploaded", "reason": "CSV has no header", "event_id": "f-1"}
+    await j.signal("action_failed", failure)
+    await j.seen("sent help")
+    await j.signal("action_failed", {**failure, "event_id": "f-2"})  # the same again: no second email
+    await j.seen("help not sent again")
+    await j.signal("action_failed", {**failure, "reason": "file too large", "event_id": "f-3"})  # help_again
+    await j.escalated()
+    await j.update("resolve_escalation", {"decision": "retry", "by": "maya"})  # the retry message
+    await j.told("first_action")
+    await j.cancel()
+
+
 SCENARIOS: list[Scenario] = [
     Scenario("advance-to-activated", _advance),
     Scenario("clarify-chain", _clarify_chain, playbook=_short_first_milestone),
@@ -546,6 +574,8 @@ SCENARIOS: list[Scenario] = [
     Scenario("remembered-after-skip", _remembered_after_skip),
     # v3.8: a cancellation request closes the journey with the cancel's cleanup
     Scenario("cancel-request", _cancel_request),
+    # v3.10: identical help within the window is sent once; retry and second-help messages
+    Scenario("help-coalesced", _help_coalesced, playbook=_repeated_messages),
 ]
 
 

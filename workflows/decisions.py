@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from contracts.deal import DealClosed
-from contracts.journey import Inbox, JourneyState, MilestoneProgress
+from contracts.journey import Inbox, JourneyState, MilestoneProgress, SentHelp
 from contracts.owners import OwnerAssignment, Person
 from contracts.playbook import Action, AmountThreshold, EscalationPolicy, FollowUp, Milestone
 from contracts.staff import EXTEND_AT_MOST_DAYS
@@ -31,6 +31,18 @@ def next_follow_up(milestone: Milestone, progress: MilestoneProgress) -> FollowU
     if progress.follow_ups_sent < len(milestone.follow_ups):
         return milestone.follow_ups[progress.follow_ups_sent]
     return None
+
+
+def repeats_help(milestone: Milestone, last: SentHelp | None, action: str, reason: str, now: datetime) -> bool:
+    """Whether help for this failure would repeat the help last sent in the milestone: the
+    same action, the same reason, within `help_coalesce_minutes` (0: never)."""
+    window = timedelta(minutes=milestone.help_coalesce_minutes)
+    return (
+        last is not None
+        and window > timedelta(0)
+        and (last.action, last.reason) == (action, reason)
+        and now - last.at < window
+    )
 
 
 def current_action(milestone: Milestone, progress: MilestoneProgress | None) -> Action:

@@ -107,8 +107,11 @@ class Escalations:
             s.assignments += 1
             await self.books.tell_manager_if_short()
             await self.books.owner_assigned(previous)
-        # retry / reassign: start the milestone's conversation over, from the direction.
+        # retry / reassign: start the milestone's conversation over, from the direction; a
+        # retry after a direction went out says so (the milestone's `retry` message, if any).
+        p.retried = resolution.decision is Decision.retry and p.direction_sent_at is not None
         p.direction_sent_at, p.due_at, p.follow_ups_sent, p.failures = None, None, 0, 0
+        p.last_help = None  # a failure after the fresh start gets its help, even for the same reason
         s.arrived_by_action = False
         self.books.transition(OnboardingState.awaiting_action, f"{resolution.decision.value} by {resolution.by}")
         return None

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from contracts.journey import ScheduledSend
+    from contracts.journey import ScheduledSend, SentHelp
     from contracts.messages import MessageTemplate
     from contracts.moments import MomentKind
     from contracts.playbook import Action, FollowUp, Milestone
@@ -31,11 +31,14 @@ class Steps:
         """Tell the customer the ONE next action. Right after their own action it is a reply
         (immediate); otherwise it is proactive (business hours, one per day)."""
         run = self.run
+        # after a staff retry the playbook's retry message, when it has one, not the same words again
+        template = m.retry if run.progress.retried and m.retry is not None else m.direction
         sent_at = await self._send_customer(
-            m, "direction", m.direction, m.action, proactive=not run.state.arrived_by_action
+            m, "direction", template, m.action, proactive=not run.state.arrived_by_action
         )
         if sent_at is None:
             return
+        run.progress.retried = False
         # Recorded first: what staff (and tests) see, the due time with its "told" reason, is
         # set in one go after the record, never half of it while the record is written.
         await self.books.moment(MomentKind.told, milestone=m.key, touchpoint="direction", occurrence=run.state.messages)
@@ -124,12 +127,31 @@ class Steps:
         count, action, reason = taken
         p = self.run.progress
         p.failures += count
-        await self._send_customer(
-            m, "help", m.help, decisions.current_action(m, p), proactive=False, reason=reason or "unknown error"
-        )
+        reason = reason or "unknown error"
+        if p.last_help is not None and self._repeats_help(m, action, reason):
+            self.run.journal.note(
+                "help not sent again",
+                f"'{action}' failed again for the same reason as the help sent at {p.last_help.at:%H:%M} UTC "
+                f"(counted, not emailed twice): {reason}",
+            )
+        else:
+            template = m.help_again if p.helped and m.help_again is not None else m.help
+            sent_at = await self._send_customer(
+                m, "help", template, decisions.current_action(m, p), proactive=False, reason=reason
+            )
+            if sent_at is not None:
+                p.helped += 1
+                p.last_help = SentHelp(action=action, reason=reason, at=sent_at)
         if decisions.failures_exhausted(self.run.playbook.escalation, p.failures):
             return f"{p.failures} failed attempts at '{action}'"
         return None
+
+    def _repeats_help(self, m: Milestone, action: str, reason: str) -> bool:
+        """Whether this failure would repeat the help just sent, word for word (v3.10): the
+        patch is asked only then, so a journey that never repeats itself carries no marker."""
+        if not decisions.repeats_help(m, self.run.progress.last_help, action, reason, workflow.now()):
+            return False
+        return self.run.versions.coalesces_identical_help()
 
     async def _send_customer(
         self, m: Milestone, step: str, template: MessageTemplate, action: Action, *, proactive: bool, reason: str = ""

@@ -62,6 +62,10 @@ Current:
   completion recorded its marker; a signal arriving meanwhile was then handled before the
   moments live and after them in a replay, and the replay failed (nondeterminism). A
   regular activity's result is an event of its own, in the same place live and in replay.
+- v3.10 `coalesce-identical-help`: a failed attempt at the same action for the same reason
+  as the help sent in this milestone less than `help_coalesce_minutes` ago gets no second,
+  identical help email; the timeline notes it, and the attempt still counts toward the
+  failure escalation (`Steps.answer_failure`). Before, every failed attempt sent help.
 """
 
 from __future__ import annotations
@@ -80,6 +84,7 @@ INPUT_BEFORE_KICKOFF = "input-before-kickoff"
 PROACTIVE_AFTER_REMEMBERED = "proactive-after-remembered"
 ASSIGNEE_AND_CANCEL_REQUEST = "assignee-and-cancel-request"
 MOMENTS_BY_ACTIVITY = "moments-by-activity"
+COALESCE_IDENTICAL_HELP = "coalesce-identical-help"
 
 ALL = (
     V3,
@@ -92,6 +97,7 @@ ALL = (
     PROACTIVE_AFTER_REMEMBERED,
     ASSIGNEE_AND_CANCEL_REQUEST,
     MOMENTS_BY_ACTIVITY,
+    COALESCE_IDENTICAL_HELP,
 )
 
 
@@ -157,3 +163,8 @@ class Versions:
         """v3.7: asked where a milestone completed by an action remembered from earlier (not one
         that just arrived) leads to the next direction."""
         return self._patched(PROACTIVE_AFTER_REMEMBERED)
+
+    def coalesces_identical_help(self) -> bool:
+        """v3.10: asked where a failed attempt repeats the help sent within the milestone's
+        `help_coalesce_minutes` (same action, same reason)."""
+        return self._patched(COALESCE_IDENTICAL_HELP)

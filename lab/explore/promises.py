@@ -161,6 +161,39 @@ def no_stuck_journey(t: Trace) -> list[Broken]:
     return out
 
 
+def _starts_over(x: Touch) -> bool:
+    """A staff decision that starts the milestone's conversation over (retry, reassign)."""
+    decided = x.what == "staff" and x.kind == "resolve_escalation"
+    return decided and ("decision=retry" in x.detail or "decision=reassign" in x.detail)
+
+
+def _help_just_sent(t: Trace, signal: SignalIn, milestone: str) -> bool:
+    """Whether the last help before this failed attempt answered the same action failing for
+    the same reason, within the milestone's `help_coalesce_minutes`: the journey does not
+    send it again (journey v3.10)."""
+    m = next((m for m in t.playbook.milestones if m.key == milestone), None)
+    if m is None or not m.help_coalesce_minutes:
+        return False
+    helps = [
+        x.at
+        for x in t.record.touches
+        if x.what == "message" and x.lane == "customer" and x.kind == "help" and x.at <= signal.at
+    ]
+    if not helps or helps[-1] <= signal.at - timedelta(minutes=m.help_coalesce_minutes):
+        return False
+    if any(_starts_over(x) and helps[-1] <= x.at <= signal.at for x in t.record.touches):
+        return False  # a retry or reassignment since starts the milestone's help over
+    answered = [
+        s for s, fresh in fresh_customer_signals(t) if fresh and s.name == "action_failed" and s.at <= helps[-1]
+    ]
+    same = ("action", "reason")
+    return (
+        bool(answered)
+        and answered[-1] is not signal
+        and all(answered[-1].body.get(k) == signal.body.get(k) for k in same)
+    )
+
+
 def help_at_once(t: Trace) -> list[Broken]:
     out = []
     unsubscribed = _first(t.facts.signals, "unsubscribed")
@@ -174,6 +207,8 @@ def help_at_once(t: Trace) -> list[Broken]:
             action = str(signal.body.get("action", ""))
             if now.state == "escalated" or action not in _events(t.playbook, now.milestone):
                 continue  # a human has it already; or it is not this milestone's action
+            if _help_just_sent(t, signal, now.milestone):
+                continue  # the same failure's help went out minutes ago: not sent twice (v3.10)
             if not _within(
                 t.record.touches,
                 signal.at,

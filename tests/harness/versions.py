@@ -3,7 +3,7 @@
 Each is the current workflow with the later patches read as absent, exactly as a worker of
 that version ran it: `workflow.patched()` is the only switch between versions, so a subclass
 that answers it differently is that version (the SDK's own patch tests work the same way).
-The replay corpus (tests/histories/v3, v3.2, v3.5, v3.6, v3.7, v3.8, v3.9) proves the old paths still match what the old
+The replay corpus (tests/histories/v3, v3.2, v3.5, v3.6, v3.7, v3.8, v3.9, v3.10) proves the old paths still match what the old
 code recorded. v1 and v2 are retired (docs/versioning.md): no stand-in starts a journey on them."""
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ class OnboardingWorkflowV31(OnboardingWorkflow):
             versions.INPUT_BEFORE_KICKOFF,
             versions.ASSIGNEE_AND_CANCEL_REQUEST,
             versions.MOMENTS_BY_ACTIVITY,
+            versions.COALESCE_IDENTICAL_HELP,
         )
         return patch_id not in later and workflow.patched(patch_id)
 
@@ -58,6 +59,7 @@ class OnboardingWorkflowV32(OnboardingWorkflow):
             versions.INPUT_BEFORE_KICKOFF,
             versions.ASSIGNEE_AND_CANCEL_REQUEST,
             versions.MOMENTS_BY_ACTIVITY,
+            versions.COALESCE_IDENTICAL_HELP,
         )
         return patch_id not in later and workflow.patched(patch_id)
 
@@ -77,6 +79,7 @@ class OnboardingWorkflowV34(OnboardingWorkflow):
             versions.INPUT_BEFORE_KICKOFF,
             versions.ASSIGNEE_AND_CANCEL_REQUEST,
             versions.MOMENTS_BY_ACTIVITY,
+            versions.COALESCE_IDENTICAL_HELP,
         )
         return patch_id not in later and workflow.patched(patch_id)
 
@@ -92,7 +95,12 @@ class OnboardingWorkflowV35(OnboardingWorkflow):
         return await super().run(input)
 
     def _patched(self, patch_id: str) -> bool:
-        later = (versions.INPUT_BEFORE_KICKOFF, versions.ASSIGNEE_AND_CANCEL_REQUEST, versions.MOMENTS_BY_ACTIVITY)
+        later = (
+            versions.INPUT_BEFORE_KICKOFF,
+            versions.ASSIGNEE_AND_CANCEL_REQUEST,
+            versions.MOMENTS_BY_ACTIVITY,
+            versions.COALESCE_IDENTICAL_HELP,
+        )
         return patch_id not in later and workflow.patched(patch_id)
 
 
@@ -106,7 +114,7 @@ class OnboardingWorkflowV37(OnboardingWorkflow):
         return await super().run(input)
 
     def _patched(self, patch_id: str) -> bool:
-        later = (versions.ASSIGNEE_AND_CANCEL_REQUEST, versions.MOMENTS_BY_ACTIVITY)
+        later = (versions.ASSIGNEE_AND_CANCEL_REQUEST, versions.MOMENTS_BY_ACTIVITY, versions.COALESCE_IDENTICAL_HELP)
         return patch_id not in later and workflow.patched(patch_id)
 
 
@@ -119,7 +127,20 @@ class OnboardingWorkflowV38(OnboardingWorkflow):
         return await super().run(input)
 
     def _patched(self, patch_id: str) -> bool:
-        return patch_id != versions.MOMENTS_BY_ACTIVITY and workflow.patched(patch_id)
+        later = (versions.MOMENTS_BY_ACTIVITY, versions.COALESCE_IDENTICAL_HELP)
+        return patch_id not in later and workflow.patched(patch_id)
+
+
+@workflow.defn(name="OnboardingWorkflow")
+class OnboardingWorkflowV39(OnboardingWorkflow):
+    """v3.9: every failed attempt gets its help email, the same one again included."""
+
+    @workflow.run
+    async def run(self, input: JourneyInput) -> JourneyResult:
+        return await super().run(input)
+
+    def _patched(self, patch_id: str) -> bool:
+        return patch_id != versions.COALESCE_IDENTICAL_HELP and workflow.patched(patch_id)
 
 
 @workflow.defn(name="OnboardingWorkflow")

@@ -84,6 +84,24 @@ def test_2_a_failure_without_help_at_once_breaks_it():
     assert promises(trace(helped, [failed, again])) == set()
 
 
+def test_2_identical_help_within_the_window_is_answered_by_the_help_just_sent():
+    """A failure repeating the last help's action and reason within `help_coalesce_minutes` gets
+    no second email (journey v3.10); another reason, or the window passed, must get help."""
+    first = signal(at(2), "action_failed", action="dataset_uploaded", reason="no header", event_id="f1")
+    helped = [*KEPT, message(at(2, 0.1), kind="help", proactive=False)]
+    same = signal(at(2, 10), "action_failed", action="dataset_uploaded", reason="no header", event_id="f2")
+    assert promises(trace(helped, [first, same])) == set()
+    other = signal(at(2, 10), "action_failed", action="dataset_uploaded", reason="too large", event_id="f2")
+    assert promises(trace(helped, [first, other])) == {2}
+    later = signal(at(2, 31), "action_failed", action="dataset_uploaded", reason="no header", event_id="f2")
+    assert promises(trace(helped, [first, later])) == {2}
+    retried = [
+        *helped,
+        Touch(at=at(2, 5), lane="owner", what="staff", kind="resolve_escalation", detail="decision=retry by=maya"),
+    ]
+    assert promises(trace(retried, [first, same])) == {2}
+
+
 def test_2_input_before_the_kickoff_is_answered_at_once_too():
     """Also while the kickoff waits for the owner's acknowledgement (journey v3.6)."""
     failed = signal(at(2), "action_failed", action="dataset_uploaded", event_id="f1")

@@ -3,6 +3,7 @@ non-deterministic edit is caught with the file, the event and the mismatch named
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -42,6 +43,25 @@ def test_every_version_has_a_corpus():
         "staff-extend-deadline",
         "staff-pause-resume",
     }
+
+
+def test_the_v3_10_corpus_holds_a_journey_that_coalesced_identical_help():
+    """`help-coalesced` went down the v3.10 path: its marker, one help email for two identical
+    failed attempts, then the second help and the retry (replayed by the gate below)."""
+    history = load_history(CORPUS / "v3.10" / "help-coalesced.json")
+    patches = [
+        json.loads(e.marker_recorded_event_attributes.details["patch-data"].payloads[0].data)["id"]
+        for e in history.events
+        if e.HasField("marker_recorded_event_attributes")
+    ]
+    assert "coalesce-identical-help" in patches
+    sends = [
+        e
+        for e in history.events
+        if e.HasField("activity_task_scheduled_event_attributes")
+        and e.activity_task_scheduled_event_attributes.activity_type.name == "send_message"
+    ]
+    assert len(sends) == 4  # the direction, help (once for two), the second help, the retry
 
 
 async def test_gate_every_recorded_history_replays():

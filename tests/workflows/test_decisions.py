@@ -1,9 +1,9 @@
 """The journey's pure decisions (workflows/decisions.py), without a server: milestones, follow-ups,
 escalation, what is eligible next, message keys and due-time moves."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
-from contracts.journey import FailureTally, HelpTally, Inbox, JourneyState, MilestoneProgress
+from contracts.journey import FailureTally, HelpTally, Inbox, JourneyState, MilestoneProgress, SentHelp
 from contracts.owners import OwnerAssignment, Person
 from contracts.playbook import EscalationPolicy
 from contracts.status import OnboardingState
@@ -27,6 +27,18 @@ def test_action_or_any_alternate_completes_the_milestone():
     assert decisions.completing_event(FIRST, Inbox(taken={"setup_call_booked": NOW})) == "setup_call_booked"
     # an event of a later milestone does not complete this one
     assert decisions.completing_event(FIRST, Inbox(taken={"dashboard_shared": NOW})) is None
+
+
+def test_help_repeats_only_for_the_same_action_and_reason_within_the_window():
+    last = SentHelp(action="dataset_uploaded", reason="CSV has no header", at=NOW)
+    later = NOW + timedelta(minutes=29)
+    assert decisions.repeats_help(FIRST, last, "dataset_uploaded", "CSV has no header", later)
+    assert not decisions.repeats_help(FIRST, None, "dataset_uploaded", "CSV has no header", later)
+    assert not decisions.repeats_help(FIRST, last, "dataset_uploaded", "file too large", later)
+    assert not decisions.repeats_help(FIRST, last, "database_connected", "CSV has no header", later)
+    assert not decisions.repeats_help(FIRST, last, "dataset_uploaded", "CSV has no header", NOW + timedelta(minutes=30))
+    off = FIRST.model_copy(update={"help_coalesce_minutes": 0})
+    assert not decisions.repeats_help(off, last, "dataset_uploaded", "CSV has no header", NOW)
 
 
 def test_follow_ups_run_clarify_simplify_redirect_then_none():

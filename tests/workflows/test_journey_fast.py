@@ -75,7 +75,8 @@ async def test_repeated_failures_escalate_after_the_playbooks_count(ts_env, tmp_
         handle = await start_journey(client, task_queue, make_deal())
         await advance_until(ts_env, handle, told("first_action"), step=MINUTE)
         for n in (1, 2):
-            failed = ActionFailed(action="dataset_uploaded", event_id=f"f-{n}", reason="file too large")
+            # each its own reason: identical help within the window is sent once (v3.10)
+            failed = ActionFailed(action="dataset_uploaded", event_id=f"f-{n}", reason=f"file too large ({n})")
             await handle.signal(OnboardingWorkflow.action_failed, failed)
             await handle.signal(OnboardingWorkflow.action_failed, failed)  # redelivered: counted once
         now = await advance_until(ts_env, handle, escalated, step=MINUTE)

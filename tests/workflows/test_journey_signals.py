@@ -39,9 +39,9 @@ async def test_failed_attempt_gets_help_at_once_and_repeated_failures_escalate(t
         assert timedelta(0) <= events(helped, "sent help")[0].at - failed_at < MINUTE  # not at the end of the window
         assert helped.state is OnboardingState.awaiting_action  # one failure is not yet an escalation
 
-        await handle.signal(
+        await handle.signal(  # another reason: identical help within the window is sent once (v3.10)
             OnboardingWorkflow.action_failed,
-            ActionFailed(action="dataset_uploaded", reason="CSV has no header", event_id="f-2"),
+            ActionFailed(action="dataset_uploaded", reason="CSV has two header rows", event_id="f-2"),
         )
         escalated = await advance_until(ts_env, handle, lambda s: s.state is OnboardingState.escalated, step=MINUTE)
         assert escalated.reason == "2 failed attempts at 'dataset_uploaded'"
