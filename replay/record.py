@@ -631,8 +631,14 @@ async def record(client: Client, out_dir: Path, names: list[str] | None = None, 
                 if not s.suggest_continue_as_new_after
             ),
             *(record_apart(client, s, out_dir, Path(work), suffix) for s in chosen if s.suggest_continue_as_new_after),
+            # one scenario's failure neither cancels the others midway (their workers then
+            # never shut down) nor hides theirs: all end, then every failure is reported
+            return_exceptions=True,
         )
-    return [path for paths in results for path in paths]
+    failed = [r for r in results if isinstance(r, BaseException)]
+    if failed:
+        raise RuntimeError("scenarios failed (the others were recorded):\n" + "\n".join(f"- {e}" for e in failed))
+    return [path for paths in results if not isinstance(paths, BaseException) for path in paths]
 
 
 async def record_apart(client: Client, scenario: Scenario, out_dir: Path, work_dir: Path, suffix: str) -> list[Path]:

@@ -3,6 +3,7 @@ non-deterministic edit is caught with the file, the event and the mismatch named
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
@@ -14,6 +15,7 @@ import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHistory
 
+from contracts.journey import workflow_id_for
 from replay import record
 from replay.corpus import CORPUS, as_text, corpus_files, decided, load_history, replay_files
 from tests.harness.support import load_edited_copy
@@ -171,3 +173,22 @@ def test_a_run_that_has_decided_nothing_is_skipped_not_waited_on(tmp_path):
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip().splitlines()[-1] == "0"  # the whole run replays; the start alone is skipped
+
+
+async def test_a_failing_scenario_is_reported_after_the_others_are_recorded(dev_env, tmp_path, monkeypatch):
+    """One scenario that never reaches its step: the recorder still records the others, ends
+    (it used to hang at shutdown with the others cancelled midway) and names the failure."""
+
+    async def never_escalated(j: record.Journey) -> None:
+        await j.told("first_action")
+        raise RuntimeError(f"{j.scenario}: never reached 'escalated, level 9'")
+
+    cancel = next(s for s in record.SCENARIOS if s.name == "cancel")
+    monkeypatch.setattr(record, "SCENARIOS", [cancel, record.Scenario("stuck", never_escalated)])
+    suffix = f"-{uuid.uuid4().hex[:6]}"
+    with pytest.raises(RuntimeError) as failed:
+        await asyncio.wait_for(record.record(dev_env.client, tmp_path, suffix=suffix), 120)
+    await dev_env.client.get_workflow_handle(workflow_id_for("stuck" + suffix)).terminate("test over")
+    assert "stuck: never reached 'escalated, level 9'" in str(failed.value)
+    assert "cancel" not in str(failed.value).split("\n", 1)[1]
+    assert (tmp_path / "cancel.json").exists() and not (tmp_path / "stuck.json").exists()
