@@ -68,6 +68,11 @@ class DealClosed(Strict):
         """The contact who receives the customer messages: the champion, else the first."""
         return next((c for c in self.contacts if c.role == "champion"), self.contacts[0])
 
+    @property
+    def reader_locale(self) -> str:
+        """The locale the customer reads in: the champion's own, else the account's."""
+        return self.champion.locale or self.account.locale
+
 
 # CRMs the journey reads a deal from (the registry's CRMs with a `fetch`, contracts/crms.py): the
 # activity `fetch_<crm>_deal` (workflows/effects.py). The values are in histories: never renamed.

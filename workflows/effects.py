@@ -76,7 +76,7 @@ def no_playbook(err: ActivityError) -> str | None:
 
 def customer_language(deal: DealClosed) -> str:
     """The language the customer reads (`de`): their contact's locale, else the account's."""
-    return languages.language_of(deal.champion.locale or deal.account.locale)
+    return languages.language_of(deal.reader_locale)
 
 
 async def assign_owner(deal: DealClosed, today: date) -> OwnerAssignment:

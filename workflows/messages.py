@@ -26,9 +26,9 @@ def customer_message(
     reason: str,
 ) -> MessageRequest:
     customer, tz = s.deal.champion, s.deal.account.timezone
-    # The contact's locale, else the account's: the message's language, and how its due
-    # date and amount are written (the sender formats them: activities/localise.py).
-    locale = customer.locale or s.deal.account.locale
+    # The message's language, and how its due date and amount are written (the sender
+    # formats them: activities/localise.py).
+    locale = s.deal.reader_locale
     return MessageRequest(
         key=decisions.message_key(workflow.info().workflow_id, m.key, step, s.messages),
         deal_id=s.deal.deal_id,
