@@ -94,13 +94,7 @@ async def record_all(batch: list[MomentRequest], *, by_activity: bool) -> None:
     kinds = ", ".join(m.kind.value for m in batch)
     request = MomentsRequest(moments=batch)
     try:
-        if by_activity:
-            await workflow.execute_activity_method(
-                MomentActivities.record_moments, request, **_RECORDING, summary=f"record moments {kinds}"
-            )
-        else:
-            await workflow.execute_local_activity_method(
-                MomentActivities.record_moments, request, **_RECORDING, summary=f"record moments {kinds}"
-            )
+        execute = workflow.execute_activity_method if by_activity else workflow.execute_local_activity_method
+        await execute(MomentActivities.record_moments, request, **_RECORDING, summary=f"record moments {kinds}")
     except ActivityError:
         workflow.logger.warning("moments not recorded", extra={"moments": kinds})
