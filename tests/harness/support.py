@@ -10,7 +10,7 @@ import sys
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any, Literal
 
@@ -255,16 +255,43 @@ def same_minute(actual: list[datetime], expected: list[datetime]) -> bool:
     )
 
 
-async def move_to_next_monday(env: WorkflowEnvironment, hour: int, tz: str = "Asia/Tokyo") -> datetime:
-    """Skip virtual time to the next Monday at `hour`:00 in `tz`; returns that Monday 00:00 there."""
+# Zones the tests' deals, owners and playbooks live in. A test that adds a week to a wall
+# clock ("Tuesday 10:00 + 7 days") and a journey that adds 168 hours agree only when no clock
+# changes in between, so the helpers below start a test where none does for three weeks.
+# Daylight saving itself is tested on its own (tests/workflows/test_business_hours.py).
+TEST_ZONES = ("America/Chicago", "America/New_York", "Europe/Lisbon", "Australia/Sydney")
+STEADY_SPAN = timedelta(days=21)
+
+
+def clocks_steady(start: datetime, span: timedelta = STEADY_SPAN) -> bool:
+    """No zone in TEST_ZONES changes its UTC offset within `span` after `start` (changes are
+    months apart, so comparing both ends is enough)."""
     from zoneinfo import ZoneInfo
 
-    now = (await env.get_current_time()).astimezone(ZoneInfo(tz))
-    monday = (now + timedelta(days=7 - now.weekday())).replace(hour=0, minute=0, second=0, microsecond=0)
-    # Aware datetimes in one zone subtract by wall clock: across a DST change that is an hour
-    # off, so the distance is taken in UTC.
-    await env.sleep((monday + timedelta(hours=hour)).astimezone(UTC) - now.astimezone(UTC))
-    return monday
+    end = start + span
+    return all(start.astimezone(ZoneInfo(z)).utcoffset() == end.astimezone(ZoneInfo(z)).utcoffset() for z in TEST_ZONES)
+
+
+async def skip_to_next(env: WorkflowEnvironment, weekday: int, hour: int, tz: str | tzinfo) -> datetime:
+    """Skip virtual time to the next `weekday` (Monday is 0) at `hour`:00 in `tz` whose next
+    three weeks have no clock change (see TEST_ZONES); returns that moment in `tz`."""
+    from zoneinfo import ZoneInfo
+
+    zone = ZoneInfo(tz) if isinstance(tz, str) else tz
+    now = (await env.get_current_time()).astimezone(zone)
+    day = now + timedelta(days=(weekday - now.weekday()) % 7 or 7)
+    target = day.replace(hour=hour, minute=0, second=0, microsecond=0)
+    while not clocks_steady(utc(target)):
+        target = (target + timedelta(days=7)).replace(hour=hour)
+    # Aware datetimes in one zone subtract by wall clock: the distance is taken in UTC.
+    await env.sleep(utc(target) - utc(now))
+    return target
+
+
+async def move_to_next_monday(env: WorkflowEnvironment, hour: int, tz: str = "Asia/Tokyo") -> datetime:
+    """Skip virtual time to the next Monday at `hour`:00 in `tz`; returns that Monday 00:00 there."""
+    moment = await skip_to_next(env, 0, hour, tz)
+    return moment.replace(hour=0)
 
 
 async def refused(handle: WorkflowHandle, update: Any, body: Any) -> str:

@@ -24,7 +24,7 @@ from contracts.signals import OwnerAcknowledged, Unsubscribed
 from contracts.staff import ResolveEscalation
 from contracts.status import OnboardingState, Status
 from replay.corpus import CORPUS, as_text, load_history, replay_files
-from tests.harness.support import assert_replays, close_and_replay, make_deal, start_journey, status, utc
+from tests.harness.support import assert_replays, close_and_replay, make_deal, skip_to_next, start_journey, status
 from tests.harness.versions import OnboardingWorkflowV35
 from tests.workflows.test_journey_holds import (
     CHICAGO,
@@ -60,11 +60,7 @@ def owner_first(data: dict[str, Any]) -> None:
 
 async def friday_16(env) -> datetime:
     """Skip virtual time to the next Friday 16:00 in Chicago: the deal closes then."""
-    now = (await env.get_current_time()).astimezone(CHICAGO)
-    day = now + timedelta(days=(FRIDAY - now.weekday()) % 7 or 7)
-    target = day.replace(hour=16, minute=0, second=0, microsecond=0)
-    await env.sleep(utc(target) - utc(now))
-    return target
+    return await skip_to_next(env, FRIDAY, 16, CHICAGO)
 
 
 def waits_for_owner(s: Status) -> bool:

@@ -30,6 +30,7 @@ from tests.harness.support import (
     advance_until,
     close_and_replay,
     make_deal,
+    skip_to_next,
     start_journey,
     status,
     utc,
@@ -55,11 +56,7 @@ Change = Callable[[dict[str, Any]], None]
 
 async def tuesday_10(env: WorkflowEnvironment) -> datetime:
     """Skip virtual time to the next Tuesday 10:00 in Chicago: the deal closes then."""
-    now = (await env.get_current_time()).astimezone(CHICAGO)
-    day = now + timedelta(days=(TUESDAY - now.weekday()) % 7 or 7)
-    target = day.replace(hour=10, minute=0, second=0, microsecond=0)
-    await env.sleep(utc(target) - utc(now))
-    return target
+    return await skip_to_next(env, TUESDAY, 10, CHICAGO)
 
 
 async def sleep_until(env: WorkflowEnvironment, moment: datetime) -> None:
@@ -346,7 +343,10 @@ async def test_a_failure_while_the_clarify_waits_beside_the_owners_acknowledgeme
         answered = await until(ts_env, handle, lambda _: "help" in kinds(effects), step=TEN_MINUTES)
         assert answered.owner == first_owner  # still within the owner's 4 hours
 
-        replaced = await until(ts_env, handle, lambda s: s.owner != first_owner, step=TEN_MINUTES)
+        # the new owner is in place one activity (its moment) before the reason says why
+        replaced = await until(
+            ts_env, handle, lambda s: s.owner != first_owner and "did not acknowledge" in s.reason, step=TEN_MINUTES
+        )
         assert "did not acknowledge within 4 business hours" in replaced.reason
         await until(ts_env, handle, lambda _: "clarify" in kinds(effects))
         assert_touches(effects, [("direction", tue), ("help", local(tue, 0, 13)), ("clarify", local(tue, 1, 0))])

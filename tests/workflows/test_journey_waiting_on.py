@@ -26,6 +26,7 @@ from tests.harness.support import (
     assert_replays,
     close_and_replay,
     make_deal,
+    skip_to_next,
     start_journey,
     status,
     utc,
@@ -54,11 +55,7 @@ SUNDAY = 6
 
 async def sunday_22(env: WorkflowEnvironment) -> datetime:
     """Skip virtual time to the next Sunday 22:00 in Chicago: the deal closes then."""
-    now = (await env.get_current_time()).astimezone(CHICAGO)
-    day = now + timedelta(days=(SUNDAY - now.weekday()) % 7 or 7)
-    target = day.replace(hour=22, minute=0, second=0, microsecond=0)
-    await env.sleep(utc(target) - utc(now))
-    return target
+    return await skip_to_next(env, SUNDAY, 22, CHICAGO)
 
 
 async def upserted_due(handle: WorkflowHandle) -> datetime | None:
