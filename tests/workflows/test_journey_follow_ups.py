@@ -73,7 +73,7 @@ async def test_at_most_one_proactive_message_per_business_day(ts_env, tmp_path, 
     async with journeys(client) as task_queue:
         monday = await move_to_next_monday(ts_env, hour=8)
         handle = await start_journey(client, task_queue, make_deal(account={"timezone": "Asia/Tokyo"}))
-        await advance_until(ts_env, handle, lambda s: bool(sent(s, "direction")))
+        await advance_until(ts_env, handle, directed_with_due_time)
         # a human skips the first milestone the same morning: the next direction is proactive
         # and today's one proactive message is already used, so it waits for Tuesday 09:00
         await ts_env.sleep(timedelta(hours=1))

@@ -21,6 +21,7 @@ from tests.harness.support import (
     sent,
     start_journey,
     status,
+    told,
     window_66h,
     write_playbook,
 )
@@ -33,7 +34,7 @@ TOKYO = ZoneInfo("Asia/Tokyo")
 async def told_journey(ts_env, client, task_queue):
     monday = await move_to_next_monday(ts_env, hour=8)
     handle = await start_journey(client, task_queue, make_deal(account={"timezone": "Asia/Tokyo"}))
-    await advance_until(ts_env, handle, lambda s: bool(sent(s, "direction")))
+    await advance_until(ts_env, handle, told("first_action"))
     return monday, handle
 
 
