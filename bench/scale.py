@@ -860,8 +860,32 @@ def telemetry_rows(r: dict[str, Any]) -> list[str]:
             f"| {label} | {each('off', part)}; **{off:.1f}** | {each('metrics', part)}; **{on:.1f}** "
             f"| **{(on / off - 1) * 100:+.1f}%** | {traced:.1f} | {(traced / off - 1) * 100:+.1f}% |"
         )
+    rows += paired_cost_rows(t)
     counted = [run.get("journeys_started_counted") for run in t["metrics"]]
     rows.append(f"\nJourneys started, as each metrics run's endpoint counted them: {counted} (N + warm-up each).")
+    return rows
+
+
+def paired_cost_rows(t: dict[str, Any]) -> list[str]:
+    """The metrics cost from each round's pair (the run without telemetry and the run with
+    metrics right after it): the machine's load drifts between rounds far more than within
+    one, so the pairs' ratios are steadier than the ratio of the means. Their median, and the
+    range the middle half of them spans."""
+    pairs = list(zip(t["off"], t["metrics"], strict=False))
+    if len(pairs) < 2:
+        return []
+    rows = [
+        "",
+        f"| metrics cost from {len(pairs)} back-to-back pairs | median | middle half of the pairs | pairs under +5% |",
+        "|---|---:|---:|---:|",
+    ]
+    for label, part in (("per kickoff", "kickoff"), ("per move", "move")):
+        costs = sorted((on[part]["cpu_ms_per_unit"] / off[part]["cpu_ms_per_unit"] - 1) * 100 for off, on in pairs)
+        q1, _, q3 = statistics.quantiles(costs, n=4) if len(costs) >= 4 else (costs[0], 0.0, costs[-1])
+        under = sum(c < 5 for c in costs)
+        rows.append(
+            f"| {label} | **{statistics.median(costs):+.1f}%** | {q1:+.1f}% to {q3:+.1f}% | {under} of {len(costs)} |"
+        )
     return rows
 
 
