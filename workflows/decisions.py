@@ -146,7 +146,7 @@ def extension_problem(state: JourneyState, until: datetime, now: datetime) -> st
         return "extend_deadline: the journey is paused; resume it first"
     due = state.progress.due_at if state.progress else None
     if due is None:
-        return "extend_deadline: no due time yet (the direction has not gone out)"
+        return "extend_deadline: no due time yet (the direction has not gone out, or its due time is being set: try again in a few seconds)"
     if until <= due:
         return f"until: must be later than the current due time {due.isoformat()}"
     # A due time already past while a follow-up waits for business hours: a new one between

@@ -161,6 +161,24 @@ def test_a_due_time_can_only_move_into_the_future():
     assert decisions.extension_problem(state, now.replace(hour=13), now) is None
 
 
+def test_a_due_time_being_set_is_refused_as_not_yet_there():
+    """Between the kickoff email and its recorded moment the journey waits on the customer
+    with no due time yet: staff are told to try again, not that nothing went out."""
+    owner = OwnerAssignment(owner=Person(id="o", name="O", email="o@x.example"))
+    now = datetime(2026, 12, 8, 10, 0, tzinfo=UTC)
+    state = JourneyState(
+        deal=make_deal(),
+        playbook=load_all()[0],
+        owner=owner,
+        started_at=now,
+        state=OnboardingState.awaiting_action,
+        progress=MilestoneProgress(index=0, key="first_action", started_at=now),
+    )
+    refused = decisions.extension_problem(state, now.replace(hour=13), now)
+    assert refused is not None and refused.startswith("extend_deadline: no due time yet")
+    assert "try again in a few seconds" in refused
+
+
 # ------------------------------------------------------------------ the high-value rule, by currency
 
 USD_250K = {"amount": 250_000, "currency": "USD", "rates": {"JPY": 0.0067, "EUR": 1.08}}
