@@ -167,9 +167,11 @@ class WorkflowPayloadConverter(PydanticPayloadConverter):
     that cannot be converted is an `Undecodable` where none is, and fields this build does
     not know are kept (`TolerantJSONConverter`)."""
 
+    json_converter: type[TolerantJSONConverter] = TolerantJSONConverter
+
     def __init__(self) -> None:
         super().__init__()
-        tolerant = TolerantJSONConverter()
+        tolerant = self.json_converter()
         converters = {
             name: tolerant if name == tolerant.encoding.encode() else c for name, c in self.converters.items()
         }
