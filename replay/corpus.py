@@ -19,7 +19,7 @@ from temporalio.converter import DataConverter
 from temporalio.worker import Replayer, WorkflowRunner
 
 from contracts.journey import workflow_id_for
-from replay.schema import DECODE_FAILURE, is_decode_failure, schema_problem
+from replay.schema import DECODE_FAILURE, may_be_schema, schema_problem
 from runtime.replayer import replayer
 
 CORPUS = Path(__file__).resolve().parent.parent / "tests" / "histories"
@@ -211,7 +211,7 @@ async def explain(
 ) -> ReplayProblem:
     """Fill in the event of a problem (a few extra replays of that one history)."""
     problem.event = await locate(replayer(workflows or [journey()], converter=converter), history, problem.mismatch)
-    if is_decode_failure(problem.mismatch):
+    if may_be_schema(problem.mismatch):
         problem.schema = await schema_problem(history, workflows or [journey()], converter) or ""
     return problem
 

@@ -30,6 +30,12 @@ def is_decode_failure(mismatch: str) -> bool:
     return DECODE_FAILURE in mismatch
 
 
+def may_be_schema(mismatch: str) -> bool:
+    """Worth a look for a shape that does not decode: any failure but a nondeterminism. Where
+    failures are encrypted (every deployment) the replayer sees only "Encoded failure"."""
+    return "Nondeterminism" not in mismatch
+
+
 def fields(err: ValidationError) -> list[str]:
     """Each problem in a build's words: `field X unknown to this build`, or the field and why."""
     found = []
