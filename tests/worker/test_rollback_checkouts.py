@@ -32,6 +32,7 @@ from contracts.journey import TASK_QUEUE
 from contracts.signals import ActionTaken
 from replay import record
 from replay.cli import replay_command
+from replay.corpus import decided as record_decided
 from tests.harness import privacy_keys
 from tests.harness.support import always_open, default_playbook, make_deal, start_journey, wait_for_status
 from tests.harness.traffic import WorkerProcess
@@ -104,6 +105,18 @@ async def carried_playbook(client, handle) -> dict:
     return json.loads(payload.data)["carried"]["playbook"]["playbook"]
 
 
+async def decided(client, handle) -> None:
+    """Until the journey's current run has completed a workflow task (a run continued as new a
+    moment ago has not: `onboarding replay` leaves such a run out), bounded."""
+    deadline = asyncio.get_running_loop().time() + 20
+    while True:
+        run = (await handle.describe()).run_id
+        if record_decided(await client.get_workflow_handle(handle.id, run_id=run).fetch_history()):
+            return
+        assert asyncio.get_running_loop().time() < deadline, f"{handle.id}: its run {run} never decided anything"
+        await asyncio.sleep(0.1)
+
+
 async def test_a_rollback_keeps_the_journeys_the_newer_build_started(newer_checkout, own_dev_server, tmp_path):
     client = own_dev_server.client
     address = client.service_client.config.target_host
@@ -127,6 +140,8 @@ async def test_a_rollback_keeps_the_journeys_the_newer_build_started(newer_check
             await wait_for_status(handle, lambda s: s.waiting_on == "customer")
         assert (await carried_playbook(client, badged))["milestones"][0]["badge"] == "first-upload"
         newer_run = (await badged.describe()).run_id
+        for handle in (badged, long):  # each current run has decided something: replay checks it
+            await decided(client, handle)
     finally:
         newer.kill()
 
