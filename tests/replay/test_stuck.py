@@ -8,10 +8,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import io
+from pathlib import Path
 
 from cli.main import parser
 from contracts.signals import ActionTaken
-from replay.stuck import find_stuck, stuck_command
+from replay.stuck import STUCK_QUERY, find_stuck, stuck_command
 from tests.harness.support import (
     always_open,
     load_edited_copy,
@@ -61,3 +62,8 @@ async def test_a_journey_failing_its_workflow_task_is_listed_with_its_failure(de
     assert 'How to recover them: docs/support.md, "A journey whose workflow task keeps failing".' in text
     for handle in (stuck, waiting):
         await handle.terminate("test over")
+
+
+def test_the_support_guide_s_saved_list_is_the_query_the_command_runs():
+    guide = (Path(__file__).resolve().parents[2] / "docs" / "support.md").read_text()
+    assert f"```sql\n{STUCK_QUERY}\n```" in guide
