@@ -19,18 +19,26 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, SerializationInfo, SerializerFunctionWrapHandler, model_serializer
 
 
+def _keeps_unknown_fields(self: BaseModel, handler: SerializerFunctionWrapHandler, info: SerializationInfo) -> Any:
+    """`Carried`'s serializer (pydantic asks that its first parameter be `self`)."""
+    data = handler(self)
+    unknown = self.__pydantic_extra__
+    # include/exclude pick known fields by name: an unknown one is not theirs to add back
+    if not unknown or not isinstance(data, dict) or info.include is not None or info.exclude is not None:
+        return data
+    return {**data, **{name: value for name, value in unknown.items() if name not in data}}
+
+
+# Without a return annotation pydantic keeps each model's own serialization schema (the HTTP
+# service's OpenAPI); with one (`Any`) every response model would be documented as anything.
+del _keeps_unknown_fields.__annotations__["return"]
+
+
 class Carried(BaseModel):
     """Fields this build does not know, decoded from a newer build's payload, are written back
     as they came (after the known ones, which they never replace)."""
 
-    @model_serializer(mode="wrap")
-    def _keeps_unknown_fields(self, handler: SerializerFunctionWrapHandler, info: SerializationInfo) -> Any:
-        data = handler(self)
-        unknown = self.__pydantic_extra__
-        # include/exclude pick known fields by name: an unknown one is not theirs to add back
-        if not unknown or not isinstance(data, dict) or info.include is not None or info.exclude is not None:
-            return data
-        return {**data, **{name: value for name, value in unknown.items() if name not in data}}
+    _keeps_unknown_fields = model_serializer(mode="wrap")(_keeps_unknown_fields)
 
 
 class Strict(Carried):
