@@ -82,8 +82,12 @@ async def last_failure(client: Client, workflow_id: str, run_id: str) -> tuple[s
         attributes = event.workflow_task_failed_event_attributes
         cause = WorkflowTaskFailedCause.Name(attributes.cause).removeprefix("WORKFLOW_TASK_FAILED_CAUSE_")
         try:
-            error = await client.data_converter.decode_failure(attributes.failure)
-            message = str(error)
+            error: BaseException | None = await client.data_converter.decode_failure(attributes.failure)
+            causes: list[str] = []  # "Failed decoding arguments: 1 validation error for PlaybookSnapshot ..."
+            while error is not None and len(causes) < 3:
+                causes.append(str(error))
+                error = error.__cause__
+            message = ": ".join(causes)
         except Exception:  # a failure it cannot decrypt is still a stuck journey
             message = attributes.failure.message
         return cause, " ".join(message.split())[:500]

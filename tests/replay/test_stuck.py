@@ -12,7 +12,7 @@ from pathlib import Path
 
 from cli.main import parser
 from contracts.signals import ActionTaken
-from replay.stuck import STUCK_QUERY, find_stuck, stuck_command
+from replay.stuck import STUCK_QUERY, Stuck, find_stuck, stuck_command
 from tests.harness.support import (
     always_open,
     load_edited_copy,
@@ -67,3 +67,18 @@ async def test_a_journey_failing_its_workflow_task_is_listed_with_its_failure(de
 def test_the_support_guide_s_saved_list_is_the_query_the_command_runs():
     guide = (Path(__file__).resolve().parents[2] / "docs" / "support.md").read_text()
     assert f"```sql\n{STUCK_QUERY}\n```" in guide
+
+
+def test_each_failure_is_named_for_what_recovers_it():
+    def stuck(cause: str, failure: str) -> Stuck:
+        return Stuck("onboarding-D-1", "r-1", "awaiting_action", 6, "2026-11-23.2", cause, failure)
+
+    nondeterminism = stuck("NON_DETERMINISTIC_ERROR", "[TMPRL1100] Nondeterminism error: ...")
+    assert nondeterminism.kind() == "nondeterminism: this build cannot replay the journey's history"
+    schema = stuck(
+        "WORKFLOW_WORKER_UNHANDLED_FAILURE",
+        "Failed decoding arguments: 1 validation error for PlaybookSnapshot playbook.milestones.0.window_hours ...",
+    )
+    assert schema.kind() == "schema incompatibility: this build cannot decode a payload in the journey's history"
+    assert schema.lines()[0] == "  onboarding-D-1 (run r-1): attempt 6 on build 2026-11-23.2, state awaiting_action"
+    assert stuck("WORKFLOW_WORKER_UNHANDLED_FAILURE", "boom").kind() == "workflow task failure"
