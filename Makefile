@@ -15,8 +15,9 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 ## run: Temporal dev server (SQLite under .data/, Web UI :8233), local SMTP (.data/mail/), worker, HTTP starters (:8000)
+## run OLD=<git ref>: two workers instead, <git ref>'s build (current) and this checkout's, as deployment versions (docs/versioning.md)
 run: $(STAMP)
-	$(BIN)/python -m devstack
+	$(BIN)/python -m devstack $(if $(OLD),--old $(OLD))
 
 ## lint: format, imports and types (ruff, mypy); part of `make test`
 lint: $(STAMP)

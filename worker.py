@@ -294,7 +294,7 @@ def check_playbooks(directory: Path | None = None) -> PlaybookSet:
     no deal could be served as the playbooks say. Any other broken file is logged as an
     error (file, field, reason) by `load_set`, and its deals go to a human while the other
     playbooks serve: one product's mistake never stops another's journeys."""
-    playbooks = load_set(directory)
+    playbooks = load_set(directory, unknown_fields="keep")
     if problems := playbooks.startup_problems():
         raise PlaybookError("\n".join(problems))
     return playbooks

@@ -32,7 +32,9 @@ class PlaybookActivities:
     @activity.defn
     async def snapshot_playbook(self, request: SnapshotRequest) -> PlaybookSnapshot:
         deal_id = request.deal_id or (activity.info().workflow_id or "").removeprefix("onboarding-")
-        choice = loader.choose(loader.load_set(self._directory), request.segment, request.product)
+        choice = loader.choose(
+            loader.load_set(self._directory, unknown_fields="keep"), request.segment, request.product
+        )
         if choice.snapshot is None:
             # The files and the decision only: segment and product are the CRM's labels, not
             # anything about the customer's people.

@@ -1,6 +1,6 @@
 """`onboarding`: the one command of the engine's tools, each a subcommand it registers itself.
 
-    onboarding replay | simulate | backtest | personas | explore | report | db | tasks | roster-sync | playbooks | intake
+    onboarding replay | stuck | simulate | backtest | personas | explore | report | db | tasks | roster-sync | playbooks | intake
 
 A tool joins in two steps: its module has `add_command(commands)`, which adds its
 subcommand(s) to the argparse subparsers, and `run(args)`, which runs the one chosen and
@@ -23,10 +23,22 @@ from lab.learn import cli as learn_cli
 from owners import cli as owners_cli
 from records import cli as records_cli
 from replay import cli as replay_cli
+from replay import stuck as stuck_cli
 from report import cli as report_cli
 from starters import refusals_cli as intake_cli
 
-TOOLS = (replay_cli, records_cli, report_cli, owners_cli, lab_cli, learn_cli, explore_cli, playbooks_cli, intake_cli)
+TOOLS = (
+    replay_cli,
+    stuck_cli,
+    records_cli,
+    report_cli,
+    owners_cli,
+    lab_cli,
+    learn_cli,
+    explore_cli,
+    playbooks_cli,
+    intake_cli,
+)
 
 
 def parser() -> argparse.ArgumentParser:

@@ -10,7 +10,8 @@ product), then one line for any other deal: the playbook claiming everything, th
 fallback (`fallback: true`), or a human. Nothing is started; the files are only read.
 
 Exit status 0: every file loads; 1: some file is broken (the worker logs it, serves the
-rest, and sends that file's deals to a human); 2: the worker would refuse to start (no
+rest, and sends that file's deals to a human), or has fields this build does not know (the
+worker serves it, with a warning); 2: the worker would refuse to start (no
 playbook loads, or the fallback is broken), or the directory holds no playbook."""
 
 from __future__ import annotations
@@ -118,7 +119,15 @@ def run(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.st
     other = loader.choose(playbooks, OTHER, OTHER, label="any other deal")
     print(f"  any other segment / product -> {_decision(other)}", file=out)
 
-    if problems := playbooks.startup_problems():
+    # the worker serves a file whose only problems are fields it does not know (a newer build's)
+    served = loader.load_set(directory, log_problems=False, unknown_fields="keep")
+    if kept := sorted({b.file for b in playbooks.broken} - {b.file for b in served.broken}):
+        print(
+            f"\n{', '.join(kept)}: only fields this build does not know; the worker serves it with a warning, "
+            'keeping them (docs/versioning.md, "Adding a field"): fix a typo, or roll out the build that reads them',
+            file=out,
+        )
+    if problems := served.startup_problems():
         print("\nthe worker refuses to start:", file=out)
         for problem in problems:
             print(f"  {problem}", file=out)

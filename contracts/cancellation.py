@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import Field
+
+from contracts.strict import Carried
 
 
-class CancellationRequester(BaseModel):
+class CancellationRequester(Carried):
     """The identity the request's sender gave (the Web UI's signed-in user, a CLI's or SDK
     client's identity), or None where the history has none."""
 

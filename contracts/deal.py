@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, EmailStr, Field, field_validator
+from pydantic import EmailStr, Field, field_validator
 
 from contracts import crms
-from contracts.strict import Strict
+from contracts.strict import Carried, Strict
 
 
 class Account(Strict):
@@ -79,7 +79,7 @@ class DealClosed(Strict):
 Crm = crms.Crm
 
 
-class FetchDeal(BaseModel):
+class FetchDeal(Carried):
     """What `fetch_<crm>_deal` is asked: the CRM's id of the deal."""
 
     deal_id: str

@@ -11,12 +11,13 @@ from datetime import datetime
 from enum import Enum
 from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, ConfigDict, Field, model_validator
 
 from contracts.owners import Person
+from contracts.strict import Carried
 
 
-class EscalationTaskBase(BaseModel):
+class EscalationTaskBase(Carried):
     """What every shape of an escalation task says, written once: whose journey, which deal
     and account, which milestone, the level it is at (1 the owner, 2 the backup, 3 the
     manager) and why a human is needed. The journey's request, the store's opening and the
@@ -48,7 +49,7 @@ class EscalationTaskRequest(EscalationTaskBase):
     at: AwareDatetime | None = None
 
 
-class EscalationTask(BaseModel):
+class EscalationTask(Carried):
     """What `create_escalation_task` answers."""
 
     task_id: str
@@ -91,7 +92,7 @@ def parse_task_key(key: str) -> tuple[str, int] | None:
     return (match["workflow_id"], int(match["escalation"])) if match else None
 
 
-class CloseEscalationTask(BaseModel):
+class CloseEscalationTask(Carried):
     """Close a journey's escalation task: a human decided, the customer acted, or the journey
     was cancelled. Name the task by `key` (its id, or the key it was created with), or by
     `workflow_id` and `escalation` (the journey's escalation counter)."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from contracts.deal import Crm, DealClosed
 from contracts.owners import OwnerAssignment
@@ -16,6 +16,7 @@ from contracts.playbook import PlaybookSnapshot
 from contracts.signals import ActionFailed, Cancel, HelpRequested
 from contracts.staff import Pause
 from contracts.status import OnboardingState, TimelineEntry
+from contracts.strict import Carried
 
 TASK_QUEUE = "onboarding"
 WORKFLOW_TYPE = "OnboardingWorkflow"
@@ -25,7 +26,7 @@ def workflow_id_for(deal_id: str) -> str:
     return f"onboarding-{deal_id}"
 
 
-class JourneyInput(BaseModel):
+class JourneyInput(Carried):
     """What starts a journey. `deal` may be absent when the deal details come later:
     fetched from the CRM (`crm`: e.g. "hubspot") or delivered by the `deal_closed` signal."""
 
@@ -46,7 +47,7 @@ class JourneyInput(BaseModel):
 # --- result ---------------------------------------------------------------------------------------
 
 
-class MilestoneOutcome(BaseModel):
+class MilestoneOutcome(Carried):
     key: str
     outcome: Literal["completed", "skipped"]
     started_at: datetime
@@ -54,7 +55,7 @@ class MilestoneOutcome(BaseModel):
     duration_seconds: float
 
 
-class JourneyResult(BaseModel):
+class JourneyResult(Carried):
     deal_id: str
     state: OnboardingState
     reason: str
@@ -68,7 +69,7 @@ class JourneyResult(BaseModel):
 # --- state carried across continue-as-new ------------------------------------------------------
 
 
-class PlaybookHold(BaseModel):
+class PlaybookHold(Carried):
     """A journey no playbook can run (none claims the deal and no fallback is declared, or
     the file that would is broken): it is escalated before it starts, owned but silent to the
     customer, until a playbook can run it or a human closes it (workflows/playbook_hold.py)."""
@@ -83,7 +84,7 @@ class PlaybookHold(BaseModel):
     reason: str = ""
 
 
-class SentHelp(BaseModel):
+class SentHelp(Carried):
     """The help last sent in a milestone: for which action, why the attempt failed, when."""
 
     action: str
@@ -91,7 +92,7 @@ class SentHelp(BaseModel):
     at: datetime
 
 
-class MilestoneProgress(BaseModel):
+class MilestoneProgress(Carried):
     index: int
     key: str
     started_at: datetime
@@ -111,21 +112,21 @@ class MilestoneProgress(BaseModel):
     last_touchpoint: str = ""
 
 
-class FailureTally(BaseModel):
+class FailureTally(Carried):
     """Failed attempts at one action not yet handled, coalesced: a flood is one count."""
 
     count: int = 0
     reason: str = ""  # the latest, truncated
 
 
-class HelpTally(BaseModel):
+class HelpTally(Carried):
     """Help requests not yet handled, coalesced into one escalation."""
 
     count: int = 0
     message: str = ""  # the latest, truncated
 
 
-class Inbox(BaseModel):
+class Inbox(Carried):
     """What the outside world told the journey, kept from the first signal on (even before
     the deal details arrive), bounded, and carried whole across continue-as-new."""
 
@@ -147,7 +148,7 @@ class Inbox(BaseModel):
     pending_help: list[HelpRequested] = Field(default_factory=list)
 
 
-class OpenEscalation(BaseModel):
+class OpenEscalation(Carried):
     """A human task that is open: survives continue-as-new, so the next run waits on it
     instead of opening another."""
 
@@ -157,13 +158,13 @@ class OpenEscalation(BaseModel):
     since: datetime  # when the current level's task went out
 
 
-class AcknowledgementWait(BaseModel):
+class AcknowledgementWait(Carried):
     owner_id: str
     until: datetime
     before_kickoff: bool = False
 
 
-class ScheduledSend(BaseModel):
+class ScheduledSend(Carried):
     """A proactive message the journey holds for the customer's business hours or the daily
     cap: what it will send and when (the journey waits on itself meanwhile)."""
 
@@ -171,7 +172,7 @@ class ScheduledSend(BaseModel):
     at: datetime
 
 
-class JourneyState(BaseModel):
+class JourneyState(Carried):
     """Everything a journey knows. Carried whole into the next run on continue-as-new."""
 
     deal: DealClosed

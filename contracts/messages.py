@@ -15,10 +15,10 @@ from typing import Any, Literal, get_args
 
 from jinja2 import TemplateSyntaxError, meta
 from jinja2.sandbox import SandboxedEnvironment
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from contracts import languages
-from contracts.strict import StrictFile
+from contracts.strict import Carried, StrictFile
 
 # Variables a message template may use; anything else is a typo caught at load time.
 TEMPLATE_VARIABLES = frozenset(
@@ -165,7 +165,7 @@ Channel = Literal["email", "slack", "console"]
 CHANNELS: tuple[Channel, ...] = get_args(Channel)
 
 
-class Recipient(BaseModel):
+class Recipient(Carried):
     name: str = ""
     email: str = ""
     slack: str = ""
@@ -175,7 +175,7 @@ class Recipient(BaseModel):
     family_name: str = ""
 
 
-class MessageRequest(BaseModel):
+class MessageRequest(Carried):
     key: str
     deal_id: str
     kind: (
@@ -196,7 +196,7 @@ class MessageRequest(BaseModel):
     currency: str = ""
 
 
-class SendReceipt(BaseModel):
+class SendReceipt(Carried):
     key: str
     channel: Channel
     message_id: str

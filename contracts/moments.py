@@ -6,7 +6,9 @@ from __future__ import annotations
 from enum import Enum
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, ConfigDict, Field
+
+from contracts.strict import Carried
 
 # --- moments -----------------------------------------------------------------------------------
 
@@ -46,7 +48,7 @@ FOLLOW_UPS = (Touchpoint.clarify, Touchpoint.simplify, Touchpoint.redirect)
 MESSAGES = tuple(t for t in Touchpoint if t is not Touchpoint.human)
 
 
-class MomentRequest(BaseModel):
+class MomentRequest(Carried):
     """One business moment of one journey. `key` makes it idempotent: a retry, a replay or a
     new run writing the same key writes nothing (build it with `moment_key`)."""
 
@@ -75,7 +77,7 @@ class MomentRequest(BaseModel):
 MOMENTS_PER_CALL = 64
 
 
-class MomentsRequest(BaseModel):
+class MomentsRequest(Carried):
     """A step's moments, written together (in the order they happened) in one transaction."""
 
     model_config = ConfigDict(extra="forbid")
@@ -83,7 +85,7 @@ class MomentsRequest(BaseModel):
     moments: list[MomentRequest] = Field(min_length=1, max_length=MOMENTS_PER_CALL)
 
 
-class MomentRecorded(BaseModel):
+class MomentRecorded(Carried):
     key: str
     recorded: bool  # False: that key was already there (a retry or a replay)
 

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from datetime import date
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import Field, model_validator
 
-from contracts.strict import Strict
+from contracts.strict import Carried, Strict
 
 
-class Person(BaseModel):
+class Person(Carried):
     id: str
     name: str
     email: str
@@ -19,7 +19,7 @@ class Person(BaseModel):
     timezone: str = "UTC"
 
 
-class OwnerAssignment(BaseModel):
+class OwnerAssignment(Carried):
     owner: Person
     backup: Person | None = None
     manager: Person | None = None
@@ -34,12 +34,12 @@ class OwnerAssignment(BaseModel):
 # --- the owner activities ----------------------------------------------------------------------
 
 
-class AssignOwnerRequest(BaseModel):
+class AssignOwnerRequest(Carried):
     deal_id: str
     segment: str
     as_of: date  # the journey's today (workflow time), for out-of-office checks
     preferred: str | None = None  # a staff member's explicit choice (reassign)
-    exclude: list[str] = []
+    exclude: list[str] = Field(default_factory=list)
     # The journey holding the place; empty means the workflow calling the activity.
     journey_id: str = ""
     # The customer's language (`de`; from the contact's locale, else the account's): an owner
@@ -47,7 +47,7 @@ class AssignOwnerRequest(BaseModel):
     language: str = ""
 
 
-class ReleaseOwnerRequest(BaseModel):
+class ReleaseOwnerRequest(Carried):
     deal_id: str = ""  # for the log line only
     journey_id: str = ""  # empty means the workflow calling the activity
 
@@ -91,7 +91,7 @@ class Allocate(Strict):
         return self
 
 
-class Place(BaseModel):
+class Place(Carried):
     owner_id: str
     over_capacity: bool = False  # the owner was full when the place was given
     load: int  # places the owner holds, this one included
@@ -101,6 +101,6 @@ class Release(Strict):
     journey_id: str = Field(min_length=1, max_length=ID_LENGTH)
 
 
-class Released(BaseModel):
+class Released(Carried):
     journey_id: str
     owner_id: str | None = None  # None: the journey held no place (already released)

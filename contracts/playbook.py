@@ -35,7 +35,7 @@ from contracts.clock import ClockTime
 from contracts.expectations import ExpectationBlock
 from contracts.messages import Channel, MessageTemplate, written_in
 from contracts.moments import Touchpoint
-from contracts.strict import StrictFile
+from contracts.strict import Carried, StrictFile
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -449,7 +449,7 @@ class Playbook(StrictFile):
         return self.applies_to.specificity(segment, product)
 
 
-class PlaybookSnapshot(BaseModel):
+class PlaybookSnapshot(Carried):
     """The playbook a journey runs on, frozen at its start.
 
     Every journey carries its snapshot, and a worker decodes it for each journey it loads
@@ -511,7 +511,7 @@ _INTERNED: OrderedDict[bytes, PlaybookSnapshot] = OrderedDict()
 _INTERN_LOCK = threading.Lock()
 
 
-class SnapshotRequest(BaseModel):
+class SnapshotRequest(Carried):
     """What the journey asks `snapshot_playbook` at its start."""
 
     segment: str

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import Enum
 
-from pydantic import BaseModel
+from contracts.strict import Carried
 
 
 class OnboardingState(str, Enum):
@@ -17,19 +17,19 @@ class OnboardingState(str, Enum):
     closed = "closed"
 
 
-class NextAction(BaseModel):
+class NextAction(Carried):
     title: str
     due_at: datetime | None
     events: list[str]
 
 
-class TimelineEntry(BaseModel):
+class TimelineEntry(Carried):
     at: datetime
     event: str
     detail: str = ""
 
 
-class Status(BaseModel):
+class Status(Carried):
     deal_id: str
     stage: str
     state: OnboardingState

@@ -5,6 +5,12 @@
     worker     python worker.py            (skipped until worker.py exists), metrics on :9464
     http       uvicorn starters.app:app    (skipped until starters/app.py exists), metrics at /metrics
 
+With `--old REF` (`make run OLD=REF`) two workers run instead of one, each a Worker
+Deployment Version of deployment `onboarding`: REF's checkout (a git worktree under
+.data/builds/, metrics on :9465) and this one; the old build is made current, as the first
+versioned deploy is, and the rollout's commands are printed (devstack/builds.py,
+docs/versioning.md "Two builds on your machine").
+
 Started in that order, each once the previous one accepts connections. Ctrl-C or SIGTERM
 stops them all (SIGTERM, then SIGKILL after a grace period). If one of them dies, the others
 are stopped and the exit status is non-zero. Output goes to the terminal, prefixed with the
@@ -30,6 +36,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from devstack import DEV_WEBHOOK_SECRET
+from devstack.builds import Build, BuildError, deployment_commands, two_builds
 from devstack.search_attributes import dev_server_flags, ensure_registered
 
 # Events after which the server suggests continue-as-new (docs/http.md, floods).
@@ -53,6 +60,11 @@ class Config:
     http_port: int = 8000
     metrics_port: int = 9464  # the worker's Prometheus endpoint (the HTTP service's is /metrics)
     namespace: str = "default"
+    old_ref: str | None = None  # run this git ref's build beside this checkout's (devstack/builds.py)
+
+    @property
+    def old_metrics_port(self) -> int:
+        return self.metrics_port + 1
 
     @property
     def temporal_address(self) -> str:
@@ -159,6 +171,7 @@ class Child:
     name: str
     argv: Sequence[str]
     env: Mapping[str, str] | None = None
+    cwd: Path = ROOT
     proc: asyncio.subprocess.Process | None = None
     _pump: asyncio.Task[None] | None = field(default=None, repr=False)
 
@@ -167,7 +180,7 @@ class Child:
         log.write(f"\n===== {datetime.now().isoformat(timespec='seconds')} start\n".encode())
         self.proc = await asyncio.create_subprocess_exec(
             *self.argv,
-            cwd=ROOT,
+            cwd=self.cwd,
             env=dict(self.env) if self.env is not None else None,
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
@@ -360,6 +373,8 @@ async def run(cfg: Config) -> int:
         "HTTP": cfg.http_port,
         "worker metrics": cfg.metrics_port,
     }
+    if cfg.old_ref:
+        ports["old worker metrics"] = cfg.old_metrics_port
     busy = [f"{what} port {port}" for what, port in ports.items() if port_in_use(cfg.host, port)]
     if busy:
         _say(f"already in use on {cfg.host}: {', '.join(busy)}. Is another `make run` still running? Stop it first.")
@@ -405,7 +420,11 @@ async def run(cfg: Config) -> int:
         smtp = await sup.start(Child("smtp", smtp_cmd, env=env))
         await sup.until(smtp, lambda: _tcp_ready(cfg.host, cfg.smtp_port), "SMTP sink")
 
-        if (ROOT / "worker.py").exists():
+        builds: tuple[Build, Build] | None = None
+        if cfg.old_ref:
+            builds = two_builds(ROOT, cfg.old_ref, cfg.data_dir / "builds")
+            await start_builds(sup, builds, env, temporal)
+        elif (ROOT / "worker.py").exists():
             await sup.start(Child("worker", [py, "worker.py"], env=env))
         else:
             _say("worker.py not found: running without a worker")
@@ -419,7 +438,7 @@ async def run(cfg: Config) -> int:
         else:
             _say("starters/app.py not found: running without the HTTP starters")
 
-        _banner(cfg, env, http_up)
+        _banner(cfg, env, http_up, builds)
         dead = await sup.watch()
         if dead is not None:
             raise ChildDied(dead)
@@ -429,6 +448,9 @@ async def run(cfg: Config) -> int:
         rc = 1
     except Interrupted:
         _say(f"{sup.stop_reason} during startup: stopping")
+    except BuildError as err:
+        _say(f"cannot run two builds: {err}")
+        rc = 1
     except Exception as err:  # report any startup failure, then clean up
         _say(f"startup failed: {err}")
         rc = 1
@@ -436,6 +458,39 @@ async def run(cfg: Config) -> int:
         await sup.stop_all()
     _say("stopped" if rc == 0 else "stopped with errors")
     return rc
+
+
+async def start_builds(sup: Supervisor, builds: tuple[Build, Build], env: Mapping[str, str], temporal: Path) -> None:
+    """Both builds' workers as versions of one deployment, then the old one made current: the
+    first versioned deploy. Journeys started earlier on an unversioned worker (a plain
+    `make run`) move to it at their next workflow task."""
+    old, new = builds
+    cfg = sup.cfg
+    old_env = {**env, **old.env(), "ONBOARDING_METRICS_ADDRESS": f"{cfg.host}:{cfg.old_metrics_port}"}
+    old_child = await sup.start(Child(old.name, [sys.executable, "worker.py"], env=old_env, cwd=old.checkout))
+    await sup.start(Child(new.name, [sys.executable, "worker.py"], env={**env, **new.env()}))
+    command = [str(temporal), "worker", "deployment", "set-current-version", "--deployment-name", "onboarding"]
+    command += ["--build-id", old.build_id, "--yes", "--address", cfg.temporal_address, "--namespace", cfg.namespace]
+
+    async def current() -> bool:
+        # a version exists on the server only once its worker has polled: retry until then
+        proc = await asyncio.create_subprocess_exec(
+            *command, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL
+        )
+        return await proc.wait() == 0
+
+    await sup.until(old_child, current, f"build {old.build_id} as the current version")
+    _say(
+        f"build {old.build_id} ({old.checkout}) is the current version; {new.build_id} (this checkout) polls beside it"
+    )
+
+
+def build_lines(builds: tuple[Build, Build] | None) -> list[str]:
+    if builds is None:
+        return []
+    old, new = builds
+    lines = [f"  Builds           old {old.build_id} (current, {old.checkout}), new {new.build_id} (this checkout)"]
+    return [*lines, *deployment_commands(old, new)]
 
 
 def support_lines(http_base: str) -> list[str]:
@@ -453,7 +508,7 @@ def metrics_lines(cfg: Config, http_up: bool) -> list[str]:
     return lines
 
 
-def _banner(cfg: Config, env: Mapping[str, str], http_up: bool) -> None:
+def _banner(cfg: Config, env: Mapping[str, str], http_up: bool, builds: tuple[Build, Build] | None = None) -> None:
     lines = [
         "",
         "Onboarding dev stack is up",
@@ -466,6 +521,7 @@ def _banner(cfg: Config, env: Mapping[str, str], http_up: bool) -> None:
         lines.append(f"  Codec server     http://localhost:{cfg.http_port}/codec (sign in at /codec/session)")
         lines += support_lines(f"http://localhost:{cfg.http_port}")
     lines += metrics_lines(cfg, http_up)
+    lines += build_lines(builds)
     lines += [
         f"  Webhook secret   {env['ONBOARDING_WEBHOOK_SECRET']}",
         f"  Codec token      {env.get('ONBOARDING_CODEC_TOKEN', '(not set)')}   payloads encrypted with "
@@ -488,6 +544,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--smtp-port", type=int, default=Config.smtp_port)
     parser.add_argument("--http-port", type=int, default=Config.http_port)
     parser.add_argument("--metrics-port", type=int, default=Config.metrics_port)
+    parser.add_argument(
+        "--old",
+        metavar="REF",
+        default=None,
+        help="also run this git ref's build; both as versions of deployment `onboarding`, the old one current",
+    )
     args = parser.parse_args(argv)
     cfg = Config(
         data_dir=args.data_dir.resolve(),
@@ -496,6 +558,7 @@ def main(argv: list[str] | None = None) -> int:
         smtp_port=args.smtp_port,
         http_port=args.http_port,
         metrics_port=args.metrics_port,
+        old_ref=args.old or None,
     )
     return asyncio.run(run(cfg))
 

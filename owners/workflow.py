@@ -11,9 +11,11 @@ rather than visibility counts or a database lock.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
+
+from contracts.strict import Carried
 
 with workflow.unsafe.imports_passed_through():
     from contracts.journey import TASK_QUEUE
@@ -48,7 +50,7 @@ def roster_workflow_id(task_queue: str) -> str:
     return ROSTER_WORKFLOW_ID if task_queue == TASK_QUEUE else f"{ROSTER_WORKFLOW_ID}-{task_queue}"
 
 
-class RosterInput(BaseModel):
+class RosterInput(Carried):
     places: Places = Field(default_factory=Places)
     continue_as_new_after: int = Field(default=UPDATES_PER_RUN, ge=1)
     runs: int = Field(default=1, ge=1)

@@ -9,6 +9,12 @@ Two ways to load a directory:
   serves; a file that was good earlier in this process keeps serving its last good
   version. `choose` then picks the playbook for a deal, or says why there is none (the
   journey takes that reason to a human, workflows/playbook_hold.py).
+
+Fields this build does not know: the checking tools (`load_all`, `onboarding playbooks`)
+refuse them with a "did you mean"; the worker (`load_set(..., unknown_fields="keep")`)
+serves a file whose only problems are such fields, keeps them in the snapshot and logs a
+warning naming them once per version of the file: after a rollback, a playbook written for
+the newer build must not stop the older one (docs/versioning.md, "Adding a field").
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import structlog
 import yaml
@@ -45,30 +52,36 @@ def playbooks_dir() -> Path:
     return Path(os.environ.get("ONBOARDING_PLAYBOOKS_DIR") or DEFAULT_DIR)
 
 
-# (file, model) -> (the bytes last parsed, the model they gave). The snapshot and owner
-# activities read their files on every call so a live edit counts at once; parsing and
-# validating the same bytes again cost milliseconds of the worker's CPU per journey.
-_PARSED: dict[tuple[Path, type[BaseModel]], tuple[bytes, BaseModel]] = {}
+UnknownFields = Literal["refuse", "keep"]
+
+# (file, model, unknown fields) -> (the bytes last parsed, the model they gave). The snapshot
+# and owner activities read their files on every call so a live edit counts at once; parsing
+# and validating the same bytes again cost milliseconds of the worker's CPU per journey.
+_PARSED: dict[tuple[Path, type[BaseModel], UnknownFields], tuple[bytes, BaseModel]] = {}
 
 
-def read_yaml_model(path: Path, model: type[BaseModel]) -> tuple[BaseModel, bytes]:
+def read_yaml_model(
+    path: Path, model: type[BaseModel], unknown_fields: UnknownFields = "refuse"
+) -> tuple[BaseModel, bytes]:
     """Parse one YAML file into `model`, or raise PlaybookError naming file, field, reason.
     Unchanged bytes give the model parsed before (the models are frozen); changed bytes are
-    parsed again, and a file that fails is never cached."""
+    parsed again, and a file that fails is never cached. `unknown_fields="keep"`: a file
+    whose only problems are fields the model does not know loads, with them kept, and a
+    warning names them."""
     try:
         raw = path.read_bytes()
     except OSError as err:
         raise PlaybookError(f"{path}: cannot read: {err.strerror}") from err
-    key = (path.resolve(), model)
+    key = (path.resolve(), model, unknown_fields)
     cached = _PARSED.get(key)
     if cached is not None and cached[0] == raw:
         return cached[1], raw
-    parsed = _parse(path, raw, model)
+    parsed = _parse(path, raw, model, unknown_fields)
     _PARSED[key] = (raw, parsed)
     return parsed, raw
 
 
-def _parse(path: Path, raw: bytes, model: type[BaseModel]) -> BaseModel:
+def _parse(path: Path, raw: bytes, model: type[BaseModel], unknown_fields: UnknownFields = "refuse") -> BaseModel:
     data = _yaml_mapping(path, raw)
     lines = FileLines(path, raw)
     misread = lines.grouped_amounts()
@@ -76,6 +89,17 @@ def _parse(path: Path, raw: bytes, model: type[BaseModel]) -> BaseModel:
         parsed = model.model_validate(data)
     except ValidationError as err:
         problems = misread + _problems(err, model, lines)
+        if unknown_fields == "keep" and not misread and all(e["type"] == "extra_forbidden" for e in err.errors()):
+            unknown = [field_path(written(model, tuple(e["loc"]))) for e in err.errors()]
+            # parsed once per version of the file (the cache above): logged once per version
+            log.warning(
+                "playbook.unknown_fields",
+                file=path.name,
+                fields=unknown,
+                meaning="fields this build does not know (a newer build's, or a typo: `onboarding playbooks` "
+                "names them); kept in the snapshot, not used by this build",
+            )
+            return model.model_validate(data, extra="allow")
         raise PlaybookError(_listed(path, problems), problems) from None
     if misread:
         raise PlaybookError(_listed(path, misread), misread)
@@ -135,8 +159,8 @@ def _problems(err: ValidationError, model: type[BaseModel] | None = None, lines:
     return out
 
 
-def load_playbook(path: Path) -> PlaybookSnapshot:
-    playbook, raw = read_yaml_model(path, Playbook)
+def load_playbook(path: Path, unknown_fields: UnknownFields = "refuse") -> PlaybookSnapshot:
+    playbook, raw = read_yaml_model(path, Playbook, unknown_fields)
     assert isinstance(playbook, Playbook)
     return PlaybookSnapshot(source=path.name, digest=hashlib.sha256(raw).hexdigest()[:16], playbook=playbook)
 
@@ -217,11 +241,14 @@ _LOGGED: dict[Path, str] = {}
 _LAST_GOOD: dict[Path, PlaybookSnapshot] = {}
 
 
-def load_set(directory: Path | None = None, *, log_problems: bool = True) -> PlaybookSet:
+def load_set(
+    directory: Path | None = None, *, log_problems: bool = True, unknown_fields: UnknownFields = "refuse"
+) -> PlaybookSet:
     """Every playbook file of the directory, each good or broken on its own. A file is also
     refused when its `name` is taken by a file before it, or when it declares itself the
     fallback after another file did (at most one fallback). A broken file is logged once per
-    broken version (an error naming the file, field and reason, nothing from any deal)."""
+    broken version (an error naming the file, field and reason, nothing from any deal).
+    The worker passes `unknown_fields="keep"` (see the module)."""
     directory = directory or playbooks_dir()
     paths = sorted(directory.glob("*.yaml"))
     loaded: list[PlaybookSnapshot] = []
@@ -231,7 +258,7 @@ def load_set(directory: Path | None = None, *, log_problems: bool = True) -> Pla
     for path in paths:
         key = path.resolve()
         try:
-            snapshot = load_playbook(path)
+            snapshot = load_playbook(path, unknown_fields)
             playbook = snapshot.playbook
             if playbook.name in names:
                 raise PlaybookError(

@@ -35,7 +35,7 @@ from typing import Any
 
 from temporalio.api.common.v1 import Payload
 from temporalio.api.failure.v1 import Failure
-from temporalio.contrib.pydantic import PydanticPayloadConverter
+from temporalio.contrib.pydantic import PydanticJSONPlainPayloadConverter, PydanticPayloadConverter
 from temporalio.converter import (
     DataConverter,
     DefaultFailureConverter,
@@ -146,13 +146,36 @@ class _MarkerConverter(EncodingPayloadConverter):
         raise UndecodablePayloadError(f"payload {describe(payload).removeprefix('input ')}")
 
 
+class TolerantJSONConverter(PydanticJSONPlainPayloadConverter):
+    """JSON read as one build reads what another wrote: a field of a model this build does
+    not know is kept on the model (`extra="allow"` for this read), not refused, and written
+    back as it came (contracts.strict `Carried`). A journey started on a newer build then
+    runs on an older one after a rollback (docs/versioning.md, "Adding a field")."""
+
+    def from_payload(self, payload: Payload, type_hint: type | None = None) -> Any:
+        if type_hint is None or type_hint is Any:
+            return super().from_payload(payload, type_hint)
+        try:
+            adapter = self._type_adapter(type_hint)
+        except TypeError:  # an unhashable hint: the SDK's own path
+            return super().from_payload(payload, type_hint)
+        return adapter.validate_json(payload.data, extra="allow")
+
+
 class WorkflowPayloadConverter(PydanticPayloadConverter):
-    """The pydantic converter, plus: markers raise where a type is asked for, and every
-    payload that cannot be converted is an `Undecodable` where none is."""
+    """The pydantic converter, plus: markers raise where a type is asked for, every payload
+    that cannot be converted is an `Undecodable` where none is, and fields this build does
+    not know are kept (`TolerantJSONConverter`)."""
+
+    json_converter: type[TolerantJSONConverter] = TolerantJSONConverter
 
     def __init__(self) -> None:
         super().__init__()
-        self.converters = {**self.converters, ENCODING: _MarkerConverter()}
+        tolerant = self.json_converter()
+        converters = {
+            name: tolerant if name == tolerant.encoding.encode() else c for name, c in self.converters.items()
+        }
+        self.converters = {**converters, ENCODING: _MarkerConverter()}
 
     def from_payloads(self, payloads: Sequence[Payload], type_hints: list[type] | None = None) -> list[Any]:
         if type_hints:

@@ -19,6 +19,7 @@ from temporalio.converter import DataConverter
 from temporalio.worker import Replayer, WorkflowRunner
 
 from contracts.journey import workflow_id_for
+from replay.schema import DECODE_FAILURE, may_be_schema, schema_problem
 from runtime.replayer import replayer
 
 CORPUS = Path(__file__).resolve().parent.parent / "tests" / "histories"
@@ -58,8 +59,18 @@ class ReplayProblem:
     run_id: str
     mismatch: str
     event: str
+    schema: str = ""  # set when the history does not decode here (replay.schema)
 
     def message(self) -> str:
+        if self.schema:
+            return (
+                f"{self.label}: does not decode in the current code\n"
+                f"  at {self.event}\n"
+                f"  {self.schema}\n"
+                f'  A running journey with this history would fail its next workflow task ("{DECODE_FAILURE}"). '
+                f"workflow.patched() does not apply: every build that may run the journey must read the shape "
+                f'(add fields as optional, keep old values readable): see {GUIDE}, "Adding a field".'
+            )
         return (
             f"{self.label}: does not replay against the current workflow code\n"
             f"  at {self.event}\n"
@@ -200,6 +211,8 @@ async def explain(
 ) -> ReplayProblem:
     """Fill in the event of a problem (a few extra replays of that one history)."""
     problem.event = await locate(replayer(workflows or [journey()], converter=converter), history, problem.mismatch)
+    if may_be_schema(problem.mismatch):
+        problem.schema = await schema_problem(history, workflows or [journey()], converter) or ""
     return problem
 
 

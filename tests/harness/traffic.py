@@ -240,8 +240,9 @@ async def held_worker(
 class WorkerProcess:
     """`python -m worker` with its log in a file; started, waited for, SIGKILLed."""
 
-    def __init__(self, env: dict[str, str], log_dir: Path) -> None:
-        self._env, self._log_dir = env, log_dir
+    def __init__(self, env: dict[str, str], log_dir: Path, cwd: Path = ROOT) -> None:
+        """`cwd`: the checkout whose worker runs (another build's: give its PYTHONPATH too)."""
+        self._env, self._log_dir, self._cwd = env, log_dir, cwd
         self.proc: subprocess.Popen[bytes] | None = None
         self.starts = self.kills = 0
 
@@ -250,7 +251,7 @@ class WorkerProcess:
         log = self._log_dir / f"worker-{self.starts}.log"
         with open(log, "wb") as out:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "worker"], cwd=ROOT, env=self._env, stdout=out, stderr=out
+                [sys.executable, "-m", "worker"], cwd=self._cwd, env=self._env, stdout=out, stderr=out
             )
         deadline = time.monotonic() + 60
         while b'"worker.started"' not in log.read_bytes():
