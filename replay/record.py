@@ -652,11 +652,21 @@ async def record_apart(client: Client, scenario: Scenario, out_dir: Path, work_d
 
 
 async def dev_server(
-    data_converter: DataConverter = pydantic_data_converter, *, suggest_continue_as_new_after: int | None = None
+    data_converter: DataConverter = pydantic_data_converter,
+    *,
+    suggest_continue_as_new_after: int | None = None,
+    problems_reported_after: int | None = None,
 ) -> WorkflowEnvironment:
+    """`problems_reported_after`: failed workflow task attempts in a row before the server
+    sets `TemporalReportedProblems` (its default is 5, a minute of retries)."""
     extra = ["--dynamic-config-value", "frontend.enableUpdateWorkflowExecution=true"]
     if suggest_continue_as_new_after is not None:
         extra += ["--dynamic-config-value", f"limit.historyCount.suggestContinueAsNew={suggest_continue_as_new_after}"]
+    if problems_reported_after is not None:
+        extra += [
+            "--dynamic-config-value",
+            f"system.numConsecutiveWorkflowTaskProblemsToTriggerSearchAttribute={problems_reported_after}",
+        ]
     return await WorkflowEnvironment.start_local(
         dev_server_existing_path=str(Path(sysconfig.get_path("scripts")) / "temporal"),
         search_attributes=list(ALL),

@@ -56,7 +56,9 @@ async def ts_env() -> AsyncIterator[WorkflowEnvironment]:
 
 @pytest_asyncio.fixture(scope="session")
 async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
-    env = await record.dev_server(privacy_keys.CONVERTER)  # the corpus recorder's, with the suite's codec
+    # the corpus recorder's, with the suite's codec; a journey failing its workflow task is
+    # reported after 2 attempts, not 5 (a minute of the server's retry backoff per test)
+    env = await record.dev_server(privacy_keys.CONVERTER, problems_reported_after=2)
     try:
         yield env
     finally:
