@@ -14,6 +14,8 @@ from typing import Annotated, Any, Union, get_args, get_origin
 from pydantic import BaseModel, Tag
 from pydantic_core import ErrorDetails
 
+from contracts.durations import ACCEPTED
+
 _HOURS = {"m": 1 / 60, "h": 1, "d": 24, "w": 168}  # by the unit's first letter
 _DURATION = re.compile(r"^(\d+(?:[.,]\d+)?)\s*(m|mins?|minutes?|h|hrs?|hours?|d|days?|w|weeks?)$", re.IGNORECASE)
 _CURRENCY = re.compile(r"(?<![A-Za-z])([A-Z]{3})(?![A-Za-z])|[€$£¥]")
@@ -118,7 +120,14 @@ def _number_as_text(field: str, text: str, *, integer: bool) -> str | None:
     duration = _DURATION.match(written)
     if duration and (field == "hours" or field.endswith("_hours")):
         hours = float(duration[1].replace(",", ".")) * _HOURS[duration[2][0].lower()]
-        return f"expected a number of hours, like 48 (2 days); {written!r} is {hours:g}: write {field}: {hours:g}"
+        answer = f"expected a number of hours, like 48 (2 days); {written!r} is {hours:g}: write {field}: {hours:g}"
+        unit = {"h": "hour", "d": "day"}.get(duration[2][0].lower())
+        if unit is None:
+            return answer
+        count = duration[1].replace(",", ".")
+        return f"{answer}, or '{count} business {unit}{'s' * (count != '1')}' for business time"
+    if field == "hours" or field.endswith("_hours"):
+        return f"expected {ACCEPTED}; got {text!r}"
     if duration and field.endswith("_minutes"):
         minutes = float(duration[1].replace(",", ".")) * _HOURS[duration[2][0].lower()] * 60
         return f"expected a number of minutes, like 30; {written!r} is {minutes:g}: write {field}: {minutes:g}"
