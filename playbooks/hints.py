@@ -14,7 +14,7 @@ from typing import Annotated, Any, Union, get_args, get_origin
 from pydantic import BaseModel, Tag
 from pydantic_core import ErrorDetails
 
-from contracts.durations import ACCEPTED
+from contracts.durations import ACCEPTED, NOT_A_DURATION
 
 _HOURS = {"m": 1 / 60, "h": 1, "d": 24, "w": 168}  # by the unit's first letter
 _DURATION = re.compile(r"^(\d+(?:[.,]\d+)?)\s*(m|mins?|minutes?|h|hrs?|hours?|d|days?|w|weeks?)$", re.IGNORECASE)
@@ -30,6 +30,11 @@ def hint(model: type[BaseModel], error: ErrorDetails) -> str | None:
     quotes = not model.model_config.get("hide_input_in_errors")  # files, not customers' data
     if quotes and error["type"] in ("float_parsing", "int_parsing") and isinstance(error.get("input"), str):
         return _number_as_text(_field_name(model, loc), error["input"], integer=error["type"] == "int_parsing")
+    if error["type"] == "value_error" and str(error["msg"]).endswith(NOT_A_DURATION):
+        written = error.get("input")
+        if quotes and isinstance(written, str):
+            return _number_as_text(_field_name(model, loc), written, integer=False)
+        return NOT_A_DURATION
     return None
 
 
