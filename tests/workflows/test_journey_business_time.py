@@ -1,0 +1,161 @@
+"""Durations in business time on the real journey (time-skipping server, effects in memory,
+lab/fakes.py): a window of 4 business hours from a Friday 15:00 close ends Monday 11:00, not
+on Friday night; a follow-up's `1 business day` waits a day of opening hours; an escalation's
+SLA of 8 business hours is counted in the owner's zone and reaches the next level inside the
+owner's business hours; a public holiday of the playbook's country is skipped. Every date is
+found from the test server's clock (these tests hold in any year), and each history replays."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import holidays
+from temporalio.testing import WorkflowEnvironment
+
+from lab.fakes import FakeEffects as Effects
+from owners.roster import load_roster
+from tests.harness.support import (
+    advance_until,
+    close_and_replay,
+    make_deal,
+    start_journey,
+    status,
+    write_playbook,
+)
+
+BERLIN = ZoneInfo("Europe/Berlin")
+NEW_YORK = ZoneInfo("America/New_York")
+FRIDAY = 4
+MINUTE, HOUR = timedelta(minutes=1), timedelta(hours=1)
+
+
+def in_business_time(d: dict[str, Any]) -> None:
+    """The default playbook (09:00-17:00 Monday to Friday, one proactive message a day) with
+    its first milestone's window and follow-ups, and the escalation SLA, in business time."""
+    first = d["milestones"][0]
+    first["window_hours"] = "4 business hours"
+    for follow_up in first["follow_ups"]:
+        follow_up["wait_hours"] = "1 business day"
+    d["escalation"]["sla_hours"] = "8 business hours"
+
+
+def german(d: dict[str, Any]) -> None:
+    in_business_time(d)
+    d["calendar"] = {"country": "DE"}
+
+
+def berlin_deal():
+    return make_deal(account={"timezone": "Europe/Berlin", "locale": "de-DE"})
+
+
+def maya_owns_every_deal() -> Effects:
+    """The fake world with the shipped roster, Leo serving only enterprise: Maya (New York)
+    owns the journey, Leo (Lisbon) is her backup."""
+    roster = load_roster()
+    owners = [o.model_copy(update={"segments": ["enterprise"]}) if o.id == "leo" else o for o in roster.owners]
+    return Effects(roster=roster.model_copy(update={"owners": owners}))
+
+
+async def skip_to(env: WorkflowEnvironment, moment: datetime) -> None:
+    now = await env.get_current_time()
+    assert moment > now, (moment, now)
+    await env.sleep(moment.astimezone(UTC) - now.astimezone(UTC))
+
+
+def at_local(day: date, hour: int, tz: ZoneInfo = BERLIN) -> datetime:
+    return datetime(day.year, day.month, day.day, hour, tzinfo=tz)
+
+
+def kinds(effects: Effects) -> list[str]:
+    return [k for k, _ in effects.touches]
+
+
+def assert_touches(effects: Effects, expected: list[tuple[str, datetime]]) -> None:
+    """In this order, each within a minute after its time (a timer fires on its minute)."""
+    actual = effects.touches
+    assert kinds(effects) == [k for k, _ in expected], actual
+    late = [a - e for (_, a), (_, e) in zip(actual, expected, strict=True)]
+    assert all(timedelta(0) <= d < MINUTE for d in late), (actual, expected)
+
+
+async def until_sent(env: WorkflowEnvironment, handle, effects: Effects, kind: str, limit: timedelta) -> None:
+    await advance_until(env, handle, lambda _: kind in kinds(effects), step=HOUR, limit=limit)
+
+
+async def test_a_friday_close_hears_again_monday_and_the_sla_ends_in_the_owners_hours(ts_env, tmp_path, journeys):
+    """Closed Friday 15:00 in Berlin: the direction at once; its 4 business hours end Monday
+    11:00 (2 on Friday, 2 on Monday), when the clarify goes out; each follow-up waits one
+    business day; after the redirect the owner (Maya, New York) gets the escalation Thursday
+    11:00 Berlin (05:00 in New York) and its 8 business hours run 09:00-17:00 New York time,
+    so the backup hears Thursday 17:00 New York, not at 19:00 Berlin time on Thursday as 8
+    calendar hours would have it."""
+    client = ts_env.client
+    playbooks = write_playbook(tmp_path / "playbooks", in_business_time)
+    world = maya_owns_every_deal()
+    async with journeys(client, effects="fake", playbooks=playbooks, fake=world) as (queue, effects):
+        now = (await ts_env.get_current_time()).astimezone(BERLIN)
+        friday = now.date() + timedelta(days=(FRIDAY - now.weekday()) % 7 or 7)
+        await skip_to(ts_env, at_local(friday, 15))
+        handle = await start_journey(client, queue, berlin_deal())
+        await until_sent(ts_env, handle, effects, "escalation 1", timedelta(days=8))
+        assert (await status(handle)).owner == "maya"
+        monday = friday + timedelta(days=3)
+        thursday = monday + timedelta(days=3)
+        escalated = await status(handle)
+        sla_ends = at_local(thursday, 17, NEW_YORK)
+        assert escalated.next_action is not None and escalated.next_action.due_at == sla_ends.astimezone(UTC)
+        await until_sent(ts_env, handle, effects, "escalation 2", timedelta(days=2))
+        assert_touches(
+            effects,
+            [
+                ("direction", at_local(friday, 15)),
+                ("clarify", at_local(monday, 11)),  # 4 business hours; in calendar hours: Monday 09:00
+                ("simplify", at_local(monday + timedelta(days=1), 11)),  # one business day later
+                ("redirect", at_local(monday + timedelta(days=2), 11)),
+                ("escalation 1", at_local(thursday, 11)),
+                ("escalation 2", sla_ends),  # the owner's business hours, in the owner's zone
+            ],
+        )
+        await close_and_replay(handle)
+
+
+def next_holiday_after_a_working_day(after: date) -> tuple[date, date, date]:
+    """The first German public holiday after `after` on a weekday whose day before is a
+    working day: (the day before, the holiday, the next working day after it)."""
+    german_days = holidays.country_holidays("DE", years=range(after.year, after.year + 3))
+
+    def working(day: date) -> bool:
+        return day.weekday() < 5 and day not in german_days
+
+    day = after + timedelta(days=2)
+    while not (day in german_days and day.weekday() < 5 and working(day - timedelta(days=1))):
+        day += timedelta(days=1)
+    following = day + timedelta(days=1)
+    while not working(following):
+        following += timedelta(days=1)
+    return day - timedelta(days=1), day, following
+
+
+async def test_a_public_holiday_of_the_playbooks_country_does_not_count(ts_env, tmp_path, journeys):
+    """`calendar: {country: DE}`: closed at 15:00 the working day before a German public
+    holiday, the 4 business hours run 2 that day and 2 on the next working day after the
+    holiday (the snapshot resolved the holidays of the journey's own year, from the server's
+    clock); with the holiday counted the clarify would go out on the holiday itself."""
+    client = ts_env.client
+    playbooks = write_playbook(tmp_path / "playbooks", german)
+    async with journeys(client, effects="fake", playbooks=playbooks) as (queue, effects):
+        now = (await ts_env.get_current_time()).astimezone(BERLIN)
+        before, holiday, after = next_holiday_after_a_working_day(now.date())
+        await skip_to(ts_env, at_local(before, 15))
+        handle = await start_journey(client, queue, berlin_deal())
+        await until_sent(ts_env, handle, effects, "clarify", timedelta(days=6))
+        assert_touches(effects, [("direction", at_local(before, 15)), ("clarify", at_local(after, 11))])
+        assert holiday not in {t.astimezone(BERLIN).date() for _, t in effects.touches}
+        await close_and_replay(handle)
+
+
+def test_the_holiday_helper_finds_a_holiday_between_two_working_days():
+    before, holiday, after = next_holiday_after_a_working_day(date(2026, 12, 7))
+    assert (before, holiday, after) == (date(2026, 12, 24), date(2026, 12, 25), date(2026, 12, 28))
