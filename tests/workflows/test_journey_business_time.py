@@ -8,22 +8,29 @@ found from the test server's clock (these tests hold in any year), and each hist
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import holidays
+import yaml
 from temporalio.testing import WorkflowEnvironment
 
+from contracts.playbook import WEEKDAYS
 from lab.fakes import FakeEffects as Effects
 from owners.roster import load_roster
+from playbooks import calendars
+from playbooks.loader import load_playbook
 from tests.harness.support import (
     advance_until,
     close_and_replay,
     make_deal,
     start_journey,
     status,
+    wait_for_status,
     write_playbook,
 )
+from workflows.business_hours import after
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NEW_YORK = ZoneInfo("America/New_York")
@@ -154,6 +161,49 @@ async def test_a_public_holiday_of_the_playbooks_country_does_not_count(ts_env, 
         assert_touches(effects, [("direction", at_local(before, 15)), ("clarify", at_local(after, 11))])
         assert holiday not in {t.astimezone(BERLIN).date() for _, t in effects.touches}
         await close_and_replay(handle)
+
+
+PAYROLL = Path(__file__).resolve().parents[1] / "fixtures" / "payroll" / "payroll.yaml"
+
+
+async def test_on_the_dev_server_the_real_worker_skips_the_calendars_closed_days(dev_env, tmp_path, journeys):
+    """The real stack: the dev server on the real clock, the worker's own activities. The
+    payroll playbook (business time, German holidays) with its opening hours around the clock
+    and the next two days closed: the kickoff goes out at once, and its window of 2 business
+    days ends 2 open days later, the 2 closed days (and any German holiday) not counted. The
+    snapshot the worker took carries the closed days of the server's year."""
+    today = datetime.now(BERLIN).date()
+    closed = [today + timedelta(days=1), today + timedelta(days=2)]
+    data = yaml.safe_load(PAYROLL.read_text())
+    data["business_hours"] = {"start": "00:00", "end": "23:59:59", "days": list(WEEKDAYS), "proactive_per_day": 10}
+    data["calendar"]["closed"] = closed
+    directory = tmp_path / "playbooks"
+    directory.mkdir()
+    (directory / "payroll.yaml").write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
+    client = dev_env.client
+    async with journeys(client, playbooks=directory) as task_queue:
+        handle = await start_journey(
+            client, task_queue, make_deal(product="payroll", account={"timezone": "Europe/Berlin"})
+        )
+        told = await wait_for_status(handle, lambda s: s.waiting_on == "customer" and s.next_action is not None)
+        [direction] = [e.at for e in told.timeline if e.event == "sent direction"]
+        assert told.next_action is not None and told.next_action.due_at is not None
+        due = told.next_action.due_at
+        snapshot = load_playbook(directory / "payroll.yaml")
+        assert snapshot.playbook.calendar is not None
+        days = calendars.closed_days(snapshot.playbook.calendar, direction.year)
+        assert set(closed) <= set(days) and date(direction.year, 12, 25) in days
+        expected = after(
+            direction,
+            snapshot.playbook.milestones[0].window_hours,
+            "Europe/Berlin",
+            snapshot.playbook.business_hours,
+            days,
+        )
+        assert due == expected
+        assert due - direction >= timedelta(days=4) - timedelta(seconds=10)  # 2 open days and the 2 closed ones
+        await handle.signal("cancel", {"reason": "test over"})
+        await handle.result()
 
 
 def test_the_holiday_helper_finds_a_holiday_between_two_working_days():
