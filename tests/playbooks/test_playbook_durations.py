@@ -154,3 +154,24 @@ async def test_the_snapshot_carries_the_closed_days_from_the_journeys_own_year(t
         SnapshotRequest(segment="smb", product="analytics"),
     )
     assert plain.closed_days == ()
+
+
+def test_the_validation_command_lists_what_runs_in_business_time_and_the_calendar(tmp_path):
+    import io
+
+    from cli import main as onboarding
+    from cli import playbooks as playbooks_cli
+
+    def german(d):
+        business(d)
+        d["calendar"] = {"country": "DE", "subdivision": "BY", "closed": [date(2026, 12, 24)]}
+
+    write_playbook(tmp_path, german)
+    args = onboarding.parser().parse_args(["playbooks", "--dir", str(tmp_path)])
+    out = io.StringIO()
+    assert playbooks_cli.run(args, out, io.StringIO()) == 0
+    assert (
+        "          business time: escalation.sla_hours (8 business hours), milestones.0.window_hours "
+        "(2 business days), milestones.0.follow_ups.0.wait_hours (1 business day); "
+        "calendar: DE-BY public holidays, 1 closed and 0 open days of its own\n"
+    ) in out.getvalue()
