@@ -66,7 +66,7 @@ class Duration(BaseModel):
 
 def _parse(bare_unit: Unit) -> Any:
     def parse(value: Any) -> Any:
-        if isinstance(value, Duration | dict):
+        if isinstance(value, Duration):
             return value
         if isinstance(value, int | float) and not isinstance(value, bool):
             return {"amount": value, "unit": bare_unit, "bare": True}
