@@ -300,6 +300,9 @@ class Calendar(StrictFile):
 
     country: str | None = Field(default=None, pattern=r"^[A-Z]{2}$")  # ISO 3166-1 alpha-2: DE, GB, US
     subdivision: str | None = Field(default=None, min_length=1, max_length=8)  # a state, e.g. BY
+    # Customers whose locale names one of these countries (`de-AT`: AT) count business time
+    # with its public holidays instead of `country`'s; owners always with `country`'s.
+    countries: list[Annotated[str, Field(pattern=r"^[A-Z]{2}$")]] = Field(default_factory=list, max_length=20)
     closed: list[date] = Field(default_factory=list, max_length=200)
     open: list[date] = Field(default_factory=list, max_length=200)
 
@@ -503,10 +506,18 @@ class PlaybookSnapshot(BaseModel):
     # snapshot is taken, for the snapshot's year and the two after it. Empty without a
     # `calendar:` (and in every snapshot taken before it existed): left out of the JSON.
     closed_days: tuple[date, ...] = Field(default=(), exclude_if=lambda value: not value)
+    # The same for each of the calendar's `countries`, for customers whose locale names it.
+    closed_days_by_country: dict[str, tuple[date, ...]] = Field(default_factory=dict, exclude_if=lambda v: not v)
     # Why the journey runs this playbook when it is not simply the one that claims the deal:
     # the fallback (no playbook claims it), or the last good version of a file that is broken
     # now. Empty otherwise (and in every snapshot taken before the field existed).
     notice: str = ""
+
+    def customer_closed_days(self, locale: str) -> tuple[date, ...]:
+        """The closed days a customer reading in `locale` counts business time without: their
+        country's (the region of `de-AT`) when the calendar lists it in `countries`, else the
+        calendar's own `country`'s."""
+        return self.closed_days_by_country.get(_region(locale), self.closed_days)
 
     @model_validator(mode="wrap")
     @classmethod
@@ -529,6 +540,12 @@ class PlaybookSnapshot(BaseModel):
             if len(_INTERNED) > INTERN_LIMIT:
                 _INTERNED.popitem(last=False)  # journeys keep theirs; only the sharing is lost
         return snapshot
+
+
+def _region(locale: str) -> str:
+    """`AT` for `de-AT` or `de_AT`; "" for a locale without a region (`de`)."""
+    parts = re.split(r"[-_]", locale)
+    return parts[-1].upper() if len(parts) > 1 and len(parts[-1]) == 2 else ""
 
 
 def _decoded(data: dict[str, Any], handler: ModelWrapValidatorHandler[PlaybookSnapshot]) -> PlaybookSnapshot:

@@ -7,8 +7,9 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
+from contracts.deal import DealClosed
 from contracts.expectations import (
     WEEKDAY_NAMES,
     BusinessHoursOnly,
@@ -42,7 +43,7 @@ class _Walk:
         self.record, self.outcome, self.hours = record, outcome, hours
         self.start, self.tz = record.started_at, record.timezone
         # the playbook calendar's closed days (public holidays), as the journey counted them
-        self.closed = record.playbook.closed_days if record.playbook is not None else ()
+        self.closed = record.playbook.customer_closed_days(_reader_locale(record)) if record.playbook else ()
 
     def when(self, moment: datetime) -> str:
         here, utc = shown(moment, self.tz)
@@ -50,6 +51,14 @@ class _Walk:
 
     def by(self, duration: Duration) -> datetime:
         return deadline(self.start, duration, self.tz, self.hours, self.closed)
+
+
+def _reader_locale(record: JourneyRecord) -> str:
+    """The locale the walked customer reads in ("" when the record holds no whole deal)."""
+    try:
+        return DealClosed.model_validate(record.deal).reader_locale if record.deal else ""
+    except ValidationError:
+        return ""
 
 
 def judge(

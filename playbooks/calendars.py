@@ -21,9 +21,14 @@ def problems(playbook: Playbook) -> list[str]:
     """`calendar.country: ...` for a country or subdivision the holiday library does not
     know, as the loader lists a file's problems."""
     calendar = playbook.calendar
-    if calendar is None or calendar.country is None:
+    if calendar is None:
         return []
+    if calendar.country is None:
+        return ["calendar.country: give the country whose holidays owners keep"] if calendar.countries else []
     known = holidays.list_supported_countries()
+    unknown = [c for c in calendar.countries if c not in known]
+    if unknown:
+        return [f"calendar.countries: {unknown[0]!r} is not a country with public holidays here: use an ISO 3166 code"]
     if calendar.country not in known:
         return [
             f"calendar.country: {calendar.country!r} is not a country with public holidays here: "
@@ -53,4 +58,10 @@ def resolved(snapshot: PlaybookSnapshot, today: date) -> PlaybookSnapshot:
     calendar = snapshot.playbook.calendar
     if calendar is None:
         return snapshot
-    return snapshot.model_copy(update={"closed_days": closed_days(calendar, today.year)})
+    by_country = {
+        country: closed_days(calendar.model_copy(update={"country": country, "subdivision": None}), today.year)
+        for country in calendar.countries
+    }
+    return snapshot.model_copy(
+        update={"closed_days": closed_days(calendar, today.year), "closed_days_by_country": by_country}
+    )

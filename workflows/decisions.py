@@ -86,15 +86,16 @@ def proactive_send_time(s: JourneyState, now: datetime) -> datetime:
     and the playbook's daily cap (`now` when both allow it)."""
     hours = s.playbook.playbook.business_hours
     full = s.proactive_day if s.proactive_count >= hours.proactive_per_day else None
-    return business_hours.next_send_time(now, s.deal.account.timezone, hours, full, s.playbook.closed_days)
+    closed = s.playbook.customer_closed_days(s.deal.reader_locale)
+    return business_hours.next_send_time(now, s.deal.account.timezone, hours, full, closed)
 
 
 def customer_due(s: JourneyState, start: datetime, duration: Duration) -> datetime:
     """When a customer-facing window or follow-up wait that begins at `start` ends: calendar
     hours, or business time in the customer's calendar (their zone, the playbook's business
     hours, its closed days)."""
-    hours = s.playbook.playbook.business_hours
-    return business_hours.after(start, duration, s.deal.account.timezone, hours, s.playbook.closed_days)
+    hours, closed = s.playbook.playbook.business_hours, s.playbook.customer_closed_days(s.deal.reader_locale)
+    return business_hours.after(start, duration, s.deal.account.timezone, hours, closed)
 
 
 def sla_due(s: JourneyState, level: int, since: datetime) -> datetime:

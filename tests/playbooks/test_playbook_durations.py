@@ -175,3 +175,33 @@ def test_the_validation_command_lists_what_runs_in_business_time_and_the_calenda
         "(2 business days), milestones.0.follow_ups.0.wait_hours (1 business day); "
         "calendar: DE-BY public holidays, 1 closed and 0 open days of its own\n"
     ) in out.getvalue()
+
+
+async def test_a_customer_in_one_of_the_calendars_countries_counts_its_holidays(tmp_path):
+    """`countries: [AT]`: a customer reading `de-AT` counts without Austria's holidays (8
+    December is one, not a German one), any other customer and every owner without the
+    calendar's own `country`'s; the team's own closed days hold for all."""
+
+    def two_countries(d):
+        d["applies_to"] = {"segments": ["*"], "products": ["*"]}
+        d["calendar"] = {"country": "DE", "countries": ["AT"], "closed": ["2031-12-31"]}
+
+    write_playbook(tmp_path, two_countries)
+    env = ActivityEnvironment()
+    env.info = env.info.__class__(
+        **{**env.info.__dict__, "current_attempt_scheduled_time": datetime(2031, 3, 1, 9).astimezone()}
+    )
+    snapshot = await env.run(
+        PlaybookActivities(tmp_path).snapshot_playbook, SnapshotRequest(segment="smb", product="analytics")
+    )
+    austrian, german = snapshot.customer_closed_days("de-AT"), snapshot.customer_closed_days("de-DE")
+    assert date(2031, 12, 8) in austrian and date(2031, 12, 8) not in german
+    assert date(2031, 12, 31) in austrian and date(2031, 12, 31) in german
+    assert snapshot.customer_closed_days("de") == snapshot.closed_days == german
+    assert snapshot.customer_closed_days("en_AT") == austrian
+    decoded = PlaybookSnapshot.model_validate_json(snapshot.model_dump_json())
+    assert decoded.customer_closed_days("de-AT") == austrian
+    message = refused(tmp_path / "bad", lambda d: d.update(calendar={"country": "DE", "countries": ["XX"]}))
+    assert "calendar.countries: 'XX' is not a country with public holidays here" in message
+    message = refused(tmp_path / "none", lambda d: d.update(calendar={"countries": ["AT"]}))
+    assert "calendar.country: give the country whose holidays owners keep" in message

@@ -128,16 +128,22 @@ async def test_a_friday_close_hears_again_monday_and_the_sla_ends_in_the_owners_
         await close_and_replay(handle)
 
 
-def next_holiday_after_a_working_day(after: date) -> tuple[date, date, date]:
-    """The first German public holiday after `after` on a weekday whose day before is a
-    working day: (the day before, the holiday, the next working day after it)."""
-    german_days = holidays.country_holidays("DE", years=range(after.year, after.year + 3))
+def next_holiday_after_a_working_day(after: date, country: str = "DE", only_there: str = "") -> tuple[date, date, date]:
+    """The first public holiday of `country` after `after` on a weekday whose day before is a
+    working day there (and, with `only_there`, a working day in that other country): (the
+    day before, the holiday, the next working day after it)."""
+    years = range(after.year, after.year + 3)
+    closed = holidays.country_holidays(country, years=years)
+    elsewhere = holidays.country_holidays(only_there, years=years) if only_there else {}
 
     def working(day: date) -> bool:
-        return day.weekday() < 5 and day not in german_days
+        return day.weekday() < 5 and day not in closed
+
+    def wanted(day: date) -> bool:
+        return day in closed and day.weekday() < 5 and working(day - timedelta(days=1)) and day not in elsewhere
 
     day = after + timedelta(days=2)
-    while not (day in german_days and day.weekday() < 5 and working(day - timedelta(days=1))):
+    while not wanted(day):
         day += timedelta(days=1)
     following = day + timedelta(days=1)
     while not working(following):
@@ -160,6 +166,31 @@ async def test_a_public_holiday_of_the_playbooks_country_does_not_count(ts_env, 
         await until_sent(ts_env, handle, effects, "clarify", timedelta(days=6))
         assert_touches(effects, [("direction", at_local(before, 15)), ("clarify", at_local(after, 11))])
         assert holiday not in {t.astimezone(BERLIN).date() for _, t in effects.touches}
+        await close_and_replay(handle)
+
+
+def austrian(d: dict[str, Any]) -> None:
+    german(d)
+    d["calendar"]["countries"] = ["AT"]
+
+
+async def test_a_customer_in_another_of_the_calendars_countries_counts_its_holidays(ts_env, tmp_path, journeys):
+    """`calendar: {country: DE, countries: [AT]}` and a customer reading `de-AT` in Vienna:
+    closed at 15:00 the working day before an Austrian public holiday that is a working day
+    in Germany, the 4 business hours skip it (Austria's calendar), as the German one would
+    not."""
+    client = ts_env.client
+    playbooks = write_playbook(tmp_path / "playbooks", austrian)
+    vienna = ZoneInfo("Europe/Vienna")
+    async with journeys(client, effects="fake", playbooks=playbooks) as (queue, effects):
+        now = (await ts_env.get_current_time()).astimezone(vienna)
+        before, holiday, after = next_holiday_after_a_working_day(now.date(), "AT", only_there="DE")
+        await skip_to(ts_env, at_local(before, 15, vienna))
+        deal = make_deal(account={"timezone": "Europe/Vienna", "locale": "de-AT"})
+        handle = await start_journey(client, queue, deal)
+        await until_sent(ts_env, handle, effects, "clarify", timedelta(days=6))
+        assert_touches(effects, [("direction", at_local(before, 15, vienna)), ("clarify", at_local(after, 11, vienna))])
+        assert holiday.weekday() < 5 and holiday not in holidays.country_holidays("DE", years=holiday.year)
         await close_and_replay(handle)
 
 
