@@ -17,7 +17,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from contracts.playbook import PlaybookSnapshot, SnapshotRequest
-from playbooks import loader, variants
+from playbooks import calendars, loader, variants
 
 log = structlog.get_logger(__name__)
 
@@ -44,4 +44,6 @@ class PlaybookActivities:
         if choice.notice:
             log.warning("playbook.not_the_claiming_one", deal_id=deal_id, file=snapshot.source, notice=choice.notice)
             snapshot = snapshot.model_copy(update={"notice": choice.notice})
-        return variants.assign(snapshot, deal_id)
+        # the year the journey starts in: its clock (the workflow's), not this machine's
+        today = activity.info().current_attempt_scheduled_time.date()
+        return calendars.resolved(variants.assign(snapshot, deal_id), today)

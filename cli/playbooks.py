@@ -70,6 +70,25 @@ def _languages(playbook: Playbook) -> str:
     return "languages: " + ", ".join(parts)
 
 
+def _business_time(playbook: Playbook) -> str:
+    """`business time: milestones.0.window_hours (2 business days), ...; calendar: DE public
+    holidays, 4 closed days of its own`; "" for a playbook in calendar hours without a calendar."""
+    durations = [("escalation.sla_hours", playbook.escalation.sla_hours)]
+    for i, milestone in enumerate(playbook.milestones):
+        durations.append((f"milestones.{i}.window_hours", milestone.window_hours))
+        durations += [
+            (f"milestones.{i}.follow_ups.{j}.wait_hours", f.wait_hours) for j, f in enumerate(milestone.follow_ups)
+        ]
+    business = [f"{where} ({duration})" for where, duration in durations if duration.business]
+    parts = [f"business time: {', '.join(business)}"] if business else []
+    calendar = playbook.calendar
+    if calendar is not None:
+        country = f"{calendar.country}{'-' + calendar.subdivision if calendar.subdivision else ''} public holidays"
+        own = f"{len(calendar.closed)} closed and {len(calendar.open)} open days of its own"
+        parts.append(f"calendar: {country if calendar.country else 'no public holidays'}, {own}")
+    return "; ".join(parts)
+
+
 def _label(value: str) -> str:
     return value if value else "(none)"
 
@@ -89,6 +108,8 @@ def run(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.st
                 f"  ok      {file}: {snapshot.playbook.name}; {_claims(snapshot.playbook.applies_to)}{flag}", file=out
             )
             if line := _languages(snapshot.playbook):
+                print(f"          {line}", file=out)
+            if line := _business_time(snapshot.playbook):
                 print(f"          {line}", file=out)
             continue
         bad = broken[file]

@@ -12,7 +12,7 @@ import re
 import threading
 from collections import OrderedDict
 from contextvars import ContextVar
-from datetime import time
+from datetime import date, time
 from enum import Enum
 from typing import Annotated, Any, Literal
 
@@ -32,6 +32,7 @@ from pydantic import (
 
 from contracts import currencies, languages
 from contracts.clock import ClockTime
+from contracts.durations import AcknowledgementDuration, WaitDuration, WindowDuration, calendar_hours, in_business_hours
 from contracts.expectations import ExpectationBlock
 from contracts.messages import Channel, MessageTemplate, written_in
 from contracts.moments import Touchpoint
@@ -69,7 +70,9 @@ _KIND_ORDER = {FollowUpKind.clarify: 0, FollowUpKind.simplify: 1, FollowUpKind.r
 
 class FollowUp(StrictFile):
     kind: FollowUpKind
-    wait_hours: float = Field(gt=0, le=24 * 30)
+    # How long after this follow-up the next step comes: hours, or business time in the
+    # customer's calendar (contracts/durations.py).
+    wait_hours: WaitDuration
     message: MessageTemplate
     # simplify/redirect may offer an easier path; completing it also counts.
     alternate: Action | None = None
@@ -87,7 +90,7 @@ class Milestone(StrictFile):
     key: str = Field(min_length=1, max_length=64, pattern=r"^[a-z][a-z0-9_]*$")
     title: str = Field(min_length=1, max_length=120)
     action: Action
-    window_hours: float = Field(default=72, gt=0, le=24 * 90)
+    window_hours: WindowDuration = calendar_hours(72)
     direction: MessageTemplate
     help: MessageTemplate
     # After a staff `retry` the conversation starts over with this instead of the direction
@@ -107,11 +110,15 @@ class Milestone(StrictFile):
         ranks = [_KIND_ORDER[f.kind] for f in self.follow_ups]
         if ranks != sorted(ranks):
             raise ValueError("follow_ups: kinds must run clarify -> simplify -> redirect")
+        window = self.window_hours
         for i, follow_up in enumerate(self.follow_ups):
-            if follow_up.wait_hours >= self.window_hours:
+            # compared when written in the same unit; calendar against business time depends
+            # on the day and hour each starts
+            wait = follow_up.wait_hours
+            if wait.unit == window.unit and wait.amount >= window.amount:
+                shown = f"{wait.amount} >= {window.amount}" if window.bare and wait.bare else f"{wait} >= {window}"
                 raise ValueError(
-                    f"follow_ups.{i}.wait_hours: a follow-up waits less than the milestone window "
-                    f"({follow_up.wait_hours} >= {self.window_hours})"
+                    f"follow_ups.{i}.wait_hours: a follow-up waits less than the milestone window ({shown})"
                 )
         return self
 
@@ -184,8 +191,9 @@ class EscalationPolicy(StrictFile):
     # playbook read it before currencies: journeys running on such a snapshot decide as
     # before); `{amount, currency, rates}` converts first (AmountThreshold).
     kickoff_amount_above: HighValueThreshold | None = None
-    # How long an escalation may stay unanswered before it moves a level up.
-    sla_hours: float = Field(default=24, gt=0, le=24 * 30)
+    # How long an escalation may stay unanswered before it moves a level up: hours, or
+    # business time in the calendar of the person it waits on (contracts/durations.py).
+    sla_hours: WaitDuration = calendar_hours(24)
     levels: list[EscalationLevel] = Field(default_factory=lambda: list(ESCALATION_LEVELS), min_length=1)
 
     @field_validator("after_follow_ups", "on_help_request")
@@ -285,6 +293,29 @@ def _fallback_written(data: Any) -> str:
     return languages.canonical(fallback) if isinstance(fallback, str) and languages.known(fallback) else ""
 
 
+class Calendar(StrictFile):
+    """The days a business calendar is closed besides its weekend: a country's public
+    holidays (resolved from the `holidays` library when a journey takes its snapshot,
+    playbooks/calendars.py), plus `closed` days, minus `open` ones."""
+
+    country: str | None = Field(default=None, pattern=r"^[A-Z]{2}$")  # ISO 3166-1 alpha-2: DE, GB, US
+    subdivision: str | None = Field(default=None, min_length=1, max_length=8)  # a state, e.g. BY
+    # Customers whose locale names one of these countries (`de-AT`: AT) count business time
+    # with its public holidays instead of `country`'s; owners always with `country`'s.
+    countries: list[Annotated[str, Field(pattern=r"^[A-Z]{2}$")]] = Field(default_factory=list, max_length=20)
+    closed: list[date] = Field(default_factory=list, max_length=200)
+    open: list[date] = Field(default_factory=list, max_length=200)
+
+    @model_validator(mode="after")
+    def _subdivision_of_a_country(self) -> Calendar:
+        if self.subdivision is not None and self.country is None:
+            raise ValueError("subdivision: give the country too (country: DE, subdivision: BY)")
+        both = sorted(set(self.closed) & set(self.open))
+        if both:
+            raise ValueError(f"{both[0].isoformat()} is both closed and open: list it once")
+        return self
+
+
 class Channels(StrictFile):
     customer: Channel = "email"
     owner: Channel = "email"
@@ -296,7 +327,8 @@ class OwnerAcknowledgement(StrictFile):
     and the acknowledgement runs beside it; `before_kickoff` holds the kickoff until the
     owner confirms (high-touch segments)."""
 
-    hours: float = Field(default=4, ge=0, le=24 * 5)
+    # A plain number is business hours (as it always was); "8 hours" is calendar time.
+    hours: AcknowledgementDuration = in_business_hours(4)
     before_kickoff: bool = False
 
 
@@ -306,7 +338,7 @@ class VariantOverrides(StrictFile):
     # The first milestone's action (what the kickoff asks for), e.g. a sample dataset instead of an upload.
     first_action: Action | None = None
     # Every follow-up of every milestone waits this long (follow-up spacing, e.g. 24 vs 48 h).
-    follow_up_wait_hours: float | None = Field(default=None, gt=0, le=24 * 30)
+    follow_up_wait_hours: WaitDuration | None = None
 
 
 class Variant(StrictFile):
@@ -357,9 +389,12 @@ class Playbook(StrictFile):
     # Business hours (owner's zone) the assigned owner has to acknowledge before the kickoff
     # goes out anyway and the owner is replaced; 0 turns the wait off. The default keeps
     # snapshots taken before the field existed valid.
-    owner_acknowledgement_hours: float = Field(default=4, ge=0, le=24 * 5)
+    owner_acknowledgement_hours: AcknowledgementDuration = in_business_hours(4)
     # Supersedes owner_acknowledgement_hours (kept so snapshots taken before it still load).
     owner_acknowledgement: OwnerAcknowledgement | None = None
+    # Public holidays and other closed days of the business calendar (docs/playbooks.md,
+    # "Business time"). Left out: weekends and opening hours only, as before it existed.
+    calendar: Calendar | None = Field(default=None, exclude_if=lambda value: value is None)
     milestones: list[Milestone] = Field(min_length=1)
     # What must hold when the journey lab walks this playbook with its personas (persona
     # name or `every` -> expectations; see contracts/expectations.py and docs/lab.md).
@@ -466,10 +501,23 @@ class PlaybookSnapshot(Carried):
     playbook: Playbook
     # The experiment's variant this journey runs (its overrides are already in `playbook`).
     variant: str | None = None
+    # The days the playbook's calendar is closed besides its weekend (public holidays of its
+    # country, its own closed days, not its open ones), resolved outside the journey when the
+    # snapshot is taken, for the snapshot's year and the two after it. Empty without a
+    # `calendar:` (and in every snapshot taken before it existed): left out of the JSON.
+    closed_days: tuple[date, ...] = Field(default=(), exclude_if=lambda value: not value)
+    # The same for each of the calendar's `countries`, for customers whose locale names it.
+    closed_days_by_country: dict[str, tuple[date, ...]] = Field(default_factory=dict, exclude_if=lambda v: not v)
     # Why the journey runs this playbook when it is not simply the one that claims the deal:
     # the fallback (no playbook claims it), or the last good version of a file that is broken
     # now. Empty otherwise (and in every snapshot taken before the field existed).
     notice: str = ""
+
+    def customer_closed_days(self, locale: str) -> tuple[date, ...]:
+        """The closed days a customer reading in `locale` counts business time without: their
+        country's (the region of `de-AT`) when the calendar lists it in `countries`, else the
+        calendar's own `country`'s."""
+        return self.closed_days_by_country.get(_region(locale), self.closed_days)
 
     @model_validator(mode="wrap")
     @classmethod
@@ -492,6 +540,12 @@ class PlaybookSnapshot(Carried):
             if len(_INTERNED) > INTERN_LIMIT:
                 _INTERNED.popitem(last=False)  # journeys keep theirs; only the sharing is lost
         return snapshot
+
+
+def _region(locale: str) -> str:
+    """`AT` for `de-AT` or `de_AT`; "" for a locale without a region (`de`)."""
+    parts = re.split(r"[-_]", locale)
+    return parts[-1].upper() if len(parts) > 1 and len(parts[-1]) == 2 else ""
 
 
 def _decoded(data: dict[str, Any], handler: ModelWrapValidatorHandler[PlaybookSnapshot]) -> PlaybookSnapshot:

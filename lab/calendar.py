@@ -3,6 +3,7 @@ as `escalated: {within: 6 business days}` and for showing local times."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -19,18 +20,23 @@ def shown(moment: datetime, tz: str) -> tuple[str, str]:
     return f"{local(moment, tz):%a %d %b %H:%M}", f"{moment.astimezone(UTC):%a %d %b %H:%M} UTC"
 
 
-def in_business_hours(moment: datetime, tz: str, hours: BusinessHours) -> bool:
+def in_business_hours(moment: datetime, tz: str, hours: BusinessHours, closed: Collection[date] = ()) -> bool:
+    """Inside opening hours on a business day, not a closed day (a public holiday of the
+    playbook's calendar, as the journey's snapshot resolved it)."""
     here = local(moment, tz)
-    return WEEKDAY_NAMES[here.weekday()] in hours.days and hours.start <= here.time() < hours.end
+    open_day = WEEKDAY_NAMES[here.weekday()] in hours.days and here.date() not in closed
+    return open_day and hours.start <= here.time() < hours.end
 
 
 def business_day(moment: datetime, tz: str) -> date:
     return local(moment, tz).date()
 
 
-def deadline(start: datetime, duration: Duration, tz: str, hours: BusinessHours) -> datetime:
+def deadline(
+    start: datetime, duration: Duration, tz: str, hours: BusinessHours, closed: Collection[date] = ()
+) -> datetime:
     """`start` plus the duration: calendar time, or business hours/days of the playbook's
-    calendar (a business day is one day's opening hours)."""
+    calendar (a business day is one day's opening hours; `closed` days do not count)."""
     if duration.business is None:
         return start + timedelta(seconds=duration.seconds)
     day_length = datetime.combine(date.min, hours.end) - datetime.combine(date.min, hours.start)
@@ -39,7 +45,7 @@ def deadline(start: datetime, duration: Duration, tz: str, hours: BusinessHours)
     here = start.astimezone(zone)
     for offset in range(3700):  # ten years of days: more than any expectation needs
         day = here.date() + timedelta(days=offset)
-        if WEEKDAY_NAMES[day.weekday()] not in hours.days:
+        if WEEKDAY_NAMES[day.weekday()] not in hours.days or day in closed:
             continue
         opens = datetime.combine(day, hours.start, tzinfo=zone).astimezone(UTC)
         closes = datetime.combine(day, hours.end, tzinfo=zone).astimezone(UTC)

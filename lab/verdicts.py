@@ -7,8 +7,9 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
+from contracts.deal import DealClosed
 from contracts.expectations import (
     WEEKDAY_NAMES,
     BusinessHoursOnly,
@@ -41,13 +42,23 @@ class _Walk:
     def __init__(self, record: JourneyRecord, outcome: Outcome, hours: BusinessHours) -> None:
         self.record, self.outcome, self.hours = record, outcome, hours
         self.start, self.tz = record.started_at, record.timezone
+        # the playbook calendar's closed days (public holidays), as the journey counted them
+        self.closed = record.playbook.customer_closed_days(_reader_locale(record)) if record.playbook else ()
 
     def when(self, moment: datetime) -> str:
         here, utc = shown(moment, self.tz)
         return f"{here} {self.tz} ({utc}), {spoken((moment - self.start).total_seconds())} after the close"
 
     def by(self, duration: Duration) -> datetime:
-        return deadline(self.start, duration, self.tz, self.hours)
+        return deadline(self.start, duration, self.tz, self.hours, self.closed)
+
+
+def _reader_locale(record: JourneyRecord) -> str:
+    """The locale the walked customer reads in ("" when the record holds no whole deal)."""
+    try:
+        return DealClosed.model_validate(record.deal).reader_locale if record.deal else ""
+    except ValidationError:
+        return ""
 
 
 def judge(
@@ -122,7 +133,7 @@ def _humans(e: Humans, w: _Walk) -> tuple[bool, str]:
 
 def _business_hours(e: BusinessHoursOnly, w: _Walk) -> tuple[bool, str]:
     checked = [m for m in w.record.customer_messages if m.proactive or e.business_hours_only == "all"]
-    outside = [m for m in checked if not in_business_hours(m.at, w.tz, w.hours)]
+    outside = [m for m in checked if not in_business_hours(m.at, w.tz, w.hours, w.closed)]
     if not outside:
         return True, f"all {len(checked)} inside {w.hours.start:%H:%M}-{w.hours.end:%H:%M} {'/'.join(w.hours.days)}"
     return False, "; ".join(f"{m.kind} on {w.when(m.at)}" for m in outside[:5])

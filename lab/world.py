@@ -1,7 +1,8 @@
 """The outside world, captured: activities registered under the journey's own activity
 names that record instead of reaching anyone.
 
-- `snapshot_playbook`: the real loader, on the playbook the lab was given for that journey;
+- `snapshot_playbook`: the real loader, on the playbook the lab was given for that journey,
+  with its calendar's closed days resolved from the journey's (virtual) year;
 - `assign_owner`: the fake world's choice over the roster file (lab/fakes.py
   `first_eligible`: nobody's load counted, each simulated journey is the only one), or the
   owner a recorded journey really had;
@@ -42,7 +43,7 @@ from lab.fakes import first_eligible
 from lab.persona_run import persona_workflow_id
 from lab.script import Delivered, Delivery, Finish, Sighting, StartJourney
 from owners.roster import Roster
-from playbooks import loader
+from playbooks import calendars, loader
 
 # A journey answers `status` in milliseconds. The activity asking holds the virtual clock, so
 # an answer that needs the clock to move (a workflow task the server retries after a backoff,
@@ -117,6 +118,9 @@ class World:
                 snapshot = loader.load_playbook(source)
         except loader.PlaybookError as err:
             raise ApplicationError(str(err), type="PlaybookError", non_retryable=True) from None
+        if not snapshot.closed_days:  # a journey's own snapshot (backtest) keeps the days it had
+            # as the worker's activity does: the calendar's closed days from the journey's year
+            snapshot = calendars.resolved(snapshot, activity.info().current_attempt_scheduled_time.date())
         self._snapshots[_journey_id()] = snapshot
         return snapshot
 

@@ -77,7 +77,9 @@ def person(owner: RosterOwner) -> Person:
 
 
 def manager_person(manager: Manager) -> Person:
-    return Person(id=manager.id, name=manager.name, email=str(manager.email), slack=manager.slack)
+    return Person(
+        id=manager.id, name=manager.name, email=str(manager.email), slack=manager.slack, timezone=manager.timezone
+    )
 
 
 class OwnerActivities:

@@ -32,6 +32,9 @@ class Manager(StrictFile):
     name: str = Field(min_length=1)
     email: EmailStr
     slack: str = ""
+    # Where the manager's working hours are counted, when a playbook's SLA in business time
+    # waits on them (docs/owners.md, "An owner's working hours").
+    timezone: str = "UTC"
 
 
 class RosterOwner(StrictFile):

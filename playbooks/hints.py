@@ -14,6 +14,8 @@ from typing import Annotated, Any, Union, get_args, get_origin
 from pydantic import BaseModel, Tag
 from pydantic_core import ErrorDetails
 
+from contracts.durations import ACCEPTED, NOT_A_DURATION
+
 _HOURS = {"m": 1 / 60, "h": 1, "d": 24, "w": 168}  # by the unit's first letter
 _DURATION = re.compile(r"^(\d+(?:[.,]\d+)?)\s*(m|mins?|minutes?|h|hrs?|hours?|d|days?|w|weeks?)$", re.IGNORECASE)
 _CURRENCY = re.compile(r"(?<![A-Za-z])([A-Z]{3})(?![A-Za-z])|[€$£¥]")
@@ -28,6 +30,11 @@ def hint(model: type[BaseModel], error: ErrorDetails) -> str | None:
     quotes = not model.model_config.get("hide_input_in_errors")  # files, not customers' data
     if quotes and error["type"] in ("float_parsing", "int_parsing") and isinstance(error.get("input"), str):
         return _number_as_text(_field_name(model, loc), error["input"], integer=error["type"] == "int_parsing")
+    if error["type"] == "value_error" and str(error["msg"]).endswith(NOT_A_DURATION):
+        written = error.get("input")
+        if quotes and isinstance(written, str):
+            return _number_as_text(_field_name(model, loc), written, integer=False)
+        return NOT_A_DURATION
     return None
 
 
@@ -118,7 +125,14 @@ def _number_as_text(field: str, text: str, *, integer: bool) -> str | None:
     duration = _DURATION.match(written)
     if duration and (field == "hours" or field.endswith("_hours")):
         hours = float(duration[1].replace(",", ".")) * _HOURS[duration[2][0].lower()]
-        return f"expected a number of hours, like 48 (2 days); {written!r} is {hours:g}: write {field}: {hours:g}"
+        answer = f"expected a number of hours, like 48 (2 days); {written!r} is {hours:g}: write {field}: {hours:g}"
+        unit = {"h": "hour", "d": "day"}.get(duration[2][0].lower())
+        if unit is None:
+            return answer
+        count = duration[1].replace(",", ".")
+        return f"{answer}, or '{count} business {unit}{'s' * (count != '1')}' for business time"
+    if field == "hours" or field.endswith("_hours"):
+        return f"expected {ACCEPTED}; got {text!r}"
     if duration and field.endswith("_minutes"):
         minutes = float(duration[1].replace(",", ".")) * _HOURS[duration[2][0].lower()] * 60
         return f"expected a number of minutes, like 30; {written!r} is {minutes:g}: write {field}: {minutes:g}"

@@ -31,6 +31,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from contracts.playbook import AppliesTo, Playbook, PlaybookSnapshot
+from playbooks import calendars
 from playbooks.hints import hint, written
 from playbooks.lines import FileLines
 
@@ -162,6 +163,8 @@ def _problems(err: ValidationError, model: type[BaseModel] | None = None, lines:
 def load_playbook(path: Path, unknown_fields: UnknownFields = "refuse") -> PlaybookSnapshot:
     playbook, raw = read_yaml_model(path, Playbook, unknown_fields)
     assert isinstance(playbook, Playbook)
+    if problems := calendars.problems(playbook):
+        raise PlaybookError(_listed(path, problems), problems)
     return PlaybookSnapshot(source=path.name, digest=hashlib.sha256(raw).hexdigest()[:16], playbook=playbook)
 
 

@@ -31,7 +31,8 @@ def read_targets(directory: Path | None = None) -> dict[str, PlaybookMilestones]
     return {
         s.playbook.name: PlaybookMilestones(
             milestones=tuple(m.key for m in s.playbook.milestones),
-            windows=tuple(m.window_hours for m in s.playbook.milestones),
+            # a window in business time counts as its nominal hours (a business day as a day)
+            windows=tuple(m.window_hours.nominal_hours for m in s.playbook.milestones),
         )
         for s in snapshots
     }

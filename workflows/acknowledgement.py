@@ -9,39 +9,27 @@ workflow."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
+from collections.abc import Collection
+from datetime import date, datetime
 
+from contracts.durations import Duration, in_business_hours
 from contracts.owners import Person
-from contracts.playbook import WEEKDAYS, BusinessHours
+from contracts.playbook import BusinessHours
 from contracts.signals import OwnerAcknowledged
 from workflows import business_hours
 
 __all__ = ["OwnerAcknowledged", "acknowledged", "acknowledges", "deadline"]
 
 
-def deadline(start: datetime, tz: str, hours: BusinessHours, amount_hours: float) -> datetime:
-    """`start` plus `amount_hours` of business hours (the playbook's days and opening
-    hours, in zone `tz`). Time outside business hours does not count."""
-    zone = ZoneInfo(tz)
-    local = start.astimezone(zone)
-    remaining = timedelta(hours=amount_hours)
-    # Each business day holds at least a second, so a year of days covers any allowed amount.
-    for offset in range(366):
-        day = local.date() + timedelta(days=offset)
-        if WEEKDAYS[day.weekday()] not in hours.days:
-            continue
-        opens = datetime.combine(day, hours.start, tzinfo=zone)
-        closes = datetime.combine(day, hours.end, tzinfo=zone)
-        begin = max(opens, local) if offset == 0 else opens
-        # in UTC: subtracting two times of one zone would ignore a DST change
-        begin_utc, closes_utc = begin.astimezone(UTC), closes.astimezone(UTC)
-        if begin_utc >= closes_utc:
-            continue
-        if remaining <= closes_utc - begin_utc:
-            return (begin_utc + remaining).astimezone(start.tzinfo)
-        remaining -= closes_utc - begin_utc
-    raise ValueError("owner acknowledgement does not fit in a year of business hours; check the playbook")
+def deadline(
+    start: datetime, tz: str, hours: BusinessHours, duration: Duration | float, closed: Collection[date] = ()
+) -> datetime:
+    """`start` plus the acknowledgement's time in the owner's calendar: a plain number is
+    business hours (the playbook's days and opening hours, in zone `tz`, not the `closed`
+    days); "8 hours" is calendar time."""
+    if not isinstance(duration, Duration):
+        duration = in_business_hours(duration)
+    return business_hours.after(start, duration, tz, hours, closed)
 
 
 def acknowledges(by: str, owner: Person) -> bool:
@@ -61,9 +49,16 @@ def waiting_reason(owner: Person, until: datetime) -> str:
     )
 
 
-def replaced_reason(old: Person, new: Person, hours: float) -> str:
-    return f"{old.name} did not acknowledge within {hours:g} business hours; owner reassigned to {new.name}"
+def _spoken(duration: Duration) -> str:
+    # a plain number read "4 business hours" in every timeline before words existed
+    return f"{duration.amount:g} business hours" if duration.bare else duration.text
 
 
-def kept_reason(owner: Person, hours: float) -> str:
-    return f"{owner.name} did not acknowledge within {hours:g} business hours; no other eligible owner, so {owner.name} keeps it"
+def replaced_reason(old: Person, new: Person, hours: Duration) -> str:
+    return f"{old.name} did not acknowledge within {_spoken(hours)}; owner reassigned to {new.name}"
+
+
+def kept_reason(owner: Person, hours: Duration) -> str:
+    return (
+        f"{owner.name} did not acknowledge within {_spoken(hours)}; no other eligible owner, so {owner.name} keeps it"
+    )

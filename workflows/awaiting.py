@@ -62,7 +62,7 @@ def awaiting(s: JourneyState, m: Milestone | None, now: datetime) -> Awaiting:
     if s.escalation is not None:
         policy = s.playbook.playbook.escalation
         level_name, assignee = decisions.escalation_assignee(policy, s.escalation.level, s.owner)
-        due = s.escalation.since + timedelta(hours=policy.sla_hours)
+        due = decisions.sla_due(s, s.escalation.level, s.escalation.since)
         return Awaiting(
             HUMAN,
             NextAction(title=f"{assignee.name} ({level_name}) resolves the escalation", due_at=due, events=events),
@@ -123,7 +123,7 @@ def due_before_v3_5(s: JourneyState, m: Milestone | None) -> datetime | None:
         return None
     p = s.progress
     if s.escalation is not None:
-        return s.escalation.since + timedelta(hours=s.playbook.playbook.escalation.sla_hours)
+        return decisions.sla_due(s, s.escalation.level, s.escalation.since)
     ack = s.acknowledgement
     if ack is not None and ack.before_kickoff and (p is None or p.direction_sent_at is None):
         return ack.until

@@ -1,11 +1,17 @@
-"""When a proactive customer message may go out: inside the customer's business hours, and
-at most one per customer per business day. Pure functions, safe inside the workflow."""
+"""Business time: when a proactive customer message may go out (inside the customer's
+business hours, at most one per customer per business day), and when a duration written in
+business time ends (`48 business hours`, `2 business days`: only open hours count, in the
+zone of the customer or the owner it is counted for, skipping the playbook calendar's closed
+days). Pure functions over plain dates, safe inside the workflow: the closed days come
+resolved in the journey's playbook snapshot (playbooks/calendars.py)."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from collections.abc import Collection
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from contracts.durations import Duration
 from contracts.playbook import WEEKDAYS, BusinessHours
 
 
@@ -13,14 +19,23 @@ def local_day(moment: datetime, tz: str) -> date:
     return moment.astimezone(ZoneInfo(tz)).date()
 
 
-def next_send_time(now: datetime, tz: str, hours: BusinessHours, full_day: date | None) -> datetime:
+def is_open(day: date, hours: BusinessHours, closed: Collection[date] = ()) -> bool:
+    """Whether `day` is a business day: one of the playbook's days, not a closed day."""
+    return WEEKDAYS[day.weekday()] in hours.days and day not in closed
+
+
+def next_send_time(
+    now: datetime, tz: str, hours: BusinessHours, full_day: date | None, closed: Collection[date] = ()
+) -> datetime:
     """The earliest moment at or after `now` inside business hours on a business day other
-    than `full_day` (the day whose proactive quota is used up). Same zone as `now`."""
+    than `full_day` (the day whose proactive quota is used up) and the `closed` days (public
+    holidays). Same zone as `now`."""
     zone = ZoneInfo(tz)
     local = now.astimezone(zone)
-    for offset in range(15):  # two weeks covers any valid set of business days
+    # two weeks cover any valid set of business days; closed days add to them
+    for offset in range(15 + len(closed)):
         day = local.date() + timedelta(days=offset)
-        if WEEKDAYS[day.weekday()] not in hours.days or day == full_day:
+        if not is_open(day, hours, closed) or day == full_day:
             continue
         opens = datetime.combine(day, hours.start, tzinfo=zone)
         closes = datetime.combine(day, hours.end, tzinfo=zone)
@@ -28,6 +43,48 @@ def next_send_time(now: datetime, tz: str, hours: BusinessHours, full_day: date 
         if candidate < closes:
             return candidate.astimezone(now.tzinfo)
     raise ValueError("no business day in the next two weeks; check business_hours.days")
+
+
+def after(
+    start: datetime, duration: Duration, tz: str, hours: BusinessHours, closed: Collection[date] = ()
+) -> datetime:
+    """`start` plus `duration`: calendar hours as they pass, or business hours or days of the
+    calendar (zone `tz`, the playbook's days and opening hours, not the `closed` days; a
+    business day is one day's opening hours). Same zone as `start`."""
+    if not duration.business:
+        return start + timedelta(hours=duration.amount)
+    if duration.unit == "business days":
+        day = datetime.combine(date.min, hours.end) - datetime.combine(date.min, hours.start)
+        return open_time_after(start, day * duration.amount, tz, hours, closed)
+    return open_time_after(start, timedelta(hours=duration.amount), tz, hours, closed)
+
+
+def open_time_after(
+    start: datetime, span: timedelta, tz: str, hours: BusinessHours, closed: Collection[date] = ()
+) -> datetime:
+    """The moment `span` of open time has passed since `start`; time outside business hours
+    and on closed days does not count. Ends at a closing time rather than the next opening
+    when the span runs out exactly then. Same zone as `start`."""
+    zone = ZoneInfo(tz)
+    local = start.astimezone(zone)
+    remaining = span
+    # Each business day holds at least a minute, so a year of days (and the closed ones) covers
+    # any duration a playbook allows (at most 90 days).
+    for offset in range(366 + len(closed)):
+        day = local.date() + timedelta(days=offset)
+        if not is_open(day, hours, closed):
+            continue
+        opens = datetime.combine(day, hours.start, tzinfo=zone)
+        closes = datetime.combine(day, hours.end, tzinfo=zone)
+        begin = max(opens, local) if offset == 0 else opens
+        # in UTC: subtracting two times of one zone would ignore a DST change
+        begin_utc, closes_utc = begin.astimezone(UTC), closes.astimezone(UTC)
+        if begin_utc >= closes_utc:
+            continue
+        if remaining <= closes_utc - begin_utc:
+            return (begin_utc + remaining).astimezone(start.tzinfo)
+        remaining -= closes_utc - begin_utc
+    raise ValueError("the duration does not fit in a year of business hours; check the playbook")
 
 
 def describe(moment: datetime, tz: str) -> str:

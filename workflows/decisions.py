@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from contracts.deal import DealClosed
+from contracts.durations import Duration
 from contracts.journey import Inbox, JourneyState, MilestoneProgress, SentHelp
 from contracts.owners import OwnerAssignment, Person
 from contracts.playbook import Action, AmountThreshold, EscalationPolicy, FollowUp, Milestone
@@ -85,7 +86,26 @@ def proactive_send_time(s: JourneyState, now: datetime) -> datetime:
     and the playbook's daily cap (`now` when both allow it)."""
     hours = s.playbook.playbook.business_hours
     full = s.proactive_day if s.proactive_count >= hours.proactive_per_day else None
-    return business_hours.next_send_time(now, s.deal.account.timezone, hours, full)
+    closed = s.playbook.customer_closed_days(s.deal.reader_locale)
+    return business_hours.next_send_time(now, s.deal.account.timezone, hours, full, closed)
+
+
+def customer_due(s: JourneyState, start: datetime, duration: Duration) -> datetime:
+    """When a customer-facing window or follow-up wait that begins at `start` ends: calendar
+    hours, or business time in the customer's calendar (their zone, the playbook's business
+    hours, its closed days)."""
+    hours, closed = s.playbook.playbook.business_hours, s.playbook.customer_closed_days(s.deal.reader_locale)
+    return business_hours.after(start, duration, s.deal.account.timezone, hours, closed)
+
+
+def sla_due(s: JourneyState, level: int, since: datetime) -> datetime:
+    """When an escalation open at `level` since `since` moves up: its SLA in calendar hours,
+    or in business time in the calendar of the person it waits on at that level (their zone,
+    the playbook's business hours and closed days)."""
+    policy = s.playbook.playbook.escalation
+    _, person = escalation_assignee(policy, level, s.owner)
+    hours = s.playbook.playbook.business_hours
+    return business_hours.after(since, policy.sla_hours, person.timezone, hours, s.playbook.closed_days)
 
 
 def failures_exhausted(policy: EscalationPolicy, failures: int) -> bool:

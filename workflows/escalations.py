@@ -4,8 +4,6 @@ the customer's own action, or the cancel; an open escalation survives continue-a
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
@@ -48,12 +46,12 @@ class Escalations:
         run = self.run
         s, policy = run.state, run.playbook.escalation
         while (open_ := s.escalation) is not None:
-            sla = timedelta(hours=policy.sla_hours)
-            until = open_.since + sla if decisions.has_next_level(policy, open_.level) else None
+            has_next = decisions.has_next_level(policy, open_.level)
+            until = decisions.sla_due(s, open_.level, open_.since) if has_next else None
             wake = await self.waiting.wait(
                 {Wake.decided, Wake.acted},
                 until=until,
-                summary=f"escalation level {open_.level}: wait up to {policy.sla_hours:g}h for a decision"
+                summary=f"escalation level {open_.level}: wait up to {policy.sla_hours} for a decision"
                 if until
                 else None,
             )
@@ -65,7 +63,7 @@ class Escalations:
                 journey_metrics.escalation_moved_up(s.deal.segment, run.playbook.name, open_.level)
                 self.books.transition(
                     OnboardingState.escalated,
-                    f"{open_.reason}; unanswered for {policy.sla_hours:g}h, moved to {who}",
+                    f"{open_.reason}; unanswered for {policy.sla_hours}, moved to {who}",
                     escalation_level=open_.level,
                 )
                 await self._create_task(m, open_.level, open_.reason)

@@ -213,10 +213,11 @@ class OnboardingWorkflow:
         s = run.state
         await self.books.tell_manager_if_short()
         policy = run.playbook.acknowledgement()
-        if not policy.hours or s.owner.unstaffed:
+        if not policy.hours.amount or s.owner.unstaffed:
             return
         owner = s.owner.owner
-        until = acknowledgement.deadline(workflow.now(), owner.timezone, run.playbook.business_hours, policy.hours)
+        hours, closed = run.playbook.business_hours, s.playbook.closed_days
+        until = acknowledgement.deadline(workflow.now(), owner.timezone, hours, policy.hours, closed)
         s.acknowledgement = AcknowledgementWait(owner_id=owner.id, until=until, before_kickoff=policy.before_kickoff)
         if policy.before_kickoff:
             self.books.transition(OnboardingState.awaiting_action, acknowledgement.waiting_reason(owner, until))

@@ -43,7 +43,7 @@ class Steps:
         # set in one go after the record, never half of it while the record is written.
         await self.books.moment(MomentKind.told, milestone=m.key, touchpoint="direction", occurrence=run.state.messages)
         p = run.progress
-        p.direction_sent_at, p.due_at = sent_at, sent_at + timedelta(hours=m.window_hours)
+        p.direction_sent_at, p.due_at = sent_at, decisions.customer_due(run.state, sent_at, m.window_hours)
         p.last_touchpoint = "direction"
         told = f"told to '{m.action.title}'"
         if run.inbox.unsubscribed_at is not None:
@@ -58,7 +58,7 @@ class Steps:
         p = self.run.progress
         p.follow_ups_sent += 1
         p.last_touchpoint = follow_up.kind.value
-        p.due_at = sent_at + timedelta(hours=follow_up.wait_hours)
+        p.due_at = decisions.customer_due(self.run.state, sent_at, follow_up.wait_hours)
         self.books.transition(
             OnboardingState.clarifying,
             f"no '{m.action.title}' by its due time: sent {follow_up.kind.value} ({p.follow_ups_sent}/{len(m.follow_ups)})",
@@ -187,7 +187,7 @@ class Steps:
             return None  # held: the journey says it again, if still relevant, after resume
         s.messages += 1
         sent_at = workflow.now()
-        due = run.progress.due_at or (sent_at + timedelta(hours=m.window_hours))
+        due = run.progress.due_at or decisions.customer_due(s, sent_at, m.window_hours)
         request = messages.customer_message(s, run.playbook, m, step, template, action, due, reason)
         receipt = await effects.send(
             request, f"{run.playbook.channels.customer} {step} '{action.title}' to the customer"

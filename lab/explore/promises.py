@@ -339,7 +339,7 @@ def always_waiting_on_someone(t: Trace) -> list[Broken]:
 def escalations_move_up(t: Trace) -> list[Broken]:
     out = []
     policy = t.playbook.escalation
-    top, sla = len(policy.levels), timedelta(hours=policy.sla_hours)
+    top, sla = len(policy.levels), timedelta(hours=policy.sla_hours.nominal_hours)
     decided_by = [x.at for x in t.record.touches if x.what == "staff"]
     decided_by += [s.at for s in t.facts.signals if s.name in ("action_taken", "cancel")]
     for e in t.record.escalations:
@@ -362,7 +362,7 @@ def escalations_move_up(t: Trace) -> list[Broken]:
                 Broken(
                     promise=6,
                     step=_when(t, due),
-                    detail=f"escalation level {e.level} of {_when(t, e.at)} did not move up at its SLA ({policy.sla_hours:g}h)",
+                    detail=f"escalation level {e.level} of {_when(t, e.at)} did not move up at its SLA ({policy.sla_hours})",
                 )
             )
     return out

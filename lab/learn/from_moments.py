@@ -179,14 +179,14 @@ def _events(
         opened = max((e for e in escalations if e["at"] <= end["at"]), key=lambda e: e["at"], default=escalations[0])
         event("taken", end["at"], action, f"{m.key}.escalation", (end["at"] - opened["at"]).total_seconds())
     elif when in ("clarify", "simplify", "redirect") and told is not None:
-        offset, wait, taken = m.window_hours * HOUR, None, action
+        offset, wait, taken = m.window_hours.nominal_hours * HOUR, None, action
         for f in m.follow_ups:
             if f.kind.value == when:
-                wait = f.wait_hours * HOUR
+                wait = f.wait_hours.nominal_hours * HOUR
                 if f.alternate is not None:
                     taken = f.alternate.events[0]
                 break
-            offset += f.wait_hours * HOUR
+            offset += f.wait_hours.nominal_hours * HOUR
         after = (end["at"] - told).total_seconds() - offset
         if wait is not None:
             after = min(after, wait - HOUR)

@@ -3,6 +3,7 @@ escalation, what is eligible next, message keys and due-time moves."""
 
 from datetime import UTC, datetime, timedelta
 
+from contracts.durations import Duration
 from contracts.journey import FailureTally, HelpTally, Inbox, JourneyState, MilestoneProgress, SentHelp
 from contracts.owners import OwnerAssignment, Person
 from contracts.playbook import EscalationPolicy
@@ -206,3 +207,28 @@ def test_a_plain_number_compares_in_the_deals_own_currency_as_before():
     assert decisions.is_high_risk(policy, make_deal(amount=300_000, currency="JPY"))
     assert not decisions.is_high_risk(policy, make_deal(amount=200_000, currency="USD"))
     assert policy.kickoff_amount_above == 250_000.0
+
+
+def test_an_sla_in_business_time_counts_in_the_zone_of_whoever_holds_the_task_at_its_level():
+    """`decisions.sla_due`: level 1 the owner's zone (New York), level 2 the backup's (Lisbon),
+    with the playbook's business hours (09:00-17:00) and its closed days; a number stays
+    calendar hours whoever holds it."""
+    [default] = [s for s in load_all() if s.playbook.name == "default"]
+    escalation = default.playbook.escalation.model_copy(
+        update={"sla_hours": Duration(amount=8, unit="business hours", bare=False)}
+    )
+    book = default.playbook.model_copy(update={"escalation": escalation})
+    snapshot = default.model_copy(update={"playbook": book, "closed_days": (datetime(2026, 12, 25).date(),)})
+    owners = OwnerAssignment(
+        owner=Person(id="maya", name="Maya", email="m@x", timezone="America/New_York"),
+        backup=Person(id="leo", name="Leo", email="l@x", timezone="Europe/Lisbon"),
+    )
+    state = JourneyState(deal=make_deal(), playbook=snapshot, owner=owners, started_at=NOW, progress=progress())
+    opened = datetime(2026, 12, 24, 14, tzinfo=UTC)  # Thursday: 09:00 in New York, 14:00 in Lisbon
+    # New York: all 8 hours on Thursday, 09:00-17:00 there
+    assert decisions.sla_due(state, 1, opened) == datetime(2026, 12, 24, 22, tzinfo=UTC)
+    # Lisbon: 3 hours on Thursday, Christmas closed, 5 on Monday
+    assert decisions.sla_due(state, 2, opened) == datetime(2026, 12, 28, 14, tzinfo=UTC)
+    calendar = snapshot.model_copy(update={"playbook": default.playbook})
+    state = state.model_copy(update={"playbook": calendar})
+    assert decisions.sla_due(state, 2, opened) == opened + timedelta(hours=24)
