@@ -45,7 +45,7 @@ async def test_a_value_this_build_cannot_read_is_reported_as_schema_incompatibil
     message = problem.message()
     assert "does not decode in the current code" in message
     assert "schema incompatibility: a PlaybookSnapshot in the history does not decode" in message
-    assert "playbook.milestones.0.window_hours: Input should be less than or equal to 2160" in message
+    assert "playbook.milestones.0.window_hours: Value error, 8760h: at most 2160 hours (90 days)" in message
     assert "workflow.patched() does not apply" in message and '"Adding a field"' in message
     assert "Guard the change" not in message
 

@@ -41,12 +41,20 @@ from workflows.onboarding import OnboardingWorkflow
 ROOT = Path(__file__).resolve().parents[2]
 
 # The newer build: a milestone may carry a `badge`, and its window may be up to a year long.
-NEWER = [
-    (
-        "    window_hours: float = Field(default=72, gt=0, le=24 * 90)\n",
-        "    window_hours: float = Field(default=72, gt=0, le=24 * 365)\n    badge: str | None = None\n",
-    ),
-]
+NEWER = {
+    "contracts/playbook.py": [
+        (
+            "    window_hours: WindowDuration = calendar_hours(72)\n",
+            "    window_hours: WindowDuration = calendar_hours(72)\n    badge: str | None = None\n",
+        ),
+    ],
+    "contracts/durations.py": [
+        (
+            'Duration, BeforeValidator(_parse("hours")), AfterValidator(_bounded(24 * 90, zero=False))',
+            'Duration, BeforeValidator(_parse("hours")), AfterValidator(_bounded(24 * 365, zero=False))',
+        ),
+    ],
+}
 
 
 @pytest.fixture
@@ -55,12 +63,13 @@ def newer_checkout(tmp_path):
     path = tmp_path / "newer"
     subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(path), "HEAD"], check=True)
     try:
-        schema = path / "contracts" / "playbook.py"
-        source = schema.read_text()
-        for old, new in NEWER:
-            assert old in source, "update this test to contracts/playbook.py's shape"
-            source = source.replace(old, new)
-        schema.write_text(source)
+        for name, edits in NEWER.items():
+            schema = path / name
+            source = schema.read_text()
+            for old, new in edits:
+                assert old in source, f"update this test to {name}'s shape"
+                source = source.replace(old, new)
+            schema.write_text(source)
         git = ["git", "-C", str(path), "-c", "user.name=test", "-c", "user.email=test@example.com"]
         subprocess.run([*git, "commit", "-qam", "Milestones: a badge, and windows up to a year"], check=True)
         yield path
@@ -153,7 +162,7 @@ async def test_a_rollback_keeps_the_journeys_the_newer_build_started(newer_check
     assert "2 histories replayed: 1 compatible, 1 incompatible" in report
     assert f"{long.id}: does not decode in the current code" in report, report
     assert "schema incompatibility: a PlaybookSnapshot in the history does not decode" in report
-    assert "playbook.milestones.0.window_hours: Input should be less than or equal to 2160" in report
+    assert "playbook.milestones.0.window_hours: Value error, 3000h: at most 2160 hours (90 days)" in report
     assert "Guard the change with workflow.patched" not in report
     assert badged.id not in report.split("Incompatible with this code:")[1]
 
