@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import sysconfig
 import tempfile
@@ -806,37 +807,31 @@ async def record_one(client: Client, scenario: Scenario, out_dir: Path, work_dir
 
 
 async def record(client: Client, out_dir: Path, names: list[str] | None = None, *, suffix: str = "") -> list[Path]:
-    """Record the chosen scenarios (all by default) concurrently into `out_dir`."""
+    """Record the chosen scenarios (all by default) concurrently into `out_dir`. Those that
+    need the server to suggest continue-as-new early (`suggest_continue_as_new_after`) run on
+    a dev server of their own, one per setting (it would change the other scenarios' paths),
+    with the caller's data converter."""
     chosen = [s for s in SCENARIOS if names is None or s.name in names]
     unknown = set(names or []) - {s.name for s in SCENARIOS}
     if unknown:
         raise SystemExit(f"unknown scenario(s) {sorted(unknown)}; known: {[s.name for s in SCENARIOS]}")
-    with tempfile.TemporaryDirectory(prefix="record-") as work:
-        results = await asyncio.gather(
-            *(
-                record_one(client, s, out_dir, Path(work), suffix)
-                for s in chosen
-                if not s.suggest_continue_as_new_after
-            ),
-            *(record_apart(client, s, out_dir, Path(work), suffix) for s in chosen if s.suggest_continue_as_new_after),
-            # one scenario's failure neither cancels the others midway (their workers then
-            # never shut down) nor hides theirs: all end, then every failure is reported
-            return_exceptions=True,
-        )
+    async with contextlib.AsyncExitStack() as servers:
+        clients: dict[int | None, Client] = {None: client}
+        for after in sorted({s.suggest_continue_as_new_after for s in chosen if s.suggest_continue_as_new_after}):
+            env = await dev_server(client.data_converter, suggest_continue_as_new_after=after)
+            servers.push_async_callback(env.shutdown)
+            clients[after] = env.client
+        with tempfile.TemporaryDirectory(prefix="record-") as work:
+            results = await asyncio.gather(
+                *(record_one(clients[s.suggest_continue_as_new_after], s, out_dir, Path(work), suffix) for s in chosen),
+                # one scenario's failure neither cancels the others midway (their workers then
+                # never shut down) nor hides theirs: all end, then every failure is reported
+                return_exceptions=True,
+            )
     failed = [r for r in results if isinstance(r, BaseException)]
     if failed:
         raise RuntimeError("scenarios failed (the others were recorded):\n" + "\n".join(f"- {e}" for e in failed))
     return [path for paths in results if not isinstance(paths, BaseException) for path in paths]
-
-
-async def record_apart(client: Client, scenario: Scenario, out_dir: Path, work_dir: Path, suffix: str) -> list[Path]:
-    """A scenario on a dev server of its own (its continue-as-new suggestion would change the
-    other scenarios' paths), with the caller's data converter."""
-    env = await dev_server(client.data_converter, suggest_continue_as_new_after=scenario.suggest_continue_as_new_after)
-    try:
-        return await record_one(env.client, scenario, out_dir, work_dir, suffix)
-    finally:
-        await env.shutdown()
 
 
 async def dev_server(
@@ -850,6 +845,7 @@ async def dev_server(
         search_attributes=list(ALL),
         data_converter=data_converter,
         dev_server_extra_args=extra,
+        dev_server_startup_timeout=timedelta(seconds=60),  # the SDK's 5 s is short on a busy machine
     )
 
 

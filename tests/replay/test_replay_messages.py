@@ -116,3 +116,29 @@ async def test_an_undecodable_payload_asks_for_the_codec_keys(tmp_path):
     assert "the history:  an encrypted payload" in message
     assert "ONBOARDING_CODEC_KEYS" in message and ".data/codec-keys" in message
     assert PATCHED_ADVICE not in message
+
+
+def test_a_failing_replay_prints_the_report_not_the_sdk_warnings(tmp_path):
+    """Locating one mismatch replays its history several times: the SDK's warning for each
+    failing workflow task (a Rust struct, a traceback) stays off the console."""
+    import subprocess
+    import sys
+
+    edited = load_edited_copy(tmp_path, second_kickoff)
+    code = (
+        "import asyncio, sys, importlib\n"
+        "from pathlib import Path\n"
+        "from replay.corpus import as_text, replay_files\n"
+        f"wf = importlib.import_module({edited.__module__!r}).OnboardingWorkflow\n"
+        "print(as_text(asyncio.run(replay_files([Path(sys.argv[1])], [wf]))))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(CANCEL)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=Path(__file__).resolve().parents[2],
+        env={**__import__("os").environ, "PYTHONPATH": str(tmp_path)},
+    )
+    assert "at event 41 TIMER_STARTED" in done.stdout, done.stderr[-2000:]
+    assert "Failing workflow task" not in done.stderr and "Failed activation" not in done.stderr, done.stderr[-2000:]
