@@ -25,6 +25,8 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import os
+import sys
 import sysconfig
 import tempfile
 import uuid
@@ -573,7 +575,7 @@ def _closing_then_weekend(data: dict[str, Any]) -> None:
         follow_up["wait_hours"] = 1 * SECOND
 
 
-WEEKEND_CLOSES_IN = 10  # seconds: the worker starts and the kickoff goes out before closing
+WEEKEND_CLOSES_IN = 20  # seconds: the worker starts and the kickoff goes out before closing
 
 
 def _held(step: str) -> Callable[[Status], bool]:
@@ -806,7 +808,14 @@ async def record_one(client: Client, scenario: Scenario, out_dir: Path, work_dir
     return written
 
 
-async def record(client: Client, out_dir: Path, names: list[str] | None = None, *, suffix: str = "") -> list[Path]:
+# Scenarios recorded at once. All at once (40 workers in one process) on a busy 2-CPU machine,
+# steps that must land inside a window of seconds missed it and kickoffs took over 30 s.
+PARALLEL = 6
+
+
+async def record(
+    client: Client, out_dir: Path, names: list[str] | None = None, *, suffix: str = "", parallel: int = PARALLEL
+) -> list[Path]:
     """Record the chosen scenarios (all by default) concurrently into `out_dir`. Those that
     need the server to suggest continue-as-new early (`suggest_continue_as_new_after`) run on
     a dev server of their own, one per setting (it would change the other scenarios' paths),
@@ -821,9 +830,17 @@ async def record(client: Client, out_dir: Path, names: list[str] | None = None, 
             env = await dev_server(client.data_converter, suggest_continue_as_new_after=after)
             servers.push_async_callback(env.shutdown)
             clients[after] = env.client
+        slots = asyncio.Semaphore(parallel)
+
+        async def one(s: Scenario, work: Path) -> list[Path]:
+            async with slots:
+                return await record_one(clients[s.suggest_continue_as_new_after], s, out_dir, work, suffix)
+
         with tempfile.TemporaryDirectory(prefix="record-") as work:
+            # the longest first: they end about together
+            longest_first = sorted(chosen, key=lambda s: s.suggest_continue_as_new_after is None)
             results = await asyncio.gather(
-                *(record_one(clients[s.suggest_continue_as_new_after], s, out_dir, Path(work), suffix) for s in chosen),
+                *(one(s, Path(work)) for s in longest_first),
                 # one scenario's failure neither cancels the others midway (their workers then
                 # never shut down) nor hides theirs: all end, then every failure is reported
                 return_exceptions=True,
@@ -856,7 +873,7 @@ async def main_async(args: argparse.Namespace) -> None:
             old.unlink()
     env = await dev_server()
     try:
-        written = await record(env.client, out_dir, args.only)
+        written = await record(env.client, out_dir, args.only, parallel=args.parallel)
     finally:
         await env.shutdown()
     for path in sorted(written):
@@ -871,14 +888,29 @@ def quiet_logs() -> None:
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.ERROR))
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None) -> int:
     quiet_logs()
     parser = argparse.ArgumentParser(prog="python -m replay.record", description=__doc__.split("\n\n")[0])
     parser.add_argument("--version", default=VERSION, help=f"corpus folder to write (default {VERSION})")
     parser.add_argument("--out", type=Path, default=CORPUS, help="corpus root (default tests/histories)")
     parser.add_argument("--only", nargs="+", metavar="SCENARIO", help="record only these scenarios")
-    asyncio.run(main_async(parser.parse_args(argv)))
+    parser.add_argument(
+        "--parallel", type=int, default=PARALLEL, help=f"scenarios recorded at once (default {PARALLEL})"
+    )
+    try:
+        asyncio.run(main_async(parser.parse_args(argv)))
+    except RuntimeError as err:  # scenarios failed: the others are written, the failures named
+        print(err, file=sys.stderr)
+        return 1
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    code = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # Leave without interpreter finalisation: the SDK core's threads (a runtime's, the dev
+    # servers' workers') outlive asyncio.run, and one of them calling back into Python while
+    # the interpreter finalises aborted the process (`PyGILState_Release`, exit 2) after a
+    # recording that had succeeded. Everything is written and flushed by now.
+    os._exit(code)
