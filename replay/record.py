@@ -774,7 +774,7 @@ SCENARIOS: list[Scenario] = [
 
 
 async def record_one(client: Client, scenario: Scenario, out_dir: Path, work_dir: Path, suffix: str = "") -> list[Path]:
-    from worker import build_worker  # keeps `--help` fast
+    from worker import build_worker, records_database  # keeps `--help` fast
 
     playbooks = work_dir / scenario.name / "playbooks"
     playbooks.mkdir(parents=True)
@@ -791,12 +791,19 @@ async def record_one(client: Client, scenario: Scenario, out_dir: Path, work_dir
             "start_signal_args": [{"action": "dataset_uploaded", "event_id": "early-1"}],
         }
     # A task queue of its own is a roster of its own: the same owner on every rerun.
-    async with build_worker(client, settings, task_queue=task_queue, playbooks=playbooks):
-        handle = await client.start_workflow(
-            "OnboardingWorkflow", journey_input, id=workflow_id_for(deal_id), task_queue=task_queue, **start_signal
-        )
-        await scenario.drive(Journey(handle, scenario.name))
-        await handle.result()
+    # The records database closed with the worker: left to the garbage collector, its SQLite
+    # connections were closed from whatever thread collected them (a workflow's, whose loop
+    # cannot take the callback: tracebacks on stderr) or not at all before the process ended.
+    records = records_database(settings)
+    try:
+        async with build_worker(client, settings, task_queue=task_queue, playbooks=playbooks, records=records):
+            handle = await client.start_workflow(
+                "OnboardingWorkflow", journey_input, id=workflow_id_for(deal_id), task_queue=task_queue, **start_signal
+            )
+            await scenario.drive(Journey(handle, scenario.name))
+            await handle.result()
+    finally:
+        await records.dispose()
     histories = await run_histories(client, handle.id, handle.first_execution_run_id or handle.result_run_id or "")
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
