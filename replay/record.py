@@ -916,8 +916,9 @@ if __name__ == "__main__":
     code = main()
     sys.stdout.flush()
     sys.stderr.flush()
-    # Leave without interpreter finalisation: the SDK core's threads (a runtime's, the dev
-    # servers' workers') outlive asyncio.run, and one of them calling back into Python while
-    # the interpreter finalises aborted the process (`PyGILState_Release`, exit 2) after a
-    # recording that had succeeded. Everything is written and flushed by now.
+    # Leave without interpreter finalisation: threads that outlive asyncio.run (the SDK
+    # core's; the records databases' SQLite threads until each was closed with its worker)
+    # calling back into Python while the interpreter finalised aborted the process
+    # (`PyGILState_Release`, exit 2) after a recording that had succeeded. Everything is
+    # written and flushed by now.
     os._exit(code)
