@@ -163,6 +163,23 @@ class Journey:
                 raise RuntimeError(f"{self.scenario}: never reached '{what}'")
             await asyncio.sleep(0.05)
 
+    async def hold_timer(self, step: str, what: str, count: int = 1) -> None:
+        """Wait (bounded) until the journey has started `count` timers holding `step` for
+        business hours or the cap (their summary says so): counting every timer, another
+        one started first (a change on the hold path) passed for the hold's, and the
+        scenario ended before the hold was recorded."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + WAIT_SECONDS
+        prefix = f'"hold the {step} for business hours'.encode()
+        while True:
+            history = await self.handle.fetch_history()
+            started = [e for e in history.events if e.event_type == EventType.EVENT_TYPE_TIMER_STARTED]
+            if sum(e.user_metadata.summary.data.startswith(prefix) for e in started) >= count:
+                return
+            if loop.time() > deadline:
+                raise RuntimeError(f"{self.scenario}: never reached '{what}'")
+            await asyncio.sleep(0.05)
+
     async def seen(self, event: str, count: int = 1) -> Status:
         return await self.wait(lambda s: sum(e.event == event for e in s.timeline) >= count, f"{count}x {event}")
 
@@ -424,7 +441,7 @@ def _clarify_held_for_tomorrow(data: dict[str, Any]) -> None:
 
 async def _clarify_held(j: Journey) -> None:
     await j.seen("sent direction")  # then the journey waits on its own held clarify, not on the customer
-    await j.timers(2, "the clarify held for the next day")  # the window's timer, then the hold's
+    await j.hold_timer("clarify", "the clarify held for the next day")
 
 
 async def _failure_during_hold(j: Journey) -> None:
@@ -432,7 +449,7 @@ async def _failure_during_hold(j: Journey) -> None:
     await _clarify_held(j)
     await j.signal("action_failed", {"action": "dataset_uploaded", "reason": "CSV has no header", "event_id": "f-1"})
     await j.seen("sent help")
-    await j.timers(3, "the clarify held again")
+    await j.hold_timer("clarify", "the clarify held again", count=2)
     await j.cancel()
 
 
@@ -594,7 +611,7 @@ async def _kickoff_held_for_opening(j: Journey) -> None:
 async def _held_for_the_weekend(j: Journey) -> None:
     await j.told("first_action")
     await j.wait(_held("clarify"), "the clarify held for the weekend")
-    await j.timers(2, "the hold's timer")  # the window's, then the hold's
+    await j.hold_timer("clarify", "the clarify held over the closed days")
     await j.cancel()
 
 
@@ -608,7 +625,7 @@ async def _held_across_runs(j: Journey) -> None:
 
 async def _kickoff_held_for_opening_wait(j: Journey) -> None:
     await j.wait(_held("direction"), "the kickoff held for the opening")
-    await j.timers(1, "the hold's timer")
+    await j.hold_timer("direction", "the kickoff held for the opening")
 
 
 async def _cap_held_across_runs(j: Journey) -> None:

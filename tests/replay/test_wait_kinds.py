@@ -147,5 +147,5 @@ async def test_a_change_on_the_hold_path_fails_the_gate(tmp_path: Path):
     ]
     problems = await replay_files(held, [broken])
     assert {Path(p.label).name for p in problems} == {p.name for p in held}
-    assert all("timer" in p.mismatch.lower() or "TIMER" in p.event for p in problems), [p.message() for p in problems]
+    assert all("workflow.patched" in p.message() for p in problems), [p.message() for p in problems]
     assert not await replay_files([CORPUS / record.VERSION / "cancel.json"], [broken])
