@@ -3,7 +3,9 @@ local workflow code, before deploying that code.
 
     onboarding replay [--address HOST:PORT] [--namespace NS] [--query VISIBILITY_QUERY] [--jobs N]
 
-The default query selects every running OnboardingWorkflow. Histories are listed page by
+The default query selects every running OnboardingWorkflow. The payload keys are the
+workers' (ONBOARDING_CODEC_KEYS or ONBOARDING_CODEC_KEYS_FILE); with neither set, `make run`'s
+dev key file (.data/codec-keys, under ONBOARDING_DATA_DIR) is used when it exists. Histories are listed page by
 page and fetched a few at a time, so memory stays bounded however many journeys match;
 they are replayed in --jobs processes (default: one per CPU; docs/performance.md).
 Exits 0 when every history replays, 1 when any does not (their workflow ids are printed),
@@ -18,15 +20,17 @@ import os
 import sys
 import time
 from collections.abc import AsyncIterator, Coroutine
+from pathlib import Path
 from typing import Any, TextIO
 
 from temporalio.client import Client, WorkflowHistory
 from temporalio.service import RPCError, RPCStatusCode
 
-from privacy.keys import CodecConfigError
+from privacy.keys import FILE_VARIABLE, KEYS_VARIABLE, CodecConfigError
 from replay.corpus import GUIDE, ReplayProblem, explain, load_workflow, replay_all
 from replay.parallel import JobConfig, JobFailed, replay_in_jobs
 from runtime.client import connect
+from runtime.replayer import hidden_warnings
 
 DEFAULT_QUERY = "WorkflowType = 'OnboardingWorkflow' AND ExecutionStatus = 'Running'"
 DEFAULT_WORKFLOW = "workflows.onboarding:OnboardingWorkflow"
@@ -93,12 +97,27 @@ class Progress:
             print(f"replayed {done} ({self.ok} ok, {self.failed} failed), {rate:.0f}/s", file=self.out, flush=True)
 
 
+def use_dev_keys(env: dict[str, str] | os._Environ[str] = os.environ) -> Path | None:
+    """`make run`'s key file when no key is configured: the local stack's histories are
+    encrypted with it. Set in `env` (the replay jobs inherit it); None when keys are configured
+    or there is no such file."""
+    if env.get(KEYS_VARIABLE, "").strip() or env.get(FILE_VARIABLE, "").strip():
+        return None
+    path = Path(env.get("ONBOARDING_DATA_DIR", "").strip() or ".data") / "codec-keys"
+    if not path.is_file():
+        return None
+    env[FILE_VARIABLE] = str(path)
+    return path
+
+
 async def replay_command(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
     try:
         workflow = load_workflow(args.workflow)
     except (ImportError, AttributeError) as exc:
         print(f"cannot load workflow {args.workflow!r}: {exc}", file=err)
         return 2
+    if (dev_keys := use_dev_keys()) is not None:
+        print(f"payload keys: {dev_keys} (`make run`'s; set {KEYS_VARIABLE} for another service's)", file=err)
     try:
         client = await connect(args.address, args.namespace)
     except CodecConfigError as exc:
@@ -158,8 +177,18 @@ async def replay_command(args: argparse.Namespace, out: TextIO = sys.stdout, err
             print(problem.message(), file=out)
             print("", file=out)
         print(f"Do not deploy this code: see {GUIDE}.", file=out)
+        _hidden(err)
         return 1
+    _hidden(err)
     return 0
+
+
+def _hidden(err: TextIO) -> None:
+    if count := hidden_warnings():
+        print(
+            f"({count} SDK warnings about the failing workflow tasks were not printed: the report says what failed)",
+            file=err,
+        )
 
 
 def add_command(commands: argparse._SubParsersAction) -> None:

@@ -5,29 +5,30 @@ Used by the corpus test in `make test`, by `onboarding replay` and by the benchm
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import re
 from collections.abc import AsyncIterator, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from google.protobuf.json_format import MessageToDict
 from temporalio.api.enums.v1 import EventType
-from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import WorkflowHistory
 from temporalio.converter import DataConverter
 from temporalio.worker import Replayer, WorkflowRunner
 
 from contracts.journey import workflow_id_for
+from replay import diagnosis
+from replay.commands import CommandLog
+from replay.diagnosis import COMMAND_EVENTS, GUIDE, Diagnosis, describe_event
 from replay.schema import DECODE_FAILURE, may_be_schema, schema_problem
-from runtime.replayer import replayer
+from runtime.replayer import replayer, replaying
 
 CORPUS = Path(__file__).resolve().parent.parent / "tests" / "histories"
-GUIDE = "docs/versioning.md"
+__all__ = ["GUIDE", "describe_event"]
 
 _CORE_MESSAGE = re.compile(r'message: "(?P<text>(?:[^"\\]|\\.)*)"')
-_QUOTED = re.compile(r"'([^']+)'")
-_EVENT_ID = re.compile(r"HistoryEvent\(id: (\d+)")
 
 
 def journey() -> type:
@@ -57,8 +58,15 @@ def load_history(path: Path) -> WorkflowHistory:
 class ReplayProblem:
     label: str  # the history file, or the workflow id of a downloaded history
     run_id: str
-    mismatch: str
-    event: str
+    mismatch: str  # the replayer's own sentence
+    event: str  # the history's event where the code and the history part ways
+    code: str = ""  # the command the new code produced there
+    history: str = ""  # what the history holds there
+    cause: str = ""  # diagnosis.UNGUARDED, ROLLBACK, UNREADABLE_FIELD, UNDECODABLE, HASH_ORDER
+    detail: str = ""  # the patch or the field this build does not know
+    replayer_event: str = ""  # where the replayer stopped, when that is another event
+    seeds: list[int] = field(default_factory=list)  # the hash seeds it failed under (replay/seeds.py)
+    of_seeds: int = 0
     schema: str = ""  # set when the history does not decode here (replay.schema)
 
     def message(self) -> str:
@@ -71,20 +79,35 @@ class ReplayProblem:
                 f"workflow.patched() does not apply: every build that may run the journey must read the shape "
                 f'(add fields as optional, keep old values readable): see {GUIDE}, "Adding a field".'
             )
-        return (
-            f"{self.label}: does not replay against the current workflow code\n"
-            f"  at {self.event}\n"
-            f"  mismatch: {self.mismatch}\n"
-            f"  A running journey with this history would fail its next workflow task. Guard the change "
-            f"with workflow.patched(...) so old histories take the old path: see {GUIDE}."
-        )
+        lines = [f"{self.label}: does not replay against the current workflow code"]
+        if self.event:
+            lines.append(f"  at {self.event}")
+        if self.code:
+            lines.append(f"  the new code: {self.code}")
+        if self.history:
+            same = self.event and self.history.startswith(self.event)
+            lines.append(f"  the history:  {'that event' + self.history[len(self.event) :] if same else self.history}")
+        where = f" (it stopped at {self.replayer_event})" if self.replayer_event else ""
+        lines.append(f"  mismatch{where}: {self.mismatch}")
+        advice = Diagnosis(self.cause or diagnosis.cause_of(self.mismatch), detail=self.detail)
+        lines.append("  " + advice.advice(self.seeds, self.of_seeds))
+        return "\n".join(lines)
+
+    def fields(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
 
 
 def mismatch_text(failure: BaseException) -> str:
-    """The core's own sentence, without the Rust struct around it."""
+    """The core's own sentence, without the Rust struct around it, with the causes it
+    carries (a payload that could not be decoded, and why) on lines of their own."""
     text = str(failure)
-    found = _CORE_MESSAGE.search(text)
-    return found.group("text").replace('\\"', '"').replace("\\'", "'") if found else text
+    found = [m.group("text") for m in _CORE_MESSAGE.finditer(text)]
+    if not found:
+        return text
+    first, *causes = (t.replace('\\"', '"').replace("\\'", "'").replace("\\n", "\n") for t in found)
+    return first + "".join(
+        f"\n    caused by: {cause}".replace("\n", "\n      ").replace("\n      ", "\n    ", 1) for cause in causes
+    )
 
 
 def run_id_of(history: WorkflowHistory) -> str:
@@ -94,50 +117,15 @@ def run_id_of(history: WorkflowHistory) -> str:
     return ""
 
 
-def describe_event(event: HistoryEvent) -> str:
-    name = EventType.Name(event.event_type).removeprefix("EVENT_TYPE_")
-    detail = ""
-    if event.HasField("activity_task_scheduled_event_attributes"):
-        detail = f" activity '{event.activity_task_scheduled_event_attributes.activity_type.name}'"
-    elif event.HasField("timer_started_event_attributes"):
-        a = event.timer_started_event_attributes
-        detail = f" timer {a.timer_id} ({a.start_to_fire_timeout.ToTimedelta()})"
-    elif event.HasField("marker_recorded_event_attributes"):
-        marker = event.marker_recorded_event_attributes
-        patch = MessageToDict(marker).get("details", {}).get("patch_data", {})
-        detail = f" marker '{marker.marker_name}'" + (" (patch)" if patch else "")
-    elif event.HasField("workflow_execution_signaled_event_attributes"):
-        detail = f" signal '{event.workflow_execution_signaled_event_attributes.signal_name}'"
-    return f"event {event.event_id} {name}{detail}"
-
-
-_COMMAND_EVENTS = {
-    EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED,
-    EventType.EVENT_TYPE_ACTIVITY_TASK_CANCEL_REQUESTED,
-    EventType.EVENT_TYPE_TIMER_STARTED,
-    EventType.EVENT_TYPE_TIMER_CANCELED,
-    EventType.EVENT_TYPE_MARKER_RECORDED,
-    EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES,
-    EventType.EVENT_TYPE_WORKFLOW_PROPERTIES_MODIFIED,
-    EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED,
-    EventType.EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED,
-    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED,
-    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED,
-    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW,
-    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED,
-    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED,
-}
-
-
-async def locate(replay: Replayer, history: WorkflowHistory, mismatch: str) -> str:
-    """The event where the code and the history part ways. The core names the mismatch but
-    not the event, so replay growing prefixes (cut where a workflow task starts; the
-    failure is monotonic, so bisect) to find the first workflow task whose commands
-    disagree, then pick the event in it that the mismatch names."""
+async def locate(replay: Replayer, history: WorkflowHistory, mismatch: str) -> int | None:
+    """The event where the replayer stops. Its error names the mismatch, and the event only
+    sometimes, so replay growing prefixes (cut where a workflow task starts; the failure is
+    monotonic, so bisect) to find the first workflow task whose commands disagree, then pick
+    the event in it that the error is about."""
     events = history.events
-    named_id = _EVENT_ID.search(mismatch)  # some mismatches do name the event
-    if named_id and 0 < int(named_id.group(1)) <= len(events):
-        return describe_event(events[int(named_id.group(1)) - 1])
+    named = diagnosis.event_named(mismatch)
+    if named is not None and 0 < named <= len(events):
+        return named
     cuts = [i + 1 for i, e in enumerate(events) if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED]
     cuts.append(len(events))
 
@@ -149,7 +137,7 @@ async def locate(replay: Replayer, history: WorkflowHistory, mismatch: str) -> s
 
     lo, hi = 0, len(cuts) - 1
     if not await fails(cuts[hi]):
-        return "an event that could not be located"
+        return None
     while lo < hi:
         mid = (lo + hi) // 2
         if await fails(cuts[mid]):
@@ -157,14 +145,30 @@ async def locate(replay: Replayer, history: WorkflowHistory, mismatch: str) -> s
         else:
             lo = mid + 1
     start = cuts[lo - 1] if lo > 0 else 0
-    window = [e for e in events[start : cuts[lo]] if e.event_type in _COMMAND_EVENTS]
-    if not window:
-        return f"the workflow task ending at event {cuts[lo]}"
-    named = _QUOTED.findall(mismatch)
-    for event in window:
-        if any(f"'{n}'" in describe_event(event) for n in named):
-            return describe_event(event)
-    return describe_event(window[0])
+    window = [e for e in events[start : cuts[lo]] if e.event_type in COMMAND_EVENTS]
+    found = diagnosis.locate_in(mismatch, window)
+    return found.event_id if found is not None else cuts[lo]
+
+
+async def scheduled_by(
+    workflows: Sequence[type], history: WorkflowHistory, converter: DataConverter | None
+) -> list[diagnosis.Scheduled]:
+    """The activities the code schedules replaying `history`, up to where it fails."""
+    log = CommandLog()
+    replay = replayer(workflows, converter=converter, interceptors=[log])
+    await replay.replay_workflow(history, raise_on_replay_failure=False)
+    return log.scheduled
+
+
+def known_patches(workflows: Sequence[type]) -> frozenset[str]:
+    """The patches the checked build asks for: its `known_patches` (an older build's stand-in
+    in the tests), else this checkout's (workflows/versions.py)."""
+    declared = getattr(workflows[0], "known_patches", None) if workflows else None
+    if declared is not None:
+        return frozenset(declared)
+    from workflows.versions import ALL
+
+    return frozenset(ALL)
 
 
 def decided(history: WorkflowHistory) -> bool:
@@ -192,15 +196,19 @@ async def replay_all(
                 labels[id(history)] = label
                 yield history
 
-    async with replay.workflow_replay_iterator(unlabelled()) as results:
-        async for result in results:
-            label = labels.pop(id(result.history))
-            failure = result.replay_failure
-            problem = None
-            if failure is not None:
-                # the event is located on demand (`explain`): it costs a few more replays
-                problem = ReplayProblem(label, run_id_of(result.history), mismatch_text(failure), "")
-            yield label, result.history, problem
+    with replaying():
+        async with replay.workflow_replay_iterator(unlabelled()) as results:
+            async for result in results:
+                label = labels.pop(id(result.history))
+                failure = result.replay_failure
+                problem = None
+                if failure is not None:
+                    # the event is located on demand (`explain`): it costs a few more replays
+                    mismatch = mismatch_text(failure)
+                    problem = ReplayProblem(
+                        label, run_id_of(result.history), mismatch, "", cause=diagnosis.cause_of(mismatch)
+                    )
+                yield label, result.history, problem
 
 
 async def explain(
@@ -209,10 +217,28 @@ async def explain(
     workflows: Sequence[type] | None = None,
     converter: DataConverter | None = None,
 ) -> ReplayProblem:
-    """Fill in the event of a problem (a few extra replays of that one history)."""
-    problem.event = await locate(replayer(workflows or [journey()], converter=converter), history, problem.mismatch)
+    """Fill in where and why (a few extra replays of that one history): the event, the new
+    code's command against the history's, the cause."""
+    workflows = workflows or [journey()]
+    with replaying():
+        located = await locate(replayer(workflows, converter=converter), history, problem.mismatch)
+        scheduled = await scheduled_by(workflows, history, converter)
+    found = diagnosis.diagnose(problem.mismatch, history.events, scheduled, known_patches(workflows), located)
+    events = history.events
+    if found.event_id is not None and 0 < found.event_id <= len(events):
+        problem.event = describe_event(events[found.event_id - 1])
+    elif located is not None and 0 < located <= len(events):
+        problem.event = describe_event(events[located - 1])
+    else:
+        problem.event = "an event that could not be located"
+    compared = found.cause in (diagnosis.UNGUARDED, diagnosis.ROLLBACK)
+    if compared and located is not None and found.event_id is not None and located != found.event_id:
+        problem.replayer_event = f"event {located}"
+    problem.code, problem.history, problem.detail = found.code, found.history, found.detail
+    if problem.cause != diagnosis.HASH_ORDER:
+        problem.cause = found.cause
     if may_be_schema(problem.mismatch):
-        problem.schema = await schema_problem(history, workflows or [journey()], converter) or ""
+        problem.schema = await schema_problem(history, workflows, converter) or ""
     return problem
 
 

@@ -9,7 +9,11 @@ old code still replay.
 
 Journeys run on the dev server's real clock, so the recording playbook opens business
 hours around the clock and, where a path needs a window or an SLA to run out, shrinks it
-to seconds. The playbook snapshot is part of each history, so replay needs nothing else.
+to seconds; the scenarios about a business-hours hold set hours that are closed at the time
+of recording (computed from the customer's wall clock then). A scenario that continues as
+new in a wait (`suggest_continue_as_new_after`) runs on a dev server of its own and grows
+its history one product event at a time until the journey hands over, so it records the
+same number of runs every time. Every kind of wait is recorded (tests/replay/test_wait_kinds.py). The playbook snapshot is part of each history, so replay needs nothing else.
 Every step waits (bounded polling on the `status` query) for the state the previous one
 should have produced, so a rerun takes the same path and yields histories with the same
 commands in the same order.
@@ -19,15 +23,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
+import os
+import sys
 import sysconfig
 import tempfile
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import structlog
 import yaml
@@ -40,6 +48,7 @@ from temporalio.testing import WorkflowEnvironment
 from activities.settings import ActivitySettings
 from contracts.deal import sample_deal_body
 from contracts.journey import JourneyInput, workflow_id_for
+from contracts.playbook import WEEKDAYS
 from contracts.search_attributes import ALL
 from contracts.status import OnboardingState, Status
 from lab import drive
@@ -149,6 +158,23 @@ class Journey:
         while True:
             history = await self.handle.fetch_history()
             if sum(e.event_type == EventType.EVENT_TYPE_TIMER_STARTED for e in history.events) >= count:
+                return
+            if loop.time() > deadline:
+                raise RuntimeError(f"{self.scenario}: never reached '{what}'")
+            await asyncio.sleep(0.05)
+
+    async def hold_timer(self, step: str, what: str, count: int = 1) -> None:
+        """Wait (bounded) until the journey has started `count` timers holding `step` for
+        business hours or the cap (their summary says so): counting every timer, another
+        one started first (a change on the hold path) passed for the hold's, and the
+        scenario ended before the hold was recorded."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + WAIT_SECONDS
+        prefix = f'"hold the {step} for business hours'.encode()
+        while True:
+            history = await self.handle.fetch_history()
+            started = [e for e in history.events if e.event_type == EventType.EVENT_TYPE_TIMER_STARTED]
+            if sum(e.user_metadata.summary.data.startswith(prefix) for e in started) >= count:
                 return
             if loop.time() > deadline:
                 raise RuntimeError(f"{self.scenario}: never reached '{what}'")
@@ -415,7 +441,7 @@ def _clarify_held_for_tomorrow(data: dict[str, Any]) -> None:
 
 async def _clarify_held(j: Journey) -> None:
     await j.seen("sent direction")  # then the journey waits on its own held clarify, not on the customer
-    await j.timers(2, "the clarify held for the next day")  # the window's timer, then the hold's
+    await j.hold_timer("clarify", "the clarify held for the next day")
 
 
 async def _failure_during_hold(j: Journey) -> None:
@@ -423,7 +449,7 @@ async def _failure_during_hold(j: Journey) -> None:
     await _clarify_held(j)
     await j.signal("action_failed", {"action": "dataset_uploaded", "reason": "CSV has no header", "event_id": "f-1"})
     await j.seen("sent help")
-    await j.timers(3, "the clarify held again")
+    await j.hold_timer("clarify", "the clarify held again", count=2)
     await j.cancel()
 
 
@@ -478,16 +504,27 @@ async def _remembered_after_skip(j: Journey) -> None:
     await j.cancel()
 
 
-NOISE = 60  # product events for nothing the journey waits on: enough to pass the suggestion below
+NOISE = 200  # at most this many product events to pass the suggestion below (50 events)
+
+
+async def _noise_until_next_run(j: Journey, tag: str) -> None:
+    """Product events for nothing the journey waits on, one at a time, until the server's
+    suggestion makes the journey continue as new. Sent all at once, the ones the old run had
+    not taken yet went on to grow the new run past the suggestion too: the scenario recorded
+    2, 3 or 4 runs depending on timing. One at a time, the journey hands over exactly once."""
+    client = j.handle._client
+    for n in range(NOISE):
+        await j.signal("action_taken", {"action": "dataset_previewed", "event_id": f"{tag}-noise-{n}"})
+        if (await client.get_workflow_handle(j.handle.id).describe()).run_id not in j.runs:
+            break
+    await j.next_run()
 
 
 async def _owner_wait_across_runs(j: Journey) -> None:
     """The kickoff waits for the owner; the product's events grow the history until the server
     suggests continue-as-new; the new run waits on for the owner (v3.1) and then tells the customer."""
     await j.wait(lambda s: s.waiting_on == "owner", "waiting for the owner")
-    for n in range(NOISE):
-        await j.signal("action_taken", {"action": "dataset_previewed", "event_id": f"noise-{n}"})
-    await j.next_run()
+    await _noise_until_next_run(j, "owner")
     waiting = await j.status()
     if waiting.waiting_on != "owner" or any(e.event == "sent direction" for e in waiting.timeline):
         raise RuntimeError(f"{j.scenario}: the new run did not wait for the owner: {waiting}")
@@ -522,6 +559,142 @@ async def _help_coalesced(j: Journey) -> None:
     await j.update("resolve_escalation", {"decision": "retry", "by": "maya"})  # the retry message
     await j.told("first_action")
     await j.cancel()
+
+
+def _customer_now() -> datetime:
+    """The recording customer's wall clock (the journeys run on the real one)."""
+    return datetime.now(ZoneInfo(deal_body("clock")["account"]["timezone"]))
+
+
+def _closed_until_later_today(data: dict[str, Any]) -> None:
+    """Business hours that are closed now in the customer's zone and open later (today, or
+    tomorrow after 22:00): the kickoff is held for the opening."""
+    hour = _customer_now().hour
+    hours = data["business_hours"]
+    hours["start"], hours["end"] = (f"{hour + 1:02d}:00", "23:59:59") if hour < 22 else ("00:00", "21:00")
+
+
+def _closing_then_weekend(data: dict[str, Any]) -> None:
+    """Open now for a short while, then closed for two days (a weekend): the kickoff goes out,
+    the clarify falls due after closing and waits for the day after next. Recorded in the
+    last minute before the customer's midnight the kickoff is held instead: record at any
+    other time."""
+    now = _customer_now()
+    closes = now + timedelta(seconds=WEEKEND_CLOSES_IN)
+    if closes.date() != now.date():
+        raise RuntimeError("held-for-the-weekend: too close to the customer's midnight; record again in a minute")
+    hours = data["business_hours"]
+    hours["start"], hours["end"] = "00:00", closes.strftime("%H:%M:%S")
+    hours["days"] = [WEEKDAYS[now.weekday()], WEEKDAYS[(now.weekday() + 3) % 7]]
+    first = data["milestones"][0]
+    first["window_hours"] = (WEEKEND_CLOSES_IN + 5) * SECOND
+    for follow_up in first["follow_ups"]:
+        follow_up["wait_hours"] = 1 * SECOND
+
+
+WEEKEND_CLOSES_IN = 20  # seconds: the worker starts and the kickoff goes out before closing
+
+
+def _held(step: str) -> Callable[[Status], bool]:
+    return lambda s: (
+        s.waiting_on == "journey"
+        and s.next_action is not None
+        and s.next_action.title.startswith(f"the journey sends the {step}")
+    )
+
+
+async def _kickoff_held_for_opening(j: Journey) -> None:
+    await _kickoff_held_for_opening_wait(j)
+    await j.cancel()
+
+
+async def _held_for_the_weekend(j: Journey) -> None:
+    await j.told("first_action")
+    await j.wait(_held("clarify"), "the clarify held for the weekend")
+    await j.hold_timer("clarify", "the clarify held over the closed days")
+    await j.cancel()
+
+
+async def _held_across_runs(j: Journey) -> None:
+    """The kickoff held for the opening when the journey continues as new: the new run holds on."""
+    await _kickoff_held_for_opening_wait(j)
+    await _noise_until_next_run(j, "held")
+    await j.wait(_held("direction"), "the new run still holds the kickoff")
+    await j.cancel()
+
+
+async def _kickoff_held_for_opening_wait(j: Journey) -> None:
+    await j.wait(_held("direction"), "the kickoff held for the opening")
+    await j.hold_timer("direction", "the kickoff held for the opening")
+
+
+async def _cap_held_across_runs(j: Journey) -> None:
+    """The clarify held for the daily cap when the journey continues as new."""
+    await _clarify_held(j)
+    await _noise_until_next_run(j, "cap")
+    await j.wait(_held("clarify"), "the new run still holds the clarify")
+    await j.cancel()
+
+
+async def _pause_across_runs(j: Journey) -> None:
+    """Paused by staff when the journey continues as new: the new run stays paused until resumed."""
+    await j.told("first_action")
+    await j.update("pause", {"by": "maya", "reason": "contract review"})
+    await j.wait(lambda s: s.paused, "paused")
+    await _noise_until_next_run(j, "paused")
+    await j.wait(lambda s: s.paused, "still paused in the new run")
+    await j.update("resume", {"by": "maya"})
+    await j.wait(lambda s: not s.paused and s.reason == "resumed", "resumed")
+    await j.signal("action_taken", {"action": "dataset_uploaded", "event_id": "e-1"})
+    await j.told("first_value")
+    await j.cancel()
+
+
+def _slow_sla(data: dict[str, Any]) -> None:
+    """An SLA long enough to grow the history to the suggestion inside each level."""
+    data["escalation"]["sla_hours"] = ESCALATION_SLA * SECOND
+
+
+ESCALATION_SLA = 20  # seconds per escalation level
+
+
+async def _escalation_levels_across_runs(j: Journey) -> None:
+    """At every escalation level (owner, backup, manager) the journey continues as new; the
+    new run waits on at that level, and the SLA then moves it up."""
+    await _help(j)
+    for level in (1, 2, 3):
+        await j.escalated(level=level)
+        await _noise_until_next_run(j, f"level{level}")
+        now = await j.status()
+        if now.escalation_level != level:
+            raise RuntimeError(f"{j.scenario}: level {level} moved on while growing the history: {now}")
+    await j.update("resolve_escalation", {"decision": "retry", "by": "dana"})
+    await j.told("first_action")
+    await j.cancel()
+
+
+async def _deal_wait_across_runs(j: Journey) -> None:
+    """Waiting for the deal's details when the journey continues as new: the new run waits on,
+    with the inbox, and starts once they arrive."""
+    await j.wait(lambda s: s.reason == "starting: waiting for deal details", "waiting for deal details")
+    await _noise_until_next_run(j, "deal")
+    await j.wait(lambda s: s.reason == "starting: waiting for deal details", "the new run waits for them")
+    await j.signal("deal_closed", deal_body(j.handle.id.removeprefix("onboarding-")))
+    await j.told("first_value")
+    await j.cancel()
+
+
+async def _no_playbook_across_runs(j: Journey) -> None:
+    """A deal no playbook claims (v3.3) waits on the roster's manager; the new run waits on
+    with the hold; the manager closes it."""
+    await j.wait(lambda s: s.waiting_on == "human" and s.state is OnboardingState.escalated, "held for a playbook")
+    await j.timers(1, "the look-again timer")
+    await _noise_until_next_run(j, "no-playbook")
+    await j.wait(lambda s: s.waiting_on == "human", "the new run still waits for a playbook")
+    await j.update("resolve_escalation", {"decision": "close", "by": "dana", "note": "not our product"})
+
+
+ACROSS_RUNS = 50  # the server suggests continue-as-new past this many events
 
 
 SCENARIOS: list[Scenario] = [
@@ -576,6 +749,41 @@ SCENARIOS: list[Scenario] = [
     Scenario("cancel-request", _cancel_request),
     # v3.10: identical help within the window is sent once; retry and second-help messages
     Scenario("help-coalesced", _help_coalesced, playbook=_repeated_messages),
+    # every wait kind (tests/replay/test_wait_kinds.py): business-hours holds, and
+    # continue-as-new while in each wait
+    Scenario("kickoff-held-for-opening", _kickoff_held_for_opening, playbook=_closed_until_later_today),
+    Scenario("held-for-the-weekend", _held_for_the_weekend, playbook=_closing_then_weekend),
+    Scenario(
+        "held-across-runs",
+        _held_across_runs,
+        playbook=_closed_until_later_today,
+        suggest_continue_as_new_after=ACROSS_RUNS,
+    ),
+    Scenario(
+        "cap-held-across-runs",
+        _cap_held_across_runs,
+        playbook=_clarify_held_for_tomorrow,
+        suggest_continue_as_new_after=ACROSS_RUNS,
+    ),
+    Scenario("pause-across-runs", _pause_across_runs, suggest_continue_as_new_after=ACROSS_RUNS),
+    Scenario(
+        "escalation-levels-across-runs",
+        _escalation_levels_across_runs,
+        playbook=_slow_sla,
+        suggest_continue_as_new_after=ACROSS_RUNS,
+    ),
+    Scenario(
+        "no-playbook-across-runs",
+        _no_playbook_across_runs,
+        deal={"product": "billing"},
+        suggest_continue_as_new_after=ACROSS_RUNS,
+    ),
+    Scenario(
+        "deal-wait-across-runs",
+        _deal_wait_across_runs,
+        deal_in_input=False,
+        suggest_continue_as_new_after=ACROSS_RUNS,
+    ),
 ]
 
 
@@ -583,7 +791,7 @@ SCENARIOS: list[Scenario] = [
 
 
 async def record_one(client: Client, scenario: Scenario, out_dir: Path, work_dir: Path, suffix: str = "") -> list[Path]:
-    from worker import build_worker  # keeps `--help` fast
+    from worker import build_worker, records_database  # keeps `--help` fast
 
     playbooks = work_dir / scenario.name / "playbooks"
     playbooks.mkdir(parents=True)
@@ -600,12 +808,19 @@ async def record_one(client: Client, scenario: Scenario, out_dir: Path, work_dir
             "start_signal_args": [{"action": "dataset_uploaded", "event_id": "early-1"}],
         }
     # A task queue of its own is a roster of its own: the same owner on every rerun.
-    async with build_worker(client, settings, task_queue=task_queue, playbooks=playbooks):
-        handle = await client.start_workflow(
-            "OnboardingWorkflow", journey_input, id=workflow_id_for(deal_id), task_queue=task_queue, **start_signal
-        )
-        await scenario.drive(Journey(handle, scenario.name))
-        await handle.result()
+    # The records database closed with the worker: left to the garbage collector, its SQLite
+    # connections were closed from whatever thread collected them (a workflow's, whose loop
+    # cannot take the callback: tracebacks on stderr) or not at all before the process ended.
+    records = records_database(settings)
+    try:
+        async with build_worker(client, settings, task_queue=task_queue, playbooks=playbooks, records=records):
+            handle = await client.start_workflow(
+                "OnboardingWorkflow", journey_input, id=workflow_id_for(deal_id), task_queue=task_queue, **start_signal
+            )
+            await scenario.drive(Journey(handle, scenario.name))
+            await handle.result()
+    finally:
+        await records.dispose()
     histories = await run_histories(client, handle.id, handle.first_execution_run_id or handle.result_run_id or "")
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
@@ -617,38 +832,47 @@ async def record_one(client: Client, scenario: Scenario, out_dir: Path, work_dir
     return written
 
 
-async def record(client: Client, out_dir: Path, names: list[str] | None = None, *, suffix: str = "") -> list[Path]:
-    """Record the chosen scenarios (all by default) concurrently into `out_dir`."""
+# Scenarios recorded at once. All at once (40 workers in one process) on a busy 2-CPU machine,
+# steps that must land inside a window of seconds missed it and kickoffs took over 30 s.
+PARALLEL = 6
+
+
+async def record(
+    client: Client, out_dir: Path, names: list[str] | None = None, *, suffix: str = "", parallel: int = PARALLEL
+) -> list[Path]:
+    """Record the chosen scenarios (all by default) concurrently into `out_dir`. Those that
+    need the server to suggest continue-as-new early (`suggest_continue_as_new_after`) run on
+    a dev server of their own, one per setting (it would change the other scenarios' paths),
+    with the caller's data converter."""
     chosen = [s for s in SCENARIOS if names is None or s.name in names]
     unknown = set(names or []) - {s.name for s in SCENARIOS}
     if unknown:
         raise SystemExit(f"unknown scenario(s) {sorted(unknown)}; known: {[s.name for s in SCENARIOS]}")
-    with tempfile.TemporaryDirectory(prefix="record-") as work:
-        results = await asyncio.gather(
-            *(
-                record_one(client, s, out_dir, Path(work), suffix)
-                for s in chosen
-                if not s.suggest_continue_as_new_after
-            ),
-            *(record_apart(client, s, out_dir, Path(work), suffix) for s in chosen if s.suggest_continue_as_new_after),
-            # one scenario's failure neither cancels the others midway (their workers then
-            # never shut down) nor hides theirs: all end, then every failure is reported
-            return_exceptions=True,
-        )
+    async with contextlib.AsyncExitStack() as servers:
+        clients: dict[int | None, Client] = {None: client}
+        for after in sorted({s.suggest_continue_as_new_after for s in chosen if s.suggest_continue_as_new_after}):
+            env = await dev_server(client.data_converter, suggest_continue_as_new_after=after)
+            servers.push_async_callback(env.shutdown)
+            clients[after] = env.client
+        slots = asyncio.Semaphore(parallel)
+
+        async def one(s: Scenario, work: Path) -> list[Path]:
+            async with slots:
+                return await record_one(clients[s.suggest_continue_as_new_after], s, out_dir, work, suffix)
+
+        with tempfile.TemporaryDirectory(prefix="record-") as work:
+            # the longest first: they end about together
+            longest_first = sorted(chosen, key=lambda s: s.suggest_continue_as_new_after is None)
+            results = await asyncio.gather(
+                *(one(s, Path(work)) for s in longest_first),
+                # one scenario's failure neither cancels the others midway (their workers then
+                # never shut down) nor hides theirs: all end, then every failure is reported
+                return_exceptions=True,
+            )
     failed = [r for r in results if isinstance(r, BaseException)]
     if failed:
         raise RuntimeError("scenarios failed (the others were recorded):\n" + "\n".join(f"- {e}" for e in failed))
     return [path for paths in results if not isinstance(paths, BaseException) for path in paths]
-
-
-async def record_apart(client: Client, scenario: Scenario, out_dir: Path, work_dir: Path, suffix: str) -> list[Path]:
-    """A scenario on a dev server of its own (its continue-as-new suggestion would change the
-    other scenarios' paths), with the caller's data converter."""
-    env = await dev_server(client.data_converter, suggest_continue_as_new_after=scenario.suggest_continue_as_new_after)
-    try:
-        return await record_one(env.client, scenario, out_dir, work_dir, suffix)
-    finally:
-        await env.shutdown()
 
 
 async def dev_server(
@@ -672,6 +896,7 @@ async def dev_server(
         search_attributes=list(ALL),
         data_converter=data_converter,
         dev_server_extra_args=extra,
+        dev_server_startup_timeout=timedelta(seconds=60),  # the SDK's 5 s is short on a busy machine
     )
 
 
@@ -682,7 +907,7 @@ async def main_async(args: argparse.Namespace) -> None:
             old.unlink()
     env = await dev_server()
     try:
-        written = await record(env.client, out_dir, args.only)
+        written = await record(env.client, out_dir, args.only, parallel=args.parallel)
     finally:
         await env.shutdown()
     for path in sorted(written):
@@ -697,14 +922,30 @@ def quiet_logs() -> None:
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.ERROR))
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None) -> int:
     quiet_logs()
     parser = argparse.ArgumentParser(prog="python -m replay.record", description=__doc__.split("\n\n")[0])
     parser.add_argument("--version", default=VERSION, help=f"corpus folder to write (default {VERSION})")
     parser.add_argument("--out", type=Path, default=CORPUS, help="corpus root (default tests/histories)")
     parser.add_argument("--only", nargs="+", metavar="SCENARIO", help="record only these scenarios")
-    asyncio.run(main_async(parser.parse_args(argv)))
+    parser.add_argument(
+        "--parallel", type=int, default=PARALLEL, help=f"scenarios recorded at once (default {PARALLEL})"
+    )
+    try:
+        asyncio.run(main_async(parser.parse_args(argv)))
+    except RuntimeError as err:  # scenarios failed: the others are written, the failures named
+        print(err, file=sys.stderr)
+        return 1
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    code = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # Leave without interpreter finalisation: threads that outlive asyncio.run (the SDK
+    # core's; the records databases' SQLite threads until each was closed with its worker)
+    # calling back into Python while the interpreter finalised aborted the process
+    # (`PyGILState_Release`, exit 2) after a recording that had succeeded. Everything is
+    # written and flushed by now.
+    os._exit(code)

@@ -120,6 +120,10 @@ async def find_stuck(client: Client, extra_query: str = "") -> list[Stuck]:
 
 
 async def stuck_command(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+    from replay.cli import KEYS_VARIABLE, use_dev_keys
+
+    if (dev_keys := use_dev_keys()) is not None:  # as `onboarding replay`: the local stack's key
+        print(f"payload keys: {dev_keys} (`make run`'s; set {KEYS_VARIABLE} for another service's)", file=err)
     try:
         client = await connect(args.address, args.namespace)
     except CodecConfigError as exc:

@@ -36,6 +36,9 @@ CUSTOMER, OWNER, HUMAN, STAFF, JOURNEY, DEAL, NOBODY = (
     "deal",
     "nobody",
 )
+# Every party a running journey can wait on (the replay corpus holds a journey waiting on each:
+# tests/replay/test_wait_kinds.py).
+WAITED_ON = (CUSTOMER, OWNER, HUMAN, STAFF, JOURNEY, DEAL)
 
 
 class Awaiting(NamedTuple):

@@ -311,12 +311,23 @@ def utc(moment: datetime) -> datetime:
 ONBOARDING_SOURCE = Path(__file__).resolve().parents[2] / "workflows" / "onboarding.py"
 
 
-def load_edited_copy(tmp_path: Path, edit) -> type:
-    """The workflow module, edited by `edit`, imported under a fresh name."""
-    source = ONBOARDING_SOURCE.read_text()
+def load_edited_copy(tmp_path: Path, edit, module: str = "onboarding") -> type:
+    """The workflow module, edited by `edit`, imported under a fresh name. `module`: another
+    module of the journey to edit (`steps`, `waiting`, ...); the workflow copy imports the
+    edited copy of it in place of the original."""
+    target = ONBOARDING_SOURCE.parent / f"{module}.py"
+    source = target.read_text()
     edited = edit(source)
     assert edited != source, "the edit did not apply; update this test to the workflow's new shape"
-    name = f"onboarding_edited_{uuid.uuid4().hex[:8]}"
+    tag = uuid.uuid4().hex[:8]
+    name = f"onboarding_edited_{tag}"
+    if module != "onboarding":
+        part = f"{module}_edited_{tag}"
+        (tmp_path / f"{part}.py").write_text(edited)
+        edited = ONBOARDING_SOURCE.read_text()
+        imports = f"from workflows.{module} import "
+        assert imports in edited, f"workflows/onboarding.py does not import from workflows.{module}"
+        edited = edited.replace(imports, f"from {part} import ")
     (tmp_path / f"{name}.py").write_text(edited)
     sys.path.insert(0, str(tmp_path))  # the sandbox re-imports the module by name
     return importlib.import_module(name).OnboardingWorkflow

@@ -135,6 +135,9 @@ class OnboardingWorkflowV38(OnboardingWorkflow):
 class OnboardingWorkflowV39(OnboardingWorkflow):
     """v3.9: every failed attempt gets its help email, the same one again included."""
 
+    # what the v3.9 build knew (replay/corpus.py `known_patches`: a v3.10 marker is a rollback)
+    known_patches = tuple(p for p in versions.ALL if p != versions.COALESCE_IDENTICAL_HELP)
+
     @workflow.run
     async def run(self, input: JourneyInput) -> JourneyResult:
         return await super().run(input)

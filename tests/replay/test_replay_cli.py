@@ -145,3 +145,18 @@ def test_console_script_help_and_bad_address():
         timeout=60,
     )
     assert failed.returncode == 2 and "cannot connect to Temporal" in failed.stderr
+
+
+def test_replay_uses_the_dev_key_file_make_run_writes_when_no_key_is_configured(tmp_path):
+    from privacy.keys import FILE_VARIABLE, KEYS_VARIABLE, dev_keys, load_keys
+    from replay.cli import use_dev_keys
+
+    data = tmp_path / "data"
+    env = {"ONBOARDING_DATA_DIR": str(data)}
+    assert use_dev_keys(env) is None and FILE_VARIABLE not in env  # no `make run` here yet
+    spec = dev_keys(data)  # what `make run` writes
+    assert use_dev_keys(env) == data / "codec-keys"
+    keys = load_keys(env)
+    assert keys is not None and keys.spec() == spec  # the histories decrypt with it
+    configured = {KEYS_VARIABLE: "plaintext", "ONBOARDING_DATA_DIR": str(data)}
+    assert use_dev_keys(configured) is None and FILE_VARIABLE not in configured  # configured keys win
