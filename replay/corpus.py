@@ -71,14 +71,15 @@ class ReplayProblem:
 
     def message(self) -> str:
         if self.schema:
-            return (
-                f"{self.label}: does not decode in the current code\n"
-                f"  at {self.event}\n"
-                f"  {self.schema}\n"
+            lines = [f"{self.label}: does not decode in the current code", f"  at {self.event}", f"  {self.schema}"]
+            if self.cause == diagnosis.UNREADABLE_FIELD:
+                lines.append("  " + Diagnosis(self.cause, detail=self.detail).advice(self.seeds, self.of_seeds))
+            lines.append(
                 f'  A running journey with this history would fail its next workflow task ("{DECODE_FAILURE}"). '
                 f"workflow.patched() does not apply: every build that may run the journey must read the shape "
                 f'(add fields as optional, keep old values readable): see {GUIDE}, "Adding a field".'
             )
+            return "\n".join(lines)
         lines = [f"{self.label}: does not replay against the current workflow code"]
         if self.event:
             lines.append(f"  at {self.event}")

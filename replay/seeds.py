@@ -87,8 +87,12 @@ def main(argv: list[str] | None = None) -> int:
     paths = args.paths or corpus_files()
     if args.one_process:
         problems = asyncio.run(replay_files(paths, [load_workflow(args.workflow)]))
-        print(json.dumps([p.fields() for p in problems]))
-        return 1 if problems else 0
+        print(json.dumps([p.fields() for p in problems]), flush=True)
+        sys.stderr.flush()
+        # The SDK core's threads can outlive the loop and abort the interpreter's finalization
+        # (PyGILState_Release), exiting 134 after the answer is written: leave without it, as
+        # the recorder does.
+        os._exit(1 if problems else 0)
     problems = asyncio.run(replay_under_seeds(paths, args.workflow, args.seeds))
     if problems:
         print(as_text(problems))
