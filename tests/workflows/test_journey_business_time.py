@@ -7,12 +7,14 @@ found from the test server's clock (these tests hold in any year), and each hist
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import holidays
+import pytest_asyncio
 import yaml
 from temporalio.testing import WorkflowEnvironment
 
@@ -21,6 +23,7 @@ from lab.fakes import FakeEffects as Effects
 from owners.roster import load_roster
 from playbooks import calendars
 from playbooks.loader import load_playbook
+from tests.conftest import ts_env as shared_ts_env
 from tests.harness.support import (
     advance_until,
     close_and_replay,
@@ -36,6 +39,15 @@ BERLIN = ZoneInfo("Europe/Berlin")
 NEW_YORK = ZoneInfo("America/New_York")
 FRIDAY = 4
 MINUTE, HOUR = timedelta(minutes=1), timedelta(hours=1)
+
+
+@pytest_asyncio.fixture(scope="module")
+async def ts_env() -> AsyncIterator[WorkflowEnvironment]:
+    """A time-skipping server of this module's own, its clock at today's date: the suite's
+    shared one has skipped decades ahead by the time these run, and the holiday calendars
+    know public holidays only up to about 2100."""
+    async for env in shared_ts_env.__wrapped__():  # type: ignore[attr-defined]
+        yield env
 
 
 def in_business_time(d: dict[str, Any]) -> None:
