@@ -26,8 +26,9 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 ## test: the lint gate, then the suite against real servers (time-skipping, dev server, SMTP, HTTP on loopback, PostgreSQL)
+## in two processes, a test file to each at a time (each with its own servers); PYTEST_ARGS="-n 0" runs it in one
 test: lint
-	$(BIN)/python -m pytest -q -p no:cacheprovider -m "not soak" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -p no:cacheprovider -m "not soak" -n 2 --dist loadfile $(PYTEST_ARGS)
 
 ## soak: the heavy-traffic tests (floods into every wait state, workers SIGKILLed mid-journey); CI runs it after `make test`
 soak: $(STAMP)
