@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from lab.arguments import duration, moment
 from lab.errors import LabError
 from playbooks.loader import PlaybookError
+from runtime.arguments import add_server_arguments
 
 SIMULATE_HELP = """Walk personas through a playbook on the real journey workflow, in virtual time:
 each persona's timeline (every message with its subject, its one call to action and its
@@ -102,10 +103,7 @@ def add_backtest(commands: argparse._SubParsersAction) -> None:
         description=BACKTEST_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    bt.add_argument(
-        "--address", default=None, help="Temporal frontend host:port (default: TEMPORAL_ADDRESS or localhost:7233)"
-    )
-    bt.add_argument("--namespace", default=None, help="namespace (default: TEMPORAL_NAMESPACE or default)")
+    add_server_arguments(bt)
     bt.add_argument("--query", default=None, help="visibility query (default: journeys started in the last 90 days)")
     bt.add_argument("--playbook", type=Path, help="the candidate playbook (default: each journey's own, unchanged)")
     bt.add_argument(

@@ -9,6 +9,7 @@ from collections.abc import Coroutine
 from typing import Any, TextIO
 
 from playbooks.loader import PlaybookError
+from runtime.arguments import add_server_arguments
 from runtime.client import connect
 
 
@@ -19,10 +20,7 @@ def add_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
         description=roster_sync_doc(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    sync.add_argument(
-        "--address", default=None, help="Temporal frontend host:port (default: TEMPORAL_ADDRESS or localhost:7233)"
-    )
-    sync.add_argument("--namespace", default=None, help="namespace (default: TEMPORAL_NAMESPACE or default)")
+    add_server_arguments(sync)
     sync.add_argument("--task-queue", default="onboarding", help="the journeys' task queue (default: onboarding)")
     sync.add_argument("--dry-run", action="store_true", help="report what would change, change nothing")
 

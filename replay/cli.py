@@ -29,6 +29,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from privacy.keys import FILE_VARIABLE, KEYS_VARIABLE, CodecConfigError
 from replay.corpus import GUIDE, ReplayProblem, explain, load_workflow, replay_all
 from replay.parallel import JobConfig, JobFailed, replay_in_jobs
+from runtime.arguments import add_server_arguments
 from runtime.client import connect
 from runtime.replayer import hidden_warnings
 
@@ -198,10 +199,7 @@ def add_command(commands: argparse._SubParsersAction) -> None:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    replay.add_argument(
-        "--address", default=None, help="Temporal frontend host:port (default: TEMPORAL_ADDRESS or localhost:7233)"
-    )
-    replay.add_argument("--namespace", default=None, help="namespace (default: TEMPORAL_NAMESPACE or default)")
+    add_server_arguments(replay)
     replay.add_argument(
         "--query",
         default=os.environ.get("ONBOARDING_REPLAY_QUERY", DEFAULT_QUERY),

@@ -27,6 +27,7 @@ from temporalio.service import RPCError
 from contracts.journey import WORKFLOW_TYPE
 from privacy.keys import CodecConfigError
 from replay.schema import is_decode_failure
+from runtime.arguments import add_server_arguments
 from runtime.client import connect
 
 STUCK_QUERY = (
@@ -158,10 +159,7 @@ def add_command(commands: argparse._SubParsersAction) -> None:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    stuck.add_argument(
-        "--address", default=None, help="Temporal frontend host:port (default: TEMPORAL_ADDRESS or localhost:7233)"
-    )
-    stuck.add_argument("--namespace", default=None, help="namespace (default: TEMPORAL_NAMESPACE or default)")
+    add_server_arguments(stuck)
     stuck.add_argument("--query", default="", help="narrow the list with a visibility query, e.g. \"Segment = 'smb'\"")
 
 

@@ -14,8 +14,7 @@ from temporalio.envconfig import ClientConfig
 from temporalio.runtime import Runtime
 
 from privacy.converter import data_converter
-
-DEFAULT_ADDRESS = "localhost:7233"
+from runtime.arguments import DEFAULT_ADDRESS
 
 
 async def connect(
