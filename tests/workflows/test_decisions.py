@@ -143,20 +143,24 @@ def test_the_older_order_spun_only_when_a_held_follow_up_gave_way_to_unanswered_
     assert not spins(Wake.help, cancelled=True)  # the journey closes
 
 
+def waiting(state: OnboardingState, now: datetime, due: datetime | None) -> JourneyState:
+    """A journey in its first milestone since `now`, in `state`, due at `due`."""
+    return JourneyState(
+        deal=make_deal(),
+        playbook=load_all()[0],
+        owner=OwnerAssignment(owner=Person(id="o", name="O", email="o@x.example")),
+        started_at=now,
+        state=state,
+        progress=MilestoneProgress(index=0, key="first_action", started_at=now, due_at=due),
+    )
+
+
 def test_a_due_time_can_only_move_into_the_future():
     """While a follow-up waits for business hours the current due time may be past: a new
     one between it and now is refused, naming `until`."""
-    owner = OwnerAssignment(owner=Person(id="o", name="O", email="o@x.example"))
     due = datetime(2026, 12, 5, 10, 0, tzinfo=UTC)  # Saturday 10:00, passed
     now = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
-    state = JourneyState(
-        deal=make_deal(),
-        playbook=load_all()[0],
-        owner=owner,
-        started_at=now,
-        state=OnboardingState.clarifying,
-        progress=MilestoneProgress(index=0, key="first_action", started_at=now, due_at=due),
-    )
+    state = waiting(OnboardingState.clarifying, now, due)
     refused = decisions.extension_problem(state, due.replace(hour=11), now)
     assert refused is not None and refused.startswith("until: must be in the future")
     assert decisions.extension_problem(state, now.replace(hour=13), now) is None
@@ -165,16 +169,8 @@ def test_a_due_time_can_only_move_into_the_future():
 def test_a_due_time_being_set_is_refused_as_not_yet_there():
     """Between the kickoff email and its recorded moment the journey waits on the customer
     with no due time yet: staff are told to try again, not that nothing went out."""
-    owner = OwnerAssignment(owner=Person(id="o", name="O", email="o@x.example"))
     now = datetime(2026, 12, 8, 10, 0, tzinfo=UTC)
-    state = JourneyState(
-        deal=make_deal(),
-        playbook=load_all()[0],
-        owner=owner,
-        started_at=now,
-        state=OnboardingState.awaiting_action,
-        progress=MilestoneProgress(index=0, key="first_action", started_at=now),
-    )
+    state = waiting(OnboardingState.awaiting_action, now, None)
     refused = decisions.extension_problem(state, now.replace(hour=13), now)
     assert refused is not None and refused.startswith("extend_deadline: no due time yet")
     assert "try again in a few seconds" in refused
