@@ -68,9 +68,11 @@ def open_time_after(
     zone = ZoneInfo(tz)
     local = start.astimezone(zone)
     remaining = span
-    # Each business day holds at least a minute, so a year of days (and the closed ones) covers
-    # any duration a playbook allows (at most 90 days).
-    for offset in range(366 + len(closed)):
+    # A year of days (and the closed ones) covers any duration a playbook allows with opening
+    # hours of a usual length. One that does not fit (2,000 business hours of a one-hour day)
+    # ends when the year is scanned: a journey waits a year, it never fails its workflow task.
+    horizon = 366 + len(closed)
+    for offset in range(horizon):
         day = local.date() + timedelta(days=offset)
         if not is_open(day, hours, closed):
             continue
@@ -84,7 +86,8 @@ def open_time_after(
         if remaining <= closes_utc - begin_utc:
             return (begin_utc + remaining).astimezone(start.tzinfo)
         remaining -= closes_utc - begin_utc
-    raise ValueError("the duration does not fit in a year of business hours; check the playbook")
+    last_day = local.date() + timedelta(days=horizon - 1)
+    return datetime.combine(last_day, hours.end, tzinfo=zone).astimezone(start.tzinfo)
 
 
 def describe(moment: datetime, tz: str) -> str:

@@ -106,6 +106,17 @@ def test_a_friday_15_00_close_with_a_window_of_4_business_hours_ends_monday_11_0
     assert after(friday_3pm, duration(4), "Europe/Berlin", HOURS) == berlin(2026, 11, 27, 19)
 
 
+def test_a_duration_longer_than_a_year_of_opening_hours_ends_after_the_year_not_in_an_error():
+    """2,000 business hours of a one-hour day are valid in a playbook (the bound counts hours)
+    but need years: workflow code must not raise (a journey would fail its task forever), so
+    the wait ends at the year's last closing time."""
+    one_hour = BusinessHours(start=time(9), end=time(10))
+    friday_3pm = berlin(2026, 11, 27, 15)
+    ends = after(friday_3pm, duration("2000 business hours"), "Europe/Berlin", one_hour)
+    assert ends == berlin(2027, 11, 27, 10)
+    assert ends.tzinfo == friday_3pm.tzinfo
+
+
 def test_business_days_are_days_of_opening_hours():
     friday_3pm = berlin(2026, 11, 27, 15)
     assert after(friday_3pm, duration("2 business days"), "Europe/Berlin", HOURS) == berlin(2026, 12, 1, 15)
