@@ -40,6 +40,7 @@ from zoneinfo import ZoneInfo
 import structlog
 import yaml
 from temporalio.api.enums.v1 import EventType
+from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionResponse
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter
@@ -87,6 +88,11 @@ def deal_body(deal_id: str, **overrides: Any) -> dict[str, Any]:
     return body
 
 
+def busy(description: DescribeWorkflowExecutionResponse) -> bool:
+    """A workflow task or an activity of the journey is scheduled or running."""
+    return description.HasField("pending_workflow_task") or bool(description.pending_activities)
+
+
 class Journey:
     """One recorded journey: signals, updates and bounded waits on its status."""
 
@@ -107,12 +113,13 @@ class Journey:
         return reached
 
     async def settled(self, what: str) -> None:
-        """Until no activity of the journey is in flight (the moments written after a step, since
-        v3.9 by a regular activity): the next input then lands after its completion in every
-        recording, never before it in one and after it in another."""
+        """Until neither a workflow task nor an activity of the journey is in flight (the moments
+        written after a step, since v3.9 by a regular activity, are scheduled by a workflow task
+        that may still be running when `status` already shows the step): the next input then
+        lands after them in every recording, never before them in one and after in another."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + WAIT_SECONDS
-        while (await self.handle.describe()).raw_description.pending_activities:
+        while busy((await self.handle.describe()).raw_description):
             if loop.time() > deadline:
                 raise RuntimeError(f"{self.scenario}: activities still in flight after '{what}'")
             await asyncio.sleep(0.05)
